@@ -1,0 +1,1 @@
+"""ecom: portable e-commerce profitability models (see README.md)."""

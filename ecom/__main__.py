@@ -1,0 +1,3 @@
+from ecom.cli import app
+
+app(prog_name="ecom")

@@ -1,0 +1,220 @@
+"""Turning the registry into expressions, tables and test results on a target."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from ecom.registry import DataTest, Model, Project
+from ecom.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
+from ecom.targets import Location, Target
+from ecom.vars import resolve_vars
+
+
+class BuildError(Exception):
+    """A model could not be built; the message names it and the cause."""
+
+
+def call(func: Callable[..., Any], tables: Mapping[str, ir.Table], values: Mapping[str, Any]) -> Any:
+    """Call a model or test function with the tables and variable values its parameters name."""
+    args = {}
+    for p in inspect.signature(func).parameters:
+        args[p] = tables[p] if p in tables else values[p]
+    return func(**args)
+
+
+def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS) -> None:
+    problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
+    if problems:
+        raise SourceContractError(format_problems(problems, describe(target, raw=True)))
+
+
+def describe(target: Target, raw: bool = False) -> str:
+    loc = target.raw if raw else target.models
+    where = ".".join(x for x in (loc.catalog, loc.database) if x)
+    return f"{target.name} {where}"
+
+
+def target_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every variable's value on the target's raw data, defaults computed once."""
+
+    def compute(default: Callable[..., Any]) -> Any:
+        tables = {s: conform(s, target.source(s)) for s in RAW_SCHEMAS}
+        return call(default, tables, {}).execute()
+
+    return resolve_vars(project.vars, given, compute)
+
+
+def unbound_expressions(
+    project: Project,
+    values: Mapping[str, Any],
+    raw: Location | Callable[[str], Location],
+    models: Location,
+) -> dict[str, ir.Table]:
+    """Every model's expression over unbound tables: what `compile` and the snapshots render.
+
+    Each model reads its upstream models as tables of `models` (not inlined), with the schemas the
+    upstream expressions produce, so every model compiles to one reviewable statement.
+    """
+    raw_at = raw if callable(raw) else (lambda _: raw)
+    tables: dict[str, ir.Table] = {s: raw_at(s).unbound(s, schema) for s, schema in RAW_SCHEMAS.items()}
+    exprs = {}
+    for name in project.order:
+        exprs[name] = call(project.models[name].func, tables, values)
+        tables[name] = models.unbound(name, exprs[name].schema())
+    return exprs
+
+
+def to_sql(expr: ir.Table, dialect: str) -> str:
+    return ibis.to_sql(expr, dialect=dialect).strip() + "\n"
+
+
+@dataclass
+class ModelResult:
+    name: str
+    status: str  # "ok", "error", "skipped"
+    rows: int | None = None
+    seconds: float = 0.0
+    message: str = ""
+
+
+def model_inputs(project: Project, target: Target, name: str) -> dict[str, ir.Table]:
+    tables = {s: conform(s, target.source(s)) for s in project.sources_of(name)}
+    for up in project.upstream_models(name):
+        if not target.exists(up):
+            raise BuildError(
+                f"{name} reads {up}, which is not built on {describe(target)}: "
+                f"build it too, e.g. --select +{name}"
+            )
+        tables[up] = target.table(up)
+    return tables
+
+
+def build(
+    project: Project,
+    target: Target,
+    selected: list[str],
+    values: Mapping[str, Any],
+    on_done: Callable[[ModelResult], None] = lambda r: None,
+) -> list[ModelResult]:
+    """Materialize the selected models in dependency order.
+
+    The first failure stops the build and raises BuildError; on DuckDB the whole build is one
+    transaction, so the failure leaves every table as it was.
+    """
+    results = []
+    with target.transaction():
+        for name in selected:
+            model: Model = project.models[name]
+            start = time.perf_counter()
+            try:
+                expr = call(model.func, model_inputs(project, target, name), values)
+                rows = target.materialize(model, expr)
+            except BuildError:
+                raise
+            except Exception as e:  # the backend's message is the useful part
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise BuildError(f"model {name} failed: {first}") from e
+            result = ModelResult(name, "ok", rows, time.perf_counter() - start)
+            results.append(result)
+            on_done(result)
+    return results
+
+
+@dataclass
+class TestCase:
+    name: str
+    model: str | None
+    failing: Callable[[Callable[[str], ir.Table]], ir.Table]
+
+
+def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
+    """The tests a model's decorator declares: key unique and not null, not_null, accepted values,
+    relationships."""
+    cases: list[TestCase] = []
+    for name in models:
+        m = project.models[name]
+        key = list(m.key)
+
+        def unique(table, name=name, key=key):
+            t = table(name)
+            return t.group_by(key).aggregate(n=ibis._.count()).filter(ibis._.n > 1)
+
+        cases.append(TestCase(f"unique_{name}_{'_'.join(key)}", name, unique))
+        for col in dict.fromkeys([*m.key, *m.not_null]):
+            cases.append(
+                TestCase(
+                    f"not_null_{name}_{col}",
+                    name,
+                    lambda table, name=name, col=col: table(name).filter(table(name)[col].isnull()),
+                )
+            )
+        for col, accepted in m.accepted_values.items():
+
+            def rejected(table, name=name, col=col, accepted=accepted):
+                t = table(name)
+                return t.filter(t[col].notnull() & ~t[col].isin(list(accepted)))
+
+            cases.append(TestCase(f"accepted_values_{name}_{col}", name, rejected))
+        for col, ref in m.relationships.items():
+            parent_name, parent_col = ref.split(".")
+
+            def orphans(table, name=name, col=col, parent_name=parent_name, parent_col=parent_col):
+                child, parent = table(name), table(parent_name)
+                keys = parent.select(k=parent[parent_col]).distinct()
+                present = child.filter(child[col].notnull())
+                return present.anti_join(keys, present[col] == keys.k)
+
+            cases.append(TestCase(f"relationships_{name}_{col}__{parent_name}", name, orphans))
+    return cases
+
+
+def singular_tests(project: Project, models: Iterable[str], values: Mapping[str, Any]) -> list[TestCase]:
+    """The `@data_test`s that read only the given models."""
+    chosen = set(models)
+    cases = []
+    for t in project.tests.values():
+        reads = [p for p in t.params if p in project.models]
+        if reads and set(reads) <= chosen:
+            cases.append(TestCase(t.name, None, _singular(t, values)))
+    return cases
+
+
+def _singular(test: DataTest, values: Mapping[str, Any]) -> Callable[[Callable[[str], ir.Table]], ir.Table]:
+    def failing(table: Callable[[str], ir.Table]) -> ir.Table:
+        tables = {p: table(p) for p in test.params if p not in values}
+        return call(test.func, tables, values)
+
+    return failing
+
+
+@dataclass
+class TestResult:
+    name: str
+    status: str  # "pass", "fail", "error"
+    failures: int = 0
+    message: str = ""
+
+
+def run_tests(
+    cases: list[TestCase],
+    table: Callable[[str], ir.Table],
+    on_done: Callable[[TestResult], None] = lambda r: None,
+) -> list[TestResult]:
+    results = []
+    for case in cases:
+        try:
+            n = int(case.failing(table).count().execute())
+            result = TestResult(case.name, "pass" if n == 0 else "fail", n)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            result = TestResult(case.name, "error", message=first)
+        results.append(result)
+        on_done(result)
+    return results

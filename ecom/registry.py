@@ -1,0 +1,241 @@
+"""Models, data tests and build variables, and the DAG the code declares.
+
+A model is a plain function in `marts/` whose name is its table and whose parameters name what it
+reads: raw sources (`ecom.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
+what the engine needs besides the expression: the key, the materialization, BigQuery partitioning
+and clustering, and the generic data tests of its columns.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecom.sources import RAW_SCHEMAS
+
+LAYERS = ("staging", "intermediate", "marts")
+
+
+class ProjectError(Exception):
+    """The models as written do not form a valid project (unknown upstream, cycle, bad selector)."""
+
+
+def _tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    func: Callable[..., Any]
+    key: tuple[str, ...]
+    materialized: str = "table"
+    partition_by: str | None = None
+    cluster_by: tuple[str, ...] = ()
+    not_null: tuple[str, ...] = ()
+    accepted_values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    relationships: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(inspect.signature(self.func).parameters)
+
+    @property
+    def layer(self) -> str:
+        if self.name.startswith("stg_"):
+            return "staging"
+        if self.name.startswith("int_"):
+            return "intermediate"
+        return "marts"
+
+    @property
+    def doc(self) -> str:
+        return inspect.getdoc(self.func) or ""
+
+
+@dataclass(frozen=True)
+class DataTest:
+    """A singular data test: a function of models (and variables) returning the rows that fail."""
+
+    name: str
+    func: Callable[..., Any]
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(inspect.signature(self.func).parameters)
+
+    @property
+    def doc(self) -> str:
+        return (inspect.getdoc(self.func) or "").split("\n")[0]
+
+
+@dataclass(frozen=True)
+class Var:
+    """A build variable (METRICS.md#parameters).
+
+    `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
+    scalar expression computed once per build.
+    """
+
+    name: str
+    type: type
+    default: Any
+    doc: str
+    positive: bool = False
+
+
+_MODELS: dict[str, Model] = {}
+_TESTS: dict[str, DataTest] = {}
+_VARS: dict[str, Var] = {}
+
+
+def model(
+    *,
+    key: str | Iterable[str],
+    materialized: str = "table",
+    partition_by: str | None = None,
+    cluster_by: str | Iterable[str] | None = None,
+    not_null: str | Iterable[str] | None = None,
+    accepted_values: Mapping[str, Iterable[Any]] | None = None,
+    relationships: Mapping[str, str] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a model. `relationships` maps a column to `"model.column"` it must resolve to."""
+    if materialized not in ("table", "view"):
+        raise ValueError(f"materialized must be 'table' or 'view', not {materialized!r}")
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        _MODELS[func.__name__] = Model(
+            name=func.__name__,
+            func=func,
+            key=_tuple(key),
+            materialized=materialized,
+            partition_by=partition_by,
+            cluster_by=_tuple(cluster_by),
+            not_null=_tuple(not_null),
+            accepted_values={c: tuple(v) for c, v in (accepted_values or {}).items()},
+            relationships=dict(relationships or {}),
+        )
+        return func
+
+    return register
+
+
+def data_test(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Register a singular data test: it returns the failing rows; none means it passes."""
+    _TESTS[func.__name__] = DataTest(func.__name__, func)
+    return func
+
+
+def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False) -> None:
+    _VARS[name] = Var(name, type, default, doc, positive)
+
+
+def _import_all(package: str) -> None:
+    pkg = importlib.import_module(package)
+    for info in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{package}.{info.name}")
+
+
+@dataclass(frozen=True)
+class Project:
+    models: dict[str, Model]
+    tests: dict[str, DataTest]
+    vars: dict[str, Var]
+    order: tuple[str, ...]  # models in dependency order
+
+    @classmethod
+    def load(cls, package: str = "marts") -> Project:
+        _import_all(package)
+        return cls.from_parts(_MODELS, _TESTS, _VARS)
+
+    @classmethod
+    def from_parts(
+        cls, models: Mapping[str, Model], tests: Mapping[str, DataTest], vars: Mapping[str, Var]
+    ) -> Project:
+        known = set(models) | set(RAW_SCHEMAS) | set(vars)
+        for owner in [*models.values(), *tests.values()]:
+            unknown = [p for p in owner.params if p not in known]
+            if unknown:
+                raise ProjectError(
+                    f"{owner.name} reads {', '.join(unknown)}: not a model, raw source or variable"
+                )
+        for m in models.values():
+            for column, target in m.relationships.items():
+                if target.split(".")[0] not in models:
+                    raise ProjectError(f"{m.name}.{column} relates to {target}: no such model")
+        graph = {m.name: {p for p in m.params if p in models} for m in models.values()}
+        try:
+            order = tuple(graphlib.TopologicalSorter(graph).static_order())
+        except graphlib.CycleError as e:
+            raise ProjectError(f"models form a cycle: {' -> '.join(e.args[1])}") from None
+        return cls(dict(models), dict(tests), dict(vars), order)
+
+    def upstream_models(self, name: str) -> list[str]:
+        return [p for p in self.models[name].params if p in self.models]
+
+    def sources_of(self, name: str) -> list[str]:
+        return [p for p in self.models[name].params if p in RAW_SCHEMAS]
+
+    def vars_of(self, name: str) -> list[str]:
+        return [p for p in self.models[name].params if p in self.vars]
+
+    def _closure(self, start: str, step: Callable[[str], Iterable[str]]) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for n in step(todo.pop()):
+                if n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        return seen
+
+    def ancestors(self, name: str) -> set[str]:
+        return self._closure(name, self.upstream_models)
+
+    def descendants(self, name: str) -> set[str]:
+        children: dict[str, list[str]] = {n: [] for n in self.models}
+        for n in self.models:
+            for up in self.upstream_models(n):
+                children[up].append(n)
+        return self._closure(name, children.__getitem__)
+
+    def select(self, selectors: Iterable[str] | None) -> list[str]:
+        """Models matched by dbt-style selectors, in dependency order.
+
+        `name`, `+name` (with its ancestors), `name+` (with its descendants), `+name+`, a layer
+        (`staging`, `intermediate`, `marts`) or `layer:NAME`. Several selectors are a union; none
+        selects every model.
+        """
+        selectors = list(selectors or [])
+        if not selectors:
+            return list(self.order)
+        chosen: set[str] = set()
+        for sel in selectors:
+            for part in sel.replace(",", " ").split():
+                chosen |= self._select_one(part)
+        return [n for n in self.order if n in chosen]
+
+    def _select_one(self, sel: str) -> set[str]:
+        up, down = sel.startswith("+"), sel.endswith("+")
+        name = sel.strip("+")
+        layer = name.removeprefix("layer:")
+        if layer in LAYERS and not (up or down):
+            return {n for n, m in self.models.items() if m.layer == layer}
+        if name not in self.models:
+            close = sorted(n for n in self.models if name in n or n in name)[:3]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ProjectError(
+                f"--select {sel!r} matches no model{hint}; `ecom ls` lists the models"
+            )
+        result = {name}
+        if up:
+            result |= self.ancestors(name)
+        if down:
+            result |= self.descendants(name)
+        return result

@@ -1,0 +1,196 @@
+"""The source contract: the raw tables every build reads (METRICS.md#sources).
+
+Types are what BigQuery stores (thelook's public tables plus `marketing_spend`). A raw table may
+carry more columns than these; a timestamp may be naive or zoned and of any precision (naive values
+are read as UTC). `conform` turns a raw table into exactly the contract's columns and types, so that
+models see one shape whatever the export looked like.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+TS = "timestamp('UTC')"
+
+RAW_SCHEMAS: dict[str, ibis.Schema] = {
+    "orders": ibis.schema(
+        {
+            "order_id": "int64",
+            "user_id": "int64",
+            "status": "string",
+            "gender": "string",
+            "created_at": TS,
+            "returned_at": TS,
+            "shipped_at": TS,
+            "delivered_at": TS,
+            "num_of_item": "int64",
+        }
+    ),
+    "order_items": ibis.schema(
+        {
+            "id": "int64",
+            "order_id": "int64",
+            "user_id": "int64",
+            "product_id": "int64",
+            "inventory_item_id": "int64",
+            "status": "string",
+            "created_at": TS,
+            "shipped_at": TS,
+            "delivered_at": TS,
+            "returned_at": TS,
+            "sale_price": "float64",
+        }
+    ),
+    "products": ibis.schema(
+        {
+            "id": "int64",
+            "cost": "float64",
+            "category": "string",
+            "name": "string",
+            "brand": "string",
+            "retail_price": "float64",
+            "department": "string",
+            "sku": "string",
+            "distribution_center_id": "int64",
+        }
+    ),
+    "users": ibis.schema(
+        {
+            "id": "int64",
+            "first_name": "string",
+            "last_name": "string",
+            "email": "string",
+            "age": "int64",
+            "gender": "string",
+            "state": "string",
+            "street_address": "string",
+            "postal_code": "string",
+            "city": "string",
+            "country": "string",
+            "latitude": "float64",
+            "longitude": "float64",
+            "traffic_source": "string",
+            "created_at": TS,
+        }
+    ),
+    "events": ibis.schema(
+        {
+            "id": "int64",
+            "user_id": "int64",
+            "sequence_number": "int64",
+            "session_id": "string",
+            "created_at": TS,
+            "ip_address": "string",
+            "city": "string",
+            "state": "string",
+            "postal_code": "string",
+            "browser": "string",
+            "traffic_source": "string",
+            "uri": "string",
+            "event_type": "string",
+        }
+    ),
+    "inventory_items": ibis.schema(
+        {
+            "id": "int64",
+            "product_id": "int64",
+            "created_at": TS,
+            "sold_at": TS,
+            "cost": "float64",
+            "product_category": "string",
+            "product_name": "string",
+            "product_brand": "string",
+            "product_retail_price": "float64",
+            "product_department": "string",
+            "product_sku": "string",
+            "product_distribution_center_id": "int64",
+        }
+    ),
+    "distribution_centers": ibis.schema(
+        {"id": "int64", "name": "string", "latitude": "float64", "longitude": "float64"}
+    ),
+    "marketing_spend": ibis.schema(
+        {
+            "date": "date",
+            "campaign_id": "string",
+            "platform": "string",
+            "spend": "float64",
+            "clicks": "int64",
+            "impressions": "int64",
+        }
+    ),
+}
+
+
+class SourceContractError(Exception):
+    """The raw data does not satisfy the source contract; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    table: str
+    column: str | None
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        where = self.table if self.column is None else f"{self.table}.{self.column}"
+        return f"{where}: expected {self.expected}, found {self.found}"
+
+
+def compatible(expected: dt.DataType, found: dt.DataType) -> bool:
+    """Whether a raw column of type `found` can be read losslessly as the contract's `expected`.
+
+    Any integer width reads as INT64 and any float as FLOAT64; timestamps of any precision, zoned or
+    naive, read as UTC timestamps; a DATE must be a date. NULL-typed columns (all values missing, as
+    an empty CSV column gives) are accepted for any type.
+    """
+    if found.is_null():
+        return True
+    if expected.is_timestamp():
+        return found.is_timestamp()
+    if expected.is_date():
+        return found.is_date()
+    if expected.is_integer():
+        return found.is_integer()
+    if expected.is_floating():
+        return found.is_floating() or found.is_decimal() or found.is_integer()
+    if expected.is_string():
+        return found.is_string()
+    return expected == found
+
+
+def check_schema(table: str, found: ibis.Schema | None) -> list[Problem]:
+    """Every problem of one raw table against the contract (an empty list when it conforms)."""
+    expected = RAW_SCHEMAS[table]
+    if found is None:
+        return [Problem(table, None, "a table", "none")]
+    problems = []
+    for column, etype in expected.items():
+        if column not in found:
+            problems.append(Problem(table, column, str(etype), "no such column"))
+        elif not compatible(etype, found[column]):
+            problems.append(Problem(table, column, str(etype), str(found[column])))
+    return problems
+
+
+def format_problems(problems: list[Problem], where: str) -> str:
+    lines = [f"The raw data in {where} does not match the source contract ({len(problems)} problems):"]
+    lines += [f"  - {p}" for p in problems]
+    lines.append("Fix the export (or load it again with `ecom load`); no model was run.")
+    return "\n".join(lines)
+
+
+def conform(table: str, raw: ir.Table) -> ir.Table:
+    """The contract's columns of a raw table, cast to the contract's types (a no-op when they match)."""
+    schema = RAW_SCHEMAS[table]
+    return raw.select(
+        [
+            raw[c] if raw[c].type() == t else raw[c].cast(t).name(c)
+            for c, t in schema.items()
+        ]
+    )

@@ -1,0 +1,129 @@
+"""Where models are built: the embedded DuckDB file (default) or BigQuery (`ecom.bigquery`).
+
+A target knows where the raw tables and the models live, how to name a table in its dialect, and
+how to materialize an expression atomically. It knows nothing about any model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from ecom.registry import Model
+
+DEFAULT_DUCKDB_PATH = "ecom.duckdb"
+
+
+class TargetError(Exception):
+    """The target cannot be reached or used (missing file, credentials, dataset)."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a set of tables lives: catalog (BigQuery project, DuckDB database) and schema/dataset."""
+
+    database: str
+    catalog: str | None = None
+
+    def unbound(self, name: str, schema: ibis.Schema) -> ir.Table:
+        """A table of this location known only by its schema: models compile with no connection."""
+        return ibis.table(schema, name=name, database=self.database, catalog=self.catalog)
+
+
+class Target:
+    """A live connection plus the two locations a build reads and writes."""
+
+    name: str
+    dialect: str
+    con: BaseBackend
+    raw: Location
+    models: Location
+
+    def raw_location(self, table: str) -> Location:
+        return self.raw
+
+    def _db(self, loc: Location) -> str | tuple[str, str]:
+        return loc.database if loc.catalog is None else (loc.catalog, loc.database)
+
+    def raw_schema(self, table: str) -> ibis.Schema | None:
+        """The schema of a raw table, or None when it does not exist."""
+        loc = self.raw_location(table)
+        if table not in self.con.list_tables(database=self._db(loc)):
+            return None
+        return self.con.table(table, database=self._db(loc)).schema()
+
+    def source(self, table: str) -> ir.Table:
+        return self.con.table(table, database=self._db(self.raw_location(table)))
+
+    def exists(self, name: str) -> bool:
+        return name in self.con.list_tables(database=self._db(self.models))
+
+    def table(self, name: str) -> ir.Table:
+        return self.con.table(name, database=self._db(self.models))
+
+    def materialize(self, model: Model, expr: ir.Table) -> int:
+        """Replace the model's table (or view) in one statement; return its row count."""
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.disconnect()
+
+
+def connect_duckdb(path: str | Path) -> BaseBackend:
+    """A DuckDB connection whose session time zone is UTC.
+
+    DuckDB casts between naive and zoned timestamps, and takes the date of a zoned one, in the
+    session's time zone, which defaults to the machine's: METRICS.md's dates are UTC dates.
+    """
+    con = ibis.duckdb.connect(str(path))
+    con.raw_sql("SET TimeZone = 'UTC'")
+    return con
+
+
+class DuckDBTarget(Target):
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path | None = None, *, create: bool = True):
+        self.path = Path(path or os.environ.get("ECOM_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
+        if not create and not self.path.exists():
+            raise TargetError(
+                f"no DuckDB database at {self.path}: run `ecom generate` or `ecom load PATH` first"
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = connect_duckdb(self.path)
+        self.raw = Location("raw")
+        self.models = Location("main")
+        self.con.raw_sql("CREATE SCHEMA IF NOT EXISTS raw")
+
+    def materialize(self, model: Model, expr: ir.Table) -> int:
+        kind = "VIEW" if model.materialized == "view" else "TABLE"
+        sql = self.con.compile(expr)
+        self.con.raw_sql(f'CREATE OR REPLACE {kind} "{self.models.database}"."{model.name}" AS {sql}')
+        return self.row_count(model.name)
+
+    def row_count(self, name: str) -> int:
+        return int(self.table(name).count().execute())
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing: a failed build leaves every table as it was before the build."""
+        self.con.raw_sql("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.raw_sql("ROLLBACK")
+            raise
+        self.con.raw_sql("COMMIT")

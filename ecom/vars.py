@@ -1,0 +1,102 @@
+"""Build variables: parsing `--vars`, checking them against the declared `Var`s, resolving defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from ecom.registry import Var
+
+
+class VarsError(Exception):
+    """A `--vars` value that is malformed, unknown or of the wrong type."""
+
+
+def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
+    """`--vars` values, dbt-style: a YAML mapping (`{as_of: 2024-06-30, x: 5}`) or `key=value` pairs.
+
+    Several values merge, later ones winning.
+    """
+    result: dict[str, Any] = {}
+    for text in texts:
+        text = text.strip()
+        if not text:
+            continue
+        if text.startswith("{"):
+            try:
+                parsed = yaml.safe_load(text)
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem", None) or "not valid YAML"
+                raise VarsError(f"--vars {text!r} is not a valid mapping ({mark}); "
+                                "write e.g. --vars '{as_of: 2024-06-30, session_timeout_minutes: 45}'") from None
+            if not isinstance(parsed, dict):
+                raise VarsError(f"--vars {text!r} is not a mapping; write e.g. --vars '{{as_of: 2024-06-30}}'")
+            result.update({str(k): v for k, v in parsed.items()})
+            continue
+        for pair in text.replace(",", " ").split():
+            key, sep, value = pair.partition("=")
+            if not sep or not key:
+                raise VarsError(
+                    f"--vars {pair!r} is neither key=value nor a {{key: value}} mapping; "
+                    "write e.g. --vars as_of=2024-06-30"
+                )
+            result[key] = yaml.safe_load(value) if value else None
+    return result
+
+
+def check_value(var: Var, value: Any) -> Any:
+    """The value converted to the variable's type, or a VarsError saying what is expected."""
+    if var.type is dt.date:
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        if not isinstance(value, dt.date):
+            raise VarsError(f"{var.name} must be a date written YYYY-MM-DD, not {value!r}")
+        return value
+    if var.type is int:
+        if isinstance(value, str) and value.strip().lstrip("+").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise VarsError(f"{var.name} must be a whole number, not {value!r}")
+        if var.positive and value <= 0:
+            raise VarsError(f"{var.name} must be a positive whole number, not {value!r}")
+        return value
+    if not isinstance(value, var.type):
+        raise VarsError(f"{var.name} must be a {var.type.__name__}, not {value!r}")
+    return value
+
+
+def resolve_vars(
+    declared: Mapping[str, Var],
+    given: Mapping[str, Any],
+    compute: Callable[[Callable[..., Any]], Any],
+) -> dict[str, Any]:
+    """Every declared variable's value: the given one, else its default.
+
+    A default that is a function (of raw sources) is evaluated by `compute`, once; a None result
+    means the data cannot supply it, which is an error telling how to give the value.
+    """
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise VarsError(
+            f"unknown variable {', '.join(unknown)} in --vars; known: {', '.join(sorted(declared))}"
+        )
+    values = {}
+    for name, var in declared.items():
+        if name in given:
+            values[name] = check_value(var, given[name])
+        elif callable(var.default):
+            value = compute(var.default)
+            if value is None:
+                raise VarsError(f"{name} has no default on this data ({var.doc}); give it with --vars {name}=...")
+            values[name] = check_value(var, value)
+        else:
+            values[name] = var.default
+    return values

@@ -1,0 +1,190 @@
+"""Staging: one model per raw source. Rename, cast, lower-case, apply `as_of`; no business logic.
+
+`as_of` makes a build reproduce the marts as they stood that day: rows created after the end of
+`as_of` are dropped, and later shipped/delivered/returned/sold times are NULL (not yet happened).
+See METRICS.md#staging.
+"""
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+
+from ecom.registry import model
+from marts._common import end_of_day, happened
+
+STATUSES = ("processing", "shipped", "complete", "cancelled", "returned")
+EVENT_TYPES = ("home", "department", "product", "cart", "purchase", "cancel")
+
+
+def point_in_time_status(raw: ir.Table, as_of: dt.date) -> ir.StringValue:
+    """The status at the end of `as_of`: `cancelled` as the source says, else from the timestamps.
+
+    The raw status is read only to recognise a cancellation; every other status follows from which
+    of returned/delivered/shipped happened by `as_of` (METRICS.md#staging).
+    """
+    eod = end_of_day(as_of)
+    return ibis.cases(
+        (raw.status.lower() == "cancelled", "cancelled"),
+        (raw.returned_at < eod, "returned"),
+        (raw.delivered_at < eod, "complete"),
+        (raw.shipped_at < eod, "shipped"),
+        else_="processing",
+    )
+
+
+@model(
+    key="order_id",
+    partition_by="order_date",
+    cluster_by="user_id",
+    not_null=("user_id", "status", "created_at", "order_date"),
+    accepted_values={"status": STATUSES},
+)
+def stg_orders(orders: ir.Table, as_of: dt.date) -> ir.Table:
+    """One row per order created by the end of `as_of`."""
+    placed = orders.filter(orders.created_at < end_of_day(as_of))
+    return placed.select(
+        order_id=placed.order_id,
+        user_id=placed.user_id,
+        status=point_in_time_status(placed, as_of),
+        item_count=placed.num_of_item,
+        created_at=placed.created_at,
+        shipped_at=happened(placed.shipped_at, as_of),
+        delivered_at=happened(placed.delivered_at, as_of),
+        returned_at=happened(placed.returned_at, as_of),
+        order_date=placed.created_at.date(),
+    )
+
+
+@model(
+    key="order_item_id",
+    partition_by="order_date",
+    cluster_by=("product_id",),
+    not_null=("order_id", "product_id", "status", "sale_price", "order_date"),
+    accepted_values={"status": STATUSES},
+    relationships={"order_id": "stg_orders.order_id", "product_id": "stg_products.product_id"},
+)
+def stg_order_items(order_items: ir.Table, orders: ir.Table, as_of: dt.date) -> ir.Table:
+    """One row per order item whose order was created by the end of `as_of`.
+
+    An item belongs to its order: it takes the order's date and is kept or dropped with it (its own
+    created_at can run days before or after the order's and is kept as it is). Items whose order is
+    absent from raw orders are dropped.
+    """
+    placed = orders.filter(orders.created_at < end_of_day(as_of)).select(
+        "order_id", order_date=orders.created_at.date()
+    )
+    items = order_items.inner_join(placed, "order_id")
+    return items.select(
+        order_item_id=items.id,
+        order_id=items.order_id,
+        user_id=items.user_id,
+        product_id=items.product_id,
+        inventory_item_id=items.inventory_item_id,
+        status=point_in_time_status(items, as_of),
+        sale_price=items.sale_price,
+        created_at=items.created_at,
+        shipped_at=happened(items.shipped_at, as_of),
+        delivered_at=happened(items.delivered_at, as_of),
+        returned_at=happened(items.returned_at, as_of),
+        order_date=items.order_date,
+    )
+
+
+@model(key="product_id", cluster_by="category")
+def stg_products(products: ir.Table) -> ir.Table:
+    """One row per product of the catalogue (no timestamps, so `as_of` does not apply)."""
+    return products.select(
+        product_id=products.id,
+        name=products.name,
+        brand=products.brand,
+        category=products.category,
+        department=products.department,
+        sku=products.sku,
+        cost=products.cost,
+        retail_price=products.retail_price,
+        distribution_center_id=products.distribution_center_id,
+    )
+
+
+@model(key="user_id", partition_by="signup_date", not_null=("created_at", "signup_date"))
+def stg_users(users: ir.Table, as_of: dt.date) -> ir.Table:
+    """One row per user signed up by the end of `as_of`. No names, e-mails, street addresses,
+    postal codes or coordinates pass staging."""
+    signed_up = users.filter(users.created_at < end_of_day(as_of))
+    return signed_up.select(
+        user_id=signed_up.id,
+        age=signed_up.age,
+        gender=signed_up.gender,
+        city=signed_up.city,
+        state=signed_up.state,
+        country=signed_up.country,
+        acquisition_source=signed_up.traffic_source,
+        created_at=signed_up.created_at,
+        signup_date=signed_up.created_at.date(),
+    )
+
+
+@model(
+    key="event_id",
+    partition_by="event_date",
+    cluster_by=("user_id",),
+    not_null=("created_at", "event_date"),
+    accepted_values={"event_type": EVENT_TYPES},
+)
+def stg_events(events: ir.Table, as_of: dt.date) -> ir.Table:
+    """One row per web event that happened by the end of `as_of`; user_id is NULL for anonymous
+    visitors. traffic_source keeps the source's spelling (platform mapping is case-sensitive)."""
+    happened_by = events.filter(events.created_at < end_of_day(as_of))
+    return happened_by.select(
+        event_id=happened_by.id,
+        user_id=happened_by.user_id,
+        source_session_id=happened_by.session_id,
+        sequence_number=happened_by.sequence_number,
+        ip_address=happened_by.ip_address,
+        browser=happened_by.browser,
+        traffic_source=happened_by.traffic_source,
+        uri=happened_by.uri,
+        event_type=happened_by.event_type.lower(),
+        created_at=happened_by.created_at,
+        event_date=happened_by.created_at.date(),
+    )
+
+
+@model(
+    key="inventory_item_id",
+    cluster_by="product_id",
+    not_null=("product_id", "created_at"),
+    relationships={"product_id": "stg_products.product_id"},
+)
+def stg_inventory(inventory_items: ir.Table, as_of: dt.date) -> ir.Table:
+    """One row per inventory unit received by the end of `as_of`; sold_at is NULL when the unit was
+    not sold by then."""
+    received = inventory_items.filter(inventory_items.created_at < end_of_day(as_of))
+    return received.select(
+        inventory_item_id=received.id,
+        product_id=received.product_id,
+        cost=received.cost,
+        created_at=received.created_at,
+        sold_at=happened(received.sold_at, as_of),
+    )
+
+
+@model(
+    key=("spend_date", "platform", "campaign_id"),
+    partition_by="spend_date",
+    cluster_by="platform",
+    accepted_values={"platform": ("Google", "Facebook", "YouTube", "Email")},
+)
+def stg_marketing(marketing_spend: ir.Table, as_of: dt.date) -> ir.Table:
+    """One row per (spend_date, platform, campaign_id) dated by `as_of`. NULL spend, clicks and
+    impressions stay NULL here; the models that sum them count them as 0."""
+    dated = marketing_spend.filter(marketing_spend.date <= as_of)
+    return dated.select(
+        spend_date=dated.date,
+        campaign_id=dated.campaign_id,
+        platform=dated.platform,
+        spend=dated.spend,
+        clicks=dated.clicks,
+        impressions=dated.impressions,
+    )
