@@ -6,7 +6,6 @@ tables are replaced in one transaction: on any problem the database is left as i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,7 +14,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ecom.sources import RAW_SCHEMAS, Problem, SourceContractError, check_schema, format_problems
-from ecom.targets import Target
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -101,26 +99,3 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
     if problems:
         raise SourceContractError(format_problems(problems, str(folder)))
     return tables
-
-
-def write_raw(target: Target, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
-    """Replace the given raw tables in one transaction; return their row counts.
-
-    A value may be a whole Arrow table or an iterable of record batches (written as they come, so
-    a large generated table never has to be in memory at once).
-    """
-    con = target.con
-    raw = target.raw.database
-    counts = {}
-    with target.transaction():
-        for name, data in tables.items():
-            schema = RAW_SCHEMAS[name].to_pyarrow()
-            batches = data.to_batches() if isinstance(data, pa.Table) else data
-            reader = pa.RecordBatchReader.from_batches(schema, batches)
-            con.con.register("_ecom_incoming", reader)
-            try:
-                con.raw_sql(f'CREATE OR REPLACE TABLE "{raw}"."{name}" AS SELECT * FROM _ecom_incoming')
-            finally:
-                con.con.unregister("_ecom_incoming")
-            counts[name] = int(con.raw_sql(f'SELECT count(*) FROM "{raw}"."{name}"').fetchone()[0])
-    return counts

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from ecom.registry import Model
+from ecom.sources import RAW_SCHEMAS
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
 
@@ -70,6 +72,10 @@ class Target:
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
         """Replace the model's table (or view) in one statement; return its row count."""
+        raise NotImplementedError
+
+    def write_raw(self, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
+        """Replace the given raw tables (all or none); return their row counts."""
         raise NotImplementedError
 
     @contextlib.contextmanager
@@ -127,3 +133,25 @@ class DuckDBTarget(Target):
             self.con.raw_sql("ROLLBACK")
             raise
         self.con.raw_sql("COMMIT")
+
+    def write_raw(self, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
+        """Replace the given raw tables in one transaction; return their row counts.
+
+        A value may be a whole Arrow table or an iterable of record batches (written as they come,
+        so a large generated table never has to be in memory at once).
+        """
+        counts = {}
+        with self.transaction():
+            for name, data in tables.items():
+                schema = RAW_SCHEMAS[name].to_pyarrow()
+                batches = data.to_batches() if isinstance(data, pa.Table) else data
+                reader = pa.RecordBatchReader.from_batches(schema, batches)
+                self.con.con.register("_ecom_incoming", reader)
+                try:
+                    self.con.raw_sql(
+                        f'CREATE OR REPLACE TABLE "{self.raw.database}"."{name}" AS SELECT * FROM _ecom_incoming'
+                    )
+                finally:
+                    self.con.con.unregister("_ecom_incoming")
+                counts[name] = int(self.source(name).count().execute())
+        return counts
