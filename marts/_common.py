@@ -22,69 +22,123 @@ def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Floati
     return ibis.ifelse(denominator == 0, ibis.null("float64"), numerator / denominator)
 
 
-# --- Orders, customers and cohorts (METRICS.md#conventions) -----------------------------------
+# --- Order items as the metrics see them (METRICS.md#conventions) ---------------------------------
 
 
 def is_non_cancelled(status: ir.StringValue) -> ir.BooleanValue:
-    """An item (or order) status that counts as a sale: anything but `cancelled`."""
+    """A "non-cancelled item": point-in-time status is not `cancelled`."""
     return status != "cancelled"
 
 
 def is_net(status: ir.StringValue) -> ir.BooleanValue:
-    """A net item: neither `cancelled` nor `returned` (a point-in-time staging status)."""
+    """A "net item": point-in-time status is neither `cancelled` nor `returned`."""
     return ~status.isin(("cancelled", "returned"))
 
 
-def non_cancelled_orders(
-    stg_orders: ir.Table, stg_order_items: ir.Table, stg_products: ir.Table | None = None
+def items_with_order_user_and_cost(
+    stg_order_items: ir.Table, stg_orders: ir.Table, stg_products: ir.Table
 ) -> ir.Table:
-    """One row per non-cancelled order (an order with at least one non-cancelled item; the order's
-    own status is not consulted): order_id, user_id (the ORDER's user, not the item's column),
-    ordered_at, order_date, net_items, net_revenue (Σ sale_price of the net items, 0 when every
-    item was returned) and, given stg_products, net_cost (Σ product cost of the net items).
+    """Every staged order item (cancelled ones included: filter with is_non_cancelled / is_net) with
+    its ORDER's user and created_at, and its product's cost.
+
+    An item's user is its order's user, never stg_order_items.user_id; "product cost" is
+    products.cost, never inventory cost (METRICS.md#conventions). Columns: order_item_id, order_id,
+    user_id, ordered_at (the order's created_at), order_date, product_id, status, sale_price,
+    product_cost (NULL only if the product is missing, which the relationship tests report).
     """
-    items = stg_order_items.filter(is_non_cancelled(stg_order_items.status))
-    if stg_products is not None:
-        items = items.left_join(stg_products.select("product_id", "cost"), "product_id")
-    net = is_net(items.status)
-    totals = {
-        "net_items": net.cast("int64").sum(),
-        "net_revenue": ibis.ifelse(net, items.sale_price, 0.0).sum(),
-    }
-    if stg_products is not None:
-        # A net item whose product is missing adds no cost (the relationship test reports it).
-        totals["net_cost"] = ibis.ifelse(net, items.cost.fill_null(0.0), 0.0).sum()
-    per_order = items.group_by("order_id").aggregate(**totals)
-    orders = per_order.inner_join(stg_orders, "order_id")
-    return orders.select(
+    orders = stg_orders.select("order_id", "user_id", ordered_at=stg_orders.created_at)
+    costs = stg_products.select("product_id", product_cost=stg_products.cost)
+    items = stg_order_items.select(
+        "order_item_id", "order_id", "order_date", "product_id", "status", "sale_price"
+    )
+    # stg_order_items keeps only items whose order is staged, so the inner join drops nothing.
+    joined = items.inner_join(orders, "order_id").left_join(costs, "product_id")
+    return joined.select(
+        "order_item_id",
         "order_id",
         "user_id",
-        ordered_at=orders.created_at,
-        order_date=orders.order_date,
-        **{name: orders[name] for name in totals},
+        "ordered_at",
+        "order_date",
+        "product_id",
+        "status",
+        "sale_price",
+        "product_cost",
+    )
+
+
+# --- Calendar days --------------------------------------------------------------------------------
+
+
+def day_number(date: ir.DateValue) -> ir.IntegerValue:
+    """Days since 1970-01-01: an integer to order RANGE frames by and to subtract dates with
+    (portable: BigQuery DATE_DIFF / DuckDB date_diff on DAY, exact for dates)."""
+    return date.epoch_days()
+
+
+def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
+    """Calendar days from `earlier` to `later` (NULL if either is NULL)."""
+    return day_number(later) - day_number(earlier)
+
+
+# Decimal places of the day offsets in a date spine: 10**5 offsets cover 273 years.
+_SPINE_PLACES = 5
+
+
+def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:
+    """One row per calendar date (column `date`) from start.start to `as_of`, both inclusive.
+
+    `start` is a one-row table with a DATE column `start` (NULL or later than as_of: no rows).
+    The day offsets 0..99999 are a cross join of five copies of a ten-row digits table written as
+    a UNION ALL of literals, not `ibis.range(...).unnest()`, because:
+    - ibis compiles a BigQuery range with a random identifier (`ibis_bq_arr_range_<uuid>`), so the
+      compiled SQL would differ on every compile (DESIGN.md: no generated names in snapshots);
+    - a select-level unnest compiles for BigQuery to `UNNEST(...) WITH OFFSET`, which sqlglot 30.17
+      transpiles to DuckDB's 1-based `WITH ORDINALITY`, silently dropping the last array element
+      in the dialect cross-check.
+    """
+    digits = ibis.union(
+        *(ibis.literal(d, "int64").name("digit").as_table() for d in range(10)), distinct=False
+    )
+    bounds = start.select("start", last=days_between(ibis.date(as_of), start.start))
+    offsets = bounds
+    offset = ibis.literal(0, type="int64")
+    for place in range(_SPINE_PLACES):
+        d = digits.view()
+        name = f"d{place}"
+        offsets = offsets.cross_join(d.select(**{name: d.digit}))
+        offset = offset + offsets[name] * 10**place
+    offsets = offsets.select("start", "last", offset=offset)
+    offsets = offsets.filter(offsets.offset <= offsets.last)
+    # Added as a timestamp and converted back: BigQuery's DATE_ADD(date, INTERVAL n DAY) is a DATE,
+    # but sqlglot transpiles it to DuckDB's `date + INTERVAL`, a TIMESTAMP.
+    midnight = offsets.start.cast("timestamp('UTC')")
+    return offsets.select(date=(midnight + offsets.offset.as_interval("D")).date())
+
+
+# --- Orders, customers and cohorts ----------------------------------------------------------------
+
+
+def non_cancelled_orders(
+    stg_orders: ir.Table, stg_order_items: ir.Table, stg_products: ir.Table
+) -> ir.Table:
+    """One row per non-cancelled order (an order with at least one non-cancelled item; the order's
+    own status is not consulted), with its totals over its net items.
+
+    Columns: order_id, user_id (the ORDER's user), ordered_at (the order's created_at), order_date,
+    net_items, net_revenue (Σ sale_price of the net items; 0 when every item was returned) and
+    net_cost (Σ product cost of the net items; a missing product adds none, the relationship
+    tests report it).
+    """
+    items = items_with_order_user_and_cost(stg_order_items, stg_orders, stg_products)
+    items = items.filter(is_non_cancelled(items.status))
+    net = is_net(items.status)
+    return items.group_by("order_id", "user_id", "ordered_at", "order_date").aggregate(
+        net_items=net.cast("int64").sum(),
+        net_revenue=ibis.ifelse(net, items.sale_price, 0.0).sum(),
+        net_cost=ibis.ifelse(net, items.product_cost.fill_null(0.0), 0.0).sum(),
     )
 
 
 def month_index(d: ir.DateValue) -> ir.IntegerValue:
     """Months since year 0 (year × 12 + month − 1): differences are calendar-month distances."""
     return d.year() * 12 + d.month() - 1
-
-
-def whole_numbers(anchor: ir.Table, digits: int = 4) -> ir.Table:
-    """A table with one column `n` holding 0 .. 10**digits − 1 (default: 0..9999).
-
-    Built from ten one-row selects and cross joins, the only spelling that is both deterministic
-    and dialect-safe here: ibis compiles `ibis.range(...)` and `Table.unnest` for BigQuery with
-    random (uuid) names, which breaks the compiled-SQL snapshots, and sqlglot transpiles the
-    column-level `UNNEST ... WITH OFFSET` of BigQuery to DuckDB's 1-based `WITH ORDINALITY`,
-    dropping an element. `anchor` is any table: it is aggregated to the one row the selects need.
-    """
-    one_row = anchor.aggregate(rows=anchor.count())
-    digit = ibis.union(*(one_row.select(n=ibis.literal(i, "int64")) for i in range(10)))
-    numbers = digit
-    for place in range(1, digits):
-        other = digit.view()
-        numbers = numbers.cross_join(other.select(d=other.n)).select(
-            n=ibis._.n + ibis._.d * 10**place
-        )
-    return numbers

@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.registry import data_test, model
-from marts._common import month_index, non_cancelled_orders, ratio, whole_numbers
+from marts._common import date_spine, days_between, month_index, non_cancelled_orders, ratio
 
 SCORES = (1, 2, 3, 4, 5)
 SEGMENTS = (
@@ -26,14 +26,13 @@ SEGMENTS = (
 AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 
 
-def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
-    """Calendar days from `earlier` to `later` (DATE_DIFF on dates counts days on both engines)."""
-    return later.delta(earlier, unit="day")
-
-
 @model(key="user_id", partition_by="signup_date", not_null=("signup_date",))
 def int_user_acquisition(
-    stg_users: ir.Table, stg_orders: ir.Table, stg_order_items: ir.Table, stg_events: ir.Table
+    stg_users: ir.Table,
+    stg_orders: ir.Table,
+    stg_order_items: ir.Table,
+    stg_products: ir.Table,
+    stg_events: ir.Table,
 ) -> ir.Table:
     """One row per user signed up by `as_of`: how they came and when they first bought
     (METRICS.md#intermediate).
@@ -43,7 +42,7 @@ def int_user_acquisition(
     has an order before its user's signup). first_touch_traffic_source is the traffic source of the
     user's first event by (created_at, event_id), NULL when the user has no event.
     """
-    orders = non_cancelled_orders(stg_orders, stg_order_items)
+    orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
     first_orders = orders.group_by("user_id").aggregate(first_order_at=orders.ordered_at.min())
 
     identified = stg_events.filter(stg_events.user_id.notnull())
@@ -226,7 +225,9 @@ def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
     not_null=("cohort_size", "active_customers", "retention_rate", "net_revenue",
               "cumulative_net_revenue_per_customer"),
 )
-def fact_cohort_retention(stg_orders: ir.Table, stg_order_items: ir.Table, as_of: dt.date) -> ir.Table:
+def fact_cohort_retention(
+    stg_orders: ir.Table, stg_order_items: ir.Table, stg_products: ir.Table, as_of: dt.date
+) -> ir.Table:
     """One row per (cohort_month, months_since_first), every cell from month 0 to the month of
     `as_of`, silent months as zeros (METRICS.md#marts).
 
@@ -235,7 +236,7 @@ def fact_cohort_retention(stg_orders: ir.Table, stg_order_items: ir.Table, as_of
     sale_price of the net items of the cohort's non-cancelled orders dated in that month;
     cumulative_net_revenue_per_customer is the running Σ net_revenue from month 0 / cohort_size.
     """
-    orders = non_cancelled_orders(stg_orders, stg_order_items)
+    orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
     orders = orders.mutate(order_month=orders.order_date.truncate("M"))
     firsts = orders.group_by("user_id").aggregate(cohort_month=orders.order_month.min())
     cohort_orders = orders.inner_join(firsts, "user_id")
@@ -250,15 +251,18 @@ def fact_cohort_retention(stg_orders: ir.Table, stg_order_items: ir.Table, as_of
         net_revenue=cohort_orders.net_revenue.sum(),
     )
 
-    # The cell grid: each cohort with every month offset up to the month of as_of (a join with
-    # 0..9999, i.e. cohorts up to 833 years old, on the cohort's own last offset).
-    last_offset = month_index(ibis.date(as_of)) - month_index(cohorts.cohort_month)
-    offsets = whole_numbers(cohorts)
-    cells = cohorts.inner_join(offsets, offsets.n <= last_offset).select(
-        "cohort_month", "cohort_size", months_since_first=offsets.n
+    # The cell grid: each cohort with every month from its own to the month of as_of. The months
+    # are the first days of a date spine from the earliest cohort, so silent months are present.
+    days = date_spine(cohorts.aggregate(start=cohorts.cohort_month.min()), as_of)
+    months = days.filter(days.date.day() == 1).select(month="date")
+    cells = cohorts.inner_join(months, months.month >= cohorts.cohort_month).select(
+        "cohort_month",
+        "cohort_size",
+        months_since_first=month_index(months.month) - month_index(cohorts.cohort_month),
     )
 
-    filled = cells.left_join(activity, ["cohort_month", "months_since_first"])
+    # activity and the cells both derive from `orders`: a view keeps the self-join unambiguous.
+    filled = cells.view().left_join(activity, ["cohort_month", "months_since_first"])
     net_revenue = filled.net_revenue.fill_null(0.0)
     active = filled.active_customers.fill_null(0)
     running_revenue = net_revenue.cumsum(
