@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pytest
 import sqlglot
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ecom.engine import build, generic_tests, run_tests, singular_tests
+from ecom.load import read_folder
+from ecom.registry import Project
 from ecom.sources import RAW_SCHEMAS
-from ecom.targets import connect_duckdb
+from ecom.targets import DuckDBTarget, connect_duckdb
 from marts._common import platform_of
 from marts.sessions import (
     fact_session_metrics,
@@ -636,3 +641,115 @@ def test_sessions_match_a_python_loop_via_bigquery_sql(con):
         rng.shuffle(rows)
         sessions, _ = run(con, rows, 30)
         assert sessions_by_event(sessions) == reference_sessions(rows, 30)
+
+
+# --- fixtures/sessions through the engine ---------------------------------------------------------
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "sessions"
+
+# event_id: (session_id, is_session_start, event_date); see fixtures/sessions/README.md.
+FIXTURE_SESSIONS = {
+    1: ("u1-1", True, "2024-01-10"),
+    2: ("u1-1", False, "2024-01-10"),  # 10:00:00 -> 10:30:00 = 30:00, not more
+    3: ("u1-2", True, "2024-01-10"),  # 10:30:00 -> 11:00:00.000001 = 30:00.000001
+    4: ("u1-3", True, "2024-01-10"),  # 11:00:00.000001 -> 11:30:01.000001 = 30:01
+    5: ("u1-3", False, "2024-01-10"),  # same instant as 4, larger id
+    17: ("u1-4", True, "2024-01-31"),  # 23:59:59.999999 on as_of; 18 (02-01 00:00) is dropped
+    6: ("u2-1", True, "2024-01-11"),
+    7: ("u2-1", False, "2024-01-11"),  # 10:00:59 -> 10:30:01 = 29:02
+    20: ("u3-1", True, "2024-01-12"),  # 09:00
+    12: ("u3-1", False, "2024-01-12"),  # 09:20, gap 20:00
+    11: ("u3-2", True, "2024-01-12"),  # 10:00, gap 40:00
+    13: ("a10.1.1.1-1", True, "2024-01-13"),
+    14: ("a10.1.1.1-1", False, "2024-01-14"),  # 23:59:30 -> 00:00:31 = 1:01
+    19: ("u4-1", True, "2024-01-13"),
+    15: ("e15-1", True, "2024-01-15"),
+    16: ("e16-1", True, "2024-01-15"),
+}
+
+# session_id: (session_date, duration_seconds, event_count, product_views, has_cart, has_purchase,
+#              landing_uri, landing_event_type, traffic_source, platform, browser)
+FIXTURE_METRICS = {
+    "u1-1": ("2024-01-10", 1800.0, 2, 1, False, False, "/", "home", "Adwords", "Google", "Chrome"),
+    "u1-2": ("2024-01-10", 0.0, 1, 1, False, False, "/product/3", "product", "Adwords", "Google", "Chrome"),
+    "u1-3": ("2024-01-10", 0.0, 2, 0, True, True, "/cart", "cart", "Email", "Email", "Firefox"),
+    "u1-4": ("2024-01-31", 0.0, 1, 0, False, False, "/", "home", "Organic", None, "Chrome"),
+    # 10:30:01 - 10:00:59 = 29 min 2 s = 1742 s
+    "u2-1": ("2024-01-11", 1742.0, 2, 1, False, False, "/", "home", "Facebook", "Facebook", "Safari"),
+    # 09:20 - 09:00 = 1200 s
+    "u3-1": ("2024-01-12", 1200.0, 2, 1, False, False, "/", "home", "Email", "Email", "Chrome"),
+    "u3-2": (
+        "2024-01-12",
+        0.0,
+        1,
+        0,
+        False,
+        False,
+        "/department/men",
+        "department",
+        "Organic",
+        None,
+        "Chrome",
+    ),
+    # 00:00:31 - 23:59:30 = 61 s; dated by its start
+    "a10.1.1.1-1": ("2024-01-13", 61.0, 2, 1, False, False, "/", "home", "YouTube", "YouTube", "IE"),
+    "u4-1": ("2024-01-13", 0.0, 1, 0, False, False, "/", "home", "Adwords", "Google", "Chrome"),
+    "e15-1": ("2024-01-15", 0.0, 1, 0, False, False, "/", "home", None, None, None),
+    "e16-1": ("2024-01-15", 0.0, 1, 0, False, False, "/", "home", "adwords", None, "Chrome"),
+}
+
+
+@pytest.fixture(scope="module")
+def fixture_target(tmp_path_factory):
+    project = Project.load()
+    target = DuckDBTarget(tmp_path_factory.mktemp("sessions") / "ecom.duckdb")
+    target.write_raw(read_folder(FIXTURE))
+    values = yaml.safe_load((FIXTURE / "vars.yml").read_text())
+    build(project, target, project.select(["+fact_session_metrics"]), values)
+    yield project, target, values
+    target.close()
+
+
+def test_fixture_sessions(fixture_target):
+    _, target, _ = fixture_target
+    got = {
+        r["event_id"]: (r["session_id"], r["is_session_start"], r["event_date"].isoformat())
+        for r in target.table("int_web_sessions").to_pyarrow().to_pylist()
+    }
+    assert got == FIXTURE_SESSIONS
+
+
+def test_fixture_session_metrics(fixture_target):
+    _, target, _ = fixture_target
+    metrics = target.table("fact_session_metrics").to_pyarrow().to_pylist()
+    got = {
+        m["session_id"]: (
+            m["session_date"].isoformat(),
+            m["duration_seconds"],
+            m["event_count"],
+            m["product_views"],
+            m["has_cart"],
+            m["has_purchase"],
+            m["landing_uri"],
+            m["landing_event_type"],
+            m["traffic_source"],
+            m["platform"],
+            m["browser"],
+        )
+        for m in metrics
+    }
+    assert got == FIXTURE_METRICS
+    # session_start/end are the first and last event times of FIXTURE_SESSIONS' members
+    for m in metrics:
+        assert m["is_identified"] == (m["user_id"] is not None) == m["visitor_id"].startswith("u")
+
+
+def test_fixture_data_tests_pass(fixture_target):
+    project, target, values = fixture_target
+    built = project.select(["+fact_session_metrics"])
+    cases = generic_tests(project, built) + singular_tests(project, built, values)
+    names = {c.name for c in cases}
+    assert {"session_event_count_matches_events", "session_gaps_within_timeout"} <= names
+    assert "relationships_fact_session_metrics_session_id__int_web_sessions" in names
+    results = run_tests(cases, target.table)
+    assert [(r.name, r.status, r.failures, r.message) for r in results if r.status != "pass"] == []
