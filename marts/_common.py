@@ -142,3 +142,18 @@ def non_cancelled_orders(
 def month_index(d: ir.DateValue) -> ir.IntegerValue:
     """Months since year 0 (year × 12 + month − 1): differences are calendar-month distances."""
     return d.year() * 12 + d.month() - 1
+
+
+# Event traffic sources that are ad platforms (METRICS.md#sources), matched case-sensitively:
+# `Organic`, NULL and any other spelling (e.g. 'adwords') have no platform.
+PLATFORM_OF_TRAFFIC_SOURCE = {
+    "Adwords": "Google",
+    "Facebook": "Facebook",
+    "YouTube": "YouTube",
+    "Email": "Email",
+}
+
+
+def platform_of(traffic_source: ir.StringValue) -> ir.StringValue:
+    """The ad platform of an event traffic source, NULL when it maps to none (case-sensitive)."""
+    return traffic_source.cases(*PLATFORM_OF_TRAFFIC_SOURCE.items(), else_=ibis.null("string"))
