@@ -87,8 +87,15 @@ def age_band(age: ir.IntegerValue) -> ir.StringValue:
     key="user_id",
     partition_by="signup_date",
     cluster_by=("country",),
-    not_null=("signup_date", "orders", "items", "lifetime_net_revenue", "lifetime_gross_profit",
-              "tenure_days", "is_customer"),
+    not_null=(
+        "signup_date",
+        "orders",
+        "items",
+        "lifetime_net_revenue",
+        "lifetime_gross_profit",
+        "tenure_days",
+        "is_customer",
+    ),
     accepted_values={"age_band": AGE_BANDS},
 )
 def dim_customers(
@@ -171,8 +178,7 @@ def segment(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
 @model(
     key="user_id",
     cluster_by=("segment",),
-    not_null=("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "fm_score",
-              "segment"),
+    not_null=("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "fm_score", "segment"),
     accepted_values={
         "r_score": SCORES,
         "f_score": SCORES,
@@ -222,8 +228,13 @@ def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
 @model(
     key=("cohort_month", "months_since_first"),
     partition_by="cohort_month",
-    not_null=("cohort_size", "active_customers", "retention_rate", "net_revenue",
-              "cumulative_net_revenue_per_customer"),
+    not_null=(
+        "cohort_size",
+        "active_customers",
+        "retention_rate",
+        "net_revenue",
+        "cumulative_net_revenue_per_customer",
+    ),
 )
 def fact_cohort_retention(
     stg_orders: ir.Table, stg_order_items: ir.Table, stg_products: ir.Table, as_of: dt.date
@@ -244,8 +255,7 @@ def fact_cohort_retention(
     cohorts = firsts.group_by("cohort_month").aggregate(cohort_size=firsts.count())
     activity = cohort_orders.group_by(
         "cohort_month",
-        months_since_first=month_index(cohort_orders.order_month)
-        - month_index(cohort_orders.cohort_month),
+        months_since_first=month_index(cohort_orders.order_month) - month_index(cohort_orders.cohort_month),
     ).aggregate(
         active_customers=cohort_orders.user_id.nunique(),
         net_revenue=cohort_orders.net_revenue.sum(),
@@ -265,9 +275,7 @@ def fact_cohort_retention(
     filled = cells.view().left_join(activity, ["cohort_month", "months_since_first"])
     net_revenue = filled.net_revenue.fill_null(0.0)
     active = filled.active_customers.fill_null(0)
-    running_revenue = net_revenue.cumsum(
-        group_by=filled.cohort_month, order_by=filled.months_since_first
-    )
+    running_revenue = net_revenue.cumsum(group_by=filled.cohort_month, order_by=filled.months_since_first)
     return filled.select(
         cohort_month=filled.cohort_month,
         months_since_first=filled.months_since_first,
@@ -283,9 +291,7 @@ def fact_cohort_retention(
 
 
 @data_test
-def customer_segments_cover_every_customer(
-    dim_customers: ir.Table, dim_customer_segments: ir.Table
-) -> ir.Table:
+def customer_segments_cover_every_customer(dim_customers: ir.Table, dim_customer_segments: ir.Table) -> ir.Table:
     """count(dim_customer_segments) = count(dim_customers where is_customer)."""
     customers = dim_customers.filter(dim_customers.is_customer).aggregate(customers=ibis._.count())
     segmented = dim_customer_segments.aggregate(segmented=ibis._.count())
@@ -325,9 +331,7 @@ def cohort_retention_has_every_cell(fact_cohort_retention: ir.Table, as_of: dt.d
     )
     expected_last = last - month_index(per_cohort.cohort_month)
     return per_cohort.filter(
-        (per_cohort.first != 0)
-        | (per_cohort["last"] != expected_last)
-        | (per_cohort.cells != expected_last + 1)
+        (per_cohort.first != 0) | (per_cohort["last"] != expected_last) | (per_cohort.cells != expected_last + 1)
     )
 
 
