@@ -157,3 +157,12 @@ PLATFORM_OF_TRAFFIC_SOURCE = {
 def platform_of(traffic_source: ir.StringValue) -> ir.StringValue:
     """The ad platform of an event traffic source, NULL when it maps to none (case-sensitive)."""
     return traffic_source.cases(*PLATFORM_OF_TRAFFIC_SOURCE.items(), else_=ibis.null("string"))
+
+
+def month_start(d: ir.DateValue) -> ir.DateValue:
+    """The first day of the date's month, as a DATE on both engines.
+
+    Not `d.truncate("M")`: DuckDB's DATE_TRUNC on a DATE returns a TIMESTAMP, which ibis types as a
+    date (and does not cast back), so a table materialized on DuckDB would get a TIMESTAMP column.
+    """
+    return ibis.date(d.year(), d.month(), 1)

@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.registry import data_test, model
-from marts._common import date_spine, days_between, month_index, non_cancelled_orders, ratio
+from marts._common import date_spine, days_between, month_index, month_start, non_cancelled_orders, ratio
 
 SCORES = (1, 2, 3, 4, 5)
 SEGMENTS = (
@@ -248,7 +248,7 @@ def fact_cohort_retention(
     cumulative_net_revenue_per_customer is the running Σ net_revenue from month 0 / cohort_size.
     """
     orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
-    orders = orders.mutate(order_month=orders.order_date.truncate("M"))
+    orders = orders.mutate(order_month=month_start(orders.order_date))
     firsts = orders.group_by("user_id").aggregate(cohort_month=orders.order_month.min())
     cohort_orders = orders.inner_join(firsts, "user_id")
 
