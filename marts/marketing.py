@@ -3,7 +3,7 @@
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model
+from ecom.registry import data_test, model, summary
 from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, ratio
 
 ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
@@ -227,3 +227,40 @@ def campaign_ratios_finite(fact_campaign_performance: ir.Table) -> ir.Table:
     for name in ("ctr", "cpc", "cpa", "roas", "conversion_rate"):
         bad = bad | t[name].isnan() | t[name].isinf()
     return t.filter(bad)
+
+
+# --- Build summary -------------------------------------------------------------------------------
+
+
+@summary
+def platform_roas(fact_campaign_performance: ir.Table) -> ir.Table:
+    """Platforms: spend, attributed orders and revenue, ROAS and CPA over the whole build"""
+    t = fact_campaign_performance
+    per_platform = t.group_by("platform").aggregate(
+        spend=t.spend.fill_null(0.0).sum(),
+        clicks=t.clicks.fill_null(0).sum(),
+        attributed_orders=t.attributed_orders.sum(),
+        attributed_revenue=t.attributed_revenue.sum(),
+    )
+    return per_platform.select(
+        "platform",
+        "spend",
+        "clicks",
+        "attributed_orders",
+        "attributed_revenue",
+        roas=ratio(per_platform.attributed_revenue, per_platform.spend),
+        cpa=ratio(per_platform.spend, per_platform.attributed_orders),
+    ).order_by("platform")
+
+
+@summary
+def attribution_coverage(int_campaign_attribution: ir.Table) -> ir.Table:
+    """Attribution: orders and net revenue by status (how much revenue ROAS can see)"""
+    t = int_campaign_attribution
+    per_status = t.group_by("attribution_status").aggregate(orders=t.count(), net_revenue=t.net_revenue.sum())
+    return per_status.select(
+        "attribution_status",
+        "orders",
+        "net_revenue",
+        net_revenue_pct=100 * ratio(per_status.net_revenue, per_status.net_revenue.sum().over(ibis.window())),
+    ).order_by("attribution_status")

@@ -22,7 +22,7 @@ from ecom.load import read_folder
 from ecom.registry import Project
 from ecom.sources import RAW_SCHEMAS
 from ecom.targets import DuckDBTarget, connect_duckdb
-from marts.customers import SEGMENTS, age_band, dim_customer_segments, rank_score
+from marts.customers import SEGMENTS, age_band, customer_segment_shares, dim_customer_segments, rank_score
 from tests.conftest import FIXTURES, scenario_vars
 from tests.test_dialects import rows_by_key, same
 
@@ -548,4 +548,33 @@ def test_age_bands():
         "65+",
         "65+",
         None,
+    ]
+
+
+def test_segment_shares_summary(march):
+    got = customer_segment_shares(march.table("dim_customer_segments")).to_pyarrow().to_pylist()
+    # 3 customers, one per segment (33.33 % each); revenue 90 + 100 + 0 = 190 -> 90 / 190, 100 / 190, 0.
+    # Rows in METRICS.md's segment order; segments with no customer are not listed.
+    assert got == [
+        {
+            "segment": "Champions",
+            "customers": 1,
+            "customers_pct": pytest.approx(100 / 3),
+            "net_revenue": 90.0,
+            "net_revenue_pct": pytest.approx(100 * 90 / 190),
+        },
+        {
+            "segment": "Loyal Customers",
+            "customers": 1,
+            "customers_pct": pytest.approx(100 / 3),
+            "net_revenue": 100.0,
+            "net_revenue_pct": pytest.approx(100 * 100 / 190),
+        },
+        {
+            "segment": "Lost",
+            "customers": 1,
+            "customers_pct": pytest.approx(100 / 3),
+            "net_revenue": 0.0,
+            "net_revenue_pct": 0.0,
+        },
     ]

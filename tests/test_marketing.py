@@ -13,7 +13,7 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from marts.marketing import int_campaign_attribution, top_campaign_by_clicks
+from marts.marketing import attribution_coverage, int_campaign_attribution, platform_roas, top_campaign_by_clicks
 from tests.test_customers import approx_rows, build_scenario, failing_data_tests, model_rows, run_both
 
 D = dt.date
@@ -384,3 +384,48 @@ def test_attribution_on_session_metrics_shaped_tables():
         # net items: only the 40.0 shipped one (30.0 returned): 40 - 4 = 36.
         3: ("u30-1", NULL, NULL, "organic", 40.0, 36.0),
     }
+
+
+def test_build_summaries(built):
+    roas = platform_roas(built.table("fact_campaign_performance")).to_pyarrow().to_pylist()
+    assert roas == [
+        # spend 0.0; clicks 5; order 8 (15.0): roas 15 / 0 -> NULL, cpa 0 / 1 = 0.
+        {
+            "platform": "Email",
+            "spend": 0.0,
+            "clicks": 5,
+            "attributed_orders": 1,
+            "attributed_revenue": 15.0,
+            "roas": None,
+            "cpa": 0.0,
+        },
+        # spend NULL (as 0) + 8 = 8; clicks NULL + 0 = 0; order 2 (25): roas 25 / 8 = 3.125; cpa 8 / 1.
+        {
+            "platform": "Facebook",
+            "spend": 8.0,
+            "clicks": 0,
+            "attributed_orders": 1,
+            "attributed_revenue": 25.0,
+            "roas": 3.125,
+            "cpa": 8.0,
+        },
+        # spend 20 + 30 + 5 + 10 + 14 = 79; clicks 10 + 10 + 0 + 3 + 7 = 30; orders 1 and 7 (50 + 70):
+        # roas 120 / 79; cpa 79 / 2 = 39.5.
+        {
+            "platform": "Google",
+            "spend": 79.0,
+            "clicks": 30,
+            "attributed_orders": 2,
+            "attributed_revenue": 120.0,
+            "roas": pytest.approx(120 / 79),
+            "cpa": 39.5,
+        },
+    ]
+    coverage = attribution_coverage(built.table("int_campaign_attribution")).to_pyarrow().to_pylist()
+    # attributed: orders 1, 2, 7, 8 = 50 + 25 + 70 + 15 = 160; organic: order 4 = 35; unmatched:
+    # orders 3, 5, 6 = 60 + 20 + 45 = 125; total 320 -> 50 %, 10.9375 %, 39.0625 %.
+    assert coverage == [
+        {"attribution_status": "attributed", "orders": 4, "net_revenue": 160.0, "net_revenue_pct": 50.0},
+        {"attribution_status": "organic", "orders": 1, "net_revenue": 35.0, "net_revenue_pct": 10.9375},
+        {"attribution_status": "unmatched", "orders": 3, "net_revenue": 125.0, "net_revenue_pct": 39.0625},
+    ]
