@@ -22,7 +22,17 @@ from ecom.load import read_folder
 from ecom.registry import Project
 from ecom.sources import RAW_SCHEMAS
 from ecom.targets import DuckDBTarget, connect_duckdb
-from marts.customers import SEGMENTS, age_band, customer_segment_shares, dim_customer_segments, rank_score
+from marts.customers import (
+    SEGMENTS,
+    age_band,
+    cohort_month_zero_retention_is_one,
+    cohort_retention_has_every_cell,
+    cohort_retention_rates_in_range,
+    customer_segment_shares,
+    customer_segments_cover_every_customer,
+    dim_customer_segments,
+    rank_score,
+)
 from tests.conftest import FIXTURES, scenario_vars
 from tests.test_dialects import rows_by_key, same
 
@@ -578,3 +588,30 @@ def test_segment_shares_summary(march):
             "net_revenue_pct": 0.0,
         },
     ]
+
+
+# --- the data tests catch what they claim to ------------------------------------------------------
+
+
+def test_data_tests_report_broken_tables():
+    retention = ibis.memtable(
+        pa.table(
+            {
+                "cohort_month": pa.array([D(2024, 1, 1), D(2024, 1, 1), D(2024, 2, 1)], pa.date32()),
+                "months_since_first": [0, 1, 0],
+                "retention_rate": [0.5, 1.0 + 1e-6, 1.0],  # month 0 not 1; above 1 + 1e-9
+                "cumulative_net_revenue_per_customer": [1.0, 1.0, 1.0],
+            }
+        )
+    )
+    assert cohort_month_zero_retention_is_one(retention).count().execute() == 1
+    assert cohort_retention_rates_in_range(retention).count().execute() == 1
+    # as_of 2024-03-31: Jan needs months 0..2 (has 0..1), Feb needs 0..1 (has 0): both incomplete.
+    assert cohort_retention_has_every_cell(retention, D(2024, 3, 31)).count().execute() == 2
+    assert cohort_retention_has_every_cell(retention, D(2024, 2, 29)).count().execute() == 0
+
+    customers = ibis.memtable(pa.table({"user_id": [1, 2, 3], "is_customer": [True, True, False]}))
+    one_segment = ibis.memtable(pa.table({"user_id": [1]}))
+    two_segments = ibis.memtable(pa.table({"user_id": [1, 2]}))
+    assert customer_segments_cover_every_customer(customers, one_segment).count().execute() == 1
+    assert customer_segments_cover_every_customer(customers, two_segments).count().execute() == 0

@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import pyarrow as pa
 import pytest
 
-from marts.marketing import attribution_coverage, int_campaign_attribution, platform_roas, top_campaign_by_clicks
+from marts.marketing import (
+    attribution_coverage,
+    attribution_status_consistent,
+    campaign_performance_rows_are_marketing_rows,
+    campaign_ratios_finite,
+    int_campaign_attribution,
+    platform_roas,
+    sums_disagree,
+    top_campaign_by_clicks,
+)
 from tests.test_customers import approx_rows, build_scenario, failing_data_tests, model_rows, run_both
 
 D = dt.date
@@ -429,3 +439,46 @@ def test_build_summaries(built):
         {"attribution_status": "organic", "orders": 1, "net_revenue": 35.0, "net_revenue_pct": 10.9375},
         {"attribution_status": "unmatched", "orders": 3, "net_revenue": 125.0, "net_revenue_pct": 39.0625},
     ]
+
+
+def test_data_tests_report_broken_tables():
+    # Sums within 1e-6 relative agree (float sums in another order); 1 part in 1e5 does not.
+    assert sums_disagree(ibis.memtable({"left": [1e6]}), ibis.memtable({"right": [1e6 + 0.5]})).count().execute() == 0
+    assert sums_disagree(ibis.memtable({"left": [1e6]}), ibis.memtable({"right": [1e6 + 10]})).count().execute() == 1
+    assert sums_disagree(ibis.memtable({"left": [0.0]}), ibis.memtable({"right": [0.0]})).count().execute() == 0
+
+    status = ibis.memtable(
+        pa.table(
+            {
+                "session_id": ["u1-1", "u2-1", None, "u4-1"],
+                "platform": ["Google", None, None, "Google"],
+                "campaign_id": ["c", None, None, None],
+                # 1 fine; 2 is organic, not unmatched; 3 fine; 4 has no campaign, so not attributed
+                "attribution_status": ["attributed", "unmatched", "unmatched", "attributed"],
+            }
+        )
+    )
+    assert attribution_status_consistent(status).count().execute() == 2
+
+    performance_rows = ibis.memtable(
+        pa.Table.from_pylist(
+            [
+                {
+                    "spend_date": D(2024, 1, 1),
+                    "platform": "Google",
+                    "campaign_id": "c",
+                    "ctr": 0.1,
+                    "cpc": 2.0,
+                    "cpa": float("inf"),
+                    "roas": 1.0,
+                    "conversion_rate": float("nan"),
+                }
+            ]
+        )
+    )
+    assert campaign_ratios_finite(performance_rows).count().execute() == 1
+    marketing = ibis.memtable(
+        pa.Table.from_pylist([{"spend_date": D(2024, 1, 1), "platform": "Email", "campaign_id": "c"}])
+    )
+    # Same campaign_id and date, another platform: not a marketing row.
+    assert campaign_performance_rows_are_marketing_rows(performance_rows, marketing).count().execute() == 1
