@@ -28,11 +28,7 @@ AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 
 @model(key="user_id", partition_by="signup_date", not_null=("signup_date",))
 def int_user_acquisition(
-    stg_users: ir.Table,
-    stg_orders: ir.Table,
-    stg_order_items: ir.Table,
-    stg_products: ir.Table,
-    stg_events: ir.Table,
+    stg_users: ir.Table, stg_orders: ir.Table, stg_order_items: ir.Table, stg_events: ir.Table
 ) -> ir.Table:
     """One row per user signed up by `as_of`: how they came and when they first bought
     (METRICS.md#intermediate).
@@ -42,7 +38,7 @@ def int_user_acquisition(
     has an order before its user's signup). first_touch_traffic_source is the traffic source of the
     user's first event by (created_at, event_id), NULL when the user has no event.
     """
-    orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
+    orders = non_cancelled_orders(stg_orders, stg_order_items)
     first_orders = orders.group_by("user_id").aggregate(first_order_at=orders.ordered_at.min())
 
     identified = stg_events.filter(stg_events.user_id.notnull())
@@ -236,9 +232,7 @@ def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
         "cumulative_net_revenue_per_customer",
     ),
 )
-def fact_cohort_retention(
-    stg_orders: ir.Table, stg_order_items: ir.Table, stg_products: ir.Table, as_of: dt.date
-) -> ir.Table:
+def fact_cohort_retention(stg_orders: ir.Table, stg_order_items: ir.Table, as_of: dt.date) -> ir.Table:
     """One row per (cohort_month, months_since_first), every cell from month 0 to the month of
     `as_of`, silent months as zeros (METRICS.md#marts).
 
@@ -247,7 +241,7 @@ def fact_cohort_retention(
     sale_price of the net items of the cohort's non-cancelled orders dated in that month;
     cumulative_net_revenue_per_customer is the running Σ net_revenue from month 0 / cohort_size.
     """
-    orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
+    orders = non_cancelled_orders(stg_orders, stg_order_items)
     orders = orders.mutate(order_month=month_start(orders.order_date))
     firsts = orders.group_by("user_id").aggregate(cohort_month=orders.order_month.min())
     cohort_orders = orders.inner_join(firsts, "user_id")

@@ -1,4 +1,4 @@
-WITH `t27` AS (
+WITH `t23` AS (
   SELECT
     *
   FROM (
@@ -10,15 +10,15 @@ WITH `t27` AS (
       FROM (
         SELECT
           4 AS `digit`
-      ) AS `t4`
+      ) AS `t3`
       UNION ALL
       SELECT
         *
       FROM (
         SELECT
           5 AS `digit`
-      ) AS `t5`
-    ) AS `t16`
+      ) AS `t4`
+    ) AS `t13`
     UNION ALL
     SELECT
       *
@@ -28,16 +28,16 @@ WITH `t27` AS (
       FROM (
         SELECT
           6 AS `digit`
-      ) AS `t6`
+      ) AS `t5`
       UNION ALL
       SELECT
         *
       FROM (
         SELECT
           7 AS `digit`
-      ) AS `t7`
-    ) AS `t17`
-  ) AS `t24`
+      ) AS `t6`
+    ) AS `t14`
+  ) AS `t20`
   UNION ALL
   SELECT
     *
@@ -50,15 +50,15 @@ WITH `t27` AS (
       FROM (
         SELECT
           8 AS `digit`
-      ) AS `t8`
+      ) AS `t7`
       UNION ALL
       SELECT
         *
       FROM (
         SELECT
           9 AS `digit`
-      ) AS `t9`
-    ) AS `t18`
+      ) AS `t8`
+    ) AS `t15`
     UNION ALL
     SELECT
       *
@@ -71,15 +71,15 @@ WITH `t27` AS (
         FROM (
           SELECT
             0 AS `digit`
-        ) AS `t3`
+        ) AS `t2`
         UNION ALL
         SELECT
           *
         FROM (
           SELECT
             1 AS `digit`
-        ) AS `t10`
-      ) AS `t19`
+        ) AS `t9`
+      ) AS `t16`
       UNION ALL
       SELECT
         *
@@ -89,256 +89,221 @@ WITH `t27` AS (
         FROM (
           SELECT
             2 AS `digit`
-        ) AS `t11`
+        ) AS `t10`
         UNION ALL
         SELECT
           *
         FROM (
           SELECT
             3 AS `digit`
-        ) AS `t12`
-      ) AS `t20`
-    ) AS `t25`
-  ) AS `t26`
-), `t47` AS (
+        ) AS `t11`
+      ) AS `t17`
+    ) AS `t21`
+  ) AS `t22`
+), `t43` AS (
   SELECT
-    `t46`.`order_id`,
-    `t46`.`user_id`,
-    `t46`.`ordered_at`,
-    `t46`.`order_date`,
-    `t46`.`net_items`,
-    `t46`.`net_revenue`,
-    `t46`.`net_cost`,
-    DATE(EXTRACT(year FROM `t46`.`order_date`), EXTRACT(month FROM `t46`.`order_date`), 1) AS `order_month`
+    `t42`.`order_id`,
+    `t42`.`user_id`,
+    `t42`.`ordered_at`,
+    `t42`.`order_date`,
+    `t42`.`net_items`,
+    `t42`.`net_revenue`,
+    DATE(EXTRACT(year FROM `t42`.`order_date`), EXTRACT(month FROM `t42`.`order_date`), 1) AS `order_month`
   FROM (
     SELECT
-      `t40`.`order_id`,
-      `t40`.`user_id`,
-      `t40`.`ordered_at`,
-      `t40`.`order_date`,
-      SUM(CAST(NOT (
-        `t40`.`status` IN ('cancelled', 'returned')
-      ) AS INT64)) AS `net_items`,
-      SUM(
-        IF(NOT (
-          `t40`.`status` IN ('cancelled', 'returned')
-        ), `t40`.`sale_price`, 0.0)
-      ) AS `net_revenue`,
-      SUM(
-        IF(
-          NOT (
-            `t40`.`status` IN ('cancelled', 'returned')
-          ),
-          COALESCE(`t40`.`product_cost`, 0.0),
-          0.0
-        )
-      ) AS `net_cost`
+      `t36`.`order_id`,
+      `t19`.`user_id`,
+      `t19`.`ordered_at`,
+      `t19`.`order_date`,
+      `t36`.`net_items`,
+      `t36`.`net_revenue`
     FROM (
       SELECT
-        *
+        `t18`.`order_id`,
+        SUM(CAST(NOT (
+          `t18`.`status` IN ('cancelled', 'returned')
+        ) AS INT64)) AS `net_items`,
+        SUM(
+          IF(NOT (
+            `t18`.`status` IN ('cancelled', 'returned')
+          ), `t18`.`sale_price`, 0.0)
+        ) AS `net_revenue`
       FROM (
         SELECT
-          `t21`.`order_item_id`,
-          `t21`.`order_id`,
-          `t22`.`user_id`,
-          `t22`.`ordered_at`,
-          `t21`.`order_date`,
-          `t21`.`product_id`,
-          `t21`.`status`,
-          `t21`.`sale_price`,
-          `t23`.`product_cost`
-        FROM (
-          SELECT
-            `t0`.`order_item_id`,
-            `t0`.`order_id`,
-            `t0`.`order_date`,
-            `t0`.`product_id`,
-            `t0`.`status`,
-            `t0`.`sale_price`
-          FROM `my-project`.`ecom`.`stg_order_items` AS `t0`
-        ) AS `t21`
-        INNER JOIN (
-          SELECT
-            `t1`.`order_id`,
-            `t1`.`user_id`,
-            `t1`.`created_at` AS `ordered_at`
-          FROM `my-project`.`ecom`.`stg_orders` AS `t1`
-        ) AS `t22`
-          ON `t21`.`order_id` = `t22`.`order_id`
-        LEFT OUTER JOIN (
-          SELECT
-            `t2`.`product_id`,
-            `t2`.`cost` AS `product_cost`
-          FROM `my-project`.`ecom`.`stg_products` AS `t2`
-        ) AS `t23`
-          ON `t21`.`product_id` = `t23`.`product_id`
-      ) AS `t29`
-      WHERE
-        `t29`.`status` <> 'cancelled'
-    ) AS `t40`
-    GROUP BY
-      1,
-      2,
-      3,
-      4
-  ) AS `t46`
-), `t50` AS (
+          *
+        FROM `my-project`.`ecom`.`stg_order_items` AS `t0`
+        WHERE
+          `t0`.`status` <> 'cancelled'
+      ) AS `t18`
+      GROUP BY
+        1
+    ) AS `t36`
+    INNER JOIN (
+      SELECT
+        `t1`.`order_id`,
+        `t1`.`user_id`,
+        `t1`.`order_date`,
+        `t1`.`created_at` AS `ordered_at`
+      FROM `my-project`.`ecom`.`stg_orders` AS `t1`
+    ) AS `t19`
+      ON `t36`.`order_id` = `t19`.`order_id`
+  ) AS `t42`
+), `t46` AS (
   SELECT
-    `t48`.`user_id`,
-    MIN(`t48`.`order_month`) AS `cohort_month`
-  FROM `t47` AS `t48`
+    `t44`.`user_id`,
+    MIN(`t44`.`order_month`) AS `cohort_month`
+  FROM `t43` AS `t44`
   GROUP BY
     1
-), `t53` AS (
+), `t49` AS (
   SELECT
-    `t51`.`cohort_month`,
+    `t47`.`cohort_month`,
     COUNT(*) AS `cohort_size`
-  FROM `t50` AS `t51`
+  FROM `t46` AS `t47`
   GROUP BY
     1
 )
 SELECT
-  `t68`.`cohort_month`,
-  `t68`.`months_since_first`,
-  `t68`.`cohort_size`,
-  COALESCE(`t61`.`active_customers`, 0) AS `active_customers`,
+  `t64`.`cohort_month`,
+  `t64`.`months_since_first`,
+  `t64`.`cohort_size`,
+  COALESCE(`t57`.`active_customers`, 0) AS `active_customers`,
   IF(
-    `t68`.`cohort_size` = 0,
+    `t64`.`cohort_size` = 0,
     CAST(NULL AS FLOAT64),
-    ieee_divide(COALESCE(`t61`.`active_customers`, 0), `t68`.`cohort_size`)
+    ieee_divide(COALESCE(`t57`.`active_customers`, 0), `t64`.`cohort_size`)
   ) AS `retention_rate`,
-  COALESCE(`t61`.`net_revenue`, 0.0) AS `net_revenue`,
+  COALESCE(`t57`.`net_revenue`, 0.0) AS `net_revenue`,
   IF(
-    `t68`.`cohort_size` = 0,
+    `t64`.`cohort_size` = 0,
     CAST(NULL AS FLOAT64),
     ieee_divide(
-      SUM(COALESCE(`t61`.`net_revenue`, 0.0)) OVER (
-        PARTITION BY `t68`.`cohort_month`
-        ORDER BY `t68`.`months_since_first` ASC
+      SUM(COALESCE(`t57`.`net_revenue`, 0.0)) OVER (
+        PARTITION BY `t64`.`cohort_month`
+        ORDER BY `t64`.`months_since_first` ASC
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
       ),
-      `t68`.`cohort_size`
+      `t64`.`cohort_size`
     )
   ) AS `cumulative_net_revenue_per_customer`
 FROM (
   SELECT
-    `t55`.`cohort_month`,
-    `t55`.`cohort_size`,
+    `t51`.`cohort_month`,
+    `t51`.`cohort_size`,
     (
       (
         (
-          EXTRACT(year FROM `t65`.`month`) * 12
-        ) + EXTRACT(month FROM `t65`.`month`)
+          EXTRACT(year FROM `t61`.`month`) * 12
+        ) + EXTRACT(month FROM `t61`.`month`)
       ) - 1
     ) - (
       (
         (
-          EXTRACT(year FROM `t55`.`cohort_month`) * 12
-        ) + EXTRACT(month FROM `t55`.`cohort_month`)
+          EXTRACT(year FROM `t51`.`cohort_month`) * 12
+        ) + EXTRACT(month FROM `t51`.`cohort_month`)
       ) - 1
     ) AS `months_since_first`
-  FROM `t53` AS `t55`
+  FROM `t49` AS `t51`
   INNER JOIN (
     SELECT
-      `t63`.`date` AS `month`
+      `t59`.`date` AS `month`
     FROM (
       SELECT
-        DATE(TIMESTAMP_ADD(CAST(`t62`.`start` AS TIMESTAMP), INTERVAL `t62`.`offset` DAY)) AS `date`
+        DATE(TIMESTAMP_ADD(CAST(`t58`.`start` AS TIMESTAMP), INTERVAL `t58`.`offset` DAY)) AS `date`
       FROM (
         SELECT
-          `t59`.`start`,
-          `t59`.`last`,
+          `t55`.`start`,
+          `t55`.`last`,
           0 + (
-            `t41`.`d0` * 1
+            `t37`.`d0` * 1
           ) + (
-            `t42`.`d1` * 10
+            `t38`.`d1` * 10
           ) + (
-            `t43`.`d2` * 100
+            `t39`.`d2` * 100
           ) + (
-            `t44`.`d3` * 1000
+            `t40`.`d3` * 1000
           ) + (
-            `t45`.`d4` * 10000
+            `t41`.`d4` * 10000
           ) AS `offset`
         FROM (
           SELECT
-            `t57`.`start`,
-            DATE_DIFF(DATE(2024, 6, 30), DATE(1970, 1, 1), DAY) - DATE_DIFF(`t57`.`start`, DATE(1970, 1, 1), DAY) AS `last`
+            `t53`.`start`,
+            DATE_DIFF(DATE(2024, 6, 30), DATE(1970, 1, 1), DAY) - DATE_DIFF(`t53`.`start`, DATE(1970, 1, 1), DAY) AS `last`
           FROM (
             SELECT
-              MIN(`t54`.`cohort_month`) AS `start`
-            FROM `t53` AS `t54`
-          ) AS `t57`
-        ) AS `t59`
+              MIN(`t50`.`cohort_month`) AS `start`
+            FROM `t49` AS `t50`
+          ) AS `t53`
+        ) AS `t55`
         CROSS JOIN (
           SELECT
-            `t30`.`digit` AS `d0`
-          FROM `t27` AS `t30`
+            `t25`.`digit` AS `d0`
+          FROM `t23` AS `t25`
+        ) AS `t37`
+        CROSS JOIN (
+          SELECT
+            `t26`.`digit` AS `d1`
+          FROM `t23` AS `t26`
+        ) AS `t38`
+        CROSS JOIN (
+          SELECT
+            `t27`.`digit` AS `d2`
+          FROM `t23` AS `t27`
+        ) AS `t39`
+        CROSS JOIN (
+          SELECT
+            `t28`.`digit` AS `d3`
+          FROM `t23` AS `t28`
+        ) AS `t40`
+        CROSS JOIN (
+          SELECT
+            `t29`.`digit` AS `d4`
+          FROM `t23` AS `t29`
         ) AS `t41`
-        CROSS JOIN (
-          SELECT
-            `t31`.`digit` AS `d1`
-          FROM `t27` AS `t31`
-        ) AS `t42`
-        CROSS JOIN (
-          SELECT
-            `t32`.`digit` AS `d2`
-          FROM `t27` AS `t32`
-        ) AS `t43`
-        CROSS JOIN (
-          SELECT
-            `t33`.`digit` AS `d3`
-          FROM `t27` AS `t33`
-        ) AS `t44`
-        CROSS JOIN (
-          SELECT
-            `t34`.`digit` AS `d4`
-          FROM `t27` AS `t34`
-        ) AS `t45`
-      ) AS `t62`
+      ) AS `t58`
       WHERE
-        `t62`.`offset` <= `t62`.`last`
-    ) AS `t63`
+        `t58`.`offset` <= `t58`.`last`
+    ) AS `t59`
     WHERE
-      EXTRACT(day FROM `t63`.`date`) = 1
-  ) AS `t65`
-    ON `t65`.`month` >= `t55`.`cohort_month`
-) AS `t68`
+      EXTRACT(day FROM `t59`.`date`) = 1
+  ) AS `t61`
+    ON `t61`.`month` >= `t51`.`cohort_month`
+) AS `t64`
 LEFT OUTER JOIN (
   SELECT
-    `t56`.`cohort_month`,
+    `t52`.`cohort_month`,
     (
       (
         (
-          EXTRACT(year FROM `t56`.`order_month`) * 12
-        ) + EXTRACT(month FROM `t56`.`order_month`)
+          EXTRACT(year FROM `t52`.`order_month`) * 12
+        ) + EXTRACT(month FROM `t52`.`order_month`)
       ) - 1
     ) - (
       (
         (
-          EXTRACT(year FROM `t56`.`cohort_month`) * 12
-        ) + EXTRACT(month FROM `t56`.`cohort_month`)
+          EXTRACT(year FROM `t52`.`cohort_month`) * 12
+        ) + EXTRACT(month FROM `t52`.`cohort_month`)
       ) - 1
     ) AS `months_since_first`,
-    COUNT(DISTINCT `t56`.`user_id`) AS `active_customers`,
-    SUM(`t56`.`net_revenue`) AS `net_revenue`
+    COUNT(DISTINCT `t52`.`user_id`) AS `active_customers`,
+    SUM(`t52`.`net_revenue`) AS `net_revenue`
   FROM (
     SELECT
-      `t49`.`order_id`,
-      `t49`.`user_id`,
-      `t49`.`ordered_at`,
-      `t49`.`order_date`,
-      `t49`.`net_items`,
-      `t49`.`net_revenue`,
-      `t49`.`net_cost`,
-      `t49`.`order_month`,
-      `t52`.`cohort_month`
-    FROM `t47` AS `t49`
-    INNER JOIN `t50` AS `t52`
-      ON `t49`.`user_id` = `t52`.`user_id`
-  ) AS `t56`
+      `t45`.`order_id`,
+      `t45`.`user_id`,
+      `t45`.`ordered_at`,
+      `t45`.`order_date`,
+      `t45`.`net_items`,
+      `t45`.`net_revenue`,
+      `t45`.`order_month`,
+      `t48`.`cohort_month`
+    FROM `t43` AS `t45`
+    INNER JOIN `t46` AS `t48`
+      ON `t45`.`user_id` = `t48`.`user_id`
+  ) AS `t52`
   GROUP BY
     1,
     2
-) AS `t61`
-  ON `t68`.`cohort_month` = `t61`.`cohort_month`
-  AND `t68`.`months_since_first` = `t61`.`months_since_first`
+) AS `t57`
+  ON `t64`.`cohort_month` = `t57`.`cohort_month`
+  AND `t64`.`months_since_first` = `t57`.`months_since_first`
