@@ -113,3 +113,30 @@ def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:
     # but sqlglot transpiles it to DuckDB's `date + INTERVAL`, a TIMESTAMP.
     midnight = offsets.start.cast("timestamp('UTC')")
     return offsets.select(date=(midnight + offsets.offset.as_interval("D")).date())
+
+
+# --- Data-test helpers ------------------------------------------------------------------------------
+
+# Slack for float comparisons in data tests (ranges, reconciliations).
+TOLERANCE = 1e-9
+
+
+def not_finite(x: ir.FloatingValue) -> ir.BooleanValue:
+    """True for ±infinity and NaN (a ratio must be finite or NULL); NULL stays NULL (passes)."""
+    return x.isinf() | x.isnan()
+
+
+def outside(x: ir.NumericValue, low: float | None, high: float | None) -> ir.BooleanValue:
+    """True when x is below `low` or above `high` by more than TOLERANCE (NULL passes)."""
+    checks = []
+    if low is not None:
+        checks.append(x < low - TOLERANCE)
+    if high is not None:
+        checks.append(x > high + TOLERANCE)
+    return ibis.or_(*checks)
+
+
+def totals_disagree(left: ir.NumericScalar, right: ir.NumericScalar) -> ir.BooleanValue:
+    """Two float totals differ by more than 1e-6 relative (absolute below 1); NULL totals are 0."""
+    a, b = left.fill_null(0), right.fill_null(0)
+    return (a - b).abs() > 1e-6 * ibis.greatest(1, a.abs(), b.abs())
