@@ -29,9 +29,7 @@ PRODUCT_ATTRIBUTES = ("product_id", "name", "brand", "category", "department", "
     not_null=("units_sold", "units_returned", "net_revenue", "cogs", "gross_profit", "revenue_rank"),
     relationships={"product_id": "stg_products.product_id"},
 )
-def fact_product_performance(
-    stg_products: ir.Table, stg_order_items: ir.Table, stg_orders: ir.Table
-) -> ir.Table:
+def fact_product_performance(stg_products: ir.Table, stg_order_items: ir.Table, stg_orders: ir.Table) -> ir.Table:
     """One row per product of stg_products, sold or not (METRICS.md#marts).
 
     units_sold counts net items and units_returned returned items; net_revenue is Σ sale_price of
@@ -222,8 +220,5 @@ def fact_inventory_forecast_ratios_finite(fact_inventory_forecast: ir.Table) -> 
     """avg_daily_units and days_of_stock are finite or NULL; reorder_qty and stock are ≥ 0."""
     t = fact_inventory_forecast
     return t.filter(
-        not_finite(t.avg_daily_units)
-        | not_finite(t.days_of_stock)
-        | (t.reorder_qty < 0)
-        | (t.stock_on_hand < 0)
+        not_finite(t.avg_daily_units) | not_finite(t.days_of_stock) | (t.reorder_qty < 0) | (t.stock_on_hand < 0)
     )

@@ -210,9 +210,7 @@ def fact_daily_pnl_advanced(fact_daily_pnl: ir.Table) -> ir.Table:
 
 
 @data_test
-def net_revenue_agrees_daily_pnl_products(
-    fact_daily_pnl: ir.Table, fact_product_performance: ir.Table
-) -> ir.Table:
+def net_revenue_agrees_daily_pnl_products(fact_daily_pnl: ir.Table, fact_product_performance: ir.Table) -> ir.Table:
     """Σ fact_daily_pnl.net_revenue = Σ fact_product_performance.net_revenue (1e-6 relative)."""
     totals = fact_daily_pnl.aggregate(daily_pnl=fact_daily_pnl.net_revenue.sum()).cross_join(
         fact_product_performance.aggregate(products=fact_product_performance.net_revenue.sum())
@@ -239,10 +237,7 @@ def fact_daily_pnl_spine_is_complete(fact_daily_pnl: ir.Table, as_of: dt.date) -
     )
     return spine.filter(
         (spine.days > 0)
-        & (
-            (spine.last_date != ibis.date(as_of))
-            | (spine.days != days_between(spine.last_date, spine.first_date) + 1)
-        )
+        & ((spine.last_date != ibis.date(as_of)) | (spine.days != days_between(spine.last_date, spine.first_date) + 1))
     )
 
 

@@ -31,6 +31,11 @@ MY_MODELS = (
     "fact_inventory_forecast",
 )
 D = dt.date
+IEEE_DIVIDE_MACRO = """
+CREATE OR REPLACE MACRO ieee_divide(a, b) AS CASE
+    WHEN b <> 0 THEN a / b
+    WHEN a > 0 THEN 'inf'::DOUBLE WHEN a < 0 THEN '-inf'::DOUBLE ELSE 'nan'::DOUBLE END
+"""
 
 
 class Built:
@@ -56,7 +61,12 @@ class Built:
         return {r[key]: r for r in self.rows(model)}
 
     def bigquery_sql_on_duckdb(self, model: str) -> list[dict[str, Any]]:
-        """The model's BigQuery SQL, transpiled by sqlglot and run on this DuckDB's raw/main."""
+        """The model's BigQuery SQL, transpiled by sqlglot and run on this DuckDB's raw/main.
+
+        ibis writes every BigQuery division as IEEE_DIVIDE, which sqlglot 30.17 passes through
+        untranslated; DuckDB gets a macro with its meaning (±inf / NaN on a zero divisor).
+        """
+        self.target.con.raw_sql(IEEE_DIVIDE_MACRO)
         exprs = unbound_expressions(self.project, self.values, self.target.raw, self.target.models)
         sql = sqlglot.transpile(to_sql(exprs[model], "bigquery"), read="bigquery", write="duckdb")[0]
         key = self.project.models[model].key
@@ -152,9 +162,7 @@ def test_pnl_quiet_day_is_zeros_with_null_ratios(sales: Built) -> None:
     assert quiet == {
         "date": D(2023, 6, 1),
         **dict.fromkeys(("orders", "items_sold", "customers", "new_customers"), 0),
-        **dict.fromkeys(
-            ("gross_revenue", "returned_revenue", "net_revenue", "cogs", "gross_profit", "ad_spend"), 0.0
-        ),
+        **dict.fromkeys(("gross_revenue", "returned_revenue", "net_revenue", "cogs", "gross_profit", "ad_spend"), 0.0),
         "contribution_profit": 0.0,
         "gross_margin": None,
         "roas": None,
