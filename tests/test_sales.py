@@ -17,7 +17,7 @@ import pytest
 import sqlglot
 import yaml
 
-from ecom.engine import build, run_tests, singular_tests, target_vars, to_sql, unbound_expressions
+from ecom.engine import build, generic_tests, run_tests, singular_tests, target_vars, to_sql, unbound_expressions
 from ecom.load import read_folder
 from ecom.registry import Project
 from ecom.targets import DuckDBTarget
@@ -359,7 +359,7 @@ def test_advanced_trailing_sums_match_a_plain_python_reference(sales: Built) -> 
 @pytest.mark.parametrize("scenario", ["sales", "early"])
 def test_data_tests_pass(scenario: str, sales: Built, early: Built) -> None:
     built = {"sales": sales, "early": early}[scenario]
-    cases = [c for c in singular_tests(built.project, built.selected, built.values)]
+    cases = generic_tests(built.project, MY_MODELS) + singular_tests(built.project, built.selected, built.values)
     names = {c.name for c in cases}
     assert {
         "net_revenue_agrees_daily_pnl_products",
@@ -367,6 +367,8 @@ def test_data_tests_pass(scenario: str, sales: Built, early: Built) -> None:
         "fact_daily_pnl_spine_is_complete",
         "fact_daily_pnl_ratios_in_range",
         "fact_product_performance_ratios_in_range",
+        "accepted_values_fact_inventory_forecast_inventory_status",
+        "relationships_fact_product_performance_product_id__stg_products",
     } <= names
     results = run_tests(cases, built.target.table)
     assert [(r.name, r.status, r.message) for r in results if r.status != "pass"] == []
@@ -396,3 +398,30 @@ def test_bigquery_sql_gives_the_same_rows(model: str, scenario: str, sales: Buil
                 assert a[k] == pytest.approx(b[k], rel=1e-12, abs=1e-12), (model, k, b)
             else:
                 assert a[k] == b[k], (model, k, b)
+
+
+@pytest.mark.parametrize(
+    "days, failing",
+    [
+        ([1, 2, 3, 4], 0),
+        ([1, 2, 4], 1),  # a gap: 3 rows for 4 days
+        ([1, 2, 3], 1),  # stops before as_of
+        ([], 0),  # no orders and no spend: an empty spine is complete
+    ],
+)
+def test_spine_data_test_catches_gaps(days: list[int], failing: int) -> None:
+    from marts.sales import fact_daily_pnl_spine_is_complete
+
+    pnl = memtable({"date": [D(2024, 1, d) for d in days]}, {"date": "date"})
+    assert fact_daily_pnl_spine_is_complete(pnl, D(2024, 1, 4)).count().execute() == failing
+
+
+def test_range_data_test_catches_out_of_range_and_infinite_ratios() -> None:
+    from marts.products import fact_product_performance_ratios_in_range
+
+    cols = ("margin_pct", "return_rate", "revenue_share", "cumulative_revenue_share")
+    ok = [0.5, 0.0, 1.0 + 1e-12, None]
+    bad = [[1.1, 0, 0, 0], [0, -0.1, 0, 0], [0, 0, 1.001, 0], [0, 0, 0, float("inf")], [float("nan"), 0, 0, 0]]
+    rows = [ok, *bad]
+    table = memtable({c: [r[i] for r in rows] for i, c in enumerate(cols)}, dict.fromkeys(cols, "float64"))
+    assert fact_product_performance_ratios_in_range(table).count().execute() == len(bad)
