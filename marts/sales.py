@@ -35,6 +35,17 @@ PNL_AMOUNTS = (
     "customers",
     "new_customers",
 )
+TRAILING_SUMS = (
+    "net_revenue_7d",
+    "ad_spend_7d",
+    "gross_profit_7d",
+    "net_revenue_30d",
+    "ad_spend_30d",
+    "gross_profit_30d",
+    "net_revenue_mtd",
+    "net_revenue_ytd",
+    "cumulative_net_revenue",
+)
 PNL_COLUMNS = (
     "date",
     "orders",
@@ -54,7 +65,7 @@ PNL_COLUMNS = (
 )
 
 
-@model(key="order_date", partition_by="order_date")
+@model(key="order_date", partition_by="order_date", not_null=PNL_AMOUNTS)
 def int_daily_sales(stg_order_items: ir.Table, stg_orders: ir.Table, stg_products: ir.Table) -> ir.Table:
     """One row per order date with at least one non-cancelled item (METRICS.md#intermediate).
 
@@ -97,7 +108,7 @@ def int_daily_sales(stg_order_items: ir.Table, stg_orders: ir.Table, stg_product
     )
 
 
-@model(key="date", partition_by="date")
+@model(key="date", partition_by="date", not_null=(*PNL_AMOUNTS, "ad_spend", "contribution_profit"))
 def fact_daily_pnl(
     int_daily_sales: ir.Table, int_daily_marketing: ir.Table, stg_orders: ir.Table, as_of: dt.date
 ) -> ir.Table:
@@ -157,7 +168,11 @@ def trailing_sum(value: ir.NumericColumn, order_key: ir.IntegerColumn, days: int
     return value.sum().over(ibis.window(range=(-(days - 1), 0), order_by=order_key))
 
 
-@model(key="date", partition_by="date")
+@model(
+    key="date",
+    partition_by="date",
+    not_null=(*PNL_AMOUNTS, "ad_spend", "contribution_profit", *TRAILING_SUMS, "net_revenue_7d_prev_year"),
+)
 def fact_daily_pnl_advanced(fact_daily_pnl: ir.Table) -> ir.Table:
     """One row per date of fact_daily_pnl, its columns plus trailing, running and year-over-year
     net revenue (METRICS.md#marts).
