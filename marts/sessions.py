@@ -46,6 +46,10 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     more than `session_timeout_minutes` (strictly, exact elapsed time) have passed since the
     visitor's previous event. A visitor's events at the same instant are ordered by event_id, so
     the second of two identical timestamps continues the session of the first.
+
+    Choices where METRICS.md is silent: only a NULL ip_address is missing (an empty string is an
+    address like any other, as the source gives it); a signed-in user's events form one visitor
+    whatever IP they come from, and never join the sessions of that IP's anonymous events.
     """
     events = stg_events.select(
         "event_id",
