@@ -22,6 +22,21 @@ def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Floati
     return ibis.ifelse(denominator == 0, ibis.null("float64"), numerator / denominator)
 
 
+# Event traffic sources that are ad platforms (METRICS.md#sources), matched case-sensitively:
+# `Organic`, NULL and any other spelling (e.g. 'adwords') have no platform.
+PLATFORM_OF_TRAFFIC_SOURCE = {
+    "Adwords": "Google",
+    "Facebook": "Facebook",
+    "YouTube": "YouTube",
+    "Email": "Email",
+}
+
+
+def platform_of(traffic_source: ir.StringValue) -> ir.StringValue:
+    """The ad platform of an event traffic source, NULL when it maps to none (case-sensitive)."""
+    return traffic_source.cases(*PLATFORM_OF_TRAFFIC_SOURCE.items(), else_=ibis.null("string"))
+
+
 # --- Order items as the metrics see them (METRICS.md#conventions) ---------------------------------
 
 
