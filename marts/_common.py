@@ -22,6 +22,21 @@ def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Floati
     return ibis.ifelse(denominator == 0, ibis.null("float64"), numerator / denominator)
 
 
+# Event traffic sources that are ad platforms (METRICS.md#sources), matched case-sensitively:
+# `Organic`, NULL and any other spelling (e.g. 'adwords') have no platform.
+PLATFORM_OF_TRAFFIC_SOURCE = {
+    "Adwords": "Google",
+    "Facebook": "Facebook",
+    "YouTube": "YouTube",
+    "Email": "Email",
+}
+
+
+def platform_of(traffic_source: ir.StringValue) -> ir.StringValue:
+    """The ad platform of an event traffic source, NULL when it maps to none (case-sensitive)."""
+    return traffic_source.cases(*PLATFORM_OF_TRAFFIC_SOURCE.items(), else_=ibis.null("string"))
+
+
 # --- Order items as the metrics see them (METRICS.md#conventions) ---------------------------------
 
 
@@ -115,7 +130,34 @@ def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:
     return offsets.select(date=(midnight + offsets.offset.as_interval("D")).date())
 
 
-# --- Orders, customers and cohorts ----------------------------------------------------------------
+# --- Data-test helpers ------------------------------------------------------------------------------
+
+# Slack for float comparisons in data tests (ranges, reconciliations).
+TOLERANCE = 1e-9
+
+
+def not_finite(x: ir.FloatingValue) -> ir.BooleanValue:
+    """True for ±infinity and NaN (a ratio must be finite or NULL); NULL stays NULL (passes)."""
+    return x.isinf() | x.isnan()
+
+
+def outside(x: ir.NumericValue, low: float | None, high: float | None) -> ir.BooleanValue:
+    """True when x is below `low` or above `high` by more than TOLERANCE (NULL passes)."""
+    checks = []
+    if low is not None:
+        checks.append(x < low - TOLERANCE)
+    if high is not None:
+        checks.append(x > high + TOLERANCE)
+    return ibis.or_(*checks)
+
+
+def totals_disagree(left: ir.NumericScalar, right: ir.NumericScalar) -> ir.BooleanValue:
+    """Two float totals differ by more than 1e-6 relative (absolute below 1); NULL totals are 0."""
+    a, b = left.fill_null(0), right.fill_null(0)
+    return (a - b).abs() > 1e-6 * ibis.greatest(1, a.abs(), b.abs())
+
+
+# --- Orders, customers and cohorts ------------------------------------------------------------------
 
 
 def non_cancelled_orders(
@@ -149,21 +191,6 @@ def non_cancelled_orders(
 def month_index(d: ir.DateValue) -> ir.IntegerValue:
     """Months since year 0 (year × 12 + month − 1): differences are calendar-month distances."""
     return d.year() * 12 + d.month() - 1
-
-
-# Event traffic sources that are ad platforms (METRICS.md#sources), matched case-sensitively:
-# `Organic`, NULL and any other spelling (e.g. 'adwords') have no platform.
-PLATFORM_OF_TRAFFIC_SOURCE = {
-    "Adwords": "Google",
-    "Facebook": "Facebook",
-    "YouTube": "YouTube",
-    "Email": "Email",
-}
-
-
-def platform_of(traffic_source: ir.StringValue) -> ir.StringValue:
-    """The ad platform of an event traffic source, NULL when it maps to none (case-sensitive)."""
-    return traffic_source.cases(*PLATFORM_OF_TRAFFIC_SOURCE.items(), else_=ibis.null("string"))
 
 
 def month_start(d: ir.DateValue) -> ir.DateValue:

@@ -10,7 +10,16 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.registry import data_test, model, summary
-from marts._common import date_spine, days_between, month_index, month_start, non_cancelled_orders, ratio
+from marts._common import (
+    date_spine,
+    days_between,
+    month_index,
+    month_start,
+    non_cancelled_orders,
+    not_finite,
+    outside,
+    ratio,
+)
 
 SCORES = (1, 2, 3, 4, 5)
 SEGMENTS = (
@@ -302,16 +311,12 @@ def cohort_month_zero_retention_is_one(fact_cohort_retention: ir.Table) -> ir.Ta
 
 @data_test
 def cohort_retention_rates_in_range(fact_cohort_retention: ir.Table) -> ir.Table:
-    """retention_rate ∈ [0, 1] (± 1e-9), finite; cumulative revenue per customer finite."""
+    """retention_rate ∈ [0, 1] (± 1e-9) and finite; cumulative revenue per customer finite."""
     t = fact_cohort_retention
-    rate = t.retention_rate
     return t.filter(
-        (rate < -1e-9)
-        | (rate > 1 + 1e-9)
-        | rate.isnan()
-        | rate.isinf()
-        | t.cumulative_net_revenue_per_customer.isnan()
-        | t.cumulative_net_revenue_per_customer.isinf()
+        outside(t.retention_rate, 0, 1)
+        | not_finite(t.retention_rate)
+        | not_finite(t.cumulative_net_revenue_per_customer)
     )
 
 
@@ -332,8 +337,7 @@ def cohort_retention_has_every_cell(fact_cohort_retention: ir.Table, as_of: dt.d
 @data_test
 def customer_ratios_finite(dim_customers: ir.Table) -> ir.Table:
     """avg_order_value is finite or NULL."""
-    aov = dim_customers.avg_order_value
-    return dim_customers.filter(aov.isnan() | aov.isinf())
+    return dim_customers.filter(not_finite(dim_customers.avg_order_value))
 
 
 # --- Build summary -------------------------------------------------------------------------------

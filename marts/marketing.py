@@ -4,7 +4,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.registry import data_test, model, summary
-from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, ratio
+from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, not_finite, ratio, totals_disagree
 
 ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
 
@@ -174,30 +174,22 @@ def fact_campaign_performance(stg_marketing: ir.Table, int_campaign_attribution:
 # --- Data tests (each returns the failing rows) ------------------------------------------------
 
 
-def sums_disagree(left: ir.Table, right: ir.Table, rel: float = 1e-6) -> ir.Table:
-    """The one row of two one-row tables (columns `left`, `right`) when their values differ by more
-    than `rel` relative to the larger (float sums added in another order differ in the last bits)."""
-    both = left.cross_join(right)
-    scale = ibis.greatest(both.left.abs(), both.right.abs())
-    return both.filter((both.left - both.right).abs() > rel * scale)
-
-
 @data_test
-def attribution_net_revenue_matches_customers(int_campaign_attribution: ir.Table, dim_customers: ir.Table) -> ir.Table:
+def attribution_net_revenue_agrees_customers(int_campaign_attribution: ir.Table, dim_customers: ir.Table) -> ir.Table:
     """Σ dim_customers.lifetime_net_revenue = Σ int_campaign_attribution.net_revenue (1e-6 relative)."""
-    return sums_disagree(
-        dim_customers.aggregate(left=dim_customers.lifetime_net_revenue.sum().fill_null(0.0)),
-        int_campaign_attribution.aggregate(right=int_campaign_attribution.net_revenue.sum().fill_null(0.0)),
+    totals = dim_customers.aggregate(customers=dim_customers.lifetime_net_revenue.sum()).cross_join(
+        int_campaign_attribution.aggregate(attribution=int_campaign_attribution.net_revenue.sum())
     )
+    return totals.filter(totals_disagree(totals.customers, totals.attribution))
 
 
 @data_test
-def campaign_spend_matches_marketing(fact_campaign_performance: ir.Table, stg_marketing: ir.Table) -> ir.Table:
-    """Σ fact_campaign_performance.spend = Σ stg_marketing.spend, NULL as 0 (1e-6 relative)."""
-    return sums_disagree(
-        fact_campaign_performance.aggregate(left=fact_campaign_performance.spend.fill_null(0.0).sum().fill_null(0.0)),
-        stg_marketing.aggregate(right=stg_marketing.spend.fill_null(0.0).sum().fill_null(0.0)),
-    )
+def campaign_spend_agrees_marketing(fact_campaign_performance: ir.Table, stg_marketing: ir.Table) -> ir.Table:
+    """Σ fact_campaign_performance.spend = Σ stg_marketing.spend, NULL spend as 0 (1e-6 relative)."""
+    totals = fact_campaign_performance.aggregate(
+        campaigns=fact_campaign_performance.spend.fill_null(0).sum()
+    ).cross_join(stg_marketing.aggregate(marketing=stg_marketing.spend.fill_null(0).sum()))
+    return totals.filter(totals_disagree(totals.campaigns, totals.marketing))
 
 
 @data_test
@@ -223,10 +215,7 @@ def attribution_status_consistent(int_campaign_attribution: ir.Table) -> ir.Tabl
 def campaign_ratios_finite(fact_campaign_performance: ir.Table) -> ir.Table:
     """ctr, cpc, cpa, roas and conversion_rate are finite or NULL."""
     t = fact_campaign_performance
-    bad = ibis.literal(False)
-    for name in ("ctr", "cpc", "cpa", "roas", "conversion_rate"):
-        bad = bad | t[name].isnan() | t[name].isinf()
-    return t.filter(bad)
+    return t.filter(ibis.or_(*(not_finite(t[name]) for name in ("ctr", "cpc", "cpa", "roas", "conversion_rate"))))
 
 
 # --- Build summary -------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     more than `session_timeout_minutes` (strictly, exact elapsed time) have passed since the
     visitor's previous event. A visitor's events at the same instant are ordered by event_id, so
     the second of two identical timestamps continues the session of the first.
+
+    Choices where METRICS.md is silent: only a NULL ip_address is missing (an empty string is an
+    address like any other, as the source gives it); a signed-in user's events form one visitor
+    whatever IP they come from, and never join the sessions of that IP's anonymous events.
     """
     events = stg_events.select(
         "event_id",
@@ -70,7 +74,10 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
 
     # Running count of session starts: rows up to the current one (not the whole partition).
     running = ibis.cumulative_window(group_by=flagged.visitor_id, order_by=_visitor_order(flagged))
-    numbered = flagged.mutate(session_number=ibis.ifelse(flagged.is_session_start, 1, 0).sum().over(running))
+    # Cast: DuckDB's SUM of integers is a HUGEINT, BigQuery's an INT64.
+    numbered = flagged.mutate(
+        session_number=ibis.ifelse(flagged.is_session_start, 1, 0).sum().over(running).cast("int64")
+    )
 
     return numbered.select(
         event_id=numbered.event_id,

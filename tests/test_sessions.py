@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from pathlib import Path
 
 import ibis
@@ -364,9 +365,7 @@ def test_session_metrics(con):
             uri="/product/9",
             browser="IE",
         ),
-        ev(
-            7, "2024-01-02 00:00:00.000001", ip="10.0.0.9", event_type="department", traffic_source="Facebook"
-        ),
+        ev(7, "2024-01-02 00:00:00.000001", ip="10.0.0.9", event_type="department", traffic_source="Facebook"),
     ]
     _, metrics = run(con, rows)
     assert list(metrics[0]) == [
@@ -753,3 +752,28 @@ def test_fixture_data_tests_pass(fixture_target):
     assert "relationships_fact_session_metrics_session_id__int_web_sessions" in names
     results = run_tests(cases, target.table)
     assert [(r.name, r.status, r.failures, r.message) for r in results if r.status != "pass"] == []
+
+
+# --- the compiled SQL says what it means ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", [30, 45])
+def test_timeout_compiles_to_an_instant_comparison(timeout):
+    """The session split compares instants in both dialects; no minute or second differences
+    (DuckDB's date_diff counts boundaries, BigQuery's TIMESTAMP_DIFF truncates)."""
+    events = ibis.table(EVENTS, name="events", database="raw")
+    sessions, metrics = models(events, timeout)
+    bigquery = ibis.to_sql(sessions, dialect="bigquery")
+    duckdb = ibis.to_sql(sessions, dialect="duckdb")
+    # e.g. `t2`.`created_at` > TIMESTAMP_ADD(`t2`.`previous_at`, INTERVAL '30' MINUTE)
+    bq_split = rf"`\w+`\.`created_at` > TIMESTAMP_ADD\(`\w+`\.`previous_at`, INTERVAL '{timeout}' MINUTE\)"
+    assert re.search(bq_split, bigquery)
+    # e.g. "t2"."created_at" > ("t2"."previous_at" + INTERVAL '30' MINUTE)
+    duck_split = rf"\"\w+\"\.\"created_at\" > \(\s*\"\w+\"\.\"previous_at\" \+ INTERVAL '{timeout}' MINUTE\s*\)"
+    assert re.search(duck_split, duckdb)
+    for sql in (bigquery, duckdb):
+        assert "DIFF" not in sql.upper() and "EPOCH" not in sql.upper() and "UNIX_" not in sql.upper()
+    # Durations: microsecond differences only.
+    bigquery_metrics = ibis.to_sql(metrics, dialect="bigquery")
+    assert "TIMESTAMP_DIFF(`t" in bigquery_metrics
+    assert bigquery_metrics.count("TIMESTAMP_DIFF(") == bigquery_metrics.count(", MICROSECOND)") == 1
