@@ -28,6 +28,17 @@ def int_daily_marketing(stg_marketing: ir.Table) -> ir.Table:
     return daily.select("spend_date", "platform", "spend", "clicks", "impressions", "campaigns")
 
 
+def top_campaign_by_clicks(stg_marketing: ir.Table) -> ir.Table:
+    """One row per (spend_date, platform): the campaign with the most clicks that day (NULL clicks
+    count as 0; tie: smallest campaign_id)."""
+    by_clicks = ibis.window(
+        group_by=[stg_marketing.spend_date, stg_marketing.platform],
+        order_by=[stg_marketing.clicks.fill_null(0).desc(), stg_marketing.campaign_id],
+    )
+    ranked = stg_marketing.mutate(choice=ibis.row_number().over(by_clicks))
+    return ranked.filter(ranked.choice == 0).select("spend_date", "platform", "campaign_id")
+
+
 @model(
     key="order_id",
     partition_by="order_date",
@@ -115,17 +126,6 @@ def int_campaign_attribution(
         campaign_id=credited.campaign_id,
         attribution_status=status,
     )
-
-
-def top_campaign_by_clicks(stg_marketing: ir.Table) -> ir.Table:
-    """One row per (spend_date, platform): the campaign with the most clicks that day (NULL clicks
-    count as 0; tie: smallest campaign_id)."""
-    by_clicks = ibis.window(
-        group_by=[stg_marketing.spend_date, stg_marketing.platform],
-        order_by=[stg_marketing.clicks.fill_null(0).desc(), stg_marketing.campaign_id],
-    )
-    ranked = stg_marketing.mutate(choice=ibis.row_number().over(by_clicks))
-    return ranked.filter(ranked.choice == 0).select("spend_date", "platform", "campaign_id")
 
 
 @model(
