@@ -9,13 +9,17 @@ cases run each model natively on DuckDB AND as its BigQuery SQL transpiled to Du
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import ibis
 import pyarrow as pa
 import pytest
 import sqlglot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecom import engine
 from ecom.load import read_folder
@@ -615,3 +619,63 @@ def test_data_tests_report_broken_tables():
     two_segments = ibis.memtable(pa.table({"user_id": [1, 2]}))
     assert customer_segments_cover_every_customer(customers, one_segment).count().execute() == 1
     assert customer_segments_cover_every_customer(customers, two_segments).count().execute() == 0
+
+
+# --- property: RFM scores against a plain-Python reference ----------------------------------------
+
+
+def reference_segments(rows: list[tuple[int, int, int, int]]) -> dict[int, tuple]:
+    """METRICS.md's scores, in exact fractions: rows are (user_id, recency_days, orders, cents)."""
+    n = len(rows)
+
+    def score(rank: int) -> int:
+        p = Fraction(rank - 1, n - 1) if n > 1 else Fraction(0)
+        return min(5, 1 + math.floor(5 * p))
+
+    def segment(r: int, fm: int) -> str:
+        if r >= 4:
+            return "Champions" if fm >= 4 else "Potential Loyalists" if fm >= 2 else "New Customers"
+        if r == 3:
+            return "Loyal Customers" if fm >= 3 else "Need Attention"
+        if fm >= 3:
+            return "At Risk"
+        return "Hibernating" if r == 2 else "Lost"
+
+    result = {}
+    for user, recency, orders, cents in rows:
+        r = score(1 + sum(other[1] > recency for other in rows))  # most recent ranks last -> 5
+        f = score(1 + sum(other[2] < orders for other in rows))
+        m = score(1 + sum(other[3] < cents for other in rows))
+        fm = (f + m + 1) // 2
+        result[user] = (r, f, m, fm, segment(r, fm))
+    return result
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.integers(1, 4), st.integers(0, 8), st.integers(0, 3)),
+        min_size=1,
+        max_size=14,
+    )
+)
+def test_segments_match_reference(customers):
+    # Few distinct values, so ties are everywhere. Money is whole cents plus noise below half a cent
+    # (k/1000, k <= 3), which round(x, 2) must ignore.
+    rows = [(i + 1, recency, orders, cents) for i, (recency, orders, cents, _) in enumerate(customers)]
+    noise = {i + 1: k / 1000 for i, (*_, k) in enumerate(customers)}
+    data = pa.Table.from_pylist(
+        [
+            {
+                "user_id": u,
+                "days_since_last_order": r,
+                "orders": f,
+                "lifetime_net_revenue": c / 100 + noise[u],
+                "is_customer": True,
+            }
+            for u, r, f, c in rows
+        ],
+        schema=DIM_CUSTOMERS_SCHEMA,
+    )
+    got = dim_customer_segments(ibis.memtable(data)).to_pyarrow().to_pylist()
+    assert scores({r["user_id"]: r for r in got}) == reference_segments(rows)

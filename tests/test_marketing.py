@@ -13,6 +13,8 @@ import datetime as dt
 import ibis
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from marts.marketing import (
     attribution_coverage,
@@ -490,3 +492,134 @@ def test_data_tests_report_broken_tables():
     )
     # Same campaign_id and date, another platform: not a marketing row.
     assert campaign_performance_rows_are_marketing_rows(performance_rows, marketing).count().execute() == 1
+
+
+# --- property: attribution against a plain-Python reference ---------------------------------------
+
+PLATFORMS = {"Adwords": "Google", "Facebook": "Facebook", "YouTube": "YouTube", "Email": "Email"}
+T0 = ts("2024-05-01 00:30:00")
+HOUR = dt.timedelta(hours=1)
+MICRO = dt.timedelta(microseconds=1)
+# Session starts relative to the order times below: both lookback ends, a microsecond either side.
+OFFSETS = [
+    -30 * HOUR,
+    -24 * HOUR - MICRO,
+    -24 * HOUR,
+    -24 * HOUR + MICRO,
+    -23 * HOUR,
+    -HOUR,
+    -MICRO,
+    dt.timedelta(0),
+    MICRO,
+    HOUR,
+    24 * HOUR,
+    25 * HOUR,
+]
+ORDER_TIMES = [T0, T0 + HOUR, T0 + 25 * HOUR]  # 05-01 00:30, 05-01 01:30, 05-02 01:30
+
+
+def reference_attribution(orders, sessions, marketing, hours):
+    result = {}
+    for order_id, user, at in orders:
+        candidates = [s for s in sessions if s[1] == user and at - hours * HOUR <= s[2] <= at]
+        if not candidates:
+            result[order_id] = (None, None, None, "unmatched")
+            continue
+        session_id, _, _, source = max(candidates, key=lambda s: s[2])
+        platform = PLATFORMS.get(source)
+        if platform is None:
+            result[order_id] = (session_id, None, None, "organic")
+            continue
+        rows = [m for m in marketing if m[0] == at.date() and m[1] == platform]
+        if not rows:
+            result[order_id] = (session_id, platform, None, "unmatched")
+            continue
+        campaign = min(rows, key=lambda m: (-(m[3] or 0), m[2]))[2]
+        result[order_id] = (session_id, platform, campaign, "attributed")
+    return result
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    orders=st.lists(st.tuples(st.integers(1, 3), st.sampled_from(ORDER_TIMES)), min_size=1, max_size=6),
+    sessions=st.lists(
+        st.tuples(
+            st.integers(1, 3),
+            st.sampled_from(ORDER_TIMES),
+            st.sampled_from(OFFSETS),
+            st.sampled_from([*PLATFORMS, "Organic", None]),
+        ),
+        max_size=10,
+    ),
+    marketing=st.dictionaries(
+        st.tuples(
+            st.sampled_from([D(2024, 5, 1), D(2024, 5, 2)]),
+            st.sampled_from(list(PLATFORMS.values())),
+            st.sampled_from(["a", "b", "c"]),
+        ),
+        st.one_of(st.none(), st.integers(0, 2)),
+        max_size=12,
+    ),
+    hours=st.sampled_from([24, 24, 1]),
+)
+def test_attribution_matches_reference(orders, sessions, marketing, hours):
+    orders = [(i + 1, user, at) for i, (user, at) in enumerate(orders)]
+    # A visitor's sessions start at distinct instants (METRICS.md): keep the first of each start.
+    starts = {}
+    for user, anchor, offset, source in sessions:
+        starts.setdefault((user, anchor + offset), source)
+    session_rows = [(f"u{user}-{k}", user, start, source) for k, ((user, start), source) in enumerate(starts.items())]
+    marketing_rows = [(d, p, c, clicks) for (d, p, c), clicks in marketing.items()]
+
+    stg_orders = pa.Table.from_pylist(
+        [{"order_id": o, "user_id": u, "created_at": at, "order_date": at.date()} for o, u, at in orders],
+        schema=pa.schema(
+            [
+                ("order_id", pa.int64()),
+                ("user_id", pa.int64()),
+                ("created_at", pa.timestamp("us", tz="UTC")),
+                ("order_date", pa.date32()),
+            ]
+        ),
+    )
+    stg_items = pa.Table.from_pylist(
+        [
+            {"order_item_id": o, "order_id": o, "product_id": 1, "status": "processing", "sale_price": 1.0}
+            for o, _, _ in orders
+        ]
+    )
+    products = pa.table({"product_id": [1], "cost": [0.5]})
+    session_metrics = pa.Table.from_pylist(
+        [
+            {
+                "session_id": s,
+                "visitor_id": f"u{u}",
+                "user_id": u,
+                "session_start": start,
+                "traffic_source": src,
+                "platform": PLATFORMS.get(src),
+            }
+            for s, u, start, src in session_rows
+        ],
+        schema=SESSION_METRICS,
+    )
+    stg_marketing = pa.Table.from_pylist(
+        [
+            {"spend_date": d, "campaign_id": c, "platform": p, "spend": 1.0, "clicks": k, "impressions": 1}
+            for d, p, c, k in marketing_rows
+        ],
+        schema=MARKETING,
+    )
+    expr = int_campaign_attribution(
+        ibis.memtable(stg_orders),
+        ibis.memtable(stg_items),
+        ibis.memtable(products),
+        ibis.memtable(session_metrics),
+        ibis.memtable(stg_marketing),
+        hours,
+    )
+    got = {
+        r["order_id"]: (r["session_id"], r["platform"], r["campaign_id"], r["attribution_status"])
+        for r in expr.to_pyarrow().to_pylist()
+    }
+    assert got == reference_attribution(orders, session_rows, marketing_rows, hours)
