@@ -200,3 +200,14 @@ def month_start(d: ir.DateValue) -> ir.DateValue:
     date (and does not cast back), so a table materialized on DuckDB would get a TIMESTAMP column.
     """
     return ibis.date(d.year(), d.month(), 1)
+
+
+def cents(amount: ir.FloatingValue) -> ir.IntegerValue:
+    """A money amount as whole cents, halves up: the key to rank money on (METRICS.md: rankings
+    use the amount rounded to cents).
+
+    FLOOR(x × 100 + 0.5) is the same IEEE arithmetic on every engine, while ROUND(x, 2) of a float
+    that lies at a binary hair from a half cent is engine-specific (DuckDB rounds 2.675 up to 2.68
+    but 1.005 down to 1.0). It equals round(x, 2) × 100 everywhere else.
+    """
+    return (amount * 100 + 0.5).floor().cast("int64")

@@ -11,6 +11,7 @@ import ibis.expr.types as ir
 
 from ecom.registry import data_test, model, summary
 from marts._common import (
+    cents,
     date_spine,
     days_between,
     month_index,
@@ -199,12 +200,13 @@ def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
 
     Scores come from ranks with ties sharing a score: recency ranked by recency_days descending
     (the most recent customers score 5), frequency and monetary ascending, monetary on the amount
-    rounded to cents so float noise cannot break a tie differently on another engine. A rank ties
-    only equal values, so the ranking needs no further tie-breaker.
+    rounded to cents so float noise cannot break a tie differently on another engine; the cents are
+    FLOOR(x × 100 + 0.5) rather than ROUND(x, 2), identical IEEE arithmetic on both engines
+    (`cents` in marts/_common.py). A rank ties only equal values, so it needs no tie-breaker.
     """
     customers = dim_customers.filter(dim_customers.is_customer)
     n = customers.count().over()
-    monetary_cents = customers.lifetime_net_revenue.round(2)
+    monetary_cents = cents(customers.lifetime_net_revenue)
     scored = customers.select(
         "user_id",
         recency_days=customers.days_since_last_order,

@@ -90,7 +90,9 @@ FROM (
           CAST(FLOOR(
             ieee_divide(
               (
-                RANK() OVER (ORDER BY CAST(ROUND(`t1`.`lifetime_net_revenue`, 2) AS FLOAT64) ASC) - 1
+                RANK() OVER (ORDER BY CAST(FLOOR((
+                  `t1`.`lifetime_net_revenue` * 100
+                ) + 0.5) AS INT64) ASC) - 1
               ) * 5,
               COUNT(*) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1
             )
