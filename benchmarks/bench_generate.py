@@ -101,7 +101,8 @@ def report(out: str, parquet: bool) -> None:
     con = duckdb.connect(out if not parquet else ":memory:", read_only=not parquet)
     con.execute("SET TimeZone = 'UTC'")
     names = {
-        t: (f"read_parquet('{pathlib.Path(out) / t}.parquet')" if parquet else f"raw.{t}") for t in RAW_SCHEMAS
+        t: (f"read_parquet('{pathlib.Path(out) / t}.parquet')" if parquet else f"raw.{t}")
+        for t in RAW_SCHEMAS
     }
     for title, sql in SHARES_SQL.items():
         rows = con.execute(sql.format(**names)).fetchall()
@@ -117,7 +118,9 @@ def report(out: str, parquet: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", type=float, action="append", help="repeatable; default 1")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--parquet", action="store_true", help="write Parquet instead of DuckDB")
@@ -127,8 +130,10 @@ def main() -> None:
     if args.worker:
         worker(float(args.worker[0]), args.seed, args.worker[1], args.parquet)
         return
-    print(f"ecom generate benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
-          f"target {'parquet' if args.parquet else 'duckdb'}, seed {args.seed} (targets: {TARGETS})")
+    print(
+        f"ecom generate benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"target {'parquet' if args.parquet else 'duckdb'}, seed {args.seed} (targets: {TARGETS})"
+    )
     for scale in args.scale or [1.0]:
         with tempfile.TemporaryDirectory() as tmp:
             out = str(pathlib.Path(tmp) / ("parquet" if args.parquet else "bench.duckdb"))
@@ -145,9 +150,11 @@ def main() -> None:
             children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             seconds = result["seconds"]
             total = sum(result["counts"].values())
-            print(f"\nscale {scale:g}: {seconds:.1f} s generating+writing ({wall:.1f} s with interpreter start), "
-                  f"peak RSS {result['peak_mb']:.0f} MB (max over children so far {children_mb:.0f} MB), "
-                  f"{total:,} rows, {total / seconds:,.0f} rows/s")
+            print(
+                f"\nscale {scale:g}: {seconds:.1f} s generating+writing ({wall:.1f} s incl. start-up), "
+                f"peak RSS {result['peak_mb']:.0f} MB (max over children so far {children_mb:.0f} MB), "
+                f"{total:,} rows, {total / seconds:,.0f} rows/s"
+            )
             for table, rows in result["counts"].items():
                 print(f"  {table:22s} {rows:>12,} rows")
             if not args.no_shares:

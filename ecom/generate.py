@@ -187,21 +187,100 @@ CATEGORIES = (
 NULL_BRANDS, NULL_NAMES = 24, 2
 
 BRANDS = (
-    "Calvin Klein", "Carhartt", "Hanes", "Volcom", "Nautica", "Levi's", "Quiksilver",
-    "Tommy Hilfiger", "Columbia", "Hurley", "Dockers", "Diesel", "Speedo", "American Apparel",
-    "Wrangler", "Champion", "7 For All Mankind", "Lucky Brand", "Dickies", "SmartWool", "O'Neill",
-    "Jones New York", "DC", "Roxy", "True Religion", "Fox", "Fruit of the Loom", "Allegra K",
-    "Motherhood Maternity", "Ralph Lauren", "Nike", "adidas", "Under Armour", "Puma", "Reebok",
-    "The North Face", "Patagonia", "Guess", "Billabong", "Rip Curl", "Jockey", "Maidenform",
-    "Vanity Fair", "Wacoal", "Hugo Boss", "Perry Ellis", "Van Heusen", "Kenneth Cole", "Haggar",
-    "Izod", "Lacoste", "G-Star", "Joe's Jeans", "Hudson", "Paige", "Seven7", "Anne Klein",
-    "Jessica Simpson", "Betsey Johnson", "BCBGMAXAZRIA", "Ella Moss", "Free People", "Steve Madden",
-    "Fossil", "Timex", "Oakley", "Ray-Ban", "Burton", "Spyder", "Marmot", "Woolrich", "Pendleton",
+    "Calvin Klein",
+    "Carhartt",
+    "Hanes",
+    "Volcom",
+    "Nautica",
+    "Levi's",
+    "Quiksilver",
+    "Tommy Hilfiger",
+    "Columbia",
+    "Hurley",
+    "Dockers",
+    "Diesel",
+    "Speedo",
+    "American Apparel",
+    "Wrangler",
+    "Champion",
+    "7 For All Mankind",
+    "Lucky Brand",
+    "Dickies",
+    "SmartWool",
+    "O'Neill",
+    "Jones New York",
+    "DC",
+    "Roxy",
+    "True Religion",
+    "Fox",
+    "Fruit of the Loom",
+    "Allegra K",
+    "Motherhood Maternity",
+    "Ralph Lauren",
+    "Nike",
+    "adidas",
+    "Under Armour",
+    "Puma",
+    "Reebok",
+    "The North Face",
+    "Patagonia",
+    "Guess",
+    "Billabong",
+    "Rip Curl",
+    "Jockey",
+    "Maidenform",
+    "Vanity Fair",
+    "Wacoal",
+    "Hugo Boss",
+    "Perry Ellis",
+    "Van Heusen",
+    "Kenneth Cole",
+    "Haggar",
+    "Izod",
+    "Lacoste",
+    "G-Star",
+    "Joe's Jeans",
+    "Hudson",
+    "Paige",
+    "Seven7",
+    "Anne Klein",
+    "Jessica Simpson",
+    "Betsey Johnson",
+    "BCBGMAXAZRIA",
+    "Ella Moss",
+    "Free People",
+    "Steve Madden",
+    "Fossil",
+    "Timex",
+    "Oakley",
+    "Ray-Ban",
+    "Burton",
+    "Spyder",
+    "Marmot",
+    "Woolrich",
+    "Pendleton",
 )
 ADJECTIVES = (
-    "Classic", "Slim Fit", "Relaxed", "Vintage", "Essential", "Premium", "Stretch", "Cotton",
-    "Striped", "Solid", "Lightweight", "Heavyweight", "Soft", "Printed", "Everyday", "Signature",
-    "Performance", "Organic", "Modern", "Casual",
+    "Classic",
+    "Slim Fit",
+    "Relaxed",
+    "Vintage",
+    "Essential",
+    "Premium",
+    "Stretch",
+    "Cotton",
+    "Striped",
+    "Solid",
+    "Lightweight",
+    "Heavyweight",
+    "Soft",
+    "Printed",
+    "Everyday",
+    "Signature",
+    "Performance",
+    "Organic",
+    "Modern",
+    "Casual",
 )
 NOUNS = {
     "Tops & Tees": ("Crew Neck Tee", "V-Neck T-Shirt", "Tank Top", "Polo Shirt", "Henley"),
@@ -248,73 +327,220 @@ DC_WEIGHTS = (3891, 3929, 3667, 2761, 2112, 2572, 2669, 2919, 2719, 1881)
 
 # country: (weight, ((city, state, postal_code, latitude, longitude), ...))
 LOCATIONS = {
-    "China": (0.340, (
-        ("Shanghai", "Shanghai", "200000", 31.23, 121.47), ("Beijing", "Beijing", "100000", 39.90, 116.41),
-        ("Guangzhou", "Guangdong", "510000", 23.13, 113.26), ("Shenzhen", "Guangdong", "518000", 22.54, 114.06),
-        ("Wuhan", "Hubei", "430000", 30.59, 114.31), ("Chengdu", "Sichuan", "610000", 30.57, 104.07),
-        ("Hangzhou", "Zhejiang", "310000", 30.27, 120.16), ("Zhengzhou", "Henan", "450000", 34.75, 113.63),
-        ("Dongguan", "Guangdong", "523000", 23.02, 113.75), ("Nanjing", "Jiangsu", "210000", 32.06, 118.80),
-    )),
-    "United States": (0.220, (
-        ("New York", "New York", "10001", 40.71, -74.01), ("Los Angeles", "California", "90001", 34.05, -118.24),
-        ("Chicago", "Illinois", "60601", 41.88, -87.63), ("Houston", "Texas", "77001", 29.76, -95.37),
-        ("Phoenix", "Arizona", "85001", 33.45, -112.07), ("Philadelphia", "Pennsylvania", "19019", 39.95, -75.17),
-        ("Garden Grove", "California", "92844", 33.77, -117.97), ("Seattle", "Washington", "98101", 47.61, -122.33),
-        ("Miami", "Florida", "33101", 25.76, -80.19), ("Denver", "Colorado", "80201", 39.74, -104.99),
-    )),
-    "Brasil": (0.145, (
-        ("São Paulo", "São Paulo", "01000-000", -23.55, -46.63), ("Rio de Janeiro", "Rio de Janeiro", "20000-000", -22.91, -43.17),
-        ("Garanhuns", "Pernambuco", "55290-000", -8.89, -36.49), ("Salvador", "Bahia", "40000-000", -12.97, -38.50),
-        ("Curitiba", "Paraná", "80000-000", -25.43, -49.27), ("Belo Horizonte", "Minas Gerais", "30000-000", -19.92, -43.94),
-    )),
-    "France": (0.048, (
-        ("Paris", "Île-de-France", "75001", 48.86, 2.35), ("Lyon", "Auvergne-Rhône-Alpes", "69001", 45.76, 4.84),
-        ("Marseille", "Provence-Alpes-Côte d'Azur", "13001", 43.30, 5.37), ("Toulouse", "Occitanie", "31000", 43.60, 1.44),
-    )),
-    "South Korea": (0.048, (
-        ("Seoul", "Seoul", "04524", 37.57, 126.98), ("Busan", "Busan", "48058", 35.18, 129.08),
-        ("Chuncheon City", "Gangwon-do", "200-160", 37.88, 127.73), ("Incheon", "Incheon", "22001", 37.46, 126.71),
-    )),
-    "Germany": (0.042, (
-        ("Berlin", "Berlin", "10115", 52.52, 13.40), ("Munich", "Bayern", "80331", 48.14, 11.58),
-        ("Hamburg", "Hamburg", "20095", 53.55, 9.99), ("Cologne", "Nordrhein-Westfalen", "50667", 50.94, 6.96),
-    )),
-    "United Kingdom": (0.040, (
-        ("London", "England", "EC1A 1BB", 51.51, -0.13), ("Manchester", "England", "M1 1AE", 53.48, -2.24),
-        ("Edinburgh", "Scotland", "EH1 1YZ", 55.95, -3.19), ("Cardiff", "Wales", "CF10 1EP", 51.48, -3.18),
-    )),
-    "Spain": (0.036, (
-        ("Madrid", "Comunidad de Madrid", "28001", 40.42, -3.70), ("Barcelona", "Cataluña", "08001", 41.39, 2.17),
-        ("Valencia", "Comunidad Valenciana", "46001", 39.47, -0.38), ("Sevilla", "Andalucía", "41001", 37.39, -5.98),
-    )),
-    "Japan": (0.022, (
-        ("Tokyo", "Tokyo", "100-0001", 35.68, 139.69), ("Osaka", "Osaka", "530-0001", 34.69, 135.50),
-        ("Nagoya", "Aichi", "450-0002", 35.18, 136.91),
-    )),
-    "Australia": (0.018, (
-        ("Sydney", "New South Wales", "2000", -33.87, 151.21), ("Melbourne", "Victoria", "3000", -37.81, 144.96),
-        ("Brisbane", "Queensland", "4000", -27.47, 153.03),
-    )),
-    "Belgium": (0.009, (
-        ("Brussels", "Brussels", "1000", 50.85, 4.35), ("Antwerp", "Flanders", "2000", 51.22, 4.40),
-    )),
-    "Poland": (0.004, (("Warsaw", "Mazowieckie", "00-001", 52.23, 21.01), ("Kraków", "Małopolskie", "30-001", 50.06, 19.94))),
+    "China": (
+        0.340,
+        (
+            ("Shanghai", "Shanghai", "200000", 31.23, 121.47),
+            ("Beijing", "Beijing", "100000", 39.90, 116.41),
+            ("Guangzhou", "Guangdong", "510000", 23.13, 113.26),
+            ("Shenzhen", "Guangdong", "518000", 22.54, 114.06),
+            ("Wuhan", "Hubei", "430000", 30.59, 114.31),
+            ("Chengdu", "Sichuan", "610000", 30.57, 104.07),
+            ("Hangzhou", "Zhejiang", "310000", 30.27, 120.16),
+            ("Zhengzhou", "Henan", "450000", 34.75, 113.63),
+            ("Dongguan", "Guangdong", "523000", 23.02, 113.75),
+            ("Nanjing", "Jiangsu", "210000", 32.06, 118.80),
+        ),
+    ),
+    "United States": (
+        0.220,
+        (
+            ("New York", "New York", "10001", 40.71, -74.01),
+            ("Los Angeles", "California", "90001", 34.05, -118.24),
+            ("Chicago", "Illinois", "60601", 41.88, -87.63),
+            ("Houston", "Texas", "77001", 29.76, -95.37),
+            ("Phoenix", "Arizona", "85001", 33.45, -112.07),
+            ("Philadelphia", "Pennsylvania", "19019", 39.95, -75.17),
+            ("Garden Grove", "California", "92844", 33.77, -117.97),
+            ("Seattle", "Washington", "98101", 47.61, -122.33),
+            ("Miami", "Florida", "33101", 25.76, -80.19),
+            ("Denver", "Colorado", "80201", 39.74, -104.99),
+        ),
+    ),
+    "Brasil": (
+        0.145,
+        (
+            ("São Paulo", "São Paulo", "01000-000", -23.55, -46.63),
+            ("Rio de Janeiro", "Rio de Janeiro", "20000-000", -22.91, -43.17),
+            ("Garanhuns", "Pernambuco", "55290-000", -8.89, -36.49),
+            ("Salvador", "Bahia", "40000-000", -12.97, -38.50),
+            ("Curitiba", "Paraná", "80000-000", -25.43, -49.27),
+            ("Belo Horizonte", "Minas Gerais", "30000-000", -19.92, -43.94),
+        ),
+    ),
+    "France": (
+        0.048,
+        (
+            ("Paris", "Île-de-France", "75001", 48.86, 2.35),
+            ("Lyon", "Auvergne-Rhône-Alpes", "69001", 45.76, 4.84),
+            ("Marseille", "Provence-Alpes-Côte d'Azur", "13001", 43.30, 5.37),
+            ("Toulouse", "Occitanie", "31000", 43.60, 1.44),
+        ),
+    ),
+    "South Korea": (
+        0.048,
+        (
+            ("Seoul", "Seoul", "04524", 37.57, 126.98),
+            ("Busan", "Busan", "48058", 35.18, 129.08),
+            ("Chuncheon City", "Gangwon-do", "200-160", 37.88, 127.73),
+            ("Incheon", "Incheon", "22001", 37.46, 126.71),
+        ),
+    ),
+    "Germany": (
+        0.042,
+        (
+            ("Berlin", "Berlin", "10115", 52.52, 13.40),
+            ("Munich", "Bayern", "80331", 48.14, 11.58),
+            ("Hamburg", "Hamburg", "20095", 53.55, 9.99),
+            ("Cologne", "Nordrhein-Westfalen", "50667", 50.94, 6.96),
+        ),
+    ),
+    "United Kingdom": (
+        0.040,
+        (
+            ("London", "England", "EC1A 1BB", 51.51, -0.13),
+            ("Manchester", "England", "M1 1AE", 53.48, -2.24),
+            ("Edinburgh", "Scotland", "EH1 1YZ", 55.95, -3.19),
+            ("Cardiff", "Wales", "CF10 1EP", 51.48, -3.18),
+        ),
+    ),
+    "Spain": (
+        0.036,
+        (
+            ("Madrid", "Comunidad de Madrid", "28001", 40.42, -3.70),
+            ("Barcelona", "Cataluña", "08001", 41.39, 2.17),
+            ("Valencia", "Comunidad Valenciana", "46001", 39.47, -0.38),
+            ("Sevilla", "Andalucía", "41001", 37.39, -5.98),
+        ),
+    ),
+    "Japan": (
+        0.022,
+        (
+            ("Tokyo", "Tokyo", "100-0001", 35.68, 139.69),
+            ("Osaka", "Osaka", "530-0001", 34.69, 135.50),
+            ("Nagoya", "Aichi", "450-0002", 35.18, 136.91),
+        ),
+    ),
+    "Australia": (
+        0.018,
+        (
+            ("Sydney", "New South Wales", "2000", -33.87, 151.21),
+            ("Melbourne", "Victoria", "3000", -37.81, 144.96),
+            ("Brisbane", "Queensland", "4000", -27.47, 153.03),
+        ),
+    ),
+    "Belgium": (
+        0.009,
+        (
+            ("Brussels", "Brussels", "1000", 50.85, 4.35),
+            ("Antwerp", "Flanders", "2000", 51.22, 4.40),
+        ),
+    ),
+    "Poland": (
+        0.004,
+        (
+            ("Warsaw", "Mazowieckie", "00-001", 52.23, 21.01),
+            ("Kraków", "Małopolskie", "30-001", 50.06, 19.94),
+        ),
+    ),
     "Colombia": (0.002, (("Bogotá", "Bogotá", "110111", 4.71, -74.07),)),
     "Austria": (0.001, (("Vienna", "Wien", "1010", 48.21, 16.37),)),
 }
 FIRST_NAMES = {
-    "M": ("James", "John", "Robert", "Michael", "William", "David", "Richard", "Joseph", "Thomas",
-          "Christopher", "Daniel", "Matthew", "Anthony", "Mark", "Andrew", "Kevin", "Brian", "Ronald",
-          "Wei", "Jun", "Min-jun", "Lucas", "Gabriel", "Pierre", "Hiroshi", "Carlos"),
-    "F": ("Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica", "Sarah",
-          "Karen", "Lisa", "Nancy", "Betty", "Sandra", "Ashley", "Emily", "Michelle", "Amanda",
-          "Li", "Mei", "Seo-yeon", "Ana", "Julia", "Camille", "Yuki", "Sofia"),
+    "M": (
+        "James",
+        "John",
+        "Robert",
+        "Michael",
+        "William",
+        "David",
+        "Richard",
+        "Joseph",
+        "Thomas",
+        "Christopher",
+        "Daniel",
+        "Matthew",
+        "Anthony",
+        "Mark",
+        "Andrew",
+        "Kevin",
+        "Brian",
+        "Ronald",
+        "Wei",
+        "Jun",
+        "Min-jun",
+        "Lucas",
+        "Gabriel",
+        "Pierre",
+        "Hiroshi",
+        "Carlos",
+    ),
+    "F": (
+        "Mary",
+        "Patricia",
+        "Jennifer",
+        "Linda",
+        "Elizabeth",
+        "Barbara",
+        "Susan",
+        "Jessica",
+        "Sarah",
+        "Karen",
+        "Lisa",
+        "Nancy",
+        "Betty",
+        "Sandra",
+        "Ashley",
+        "Emily",
+        "Michelle",
+        "Amanda",
+        "Li",
+        "Mei",
+        "Seo-yeon",
+        "Ana",
+        "Julia",
+        "Camille",
+        "Yuki",
+        "Sofia",
+    ),
 }
 LAST_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Wilson", "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Martin", "Lee",
-    "Thompson", "White", "Harris", "Clark", "Lewis", "Young", "Green", "Figueroa", "Wang", "Zhang",
-    "Kim", "Park", "Silva", "Santos", "Dubois", "Müller", "Tanaka", "Nguyen",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Young",
+    "Green",
+    "Figueroa",
+    "Wang",
+    "Zhang",
+    "Kim",
+    "Park",
+    "Silva",
+    "Santos",
+    "Dubois",
+    "Müller",
+    "Tanaka",
+    "Nguyen",
 )
 STREET_SUFFIXES = ("Street", "Avenue", "Road", "Lane", "Way", "Grove", "Bypass", "Mills", "Pass", "Court")
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
@@ -335,11 +561,23 @@ class Platform:
 
 PLATFORMS = (
     Platform("Google", "Adwords", 1.4, 0.045, 2.15, (("brand", 0.35), ("search", 0.40), ("shopping", 0.25))),
-    Platform("Facebook", "Facebook", 2.6, 0.012, 3.05,
-             (("retargeting", 0.40), ("prospecting", 0.35), ("lookalike", 0.25))),
+    Platform(
+        "Facebook",
+        "Facebook",
+        2.6,
+        0.012,
+        3.05,
+        (("retargeting", 0.40), ("prospecting", 0.35), ("lookalike", 0.25)),
+    ),
     Platform("YouTube", "YouTube", 3.0, 0.006, 1.80, (("awareness", 0.55), ("consideration", 0.45))),
-    Platform("Email", "Email", 1.1, 0.030, 0.97,
-             (("newsletter", 0.40), ("promo", 0.35), ("winback", 0.15), ("abandoned_cart", 0.10))),
+    Platform(
+        "Email",
+        "Email",
+        1.1,
+        0.030,
+        0.97,
+        (("newsletter", 0.40), ("promo", 0.35), ("winback", 0.15), ("abandoned_cart", 0.10)),
+    ),
 )
 EXPECTED_ROAS = {"Email": (8, 15), "Google": (3, 5), "YouTube": (1.5, 3), "Facebook": (1, 2)}
 
@@ -378,7 +616,10 @@ def _join(*parts, sep: str = "") -> pa.Array:
     return pc.binary_join_element_wise(*parts, sep)
 
 
-_HEX = {False: np.frombuffer(b"0123456789abcdef", np.uint8), True: np.frombuffer(b"0123456789ABCDEF", np.uint8)}
+_HEX = {
+    False: np.frombuffer(b"0123456789abcdef", np.uint8),
+    True: np.frombuffer(b"0123456789ABCDEF", np.uint8),
+}
 _UUID_CHARS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
 
 
@@ -403,7 +644,12 @@ def _hex_ids(rng: np.random.Generator, n: int, uuid: bool) -> pa.Array:
 
 
 def _ips(rng: np.random.Generator, n: int) -> pa.Array:
-    octets = [rng.integers(1, 224, n), rng.integers(0, 256, n), rng.integers(0, 256, n), rng.integers(1, 255, n)]
+    octets = [
+        rng.integers(1, 224, n),
+        rng.integers(0, 256, n),
+        rng.integers(0, 256, n),
+        rng.integers(1, 255, n),
+    ]
     return _join(*(_str(o) for o in octets), sep=".")
 
 
@@ -468,7 +714,7 @@ def build_catalog(seed: int) -> Catalog:
     for cat in NOUNS:
         noun_base[cat] = len(nouns)
         nouns.extend(NOUNS[cat])
-    for g, (_, cat, size, *_rest) in enumerate(CATEGORIES):
+    for _, cat, size, *_rest in CATEGORIES:
         stocked = rng.permutation(len(BRANDS))[: len(BRANDS) // 3]
         pop = 1.0 / np.arange(1, len(stocked) + 1)
         brand_idx[start : start + size] = stocked[_choice(rng, size, pop)]
@@ -478,7 +724,10 @@ def build_catalog(seed: int) -> Catalog:
     brand = _take(brands, brand_idx)
     adjective = _take(_strings(ADJECTIVES), rng.integers(0, len(ADJECTIVES), n))
     noun = _take(_strings(nouns), noun_idx)
-    who = _take(_strings(("Women's", "Men's")), (np.array([c[0] for c in CATEGORIES])[group] == "Men").astype(np.int64))
+    who = _take(
+        _strings(("Women's", "Men's")),
+        (np.array([c[0] for c in CATEGORIES])[group] == "Men").astype(np.int64),
+    )
     name = _join(brand, who, adjective, noun, sep=" ")
     null_brand = np.zeros(n, bool)
     null_brand[rng.choice(n, NULL_BRANDS, replace=False)] = True
@@ -509,8 +758,13 @@ def build_catalog(seed: int) -> Catalog:
         return pc.replace_substring(pc.utf8_lower(pc.fill_null(a, "")), " ", "")
 
     dept_uri = _join(
-        pa.array(["/department"] * n), slug(department), pa.array(["category"] * n), slug(category),
-        pa.array(["brand"] * n), slug(brand), sep="/",
+        pa.array(["/department"] * n),
+        slug(department),
+        pa.array(["category"] * n),
+        slug(category),
+        pa.array(["brand"] * n),
+        slug(brand),
+        sep="/",
     )
     product_uri = _join(pa.array(["/product"] * n), _str(ids), sep="/")
     uri_dict = pa.concat_arrays([_strings(("/home", "/cart", "/purchase", "/cancel")), dept_uri, product_uri])
@@ -538,8 +792,12 @@ def distribution_centers() -> pa.Table:
     cols = list(zip(*DISTRIBUTION_CENTERS, strict=True))
     return _table(
         "distribution_centers",
-        {"id": pa.array(cols[0], pa.int64()), "name": _strings(cols[1]),
-         "latitude": pa.array(cols[2], pa.float64()), "longitude": pa.array(cols[3], pa.float64())},
+        {
+            "id": pa.array(cols[0], pa.int64()),
+            "name": _strings(cols[1]),
+            "latitude": pa.array(cols[2], pa.float64()),
+            "longitude": pa.array(cols[3], pa.float64()),
+        },
     )
 
 
@@ -599,7 +857,9 @@ def generate_chunk(
     )
     last = _take(_strings(LAST_NAMES), rng.integers(0, len(LAST_NAMES), n_users))
     email = _join(
-        pc.utf8_lower(_join(first, last)), _take(_strings(EMAIL_DOMAINS), rng.integers(0, 3, n_users)), sep="@"
+        pc.utf8_lower(_join(first, last)),
+        _take(_strings(EMAIL_DOMAINS), rng.integers(0, 3, n_users)),
+        sep="@",
     )
     street = _join(
         _str(rng.integers(1, 99_999, n_users)),
@@ -660,7 +920,9 @@ def generate_chunk(
     )
     if n_orders:
         first_order = int(o_created.min())
-        counters.first_order = first_order if counters.first_order is None else min(counters.first_order, first_order)
+        counters.first_order = (
+            first_order if counters.first_order is None else min(counters.first_order, first_order)
+        )
 
     # ---- order items
     i_order, i_pos = _segment_positions(n_items)  # order index, position within the order
@@ -963,8 +1225,10 @@ class _DuckDBSink:
         self.con = target.con.con  # the duckdb connection under the ibis backend
         self.con.execute("BEGIN TRANSACTION")
         for t in RAW_SCHEMAS:
-            self._run(f'CREATE OR REPLACE TABLE "{self.raw}"."{t}" AS SELECT * FROM _ecom_chunk',
-                      RAW_SCHEMAS[t].to_pyarrow().empty_table())
+            self._run(
+                f'CREATE OR REPLACE TABLE "{self.raw}"."{t}" AS SELECT * FROM _ecom_chunk',
+                RAW_SCHEMAS[t].to_pyarrow().empty_table(),
+            )
 
     def _run(self, sql: str, data: pa.Table) -> None:
         self.con.register("_ecom_chunk", data)
