@@ -36,9 +36,7 @@ def worker(scale: float, seed: int, out: str, parquet: bool) -> None:
 
     target = None if parquet else DuckDBTarget(out)
     start = time.perf_counter()
-    counts = generate.run(
-        scale, seed, generate.DEFAULT_END_DATE, target, pathlib.Path(out) if parquet else None
-    )
+    counts = generate.run(scale, seed, generate.DEFAULT_END_DATE, target, pathlib.Path(out) if parquet else None)
     seconds = time.perf_counter() - start
     if target is not None:
         target.close()
@@ -50,8 +48,7 @@ SHARES_SQL = {
     "order status": "select status k, count(*) n from {orders} group by 1",
     "items per order": "select num_of_item::varchar k, count(*) n from {orders} group by 1",
     "session traffic source": (
-        "select traffic_source k, count(*) n from (select distinct session_id, traffic_source from {events}) "
-        "group by 1"
+        "select traffic_source k, count(*) n from (select distinct session_id, traffic_source from {events}) group by 1"
     ),
     "anonymous events": "select (user_id is null)::varchar k, count(*) n from {events} group by 1",
     "inventory sold": "select (sold_at is not null)::varchar k, count(*) n from {inventory_items} group by 1",
@@ -71,11 +68,11 @@ with sessions as (
     group by all
     having bool_or(i.status <> 'Cancelled')
 ), touch as (
-    select o.order_id, any_value(o.net) as net, arg_max(s.source, s.started) as source
+    select o.order_id, o.net, s.source
     from orders o join sessions s
       on s.user_id = o.user_id and s.started <= o.created_at
      and s.started >= o.created_at - interval 24 hour
-    group by all
+    qualify row_number() over (partition by o.order_id order by s.started desc, s.session_id desc) = 1
 ), revenue as (
     select case source when 'Adwords' then 'Google' when 'Facebook' then 'Facebook'
                        when 'YouTube' then 'YouTube' when 'Email' then 'Email' end as platform,
@@ -100,10 +97,7 @@ def report(out: str, parquet: bool) -> None:
 
     con = duckdb.connect(out if not parquet else ":memory:", read_only=not parquet)
     con.execute("SET TimeZone = 'UTC'")
-    names = {
-        t: (f"read_parquet('{pathlib.Path(out) / t}.parquet')" if parquet else f"raw.{t}")
-        for t in RAW_SCHEMAS
-    }
+    names = {t: (f"read_parquet('{pathlib.Path(out) / t}.parquet')" if parquet else f"raw.{t}") for t in RAW_SCHEMAS}
     for title, sql in SHARES_SQL.items():
         rows = con.execute(sql.format(**names)).fetchall()
         total = sum(n for _, n in rows)
@@ -118,9 +112,7 @@ def report(out: str, parquet: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, action="append", help="repeatable; default 1")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--parquet", action="store_true", help="write Parquet instead of DuckDB")

@@ -111,7 +111,7 @@ from ecom.sources import RAW_SCHEMAS
 DEFAULT_END_DATE = datetime.date(2025, 12, 31)
 START_DATE = datetime.date(2019, 1, 1)
 USERS_AT_SCALE_1 = 100_000
-CHUNK_USERS = 50_000  # part of the output's definition: changing it changes the data of a seed
+CHUNK_USERS = 25_000  # part of the output's definition: changing it changes the data of a seed
 
 DAY = 86_400
 HOUR = 3_600
@@ -920,9 +920,7 @@ def generate_chunk(
     )
     if n_orders:
         first_order = int(o_created.min())
-        counters.first_order = (
-            first_order if counters.first_order is None else min(counters.first_order, first_order)
-        )
+        counters.first_order = first_order if counters.first_order is None else min(counters.first_order, first_order)
 
     # ---- order items
     i_order, i_pos = _segment_positions(n_items)  # order index, position within the order
@@ -1192,8 +1190,7 @@ class _ParquetSink:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.writers = {
-            t: pq.ParquetWriter(self._tmp(t), RAW_SCHEMAS[t].to_pyarrow(), compression="zstd")
-            for t in RAW_SCHEMAS
+            t: pq.ParquetWriter(self._tmp(t), RAW_SCHEMAS[t].to_pyarrow(), compression="zstd") for t in RAW_SCHEMAS
         }
 
     def _tmp(self, table: str) -> pathlib.Path:
@@ -1217,18 +1214,29 @@ class _ParquetSink:
 
 
 class _DuckDBSink:
-    """All raw tables replaced in one transaction, filled chunk by chunk (nothing changes on failure)."""
+    """Raw tables replaced all at once: chunks go to staging tables `raw._ecom_new_<table>`
+    (committed as they come, so DuckDB's memory stays bounded: one transaction holding every
+    chunk grows with the scale), swapped in by one transaction of DROP + RENAME at the end.
+    On failure the staging tables are dropped and the raw tables are untouched."""
+
+    PREFIX = "_ecom_new_"
 
     def __init__(self, target):
-        self.target = target
         self.raw = target.raw.database
         self.con = target.con.con  # the duckdb connection under the ibis backend
-        self.con.execute("BEGIN TRANSACTION")
+        self._drop_staging()
         for t in RAW_SCHEMAS:
             self._run(
-                f'CREATE OR REPLACE TABLE "{self.raw}"."{t}" AS SELECT * FROM _ecom_chunk',
+                f"CREATE TABLE {self._staging(t)} AS SELECT * FROM _ecom_chunk",
                 RAW_SCHEMAS[t].to_pyarrow().empty_table(),
             )
+
+    def _staging(self, table: str) -> str:
+        return f'"{self.raw}"."{self.PREFIX}{table}"'
+
+    def _drop_staging(self) -> None:
+        for t in RAW_SCHEMAS:
+            self.con.execute(f"DROP TABLE IF EXISTS {self._staging(t)}")
 
     def _run(self, sql: str, data: pa.Table) -> None:
         self.con.register("_ecom_chunk", data)
@@ -1238,13 +1246,22 @@ class _DuckDBSink:
             self.con.unregister("_ecom_chunk")
 
     def write(self, table: str, data: pa.Table) -> None:
-        self._run(f'INSERT INTO "{self.raw}"."{table}" SELECT * FROM _ecom_chunk', data)
+        self._run(f"INSERT INTO {self._staging(table)} SELECT * FROM _ecom_chunk", data)
 
     def commit(self) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for t in RAW_SCHEMAS:
+                self.con.execute(f'DROP TABLE IF EXISTS "{self.raw}"."{t}"')
+                self.con.execute(f'ALTER TABLE {self._staging(t)} RENAME TO "{t}"')
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            self.abort()
+            raise
         self.con.execute("COMMIT")
 
     def abort(self) -> None:
-        self.con.execute("ROLLBACK")
+        self._drop_staging()
 
 
 def run(
@@ -1256,7 +1273,12 @@ def run(
     progress: Callable[[str, int], None] = lambda table, rows: None,
 ) -> dict[str, int]:
     """Generate every raw table and write it to the DuckDB target's `raw` schema and/or to
-    `parquet_dir/<table>.parquet`; return the rows written per table (RAW_SCHEMAS order)."""
+    `parquet_dir/<table>.parquet`; return the rows written per table (RAW_SCHEMAS order).
+
+    DuckDB: the 8 raw tables are replaced in one transaction (on any failure nothing changes).
+    Parquet: each table is written to a hidden temporary file, renamed into place at the end.
+    `progress(table, rows)` is called after each batch with the rows just written (a delta).
+    """
     if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale must be a positive number (1 = 100,000 users), got {scale!r}")
     if not isinstance(seed, int) or seed < 0:
@@ -1274,7 +1296,7 @@ def run(
         for s in sinks:
             s.write(table, data)
         counts[table] += data.num_rows
-        progress(table, counts[table])
+        progress(table, data.num_rows)
 
     try:
         if parquet_dir is not None:
