@@ -85,9 +85,9 @@ def _parse_timestamps(col: pa.ChunkedArray) -> pa.ChunkedArray:
     text = pc.replace_substring_regex(text, r"(\.\d{6})\d+", r"\1")
     text = pc.replace_substring_regex(text, r"^(\d{4}-\d\d-\d\d)$", r"\1 00:00:00")
     text = pc.if_else(pc.match_substring_regex(text, _ZONE), text, pc.binary_join_element_wise(text, "Z", ""))
-    iso = pc.fill_null(pc.match_substring_regex(text, _ISO), True)
-    if not pc.all(iso).as_py():
-        bad = pc.filter(col, pc.invert(iso))[0].as_py()
+    not_iso = pc.invert(pc.fill_null(pc.match_substring_regex(text, _ISO), True))
+    if pc.any(not_iso).as_py():  # NULL (not False) for an empty column
+        bad = pc.filter(col, not_iso)[0].as_py()
         raise pa.ArrowInvalid(f"Failed to parse string: {bad!r} as a scalar of type timestamp")
     return text.cast(pa.timestamp("us", tz="UTC"))
 

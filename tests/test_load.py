@@ -292,3 +292,10 @@ def test_cli_load_of_a_bad_folder_writes_nothing(tmp_path, defect):
     target = DuckDBTarget(db)
     assert target.source("orders").to_pyarrow().equals(contract_table("orders"))  # still order 1
     target.close()
+
+
+def test_header_only_csv_is_an_empty_table(tmp_path):
+    folder = write_csv_folder(tmp_path)
+    (folder / "events.csv").write_text(",".join(RAW_SCHEMAS["events"].names) + "\n")
+    events = read_folder(folder)["events"]
+    assert events.num_rows == 0 and events.schema == RAW_SCHEMAS["events"].to_pyarrow()
