@@ -37,7 +37,9 @@ Figures at scale 1 (they scale linearly with `scale`, except products and distri
 - events (~2.4M): one session per order item (thelook's quirk 5: a 4-item order has 4 sessions).
   A single-item session is home, department, product, cart, purchase; an n-item session walks
   department, product, cart for each of the order's n items, then purchase (3n + 1 events).
-  Consecutive events are 0-180 s apart; the session starts 0-4 h before its order. Each session has
+  Consecutive events are 0-180 s apart. A multi-item session starts 0-4 h before its order; a
+  single-item session ends with its purchase click 0-2 min before its item (so it starts 0-4 h,
+  plus its own few minutes, before the order). Each session has
   its own uuid-like session_id and random IP; browser Chrome .5, Safari .2, Firefox .2, IE .05,
   Other .05; traffic_source Email .45, Adwords .30, YouTube .10, Facebook .10, Organic .05; city,
   state and postal code are the user's. Plus 5 anonymous sessions per user (user_id NULL, own random

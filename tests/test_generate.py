@@ -357,3 +357,35 @@ def test_failure_leaves_raw_tables_and_parquet_as_they_were(tmp_path):
 def test_default_end_date_is_fixed():
     """A fixed date, never today: the same command gives the same data on any day."""
     assert dt.date(2025, 12, 31) == gen.DEFAULT_END_DATE
+
+
+def test_platform_roas_is_calibrated(generated):
+    """Last touch approximated on the source sessions (the latest session starting within 24 h
+    before the order; revenue of items neither cancelled nor returned): each platform's ROAS falls
+    in the range the generator is calibrated for, Email highest and Facebook lowest."""
+    rows = sql(
+        generated,
+        """
+        with sessions as (
+            select user_id, session_id, min(created_at) as started, arg_min(traffic_source, created_at) as source
+            from events where user_id is not null group by all
+        ), orders_ as (
+            select o.order_id, o.user_id, o.created_at,
+                   sum(case when i.status not in ('Cancelled', 'Returned') then i.sale_price else 0 end) as net
+            from orders o join order_items i using (order_id) group by all having bool_or(i.status <> 'Cancelled')
+        ), touch as (
+            select o.net, s.source from orders_ o join sessions s
+              on s.user_id = o.user_id and s.started <= o.created_at and s.started >= o.created_at - interval 24 hour
+            qualify row_number() over (partition by o.order_id order by s.started desc, s.session_id desc) = 1
+        ), revenue as (
+            select case source when 'Adwords' then 'Google' else source end as platform, sum(net) as revenue
+            from touch group by all
+        )
+        select platform, revenue / (select sum(spend) from marketing_spend m where m.platform = r.platform)
+        from revenue r where platform <> 'Organic'
+        """,
+    )
+    roas = dict(rows)
+    for platform, (lo, hi) in gen.EXPECTED_ROAS.items():
+        assert lo <= roas[platform] <= hi, (platform, roas)
+    assert roas["Email"] > roas["Google"] > roas["YouTube"] > roas["Facebook"]
