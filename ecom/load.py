@@ -59,12 +59,31 @@ def _read_csv(path: Path, table: str) -> tuple[pa.Table, list[Problem]]:
         if c not in data.column_names or t.is_string():
             continue
         try:
-            converted = _parse_timestamps(data.column(c)) if t.is_timestamp() else data.column(c).cast(t.to_pyarrow())
+            converted = _convert_text(data.column(c), t)
         except pa.ArrowInvalid as e:
             problems.append(Problem(table, c, str(t), _bad_value(e)))
             continue
         data = data.set_column(data.schema.get_field_index(c), c, converted)
     return data, problems
+
+
+def _convert_text(col: pa.ChunkedArray, t: dt.DataType) -> pa.ChunkedArray:
+    """CSV text to a contract type; raises pa.ArrowInvalid naming the first bad value."""
+    if t.is_timestamp():
+        return _parse_timestamps(col)
+    if not t.is_integer():
+        return col.cast(t.to_pyarrow())
+    try:
+        return col.cast(pa.int64())
+    except pa.ArrowInvalid as not_int:
+        # a whole number written as a float (`1.0`, as pandas writes an int column with NULLs)
+        try:
+            floats = col.cast(pa.float64())
+            if not pc.any(pc.not_equal(pc.floor(floats), floats)).as_py():
+                return floats.cast(pa.int64())
+        except pa.ArrowInvalid:
+            pass
+        raise not_int from None
 
 
 def _bad_value(e: pa.ArrowInvalid) -> str:

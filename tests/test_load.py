@@ -299,3 +299,15 @@ def test_header_only_csv_is_an_empty_table(tmp_path):
     (folder / "events.csv").write_text(",".join(RAW_SCHEMAS["events"].names) + "\n")
     events = read_folder(folder)["events"]
     assert events.num_rows == 0 and events.schema == RAW_SCHEMAS["events"].to_pyarrow()
+
+
+def test_csv_whole_numbers_written_as_floats_are_integers(tmp_path):
+    """pandas writes an int column holding NULLs as `1.0`: a whole value is accepted, 1.5 is not."""
+    folder = write_csv_folder(tmp_path)
+    (folder / "marketing_spend.csv").write_text(
+        "date,campaign_id,platform,spend,clicks,impressions\n2024-01-01,c1,Email,3.5,7.0,\n2024-01-02,c1,Email,0,,100\n"
+    )
+    spend = read_folder(folder)["marketing_spend"]
+    assert spend.column("clicks").to_pylist() == [7, None]
+    assert spend.column("impressions").to_pylist() == [None, 100]
+    assert spend.column("date").to_pylist() == [dt.date(2024, 1, 1), dt.date(2024, 1, 2)]
