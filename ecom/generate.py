@@ -109,6 +109,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ecom.sources import RAW_SCHEMAS
+from ecom.targets import DuckDBTarget
 
 DEFAULT_END_DATE = datetime.date(2025, 12, 31)
 START_DATE = datetime.date(2019, 1, 1)
@@ -1223,7 +1224,7 @@ class _DuckDBSink:
 
     PREFIX = "_ecom_new_"
 
-    def __init__(self, target):
+    def __init__(self, target: DuckDBTarget):
         self.raw = target.raw.database
         self.con = target.con.con  # the duckdb connection under the ibis backend
         self._drop_staging()
@@ -1270,7 +1271,7 @@ def run(
     scale: float,
     seed: int,
     end_date: datetime.date,
-    target=None,
+    target: DuckDBTarget | None = None,
     parquet_dir: pathlib.Path | None = None,
     progress: Callable[[str, int], None] = lambda table, rows: None,
 ) -> dict[str, int]:
@@ -1287,6 +1288,11 @@ def run(
         raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
     if end_date <= START_DATE:
         raise ValueError(f"end_date must be after {START_DATE} (the data starts then), got {end_date}")
+    if target is not None and not isinstance(target, DuckDBTarget):
+        raise ValueError(
+            f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
+            "--parquet DIR --no-duckdb, then `ecom load DIR` into that target"
+        )
     n_users = max(1, round(USERS_AT_SCALE_1 * scale))
     clock = Clock.of(end_date)
     counters = Counters(sessions=np.zeros((clock.days, len(EVENT_SOURCES)), np.int64))
