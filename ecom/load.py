@@ -172,7 +172,11 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
         table_problems = value_problems + [p for p in check_schema(table, found) if p.column not in bad_columns]
         problems += table_problems
         if not table_problems:
-            tables[table] = to_contract(table, data)
+            try:
+                tables[table] = to_contract(table, data)
+            except pa.ArrowException as e:  # e.g. a uint64 beyond int64, a decimal beyond float64
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                problems.append(Problem(table, None, "values that fit the contract's types", first))
     if problems:
         raise SourceContractError(format_problems(problems, str(folder)))
     return tables

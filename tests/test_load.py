@@ -311,3 +311,10 @@ def test_csv_whole_numbers_written_as_floats_are_integers(tmp_path):
     assert spend.column("clicks").to_pylist() == [7, None]
     assert spend.column("impressions").to_pylist() == [None, 100]
     assert spend.column("date").to_pylist() == [dt.date(2024, 1, 1), dt.date(2024, 1, 2)]
+
+
+def test_values_that_do_not_fit_are_a_problem_not_a_crash(tmp_path):
+    users = contract_table("users")
+    users = users.set_column(0, "id", pa.array([2**63 + 5], pa.uint64()))  # an unsigned id beyond int64
+    message = problems_of(write_parquet_folder(tmp_path, users=users))
+    assert "users: expected values that fit the contract's types, found" in message
