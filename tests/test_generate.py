@@ -389,3 +389,19 @@ def test_platform_roas_is_calibrated(generated):
     for platform, (lo, hi) in gen.EXPECTED_ROAS.items():
         assert lo <= roas[platform] <= hi, (platform, roas)
     assert roas["Email"] > roas["Google"] > roas["YouTube"] > roas["Facebook"]
+
+
+def test_cli_generate_writes_duckdb_and_parquet(tmp_path):
+    from typer.testing import CliRunner
+
+    from ecom.cli import app
+
+    db, folder = tmp_path / "e.duckdb", tmp_path / "pq"
+    args = ["generate", "--scale", "0.002", "--seed", "4", "--end-date", "2024-06-30"]
+    result = CliRunner().invoke(app, [*args, "--path", str(db), "--parquet", str(folder)])
+    assert result.exit_code == 0, result.output
+    expected = gen.run(0.002, 4, END, None, tmp_path / "direct")
+    target = DuckDBTarget(db)
+    for t, rows in expected.items():
+        assert target.source(t).count().execute() == rows == pq.read_table(folder / f"{t}.parquet").num_rows, t
+    target.close()
