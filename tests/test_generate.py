@@ -311,7 +311,7 @@ def test_staging_models_build_on_generated_data(generated, project):
     assert failed == []
 
 
-def test_scale_10_chunks_are_bounded(monkeypatch, tmp_path):
+def test_several_chunks_keep_ids_running(monkeypatch, tmp_path):
     """Several chunks (CHUNK_USERS shrunk) keep ids running and counts adding up."""
     monkeypatch.setattr(gen, "CHUNK_USERS", 300)
     counts = gen.run(0.01, 5, END, None, tmp_path)
