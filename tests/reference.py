@@ -581,11 +581,13 @@ def fact_daily_pnl_advanced(pnl):
             row[f"gross_profit_{n}d"] = window(day, n - 1, 0, "gross_profit")
         row["roas_7d"] = ratio(row["net_revenue_7d"], row["ad_spend_7d"])
         row["roas_30d"] = ratio(row["net_revenue_30d"], row["ad_spend_30d"])
-        row["net_revenue_mtd"] = sum(
-            p["net_revenue"] for p in pnl if p["date"] <= day and month_start(p["date"]) == month_start(day)
-        )
-        row["net_revenue_ytd"] = sum(p["net_revenue"] for p in pnl if p["date"] <= day and p["date"].year == day.year)
-        row["cumulative_net_revenue"] = sum(p["net_revenue"] for p in pnl if p["date"] <= day)
+        # running sums restart with each month / year (the spine is in date order)
+        previous = out[-1] if out else None
+        same_month = previous is not None and month_start(previous["date"]) == month_start(day)
+        same_year = previous is not None and previous["date"].year == day.year
+        row["net_revenue_mtd"] = (previous["net_revenue_mtd"] if same_month else 0.0) + r["net_revenue"]
+        row["net_revenue_ytd"] = (previous["net_revenue_ytd"] if same_year else 0.0) + r["net_revenue"]
+        row["cumulative_net_revenue"] = (previous["cumulative_net_revenue"] if previous else 0.0) + r["net_revenue"]
         prev = window(day, 370, 364, "net_revenue")
         row["net_revenue_7d_prev_year"] = prev
         row["yoy_growth_7d"] = ratio(row["net_revenue_7d"] - prev, prev)

@@ -128,8 +128,12 @@ ITEM_STATUSES = [
 ]
 
 
-def random_raw(seed: int) -> dict[str, pa.Table]:
-    """A small raw dataset around AS_OF (2024-03-15), some rows after it, with the edge cases above."""
+def random_raw(seed: int, variant: str | None = None) -> dict[str, pa.Table]:
+    """A small raw dataset around AS_OF (2024-03-15), some rows after it, with the edge cases above.
+
+    variant "all_cancelled": every item cancelled (no customers, no sales); "all_returned": every item
+    returned (customers but zero net revenue: shares and ratios over a zero total); "one_order": a
+    single order (one customer: RFM with n = 1)."""
     rnd = random.Random(seed)
     base = dt.datetime(2024, 1, 1, tzinfo=UTC)
     span = (dt.datetime(2024, 3, 18, tzinfo=UTC) - base).total_seconds()
@@ -225,6 +229,17 @@ def random_raw(seed: int) -> dict[str, pa.Table]:
             item_id += 1
     # an orphan item (its order is not in raw orders): staging drops it
     items.append({**items[0], "id": item_id, "order_id": 999})
+    # end-of-day boundaries: an order at the last microsecond of AS_OF (kept, its item returned at
+    # that instant: returned) and one at the first of the next day (dropped with its item); an
+    # early order with no items at all (not a non-cancelled order, but it starts the P&L spine)
+    last = dt.datetime.combine(AS_OF, dt.time.max, tzinfo=UTC)
+    for order_id, at in ((61, last), (62, last + dt.timedelta(microseconds=1))):
+        orders.append({**orders[0], "order_id": order_id, "created_at": at, "num_of_item": 1})
+        items.append(
+            {**items[0], "id": item_id + order_id, "order_id": order_id, "created_at": at, "status": "Complete"}
+            | {"shipped_at": at, "delivered_at": at, "returned_at": at}
+        )
+    orders.append({**orders[0], "order_id": 63, "created_at": base - dt.timedelta(days=400), "num_of_item": 0})
 
     events = []
     event_id = 1
@@ -312,6 +327,12 @@ def random_raw(seed: int) -> dict[str, pa.Table]:
                 "product_distribution_center_id": None,
             }
         )
+    if variant == "all_cancelled":
+        items = [{**i, "status": "CANCELLED"} for i in items]
+    elif variant == "all_returned":
+        items = [{**i, "status": "Returned", "returned_at": i["created_at"] + dt.timedelta(hours=1)} for i in items]
+    elif variant == "one_order":
+        orders = orders[:1]
     centers = [{"id": 1, "name": "DC", "latitude": 0.0, "longitude": 0.0}]
     rows = {
         "orders": orders,
@@ -326,18 +347,22 @@ def random_raw(seed: int) -> dict[str, pa.Table]:
     return {t: pa.Table.from_pylist(rows[t], schema=RAW_SCHEMAS[t].to_pyarrow()) for t in RAW_SCHEMAS}
 
 
-# seed -> the build variables it runs with (one without as_of: the default, the latest order date)
+# (seed, variant) -> the build variables it runs with (one without as_of: the latest order date)
 RANDOM_CASES = {
-    1: {"as_of": AS_OF},
-    2: {"as_of": AS_OF, "session_timeout_minutes": 30, "attribution_lookback_hours": 24},
-    3: {},
-    4: {"as_of": dt.date(2024, 2, 20), "velocity_window_days": 7, "attribution_lookback_hours": 2},
+    (1, None): {"as_of": AS_OF},
+    (2, None): {"as_of": AS_OF, "session_timeout_minutes": 30, "attribution_lookback_hours": 24},
+    (3, None): {},
+    (4, None): {"as_of": dt.date(2024, 2, 20), "velocity_window_days": 7, "attribution_lookback_hours": 2},
+    (5, "all_cancelled"): {"as_of": AS_OF},
+    (6, "all_returned"): {"as_of": AS_OF},
+    (7, "one_order"): {"as_of": AS_OF},
 }
 
 
-@pytest.fixture(scope="module", params=sorted(RANDOM_CASES))
+@pytest.fixture(scope="module", params=list(RANDOM_CASES), ids=lambda c: f"seed{c[0]}-{c[1] or 'mixed'}")
 def random_case(request):
-    return build_both(random_raw(request.param), RANDOM_CASES[request.param])
+    seed, variant = request.param
+    return build_both(random_raw(seed, variant), RANDOM_CASES[request.param])
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -351,12 +376,14 @@ def test_random_data_matches_reference(random_case, name):
 
 
 @pytest.fixture(scope="module")
-def generated():
+def generated(tmp_path_factory):
     if importlib.util.find_spec("ecom.generate") is None:
         pytest.skip("ecom/generate.py does not exist yet")
     from ecom import generate
 
-    return build_both(generate.run(scale=0.002), {})
+    folder = tmp_path_factory.mktemp("generated")
+    generate.run(scale=0.002, seed=7, end_date=dt.date(2024, 6, 30), parquet_dir=folder)
+    return build_both(read_folder(folder), {})
 
 
 @pytest.mark.parametrize("name", MODELS)
