@@ -244,8 +244,8 @@ def random_raw(seed: int, variant: str | None = None) -> dict[str, pa.Table]:
     events = []
     event_id = 1
     sources = ["Email", "Adwords", "Organic", "YouTube", "Facebook", None, "adwords"]
-    types = ["home", "department", "product", "Product", "cart", "purchase", "cancel"]
-    ips = ["10.0.0.1", "10.0.0.2", "10.0.0.3", None]
+    types = ["home", "department", "product", "Product", "cart", "purchase", "cancel", None]
+    ips = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "", None]  # "" is an address like any other
 
     def burst(user, ip, start, k):
         nonlocal event_id
