@@ -39,6 +39,8 @@ UTC = dt.UTC
 def same(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
+    if type(a) is not type(b):  # an integer count is not a float, a date not a timestamp
+        return False
     if isinstance(a, bool) or isinstance(b, bool):
         return a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -240,6 +242,20 @@ def random_raw(seed: int, variant: str | None = None) -> dict[str, pa.Table]:
             | {"shipped_at": at, "delivered_at": at, "returned_at": at}
         )
     orders.append({**orders[0], "order_id": 63, "created_at": base - dt.timedelta(days=400), "num_of_item": 0})
+    # money ties that only rounding to cents reveals: product 11 sells 0.3 to new user 31, product 12
+    # 0.1 + 0.2 (0.30000000000000004) to new user 32, the same day: equal cents, so product 11 ranks
+    # first (smaller id) although its float is smaller; equal RFM monetary cents (one m_score)
+    for user, order_id, prices, product in ((31, 64, (0.3,), 11), (32, 65, (0.1, 0.2), 12)):
+        users.append({**users[0], "id": user, "created_at": base})
+        at = base + dt.timedelta(days=50)
+        orders.append({**orders[0], "order_id": order_id, "user_id": user, "created_at": at, "num_of_item": 1})
+        orders[-1] |= {"shipped_at": None, "delivered_at": None, "returned_at": None}
+        for k, price in enumerate(prices):
+            items.append(
+                {**items[0], "id": item_id + 10 * order_id + k, "order_id": order_id, "user_id": user}
+                | {"product_id": product, "status": "Processing", "sale_price": price, "created_at": at}
+                | {"shipped_at": None, "delivered_at": None, "returned_at": None}
+            )
 
     events = []
     event_id = 1
