@@ -213,6 +213,8 @@ def stg_products(raw, v):
 
 def stg_users(raw, v):
     # "Staging drops rows created after the end of this day": users created after as_of too.
+    # SILENT: a row with a NULL created_at is dropped too (it cannot be shown to exist by as_of);
+    # the same for orders, events and inventory units.
     limit = end_of_day(v["as_of"])
     return [
         {
@@ -224,10 +226,10 @@ def stg_users(raw, v):
             "country": u["country"],
             "acquisition_source": u["traffic_source"],
             "created_at": u["created_at"],
-            "signup_date": u["created_at"].date() if u["created_at"] is not None else None,
+            "signup_date": u["created_at"].date(),
         }
         for u in raw["users"]
-        if u["created_at"] is None or u["created_at"] <= limit
+        if u["created_at"] is not None and u["created_at"] <= limit
     ]
 
 
@@ -264,7 +266,7 @@ def stg_inventory(raw, v):
             "sold_at": happened(i["sold_at"], as_of),
         }
         for i in raw["inventory_items"]
-        if i["created_at"] is None or i["created_at"] <= limit
+        if i["created_at"] is not None and i["created_at"] <= limit
     ]
 
 

@@ -349,6 +349,9 @@ def random_raw(seed: int, variant: str | None = None) -> dict[str, pa.Table]:
         items = [{**i, "status": "Returned", "returned_at": i["created_at"] + dt.timedelta(hours=1)} for i in items]
     elif variant == "one_order":
         orders = orders[:1]
+    # rows without a creation time: staging cannot place them by as_of and drops them
+    users.append({**users[0], "id": 40, "created_at": None})
+    inventory.append({**inventory[0], "id": 200, "created_at": None, "sold_at": None})
     centers = [{"id": 1, "name": "DC", "latitude": 0.0, "longitude": 0.0}]
     rows = {
         "orders": orders,
