@@ -2,10 +2,12 @@
 
 Three kinds of input: each fixtures/<scenario>/ folder, a small deterministic random raw dataset per
 seed (status case variants, orphan items, rows after as_of, anonymous and ip-less events, NULL and
-tied clicks, exact 30-minute gaps, sold and unsold stock), and, when ecom/generate.py exists, the
-generator's output at a small scale. For each, every model is built on an in-memory DuckDB with the
-engine and compared with the reference: same columns in the same order, same keys, equal values
-(floats to 1e-9 relative/absolute; NULL == None).
+tied clicks, exact 30-minute gaps, sold and unsold stock, end-of-day boundaries, cent ties, and
+all-cancelled / all-returned / one-order variants), the generator's output at a small scale
+(ecom.generate), and the real thelook-generator sample beside the project (/work/shared/thelook-sample,
+skipped when absent; at its default and an earlier as_of). For each, every model is built on an
+in-memory DuckDB with the engine and compared with the reference: same columns in the same order,
+same keys, equal values of the same Python type (floats to 1e-9 relative/absolute; NULL == None).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime as dt
 import importlib.util
 import math
 import random
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -408,3 +411,22 @@ def generated(tmp_path_factory):
 @pytest.mark.parametrize("name", MODELS)
 def test_generated_data_matches_reference(generated, name):
     check(generated, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# real thelook-generator data beside the project (never committed), when present
+# ---------------------------------------------------------------------------------------------
+
+THELOOK_SAMPLE = Path("/work/shared/thelook-sample")
+
+
+@pytest.fixture(scope="module", params=[{}, {"as_of": dt.date(2026, 6, 15), "attribution_lookback_hours": 6}])
+def thelook(request):
+    if not (THELOOK_SAMPLE / "orders.parquet").exists():
+        pytest.skip(f"{THELOOK_SAMPLE} is not here")
+    return build_both(read_folder(THELOOK_SAMPLE), request.param)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_thelook_sample_matches_reference(thelook, name):
+    check(thelook, name)
