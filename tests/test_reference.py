@@ -4,7 +4,7 @@ Three kinds of input: each fixtures/<scenario>/ folder, a small deterministic ra
 seed (status case variants, orphan items, rows after as_of, anonymous and ip-less events, NULL and
 tied clicks, exact 30-minute gaps, sold and unsold stock, end-of-day boundaries, cent ties, and
 all-cancelled / all-returned / one-order variants), the generator's output at a small scale
-(ecom.generate), and the real thelook-generator sample beside the project (/work/shared/thelook-sample,
+(ecom.generate), and the real thelook-generator sample beside the project (../shared/thelook-sample,
 skipped when absent; at its default and an earlier as_of). For each, every model is built on an
 in-memory DuckDB with the engine and compared with the reference: same columns in the same order,
 same keys, equal values of the same Python type (floats to 1e-9 relative/absolute; NULL == None).
@@ -13,6 +13,7 @@ same keys, equal values of the same Python type (floats to 1e-9 relative/absolut
 from __future__ import annotations
 
 import datetime as dt
+import os
 import importlib.util
 import math
 import random
@@ -417,7 +418,10 @@ def test_generated_data_matches_reference(generated, name):
 # real thelook-generator data beside the project (never committed), when present
 # ---------------------------------------------------------------------------------------------
 
-THELOOK_SAMPLE = Path("/work/shared/thelook-sample")
+# The project's repository sits beside `shared/` (locally and in CI); ECOM_THELOOK_SAMPLE overrides.
+THELOOK_SAMPLE = Path(
+    os.environ.get("ECOM_THELOOK_SAMPLE", Path(__file__).resolve().parents[2] / "shared" / "thelook-sample")
+)
 
 
 @pytest.fixture(scope="module", params=[{}, {"as_of": dt.date(2026, 6, 15), "attribution_lookback_hours": 6}])
