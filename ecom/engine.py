@@ -280,7 +280,7 @@ def mermaid(project: Project, selected: Iterable[str]) -> str:
     for name in chosen:
         for p in project.models[name].params:
             if p in RAW_SCHEMAS:
-                lines.append(f"    raw.{p}[(raw.{p})] --> {name}")
+                lines.append(f"    raw_{p}[(raw.{p})] --> {name}")
             elif p in project.models:
                 lines.append(f"    {p} --> {name}")
     return "\n".join(lines) + "\n"
