@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -10,11 +11,16 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from ecom.registry import DataTest, Model, Project
 from ecom.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
-from ecom.targets import Location, Target
-from ecom.vars import resolve_vars
+from ecom.targets import Location, Target, TargetError
+from ecom.vars import check_value, resolve_vars
+
+__all__ = ["resolve_vars"]
+
+VARS_TABLE = "_ecom_vars"  # the variables of the last build, beside the models
 
 
 class BuildError(Exception):
@@ -110,6 +116,10 @@ def build(
     """
     results = []
     with target.transaction():
+        target.write_table(
+            VARS_TABLE,
+            pa.table({"name": list(values), "value": [str(v) for v in values.values()]}),
+        )
         for name in selected:
             model: Model = project.models[name]
             start = time.perf_counter()
@@ -218,3 +228,59 @@ def run_tests(
         results.append(result)
         on_done(result)
     return results
+
+
+def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables the models on the target were built with (given ones win), so that data tests
+    check a build against its own as_of."""
+    stored: dict[str, Any] = {}
+    if target.exists(VARS_TABLE):
+        rows = target.table(VARS_TABLE).to_pyarrow().to_pylist()
+        stored = {
+            r["name"]: check_value(project.vars[r["name"]], r["value"])
+            for r in rows
+            if r["name"] in project.vars
+        }
+    return target_vars(project, target, {**stored, **given})
+
+
+def compile_locations(
+    target: str, project: str | None, dataset: str | None, raw_dataset: str | None, path: Any
+) -> tuple[Callable[[str], Location], Location, str]:
+    """Where a target's raw tables and models live, from options and environment only (no
+    connection): `ecom compile --vars as_of=...` works offline."""
+    if target == "duckdb":
+        return (lambda _: Location("raw")), Location("main"), "duckdb"
+    if target != "bigquery":
+        raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
+    project = project or os.environ.get("ECOM_BQ_PROJECT") or "your-project"
+    dataset = dataset or os.environ.get("ECOM_BQ_DATASET") or "ecom"
+    raw = raw_dataset or os.environ.get("ECOM_BQ_RAW_DATASET") or "ecom_raw"
+    raw_project, _, raw_name = raw.rpartition(".")
+    raw_loc = Location(raw_name, raw_project or project)
+    return (lambda _: raw_loc), Location(dataset, project), "bigquery"
+
+
+def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[str, list[dict]]]:
+    """The registered summaries whose models were all built, as (title, rows)."""
+    result = []
+    for s in project.summaries.values():
+        reads = [p for p in s.params if p in project.models]
+        if reads and set(reads) <= built:
+            values = built_vars(project, target, {})
+            table = call(s.func, {p: target.table(p) for p in reads}, values)
+            result.append((s.title, table.to_pyarrow().to_pylist()))
+    return result
+
+
+def mermaid(project: Project, selected: Iterable[str]) -> str:
+    """The lineage of the selected models (and the raw sources they read) as a Mermaid flowchart."""
+    chosen = list(selected)
+    lines = ["flowchart LR"]
+    for name in chosen:
+        for p in project.models[name].params:
+            if p in RAW_SCHEMAS:
+                lines.append(f"    raw.{p}[(raw.{p})] --> {name}")
+            elif p in project.models:
+                lines.append(f"    {p} --> {name}")
+    return "\n".join(lines) + "\n"

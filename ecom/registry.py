@@ -91,9 +91,26 @@ class Var:
     positive: bool = False
 
 
+@dataclass(frozen=True)
+class Summary:
+    """A small table of built models worth printing after a build (its title: the docstring)."""
+
+    name: str
+    func: Callable[..., Any]
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(inspect.signature(self.func).parameters)
+
+    @property
+    def title(self) -> str:
+        return (inspect.getdoc(self.func) or self.name).split("\n")[0]
+
+
 _MODELS: dict[str, Model] = {}
 _TESTS: dict[str, DataTest] = {}
 _VARS: dict[str, Var] = {}
+_SUMMARIES: dict[str, Summary] = {}
 
 
 def model(
@@ -133,6 +150,12 @@ def data_test(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def summary(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Register a build summary: a function of models (and variables) returning a small table."""
+    _SUMMARIES[func.__name__] = Summary(func.__name__, func)
+    return func
+
+
 def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False) -> None:
     _VARS[name] = Var(name, type, default, doc, positive)
 
@@ -149,18 +172,24 @@ class Project:
     tests: dict[str, DataTest]
     vars: dict[str, Var]
     order: tuple[str, ...]  # models in dependency order
+    summaries: dict[str, Summary] = field(default_factory=dict)
 
     @classmethod
     def load(cls, package: str = "marts") -> Project:
         _import_all(package)
-        return cls.from_parts(_MODELS, _TESTS, _VARS)
+        return cls.from_parts(_MODELS, _TESTS, _VARS, _SUMMARIES)
 
     @classmethod
     def from_parts(
-        cls, models: Mapping[str, Model], tests: Mapping[str, DataTest], vars: Mapping[str, Var]
+        cls,
+        models: Mapping[str, Model],
+        tests: Mapping[str, DataTest],
+        vars: Mapping[str, Var],
+        summaries: Mapping[str, Summary] | None = None,
     ) -> Project:
+        summaries = dict(summaries or {})
         known = set(models) | set(RAW_SCHEMAS) | set(vars)
-        for owner in [*models.values(), *tests.values()]:
+        for owner in [*models.values(), *tests.values(), *summaries.values()]:
             unknown = [p for p in owner.params if p not in known]
             if unknown:
                 raise ProjectError(
@@ -171,11 +200,20 @@ class Project:
                 if target.split(".")[0] not in models:
                     raise ProjectError(f"{m.name}.{column} relates to {target}: no such model")
         graph = {m.name: {p for p in m.params if p in models} for m in models.values()}
+        sorter = graphlib.TopologicalSorter(graph)
         try:
-            order = tuple(graphlib.TopologicalSorter(graph).static_order())
+            sorter.prepare()
         except graphlib.CycleError as e:
             raise ProjectError(f"models form a cycle: {' -> '.join(e.args[1])}") from None
-        return cls(dict(models), dict(tests), dict(vars), order)
+        # Among the models ready at each step: layer first, then the order they are written in,
+        # so that listings and builds read staging -> intermediate -> marts.
+        rank = {name: (LAYERS.index(m.layer), i) for i, (name, m) in enumerate(models.items())}
+        order: list[str] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=rank.__getitem__)
+            order += ready
+            sorter.done(*ready)
+        return cls(dict(models), dict(tests), dict(vars), tuple(order), summaries)
 
     def upstream_models(self, name: str) -> list[str]:
         return [p for p in self.models[name].params if p in self.models]

@@ -78,6 +78,10 @@ class Target:
         """Replace the given raw tables (all or none); return their row counts."""
         raise NotImplementedError
 
+    def write_table(self, name: str, data: pa.Table) -> None:
+        """Replace a small table of the models' location with this data (build metadata)."""
+        raise NotImplementedError
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         yield
@@ -143,15 +147,21 @@ class DuckDBTarget(Target):
         counts = {}
         with self.transaction():
             for name, data in tables.items():
-                schema = RAW_SCHEMAS[name].to_pyarrow()
-                batches = data.to_batches() if isinstance(data, pa.Table) else data
-                reader = pa.RecordBatchReader.from_batches(schema, batches)
-                self.con.con.register("_ecom_incoming", reader)
-                try:
-                    self.con.raw_sql(
-                        f'CREATE OR REPLACE TABLE "{self.raw.database}"."{name}" AS SELECT * FROM _ecom_incoming'
-                    )
-                finally:
-                    self.con.con.unregister("_ecom_incoming")
+                self._replace(self.raw, name, RAW_SCHEMAS[name].to_pyarrow(), data)
                 counts[name] = int(self.source(name).count().execute())
         return counts
+
+    def write_table(self, name: str, data: pa.Table) -> None:
+        self._replace(self.models, name, data.schema, data)
+
+    def _replace(
+        self, loc: Location, name: str, schema: pa.Schema, data: pa.Table | Iterable[pa.RecordBatch]
+    ) -> None:
+        batches = data.to_batches() if isinstance(data, pa.Table) else data
+        self.con.con.register("_ecom_incoming", pa.RecordBatchReader.from_batches(schema, batches))
+        try:
+            self.con.raw_sql(
+                f'CREATE OR REPLACE TABLE "{loc.database}"."{name}" AS SELECT * FROM _ecom_incoming'
+            )
+        finally:
+            self.con.con.unregister("_ecom_incoming")

@@ -1,0 +1,15 @@
+SELECT
+  `t0`.`id` AS `event_id`,
+  `t0`.`user_id`,
+  `t0`.`session_id` AS `source_session_id`,
+  `t0`.`sequence_number`,
+  `t0`.`ip_address`,
+  `t0`.`browser`,
+  `t0`.`traffic_source`,
+  `t0`.`uri`,
+  LOWER(`t0`.`event_type`) AS `event_type`,
+  `t0`.`created_at`,
+  DATE(`t0`.`created_at`) AS `event_date`
+FROM `bigquery-public-data`.`thelook_ecommerce`.`events` AS `t0`
+WHERE
+  `t0`.`created_at` < TIMESTAMP('2024-07-01T00:00:00+00:00')

@@ -1,0 +1,34 @@
+"""Shared test set-up: a UTC DuckDB as ibis's default backend, the project, the fixture scenarios."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import ibis
+import pytest
+import yaml
+
+from ecom.registry import Project
+from ecom.targets import connect_duckdb
+
+# Tests execute models on memtables through ibis's default backend: give it the UTC session the
+# engine's own connections have, whatever the machine's time zone.
+ibis.set_backend(connect_duckdb(":memory:"))
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and (p / "orders.csv").exists())
+
+# The variables the compiled-SQL snapshots are rendered with: fixed, so the SQL is deterministic.
+SNAPSHOT_AS_OF = dt.date(2024, 6, 30)
+
+
+@pytest.fixture(scope="session")
+def project() -> Project:
+    return Project.load()
+
+
+def scenario_vars(scenario: str) -> dict:
+    """The build variables a fixture scenario declares in its vars.yml (none: the defaults)."""
+    path = FIXTURES / scenario / "vars.yml"
+    return yaml.safe_load(path.read_text()) or {} if path.exists() else {}

@@ -1,0 +1,249 @@
+"""The engine: DAG from the code, selectors, variables, atomic builds, compile and the CLI's errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from ecom import engine
+from ecom.cli import app
+from ecom.registry import Model, Project, ProjectError, Var
+from ecom.sources import RAW_SCHEMAS, SourceContractError
+from ecom.targets import DuckDBTarget
+from ecom.vars import VarsError, parse_vars, resolve_vars
+
+
+def m(func, key="id"):
+    return Model(func.__name__, func, (key,) if isinstance(key, str) else key)
+
+
+def tiny_project(*funcs):
+    return Project.from_parts({f.__name__: m(f) for f in funcs}, {}, {})
+
+
+def test_dag_is_derived_from_parameter_names():
+    def stg_a(orders):
+        return orders
+
+    def int_b(stg_a):
+        return stg_a
+
+    def fact_c(int_b, stg_a):
+        return int_b
+
+    p = tiny_project(fact_c, int_b, stg_a)  # registered out of order on purpose
+    assert p.order == ("stg_a", "int_b", "fact_c")
+    assert p.upstream_models("fact_c") == ["int_b", "stg_a"]
+    assert p.sources_of("stg_a") == ["orders"]
+
+
+def test_unknown_upstream_names_the_model_and_the_name():
+    def fact_x(stg_missing):
+        return stg_missing
+
+    with pytest.raises(ProjectError, match="fact_x reads stg_missing"):
+        tiny_project(fact_x)
+
+
+def test_cycle_names_the_models():
+    def int_a(int_b):
+        return int_b
+
+    def int_b(int_a):
+        return int_a
+
+    with pytest.raises(ProjectError, match="cycle: .*int_a.*int_b|cycle: .*int_b.*int_a"):
+        tiny_project(int_a, int_b)
+
+
+def test_selectors(project):
+    assert project.select(["fact_session_metrics"]) == ["fact_session_metrics"]
+    up = project.select(["+int_web_sessions"])
+    assert up == ["stg_events", "int_web_sessions"]
+    down = set(project.select(["stg_events+"]))
+    assert {"stg_events", "int_web_sessions", "fact_session_metrics"} <= down
+    assert "stg_orders" not in down
+    staging = project.select(["staging"])
+    assert staging and all(n.startswith("stg_") for n in staging)
+    assert project.select(["stg_users", "stg_orders"]) == ["stg_orders", "stg_users"]  # DAG order
+    with pytest.raises(ProjectError, match="'stg_order' matches no model.*stg_orders"):
+        project.select(["stg_order"])
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("{as_of: 2024-06-30, session_timeout_minutes: 45}", {"as_of": dt.date(2024, 6, 30), "session_timeout_minutes": 45}),
+        ("as_of=2024-06-30 session_timeout_minutes=45", {"as_of": dt.date(2024, 6, 30), "session_timeout_minutes": 45}),
+        ("as_of=2024-06-30,low_days=10", {"as_of": dt.date(2024, 6, 30), "low_days": 10}),
+    ],
+)
+def test_parse_vars(text, expected):
+    assert parse_vars([text]) == expected
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({"as_of": "2024-13-01"}, "as_of must be a date written YYYY-MM-DD"),
+        ({"session_timeout_minutes": 0}, "session_timeout_minutes must be a positive whole number"),
+        ({"session_timeout_minutes": -5}, "must be a positive whole number"),
+        ({"session_timeout_minutes": 1.5}, "must be a whole number"),
+        ({"session_timeout_minutes": True}, "must be a whole number"),
+        ({"session_timout_minutes": 45}, "unknown variable session_timout_minutes"),
+    ],
+)
+def test_bad_vars_are_one_clear_error(project, given, message):
+    with pytest.raises(VarsError, match=message):
+        resolve_vars(project.vars, {"as_of": dt.date(2024, 1, 1), **given}, lambda _: None)
+
+
+def test_malformed_vars_text():
+    with pytest.raises(VarsError, match="not a valid mapping"):
+        parse_vars(["{as_of: [2024"])
+    with pytest.raises(VarsError, match="neither key=value"):
+        parse_vars(["as_of"])
+
+
+def test_as_of_default_needs_orders():
+    declared = {"as_of": Var("as_of", dt.date, lambda orders: None, "the latest order date")}
+    with pytest.raises(VarsError, match="as_of has no default on this data"):
+        resolve_vars(declared, {}, lambda default: None)
+
+
+def empty_raw() -> dict[str, pa.Table]:
+    return {t: schema.to_pyarrow().empty_table() for t, schema in RAW_SCHEMAS.items()}
+
+
+def raw_with_orders(*dates: str) -> dict[str, pa.Table]:
+    tables = empty_raw()
+    n = len(dates)
+    tables["orders"] = pa.table(
+        {
+            "order_id": list(range(1, n + 1)),
+            "user_id": [1] * n,
+            "status": ["Processing"] * n,
+            "gender": ["F"] * n,
+            "created_at": [dt.datetime.fromisoformat(d + "T10:00:00+00:00") for d in dates],
+            "returned_at": [None] * n,
+            "shipped_at": [None] * n,
+            "delivered_at": [None] * n,
+            "num_of_item": [1] * n,
+        },
+        schema=RAW_SCHEMAS["orders"].to_pyarrow(),
+    )
+    return tables
+
+
+def test_as_of_defaults_to_latest_order_date(project):
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    assert engine.target_vars(project, target, {})["as_of"] == dt.date(2024, 3, 5)
+
+
+def test_failed_build_leaves_every_table_as_it_was(project):
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    values = engine.target_vars(project, target, {})
+    engine.build(project, target, ["stg_orders"], values)
+    assert target.row_count("stg_orders") == 2
+
+    def fact_broken(stg_orders):
+        return stg_orders.select(x=stg_orders.status.cast("int64"))  # 'processing' is no integer
+
+    broken = Project.from_parts(
+        {**project.models, "fact_broken": Model("fact_broken", fact_broken, ("x",))}, {}, project.vars
+    )
+    earlier = {**values, "as_of": dt.date(2024, 3, 1)}  # would leave 1 order in stg_orders
+    with pytest.raises(engine.BuildError, match="model fact_broken failed: .*"):
+        engine.build(broken, target, ["stg_orders", "fact_broken"], earlier)
+    assert target.row_count("stg_orders") == 2
+    assert not target.exists("fact_broken")
+
+
+def test_missing_raw_table_and_columns_are_all_listed():
+    target = DuckDBTarget(":memory:")
+    raw = empty_raw()
+    del raw["events"]
+    raw["orders"] = raw["orders"].drop_columns(["status"]).set_column(
+        4, "created_at", pa.array([], pa.string())
+    )
+    target.write_raw({t: d for t, d in raw.items() if t != "orders"})
+    target.con.raw_sql('CREATE TABLE raw.orders (order_id BIGINT, user_id BIGINT, gender VARCHAR, '
+                       'created_at VARCHAR, returned_at TIMESTAMP, shipped_at TIMESTAMP_NS, '
+                       'delivered_at TIMESTAMPTZ, num_of_item INTEGER)')
+    with pytest.raises(SourceContractError) as info:
+        engine.validate_sources(target)
+    text = str(info.value)
+    assert "orders.status: expected string, found no such column" in text
+    assert "orders.created_at: expected timestamp('UTC'), found string" in text
+    assert "events: expected a table, found none" in text
+    # naive and nanosecond timestamps and narrower integers are accepted (read as UTC, int64)
+    assert "returned_at" not in text and "shipped_at" not in text and "num_of_item" not in text
+
+
+def test_compile_is_deterministic(project):
+    values = resolve_vars(project.vars, {"as_of": dt.date(2024, 6, 30)}, lambda _: None)
+    raw_at, models, dialect = engine.compile_locations("bigquery", "p", "d", "public.raw", None)
+    first = {n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()}
+    second = {n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()}
+    assert first == second
+    assert "`public`.`raw`.`orders`" in first["stg_orders"]
+
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "ecom.duckdb"
+    target = DuckDBTarget(path)
+    target.write_raw(raw_with_orders("2024-03-01"))
+    target.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["build", "--select", "fact_nope"], "--select 'fact_nope' matches no model"),
+        (["build", "--vars", "{as_of: [2024"], "is not a valid mapping"),
+        (["build", "--vars", "session_timeout_minutes=soon"], "session_timeout_minutes must be a whole number"),
+        (["build", "--vars", "colour=blue"], "unknown variable colour"),
+        (["test", "--select", "fact_session_metrics"], "not built on duckdb main: fact_session_metrics"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_1(db, args, message):
+    result = runner.invoke(app, [*args, "--path", str(db)])
+    assert result.exit_code == 1
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+
+
+def test_cli_missing_database_says_what_to_do(tmp_path):
+    result = runner.invoke(app, ["build", "--path", str(tmp_path / "none.duckdb")])
+    assert result.exit_code == 1
+    assert "run `ecom generate` or `ecom load PATH` first" in " ".join(result.stderr.split())
+
+
+def test_cli_build_then_test(db):
+    result = runner.invoke(app, ["build", "--select", "staging", "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "stg_orders" in result.stdout
+    result = runner.invoke(app, ["test", "--select", "staging", "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    assert " 0 failed" in result.stdout
+
+
+def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project):
+    result = runner.invoke(
+        app, ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    written = sorted(p.stem for p in (tmp_path / "bigquery").glob("*.sql"))
+    assert written == sorted(project.order)
+    assert ibis.__version__ == "12.0.0"
