@@ -40,8 +40,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecom.registry import Model
-from ecom.sources import RAW_SCHEMAS
+from ecom.registry import Model, Project
+from ecom.sources import RAW_SCHEMAS, conform
 from ecom.targets import Location, Target, TargetError
 
 CONFIG_FILES = ("ecom.toml", "ecom.yml", "ecom.yaml")
@@ -59,6 +59,12 @@ HOW_TO_AUTHENTICATE = (
     "no Google credentials found: run `gcloud auth application-default login`, or set "
     "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file "
     "(or point --endpoint / BIGQUERY_EMULATOR_HOST at a BigQuery emulator)"
+)
+
+
+NO_DATASET = (
+    "no BigQuery dataset for the models: pass --dataset, set ECOM_BQ_DATASET or add `dataset` "
+    "under [bigquery] in ecom.toml"
 )
 
 
@@ -250,14 +256,12 @@ class BigQueryTarget(Target):
                 "no BigQuery project: pass --project, set ECOM_BQ_PROJECT or add `project` "
                 "under [bigquery] in ecom.toml"
             )
-        if not config.dataset:
-            raise TargetError(
-                "no BigQuery dataset for the models: pass --dataset, set ECOM_BQ_DATASET or add "
-                "`dataset` under [bigquery] in ecom.toml"
-            )
+        if not (config.dataset or config.raw_dataset):
+            raise TargetError(NO_DATASET)
         self.project = project
         self.location = config.location
-        self.models = Location(database=config.dataset, catalog=project)
+        # An upload needs only the raw dataset; anything touching models asks for `models`.
+        self._models = Location(database=config.dataset, catalog=project) if config.dataset else None
         self.raw = split_dataset(config.raw_dataset or f"{config.dataset}_raw", project)
         self.sources = {t: split_dataset(v, project) for t, v in config.sources.items()}
         options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
@@ -268,7 +272,7 @@ class BigQueryTarget(Target):
         self.con = ibis.bigquery.connect(
             client=self.client,
             project_id=project,
-            dataset_id=f"{project}.{config.dataset}",
+            dataset_id=f"{project}.{config.dataset}" if config.dataset else f"{self.raw.catalog}.{self.raw.database}",
             credentials=credentials,
             storage_client=storage,
             location=self.location,
@@ -312,6 +316,12 @@ class BigQueryTarget(Target):
         return BigQueryReadClient(transport=BigQueryReadGrpcTransport(channel=grpc.insecure_channel(host)))
 
     # -- where things are -------------------------------------------------------------------------
+
+    @property
+    def models(self) -> Location:  # type: ignore[override]
+        if self._models is None:
+            raise TargetError(NO_DATASET)
+        return self._models
 
     def raw_location(self, table: str) -> Location:
         return self.sources.get(table, self.raw)
@@ -364,7 +374,7 @@ class BigQueryTarget(Target):
                 raise TargetError(
                     f"raw dataset {loc.catalog}.{loc.database} not found (or not visible to these "
                     "credentials): set --raw-dataset / ECOM_BQ_RAW_DATASET, or upload raw data with "
-                    "`ecom upload`"
+                    "`ecom load FOLDER --target bigquery`"
                 )
             return None
         return BigQuerySchema.to_ibis(found.schema)
@@ -431,10 +441,41 @@ class BigQueryTarget(Target):
         table = self.client.get_table(self._ref(self.models, model.name))
         return int(table.num_rows)
 
+    def dry_run_expressions(
+        self, project: Project, selected: Iterable[str], values: Mapping[str, Any]
+    ) -> dict[str, tuple[ir.Table, list[str]]]:
+        """Each selected model's build query, and the upstream models it computes inline.
+
+        A build reads upstream models as tables; one not built yet cannot be read by a dry run, so
+        its expression is inlined (reading its own inputs), and the estimate covers computing it.
+        """
+        from ecom.engine import call
+
+        selected = list(selected)
+        needed = set(selected).union(*(project.ancestors(n) for n in selected))
+        built = {n for n in needed if self.exists(n)}
+        inputs: dict[str, ir.Table] = {}
+        plan: dict[str, tuple[ir.Table, list[str]]] = {}
+        for name in project.order:
+            if name not in needed:
+                continue
+            tables = {s: conform(s, self.source(s)) for s in project.sources_of(name)}
+            inline = [up for up in project.upstream_models(name) if up not in built]
+            for up in project.upstream_models(name):
+                tables[up] = self.table(up) if up in built else inputs[up]
+            inputs[name] = call(project.models[name].func, tables, values)
+            plan[name] = (inputs[name], inline)
+        return {n: plan[n] for n in selected}
+
     def dry_run(self, model: Model, expr: ir.Table) -> int:
         """Bytes BigQuery estimates the model's query would process; nothing is written."""
+        from ecom.engine import BuildError
+
         sql = self.con.compile(expr)
-        job = self._run(sql, self._job_config(model, dry_run=True, use_query_cache=False))
+        try:
+            job = self._run(sql, self._job_config(model, dry_run=True, use_query_cache=False))
+        except BigQueryError as e:
+            raise BuildError(f"model {model.name} failed its dry run: {e}") from None
         return int(job.total_bytes_processed or 0)
 
     # -- raw data ---------------------------------------------------------------------------------
@@ -483,5 +524,17 @@ class BigQueryTarget(Target):
                 with contextlib.suppress(Exception):
                     self.client.delete_table(staging, not_found_ok=True)
 
-    def describe(self) -> str:
-        return f"bigquery {self.models.catalog}.{self.models.database}"
+    def write_table(self, name: str, data: pa.Table) -> None:
+        """Replace a small table beside the models (build metadata) with one load job."""
+        from google.cloud import bigquery
+
+        self.ensure_dataset(self.models)
+        with tempfile.TemporaryDirectory(prefix="ecom-upload-") as tmp:
+            path = Path(tmp) / f"{name}.parquet"
+            pq.write_table(data, path)
+            config = bigquery.LoadJobConfig(
+                source_format=bigquery.SourceFormat.PARQUET,
+                write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            )
+            with readable_errors(f"writing {self._ref(self.models, name)}"), path.open("rb") as f:
+                self.client.load_table_from_file(f, self._ref(self.models, name), job_config=config).result()

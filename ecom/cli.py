@@ -217,14 +217,15 @@ def build(
 def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> None:
     if not hasattr(tgt, "dry_run"):
         raise TargetError("--dry-run asks BigQuery for estimates: use it with --target bigquery")
-    exprs = engine.unbound_expressions(proj, values, tgt.raw_location, tgt.models)
-    report = Table("model", "estimated bytes", title="Dry run (nothing written)")
+    # The queries the build would run; an upstream model not built yet is computed inline.
+    plan = tgt.dry_run_expressions(proj, selected, values)
+    report = Table("model", "estimated bytes", "note", title="Dry run (nothing written)")
     total = 0
-    for name in selected:
-        size = tgt.dry_run(proj.models[name], exprs[name])
+    for name, (expr, inline) in plan.items():
+        size = tgt.dry_run(proj.models[name], expr)
         total += size
-        report.add_row(name, f"{size:,}")
-    report.add_row("total", f"{total:,}", style="bold")
+        report.add_row(name, f"{size:,}", f"computes {', '.join(inline)} inline (not built yet)" if inline else "")
+    report.add_row("total", f"{total:,}", "", style="bold")
     out.print(report)
 
 
