@@ -160,8 +160,16 @@ def message_of(error: BaseException) -> str:
 
 def _on_google_cloud() -> bool:
     """Whether a GCE-style metadata server may answer here (GCE, GKE, Cloud Run, functions, GAE)."""
-    hints = ("GCE_METADATA_HOST", "GCE_METADATA_ROOT", "GCE_METADATA_IP", "K_SERVICE", "CLOUD_RUN_JOB",
-             "FUNCTION_TARGET", "GAE_ENV", "KUBERNETES_SERVICE_HOST")
+    hints = (
+        "GCE_METADATA_HOST",
+        "GCE_METADATA_ROOT",
+        "GCE_METADATA_IP",
+        "K_SERVICE",
+        "CLOUD_RUN_JOB",
+        "FUNCTION_TARGET",
+        "GAE_ENV",
+        "KUBERNETES_SERVICE_HOST",
+    )
     if any(os.environ.get(h) for h in hints):
         return True
     try:
@@ -295,8 +303,13 @@ class BigQueryTarget(Target):
         config_dir: str | Path | None = None,
     ) -> BigQueryTarget:
         given = dict(
-            project=project, dataset=dataset, raw_dataset=raw_dataset, location=location,
-            endpoint=endpoint, storage_endpoint=storage_endpoint, sources=sources,
+            project=project,
+            dataset=dataset,
+            raw_dataset=raw_dataset,
+            location=location,
+            endpoint=endpoint,
+            storage_endpoint=storage_endpoint,
+            sources=sources,
         )
         return cls(resolve_config(given, folder=Path(config_dir) if config_dir else None))
 
@@ -418,9 +431,7 @@ class BigQueryTarget(Target):
     def _job_config(self, model: Model, **kwargs: Any) -> Any:
         from google.cloud import bigquery
 
-        return bigquery.QueryJobConfig(
-            labels={"ecom_model": _label(model.name), "ecom_layer": model.layer}, **kwargs
-        )
+        return bigquery.QueryJobConfig(labels={"ecom_model": _label(model.name), "ecom_layer": model.layer}, **kwargs)
 
     def _run(self, sql: str, config: Any) -> Any:
         """Run one job; BigQuery's refusal becomes BigQueryError with its own message."""

@@ -70,16 +70,31 @@ def bq_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     data_dir = tmp_path_factory.mktemp("bq-emulator")
     log = (data_dir / "emulator.log").open("w")
     proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--grpc-port", str(grpc_port),
-         "--project", PROJECT, "--data-dir", str(data_dir)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [
+            str(exe),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(grpc_port),
+            "--project",
+            PROJECT,
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"the BigQuery emulator exited ({proc.returncode}): {(data_dir / 'emulator.log').read_text()[-2000:]}")
+                output = (data_dir / "emulator.log").read_text()[-2000:]
+                pytest.fail(f"the BigQuery emulator exited ({proc.returncode}): {output}")
             try:
                 with urllib.request.urlopen(f"{url}/bigquery/v2/projects/{PROJECT}/datasets", timeout=2):
                     break
@@ -114,7 +129,7 @@ def tiny_raw(seed: int = 7) -> dict[str, pa.Table]:
     for the emulator to build the whole project in seconds.
     """
     rnd = random.Random(seed)
-    utc = dt.timezone.utc
+    utc = dt.UTC
     start = dt.datetime(2024, 1, 1, tzinfo=utc)
 
     def at(day: float) -> dt.datetime:
@@ -124,72 +139,176 @@ def tiny_raw(seed: int = 7) -> dict[str, pa.Table]:
     products = []
     for pid in range(1, 9):
         retail = round(rnd.uniform(10, 120), 2)
-        products.append({
-            "id": pid, "cost": round(retail * rnd.uniform(0.3, 0.6), 4), "category": rnd.choice(["Jeans", "Tops", "Socks"]),
-            "name": f"Product {pid}", "brand": rnd.choice(["Acme", "Globex", None]), "retail_price": retail,
-            "department": rnd.choice(["Men", "Women"]), "sku": f"SKU{pid:04d}", "distribution_center_id": 1 + pid % 2,
-        })
+        products.append(
+            {
+                "id": pid,
+                "cost": round(retail * rnd.uniform(0.3, 0.6), 4),
+                "category": rnd.choice(["Jeans", "Tops", "Socks"]),
+                "name": f"Product {pid}",
+                "brand": rnd.choice(["Acme", "Globex", None]),
+                "retail_price": retail,
+                "department": rnd.choice(["Men", "Women"]),
+                "sku": f"SKU{pid:04d}",
+                "distribution_center_id": 1 + pid % 2,
+            }
+        )
     user_sources = ["Search", "Organic", "Facebook", "Email", "Display"]
-    users = [{
-        "id": uid, "first_name": f"F{uid}", "last_name": f"L{uid}", "email": f"u{uid}@example.com",
-        "age": rnd.randint(18, 70), "gender": rnd.choice("MF"), "state": "Texas", "street_address": f"{uid} Main St",
-        "postal_code": f"7{uid:04d}", "city": "Austin", "country": "United States", "latitude": 30.2, "longitude": -97.7,
-        "traffic_source": rnd.choice(user_sources), "created_at": at(rnd.uniform(0, 20)),
-    } for uid in range(1, 13)]
+    users = [
+        {
+            "id": uid,
+            "first_name": f"F{uid}",
+            "last_name": f"L{uid}",
+            "email": f"u{uid}@example.com",
+            "age": rnd.randint(18, 70),
+            "gender": rnd.choice("MF"),
+            "state": "Texas",
+            "street_address": f"{uid} Main St",
+            "postal_code": f"7{uid:04d}",
+            "city": "Austin",
+            "country": "United States",
+            "latitude": 30.2,
+            "longitude": -97.7,
+            "traffic_source": rnd.choice(user_sources),
+            "created_at": at(rnd.uniform(0, 20)),
+        }
+        for uid in range(1, 13)
+    ]
     event_sources = ["Email", "Adwords", "Organic", "YouTube", "Facebook"]
     orders, items, inventory, events = [], [], [], []
     for oid in range(1, 31):
         user = users[(oid * 5) % len(users)]
         created = at(rnd.uniform(21, 110))
         status = rnd.choice(["Processing", "Shipped", "Complete", "Returned", "Cancelled"])
-        shipped = created + dt.timedelta(hours=rnd.randint(5, 60)) if status in ("Shipped", "Complete", "Returned") else None
+        shipped = (
+            created + dt.timedelta(hours=rnd.randint(5, 60)) if status in ("Shipped", "Complete", "Returned") else None
+        )
         delivered = shipped + dt.timedelta(days=rnd.randint(1, 5)) if status in ("Complete", "Returned") else None
         returned = delivered + dt.timedelta(days=rnd.randint(1, 9)) if status == "Returned" else None
         n = rnd.randint(1, 3)
-        orders.append({"order_id": oid, "user_id": user["id"], "status": status, "gender": user["gender"],
-                       "created_at": created, "returned_at": returned, "shipped_at": shipped,
-                       "delivered_at": delivered, "num_of_item": n})
+        orders.append(
+            {
+                "order_id": oid,
+                "user_id": user["id"],
+                "status": status,
+                "gender": user["gender"],
+                "created_at": created,
+                "returned_at": returned,
+                "shipped_at": shipped,
+                "delivered_at": delivered,
+                "num_of_item": n,
+            }
+        )
         session = f"s-{oid}"
         source = rnd.choice(event_sources)
         for seq, kind in enumerate(["home", "product", "cart", "purchase"], start=1):
-            events.append({"id": len(events) + 1, "user_id": user["id"], "sequence_number": seq, "session_id": session,
-                           "created_at": created - dt.timedelta(minutes=10 * (4 - seq)), "ip_address": "10.0.0.1",
-                           "city": "Austin", "state": "Texas", "postal_code": "78701", "browser": "Chrome",
-                           "traffic_source": source, "uri": f"/{kind}", "event_type": kind})
+            events.append(
+                {
+                    "id": len(events) + 1,
+                    "user_id": user["id"],
+                    "sequence_number": seq,
+                    "session_id": session,
+                    "created_at": created - dt.timedelta(minutes=10 * (4 - seq)),
+                    "ip_address": "10.0.0.1",
+                    "city": "Austin",
+                    "state": "Texas",
+                    "postal_code": "78701",
+                    "browser": "Chrome",
+                    "traffic_source": source,
+                    "uri": f"/{kind}",
+                    "event_type": kind,
+                }
+            )
         for _ in range(n):
             product = rnd.choice(products)
             inv_id = len(inventory) + 1
-            inventory.append({
-                "id": inv_id, "product_id": product["id"], "created_at": created - dt.timedelta(days=rnd.randint(5, 20)),
-                "sold_at": created, "cost": product["cost"], "product_category": product["category"],
-                "product_name": product["name"], "product_brand": product["brand"],
-                "product_retail_price": product["retail_price"], "product_department": product["department"],
-                "product_sku": product["sku"], "product_distribution_center_id": product["distribution_center_id"],
-            })
-            items.append({"id": len(items) + 1, "order_id": oid, "user_id": user["id"], "product_id": product["id"],
-                          "inventory_item_id": inv_id, "status": status, "created_at": created, "shipped_at": shipped,
-                          "delivered_at": delivered, "returned_at": returned, "sale_price": product["retail_price"]})
+            inventory.append(
+                {
+                    "id": inv_id,
+                    "product_id": product["id"],
+                    "created_at": created - dt.timedelta(days=rnd.randint(5, 20)),
+                    "sold_at": created,
+                    "cost": product["cost"],
+                    "product_category": product["category"],
+                    "product_name": product["name"],
+                    "product_brand": product["brand"],
+                    "product_retail_price": product["retail_price"],
+                    "product_department": product["department"],
+                    "product_sku": product["sku"],
+                    "product_distribution_center_id": product["distribution_center_id"],
+                }
+            )
+            items.append(
+                {
+                    "id": len(items) + 1,
+                    "order_id": oid,
+                    "user_id": user["id"],
+                    "product_id": product["id"],
+                    "inventory_item_id": inv_id,
+                    "status": status,
+                    "created_at": created,
+                    "shipped_at": shipped,
+                    "delivered_at": delivered,
+                    "returned_at": returned,
+                    "sale_price": product["retail_price"],
+                }
+            )
     for product in products:  # unsold stock
         for _ in range(3):
-            inventory.append({**inventory[0], "id": len(inventory) + 1, "product_id": product["id"],
-                              "created_at": at(rnd.uniform(0, 100)), "sold_at": None, "cost": product["cost"],
-                              "product_category": product["category"], "product_name": product["name"],
-                              "product_brand": product["brand"], "product_retail_price": product["retail_price"],
-                              "product_department": product["department"], "product_sku": product["sku"],
-                              "product_distribution_center_id": product["distribution_center_id"]})
+            inventory.append(
+                {
+                    **inventory[0],
+                    "id": len(inventory) + 1,
+                    "product_id": product["id"],
+                    "created_at": at(rnd.uniform(0, 100)),
+                    "sold_at": None,
+                    "cost": product["cost"],
+                    "product_category": product["category"],
+                    "product_name": product["name"],
+                    "product_brand": product["brand"],
+                    "product_retail_price": product["retail_price"],
+                    "product_department": product["department"],
+                    "product_sku": product["sku"],
+                    "product_distribution_center_id": product["distribution_center_id"],
+                }
+            )
     for k in range(8):  # anonymous browsing
         t = at(rnd.uniform(21, 110))
-        events.append({**events[0], "id": len(events) + 1, "user_id": None, "sequence_number": 1,
-                       "session_id": f"anon-{k}", "created_at": t, "traffic_source": rnd.choice(event_sources),
-                       "uri": "/home", "event_type": "home"})
+        events.append(
+            {
+                **events[0],
+                "id": len(events) + 1,
+                "user_id": None,
+                "sequence_number": 1,
+                "session_id": f"anon-{k}",
+                "created_at": t,
+                "traffic_source": rnd.choice(event_sources),
+                "uri": "/home",
+                "event_type": "home",
+            }
+        )
     spend = []
     for day in range(0, 120, 3):
         for platform in ("Google", "Facebook", "YouTube", "Email"):
-            spend.append({"date": (start + dt.timedelta(days=day)).date(), "campaign_id": f"campaign_{day % 4}",
-                          "platform": platform, "spend": round(rnd.uniform(5, 50), 2),
-                          "clicks": rnd.randint(0, 40), "impressions": rnd.randint(100, 900)})
-    rows = {"orders": orders, "order_items": items, "products": products, "users": users, "events": events,
-            "inventory_items": inventory, "distribution_centers": centers, "marketing_spend": spend}
+            spend.append(
+                {
+                    "date": (start + dt.timedelta(days=day)).date(),
+                    "campaign_id": f"campaign_{day % 4}",
+                    "platform": platform,
+                    "spend": round(rnd.uniform(5, 50), 2),
+                    "clicks": rnd.randint(0, 40),
+                    "impressions": rnd.randint(100, 900),
+                }
+            )
+    rows = {
+        "orders": orders,
+        "order_items": items,
+        "products": products,
+        "users": users,
+        "events": events,
+        "inventory_items": inventory,
+        "distribution_centers": centers,
+        "marketing_spend": spend,
+    }
     return {
         name: to_contract(name, pa.Table.from_pylist(rows[name], schema=RAW_SCHEMAS[name].to_pyarrow()))
         for name in RAW_SCHEMAS
