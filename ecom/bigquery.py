@@ -227,6 +227,8 @@ def readable_errors(action: str) -> Iterator[None]:
         raise TargetError(f"not found while {action}: {message_of(e)}") from None
     except gexc.GoogleAPICallError as e:
         raise TargetError(f"BigQuery error while {action}: {message_of(e)}") from None
+    except gexc.RetryError as e:  # gave up retrying a connection error
+        raise TargetError(f"cannot reach BigQuery while {action}: {message_of(e.cause or e)}") from None
     except (auth_exc.TransportError, ConnectionError, OSError) as e:
         raise TargetError(f"cannot reach BigQuery while {action}: {message_of(e)}") from None
 
@@ -276,6 +278,9 @@ class BigQueryTarget(Target):
         self.client = bigquery.Client(
             project=project, credentials=credentials, location=self.location, client_options=options
         )
+        # The client retries a refused connection for 10 minutes by default: a wrong endpoint or a
+        # network outage should say so sooner.
+        self.retry = bigquery.DEFAULT_RETRY.with_timeout(10 if self.endpoint else 60)
         storage = self._storage_client(credentials)
         self.con = ibis.bigquery.connect(
             client=self.client,
@@ -349,7 +354,7 @@ class BigQueryTarget(Target):
             return True
         with readable_errors(f"reading dataset {loc.catalog}.{loc.database}"):
             try:
-                self.client.get_dataset(f"{loc.catalog}.{loc.database}")
+                self.client.get_dataset(f"{loc.catalog}.{loc.database}", retry=self.retry)
             except NotFound:
                 return False
         self._checked.add(loc)
@@ -365,7 +370,7 @@ class BigQueryTarget(Target):
             ds = bigquery.Dataset(f"{loc.catalog}.{loc.database}")
             if self.location:
                 ds.location = self.location
-            self.client.create_dataset(ds, exists_ok=True)
+            self.client.create_dataset(ds, exists_ok=True, retry=self.retry)
         self._checked.add(loc)
 
     def _table_or_none(self, loc: Location, name: str) -> Any:
@@ -373,7 +378,7 @@ class BigQueryTarget(Target):
 
         with readable_errors(f"reading {self._ref(loc, name)}"):
             try:
-                return self.client.get_table(self._ref(loc, name))
+                return self.client.get_table(self._ref(loc, name), retry=self.retry)
             except NotFound:
                 return None
 
@@ -404,10 +409,15 @@ class BigQueryTarget(Target):
 
     # -- building ---------------------------------------------------------------------------------
 
+    def compile(self, expr: ir.Table) -> str:
+        """The expression's BigQuery SQL, as `ecom compile` and the snapshots render it (ibis's
+        `con.compile` would first run a query to find a session dataset for memtables)."""
+        return str(ibis.to_sql(expr, dialect=self.dialect))
+
     def ddl(self, model: Model, expr: ir.Table) -> str:
         """The one statement that (re)builds a model: partitioning, clustering and labels from its
         decorator. A TIMESTAMP partition column is partitioned by its UTC date."""
-        sql = self.con.compile(expr)
+        sql = self.compile(expr)
         target = _quote(self.models.catalog, self.models.database, model.name)
         labels = f'OPTIONS(labels=[("ecom_model", "{_label(model.name)}")])'
         if model.materialized == "view":
@@ -482,7 +492,7 @@ class BigQueryTarget(Target):
         """Bytes BigQuery estimates the model's query would process; nothing is written."""
         from ecom.engine import BuildError
 
-        sql = self.con.compile(expr)
+        sql = self.compile(expr)
         try:
             job = self._run(sql, self._job_config(model, dry_run=True, use_query_cache=False))
         except BigQueryError as e:
