@@ -242,6 +242,16 @@ def _quote(*parts: str) -> str:
     return "`" + ".".join(parts) + "`"
 
 
+def _rest_only_client_class() -> type:
+    from google.cloud import bigquery
+
+    class RestOnlyClient(bigquery.Client):
+        def _ensure_bqstorage_client(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return RestOnlyClient
+
+
 class BigQueryTarget(Target):
     name = "bigquery"
     dialect = "bigquery"
@@ -275,7 +285,11 @@ class BigQueryTarget(Target):
         self.raw = split_dataset(config.raw_dataset or f"{config.dataset}_raw", project)
         self.sources = {t: split_dataset(v, project) for t, v in config.sources.items()}
         options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
-        self.client = bigquery.Client(
+        # An emulator without a Storage Read endpoint: results must come over REST, never through
+        # a Storage client the library would otherwise create for Google's own host.
+        rest_only = bool(self.endpoint and not config.storage_endpoint)
+        client_class = _rest_only_client_class() if rest_only else bigquery.Client
+        self.client = client_class(
             project=project, credentials=credentials, location=self.location, client_options=options
         )
         # The client retries a refused connection for 10 minutes by default: a wrong endpoint or a
@@ -290,7 +304,7 @@ class BigQueryTarget(Target):
             storage_client=storage,
             location=self.location,
         )
-        if storage is None:  # an emulator without a Storage Read API: results come over REST
+        if rest_only:
             self.con.storage_client = None
         self._checked: set[Location] = set()
 
