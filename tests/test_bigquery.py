@@ -27,10 +27,12 @@ from google.cloud.bigquery import LoadJobConfig
 
 from ecom import engine
 from ecom.bigquery import HOW_TO_AUTHENTICATE, BigQueryError, BigQueryTarget, resolve_config
+from ecom.load import read_folder
 from ecom.registry import Model, Project
 from ecom.sources import RAW_SCHEMAS, SourceContractError
 from ecom.targets import DuckDBTarget, Location, TargetError
 from tests.bq_emulator import Emulator, bq_emulator, clean_env, tiny_raw  # noqa: F401 (fixture)
+from tests.conftest import FIXTURES, SCENARIOS, scenario_vars
 
 ROOT = Path(__file__).resolve().parent.parent
 # google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
@@ -261,14 +263,46 @@ def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
         # BigQuery stores the types the expression declares. (DuckDB's CREATE TABLE AS may store
         # wider ones, e.g. SUM(BIGINT) as HUGEINT, read back as decimal(38, 0): values still agree.)
         assert _types(bq.table(name).schema()) == _types(declared[name].schema()), name
-        got, want = _rows(theirs, key), _rows(ours, key)
-        assert len(got) == len(want), name
-        assert len(want) > 0, f"{name} is empty on the test data: it proves nothing"
-        for g, w in zip(got, want, strict=True):
-            bad = [c for c in w if not _same(g[c], w[c])]
-            assert not bad, f"{name} {[(c, g[c], w[c]) for c in bad]}"
+        assert ours.num_rows > 0, f"{name} is empty on the test data: it proves nothing"
+        _assert_same_rows(name, key, theirs, ours)
         result = next(r for r in built.results if r.name == name)
-        assert result.rows == len(want)
+        assert result.rows == ours.num_rows
+
+
+def _assert_same_rows(name: str, key: tuple[str, ...], theirs: pa.Table, ours: pa.Table) -> None:
+    """Row for row, sorted by the model's key; floats to 1e-9."""
+    assert theirs.schema.names == ours.schema.names, name
+    got, want = _rows(theirs, key), _rows(ours, key)
+    assert len(got) == len(want), name
+    for g, w in zip(got, want, strict=True):
+        bad = [c for c in w if not _same(g[c], w[c])]
+        assert not bad, f"{name} {[(c, g[c], w[c]) for c in bad]}"
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):  # noqa: F811
+    """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both, read over REST."""
+    raw = read_folder(FIXTURES / scenario)
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset=f"ecom_{scenario}",
+        raw_dataset=f"raw_{scenario}",
+        endpoint=bq_emulator.endpoint,
+        config_dir="/nonexistent",
+    )
+    target.write_raw(raw)
+    duck = DuckDBTarget(tmp_path / "ecom.duckdb")
+    duck.write_raw(raw)
+    given = scenario_vars(scenario)
+    values, _ = _build(project, target, given)
+    assert _build(project, duck, given)[0] == values
+    for name in project.order:
+        _assert_same_rows(
+            name, project.models[name].key, target.table(name).to_pyarrow(), duck.table(name).to_pyarrow()
+        )
+    duck.close()
+    target.close()
 
 
 @pytest.mark.emulator
