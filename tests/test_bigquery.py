@@ -280,6 +280,7 @@ def _assert_same_rows(name: str, key: tuple[str, ...], theirs: pa.Table, ours: p
 
 
 @pytest.mark.emulator
+@pytest.mark.slow  # ~20 models built per scenario: deselect with -m "not slow" while iterating
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):  # noqa: F811
     """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both, read over REST."""
@@ -298,9 +299,8 @@ def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenar
     values, _ = _build(project, target, given)
     assert _build(project, duck, given)[0] == values
     for name in project.order:
-        _assert_same_rows(
-            name, project.models[name].key, target.table(name).to_pyarrow(), duck.table(name).to_pyarrow()
-        )
+        theirs, ours = target.table(name).to_pyarrow(), duck.table(name).to_pyarrow()
+        _assert_same_rows(name, project.models[name].key, theirs, ours)
     duck.close()
     target.close()
 
