@@ -277,7 +277,11 @@ class BigQueryTarget(Target):
                 "under [bigquery] in ecom.toml"
             )
         if not (config.dataset or config.raw_dataset):
-            raise TargetError(NO_DATASET)
+            raise TargetError(
+                "no BigQuery dataset: pass --dataset (the models; raw tables default to <dataset>_raw) "
+                "or --raw-dataset, set ECOM_BQ_DATASET / ECOM_BQ_RAW_DATASET, or add them under "
+                "[bigquery] in ecom.toml"
+            )
         self.project = project
         self.location = config.location
         # An upload needs only the raw dataset; anything touching models asks for `models`.

@@ -306,6 +306,25 @@ def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenar
 
 
 @pytest.mark.emulator
+def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):  # noqa: F811
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project, raw_dataset="upload_raw", endpoint=bq_emulator.endpoint, config_dir="/nonexistent"
+    )
+    assert target.write_raw({"orders": raw_data["orders"]}) == {"orders": raw_data["orders"].num_rows}
+
+    def broken_stream():
+        yield from raw_data["users"].to_batches()
+        raise OSError("the export was cut off")
+
+    fewer = raw_data["orders"].slice(0, 3)
+    with pytest.raises(OSError, match="cut off"):
+        target.write_raw({"orders": fewer, "users": broken_stream()})
+    assert target.client.get_table(f"{bq_emulator.project}.upload_raw.orders").num_rows == raw_data["orders"].num_rows
+    tables = {t.table_id for t in target.client.list_tables(f"{bq_emulator.project}.upload_raw")}
+    assert tables == {"orders"}  # no staging table left behind, users not created
+
+
+@pytest.mark.emulator
 def test_partitioning_clustering_and_labels_as_declared(project, bq, built):
     for name, model in project.models.items():
         table = bq.client.get_table(f"{bq.project}.ecom.{name}")
