@@ -255,6 +255,7 @@ def _rest_only_client_class() -> type:
 class BigQueryTarget(Target):
     name = "bigquery"
     dialect = "bigquery"
+    test_workers = 8  # data tests are small jobs that mostly wait: run several at once
 
     def __init__(self, config: BigQueryConfig):
         from google.api_core.client_options import ClientOptions

@@ -316,7 +316,7 @@ def test(
             detail = f" ({r.failures:,} failing rows)" if r.status == "fail" else (f" ({r.message})" if r.message else "")
             out.print(f"[{colors[r.status]}]{r.status.upper():5}[/] {r.name}{detail}", highlight=False)
 
-        results = engine.run_tests(cases, tgt.table, on_done=done)
+        results = engine.run_tests(cases, tgt.table, on_done=done, workers=getattr(tgt, "test_workers", 1))
         failed = [r for r in results if r.status != "pass"]
         out.print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
         if failed:

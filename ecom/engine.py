@@ -6,6 +6,7 @@ import inspect
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,17 +217,24 @@ def run_tests(
     cases: list[TestCase],
     table: Callable[[str], ir.Table],
     on_done: Callable[[TestResult], None] = lambda r: None,
+    workers: int = 1,
 ) -> list[TestResult]:
-    results = []
-    for case in cases:
+    """Run the tests, reporting each in order. `workers` > 1 runs that many queries at once (for a
+    remote engine such as BigQuery, where each test is a job that mostly waits)."""
+
+    def run(case: TestCase) -> TestResult:
         try:
             n = int(case.failing(table).count().execute())
-            result = TestResult(case.name, "pass" if n == 0 else "fail", n)
+            return TestResult(case.name, "pass" if n == 0 else "fail", n)
         except Exception as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            result = TestResult(case.name, "error", message=first)
-        results.append(result)
-        on_done(result)
+            return TestResult(case.name, "error", message=first)
+
+    results = []
+    with ThreadPoolExecutor(max(workers, 1)) as pool:
+        for result in pool.map(run, cases) if workers > 1 else map(run, cases):
+            results.append(result)
+            on_done(result)
     return results
 
 

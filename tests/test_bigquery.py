@@ -15,7 +15,6 @@ import math
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -352,9 +351,7 @@ def test_data_tests_pass_on_bigquery(project, bq_emulator, built):  # noqa: F811
     )
     table = functools.cache(rest.table)  # one metadata request per model, not per test
     start = time.perf_counter()
-    with ThreadPoolExecutor(4) as pool:
-        chunks = pool.map(lambda part: engine.run_tests(part, table), [cases[i::4] for i in range(4)])
-        results = [r for chunk in chunks for r in chunk]
+    results = engine.run_tests(cases, table, workers=rest.test_workers)
     print(f"{len(cases)} data tests in {time.perf_counter() - start:.1f} s")
     assert len(results) == len(cases) > 0
     assert [r for r in results if r.status != "pass"] == []
