@@ -188,6 +188,16 @@ def _gcloud_adc_path() -> Path:
         return Path(root) / "application_default_credentials.json"
 
 
+def _gcloud_project() -> str | None:
+    """gcloud's configured project, as google.auth.default reads it (None without gcloud)."""
+    try:
+        from google.auth import _cloud_sdk
+
+        return _cloud_sdk.get_project_id()
+    except Exception:
+        return None
+
+
 def default_credentials() -> tuple[Any, str | None]:
     """Application Default Credentials and their project, or TargetError saying how to get them."""
     import google.auth
@@ -200,7 +210,7 @@ def default_credentials() -> tuple[Any, str | None]:
         path = Path(explicit) if explicit else _gcloud_adc_path()
         if explicit or path.is_file():
             creds, project = google.auth.load_credentials_from_file(str(path), scopes=list(SCOPES))
-            return creds, project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+            return creds, project or os.environ.get("GOOGLE_CLOUD_PROJECT") or _gcloud_project()
     except DefaultCredentialsError as e:
         if not (os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or _on_google_cloud()):
             raise TargetError(HOW_TO_AUTHENTICATE) from None

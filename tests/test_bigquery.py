@@ -418,6 +418,9 @@ def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, built, tm
     assert (
         bq.client.get_table(f"{bq.project}.cli.stg_orders").num_rows == built.duck.table("stg_orders").count().execute()
     )
+    done, _ = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout
 
 
 @pytest.mark.emulator
