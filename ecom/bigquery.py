@@ -390,15 +390,19 @@ class BigQueryTarget(Target):
         return True
 
     def ensure_dataset(self, loc: Location) -> None:
-        """Create the dataset (in the configured location) unless it exists."""
+        """Create the dataset unless it exists: in the configured location, else in the raw
+        dataset's (a query cannot read one location and write another)."""
         from google.cloud import bigquery
 
         if self._dataset_exists(loc):
             return
         with readable_errors(f"creating dataset {loc.catalog}.{loc.database}"):
             ds = bigquery.Dataset(f"{loc.catalog}.{loc.database}")
-            if self.location:
-                ds.location = self.location
+            location = self.location
+            if not location and loc != self.raw and self._dataset_exists(self.raw):
+                location = self.client.get_dataset(f"{self.raw.catalog}.{self.raw.database}").location
+            if location:
+                ds.location = location
             self.client.create_dataset(ds, exists_ok=True, retry=self.retry)
         self._checked.add(loc)
 

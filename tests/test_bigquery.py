@@ -22,7 +22,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from google.cloud.bigquery import LoadJobConfig
+from google.cloud.bigquery import Dataset, LoadJobConfig
 
 from ecom import engine
 from ecom.bigquery import HOW_TO_AUTHENTICATE, BigQueryError, BigQueryTarget, resolve_config
@@ -321,6 +321,22 @@ def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):  # noqa:
     assert target.client.get_table(f"{bq_emulator.project}.upload_raw.orders").num_rows == raw_data["orders"].num_rows
     tables = {t.table_id for t in target.client.list_tables(f"{bq_emulator.project}.upload_raw")}
     assert tables == {"orders"}  # no staging table left behind, users not created
+
+
+@pytest.mark.emulator
+def test_the_models_dataset_is_created_where_the_raw_data_lives(bq_emulator):  # noqa: F811
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset="eu_models",
+        raw_dataset="eu_raw",
+        endpoint=bq_emulator.endpoint,
+        config_dir="/nonexistent",
+    )
+    eu = Dataset(f"{bq_emulator.project}.eu_raw")
+    eu.location = "EU"
+    target.client.create_dataset(eu)
+    target.ensure_dataset(target.models)
+    assert target.client.get_dataset(f"{bq_emulator.project}.eu_models").location == "EU"
 
 
 @pytest.mark.emulator
