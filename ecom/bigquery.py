@@ -316,7 +316,9 @@ class BigQueryTarget(Target):
             project_id=project,
             dataset_id=f"{project}.{config.dataset}" if config.dataset else f"{self.raw.catalog}.{self.raw.database}",
             credentials=credentials,
-            storage_client=storage,
+            # ibis makes a Storage client for Google's host when given none: give it a stand-in,
+            # then take it away, so that no client for Google's host exists in emulator mode
+            storage_client=storage if storage is not None else object(),
             location=self.location,
         )
         if rest_only:
