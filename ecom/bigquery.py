@@ -243,6 +243,20 @@ def readable_errors(action: str) -> Iterator[None]:
         raise TargetError(f"cannot reach BigQuery while {action}: {message_of(e)}") from None
 
 
+def _clusterable(dtype: Any) -> bool:
+    return any(
+        check()
+        for check in (
+            dtype.is_date,
+            dtype.is_timestamp,
+            dtype.is_integer,
+            dtype.is_decimal,
+            dtype.is_boolean,
+            dtype.is_string,
+        )
+    )
+
+
 def _label(value: str) -> str:
     """A label value: lowercase letters, digits, `_` and `-`, at most 63 characters."""
     return re.sub(r"[^a-z0-9_-]", "_", value.lower())[:63]
@@ -470,6 +484,15 @@ class BigQueryTarget(Target):
                     "or timestamp column here"
                 )
         if model.cluster_by:
+            # BigQuery's rules, checked here so that a bad decorator fails before any job runs
+            schema = expr.schema()
+            wrong = [f"{c} ({schema[c]})" for c in model.cluster_by if not _clusterable(schema[c])]
+            if len(model.cluster_by) > 4 or wrong:
+                refused = f"; not {', '.join(wrong)}" if wrong else ""
+                raise BigQueryError(
+                    f"cluster_by={model.cluster_by!r}: BigQuery clusters by at most 4 columns of type "
+                    f"date, timestamp, integer, decimal, boolean or string{refused}"
+                )
             clauses.append("CLUSTER BY " + ", ".join(_quote(c) for c in model.cluster_by))
         return " ".join([f"CREATE OR REPLACE TABLE {target}", *clauses, labels]) + f" AS\n{sql}"
 

@@ -31,7 +31,7 @@ from ecom.registry import Model, Project
 from ecom.sources import RAW_SCHEMAS, SourceContractError
 from ecom.targets import DuckDBTarget, Location, TargetError
 from tests.bq_emulator import Emulator, bq_emulator, clean_env, tiny_raw  # noqa: F401 (fixture)
-from tests.conftest import FIXTURES, SCENARIOS, scenario_vars
+from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, scenario_vars
 
 ROOT = Path(__file__).resolve().parent.parent
 # google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
@@ -127,6 +127,29 @@ def test_ddl_partitions_clusters_and_labels(offline_target):
     assert view.startswith('CREATE OR REPLACE VIEW `p.ecom.v` OPTIONS(labels=[("ecom_model", "v")]) AS')
     with pytest.raises(BigQueryError, match="partition_by='c' is string"):
         offline_target.ddl(_model("bad", partition_by="c"), t)
+
+
+def test_every_models_partitioning_and_clustering_is_valid_for_bigquery(project, offline_target):
+    """A decorator BigQuery would refuse (partition by a non-date, cluster by a float or more than
+    4 columns) fails here, with no connection, rather than mid-build."""
+    exprs = engine.unbound_expressions(
+        project,
+        {**engine.resolve_vars(project.vars, {"as_of": SNAPSHOT_AS_OF}, lambda _: None)},
+        offline_target.raw_location,
+        offline_target.models,
+    )
+    for name, model in project.models.items():
+        ddl = offline_target.ddl(model, exprs[name])
+        assert (" PARTITION BY " in ddl) == bool(model.partition_by), name
+        assert (" CLUSTER BY " in ddl) == bool(model.cluster_by), name
+
+
+def test_clustering_bigquery_refuses_is_caught_before_any_job(offline_target):
+    t = ibis.table({"id": "int64", "x": "float64", "a": "string"}, name="src")
+    with pytest.raises(BigQueryError, match=r"at most 4 columns .*; not x \(float64\)"):
+        offline_target.ddl(_model("m", cluster_by=("a", "x")), t)
+    with pytest.raises(BigQueryError, match="at most 4 columns"):
+        offline_target.ddl(_model("m", cluster_by=("a", "id", "a", "id", "a")), t)
 
 
 def test_dry_run_asks_for_a_dry_run_and_returns_the_estimate(offline_target):
