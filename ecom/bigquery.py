@@ -218,29 +218,42 @@ def default_credentials() -> tuple[Any, str | None]:
     raise TargetError(HOW_TO_AUTHENTICATE)
 
 
-@contextlib.contextmanager
-def readable_errors(action: str) -> Iterator[None]:
-    """Turn the client's exceptions for reaching BigQuery into one-line TargetErrors."""
+def describe_error(error: BaseException, action: str | None = None) -> str | None:
+    """One line for an error of Google's client libraries (None for any other exception)."""
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
 
+    during = f" while {action}" if action else ""
+    if isinstance(error, auth_exc.RefreshError | gexc.Unauthenticated):
+        return (
+            f"Google credentials were refused{during} ({message_of(error)}): run "
+            "`gcloud auth application-default login` again or check GOOGLE_APPLICATION_CREDENTIALS"
+        )
+    if isinstance(error, gexc.Forbidden):
+        return f"permission denied{during}: {message_of(error)}"
+    if isinstance(error, gexc.NotFound):
+        return f"not found{during}: {message_of(error)}"
+    if isinstance(error, gexc.GoogleAPICallError):
+        return f"BigQuery error{during}: {message_of(error)}"
+    if isinstance(error, gexc.RetryError):  # gave up retrying a connection error
+        return f"cannot reach BigQuery{during}: {message_of(error.cause or error)}"
+    if isinstance(error, auth_exc.GoogleAuthError):
+        return f"Google authentication failed{during}: {message_of(error)}"
+    return None
+
+
+@contextlib.contextmanager
+def readable_errors(action: str) -> Iterator[None]:
+    """Turn the client's exceptions for reaching BigQuery into one-line TargetErrors."""
     try:
         yield
-    except (auth_exc.RefreshError, gexc.Unauthenticated) as e:
-        raise TargetError(
-            f"Google credentials were refused while {action} ({message_of(e)}): "
-            "run `gcloud auth application-default login` again or check GOOGLE_APPLICATION_CREDENTIALS"
-        ) from None
-    except gexc.Forbidden as e:
-        raise TargetError(f"permission denied while {action}: {message_of(e)}") from None
-    except gexc.NotFound as e:
-        raise TargetError(f"not found while {action}: {message_of(e)}") from None
-    except gexc.GoogleAPICallError as e:
-        raise TargetError(f"BigQuery error while {action}: {message_of(e)}") from None
-    except gexc.RetryError as e:  # gave up retrying a connection error
-        raise TargetError(f"cannot reach BigQuery while {action}: {message_of(e.cause or e)}") from None
-    except (auth_exc.TransportError, ConnectionError, OSError) as e:
-        raise TargetError(f"cannot reach BigQuery while {action}: {message_of(e)}") from None
+    except Exception as e:
+        message = describe_error(e, action)
+        if message is None and isinstance(e, ConnectionError | OSError):
+            message = f"cannot reach BigQuery while {action}: {message_of(e)}"
+        if message is None:
+            raise
+        raise TargetError(message) from None
 
 
 def _clusterable(dtype: Any) -> bool:

@@ -45,6 +45,21 @@ def friendly_errors() -> Iterator[None]:
     except EXPECTED as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    except Exception as e:
+        # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis
+        message = _google_error(e)
+        if message is None:
+            raise
+        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _google_error(e: Exception) -> str | None:
+    if not type(e).__module__.startswith("google."):
+        return None
+    from ecom.bigquery import describe_error
+
+    return describe_error(e)
 
 
 # Options shared by the commands that talk to a target.

@@ -519,6 +519,27 @@ def test_permission_and_credential_refusals_are_one_line():
     assert "\n" not in str(e.value)
 
 
+def test_the_cli_prints_bigquery_refusals_reached_through_ibis_as_one_line(capsys):
+    """e.g. no bigquery.jobs.create permission: the first query (computing as_of) is refused."""
+    import typer
+    from google.api_core import exceptions as gexc
+
+    from ecom.cli import friendly_errors
+
+    with pytest.raises(typer.Exit) as e, friendly_errors():
+        raise gexc.Forbidden(
+            "POST https://bigquery.googleapis.com/bigquery/v2/projects/p/queries: Access Denied: Project p: "
+            "User does not have bigquery.jobs.create permission in project p."
+        )
+    assert e.value.exit_code == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: permission denied: Access Denied: Project p: User does not have bigquery.jobs.create "
+        "permission in project p."
+    )
+    with pytest.raises(ZeroDivisionError), friendly_errors():  # a bug still shows its traceback
+        raise ZeroDivisionError
+
+
 def test_an_unreachable_endpoint_is_one_line(tmp_path):
     from google.cloud.bigquery import DEFAULT_RETRY
 
