@@ -30,7 +30,7 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,19 @@ def split_dataset(value: str, default_project: str) -> Location:
     """`dataset` or `project.dataset` (a project id may itself hold dots: `example.com:proj`)."""
     project, _, dataset = value.rpartition(".")
     return Location(database=dataset, catalog=project or default_project)
+
+
+def offline_locations(
+    environ: Mapping[str, str] | None = None, folder: Path | None = None, **given: Any
+) -> tuple[Callable[[str], Location], Location]:
+    """Where each raw table and the models live, from the settings alone (no credentials, no
+    connection): what `ecom compile --vars as_of=...` renders. Placeholders fill what is unset."""
+    config = resolve_config(given, environ, folder)
+    project = config.project or "your-project"
+    dataset = config.dataset or "ecom"
+    raw = split_dataset(config.raw_dataset or f"{dataset}_raw", project)
+    sources = {t: split_dataset(v, project) for t, v in config.sources.items()}
+    return (lambda table: sources.get(table, raw)), Location(dataset, project)
 
 
 def message_of(error: BaseException) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -261,12 +260,10 @@ def compile_locations(
         return (lambda _: Location("raw")), Location("main"), "duckdb"
     if target != "bigquery":
         raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
-    project = project or os.environ.get("ECOM_BQ_PROJECT") or "your-project"
-    dataset = dataset or os.environ.get("ECOM_BQ_DATASET") or "ecom"
-    raw = raw_dataset or os.environ.get("ECOM_BQ_RAW_DATASET") or "ecom_raw"
-    raw_project, _, raw_name = raw.rpartition(".")
-    raw_loc = Location(raw_name, raw_project or project)
-    return (lambda _: raw_loc), Location(dataset, project), "bigquery"
+    from ecom.bigquery import offline_locations  # flags, environment, ecom.toml: as a build reads them
+
+    raw_at, models = offline_locations(project=project, dataset=dataset, raw_dataset=raw_dataset)
+    return raw_at, models, "bigquery"
 
 
 def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[str, list[dict]]]:

@@ -25,7 +25,7 @@ import pytest
 from google.cloud.bigquery import Dataset, LoadJobConfig
 
 from ecom import engine
-from ecom.bigquery import HOW_TO_AUTHENTICATE, BigQueryError, BigQueryTarget, resolve_config
+from ecom.bigquery import HOW_TO_AUTHENTICATE, BigQueryError, BigQueryTarget, offline_locations, resolve_config
 from ecom.load import read_folder
 from ecom.registry import Model, Project
 from ecom.sources import RAW_SCHEMAS, SourceContractError
@@ -76,6 +76,19 @@ def test_raw_dataset_defaults_beside_the_models_dataset():
     assert target.endpoint == "http://127.0.0.1:9"
     # no Storage Read endpoint given: results over REST, and no Storage client for Google's host
     assert target.con.storage_client is None and target.client._ensure_bqstorage_client() is None
+
+
+def test_offline_compile_uses_the_same_settings_as_a_build(tmp_path):
+    (tmp_path / "ecom.toml").write_text(
+        '[bigquery]\nproject = "my-proj"\nraw_dataset = "bigquery-public-data.thelook_ecommerce"\n'
+        '[bigquery.sources]\nmarketing_spend = "ecom_raw"\n'
+    )
+    raw_at, models = offline_locations(environ={"ECOM_BQ_DATASET": "analytics"}, folder=tmp_path)
+    assert models == Location("analytics", "my-proj")
+    assert raw_at("orders") == Location("thelook_ecommerce", "bigquery-public-data")
+    assert raw_at("marketing_spend") == Location("ecom_raw", "my-proj")
+    raw_at, models = offline_locations(environ={}, folder=tmp_path / "nothing-here")
+    assert (raw_at("orders"), models) == (Location("ecom_raw", "your-project"), Location("ecom", "your-project"))
 
 
 @pytest.mark.parametrize(
