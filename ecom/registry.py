@@ -55,10 +55,6 @@ class Model:
             return "intermediate"
         return "marts"
 
-    @property
-    def doc(self) -> str:
-        return inspect.getdoc(self.func) or ""
-
 
 @dataclass(frozen=True)
 class DataTest:
@@ -72,8 +68,14 @@ class DataTest:
         return tuple(inspect.signature(self.func).parameters)
 
     @property
-    def doc(self) -> str:
-        return (inspect.getdoc(self.func) or "").split("\n")[0]
+    def title(self) -> str:
+        """The docstring's first line."""
+        return (inspect.getdoc(self.func) or self.name).split("\n")[0]
+
+
+class Summary(DataTest):
+    """A small table of built models worth printing after a build (a function like a data test's,
+    whose rows are shown rather than counted)."""
 
 
 @dataclass(frozen=True)
@@ -89,22 +91,6 @@ class Var:
     default: Any
     doc: str
     positive: bool = False
-
-
-@dataclass(frozen=True)
-class Summary:
-    """A small table of built models worth printing after a build (its title: the docstring)."""
-
-    name: str
-    func: Callable[..., Any]
-
-    @property
-    def params(self) -> tuple[str, ...]:
-        return tuple(inspect.signature(self.func).parameters)
-
-    @property
-    def title(self) -> str:
-        return (inspect.getdoc(self.func) or self.name).split("\n")[0]
 
 
 _MODELS: dict[str, Model] = {}
