@@ -45,6 +45,21 @@ def friendly_errors() -> Iterator[None]:
     except EXPECTED as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    except Exception as e:
+        # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis
+        message = _google_error(e)
+        if message is None:
+            raise
+        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _google_error(e: Exception) -> str | None:
+    if not type(e).__module__.startswith("google."):
+        return None
+    from ecom.bigquery import describe_error
+
+    return describe_error(e)
 
 
 # Options shared by the commands that talk to a target.
@@ -217,14 +232,15 @@ def build(
 def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> None:
     if not hasattr(tgt, "dry_run"):
         raise TargetError("--dry-run asks BigQuery for estimates: use it with --target bigquery")
-    exprs = engine.unbound_expressions(proj, values, tgt.raw_location, tgt.models)
-    report = Table("model", "estimated bytes", title="Dry run (nothing written)")
+    # The queries the build would run; an upstream model not built yet is computed inline.
+    plan = tgt.dry_run_expressions(proj, selected, values)
+    report = Table("model", "estimated bytes", "note", title="Dry run (nothing written)")
     total = 0
-    for name in selected:
-        size = tgt.dry_run(proj.models[name], exprs[name])
+    for name, (expr, inline) in plan.items():
+        size = tgt.dry_run(proj.models[name], expr)
         total += size
-        report.add_row(name, f"{size:,}")
-    report.add_row("total", f"{total:,}", style="bold")
+        report.add_row(name, f"{size:,}", f"computes {', '.join(inline)} inline (not built yet)" if inline else "")
+    report.add_row("total", f"{total:,}", "", style="bold")
     out.print(report)
 
 
@@ -320,7 +336,7 @@ def test(
             detail = f" ({r.failures:,} failing rows)" if r.status == "fail" else (f" ({r.message})" if r.message else "")
             out.print(f"[{colors[r.status]}]{r.status.upper():5}[/] {r.name}{detail}", highlight=False)
 
-        results = engine.run_tests(cases, tgt.table, on_done=done)
+        results = engine.run_tests(cases, tgt.table, on_done=done, workers=getattr(tgt, "test_workers", 1))
         failed = [r for r in results if r.status != "pass"]
         out.print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
         if failed:

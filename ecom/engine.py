@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import inspect
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,17 +216,24 @@ def run_tests(
     cases: list[TestCase],
     table: Callable[[str], ir.Table],
     on_done: Callable[[TestResult], None] = lambda r: None,
+    workers: int = 1,
 ) -> list[TestResult]:
-    results = []
-    for case in cases:
+    """Run the tests, reporting each in order. `workers` > 1 runs that many queries at once (for a
+    remote engine such as BigQuery, where each test is a job that mostly waits)."""
+
+    def run(case: TestCase) -> TestResult:
         try:
             n = int(case.failing(table).count().execute())
-            result = TestResult(case.name, "pass" if n == 0 else "fail", n)
+            return TestResult(case.name, "pass" if n == 0 else "fail", n)
         except Exception as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            result = TestResult(case.name, "error", message=first)
-        results.append(result)
-        on_done(result)
+            return TestResult(case.name, "error", message=first)
+
+    results = []
+    with ThreadPoolExecutor(max(workers, 1)) as pool:
+        for result in pool.map(run, cases) if workers > 1 else map(run, cases):
+            results.append(result)
+            on_done(result)
     return results
 
 
@@ -253,12 +260,10 @@ def compile_locations(
         return (lambda _: Location("raw")), Location("main"), "duckdb"
     if target != "bigquery":
         raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
-    project = project or os.environ.get("ECOM_BQ_PROJECT") or "your-project"
-    dataset = dataset or os.environ.get("ECOM_BQ_DATASET") or "ecom"
-    raw = raw_dataset or os.environ.get("ECOM_BQ_RAW_DATASET") or "ecom_raw"
-    raw_project, _, raw_name = raw.rpartition(".")
-    raw_loc = Location(raw_name, raw_project or project)
-    return (lambda _: raw_loc), Location(dataset, project), "bigquery"
+    from ecom.bigquery import offline_locations  # flags, environment, ecom.toml: as a build reads them
+
+    raw_at, models = offline_locations(project=project, dataset=dataset, raw_dataset=raw_dataset)
+    return raw_at, models, "bigquery"
 
 
 def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[str, list[dict]]]:

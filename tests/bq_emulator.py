@@ -1,0 +1,315 @@
+"""A local BigQuery emulator for tests: `local-bigquery` (REST + Storage Read APIs on DuckDB).
+
+It lives in its own virtualenv (.ci/install-emulator.sh: it needs Python >= 3.13 and a newer sqlglot
+than the project pins). The session fixture installs it when missing (fast when present), starts it
+on free loopback ports, waits until its REST API answers, and stops it by its PID. Where no Python
+>= 3.13 exists, the tests that use it skip and say why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from ecom.load import to_contract
+from ecom.sources import RAW_SCHEMAS
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTALL = ROOT / ".ci" / "install-emulator.sh"
+PROJECT = "test-project"
+
+
+@dataclass(frozen=True)
+class Emulator:
+    endpoint: str  # REST root, e.g. http://127.0.0.1:PORT
+    storage_endpoint: str  # gRPC host:port of the Storage Read API
+    project: str
+    pid: int
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point `ecom --target bigquery` at this emulator."""
+        return {
+            "BIGQUERY_EMULATOR_HOST": self.endpoint,
+            "ECOM_BQ_STORAGE_EMULATOR_HOST": self.storage_endpoint,
+            "ECOM_BQ_PROJECT": self.project,
+        }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _install() -> Path | None:
+    """The emulator's executable, installed if needed; None (with the reason) when impossible."""
+    done = subprocess.run(["bash", str(INSTALL)], capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        pytest.fail(f"{INSTALL.name} failed:\n{done.stderr[-2000:]}")
+    lines = done.stdout.strip().splitlines()
+    if not lines:
+        pytest.skip(f"BigQuery emulator not available: {done.stderr.strip() or 'no Python >= 3.13'}")
+    return Path(lines[-1])
+
+
+@pytest.fixture(scope="session")
+def bq_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    exe = _install()
+    port, grpc_port = _free_port(), _free_port()
+    data_dir = tmp_path_factory.mktemp("bq-emulator")
+    log = (data_dir / "emulator.log").open("w")
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(grpc_port),
+            "--project",
+            PROJECT,
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                output = (data_dir / "emulator.log").read_text()[-2000:]
+                pytest.fail(f"the BigQuery emulator exited ({proc.returncode}): {output}")
+            try:
+                with urllib.request.urlopen(f"{url}/bigquery/v2/projects/{PROJECT}/datasets", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the BigQuery emulator did not answer within 60 s")
+                time.sleep(0.2)
+        yield Emulator(url, f"127.0.0.1:{grpc_port}", PROJECT, proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """os.environ without anything that points at BigQuery, credentials or an emulator."""
+    drop = ("GOOGLE_", "BIGQUERY_", "ECOM_BQ_", "GCE_METADATA", "CLOUDSDK_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(extra)
+    return env
+
+
+def tiny_raw(seed: int = 7) -> dict[str, pa.Table]:
+    """A small, deterministic, referentially complete raw dataset in the contract's types.
+
+    About 12 users, 30 orders, 60 events, 4 months of marketing spend: enough for every model to have
+    rows (cancelled and returned items, anonymous sessions, spend on every platform), small enough
+    for the emulator to build the whole project in seconds.
+    """
+    rnd = random.Random(seed)
+    utc = dt.UTC
+    start = dt.datetime(2024, 1, 1, tzinfo=utc)
+
+    def at(day: float) -> dt.datetime:
+        return start + dt.timedelta(seconds=round(day * 86400))
+
+    centers = [{"id": i, "name": f"DC {i}", "latitude": 30.0 + i, "longitude": -90.0 - i} for i in (1, 2)]
+    products = []
+    for pid in range(1, 9):
+        retail = round(rnd.uniform(10, 120), 2)
+        products.append(
+            {
+                "id": pid,
+                "cost": round(retail * rnd.uniform(0.3, 0.6), 4),
+                "category": rnd.choice(["Jeans", "Tops", "Socks"]),
+                "name": f"Product {pid}",
+                "brand": rnd.choice(["Acme", "Globex", None]),
+                "retail_price": retail,
+                "department": rnd.choice(["Men", "Women"]),
+                "sku": f"SKU{pid:04d}",
+                "distribution_center_id": 1 + pid % 2,
+            }
+        )
+    user_sources = ["Search", "Organic", "Facebook", "Email", "Display"]
+    users = [
+        {
+            "id": uid,
+            "first_name": f"F{uid}",
+            "last_name": f"L{uid}",
+            "email": f"u{uid}@example.com",
+            "age": rnd.randint(18, 70),
+            "gender": rnd.choice("MF"),
+            "state": "Texas",
+            "street_address": f"{uid} Main St",
+            "postal_code": f"7{uid:04d}",
+            "city": "Austin",
+            "country": "United States",
+            "latitude": 30.2,
+            "longitude": -97.7,
+            "traffic_source": rnd.choice(user_sources),
+            "created_at": at(rnd.uniform(0, 20)),
+        }
+        for uid in range(1, 13)
+    ]
+    event_sources = ["Email", "Adwords", "Organic", "YouTube", "Facebook"]
+    orders, items, inventory, events = [], [], [], []
+    for oid in range(1, 31):
+        user = users[(oid * 5) % len(users)]
+        created = at(rnd.uniform(21, 110))
+        status = rnd.choice(["Processing", "Shipped", "Complete", "Returned", "Cancelled"])
+        shipped = (
+            created + dt.timedelta(hours=rnd.randint(5, 60)) if status in ("Shipped", "Complete", "Returned") else None
+        )
+        delivered = shipped + dt.timedelta(days=rnd.randint(1, 5)) if status in ("Complete", "Returned") else None
+        returned = delivered + dt.timedelta(days=rnd.randint(1, 9)) if status == "Returned" else None
+        n = rnd.randint(1, 3)
+        orders.append(
+            {
+                "order_id": oid,
+                "user_id": user["id"],
+                "status": status,
+                "gender": user["gender"],
+                "created_at": created,
+                "returned_at": returned,
+                "shipped_at": shipped,
+                "delivered_at": delivered,
+                "num_of_item": n,
+            }
+        )
+        session = f"s-{oid}"
+        source = rnd.choice(event_sources)
+        for seq, kind in enumerate(["home", "product", "cart", "purchase"], start=1):
+            events.append(
+                {
+                    "id": len(events) + 1,
+                    "user_id": user["id"],
+                    "sequence_number": seq,
+                    "session_id": session,
+                    "created_at": created - dt.timedelta(minutes=10 * (4 - seq)),
+                    "ip_address": "10.0.0.1",
+                    "city": "Austin",
+                    "state": "Texas",
+                    "postal_code": "78701",
+                    "browser": "Chrome",
+                    "traffic_source": source,
+                    "uri": f"/{kind}",
+                    "event_type": kind,
+                }
+            )
+        for _ in range(n):
+            product = rnd.choice(products)
+            inv_id = len(inventory) + 1
+            inventory.append(
+                {
+                    "id": inv_id,
+                    "product_id": product["id"],
+                    "created_at": created - dt.timedelta(days=rnd.randint(5, 20)),
+                    "sold_at": created,
+                    "cost": product["cost"],
+                    "product_category": product["category"],
+                    "product_name": product["name"],
+                    "product_brand": product["brand"],
+                    "product_retail_price": product["retail_price"],
+                    "product_department": product["department"],
+                    "product_sku": product["sku"],
+                    "product_distribution_center_id": product["distribution_center_id"],
+                }
+            )
+            items.append(
+                {
+                    "id": len(items) + 1,
+                    "order_id": oid,
+                    "user_id": user["id"],
+                    "product_id": product["id"],
+                    "inventory_item_id": inv_id,
+                    "status": status,
+                    "created_at": created,
+                    "shipped_at": shipped,
+                    "delivered_at": delivered,
+                    "returned_at": returned,
+                    "sale_price": product["retail_price"],
+                }
+            )
+    for product in products:  # unsold stock
+        for _ in range(3):
+            inventory.append(
+                {
+                    **inventory[0],
+                    "id": len(inventory) + 1,
+                    "product_id": product["id"],
+                    "created_at": at(rnd.uniform(0, 100)),
+                    "sold_at": None,
+                    "cost": product["cost"],
+                    "product_category": product["category"],
+                    "product_name": product["name"],
+                    "product_brand": product["brand"],
+                    "product_retail_price": product["retail_price"],
+                    "product_department": product["department"],
+                    "product_sku": product["sku"],
+                    "product_distribution_center_id": product["distribution_center_id"],
+                }
+            )
+    for k in range(8):  # anonymous browsing
+        t = at(rnd.uniform(21, 110))
+        events.append(
+            {
+                **events[0],
+                "id": len(events) + 1,
+                "user_id": None,
+                "sequence_number": 1,
+                "session_id": f"anon-{k}",
+                "created_at": t,
+                "traffic_source": rnd.choice(event_sources),
+                "uri": "/home",
+                "event_type": "home",
+            }
+        )
+    spend = []
+    for day in range(0, 120, 3):
+        for platform in ("Google", "Facebook", "YouTube", "Email"):
+            spend.append(
+                {
+                    "date": (start + dt.timedelta(days=day)).date(),
+                    "campaign_id": f"campaign_{day % 4}",
+                    "platform": platform,
+                    "spend": round(rnd.uniform(5, 50), 2),
+                    "clicks": rnd.randint(0, 40),
+                    "impressions": rnd.randint(100, 900),
+                }
+            )
+    rows = {
+        "orders": orders,
+        "order_items": items,
+        "products": products,
+        "users": users,
+        "events": events,
+        "inventory_items": inventory,
+        "distribution_centers": centers,
+        "marketing_spend": spend,
+    }
+    return {
+        name: to_contract(name, pa.Table.from_pylist(rows[name], schema=RAW_SCHEMAS[name].to_pyarrow()))
+        for name in RAW_SCHEMAS
+    }

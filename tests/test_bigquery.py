@@ -1,0 +1,572 @@
+"""`--target bigquery`: configuration, errors a user meets, and the whole build on a local emulator.
+
+The emulator tests (marked `emulator`) upload a small raw dataset, build every model through the
+engine code the CLI runs, and check the tables against the same models built on DuckDB, their
+partitioning/clustering against the decorators, the data tests, a rebuild, a failing model and the
+dry run. The emulator (local-bigquery) runs SQL on DuckDB, so it proves the wiring (DDL, jobs,
+loads, reads, metadata), not BigQuery's own SQL semantics: the compiled-SQL snapshots and the
+dialect cross-check cover those.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from google.cloud.bigquery import Dataset, LoadJobConfig
+
+from ecom import engine
+from ecom.bigquery import HOW_TO_AUTHENTICATE, BigQueryError, BigQueryTarget, offline_locations, resolve_config
+from ecom.load import read_folder
+from ecom.registry import Model, Project
+from ecom.sources import RAW_SCHEMAS, SourceContractError
+from ecom.targets import DuckDBTarget, Location, TargetError
+from tests.bq_emulator import Emulator, bq_emulator, clean_env, tiny_raw  # noqa: F401 (fixture)
+from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, scenario_vars
+
+ROOT = Path(__file__).resolve().parent.parent
+# google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
+pytestmark = pytest.mark.filterwarnings("ignore:Retrieving Arrow record batches directly:PendingDeprecationWarning")
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+
+def test_flags_win_over_environment_over_config_file(tmp_path):
+    (tmp_path / "ecom.toml").write_text(
+        '[bigquery]\nproject = "file-proj"\ndataset = "file_ds"\nlocation = "EU"\n'
+        'raw_dataset = "bigquery-public-data.thelook_ecommerce"\n'
+        '[bigquery.sources]\nmarketing_spend = "file_ds_raw"\nevents = "x.y"\n'
+    )
+    env = {"ECOM_BQ_DATASET": "env_ds", "ECOM_BQ_RAW_DATASET_EVENTS": "env-proj.events_raw"}
+    config = resolve_config({"project": "flag-proj"}, env, tmp_path)
+    assert (config.project, config.dataset, config.location) == ("flag-proj", "env_ds", "EU")
+    assert config.raw_dataset == "bigquery-public-data.thelook_ecommerce"
+    # per source: the file's marketing_spend, the environment's events over the file's
+    assert config.sources == {"marketing_spend": "file_ds_raw", "events": "env-proj.events_raw"}
+
+
+def test_yaml_config_file_and_per_source_locations(tmp_path):
+    (tmp_path / "ecom.yml").write_text(
+        "bigquery:\n  project: my-proj\n  dataset: ecom\n"
+        "  raw_dataset: bigquery-public-data.thelook_ecommerce\n"
+        "  sources:\n    marketing_spend: my-proj.ecom_raw\n"
+    )
+    target = BigQueryTarget(resolve_config({"endpoint": "http://127.0.0.1:9"}, {}, tmp_path))
+    assert target.models == Location("ecom", "my-proj")
+    assert target.raw_location("orders") == Location("thelook_ecommerce", "bigquery-public-data")
+    assert target.raw_location("marketing_spend") == Location("ecom_raw", "my-proj")
+    # models compile against those locations, fully qualified
+    sql = ibis.to_sql(target.raw_location("orders").unbound("orders", RAW_SCHEMAS["orders"]), dialect="bigquery")
+    assert "`bigquery-public-data`.`thelook_ecommerce`.`orders`" in sql
+
+
+def test_raw_dataset_defaults_beside_the_models_dataset():
+    target = BigQueryTarget.from_options(project="p", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
+    assert target.raw == Location("ecom_raw", "p")
+    assert target.endpoint == "http://127.0.0.1:9"
+    # no Storage Read endpoint given: results over REST, and no Storage client for Google's host
+    assert target.con.storage_client is None and target.client._ensure_bqstorage_client() is None
+
+
+def test_offline_compile_uses_the_same_settings_as_a_build(tmp_path):
+    (tmp_path / "ecom.toml").write_text(
+        '[bigquery]\nproject = "my-proj"\nraw_dataset = "bigquery-public-data.thelook_ecommerce"\n'
+        '[bigquery.sources]\nmarketing_spend = "ecom_raw"\n'
+    )
+    raw_at, models = offline_locations(environ={"ECOM_BQ_DATASET": "analytics"}, folder=tmp_path)
+    assert models == Location("analytics", "my-proj")
+    assert raw_at("orders") == Location("thelook_ecommerce", "bigquery-public-data")
+    assert raw_at("marketing_spend") == Location("ecom_raw", "my-proj")
+    raw_at, models = offline_locations(environ={}, folder=tmp_path / "nothing-here")
+    assert (raw_at("orders"), models) == (Location("ecom_raw", "your-project"), Location("ecom", "your-project"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[bigquery]\nprojekt = "x"\n', "unknown bigquery setting(s) projekt"),
+        ('[bigquery.sources]\nordres = "x"\n', "per-source dataset given for ordres"),
+        ("[bigquery\n", "cannot read"),
+    ],
+)
+def test_config_file_mistakes_are_one_line_errors(tmp_path, content, message):
+    (tmp_path / "ecom.toml").write_text(content)
+    with pytest.raises(TargetError, match=r"^[^\n]*$") as e:
+        resolve_config({}, {}, tmp_path)
+    assert message in str(e.value)
+
+
+def test_missing_project_or_dataset_says_which_and_how():
+    with pytest.raises(TargetError, match="no BigQuery project: pass --project, set ECOM_BQ_PROJECT"):
+        BigQueryTarget(resolve_config({"dataset": "d", "endpoint": "127.0.0.1:9"}, {}, Path("/nonexistent")))
+    target = BigQueryTarget(resolve_config({"project": "p", "raw_dataset": "r", "endpoint": "127.0.0.1:9"}, {}))
+    assert target.raw == Location("r", "p")  # enough to upload raw data
+    with pytest.raises(TargetError, match="no BigQuery dataset for the models: pass --dataset"):
+        _ = target.models
+
+
+# -- the statement each model runs -----------------------------------------------------------------
+
+
+@pytest.fixture
+def offline_target() -> BigQueryTarget:
+    return BigQueryTarget.from_options(project="p", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
+
+
+def _model(name: str, **kwargs) -> Model:
+    return Model(name=name, func=lambda: None, key=("id",), **kwargs)
+
+
+def test_ddl_partitions_clusters_and_labels(offline_target):
+    t = ibis.table({"id": "int64", "day": "date", "ts": "timestamp('UTC')", "c": "string"}, name="src")
+    by_date = offline_target.ddl(_model("fact_x", partition_by="day", cluster_by=("c", "id")), t)
+    assert by_date.startswith(
+        "CREATE OR REPLACE TABLE `p.ecom.fact_x` PARTITION BY `day` CLUSTER BY `c`, `id` "
+        'OPTIONS(labels=[("ecom_model", "fact_x")]) AS\nSELECT'
+    )
+    by_ts = offline_target.ddl(_model("fact_y", partition_by="ts"), t)
+    assert "PARTITION BY DATE(`ts`) OPTIONS" in by_ts
+    view = offline_target.ddl(_model("v", materialized="view"), t)
+    assert view.startswith('CREATE OR REPLACE VIEW `p.ecom.v` OPTIONS(labels=[("ecom_model", "v")]) AS')
+    with pytest.raises(BigQueryError, match="partition_by='c' is string"):
+        offline_target.ddl(_model("bad", partition_by="c"), t)
+
+
+def test_every_models_partitioning_and_clustering_is_valid_for_bigquery(project, offline_target):
+    """A decorator BigQuery would refuse (partition by a non-date, cluster by a float or more than
+    4 columns) fails here, with no connection, rather than mid-build."""
+    exprs = engine.unbound_expressions(
+        project,
+        {**engine.resolve_vars(project.vars, {"as_of": SNAPSHOT_AS_OF}, lambda _: None)},
+        offline_target.raw_location,
+        offline_target.models,
+    )
+    for name, model in project.models.items():
+        ddl = offline_target.ddl(model, exprs[name])
+        assert (" PARTITION BY " in ddl) == bool(model.partition_by), name
+        assert (" CLUSTER BY " in ddl) == bool(model.cluster_by), name
+
+
+def test_clustering_bigquery_refuses_is_caught_before_any_job(offline_target):
+    t = ibis.table({"id": "int64", "x": "float64", "a": "string"}, name="src")
+    with pytest.raises(BigQueryError, match=r"at most 4 columns .*; not x \(float64\)"):
+        offline_target.ddl(_model("m", cluster_by=("a", "x")), t)
+    with pytest.raises(BigQueryError, match="at most 4 columns"):
+        offline_target.ddl(_model("m", cluster_by=("a", "id", "a", "id", "a")), t)
+
+
+def test_dry_run_asks_for_a_dry_run_and_returns_the_estimate(offline_target):
+    seen = []
+
+    class StubClient:
+        def query(self, sql, job_config):
+            seen.append((sql, job_config))
+            return SimpleNamespace(result=lambda: None, total_bytes_processed=12_345)
+
+    offline_target.client = StubClient()
+    expr = ibis.table({"id": "int64"}, name="orders", database="ecom_raw", catalog="p")
+    assert offline_target.dry_run(_model("stg_orders"), expr) == 12_345
+    ((sql, config),) = seen
+    assert config.dry_run is True and config.use_query_cache is False
+    assert config.labels == {"ecom_model": "stg_orders", "ecom_layer": "staging"}
+    assert "`p`.`ecom_raw`.`orders`" in sql and "CREATE" not in sql
+
+
+# -- errors a user meets without credentials -------------------------------------------------------
+
+
+def _cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
+    env = {**env, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "ecom", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
+    return done, time.perf_counter() - start
+
+
+def test_no_credentials_prints_how_to_authenticate_fast(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()  # no gcloud ADC file there
+    done, seconds = _cli(
+        "build",
+        "--target",
+        "bigquery",
+        "--project",
+        "p",
+        "--dataset",
+        "d",
+        env=clean_env(HOME=str(home)),
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert HOW_TO_AUTHENTICATE.split(":")[0] in done.stderr
+    assert "gcloud auth application-default login" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert seconds < 5, f"took {seconds:.1f} s"
+
+
+def test_a_missing_credentials_file_is_named(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(HOME=str(home), GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "key.json"))
+    done, _ = _cli("build", "--target", "bigquery", "--project", "p", "--dataset", "d", env=env, cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "Google credentials unusable" in done.stderr and "key.json" in done.stderr
+
+
+# -- end to end on the emulator --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def raw_data() -> dict[str, pa.Table]:
+    return tiny_raw()
+
+
+@pytest.fixture(scope="module")
+def bq(bq_emulator: Emulator, raw_data) -> BigQueryTarget:  # noqa: F811
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset="ecom",
+        raw_dataset="ecom_raw",
+        endpoint=bq_emulator.endpoint,
+        storage_endpoint=bq_emulator.storage_endpoint,
+        config_dir="/nonexistent",
+    )
+    counts = target.write_raw(raw_data)
+    assert counts == {name: table.num_rows for name, table in raw_data.items()}
+    yield target
+    target.close()
+
+
+def _build(project: Project, target, given=None):
+    """What `ecom build` does: validate the sources, resolve the variables, build every model."""
+    engine.validate_sources(target)
+    values = engine.target_vars(project, target, given or {})
+    return values, engine.build(project, target, list(project.order), values)
+
+
+@pytest.fixture(scope="module")
+def built(project, bq, raw_data, tmp_path_factory):
+    """Every model built on the emulator and, from the same raw data, on DuckDB."""
+    values, results = _build(project, bq)
+    duck = DuckDBTarget(tmp_path_factory.mktemp("duck") / "ecom.duckdb")
+    duck.write_raw(raw_data)
+    duck_values, _ = _build(project, duck)
+    assert duck_values == values
+    yield SimpleNamespace(values=values, results=results, duck=duck)
+    duck.close()
+
+
+def _rows(table: pa.Table, key: tuple[str, ...]) -> list[dict]:
+    def order(row):
+        return tuple((row[k] is None, row[k]) for k in key)
+
+    return sorted(table.to_pylist(), key=order)
+
+
+def _types(schema: ibis.Schema) -> dict[str, str]:
+    """Column types, BigQuery's TIMESTAMP (no declared scale) equal to DuckDB's (microseconds)."""
+    return {c: str(t.copy(scale=None) if t.is_timestamp() else t) for c, t in schema.items()}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+@pytest.mark.emulator
+def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
+    assert [r.name for r in built.results] == list(project.order)
+    assert all(r.status == "ok" for r in built.results)
+    declared = engine.unbound_expressions(project, built.values, bq.raw_location, bq.models)
+    for name in project.order:
+        key = project.models[name].key
+        theirs = bq.table(name).to_pyarrow()
+        ours = built.duck.table(name).to_pyarrow()
+        assert theirs.schema.names == ours.schema.names, name
+        # BigQuery stores the types the expression declares. (DuckDB's CREATE TABLE AS may store
+        # wider ones, e.g. SUM(BIGINT) as HUGEINT, read back as decimal(38, 0): values still agree.)
+        assert _types(bq.table(name).schema()) == _types(declared[name].schema()), name
+        assert ours.num_rows > 0, f"{name} is empty on the test data: it proves nothing"
+        _assert_same_rows(name, key, theirs, ours)
+        result = next(r for r in built.results if r.name == name)
+        assert result.rows == ours.num_rows
+
+
+def _assert_same_rows(name: str, key: tuple[str, ...], theirs: pa.Table, ours: pa.Table) -> None:
+    """Row for row, sorted by the model's key; floats to 1e-9."""
+    assert theirs.schema.names == ours.schema.names, name
+    got, want = _rows(theirs, key), _rows(ours, key)
+    assert len(got) == len(want), name
+    for g, w in zip(got, want, strict=True):
+        bad = [c for c in w if not _same(g[c], w[c])]
+        assert not bad, f"{name} {[(c, g[c], w[c]) for c in bad]}"
+
+
+@pytest.mark.emulator
+@pytest.mark.slow  # ~20 models built per scenario: deselect with -m "not slow" while iterating
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):  # noqa: F811
+    """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both, read over REST."""
+    raw = read_folder(FIXTURES / scenario)
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset=f"ecom_{scenario}",
+        raw_dataset=f"raw_{scenario}",
+        endpoint=bq_emulator.endpoint,
+        config_dir="/nonexistent",
+    )
+    target.write_raw(raw)
+    duck = DuckDBTarget(tmp_path / "ecom.duckdb")
+    duck.write_raw(raw)
+    given = scenario_vars(scenario)
+    values, _ = _build(project, target, given)
+    assert _build(project, duck, given)[0] == values
+    for name in project.order:
+        theirs, ours = target.table(name).to_pyarrow(), duck.table(name).to_pyarrow()
+        _assert_same_rows(name, project.models[name].key, theirs, ours)
+    duck.close()
+    target.close()
+
+
+@pytest.mark.emulator
+def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):  # noqa: F811
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project, raw_dataset="upload_raw", endpoint=bq_emulator.endpoint, config_dir="/nonexistent"
+    )
+    assert target.write_raw({"orders": raw_data["orders"]}) == {"orders": raw_data["orders"].num_rows}
+
+    def broken_stream():
+        yield from raw_data["users"].to_batches()
+        raise OSError("the export was cut off")
+
+    fewer = raw_data["orders"].slice(0, 3)
+    with pytest.raises(OSError, match="cut off"):
+        target.write_raw({"orders": fewer, "users": broken_stream()})
+    assert target.client.get_table(f"{bq_emulator.project}.upload_raw.orders").num_rows == raw_data["orders"].num_rows
+    tables = {t.table_id for t in target.client.list_tables(f"{bq_emulator.project}.upload_raw")}
+    assert tables == {"orders"}  # no staging table left behind, users not created
+
+
+@pytest.mark.emulator
+def test_the_models_dataset_is_created_where_the_raw_data_lives(bq_emulator):  # noqa: F811
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset="eu_models",
+        raw_dataset="eu_raw",
+        endpoint=bq_emulator.endpoint,
+        config_dir="/nonexistent",
+    )
+    eu = Dataset(f"{bq_emulator.project}.eu_raw")
+    eu.location = "EU"
+    target.client.create_dataset(eu)
+    target.ensure_dataset(target.models)
+    assert target.client.get_dataset(f"{bq_emulator.project}.eu_models").location == "EU"
+
+
+@pytest.mark.emulator
+def test_partitioning_clustering_and_labels_as_declared(project, bq, built):
+    for name, model in project.models.items():
+        table = bq.client.get_table(f"{bq.project}.ecom.{name}")
+        if model.partition_by:
+            assert table.time_partitioning is not None, name
+            assert (table.time_partitioning.field, table.time_partitioning.type_) == (model.partition_by, "DAY")
+        else:
+            assert table.time_partitioning is None, name
+        assert (table.clustering_fields or []) == list(model.cluster_by), name
+        assert table.labels == {"ecom_model": name}
+
+
+@pytest.mark.emulator
+def test_data_tests_pass_on_bigquery(project, bq_emulator, built):  # noqa: F811
+    models = list(project.order)
+    cases = engine.generic_tests(project, models) + engine.singular_tests(project, models, built.values)
+    # Results over REST rather than the Storage Read API (read by the test above): on the emulator
+    # a Storage read costs ~0.3 s a query, and the ~150 data tests are each one small query.
+    rest = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset="ecom",
+        raw_dataset="ecom_raw",
+        endpoint=bq_emulator.endpoint,
+        config_dir="/nonexistent",
+    )
+    table = functools.cache(rest.table)  # one metadata request per model, not per test
+    start = time.perf_counter()
+    results = engine.run_tests(cases, table, workers=rest.test_workers)
+    print(f"{len(cases)} data tests in {time.perf_counter() - start:.1f} s")
+    assert len(results) == len(cases) > 0
+    assert [r for r in results if r.status != "pass"] == []
+
+
+@pytest.mark.emulator
+def test_a_second_build_replaces_the_tables(project, bq, built):
+    before = {n: bq.client.get_table(f"{bq.project}.ecom.{n}") for n in project.order}
+    _, results = _build(project, bq, built.values)
+    for r in results:
+        after = bq.client.get_table(f"{bq.project}.ecom.{r.name}")
+        assert after.num_rows == before[r.name].num_rows == r.rows
+        assert after.modified >= before[r.name].modified
+    tables = {t.table_id for t in bq.client.list_tables(f"{bq.project}.ecom")}
+    assert tables == set(project.order) | {engine.VARS_TABLE}  # nothing left over
+
+
+@pytest.mark.emulator
+def test_a_failing_model_is_named_and_leaves_the_previous_table(project, bq, built):
+    name = project.order[0]
+    rows = bq.client.get_table(f"{bq.project}.ecom.{name}").num_rows
+    broken = _model(name)
+    bad = ibis.table({"x": "string"}, name="orders", database="ecom_raw", catalog=bq.project)
+    bad = bad.select(id=ibis.literal("not a number").cast("int64"))
+    with pytest.raises(BigQueryError, match="Could not convert string 'not a number' to INT64"):
+        bq.materialize(broken, bad)
+    assert bq.client.get_table(f"{bq.project}.ecom.{name}").num_rows == rows
+    assert bq.table(name).count().execute() == rows
+    # through the engine, as the CLI reports it
+    fake = Project.from_parts({name: Model(name, lambda orders: bad, key=("id",))}, {}, project.vars)
+    with pytest.raises(engine.BuildError, match=f"^model {name} failed: Could not convert string"):
+        engine.build(fake, bq, [name], built.values)
+
+
+@pytest.mark.emulator
+def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, bq, built):  # noqa: F811
+    fresh = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset="never_built",
+        raw_dataset="ecom_raw",
+        endpoint=bq_emulator.endpoint,
+        config_dir="/nonexistent",
+    )
+    datasets = {d.dataset_id for d in bq.client.list_datasets()}
+    plan = fresh.dry_run_expressions(project, list(project.order), built.values)
+    assert list(plan) == list(project.order)
+    estimates = {name: fresh.dry_run(project.models[name], expr) for name, (expr, _) in plan.items()}
+    # the emulator answers dry runs without estimating (0 bytes); real BigQuery gives the bytes
+    assert all(isinstance(v, int) and v >= 0 for v in estimates.values())
+    for name, (_, inline) in plan.items():  # nothing built yet: every upstream model is inlined
+        assert inline == project.upstream_models(name)
+    assert {d.dataset_id for d in bq.client.list_datasets()} == datasets  # nothing created
+
+
+@pytest.mark.emulator
+def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, built, tmp_path):  # noqa: F811
+    env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw")
+    done, _ = _cli("build", "--target", "bigquery", "--dry-run", "--select", "staging", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Dry run (nothing written)" in done.stdout and "stg_orders" in done.stdout and "total" in done.stdout
+    assert "cli" not in {d.dataset_id for d in bq.client.list_datasets()}
+    done, _ = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (
+        bq.client.get_table(f"{bq.project}.cli.stg_orders").num_rows == built.duck.table("stg_orders").count().execute()
+    )
+    done, _ = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout
+
+
+@pytest.mark.emulator
+def test_source_problems_stop_the_build_naming_table_and_column(bq_emulator, bq, raw_data, tmp_path):  # noqa: F811
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset="ecom_bad",
+        raw_dataset="bad_raw",
+        endpoint=bq_emulator.endpoint,
+        config_dir="/nonexistent",
+    )
+    with pytest.raises(TargetError, match="raw dataset test-project.bad_raw not found"):
+        engine.validate_sources(target)
+    orders = raw_data["orders"]
+    wrong = orders.set_column(0, "order_id", orders.column("order_id").cast(pa.string()))
+    target.ensure_dataset(target.raw)
+    path = tmp_path / "orders.parquet"
+    pq.write_table(wrong, path)
+    with path.open("rb") as f:
+        config = LoadJobConfig(source_format="PARQUET")
+        bq.client.load_table_from_file(f, f"{bq.project}.bad_raw.orders", job_config=config).result()
+    with pytest.raises(SourceContractError) as e:
+        engine.validate_sources(target)
+    assert "orders.order_id: expected int64, found string" in str(e.value)
+    assert "order_items: expected a table, found none" in str(e.value)
+    # a per-source override reads marketing_spend from elsewhere
+    moved = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset="ecom_bad",
+        raw_dataset="bad_raw",
+        sources={"marketing_spend": f"{bq.project}.ecom_raw"},
+        endpoint=bq_emulator.endpoint,
+        config_dir="/nonexistent",
+    )
+    assert moved.raw_schema("marketing_spend") == RAW_SCHEMAS["marketing_spend"]
+    assert moved.raw_schema("orders")["order_id"].is_string()
+
+
+def test_permission_and_credential_refusals_are_one_line():
+    from google.api_core import exceptions as gexc
+    from google.auth.exceptions import RefreshError
+
+    from ecom.bigquery import readable_errors
+
+    forbidden = gexc.Forbidden(
+        "GET https://bigquery.googleapis.com/bigquery/v2/projects/p/datasets/d: Access Denied: Dataset p:d: "
+        "Permission bigquery.datasets.get denied on dataset p:d (or it may not exist).\n\nLocation: US"
+    )
+    with pytest.raises(TargetError) as e, readable_errors("reading dataset p.d"):
+        raise forbidden
+    assert str(e.value) == (
+        "permission denied while reading dataset p.d: Access Denied: Dataset p:d: "
+        "Permission bigquery.datasets.get denied on dataset p:d (or it may not exist)."
+    )
+    with pytest.raises(TargetError, match="gcloud auth application-default login") as e, readable_errors("x"):
+        raise RefreshError("invalid_grant: Token has been expired or revoked.")
+    assert "\n" not in str(e.value)
+
+
+def test_the_cli_prints_bigquery_refusals_reached_through_ibis_as_one_line(capsys):
+    """e.g. no bigquery.jobs.create permission: the first query (computing as_of) is refused."""
+    import typer
+    from google.api_core import exceptions as gexc
+
+    from ecom.cli import friendly_errors
+
+    with pytest.raises(typer.Exit) as e, friendly_errors():
+        raise gexc.Forbidden(
+            "POST https://bigquery.googleapis.com/bigquery/v2/projects/p/queries: Access Denied: Project p: "
+            "User does not have bigquery.jobs.create permission in project p."
+        )
+    assert e.value.exit_code == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: permission denied: Access Denied: Project p: User does not have bigquery.jobs.create "
+        "permission in project p."
+    )
+    with pytest.raises(ZeroDivisionError), friendly_errors():  # a bug still shows its traceback
+        raise ZeroDivisionError
+
+
+def test_an_unreachable_endpoint_is_one_line(tmp_path):
+    from google.cloud.bigquery import DEFAULT_RETRY
+
+    target = BigQueryTarget.from_options(
+        project="p", dataset="d", endpoint=f"http://127.0.0.1:{_closed_port()}", config_dir="/nonexistent"
+    )
+    target.retry = DEFAULT_RETRY.with_timeout(0.5)
+    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading p\.d_raw\.orders: [^\n]*$"):
+        target.raw_schema("orders")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
