@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import ibis
 import pyarrow as pa
@@ -247,3 +248,8 @@ def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project):
     written = sorted(p.stem for p in (tmp_path / "bigquery").glob("*.sql"))
     assert written == sorted(project.order)
     assert ibis.__version__ == "12.0.0"
+
+
+def test_readme_lineage_graph_is_current(project):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert engine.mermaid(project, project.order) in readme, "README's graph is stale: paste `ecom ls --mermaid`"
