@@ -131,8 +131,8 @@ def main() -> None:
         print(f"{'total':32} {sum(r['rows'].values()):>12,} {r['engine_total']:>9.3f} {r['direct_total']:>9.3f}")
         print(f"overhead ratio ecom build / direct duckdb SQL: {ratio:.2f}  (target <= 1.2)")
         if "int_web_sessions" in r["engine"]:
-            print(f"int_web_sessions: {r['engine']['int_web_sessions']:.2f} s for {r['rows']['int_web_sessions']:,} events"
-                  " (target <= 3 s at ~2.4M events)")
+            seconds, events = r["engine"]["int_web_sessions"], r["rows"]["int_web_sessions"]
+            print(f"int_web_sessions: {seconds:.2f} s for {events:,} events (target <= 3 s at ~2.4M events)")
         print(f"peak memory (RSS high-water mark of the run): {peak_mb:,.0f} MB")
 
 

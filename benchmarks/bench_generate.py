@@ -108,9 +108,7 @@ def report(out: str, parquet: bool) -> None:
         print(f"  {title}: " + ", ".join(f"{k} {100 * n / total:.1f}%" for k, n in rows))
     print("  last-touch ROAS by platform (target: Email 8-15, Google 3-5, YouTube 1.5-3, Facebook 1-2):")
     df = con.execute(ROAS_SQL.format(**names)).fetchdf()
-    df["in_target"] = [
-        lo <= roas <= hi for roas, (lo, hi) in zip(df.roas, df.platform.map(EXPECTED_ROAS), strict=True)
-    ]
+    df["in_target"] = [lo <= roas <= hi for roas, (lo, hi) in zip(df.roas, df.platform.map(EXPECTED_ROAS), strict=True)]
     print("    " + df.to_string(index=False).replace("\n", "\n    "))
     con.close()
 

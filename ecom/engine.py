@@ -95,8 +95,7 @@ def model_inputs(project: Project, target: Target, name: str) -> dict[str, ir.Ta
     for up in project.upstream_models(name):
         if not target.exists(up):
             raise BuildError(
-                f"{name} reads {up}, which is not built on {describe(target)}: "
-                f"build it too, e.g. --select +{name}"
+                f"{name} reads {up}, which is not built on {describe(target)}: build it too, e.g. --select +{name}"
             )
         tables[up] = target.table(up)
     return tables
@@ -244,9 +243,7 @@ def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> di
     if target.exists(VARS_TABLE):
         rows = target.table(VARS_TABLE).to_pyarrow().to_pylist()
         stored = {
-            r["name"]: check_value(project.vars[r["name"]], r["value"])
-            for r in rows
-            if r["name"] in project.vars
+            r["name"]: check_value(project.vars[r["name"]], r["value"]) for r in rows if r["name"] in project.vars
         }
     return target_vars(project, target, {**stored, **given})
 

@@ -178,9 +178,7 @@ class Project:
         for owner in [*models.values(), *tests.values(), *summaries.values()]:
             unknown = [p for p in owner.params if p not in known]
             if unknown:
-                raise ProjectError(
-                    f"{owner.name} reads {', '.join(unknown)}: not a model, raw source or variable"
-                )
+                raise ProjectError(f"{owner.name} reads {', '.join(unknown)}: not a model, raw source or variable")
         for m in models.values():
             for column, target in m.relationships.items():
                 if target.split(".")[0] not in models:
@@ -254,9 +252,7 @@ class Project:
         if name not in self.models:
             close = sorted(n for n in self.models if name in n or n in name)[:3]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ProjectError(
-                f"--select {sel!r} matches no model{hint}; `ecom ls` lists the models"
-            )
+            raise ProjectError(f"--select {sel!r} matches no model{hint}; `ecom ls` lists the models")
         result = {name}
         if up:
             result |= self.ancestors(name)

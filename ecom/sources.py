@@ -188,9 +188,4 @@ def format_problems(problems: list[Problem], where: str) -> str:
 def conform(table: str, raw: ir.Table) -> ir.Table:
     """The contract's columns of a raw table, cast to the contract's types (a no-op when they match)."""
     schema = RAW_SCHEMAS[table]
-    return raw.select(
-        [
-            raw[c] if raw[c].type() == t else raw[c].cast(t).name(c)
-            for c, t in schema.items()
-        ]
-    )
+    return raw.select([raw[c] if raw[c].type() == t else raw[c].cast(t).name(c) for c, t in schema.items()])

@@ -110,9 +110,7 @@ class DuckDBTarget(Target):
     def __init__(self, path: str | Path | None = None, *, create: bool = True):
         self.path = Path(path or os.environ.get("ECOM_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
         if not create and not self.path.exists():
-            raise TargetError(
-                f"no DuckDB database at {self.path}: run `ecom generate` or `ecom load PATH` first"
-            )
+            raise TargetError(f"no DuckDB database at {self.path}: run `ecom generate` or `ecom load PATH` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = connect_duckdb(self.path)
         self.raw = Location("raw")
@@ -123,9 +121,7 @@ class DuckDBTarget(Target):
         kind = "VIEW" if model.materialized == "view" else "TABLE"
         # Each column is cast to the type the expression declares: DuckDB widens SUM(BIGINT) to
         # HUGEINT, which would otherwise be stored and read back as DECIMAL(38, 0).
-        columns = ", ".join(
-            f'CAST("{c}" AS {DuckDBType.to_string(t)}) AS "{c}"' for c, t in expr.schema().items()
-        )
+        columns = ", ".join(f'CAST("{c}" AS {DuckDBType.to_string(t)}) AS "{c}"' for c, t in expr.schema().items())
         sql = f"SELECT {columns} FROM ({self.con.compile(expr)})"
         created = self.con.raw_sql(f'CREATE OR REPLACE {kind} "{self.models.database}"."{model.name}" AS {sql}')
         # DuckDB answers CREATE TABLE AS with the row count: no second scan of the table.
@@ -161,14 +157,10 @@ class DuckDBTarget(Target):
     def write_table(self, name: str, data: pa.Table) -> None:
         self._replace(self.models, name, data.schema, data)
 
-    def _replace(
-        self, loc: Location, name: str, schema: pa.Schema, data: pa.Table | Iterable[pa.RecordBatch]
-    ) -> None:
+    def _replace(self, loc: Location, name: str, schema: pa.Schema, data: pa.Table | Iterable[pa.RecordBatch]) -> None:
         batches = data.to_batches() if isinstance(data, pa.Table) else data
         self.con.con.register("_ecom_incoming", pa.RecordBatchReader.from_batches(schema, batches))
         try:
-            self.con.raw_sql(
-                f'CREATE OR REPLACE TABLE "{loc.database}"."{name}" AS SELECT * FROM _ecom_incoming'
-            )
+            self.con.raw_sql(f'CREATE OR REPLACE TABLE "{loc.database}"."{name}" AS SELECT * FROM _ecom_incoming')
         finally:
             self.con.con.unregister("_ecom_incoming")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -30,8 +31,10 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                 parsed = yaml.safe_load(text)
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem", None) or "not valid YAML"
-                raise VarsError(f"--vars {text!r} is not a valid mapping ({mark}); "
-                                "write e.g. --vars '{as_of: 2024-06-30, session_timeout_minutes: 45}'") from None
+                raise VarsError(
+                    f"--vars {text!r} is not a valid mapping ({mark}); "
+                    "write e.g. --vars '{as_of: 2024-06-30, session_timeout_minutes: 45}'"
+                ) from None
             if not isinstance(parsed, dict):
                 raise VarsError(f"--vars {text!r} is not a mapping; write e.g. --vars '{{as_of: 2024-06-30}}'")
             result.update({str(k): v for k, v in parsed.items()})
@@ -53,10 +56,8 @@ def check_value(var: Var, value: Any) -> Any:
         if isinstance(value, dt.datetime):
             value = value.date()
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):  # not a date: reported just below
                 value = dt.date.fromisoformat(value)
-            except ValueError:
-                pass
         if not isinstance(value, dt.date):
             raise VarsError(f"{var.name} must be a date written YYYY-MM-DD, not {value!r}")
         return value
@@ -85,9 +86,7 @@ def resolve_vars(
     """
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise VarsError(
-            f"unknown variable {', '.join(unknown)} in --vars; known: {', '.join(sorted(declared))}"
-        )
+        raise VarsError(f"unknown variable {', '.join(unknown)} in --vars; known: {', '.join(sorted(declared))}")
     values = {}
     for name, var in declared.items():
         if name in given:

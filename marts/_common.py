@@ -50,9 +50,7 @@ def is_net(status: ir.StringValue) -> ir.BooleanValue:
     return ~status.isin(("cancelled", "returned"))
 
 
-def items_with_order_user_and_cost(
-    stg_order_items: ir.Table, stg_orders: ir.Table, stg_products: ir.Table
-) -> ir.Table:
+def items_with_order_user_and_cost(stg_order_items: ir.Table, stg_orders: ir.Table, stg_products: ir.Table) -> ir.Table:
     """Every staged order item (cancelled ones included: filter with is_non_cancelled / is_net) with
     its ORDER's user and created_at, and its product's cost.
 
@@ -63,9 +61,7 @@ def items_with_order_user_and_cost(
     """
     orders = stg_orders.select("order_id", "user_id", ordered_at=stg_orders.created_at)
     costs = stg_products.select("product_id", product_cost=stg_products.cost)
-    items = stg_order_items.select(
-        "order_item_id", "order_id", "order_date", "product_id", "status", "sale_price"
-    )
+    items = stg_order_items.select("order_item_id", "order_id", "order_date", "product_id", "status", "sale_price")
     # stg_order_items keeps only items whose order is staged, so the inner join drops nothing.
     joined = items.inner_join(orders, "order_id").left_join(costs, "product_id")
     return joined.select(
@@ -111,9 +107,7 @@ def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:
       transpiles to DuckDB's 1-based `WITH ORDINALITY`, silently dropping the last array element
       in the dialect cross-check.
     """
-    digits = ibis.union(
-        *(ibis.literal(d, "int64").name("digit").as_table() for d in range(10)), distinct=False
-    )
+    digits = ibis.union(*(ibis.literal(d, "int64").name("digit").as_table() for d in range(10)), distinct=False)
     bounds = start.select("start", last=days_between(ibis.date(as_of), start.start))
     offsets = bounds
     offset = ibis.literal(0, type="int64")

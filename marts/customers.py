@@ -340,5 +340,3 @@ def cohort_retention_has_every_cell(fact_cohort_retention: ir.Table, as_of: dt.d
 def customer_ratios_finite(dim_customers: ir.Table) -> ir.Table:
     """avg_order_value is finite or NULL."""
     return dim_customers.filter(not_finite(dim_customers.avg_order_value))
-
-

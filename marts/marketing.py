@@ -198,5 +198,3 @@ def campaign_ratios_finite(fact_campaign_performance: ir.Table) -> ir.Table:
     """ctr, cpc, cpa, roas and conversion_rate are finite or NULL."""
     t = fact_campaign_performance
     return t.filter(ibis.or_(*(not_finite(t[name]) for name in ("ctr", "cpc", "cpa", "roas", "conversion_rate"))))
-
-

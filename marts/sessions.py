@@ -172,9 +172,7 @@ def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
 @data_test
 def session_event_count_matches_events(fact_session_metrics: ir.Table, stg_events: ir.Table) -> ir.Table:
     """Σ fact_session_metrics.event_count = count(stg_events): one row when they differ."""
-    in_sessions = fact_session_metrics.aggregate(
-        session_events=fact_session_metrics.event_count.sum().fill_null(0)
-    )
+    in_sessions = fact_session_metrics.aggregate(session_events=fact_session_metrics.event_count.sum().fill_null(0))
     in_staging = stg_events.aggregate(staged_events=stg_events.count())
     both = in_sessions.cross_join(in_staging)
     return both.filter(both.session_events != both.staged_events)

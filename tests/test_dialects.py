@@ -67,8 +67,6 @@ def test_bigquery_sql_on_duckdb_equals_native(built, name):
 
 def test_data_tests_pass(built):
     target, values = built
-    cases = engine.generic_tests(PROJECT, PROJECT.order) + engine.singular_tests(
-        PROJECT, PROJECT.order, values
-    )
+    cases = engine.generic_tests(PROJECT, PROJECT.order) + engine.singular_tests(PROJECT, PROJECT.order, values)
     failed = [r for r in engine.run_tests(cases, target.table) if r.status != "pass"]
     assert not failed, [(r.name, r.status, r.failures, r.message) for r in failed]

@@ -78,7 +78,10 @@ def test_selectors(project):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("{as_of: 2024-06-30, session_timeout_minutes: 45}", {"as_of": dt.date(2024, 6, 30), "session_timeout_minutes": 45}),
+        (
+            "{as_of: 2024-06-30, session_timeout_minutes: 45}",
+            {"as_of": dt.date(2024, 6, 30), "session_timeout_minutes": 45},
+        ),
         ("as_of=2024-06-30 session_timeout_minutes=45", {"as_of": dt.date(2024, 6, 30), "session_timeout_minutes": 45}),
         ("as_of=2024-06-30,low_days=10", {"as_of": dt.date(2024, 6, 30), "low_days": 10}),
     ],
@@ -170,13 +173,13 @@ def test_missing_raw_table_and_columns_are_all_listed():
     target = DuckDBTarget(":memory:")
     raw = empty_raw()
     del raw["events"]
-    raw["orders"] = raw["orders"].drop_columns(["status"]).set_column(
-        4, "created_at", pa.array([], pa.string())
-    )
+    raw["orders"] = raw["orders"].drop_columns(["status"]).set_column(4, "created_at", pa.array([], pa.string()))
     target.write_raw({t: d for t, d in raw.items() if t != "orders"})
-    target.con.raw_sql('CREATE TABLE raw.orders (order_id BIGINT, user_id BIGINT, gender VARCHAR, '
-                       'created_at VARCHAR, returned_at TIMESTAMP, shipped_at TIMESTAMP_NS, '
-                       'delivered_at TIMESTAMPTZ, num_of_item INTEGER)')
+    target.con.raw_sql(
+        "CREATE TABLE raw.orders (order_id BIGINT, user_id BIGINT, gender VARCHAR, "
+        "created_at VARCHAR, returned_at TIMESTAMP, shipped_at TIMESTAMP_NS, "
+        "delivered_at TIMESTAMPTZ, num_of_item INTEGER)"
+    )
     with pytest.raises(SourceContractError) as info:
         engine.validate_sources(target)
     text = str(info.value)
@@ -190,8 +193,12 @@ def test_missing_raw_table_and_columns_are_all_listed():
 def test_compile_is_deterministic(project):
     values = resolve_vars(project.vars, {"as_of": dt.date(2024, 6, 30)}, lambda _: None)
     raw_at, models, dialect = engine.compile_locations("bigquery", "p", "d", "public.raw", None)
-    first = {n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()}
-    second = {n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()}
+    first = {
+        n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
+    }
+    second = {
+        n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
+    }
     assert first == second
     assert "`public`.`raw`.`orders`" in first["stg_orders"]
 

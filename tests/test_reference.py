@@ -13,9 +13,9 @@ same keys, equal values of the same Python type (floats to 1e-9 relative/absolut
 from __future__ import annotations
 
 import datetime as dt
-import os
 import importlib.util
 import math
+import os
 import random
 from pathlib import Path
 

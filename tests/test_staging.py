@@ -67,12 +67,10 @@ def test_fixture_as_of_is_the_one_tested():
 
 def test_columns_in_metrics_order(target):
     expected = {
-        "stg_orders": "order_id user_id status item_count created_at shipped_at delivered_at returned_at "
-        "order_date",
+        "stg_orders": "order_id user_id status item_count created_at shipped_at delivered_at returned_at order_date",
         "stg_order_items": "order_item_id order_id user_id product_id inventory_item_id status sale_price "
         "created_at shipped_at delivered_at returned_at order_date",
-        "stg_products": "product_id name brand category department sku cost retail_price "
-        "distribution_center_id",
+        "stg_products": "product_id name brand category department sku cost retail_price distribution_center_id",
         "stg_users": "user_id age gender city state country acquisition_source created_at signup_date",
         "stg_events": "event_id user_id source_session_id sequence_number ip_address browser "
         "traffic_source uri event_type created_at event_date",
@@ -214,10 +212,7 @@ def test_stg_events(target):
 
 
 def test_stg_inventory(target):
-    got = {
-        k: (r["product_id"], r["sold_at"])
-        for k, r in rows(target, "stg_inventory", "inventory_item_id").items()
-    }
+    got = {k: (r["product_id"], r["sold_at"]) for k, r in rows(target, "stg_inventory", "inventory_item_id").items()}
     assert got == {
         11: (1, ts("2024-03-01 10:00:00")),
         12: (2, None),  # sold 04-01 00:00:00: not yet sold at the end of as_of
@@ -258,10 +253,7 @@ DATES = {
 
 
 def dates_of(target: DuckDBTarget) -> dict:
-    return {
-        spec: {k: rows(target, spec[0], spec[1])[k][spec[2]] for k in expected}
-        for spec, expected in DATES.items()
-    }
+    return {spec: {k: rows(target, spec[0], spec[1])[k][spec[2]] for k in expected} for spec, expected in DATES.items()}
 
 
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo"])
