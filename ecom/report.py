@@ -27,6 +27,19 @@ TableFn = Callable[[str], ir.Table]
 WINDOW_DAYS = 30
 VARS_TABLE = "_ecom_vars"
 
+# The marts the report reads (METRICS.md#marts).
+MARTS = (
+    "fact_daily_pnl",
+    "fact_daily_pnl_advanced",
+    "fact_campaign_performance",
+    "fact_session_metrics",
+    "fact_cohort_retention",
+    "fact_product_performance",
+    "fact_inventory_forecast",
+    "dim_customers",
+    "dim_customer_segments",
+)
+
 KPI_METRICS = ("net_revenue", "ad_spend", "roas", "gross_profit", "contribution_profit")
 SEGMENT_ORDER = (
     "Champions",
@@ -210,6 +223,22 @@ def daily_spend_by_platform(table: TableFn) -> list[dict[str, Any]]:
     t = table("fact_campaign_performance")
     g = t.group_by("spend_date", "platform").aggregate(spend=t.spend.sum().coalesce(0.0))
     return _rows(g.order_by("spend_date", "platform"))
+
+
+def sessions_by_source(table: TableFn) -> list[dict[str, Any]]:
+    """One row per session traffic source: sessions, cart and purchase sessions and their rates."""
+    t = table("fact_session_metrics")
+    t = t.mutate(traffic_source=t.traffic_source.coalesce("(none)"))
+    g = t.group_by("traffic_source").aggregate(
+        sessions=t.count(),
+        cart_sessions=t.count(where=t.has_cart),
+        purchase_sessions=t.count(where=t.has_purchase),
+    )
+    g = g.mutate(
+        cart_rate=_ratio(g.cart_sessions, g.sessions),
+        conversion_rate=_ratio(g.purchase_sessions, g.sessions),
+    )
+    return _rows(g.order_by(ibis.desc("sessions"), "traffic_source"))
 
 
 def segment_summary(table: TableFn) -> list[dict[str, Any]]:
@@ -434,6 +463,9 @@ def _figure(data: list[dict], title: str, height: int = 360, **layout: Any) -> d
             lay[k] = {**lay[k], **v}
         else:
             lay[k] = v
+    if lay["xaxis"].get("title") and lay["legend"].get("y") == BASE_LAYOUT["legend"]["y"]:
+        lay["legend"] = {**lay["legend"], "y": -0.3}  # below the x-axis title, not over it
+        lay["margin"] = {**lay["margin"], "b": 60}
     if not data or all(not _has_points(d) for d in data):
         lay["annotations"] = [
             {"text": "No data", "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}
@@ -659,6 +691,55 @@ def chart_ctr_cpc(rows: list[dict]) -> dict:
         "CTR vs CPC by campaign (bubble size = spend)",
         xaxis={"title": {"text": "CTR (clicks / impressions)"}, "tickformat": ".2%"},
         yaxis={"title": {"text": "CPC (spend / clicks)"}, "tickprefix": "$", "tickformat": ",.2f"},
+    )
+
+
+def chart_sessions(rows: list[dict]) -> dict:
+    x = [r["traffic_source"] for r in rows]
+    data = [
+        {
+            "type": "bar",
+            "name": "Sessions",
+            "x": x,
+            "y": [r["sessions"] for r in rows],
+            "marker": {"color": "#9ecae1"},
+            "hovertemplate": "%{x}<br>%{y:,} sessions<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "Sessions with a purchase (right axis)",
+            "x": x,
+            "y": [r["conversion_rate"] for r in rows],
+            "yaxis": "y2",
+            "line": {"color": "#d62728"},
+            "hovertemplate": "%{x}<br>%{y:.2%} of sessions purchase<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "Sessions with a cart (right axis)",
+            "x": x,
+            "y": [r["cart_rate"] for r in rows],
+            "yaxis": "y2",
+            "line": {"color": "#ff9f1c", "dash": "dot"},
+            "hovertemplate": "%{x}<br>%{y:.2%} of sessions add to cart<extra></extra>",
+        },
+    ]
+    return _figure(
+        data,
+        "Web sessions and conversion by traffic source",
+        yaxis={"title": {"text": "sessions"}, "tickformat": ","},
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "tickformat": ".0%",
+            "rangemode": "tozero",
+            "showgrid": False,
+            "tickmode": "auto",
+            "nticks": 6,
+        },
+        margin={"r": 60},
     )
 
 
@@ -1043,7 +1124,8 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
     marketing.chart(chart_spend_share(platforms))
     marketing.chart(chart_daily_spend(daily_spend_by_platform(table)), wide=True)
     campaigns = campaign_performance(table)
-    marketing.chart(chart_ctr_cpc(campaigns), wide=True)
+    marketing.chart(chart_ctr_cpc(campaigns))
+    marketing.chart(chart_sessions(sessions_by_source(table)))
     shown = campaigns[:40]
     shown_note = (
         f"All {len(campaigns)} campaigns"

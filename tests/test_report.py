@@ -500,3 +500,103 @@ def test_formatting_for_people():
     assert report.fmt_pct(-0.052, signed=True) == "-5.2%"
     assert report.fmt_roas(3.456) == "3.46\u00d7"
     assert report.fmt_int(1234567) == "1,234,567"
+
+
+SESSION_SCHEMA = dict(
+    session_id="string",
+    visitor_id="string",
+    user_id="int64",
+    is_identified="boolean",
+    session_date="date",
+    session_start="timestamp('UTC')",
+    session_end="timestamp('UTC')",
+    duration_seconds="float64",
+    event_count="int64",
+    product_views="int64",
+    has_cart="boolean",
+    has_purchase="boolean",
+    landing_uri="string",
+    landing_event_type="string",
+    traffic_source="string",
+    platform="string",
+    browser="string",
+)
+
+
+def test_sessions_by_source():
+    t0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+
+    def sess(i, source, cart, purchase):
+        return (f"s{i}", "u1", 1, True, t0.date(), t0, t0, 0.0, 1, 0, cart, purchase, "/", "home", source, None, "x")
+
+    rows = report.sessions_by_source(
+        tables(
+            fact_session_metrics=mem(
+                SESSION_SCHEMA,
+                [
+                    sess(1, "Email", True, True),
+                    sess(2, "Email", True, False),
+                    sess(3, "Email", False, False),
+                    sess(4, "Email", False, False),
+                    sess(5, None, False, False),
+                ],
+            )
+        )
+    )
+    # Email: 4 sessions, 2 with a cart (50%), 1 with a purchase (25%); a NULL source is its own row
+    assert rows[0] == {
+        "traffic_source": "Email",
+        "sessions": 4,
+        "cart_sessions": 2,
+        "purchase_sessions": 1,
+        "cart_rate": 0.5,
+        "conversion_rate": 0.25,
+    }
+    assert rows[1]["traffic_source"] == "(none)" and rows[1]["conversion_rate"] == 0.0
+
+
+# ------------------------------------------------------------------------------------------------
+# `ecom report` on a DuckDB file holding the (fake) marts
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def duckdb_with_marts(tmp_path):
+    from ecom.targets import DuckDBTarget
+    from tests.test_report_browser import fake_marts
+
+    db = tmp_path / "ecom.duckdb"
+    tgt = DuckDBTarget(db)
+    for name, t in fake_marts(days=90, n_products=60, n_users=200).items():
+        tgt.con.create_table(name, t.to_pyarrow(), database="main")
+    tgt.close()
+    return db
+
+
+def test_cli_report_writes_the_dashboard(duckdb_with_marts, tmp_path):
+    from typer.testing import CliRunner
+
+    from ecom.cli import app
+
+    out = tmp_path / "r" / "report.html"
+    result = CliRunner().invoke(app, ["report", "--path", str(duckdb_with_marts), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "as of <b>2024-06-30</b>" in text  # from _ecom_vars
+    assert "lead_time_days = <b>14</b>" in text
+    for page in ("Executive overview", "Marketing performance", "Customers", "Products and inventory"):
+        assert f">{page}</button>" in text
+
+
+def test_cli_report_names_missing_marts(tmp_path):
+    from typer.testing import CliRunner
+
+    from ecom.cli import app
+    from ecom.targets import DuckDBTarget
+
+    db = tmp_path / "empty.duckdb"
+    DuckDBTarget(db).close()
+    result = CliRunner().invoke(app, ["report", "--path", str(db), "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 1
+    assert "fact_daily_pnl" in result.output and "ecom build" in result.output
+    assert not (tmp_path / "r.html").exists()

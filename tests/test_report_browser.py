@@ -329,6 +329,38 @@ def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: i
             )
         )
 
+    # fact_session_metrics
+    sessions = []
+    platform_of = {"Adwords": "Google", "Facebook": "Facebook", "YouTube": "YouTube", "Email": "Email"}
+    for i in range(3000):
+        src = rng.choice(("Email", "Adwords", "Organic", "YouTube", "Facebook", None))
+        uid = rng.randint(1, n_users) if rng.random() < 0.6 else None
+        begin = dt.datetime.combine(rng.choice(dates), dt.time(rng.randint(0, 23), rng.randint(0, 59)), tzinfo=dt.UTC)
+        n_events = rng.randint(1, 9)
+        cart = n_events >= 3 and rng.random() < 0.5
+        duration = float(rng.randint(0, 1800))
+        sessions.append(
+            dict(
+                session_id=f"s{i}",
+                visitor_id=f"u{uid}" if uid else f"a{i}",
+                user_id=uid,
+                is_identified=uid is not None,
+                session_date=begin.date(),
+                session_start=begin,
+                session_end=begin + dt.timedelta(seconds=duration),
+                duration_seconds=duration,
+                event_count=n_events,
+                product_views=n_events // 2,
+                has_cart=cart,
+                has_purchase=cart and uid is not None and rng.random() < 0.5,
+                landing_uri="/",
+                landing_event_type="home",
+                traffic_source=src,
+                platform=platform_of.get(src),
+                browser="Chrome",
+            )
+        )
+
     def mem(rows, schema):
         return ibis.memtable({k: [r[k] for r in rows] for k in schema}, schema=ibis.schema(schema))
 
@@ -455,6 +487,25 @@ def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: i
         fm_score="int64",
         segment="string",
     )
+    s_sess = dict(
+        session_id="string",
+        visitor_id="string",
+        user_id="int64",
+        is_identified="boolean",
+        session_date="date",
+        session_start="timestamp('UTC')",
+        session_end="timestamp('UTC')",
+        duration_seconds=money,
+        event_count="int64",
+        product_views="int64",
+        has_cart="boolean",
+        has_purchase="boolean",
+        landing_uri="string",
+        landing_event_type="string",
+        traffic_source="string",
+        platform="string",
+        browser="string",
+    )
     s_vars = dict(name="string", value="string")
     build_vars = dict(
         as_of=AS_OF.isoformat(),
@@ -471,6 +522,7 @@ def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: i
         "fact_daily_pnl": mem(pnl, s_pnl),
         "fact_daily_pnl_advanced": mem(adv, s_adv),
         "fact_campaign_performance": mem(camp_rows, s_camp),
+        "fact_session_metrics": mem(sessions, s_sess),
         "fact_cohort_retention": mem(cohort_rows, s_cohort),
         "fact_product_performance": mem(prods, s_prod),
         "fact_inventory_forecast": mem(inventory, s_inv),
