@@ -507,7 +507,7 @@ def chart_revenue_vs_spend(rows: list[dict]) -> dict:
     return _figure(
         data,
         "Net revenue vs ad spend per day",
-        xaxis={"type": "date", "rangeselector": _range_buttons()},
+        xaxis=_date_axis(x),
         yaxis={"title": {"text": "Net revenue"}, "tickprefix": "$", "tickformat": ",.0f", "rangemode": "tozero"},
         yaxis2={
             "title": {"text": "Ad spend"},
@@ -522,6 +522,16 @@ def chart_revenue_vs_spend(rows: list[dict]) -> dict:
         },
         margin={"r": 70},
     )
+
+
+def _date_axis(dates: Sequence[str]) -> dict:
+    """A date axis opening on the last year (long histories are unreadable day by day), with buttons."""
+    axis: dict[str, Any] = {"type": "date", "rangeselector": _range_buttons()}
+    if dates:
+        last = dt.date.fromisoformat(dates[-1])
+        first = max(dt.date.fromisoformat(dates[0]), last - dt.timedelta(days=364))
+        axis["range"] = [(first - dt.timedelta(days=1)).isoformat(), (last + dt.timedelta(days=1)).isoformat()]
+    return axis
 
 
 def _range_buttons() -> dict:
@@ -563,7 +573,7 @@ def chart_roas_trend(rows: list[dict]) -> dict:
     return _figure(
         data,
         "ROAS trend (net revenue / ad spend, trailing windows)",
-        xaxis={"type": "date", "rangeselector": _range_buttons()},
+        xaxis=_date_axis(x),
         yaxis={"ticksuffix": "\u00d7", "tickformat": ".1f", "rangemode": "tozero"},
     )
 
@@ -654,7 +664,7 @@ def chart_daily_spend(rows: list[dict]) -> dict:
     return _figure(
         data,
         "Daily ad spend by platform",
-        xaxis={"type": "date", "rangeselector": _range_buttons()},
+        xaxis=_date_axis(dates),
         yaxis={"tickprefix": "$", "tickformat": ",.0f"},
         hovermode="x unified",
     )
@@ -926,9 +936,7 @@ def chart_revenue_margin(rows: list[dict], total: int) -> dict:
             }
         )
     sampled = (
-        f" (every {math.ceil(total / len(rows))}th by revenue rank: {len(rows):,} of {total:,})"
-        if rows and len(rows) < total
-        else ""
+        f" (sample of {len(rows):,} of {total:,}, evenly spaced by revenue rank)" if rows and len(rows) < total else ""
     )
     return _figure(
         data,
@@ -1053,7 +1061,7 @@ def _text(x: Any) -> str:
 
 def _tile(label: str, k: dict[str, Any], fmt: Callable[[Any], str], higher_is_good: bool | None) -> str:
     change = k["change"]
-    if change is None:
+    if change is None or round(change, 3) == 0:
         cls, arrow = "flat", ""
     else:
         up = change > 0
