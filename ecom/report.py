@@ -158,6 +158,8 @@ def _campaigns(table: TableFn, start: dt.date | None = None, end: dt.date | None
         t = t.filter(t.spend_date <= end)
     g = t.group_by("platform", "campaign_id").aggregate(
         days=t.count(),
+        first_date=t.spend_date.min(),
+        last_date=t.spend_date.max(),
         spend=t.spend.sum().coalesce(0.0),
         clicks=t.clicks.sum().coalesce(0),
         impressions=t.impressions.sum().coalesce(0),
@@ -282,6 +284,8 @@ def _month_start(d: dt.date, back: int = 0) -> dt.date:
 def cohort_retention(table: TableFn, as_of: dt.date, max_cohorts: int = 18) -> list[dict[str, Any]]:
     """The retention matrix of the latest `max_cohorts` cohort months (fact_cohort_retention)."""
     t = table("fact_cohort_retention")
+    # cast: a cohort_month stored as a timestamp must not meet a DATE literal (BigQuery refuses the comparison)
+    t = t.mutate(cohort_month=t.cohort_month.cast("date"))
     t = t.filter(t.cohort_month >= _month_start(as_of, max_cohorts - 1))
     cols = ("cohort_month", "months_since_first", "cohort_size", "active_customers", "retention_rate")
     return _rows(t.select(*cols).order_by("cohort_month", "months_since_first"))
@@ -904,8 +908,15 @@ def _short(s: Any, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "\u2026"
 
 
-def chart_revenue_margin(rows: list[dict], total: int) -> dict:
-    categories = sorted({r["category"] or "(none)" for r in rows})
+def chart_revenue_margin(rows: list[dict], total: int, max_categories: int = 9) -> dict:
+    # one colour per category is readable up to ~10: the largest categories by points, the rest "Other"
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["category"] or "(none)"] = counts.get(r["category"] or "(none)", 0) + 1
+    ranked = sorted(counts, key=lambda c: (-counts[c], c))
+    kept = set(ranked[:max_categories]) if len(ranked) > max_categories + 1 else set(ranked)
+    group = {c: (c if c in kept else "Other") for c in ranked}
+    categories = sorted(kept) + (["Other"] if len(kept) < len(ranked) else [])
     palette = (
         "#4C78A8",
         "#F58518",
@@ -920,7 +931,7 @@ def chart_revenue_margin(rows: list[dict], total: int) -> dict:
     )
     data = []
     for i, c in enumerate(categories):
-        pts = [r for r in rows if (r["category"] or "(none)") == c]
+        pts = [r for r in rows if group[r["category"] or "(none)"] == c]
         data.append(
             {
                 "type": "scattergl" if len(rows) > 3000 else "scatter",
@@ -928,19 +939,21 @@ def chart_revenue_margin(rows: list[dict], total: int) -> dict:
                 "name": c,
                 "x": [r["net_revenue"] for r in pts],
                 "y": [r["margin_pct"] for r in pts],
-                "marker": {"size": 6, "opacity": 0.7, "color": palette[i % len(palette)]},
+                "marker": {"size": 6, "opacity": 0.7, "color": "#BAB0AC" if c == "Other" else palette[i % 9]},
                 "text": [_short(r["name"], 50) for r in pts],
-                "customdata": [r["product_id"] for r in pts],
-                "hovertemplate": "%{text}<br>product %{customdata}<br>net revenue $%{x:,.0f}"
-                "<br>margin %{y:.1%}<extra>" + html.escape(c) + "</extra>",
+                "customdata": [[r["product_id"], r["category"] or "(none)"] for r in pts],
+                "hovertemplate": "%{text}<br>product %{customdata[0]} (%{customdata[1]})"
+                "<br>net revenue $%{x:,.0f}<br>margin %{y:.1%}<extra></extra>",
             }
         )
     sampled = (
-        f" (sample of {len(rows):,} of {total:,}, evenly spaced by revenue rank)" if rows and len(rows) < total else ""
+        f"a sample of {len(rows):,} of {total:,} products with revenue, evenly spaced by revenue rank"
+        if rows and len(rows) < total
+        else f"all {total:,} products with revenue"
     )
-    return _figure(
+    fig = _figure(
         data,
-        f"Net revenue vs margin by product{sampled}",
+        "Net revenue vs margin by product",
         height=420,
         xaxis={
             "title": {"text": "net revenue (log scale)"},
@@ -952,6 +965,9 @@ def chart_revenue_margin(rows: list[dict], total: int) -> dict:
         yaxis={"title": {"text": "margin (gross profit / net revenue)"}, "tickformat": ".0%"},
         legend={"orientation": "v", "y": 1, "x": 1.02},
     )
+    fig["layout"]["title"]["subtitle"] = {"text": sampled, "font": {"size": 11, "color": "#666"}}
+    fig["layout"]["margin"]["t"] = 70
+    return fig
 
 
 def chart_coverage(rows: list[dict], thresholds: Mapping[str, int]) -> dict:
@@ -992,6 +1008,7 @@ def chart_coverage(rows: list[dict], thresholds: Mapping[str, int]) -> dict:
                     "yref": "paper",
                     "y": 1.0,
                     "text": f"{name} = {x}",
+                    "xanchor": "right" if name == "low_days" else "left",
                     "showarrow": False,
                     "font": {"size": 10, "color": color},
                     "yanchor": "bottom",
@@ -1134,7 +1151,7 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
     campaigns = campaign_performance(table)
     marketing.chart(chart_ctr_cpc(campaigns))
     marketing.chart(chart_sessions(sessions_by_source(table)))
-    shown = campaigns[:40]
+    shown = campaigns[:30]
     shown_note = (
         f"All {len(campaigns)} campaigns"
         if len(shown) == len(campaigns)
@@ -1147,6 +1164,8 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
             [
                 ("Platform", "platform", _text, None),
                 ("Campaign", "campaign_id", _text, None),
+                ("From", "first_date", fmt_date, None),
+                ("To", "last_date", fmt_date, None),
                 ("Spend", "spend", fmt_money, lambda r: _bar_style(r["spend"], top_spend)),
                 ("Impressions", "impressions", fmt_int, None),
                 ("Clicks", "clicks", fmt_int, None),
@@ -1185,7 +1204,7 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
                 ("Revenue share", "monetary_share", fmt_pct, None),
                 ("Mean revenue", "avg_monetary", fmt_money, None),
                 ("Mean orders", "avg_frequency", lambda x: fmt_num(x, 2), None),
-                ("Mean days since last order", "avg_recency_days", lambda x: fmt_num(x, 0), None),
+                ("Mean recency (days)", "avg_recency_days", lambda x: fmt_num(x, 0), None),
             ],
             segments,
         ),
