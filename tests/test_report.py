@@ -624,3 +624,16 @@ def test_every_query_compiles_to_bigquery(monkeypatch, tmp_path):
     assert len(compiled) >= 18
     # and none reads the clock: as_of comes from the build
     assert all("CURRENT_DATE" not in sql for sql in compiled)
+
+
+def test_report_on_empty_marts(tmp_path):
+    """A build with no activity still gives a report: zero tiles, "No data" charts, empty tables."""
+    from tests.test_report_browser import fake_marts
+
+    marts = {
+        name: (t if name == "_ecom_vars" else t.limit(0))
+        for name, t in fake_marts(days=5, n_products=5, n_users=5).items()
+    }
+    text = report.write_report(marts.__getitem__, tmp_path / "r.html").read_text()
+    assert "as of <b>2024-06-30</b>" in text
+    assert "No data" in text and "No rows" in text

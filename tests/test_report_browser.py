@@ -729,6 +729,7 @@ def check_report(html: Path, out_dir: Path, prefix: str = "report-") -> dict[str
 def test_report_renders_offline_in_chromium(fake_report: Path, tmp_path: Path):
     if not _chromium():
         pytest.skip("headless Chromium not installed (apt-get install chromium); set CHROMIUM to its path")
+    pytest.importorskip("websocket", reason="websocket-client not installed (pip install -e .[test])")
     out = Path(os.environ.get("ECOM_REPORT_SCREENSHOTS") or tmp_path)
     states = check_report(fake_report, out)
     assert sum(len(c) for c in states.values()) >= 14
