@@ -51,9 +51,10 @@ def _read_csv(path: Path, table: str) -> pa.Table:
 def _parse_timestamps(col: pa.ChunkedArray) -> pa.ChunkedArray:
     text = pc.replace_substring_regex(col, r"(Z|\+00:?00| UTC)$", "")
     text = pc.replace_substring(text, "T", " ")
-    return pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=False).cast(
-        pa.timestamp("us", tz="UTC")
-    )
+    # strptime's %S takes no fraction: parse as ISO via a cast (up to nanoseconds), then truncate
+    # to the contract's microseconds.
+    parsed = pc.cast(text, pa.timestamp("ns")).cast(pa.timestamp("us"), safe=False)
+    return parsed.cast(pa.timestamp("us", tz="UTC"))
 
 
 def to_contract(table: str, data: pa.Table) -> pa.Table:

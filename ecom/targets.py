@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 from ibis.backends import BaseBackend
+from ibis.backends.sql.datatypes import DuckDBType
 
 from ecom.registry import Model
 from ecom.sources import RAW_SCHEMAS
@@ -120,9 +121,15 @@ class DuckDBTarget(Target):
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
         kind = "VIEW" if model.materialized == "view" else "TABLE"
-        sql = self.con.compile(expr)
-        self.con.raw_sql(f'CREATE OR REPLACE {kind} "{self.models.database}"."{model.name}" AS {sql}')
-        return self.row_count(model.name)
+        # Each column is cast to the type the expression declares: DuckDB widens SUM(BIGINT) to
+        # HUGEINT, which would otherwise be stored and read back as DECIMAL(38, 0).
+        columns = ", ".join(
+            f'CAST("{c}" AS {DuckDBType.to_string(t)}) AS "{c}"' for c, t in expr.schema().items()
+        )
+        sql = f"SELECT {columns} FROM ({self.con.compile(expr)})"
+        created = self.con.raw_sql(f'CREATE OR REPLACE {kind} "{self.models.database}"."{model.name}" AS {sql}')
+        # DuckDB answers CREATE TABLE AS with the row count: no second scan of the table.
+        return int(created.fetchone()[0]) if kind == "TABLE" else self.row_count(model.name)
 
     def row_count(self, name: str) -> int:
         return int(self.table(name).count().execute())

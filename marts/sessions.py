@@ -1,0 +1,190 @@
+"""Web sessions: events grouped into visits by inactivity (METRICS.md#intermediate, #marts).
+
+A visit ends after `session_timeout_minutes` of inactivity, measured as exact elapsed time by
+comparing instants (`created_at > previous + interval`), never by counting minute boundaries, so
+DuckDB and BigQuery split sessions identically (DESIGN.md#portability-rules).
+"""
+
+import ibis
+import ibis.expr.types as ir
+
+from ecom.registry import data_test, model
+from marts._common import platform_of
+from marts.staging import EVENT_TYPES
+
+
+def visitor_of(events: ir.Table) -> ir.StringValue:
+    """'u' || user_id, else 'a' || ip_address, else 'e' || event_id (a visitor of its own).
+
+    Spelled with explicit NULL tests rather than COALESCE over concatenations: NULL handling in
+    string concatenation differs across engines (DuckDB's concat() skips NULLs).
+    """
+    return ibis.cases(
+        (events.user_id.notnull(), "u" + events.user_id.cast("string")),
+        (events.ip_address.notnull(), "a" + events.ip_address),
+        else_="e" + events.event_id.cast("string"),
+    )
+
+
+def _visitor_order(t: ir.Table) -> list[ir.Value]:
+    # (created_at, event_id) is unique per visitor: the tie-breaker METRICS.md names.
+    return [t.created_at, t.event_id]
+
+
+@model(
+    key="event_id",
+    partition_by="event_date",
+    cluster_by=("visitor_id",),
+    not_null=("visitor_id", "session_number", "session_id", "is_session_start", "created_at", "event_date"),
+    accepted_values={"event_type": EVENT_TYPES},
+    relationships={"event_id": "stg_events.event_id"},
+)
+def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.Table:
+    """One row per web event, with its visitor and session (METRICS.md#intermediate).
+
+    An event starts a session when it is its visitor's first (by created_at, event_id) or when
+    more than `session_timeout_minutes` (strictly, exact elapsed time) have passed since the
+    visitor's previous event. A visitor's events at the same instant are ordered by event_id, so
+    the second of two identical timestamps continues the session of the first.
+
+    Choices where METRICS.md is silent: only a NULL ip_address is missing (an empty string is an
+    address like any other, as the source gives it); a signed-in user's events form one visitor
+    whatever IP they come from, and never join the sessions of that IP's anonymous events.
+    """
+    events = stg_events.select(
+        "event_id",
+        "user_id",
+        "created_at",
+        "event_date",
+        "event_type",
+        "uri",
+        "traffic_source",
+        "browser",
+        visitor_id=visitor_of(stg_events),
+    )
+
+    by_visitor = ibis.window(group_by=events.visitor_id, order_by=_visitor_order(events))
+    with_previous = events.mutate(previous_at=events.created_at.lag().over(by_visitor))
+
+    timeout = ibis.interval(minutes=session_timeout_minutes)
+    flagged = with_previous.mutate(
+        is_session_start=with_previous.previous_at.isnull()
+        | (with_previous.created_at > with_previous.previous_at + timeout)
+    )
+
+    # Running count of session starts: rows up to the current one (not the whole partition).
+    running = ibis.cumulative_window(group_by=flagged.visitor_id, order_by=_visitor_order(flagged))
+    # Cast: DuckDB's SUM of integers is a HUGEINT, BigQuery's an INT64.
+    numbered = flagged.mutate(
+        session_number=ibis.ifelse(flagged.is_session_start, 1, 0).sum().over(running).cast("int64")
+    )
+
+    return numbered.select(
+        event_id=numbered.event_id,
+        visitor_id=numbered.visitor_id,
+        user_id=numbered.user_id,
+        session_number=numbered.session_number,
+        session_id=numbered.visitor_id + "-" + numbered.session_number.cast("string"),
+        is_session_start=numbered.is_session_start,
+        created_at=numbered.created_at,
+        event_date=numbered.event_date,
+        event_type=numbered.event_type,
+        uri=numbered.uri,
+        traffic_source=numbered.traffic_source,
+        browser=numbered.browser,
+    )
+
+
+@model(
+    key="session_id",
+    partition_by="session_date",
+    cluster_by=("visitor_id",),
+    not_null=(
+        "visitor_id",
+        "is_identified",
+        "session_date",
+        "session_start",
+        "session_end",
+        "duration_seconds",
+        "event_count",
+        "product_views",
+        "has_cart",
+        "has_purchase",
+    ),
+    accepted_values={
+        "landing_event_type": EVENT_TYPES,
+        "platform": ("Google", "Facebook", "YouTube", "Email"),
+    },
+    relationships={"session_id": "int_web_sessions.session_id"},
+)
+def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
+    """One row per web session (METRICS.md#marts).
+
+    The landing fields, traffic source, platform and browser are those of the session's first
+    event (by created_at, event_id), which int_web_sessions flags with is_session_start: a join
+    on that flag instead of arg_min, whose tie handling is not portable. has_cart/has_purchase are
+    false (never NULL) when the session has no such event; events with a NULL event_type count
+    towards event_count only.
+    """
+    events = int_web_sessions
+
+    totals = events.group_by(["session_id", "visitor_id", "user_id"]).aggregate(
+        session_start=events.created_at.min(),
+        session_end=events.created_at.max(),
+        event_count=events.count(),
+        product_views=events.count(where=events.event_type == "product"),
+        cart_events=events.count(where=events.event_type == "cart"),
+        purchase_events=events.count(where=events.event_type == "purchase"),
+    )
+
+    first_event = events.filter(events.is_session_start).select(
+        "session_id",
+        landing_uri=events.uri,
+        landing_event_type=events.event_type,
+        traffic_source=events.traffic_source,
+        browser=events.browser,
+    )
+
+    sessions = totals.inner_join(first_event, "session_id")
+
+    return sessions.select(
+        session_id=sessions.session_id,
+        visitor_id=sessions.visitor_id,
+        user_id=sessions.user_id,
+        is_identified=sessions.user_id.notnull(),
+        session_date=sessions.session_start.date(),
+        session_start=sessions.session_start,
+        session_end=sessions.session_end,
+        # Microsecond deltas are exact on both engines; whole-second ones are not (METRICS.md).
+        duration_seconds=sessions.session_end.delta(sessions.session_start, unit="microsecond") / 1e6,
+        event_count=sessions.event_count,
+        product_views=sessions.product_views,
+        has_cart=sessions.cart_events > 0,
+        has_purchase=sessions.purchase_events > 0,
+        landing_uri=sessions.landing_uri,
+        landing_event_type=sessions.landing_event_type,
+        traffic_source=sessions.traffic_source,
+        platform=platform_of(sessions.traffic_source),
+        browser=sessions.browser,
+    )
+
+
+@data_test
+def session_event_count_matches_events(fact_session_metrics: ir.Table, stg_events: ir.Table) -> ir.Table:
+    """Σ fact_session_metrics.event_count = count(stg_events): one row when they differ."""
+    in_sessions = fact_session_metrics.aggregate(
+        session_events=fact_session_metrics.event_count.sum().fill_null(0)
+    )
+    in_staging = stg_events.aggregate(staged_events=stg_events.count())
+    both = in_sessions.cross_join(in_staging)
+    return both.filter(both.session_events != both.staged_events)
+
+
+@data_test
+def session_gaps_within_timeout(int_web_sessions: ir.Table, session_timeout_minutes: int) -> ir.Table:
+    """No gap between consecutive events of a session exceeds the timeout (exact elapsed time):
+    the events that follow such a gap."""
+    events = int_web_sessions
+    by_session = ibis.window(group_by=events.session_id, order_by=_visitor_order(events))
+    gaps = events.mutate(previous_at=events.created_at.lag().over(by_session))
+    return gaps.filter(gaps.created_at > gaps.previous_at + ibis.interval(minutes=session_timeout_minutes))
