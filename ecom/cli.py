@@ -344,7 +344,10 @@ def report(
                 f"not built on {engine.describe(tgt)}: {', '.join(missing)}; run `ecom build` first"
             )
         with err.status("querying the marts and writing the report"):
-            written = dashboard.write_report(tgt.table, output)
+            try:
+                written = dashboard.write_report(tgt.table, output)
+            except dashboard.ReportError as e:
+                raise engine.BuildError(str(e)) from None
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)
 
 

@@ -27,6 +27,10 @@ TableFn = Callable[[str], ir.Table]
 WINDOW_DAYS = 30
 VARS_TABLE = "_ecom_vars"
 
+class ReportError(Exception):
+    """The marts cannot make a report (e.g. nothing was built)."""
+
+
 # The marts the report reads (METRICS.md#marts).
 MARTS = (
     "fact_daily_pnl",
@@ -97,7 +101,7 @@ def resolve_as_of(table: TableFn, build_vars: Mapping[str, str] | None) -> dt.da
         return dt.date.fromisoformat(str(build_vars["as_of"])[:10])
     latest = _scalar(table("fact_daily_pnl").date.max())
     if latest is None:
-        raise ValueError("fact_daily_pnl is empty and no as_of was recorded: build the marts first")
+        raise ReportError("fact_daily_pnl is empty and no as_of was recorded: run `ecom build` first")
     return latest if isinstance(latest, dt.date) else dt.date.fromisoformat(str(latest)[:10])
 
 
@@ -307,7 +311,8 @@ def top_customers(table: TableFn, n: int = 15) -> list[dict[str, Any]]:
         c.last_order_date,
         s.segment,
     )
-    return _rows(j.order_by(ibis.desc("lifetime_net_revenue"), "user_id").limit(n))
+    # rank on cents (METRICS.md#conventions): float sums must not break a tie differently per engine
+    return _rows(j.order_by(j.lifetime_net_revenue.round(2).desc(), "user_id").limit(n))
 
 
 def inventory_status_summary(table: TableFn) -> list[dict[str, Any]]:
@@ -339,7 +344,7 @@ def stock_by_status(table: TableFn, status: str, n: int = 12) -> list[dict[str, 
         "last_sale_date",
         "days_since_last_sale",
     )
-    return _rows(t.select(*cols).order_by(ibis.desc("stock_value"), "product_id").limit(n))
+    return _rows(t.select(*cols).order_by(t.stock_value.round(2).desc(), "product_id").limit(n))
 
 
 def top_products(table: TableFn, n: int = 10) -> list[dict[str, Any]]:
