@@ -637,3 +637,22 @@ def test_report_on_empty_marts(tmp_path):
     text = report.write_report(marts.__getitem__, tmp_path / "r.html").read_text()
     assert "as of <b>2024-06-30</b>" in text
     assert "No data" in text and "No rows" in text
+
+
+@pytest.mark.slow
+def test_report_under_10_seconds_at_scale_1(tmp_path):
+    """Scale 1 is ~100k users and ~30k products: the queries aggregate in DuckDB, the scatter is sampled."""
+    import time
+
+    from ecom.targets import DuckDBTarget
+    from tests.test_report_browser import fake_marts
+
+    tgt = DuckDBTarget(tmp_path / "ecom.duckdb")
+    for name, t in fake_marts(days=3 * 365, n_products=30_000, n_users=100_000).items():
+        tgt.con.create_table(name, t.to_pyarrow(), database="main")
+    start = time.perf_counter()
+    path = report.write_report(tgt.table, tmp_path / "report.html")
+    seconds = time.perf_counter() - start
+    tgt.close()
+    assert seconds < 10, f"report took {seconds:.1f} s"
+    assert path.stat().st_size < 8_000_000  # plotly.js (~4.6 MB) plus small, sampled data
