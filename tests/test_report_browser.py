@@ -6,7 +6,10 @@ Chromium is Debian's `chromium` (/usr/bin/chromium, or $CHROMIUM), driven over t
 $ECOM_REPORT_SCREENSHOTS when set, else to the test's tmp dir.
 
 The marts come from `fake_marts()`: a small deterministic generator with METRICS.md#marts's columns,
-so this test needs no build.
+so this test needs no build. To check a real report instead (and make the docs screenshots):
+
+    python -m ecom generate --scale 0.1 && python -m ecom build && python -m ecom report
+    ECOM_REPORT_HTML=report.html ECOM_REPORT_SCREENSHOTS=docs python -m pytest tests/test_report_browser.py
 """
 
 from __future__ import annotations
@@ -731,7 +734,8 @@ def test_report_renders_offline_in_chromium(fake_report: Path, tmp_path: Path):
         pytest.skip("headless Chromium not installed (apt-get install chromium); set CHROMIUM to its path")
     pytest.importorskip("websocket", reason="websocket-client not installed (pip install -e .[test])")
     out = Path(os.environ.get("ECOM_REPORT_SCREENSHOTS") or tmp_path)
-    states = check_report(fake_report, out)
+    html = Path(os.environ.get("ECOM_REPORT_HTML") or fake_report)
+    states = check_report(html, out)
     assert sum(len(c) for c in states.values()) >= 14
     for page in PAGES:
         assert (out / f"report-{page}.png").stat().st_size > 10_000
