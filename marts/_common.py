@@ -35,3 +35,179 @@ PLATFORM_OF_TRAFFIC_SOURCE = {
 def platform_of(traffic_source: ir.StringValue) -> ir.StringValue:
     """The ad platform of an event traffic source, NULL when it maps to none (case-sensitive)."""
     return traffic_source.cases(*PLATFORM_OF_TRAFFIC_SOURCE.items(), else_=ibis.null("string"))
+
+
+# --- Order items as the metrics see them (METRICS.md#conventions) ---------------------------------
+
+
+def is_non_cancelled(status: ir.StringValue) -> ir.BooleanValue:
+    """A "non-cancelled item": point-in-time status is not `cancelled`."""
+    return status != "cancelled"
+
+
+def is_net(status: ir.StringValue) -> ir.BooleanValue:
+    """A "net item": point-in-time status is neither `cancelled` nor `returned`."""
+    return ~status.isin(("cancelled", "returned"))
+
+
+def items_with_order_user_and_cost(
+    stg_order_items: ir.Table, stg_orders: ir.Table, stg_products: ir.Table
+) -> ir.Table:
+    """Every staged order item (cancelled ones included: filter with is_non_cancelled / is_net) with
+    its ORDER's user and created_at, and its product's cost.
+
+    An item's user is its order's user, never stg_order_items.user_id; "product cost" is
+    products.cost, never inventory cost (METRICS.md#conventions). Columns: order_item_id, order_id,
+    user_id, ordered_at (the order's created_at), order_date, product_id, status, sale_price,
+    product_cost (NULL only if the product is missing, which the relationship tests report).
+    """
+    orders = stg_orders.select("order_id", "user_id", ordered_at=stg_orders.created_at)
+    costs = stg_products.select("product_id", product_cost=stg_products.cost)
+    items = stg_order_items.select(
+        "order_item_id", "order_id", "order_date", "product_id", "status", "sale_price"
+    )
+    # stg_order_items keeps only items whose order is staged, so the inner join drops nothing.
+    joined = items.inner_join(orders, "order_id").left_join(costs, "product_id")
+    return joined.select(
+        "order_item_id",
+        "order_id",
+        "user_id",
+        "ordered_at",
+        "order_date",
+        "product_id",
+        "status",
+        "sale_price",
+        "product_cost",
+    )
+
+
+# --- Calendar days --------------------------------------------------------------------------------
+
+
+def day_number(date: ir.DateValue) -> ir.IntegerValue:
+    """Days since 1970-01-01: an integer to order RANGE frames by and to subtract dates with
+    (portable: BigQuery DATE_DIFF / DuckDB date_diff on DAY, exact for dates)."""
+    return date.epoch_days()
+
+
+def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
+    """Calendar days from `earlier` to `later` (NULL if either is NULL)."""
+    return day_number(later) - day_number(earlier)
+
+
+# Decimal places of the day offsets in a date spine: 10**5 offsets cover 273 years.
+_SPINE_PLACES = 5
+
+
+def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:
+    """One row per calendar date (column `date`) from start.start to `as_of`, both inclusive.
+
+    `start` is a one-row table with a DATE column `start` (NULL or later than as_of: no rows).
+    The day offsets 0..99999 are a cross join of five copies of a ten-row digits table written as
+    a UNION ALL of literals, not `ibis.range(...).unnest()`, because:
+    - ibis compiles a BigQuery range with a random identifier (`ibis_bq_arr_range_<uuid>`), so the
+      compiled SQL would differ on every compile (DESIGN.md: no generated names in snapshots);
+    - a select-level unnest compiles for BigQuery to `UNNEST(...) WITH OFFSET`, which sqlglot 30.17
+      transpiles to DuckDB's 1-based `WITH ORDINALITY`, silently dropping the last array element
+      in the dialect cross-check.
+    """
+    digits = ibis.union(
+        *(ibis.literal(d, "int64").name("digit").as_table() for d in range(10)), distinct=False
+    )
+    bounds = start.select("start", last=days_between(ibis.date(as_of), start.start))
+    offsets = bounds
+    offset = ibis.literal(0, type="int64")
+    for place in range(_SPINE_PLACES):
+        d = digits.view()
+        name = f"d{place}"
+        offsets = offsets.cross_join(d.select(**{name: d.digit}))
+        offset = offset + offsets[name] * 10**place
+    offsets = offsets.select("start", "last", offset=offset)
+    offsets = offsets.filter(offsets.offset <= offsets.last)
+    # Added as a timestamp and converted back: BigQuery's DATE_ADD(date, INTERVAL n DAY) is a DATE,
+    # but sqlglot transpiles it to DuckDB's `date + INTERVAL`, a TIMESTAMP.
+    midnight = offsets.start.cast("timestamp('UTC')")
+    return offsets.select(date=(midnight + offsets.offset.as_interval("D")).date())
+
+
+# --- Data-test helpers ------------------------------------------------------------------------------
+
+# Slack for float comparisons in data tests (ranges, reconciliations).
+TOLERANCE = 1e-9
+
+
+def not_finite(x: ir.FloatingValue) -> ir.BooleanValue:
+    """True for ±infinity and NaN (a ratio must be finite or NULL); NULL stays NULL (passes)."""
+    return x.isinf() | x.isnan()
+
+
+def outside(x: ir.NumericValue, low: float | None, high: float | None) -> ir.BooleanValue:
+    """True when x is below `low` or above `high` by more than TOLERANCE (NULL passes)."""
+    checks = []
+    if low is not None:
+        checks.append(x < low - TOLERANCE)
+    if high is not None:
+        checks.append(x > high + TOLERANCE)
+    return ibis.or_(*checks)
+
+
+def totals_disagree(left: ir.NumericScalar, right: ir.NumericScalar) -> ir.BooleanValue:
+    """Two float totals differ by more than 1e-6 relative (absolute below 1); NULL totals are 0."""
+    a, b = left.fill_null(0), right.fill_null(0)
+    return (a - b).abs() > 1e-6 * ibis.greatest(1, a.abs(), b.abs())
+
+
+# --- Orders, customers and cohorts ------------------------------------------------------------------
+
+
+def non_cancelled_orders(
+    stg_orders: ir.Table, stg_order_items: ir.Table, stg_products: ir.Table | None = None
+) -> ir.Table:
+    """One row per non-cancelled order (an order with at least one non-cancelled item; the order's
+    own status is not consulted), with its totals over its net items.
+
+    Columns: order_id, user_id (the ORDER's user, never stg_order_items.user_id), ordered_at (the
+    order's created_at), order_date, net_items, net_revenue (Σ sale_price of the net items; 0 when
+    every item was returned) and, only when stg_products is given, net_cost (Σ product cost of the
+    net items; a missing product adds none, the relationship tests report it). Models that need no
+    cost leave stg_products out, so they neither read nor join it.
+    """
+    items = stg_order_items.filter(is_non_cancelled(stg_order_items.status))
+    if stg_products is not None:
+        items = items.left_join(stg_products.select("product_id", product_cost="cost"), "product_id")
+    net = is_net(items.status)
+    totals = {
+        "net_items": net.cast("int64").sum(),
+        "net_revenue": ibis.ifelse(net, items.sale_price, 0.0).sum(),
+    }
+    if stg_products is not None:
+        totals["net_cost"] = ibis.ifelse(net, items.product_cost.fill_null(0.0), 0.0).sum()
+    per_order = items.group_by("order_id").aggregate(**totals)
+    orders = stg_orders.select("order_id", "user_id", "order_date", ordered_at=stg_orders.created_at)
+    joined = per_order.inner_join(orders, "order_id")
+    return joined.select("order_id", "user_id", "ordered_at", "order_date", *totals)
+
+
+def month_index(d: ir.DateValue) -> ir.IntegerValue:
+    """Months since year 0 (year × 12 + month − 1): differences are calendar-month distances."""
+    return d.year() * 12 + d.month() - 1
+
+
+def month_start(d: ir.DateValue) -> ir.DateValue:
+    """The first day of the date's month, as a DATE on both engines.
+
+    Not `d.truncate("M")`: DuckDB's DATE_TRUNC on a DATE returns a TIMESTAMP, which ibis types as a
+    date (and does not cast back), so a table materialized on DuckDB would get a TIMESTAMP column.
+    """
+    return ibis.date(d.year(), d.month(), 1)
+
+
+def cents(amount: ir.FloatingValue) -> ir.IntegerValue:
+    """A money amount as whole cents, halves up: the key to rank money on (METRICS.md: rankings
+    use the amount rounded to cents).
+
+    FLOOR(x × 100 + 0.5) is the same IEEE arithmetic on every engine, while ROUND(x, 2) of a float
+    that lies at a binary hair from a half cent is engine-specific (DuckDB rounds 2.675 up to 2.68
+    but 1.005 down to 1.0). It equals round(x, 2) × 100 everywhere else.
+    """
+    return (amount * 100 + 0.5).floor().cast("int64")

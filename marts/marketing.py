@@ -1,8 +1,12 @@
 """Marketing: daily spend per platform, last-touch attribution of orders, campaign performance."""
 
+import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import model
+from ecom.registry import data_test, model, summary
+from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, not_finite, ratio, totals_disagree
+
+ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
 
 
 @model(
@@ -22,3 +26,230 @@ def int_daily_marketing(stg_marketing: ir.Table) -> ir.Table:
         campaigns=stg_marketing.campaign_id.nunique(),
     )
     return daily.select("spend_date", "platform", "spend", "clicks", "impressions", "campaigns")
+
+
+def top_campaign_by_clicks(stg_marketing: ir.Table) -> ir.Table:
+    """One row per (spend_date, platform): the campaign with the most clicks that day (NULL clicks
+    count as 0; tie: smallest campaign_id)."""
+    by_clicks = ibis.window(
+        group_by=[stg_marketing.spend_date, stg_marketing.platform],
+        order_by=[stg_marketing.clicks.fill_null(0).desc(), stg_marketing.campaign_id],
+    )
+    ranked = stg_marketing.mutate(choice=ibis.row_number().over(by_clicks))
+    return ranked.filter(ranked.choice == 0).select("spend_date", "platform", "campaign_id")
+
+
+@model(
+    key="order_id",
+    partition_by="order_date",
+    cluster_by=("platform", "campaign_id"),
+    not_null=("user_id", "order_date", "ordered_at", "net_revenue", "gross_profit", "attribution_status"),
+    accepted_values={
+        "attribution_status": ATTRIBUTION_STATUSES,
+        "platform": tuple(PLATFORM_OF_TRAFFIC_SOURCE.values()),
+    },
+    relationships={"order_id": "stg_orders.order_id", "session_id": "fact_session_metrics.session_id"},
+)
+def int_campaign_attribution(
+    stg_orders: ir.Table,
+    stg_order_items: ir.Table,
+    stg_products: ir.Table,
+    fact_session_metrics: ir.Table,
+    stg_marketing: ir.Table,
+    attribution_lookback_hours: int,
+) -> ir.Table:
+    """One row per non-cancelled order, credited to the campaign of its last touch
+    (METRICS.md#intermediate).
+
+    The candidates are the user's sessions (visitor 'u' || user_id) starting at or before the
+    order and no more than `attribution_lookback_hours` before it, both ends inclusive, exact
+    elapsed time; the latest start wins. Its first event's traffic source maps to a platform;
+    the order is `attributed` to that platform's campaign with the most clicks on the order date
+    (NULL clicks count as 0; tie: smallest campaign_id, compared as strings), `organic` when the
+    source maps to no platform, `unmatched` when there is no candidate session or the platform has
+    no marketing row that day.
+
+    Columns beyond METRICS.md's words: session_id, traffic_source and platform describe the winning
+    session whenever there is one (so an `unmatched` order whose session came from a platform
+    without a campaign that day keeps that platform; an `organic` order has platform NULL); all
+    three are NULL when there is no candidate session. campaign_id is set only when `attributed`.
+    net_revenue is Σ sale_price of the order's net items; gross_profit that minus their product cost.
+    """
+    orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
+
+    sessions = fact_session_metrics.select("session_id", "visitor_id", "session_start", "traffic_source", "platform")
+    lookback = ibis.interval(hours=attribution_lookback_hours)
+    candidates = orders.select("order_id", "user_id", "ordered_at").inner_join(
+        sessions,
+        [
+            sessions.visitor_id == "u" + orders.user_id.cast("string"),
+            sessions.session_start <= orders.ordered_at,
+            # start >= ordered_at - lookback, written as an instant comparison (exact on both engines)
+            sessions.session_start + lookback >= orders.ordered_at,
+        ],
+    )
+    # A visitor's sessions start at distinct instants; session_id only makes the order total.
+    latest_first = ibis.window(
+        group_by=candidates.order_id,
+        order_by=[candidates.session_start.desc(), candidates.session_id],
+    )
+    last_touch = (
+        candidates.mutate(touch=ibis.row_number().over(latest_first))
+        .filter(ibis._.touch == 0)
+        .select("order_id", "session_id", "traffic_source", "platform")
+    )
+
+    top_campaign = top_campaign_by_clicks(stg_marketing)
+
+    credited = orders.left_join(last_touch, "order_id").left_join(
+        top_campaign,
+        [
+            ibis._.order_date == top_campaign.spend_date,
+            ibis._.platform == top_campaign.platform,
+        ],
+    )
+    status = ibis.cases(
+        (credited.campaign_id.notnull(), "attributed"),
+        (credited.session_id.notnull() & credited.platform.isnull(), "organic"),
+        else_="unmatched",
+    )
+    return credited.select(
+        order_id=credited.order_id,
+        user_id=credited.user_id,
+        order_date=credited.order_date,
+        ordered_at=credited.ordered_at,
+        net_revenue=credited.net_revenue,
+        gross_profit=credited.net_revenue - credited.net_cost,
+        session_id=credited.session_id,
+        traffic_source=credited.traffic_source,
+        platform=credited.platform,
+        campaign_id=credited.campaign_id,
+        attribution_status=status,
+    )
+
+
+@model(
+    key=("spend_date", "platform", "campaign_id"),
+    partition_by="spend_date",
+    cluster_by=("platform",),
+    not_null=("attributed_orders", "attributed_revenue", "attributed_gross_profit"),
+)
+def fact_campaign_performance(stg_marketing: ir.Table, int_campaign_attribution: ir.Table) -> ir.Table:
+    """One row per marketing row (spend_date, platform, campaign_id) (METRICS.md#marts).
+
+    attributed_orders/revenue/gross_profit: count, Σ net_revenue and Σ gross_profit of the orders
+    attributed to that platform and campaign with order_date = spend_date (0 when none). spend,
+    clicks and impressions are the source values (NULL stays NULL); every ratio is NULL when its
+    denominator is 0 or NULL, or when its numerator is NULL.
+    """
+    attributed = int_campaign_attribution.filter(int_campaign_attribution.attribution_status == "attributed")
+    credited = attributed.group_by(
+        spend_date=attributed.order_date, platform=attributed.platform, campaign_id=attributed.campaign_id
+    ).aggregate(
+        attributed_orders=attributed.count(),
+        attributed_revenue=attributed.net_revenue.sum(),
+        attributed_gross_profit=attributed.gross_profit.sum(),
+    )
+    joined = stg_marketing.left_join(credited, ["spend_date", "platform", "campaign_id"])
+    orders = joined.attributed_orders.fill_null(0)
+    revenue = joined.attributed_revenue.fill_null(0.0)
+    return joined.select(
+        spend_date=joined.spend_date,
+        platform=joined.platform,
+        campaign_id=joined.campaign_id,
+        spend=joined.spend,
+        clicks=joined.clicks,
+        impressions=joined.impressions,
+        attributed_orders=orders,
+        attributed_revenue=revenue,
+        attributed_gross_profit=joined.attributed_gross_profit.fill_null(0.0),
+        ctr=ratio(joined.clicks, joined.impressions),
+        cpc=ratio(joined.spend, joined.clicks),
+        cpa=ratio(joined.spend, orders),
+        roas=ratio(revenue, joined.spend),
+        conversion_rate=ratio(orders, joined.clicks),
+    )
+
+
+# --- Data tests (each returns the failing rows) ------------------------------------------------
+
+
+@data_test
+def attribution_net_revenue_agrees_customers(int_campaign_attribution: ir.Table, dim_customers: ir.Table) -> ir.Table:
+    """Σ dim_customers.lifetime_net_revenue = Σ int_campaign_attribution.net_revenue (1e-6 relative)."""
+    totals = dim_customers.aggregate(customers=dim_customers.lifetime_net_revenue.sum()).cross_join(
+        int_campaign_attribution.aggregate(attribution=int_campaign_attribution.net_revenue.sum())
+    )
+    return totals.filter(totals_disagree(totals.customers, totals.attribution))
+
+
+@data_test
+def campaign_spend_agrees_marketing(fact_campaign_performance: ir.Table, stg_marketing: ir.Table) -> ir.Table:
+    """Σ fact_campaign_performance.spend = Σ stg_marketing.spend, NULL spend as 0 (1e-6 relative)."""
+    totals = fact_campaign_performance.aggregate(
+        campaigns=fact_campaign_performance.spend.fill_null(0).sum()
+    ).cross_join(stg_marketing.aggregate(marketing=stg_marketing.spend.fill_null(0).sum()))
+    return totals.filter(totals_disagree(totals.campaigns, totals.marketing))
+
+
+@data_test
+def campaign_performance_rows_are_marketing_rows(
+    fact_campaign_performance: ir.Table, stg_marketing: ir.Table
+) -> ir.Table:
+    """Every (spend_date, platform, campaign_id) of fact_campaign_performance is a stg_marketing row."""
+    keys = ["spend_date", "platform", "campaign_id"]
+    return fact_campaign_performance.anti_join(stg_marketing.select(keys), keys)
+
+
+@data_test
+def attribution_status_consistent(int_campaign_attribution: ir.Table) -> ir.Table:
+    """attributed ⇔ a campaign; organic ⇔ a session without platform; unmatched otherwise."""
+    t = int_campaign_attribution
+    attributed = (t.attribution_status == "attributed") == t.campaign_id.notnull()
+    has_campaign_platform = t.campaign_id.isnull() | t.platform.notnull()
+    organic = (t.attribution_status == "organic") == (t.session_id.notnull() & t.platform.isnull())
+    return t.filter(~attributed | ~has_campaign_platform | ~organic)
+
+
+@data_test
+def campaign_ratios_finite(fact_campaign_performance: ir.Table) -> ir.Table:
+    """ctr, cpc, cpa, roas and conversion_rate are finite or NULL."""
+    t = fact_campaign_performance
+    return t.filter(ibis.or_(*(not_finite(t[name]) for name in ("ctr", "cpc", "cpa", "roas", "conversion_rate"))))
+
+
+# --- Build summary -------------------------------------------------------------------------------
+
+
+@summary
+def platform_roas(fact_campaign_performance: ir.Table) -> ir.Table:
+    """Platforms: spend, attributed orders and revenue, ROAS and CPA over the whole build"""
+    t = fact_campaign_performance
+    per_platform = t.group_by("platform").aggregate(
+        spend=t.spend.fill_null(0.0).sum(),
+        clicks=t.clicks.fill_null(0).sum(),
+        attributed_orders=t.attributed_orders.sum(),
+        attributed_revenue=t.attributed_revenue.sum(),
+    )
+    return per_platform.select(
+        "platform",
+        "spend",
+        "clicks",
+        "attributed_orders",
+        "attributed_revenue",
+        roas=ratio(per_platform.attributed_revenue, per_platform.spend),
+        cpa=ratio(per_platform.spend, per_platform.attributed_orders),
+    ).order_by("platform")
+
+
+@summary
+def attribution_coverage(int_campaign_attribution: ir.Table) -> ir.Table:
+    """Attribution: orders and net revenue by status (how much revenue ROAS can see)"""
+    t = int_campaign_attribution
+    per_status = t.group_by("attribution_status").aggregate(orders=t.count(), net_revenue=t.net_revenue.sum())
+    return per_status.select(
+        "attribution_status",
+        "orders",
+        "net_revenue",
+        net_revenue_pct=100 * ratio(per_status.net_revenue, per_status.net_revenue.sum().over(ibis.window())),
+    ).order_by("attribution_status")
