@@ -656,3 +656,18 @@ def test_report_under_10_seconds_at_scale_1(tmp_path):
     tgt.close()
     assert seconds < 10, f"report took {seconds:.1f} s"
     assert path.stat().st_size < 8_000_000  # plotly.js (~4.6 MB) plus small, sampled data
+
+
+def test_fake_marts_have_the_real_marts_schemas(project):
+    """The marts the report reads, as the models produce them, have exactly the columns and types of
+    the fake marts the other report tests use: a renamed or retyped mart column fails here."""
+    from ecom.engine import unbound_expressions
+    from ecom.targets import Location
+    from ecom.vars import resolve_vars
+    from tests.test_report_browser import fake_marts
+
+    values = resolve_vars(project.vars, {"as_of": AS_OF}, lambda _: None)
+    exprs = unbound_expressions(project, values, Location("raw"), Location("main"))
+    fakes = fake_marts(days=3, n_products=3, n_users=3)
+    for mart in report.MARTS:
+        assert exprs[mart].schema() == fakes[mart].schema(), mart
