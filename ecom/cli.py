@@ -229,6 +229,11 @@ def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> N
 
 
 def _rich_table(title: str, rows: list[dict]) -> Table:
+    if len(rows) == 1:  # one record reads best as a column of name, value
+        table = Table("", "", title=title, show_header=False)
+        for name, value in rows[0].items():
+            table.add_row(name, _fmt(value))
+        return table
     table = Table(*(rows[0].keys() if rows else []), title=title)
     for row in rows:
         table.add_row(*(_fmt(v) for v in row.values()))

@@ -6,8 +6,11 @@ tables are replaced in one transaction: on any problem the database is left as i
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
+import ibis
+import ibis.expr.datatypes as dt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -17,65 +20,134 @@ from ecom.sources import RAW_SCHEMAS, Problem, SourceContractError, check_schema
 
 SUFFIXES = (".parquet", ".csv")
 
+# a zone at the end of an ISO timestamp: Z, +hh, +hhmm or +hh:mm (or -)
+_ZONE = r"(Z|[+-]\d\d(:?\d\d)?)$"
+_ISO = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?" + _ZONE
+
 
 def find_file(folder: Path, table: str) -> Path | None:
+    """The table's file in the folder (Parquet preferred when both exist)."""
     for suffix in SUFFIXES:
         if (folder / f"{table}{suffix}").is_file():
             return folder / f"{table}{suffix}"
     return None
 
 
-def _read_csv(path: Path, table: str) -> pa.Table:
-    """A CSV read with the contract's types for the contract's columns (empty field = NULL)."""
-    header = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
-    types = {
-        c: (pa.string() if t.is_timestamp() else t.to_pyarrow())
-        for c, t in RAW_SCHEMAS[table].items()
-        if c in header
-    }
+def _csv_header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return next(csv.reader(f), [])
+
+
+def _read_csv(path: Path, table: str) -> tuple[pa.Table, list[Problem]]:
+    """A CSV with the contract's columns converted to the contract's types (empty field = NULL),
+    and a problem for every contract column holding a value of the wrong type.
+
+    Every column is read as text first, so that a bad value is reported against its column (with
+    the value) instead of failing the whole file; extra columns stay text and are ignored later.
+    """
+    header = _csv_header(path)
     data = pacsv.read_csv(
         path,
         convert_options=pacsv.ConvertOptions(
-            column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
+            column_types=dict.fromkeys(header, pa.string()),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
         ),
     )
-    # Timestamps are parsed here rather than by the CSV reader so that any ISO form works:
-    # with or without a zone suffix, with or without fractional seconds.
+    problems = []
     for c, t in RAW_SCHEMAS[table].items():
-        if c in header and t.is_timestamp():
-            i = data.schema.get_field_index(c)
-            data = data.set_column(i, c, _parse_timestamps(data.column(c)))
-    return data
+        if c not in data.column_names or t.is_string():
+            continue
+        try:
+            converted = _convert_text(data.column(c), t)
+        except pa.ArrowInvalid as e:
+            problems.append(Problem(table, c, str(t), _bad_value(e)))
+            continue
+        data = data.set_column(data.schema.get_field_index(c), c, converted)
+    return data, problems
+
+
+def _convert_text(col: pa.ChunkedArray, t: dt.DataType) -> pa.ChunkedArray:
+    """CSV text to a contract type; raises pa.ArrowInvalid naming the first bad value."""
+    if t.is_timestamp():
+        return _parse_timestamps(col)
+    if not t.is_integer():
+        return col.cast(t.to_pyarrow())
+    try:
+        return col.cast(pa.int64())
+    except pa.ArrowInvalid as not_int:
+        # a whole number written as a float (`1.0`, as pandas writes an int column with NULLs)
+        try:
+            floats = col.cast(pa.float64())
+            if not pc.any(pc.not_equal(pc.floor(floats), floats)).as_py():
+                return floats.cast(pa.int64())
+        except pa.ArrowInvalid:
+            pass
+        raise not_int from None
+
+
+def _bad_value(e: pa.ArrowInvalid) -> str:
+    """The offending value from Arrow's "Failed to parse string: 'x' as a scalar of type ..."."""
+    message = str(e).strip().splitlines()[0]
+    if message.startswith("Failed to parse string: "):
+        value = message.removeprefix("Failed to parse string: ").split(" as a scalar of type")[0]
+        return f"text {value}"
+    return message
 
 
 def _parse_timestamps(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    text = pc.replace_substring_regex(col, r"(Z|\+00:?00| UTC)$", "")
-    text = pc.replace_substring(text, "T", " ")
-    # strptime's %S takes no fraction: parse as ISO via a cast (up to nanoseconds), then truncate
-    # to the contract's microseconds.
-    parsed = pc.cast(text, pa.timestamp("ns")).cast(pa.timestamp("us"), safe=False)
-    return parsed.cast(pa.timestamp("us", tz="UTC"))
+    """ISO 8601 text to UTC microseconds: `T` or space between date and time, whole or fractional
+    seconds (beyond microseconds truncated), a zone (`Z`, `+00:00`, `+0000`, `+02:00`, ` UTC`) or
+    none (read as UTC), or a bare date (midnight UTC)."""
+    text = pc.utf8_trim_whitespace(col)
+    text = pc.replace_substring_regex(text, r" ?UTC$", "Z")
+    text = pc.replace_substring_regex(text, r"(\.\d{6})\d+", r"\1")
+    text = pc.replace_substring_regex(text, r"^(\d{4}-\d\d-\d\d)$", r"\1 00:00:00")
+    text = pc.if_else(pc.match_substring_regex(text, _ZONE), text, pc.binary_join_element_wise(text, "Z", ""))
+    not_iso = pc.invert(pc.fill_null(pc.match_substring_regex(text, _ISO), True))
+    if pc.any(not_iso).as_py():  # NULL (not False) for an empty column
+        bad = pc.filter(col, not_iso)[0].as_py()
+        raise pa.ArrowInvalid(f"Failed to parse string: {bad!r} as a scalar of type timestamp")
+    return text.cast(pa.timestamp("us", tz="UTC"))
 
 
 def to_contract(table: str, data: pa.Table) -> pa.Table:
     """The contract's columns in the contract's types: timestamps as UTC microseconds (naive ones
-    read as UTC), integers as int64, floats as float64. Extra columns are dropped."""
-    import ibis
-
+    read as UTC; nanoseconds truncated), integers as int64, floats as float64. Extra columns are
+    dropped."""
     schema = RAW_SCHEMAS[table]
     columns = []
     for c, t in schema.items():
         col = data.column(c)
-        if t.is_timestamp() and col.type.tz is None and pa.types.is_timestamp(col.type):
-            col = pc.assume_timezone(col.cast(pa.timestamp("us")), "UTC")
+        if t.is_timestamp() and pa.types.is_timestamp(col.type):
+            # unsafe only in dropping digits below the microsecond (a ns export); the zone, if any,
+            # only labels the same UTC instants
+            col = col.cast(pa.timestamp("us", tz=col.type.tz), safe=False)
+            if col.type.tz is None:
+                col = pc.assume_timezone(col, "UTC")
         columns.append(col.cast(t.to_pyarrow()))
-    return pa.Table.from_arrays(columns, schema=ibis.schema(schema).to_pyarrow())
+    return pa.Table.from_arrays(columns, schema=schema.to_pyarrow())
+
+
+def _found_schema(data: pa.Table) -> tuple[pa.Table, ibis.Schema]:
+    """The table with dictionary columns decoded, and its schema as ibis types (a type ibis cannot
+    map becomes an unknown type named like Arrow's, which the contract check reports)."""
+    types = {}
+    for i, f in enumerate(data.schema):
+        if pa.types.is_dictionary(f.type):
+            data = data.set_column(i, f.name, data.column(i).cast(f.type.value_type))
+            f = data.schema.field(i)
+        try:
+            types[f.name] = ibis.dtype(f.type)
+        except Exception:
+            types[f.name] = dt.Unknown(raw_type=str(f.type))
+    return data, ibis.schema(types)
 
 
 def read_folder(folder: str | Path) -> dict[str, pa.Table]:
-    """Every raw table of an export folder, checked and converted; raises listing every problem."""
-    import ibis
-
+    """Every raw table of an export folder, checked and converted; raises SourceContractError
+    listing every problem (missing or unreadable files, missing columns, wrong types, unparseable
+    CSV values) before anything could be written."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SourceContractError(f"{folder} is not a folder: give a folder with one file per raw table")
@@ -87,16 +159,24 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
             problems.append(Problem(table, None, f"a file {table}.parquet or {table}.csv", "none"))
             continue
         try:
-            data = pq.read_table(path) if path.suffix == ".parquet" else _read_csv(path, table)
-        except (pa.ArrowException, OSError) as e:
-            first = str(e).strip().splitlines()[0]
+            if path.suffix == ".parquet":
+                data, value_problems = pq.read_table(path), []
+            else:
+                data, value_problems = _read_csv(path, table)
+            data, found = _found_schema(data)
+        except (pa.ArrowException, OSError, UnicodeDecodeError, csv.Error) as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             problems.append(Problem(table, None, f"a readable {path.suffix[1:]} file", f"{path.name}: {first}"))
             continue
-        found = ibis.schema({f.name: ibis.dtype(f.type) for f in data.schema})
-        table_problems = check_schema(table, found)
+        bad_columns = {p.column for p in value_problems}
+        table_problems = value_problems + [p for p in check_schema(table, found) if p.column not in bad_columns]
         problems += table_problems
         if not table_problems:
-            tables[table] = to_contract(table, data)
+            try:
+                tables[table] = to_contract(table, data)
+            except pa.ArrowException as e:  # e.g. a uint64 beyond int64, a decimal beyond float64
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                problems.append(Problem(table, None, "values that fit the contract's types", first))
     if problems:
         raise SourceContractError(format_problems(problems, str(folder)))
     return tables

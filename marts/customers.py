@@ -9,7 +9,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model, summary
+from ecom.registry import data_test, model
 from marts._common import (
     cents,
     date_spine,
@@ -342,25 +342,3 @@ def customer_ratios_finite(dim_customers: ir.Table) -> ir.Table:
     return dim_customers.filter(not_finite(dim_customers.avg_order_value))
 
 
-# --- Build summary -------------------------------------------------------------------------------
-
-
-@summary
-def customer_segment_shares(dim_customer_segments: ir.Table) -> ir.Table:
-    """RFM segments: customers and lifetime net revenue, with their shares (%)"""
-    t = dim_customer_segments
-    per_segment = t.group_by("segment").aggregate(customers=t.count(), net_revenue=t.monetary.sum())
-    totals = ibis.window()
-    order = ibis.cases(*((per_segment.segment == s, i) for i, s in enumerate(SEGMENTS)), else_=len(SEGMENTS))
-    return (
-        per_segment.select(
-            "segment",
-            "customers",
-            customers_pct=100 * ratio(per_segment.customers, per_segment.customers.sum().over(totals)),
-            net_revenue=per_segment.net_revenue,
-            net_revenue_pct=100 * ratio(per_segment.net_revenue, per_segment.net_revenue.sum().over(totals)),
-            rank=order,
-        )
-        .order_by("rank")
-        .drop("rank")
-    )

@@ -3,8 +3,8 @@
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model, summary
-from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, not_finite, ratio, totals_disagree
+from ecom.registry import data_test, model
+from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, not_finite, ratio
 
 ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
 
@@ -175,24 +175,6 @@ def fact_campaign_performance(stg_marketing: ir.Table, int_campaign_attribution:
 
 
 @data_test
-def attribution_net_revenue_agrees_customers(int_campaign_attribution: ir.Table, dim_customers: ir.Table) -> ir.Table:
-    """Σ dim_customers.lifetime_net_revenue = Σ int_campaign_attribution.net_revenue (1e-6 relative)."""
-    totals = dim_customers.aggregate(customers=dim_customers.lifetime_net_revenue.sum()).cross_join(
-        int_campaign_attribution.aggregate(attribution=int_campaign_attribution.net_revenue.sum())
-    )
-    return totals.filter(totals_disagree(totals.customers, totals.attribution))
-
-
-@data_test
-def campaign_spend_agrees_marketing(fact_campaign_performance: ir.Table, stg_marketing: ir.Table) -> ir.Table:
-    """Σ fact_campaign_performance.spend = Σ stg_marketing.spend, NULL spend as 0 (1e-6 relative)."""
-    totals = fact_campaign_performance.aggregate(
-        campaigns=fact_campaign_performance.spend.fill_null(0).sum()
-    ).cross_join(stg_marketing.aggregate(marketing=stg_marketing.spend.fill_null(0).sum()))
-    return totals.filter(totals_disagree(totals.campaigns, totals.marketing))
-
-
-@data_test
 def campaign_performance_rows_are_marketing_rows(
     fact_campaign_performance: ir.Table, stg_marketing: ir.Table
 ) -> ir.Table:
@@ -218,38 +200,3 @@ def campaign_ratios_finite(fact_campaign_performance: ir.Table) -> ir.Table:
     return t.filter(ibis.or_(*(not_finite(t[name]) for name in ("ctr", "cpc", "cpa", "roas", "conversion_rate"))))
 
 
-# --- Build summary -------------------------------------------------------------------------------
-
-
-@summary
-def platform_roas(fact_campaign_performance: ir.Table) -> ir.Table:
-    """Platforms: spend, attributed orders and revenue, ROAS and CPA over the whole build"""
-    t = fact_campaign_performance
-    per_platform = t.group_by("platform").aggregate(
-        spend=t.spend.fill_null(0.0).sum(),
-        clicks=t.clicks.fill_null(0).sum(),
-        attributed_orders=t.attributed_orders.sum(),
-        attributed_revenue=t.attributed_revenue.sum(),
-    )
-    return per_platform.select(
-        "platform",
-        "spend",
-        "clicks",
-        "attributed_orders",
-        "attributed_revenue",
-        roas=ratio(per_platform.attributed_revenue, per_platform.spend),
-        cpa=ratio(per_platform.spend, per_platform.attributed_orders),
-    ).order_by("platform")
-
-
-@summary
-def attribution_coverage(int_campaign_attribution: ir.Table) -> ir.Table:
-    """Attribution: orders and net revenue by status (how much revenue ROAS can see)"""
-    t = int_campaign_attribution
-    per_status = t.group_by("attribution_status").aggregate(orders=t.count(), net_revenue=t.net_revenue.sum())
-    return per_status.select(
-        "attribution_status",
-        "orders",
-        "net_revenue",
-        net_revenue_pct=100 * ratio(per_status.net_revenue, per_status.net_revenue.sum().over(ibis.window())),
-    ).order_by("attribution_status")

@@ -20,7 +20,6 @@ from marts._common import (
     not_finite,
     outside,
     ratio,
-    totals_disagree,
 )
 
 # Daily P&L columns that are counts or money sums: 0 on a day without activity (ratios stay NULL).
@@ -222,24 +221,6 @@ def fact_daily_pnl_advanced(fact_daily_pnl: ir.Table) -> ir.Table:
 
 
 # --- Data tests (METRICS.md#invariants): each returns the failing rows ----------------------------
-
-
-@data_test
-def net_revenue_agrees_daily_pnl_products(fact_daily_pnl: ir.Table, fact_product_performance: ir.Table) -> ir.Table:
-    """Σ fact_daily_pnl.net_revenue = Σ fact_product_performance.net_revenue (1e-6 relative)."""
-    totals = fact_daily_pnl.aggregate(daily_pnl=fact_daily_pnl.net_revenue.sum()).cross_join(
-        fact_product_performance.aggregate(products=fact_product_performance.net_revenue.sum())
-    )
-    return totals.filter(totals_disagree(totals.daily_pnl, totals.products))
-
-
-@data_test
-def ad_spend_agrees_daily_pnl_marketing(fact_daily_pnl: ir.Table, stg_marketing: ir.Table) -> ir.Table:
-    """Σ fact_daily_pnl.ad_spend = Σ stg_marketing.spend, NULL spend as 0 (1e-6 relative)."""
-    totals = fact_daily_pnl.aggregate(daily_pnl=fact_daily_pnl.ad_spend.sum()).cross_join(
-        stg_marketing.aggregate(marketing=stg_marketing.spend.fill_null(0).sum())
-    )
-    return totals.filter(totals_disagree(totals.daily_pnl, totals.marketing))
 
 
 @data_test

@@ -32,11 +32,11 @@ from marts.customers import (
     cohort_month_zero_retention_is_one,
     cohort_retention_has_every_cell,
     cohort_retention_rates_in_range,
-    customer_segment_shares,
     customer_segments_cover_every_customer,
     dim_customer_segments,
     rank_score,
 )
+from marts.summaries import customer_segment_shares
 from tests.conftest import FIXTURES, scenario_vars
 from tests.test_dialects import rows_by_key, same
 

@@ -17,15 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marts.marketing import (
-    attribution_coverage,
-    attribution_net_revenue_agrees_customers,
     attribution_status_consistent,
     campaign_performance_rows_are_marketing_rows,
     campaign_ratios_finite,
     int_campaign_attribution,
-    platform_roas,
     top_campaign_by_clicks,
 )
+from marts.reconciliation import net_revenue_agrees_across_marts
+from marts.summaries import attribution_coverage, platform_roas
 from tests.test_customers import approx_rows, build_scenario, failing_data_tests, model_rows, run_both
 
 D = dt.date
@@ -446,9 +445,13 @@ def test_build_summaries(built):
 def test_data_tests_report_broken_tables():
     # Totals within 1e-6 relative agree (float sums added in another order); 1 part in 1e5 does not.
     def revenue_check(customers: list[float], orders: list[float]) -> int:
+        agreeing = ibis.memtable({"net_revenue": [1e6]})
         return (
-            attribution_net_revenue_agrees_customers(
-                ibis.memtable({"net_revenue": orders}), ibis.memtable({"lifetime_net_revenue": customers})
+            net_revenue_agrees_across_marts(
+                agreeing,
+                agreeing,
+                ibis.memtable({"lifetime_net_revenue": customers}),
+                ibis.memtable({"net_revenue": orders}),
             )
             .count()
             .execute()

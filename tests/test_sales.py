@@ -362,8 +362,6 @@ def test_data_tests_pass(scenario: str, sales: Built, early: Built) -> None:
     cases = generic_tests(built.project, MY_MODELS) + singular_tests(built.project, built.selected, built.values)
     names = {c.name for c in cases}
     assert {
-        "net_revenue_agrees_daily_pnl_products",
-        "ad_spend_agrees_daily_pnl_marketing",
         "fact_daily_pnl_spine_is_complete",
         "fact_daily_pnl_ratios_in_range",
         "fact_product_performance_ratios_in_range",
@@ -375,13 +373,15 @@ def test_data_tests_pass(scenario: str, sales: Built, early: Built) -> None:
 
 
 def test_reconciliation_data_test_fails_on_a_mismatch() -> None:
-    from marts.sales import ad_spend_agrees_daily_pnl_marketing
+    from marts.reconciliation import ad_spend_agrees_across_marts
 
     pnl = ibis.memtable({"ad_spend": [10.0, 5.0]})
+    campaigns = ibis.memtable({"spend": [15.0, None]}, schema={"spend": "float64"})
+    # 15 vs 15.0000001: within 1e-6 relative; NULL spend counts as 0
     marketing = ibis.memtable({"spend": [10.0, None, 5.0000001]}, schema={"spend": "float64"})
-    assert ad_spend_agrees_daily_pnl_marketing(pnl, marketing).count().execute() == 0
+    assert ad_spend_agrees_across_marts(pnl, campaigns, marketing).count().execute() == 0
     marketing = ibis.memtable({"spend": [10.0, None, 5.1]}, schema={"spend": "float64"})
-    assert ad_spend_agrees_daily_pnl_marketing(pnl, marketing).count().execute() == 1
+    assert ad_spend_agrees_across_marts(pnl, campaigns, marketing).count().execute() == 1
 
 
 @pytest.mark.parametrize("model", MY_MODELS)

@@ -1,0 +1,1328 @@
+"""`ecom generate`: synthetic raw data shaped like Google's thelook e-commerce generator.
+
+The 8 raw tables of the source contract (ecom.sources.RAW_SCHEMAS) are generated with numpy and
+pyarrow, vectorised, from a seeded numpy Generator: the same (scale, seed, end_date) always gives
+the same table contents (no clock, no hash or set order). Users are generated in fixed chunks of
+`CHUNK_USERS` users; every chunk's rows of every table are written before the next chunk is made,
+so scale 10 (a million users, ~24M events) runs in bounded memory. The generator re-implements, from
+the facts below, how thelook's own generator (GoogleCloudPlatform/public-datasets-pipelines,
+`thelook_ecommerce/.../fake.py`) builds its data; no code is copied from it.
+
+Figures at scale 1 (they scale linearly with `scale`, except products and distribution centers):
+
+- users: 100,000 x scale, created uniformly from 2019-01-01 to the end of `end_date` (whole
+  minutes), age 12-70, gender M/F 50/50, thelook's country mix (China ~34 %, United States ~22 %,
+  Brasil ~14 %, ...) with real cities/states/coordinates, traffic_source Search .70, Organic .15,
+  Facebook .06, Email .05, Display .04. Names, e-mails, street addresses, postal codes and
+  coordinates are plausible fakes (duplicate e-mails happen, as in thelook).
+- orders: 0/1/2/3/4 per user with weights .2/.5/.2/.05/.05 (~125k). Each order is created uniformly
+  between its user's signup and the end of `end_date` (as thelook does; this makes order volume
+  grow over time, steeply in the last weeks, because recent users squeeze their orders into a
+  short window). Status Complete .25, Cancelled .15, Returned .10, Processing .20, Shipped .30.
+  shipped = created + U(0, 3 d), delivered = shipped + U(0, 5 d), returned = delivered + U(0, 3 d),
+  set only for the statuses that reach them (Processing/Cancelled: none; Shipped: shipped;
+  Complete: shipped, delivered; Returned: all three). Timestamps in whole seconds.
+- order_items: 1/2/3/4 per order with weights .7/.2/.05/.05 (~182k); num_of_item is the count.
+  Every item copies its order's status and shipped/delivered/returned times; product drawn
+  uniformly from the user's gender department; sale_price = the product's retail_price.
+- products: 29,120 in thelook's 36 (department, category) groups (26 category names; Women 15,989
+  ids 1-15,989, Men 13,131 after), thelook's per-group counts, log-normal retail prices fitted per
+  group, cost = retail x U(lo, lo + 0.10) with lo from 0.33 to 0.57 by group (mean ratio
+  0.38-0.62), prices carrying float32 noise (5.949999809265137) as thelook's do, 32-hex SKUs,
+  distribution_center_id 1-10 weighted like thelook's. Products and distribution centers do not
+  scale.
+- inventory_items: per item one sold unit (sold_at = the item's created_at, created 0-60 days
+  before) followed by 1/2/3 unsold units (.5/.3/.2, created uniformly from 2019-01-01 to the end of
+  `end_date`, whole minutes) of the same product: ~490k rows, ~37 % sold; cost = product cost.
+- events (~2.4M): one session per order item (thelook's quirk 5: a 4-item order has 4 sessions).
+  A single-item session is home, department, product, cart, purchase; an n-item session walks
+  department, product, cart for each of the order's n items, then purchase (3n + 1 events).
+  Consecutive events are 0-180 s apart. A multi-item session starts 0-4 h before its order; a
+  single-item session ends with its purchase click 0-2 min before its item (so it starts 0-4 h,
+  plus its own few minutes, before the order). Each session has
+  its own uuid-like session_id and random IP; browser Chrome .5, Safari .2, Firefox .2, IE .05,
+  Other .05; traffic_source Email .45, Adwords .30, YouTube .10, Facebook .10, Organic .05; city,
+  state and postal code are the user's. Plus 5 anonymous sessions per user (user_id NULL, own random
+  IP and location, start uniform over the whole period in whole minutes, 1/2/3 events with weights
+  .25/.25/.5, 0-29 minutes apart, a run of department -> product -> cart -> cancel starting at
+  department or product; never a purchase): ~46 % of events are anonymous. Event ids number the
+  identified events of a chunk, then its anonymous events. uris: `/home`,
+  `/department/{dept}/category/{cat}/brand/{brand}` (lower-cased, spaces removed, not URL-encoded,
+  empty brand when NULL), `/product/{id}`, `/cart`, `/purchase`, `/cancel`.
+- distribution_centers: thelook's 10 US ports with their coordinates.
+
+thelook quirks kept on purpose (a robust pipeline must survive them):
+1. Item time is not order time: a single-item order's item is created 0-4 h BEFORE its order (the
+   session's purchase click is 0-2 min before the item); an item of an n-item order is created
+   0-4 days AFTER its order (a whole number of days minus 0-4 h), so its session's purchase event
+   comes days after the session started (a source session can span 4 days) and some items are
+   created after their order shipped.
+2. Timestamps past `end_date`: no order is created after `end_date`, but shipped/delivered/returned
+   times, multi-item item created_at, their purchase events and sold_at can lie a few days past it
+   (shipped up to 3 days, returned up to 11 days; items/events/sold_at up to 4 days).
+3. NULL shipped/delivered/returned follow the status exactly (above); Cancelled and Processing
+   items still have a sold inventory unit.
+4. A session may start before its user's signup (it starts up to ~4 h before an order that may
+   follow the signup closely).
+5. Users without orders have no identified events; anonymous sessions never convert.
+6. Dirty catalogue values: 24 products with NULL brand and 2 with NULL name; brands with
+   apostrophes give URIs like `/brand/levi's`; sale_price always equals retail_price.
+Deviation from thelook: `order_items.inventory_item_id` points at the item's SOLD unit (thelook
+points at one of the unsold units of the same product, whose id is 1-3 higher; no model uses the
+column).
+
+marketing_spend (thelook has none): platforms Google, Facebook, YouTube, Email, the platforms of
+the event traffic sources Adwords, Facebook, YouTube, Email. Every quarter each platform runs an
+always-on campaign for the whole quarter (e.g. `google_brand_2024q1`) and two or three others with
+their own start and end dates inside the quarter (`google_shopping_2024q1`, ...), clipped to the
+first order date .. `end_date`; one row per (date, platform, campaign_id) while a campaign is
+active. A day's clicks of a platform follow that day's sessions (identified and anonymous, by start
+date) of its traffic source: clicks = sessions x clicks_per_session[platform] x the campaign's share
+of the platform that day (kind weights, renormalised over the campaigns active that day) x a
+log-normal noise (sigma 0.25); impressions = clicks / CTR (per platform, noise sigma 0.15); spend
+= clicks x CPC (per platform, noise sigma 0.10). ~1 % of rows are paused days (spend, clicks,
+impressions 0) and ~0.5 % have NULL clicks (a tracking gap; spend kept).
+
+Calibration: an order is attributed to the platform of its last session starting within 24 h before
+it, and every order has its sessions 0-4 h before it, each with an independent traffic source, so a
+platform earns net revenue in proportion to its share of sessions, while its spend is its sessions
+x clicks_per_session x CPC. Platform ROAS is therefore (net revenue per session) / (cost per
+session); net revenue per session is ~12 (thelook converts a large share of its sessions), so the
+cost per session of each platform was set to give ROAS Email ~11, Google ~4, YouTube ~2.2 and
+Facebook ~1.5 (EXPECTED_ROAS) over the default period (benchmarks/bench_generate.py measures it
+with a last-touch approximation). Early days have a lower ROAS than recent ones, because anonymous
+traffic is uniform over time while orders grow.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import pathlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ecom.sources import RAW_SCHEMAS
+from ecom.targets import DuckDBTarget
+
+DEFAULT_END_DATE = datetime.date(2025, 12, 31)
+START_DATE = datetime.date(2019, 1, 1)
+USERS_AT_SCALE_1 = 100_000
+CHUNK_USERS = 25_000  # part of the output's definition: changing it changes the data of a seed
+
+DAY = 86_400
+HOUR = 3_600
+US = 1_000_000
+TS_TYPE = pa.timestamp("us", tz="UTC")
+
+# ---------------------------------------------------------------------------------------------
+# Reference data (thelook's figures)
+# ---------------------------------------------------------------------------------------------
+
+ORDERS_PER_USER = ((0, 1, 2, 3, 4), (0.2, 0.5, 0.2, 0.05, 0.05))
+ITEMS_PER_ORDER = ((1, 2, 3, 4), (0.7, 0.2, 0.05, 0.05))
+STATUSES = ("Complete", "Cancelled", "Returned", "Processing", "Shipped")
+STATUS_WEIGHTS = (0.25, 0.15, 0.10, 0.20, 0.30)
+# which of shipped/delivered/returned each status has reached
+STATUS_REACHES = {
+    "Complete": (True, True, False),
+    "Cancelled": (False, False, False),
+    "Returned": (True, True, True),
+    "Processing": (False, False, False),
+    "Shipped": (True, False, False),
+}
+EVENT_SOURCES = ("Email", "Adwords", "YouTube", "Facebook", "Organic")
+EVENT_SOURCE_WEIGHTS = (0.45, 0.30, 0.10, 0.10, 0.05)
+BROWSERS = ("Chrome", "Safari", "Firefox", "IE", "Other")
+BROWSER_WEIGHTS = (0.5, 0.2, 0.2, 0.05, 0.05)
+USER_SOURCES = ("Search", "Organic", "Facebook", "Email", "Display")
+USER_SOURCE_WEIGHTS = (0.70, 0.15, 0.06, 0.05, 0.04)
+EVENT_TYPES = ("home", "department", "product", "cart", "purchase", "cancel")
+ANON_SESSIONS_PER_USER = 5
+ANON_LENGTHS = ((1, 2, 3), (0.25, 0.25, 0.5))
+
+# (department, category, products, cost ratio low end, mean and sd of log retail price), in
+# thelook's product-id order
+CATEGORIES = (
+    ("Women", "Tops & Tees", 784, 0.51, 3.41, 0.73),
+    ("Women", "Sweaters", 738, 0.40, 3.99, 0.77),
+    ("Women", "Fashion Hoodies & Sweatshirts", 895, 0.42, 3.75, 0.55),
+    ("Women", "Active", 679, 0.37, 3.59, 0.79),
+    ("Women", "Dresses", 955, 0.40, 4.03, 0.94),
+    ("Women", "Jumpsuits & Rompers", 162, 0.48, 3.34, 0.90),
+    ("Women", "Jeans", 882, 0.49, 4.33, 0.66),
+    ("Women", "Pants & Capris", 613, 0.48, 3.74, 0.68),
+    ("Women", "Leggings", 564, 0.55, 2.96, 0.76),
+    ("Women", "Shorts", 826, 0.45, 3.47, 0.68),
+    ("Women", "Skirts", 367, 0.35, 3.62, 0.77),
+    ("Women", "Blazers & Jackets", 561, 0.33, 4.01, 1.08),
+    ("Women", "Clothing Sets", 37, 0.57, 4.31, 0.54),
+    ("Women", "Suits", 188, 0.55, 4.63, 0.57),
+    ("Women", "Outerwear & Coats", 592, 0.40, 4.66, 0.76),
+    ("Women", "Socks & Hosiery", 666, 0.35, 2.68, 0.52),
+    ("Women", "Sleep & Lounge", 830, 0.55, 3.66, 0.66),
+    ("Women", "Intimates", 2363, 0.48, 3.29, 0.68),
+    ("Women", "Swim", 892, 0.37, 3.99, 0.64),
+    ("Women", "Accessories", 739, 0.35, 3.21, 1.09),
+    ("Women", "Maternity", 898, 0.39, 3.72, 0.64),
+    ("Women", "Plus", 758, 0.45, 3.22, 0.90),
+    ("Men", "Tops & Tees", 1084, 0.51, 3.57, 0.56),
+    ("Men", "Fashion Hoodies & Sweatshirts", 971, 0.50, 3.94, 0.49),
+    ("Men", "Active", 753, 0.37, 3.57, 0.70),
+    ("Men", "Sweaters", 999, 0.45, 4.14, 0.66),
+    ("Men", "Suits & Sport Coats", 739, 0.35, 4.53, 0.84),
+    ("Men", "Jeans", 1117, 0.48, 4.41, 0.66),
+    ("Men", "Pants", 1041, 0.41, 3.92, 0.60),
+    ("Men", "Shorts", 939, 0.45, 3.76, 0.50),
+    ("Men", "Outerwear & Coats", 828, 0.39, 4.72, 0.73),
+    ("Men", "Socks", 905, 0.55, 2.80, 0.52),
+    ("Men", "Underwear", 1088, 0.42, 3.21, 0.40),
+    ("Men", "Sleep & Lounge", 941, 0.35, 3.67, 0.65),
+    ("Men", "Swim", 906, 0.55, 3.82, 0.44),
+    ("Men", "Accessories", 820, 0.35, 3.27, 0.96),
+)
+NULL_BRANDS, NULL_NAMES = 24, 2
+
+BRANDS = (
+    "Calvin Klein",
+    "Carhartt",
+    "Hanes",
+    "Volcom",
+    "Nautica",
+    "Levi's",
+    "Quiksilver",
+    "Tommy Hilfiger",
+    "Columbia",
+    "Hurley",
+    "Dockers",
+    "Diesel",
+    "Speedo",
+    "American Apparel",
+    "Wrangler",
+    "Champion",
+    "7 For All Mankind",
+    "Lucky Brand",
+    "Dickies",
+    "SmartWool",
+    "O'Neill",
+    "Jones New York",
+    "DC",
+    "Roxy",
+    "True Religion",
+    "Fox",
+    "Fruit of the Loom",
+    "Allegra K",
+    "Motherhood Maternity",
+    "Ralph Lauren",
+    "Nike",
+    "adidas",
+    "Under Armour",
+    "Puma",
+    "Reebok",
+    "The North Face",
+    "Patagonia",
+    "Guess",
+    "Billabong",
+    "Rip Curl",
+    "Jockey",
+    "Maidenform",
+    "Vanity Fair",
+    "Wacoal",
+    "Hugo Boss",
+    "Perry Ellis",
+    "Van Heusen",
+    "Kenneth Cole",
+    "Haggar",
+    "Izod",
+    "Lacoste",
+    "G-Star",
+    "Joe's Jeans",
+    "Hudson",
+    "Paige",
+    "Seven7",
+    "Anne Klein",
+    "Jessica Simpson",
+    "Betsey Johnson",
+    "BCBGMAXAZRIA",
+    "Ella Moss",
+    "Free People",
+    "Steve Madden",
+    "Fossil",
+    "Timex",
+    "Oakley",
+    "Ray-Ban",
+    "Burton",
+    "Spyder",
+    "Marmot",
+    "Woolrich",
+    "Pendleton",
+)
+ADJECTIVES = (
+    "Classic",
+    "Slim Fit",
+    "Relaxed",
+    "Vintage",
+    "Essential",
+    "Premium",
+    "Stretch",
+    "Cotton",
+    "Striped",
+    "Solid",
+    "Lightweight",
+    "Heavyweight",
+    "Soft",
+    "Printed",
+    "Everyday",
+    "Signature",
+    "Performance",
+    "Organic",
+    "Modern",
+    "Casual",
+)
+NOUNS = {
+    "Tops & Tees": ("Crew Neck Tee", "V-Neck T-Shirt", "Tank Top", "Polo Shirt", "Henley"),
+    "Sweaters": ("Cardigan", "Pullover Sweater", "Cashmere Sweater", "Turtleneck"),
+    "Fashion Hoodies & Sweatshirts": ("Zip Hoodie", "Pullover Hoodie", "Fleece Sweatshirt"),
+    "Active": ("Training Pant", "Running Short", "Sports Bra", "Track Jacket", "Yoga Top"),
+    "Dresses": ("Maxi Dress", "Wrap Dress", "Shift Dress", "Cocktail Dress"),
+    "Jumpsuits & Rompers": ("Romper", "Jumpsuit", "Playsuit"),
+    "Jeans": ("Skinny Jean", "Bootcut Jean", "Straight Leg Jean", "Boyfriend Jean"),
+    "Pants & Capris": ("Capri Pant", "Trouser", "Cropped Pant"),
+    "Leggings": ("Legging", "Jegging", "Footless Tight"),
+    "Shorts": ("Cargo Short", "Chino Short", "Denim Short", "Boardshort"),
+    "Skirts": ("Pencil Skirt", "A-Line Skirt", "Mini Skirt"),
+    "Blazers & Jackets": ("Blazer", "Denim Jacket", "Moto Jacket"),
+    "Clothing Sets": ("Two-Piece Set", "Lounge Set"),
+    "Suits": ("Pant Suit", "Skirt Suit"),
+    "Outerwear & Coats": ("Peacoat", "Parka", "Down Jacket", "Trench Coat", "Vest"),
+    "Socks & Hosiery": ("Crew Sock", "Tights", "Knee High Sock"),
+    "Sleep & Lounge": ("Pajama Set", "Robe", "Lounge Pant", "Nightgown"),
+    "Intimates": ("Bra", "Bikini Brief", "Camisole", "Shapewear Slip", "Thong"),
+    "Swim": ("Bikini Top", "One-Piece Swimsuit", "Swim Trunk", "Tankini"),
+    "Accessories": ("Belt", "Scarf", "Beanie", "Wallet", "Sunglasses", "Gloves"),
+    "Maternity": ("Maternity Top", "Maternity Jean", "Nursing Bra", "Maternity Dress"),
+    "Plus": ("Plus Size Top", "Plus Size Tunic", "Plus Size Pant"),
+    "Suits & Sport Coats": ("Sport Coat", "Two Button Suit", "Wool Blazer"),
+    "Pants": ("Chino Pant", "Dress Pant", "Cargo Pant"),
+    "Socks": ("Athletic Sock", "Dress Sock", "Wool Sock"),
+    "Underwear": ("Boxer Brief", "Trunk", "Boxer", "Undershirt"),
+}
+DISTRIBUTION_CENTERS = (
+    (1, "Memphis TN", 35.1174, -89.9711),
+    (2, "Chicago IL", 41.8369, -87.6847),
+    (3, "Houston TX", 29.7604, -95.3698),
+    (4, "Los Angeles CA", 34.05, -118.25),
+    (5, "New Orleans LA", 29.95, -90.0667),
+    (6, "Port Authority of New York/New Jersey NY/NJ", 40.634, -73.7834),
+    (7, "Philadelphia PA", 39.95, -75.1667),
+    (8, "Mobile AL", 30.6944, -88.0431),
+    (9, "Charleston SC", 32.7833, -79.9333),
+    (10, "Savannah GA", 32.0167, -81.1167),
+)
+# share of thelook's products stocked by each distribution center
+DC_WEIGHTS = (3891, 3929, 3667, 2761, 2112, 2572, 2669, 2919, 2719, 1881)
+
+# country: (weight, ((city, state, postal_code, latitude, longitude), ...))
+LOCATIONS = {
+    "China": (
+        0.340,
+        (
+            ("Shanghai", "Shanghai", "200000", 31.23, 121.47),
+            ("Beijing", "Beijing", "100000", 39.90, 116.41),
+            ("Guangzhou", "Guangdong", "510000", 23.13, 113.26),
+            ("Shenzhen", "Guangdong", "518000", 22.54, 114.06),
+            ("Wuhan", "Hubei", "430000", 30.59, 114.31),
+            ("Chengdu", "Sichuan", "610000", 30.57, 104.07),
+            ("Hangzhou", "Zhejiang", "310000", 30.27, 120.16),
+            ("Zhengzhou", "Henan", "450000", 34.75, 113.63),
+            ("Dongguan", "Guangdong", "523000", 23.02, 113.75),
+            ("Nanjing", "Jiangsu", "210000", 32.06, 118.80),
+        ),
+    ),
+    "United States": (
+        0.220,
+        (
+            ("New York", "New York", "10001", 40.71, -74.01),
+            ("Los Angeles", "California", "90001", 34.05, -118.24),
+            ("Chicago", "Illinois", "60601", 41.88, -87.63),
+            ("Houston", "Texas", "77001", 29.76, -95.37),
+            ("Phoenix", "Arizona", "85001", 33.45, -112.07),
+            ("Philadelphia", "Pennsylvania", "19019", 39.95, -75.17),
+            ("Garden Grove", "California", "92844", 33.77, -117.97),
+            ("Seattle", "Washington", "98101", 47.61, -122.33),
+            ("Miami", "Florida", "33101", 25.76, -80.19),
+            ("Denver", "Colorado", "80201", 39.74, -104.99),
+        ),
+    ),
+    "Brasil": (
+        0.145,
+        (
+            ("São Paulo", "São Paulo", "01000-000", -23.55, -46.63),
+            ("Rio de Janeiro", "Rio de Janeiro", "20000-000", -22.91, -43.17),
+            ("Garanhuns", "Pernambuco", "55290-000", -8.89, -36.49),
+            ("Salvador", "Bahia", "40000-000", -12.97, -38.50),
+            ("Curitiba", "Paraná", "80000-000", -25.43, -49.27),
+            ("Belo Horizonte", "Minas Gerais", "30000-000", -19.92, -43.94),
+        ),
+    ),
+    "France": (
+        0.048,
+        (
+            ("Paris", "Île-de-France", "75001", 48.86, 2.35),
+            ("Lyon", "Auvergne-Rhône-Alpes", "69001", 45.76, 4.84),
+            ("Marseille", "Provence-Alpes-Côte d'Azur", "13001", 43.30, 5.37),
+            ("Toulouse", "Occitanie", "31000", 43.60, 1.44),
+        ),
+    ),
+    "South Korea": (
+        0.048,
+        (
+            ("Seoul", "Seoul", "04524", 37.57, 126.98),
+            ("Busan", "Busan", "48058", 35.18, 129.08),
+            ("Chuncheon City", "Gangwon-do", "200-160", 37.88, 127.73),
+            ("Incheon", "Incheon", "22001", 37.46, 126.71),
+        ),
+    ),
+    "Germany": (
+        0.042,
+        (
+            ("Berlin", "Berlin", "10115", 52.52, 13.40),
+            ("Munich", "Bayern", "80331", 48.14, 11.58),
+            ("Hamburg", "Hamburg", "20095", 53.55, 9.99),
+            ("Cologne", "Nordrhein-Westfalen", "50667", 50.94, 6.96),
+        ),
+    ),
+    "United Kingdom": (
+        0.040,
+        (
+            ("London", "England", "EC1A 1BB", 51.51, -0.13),
+            ("Manchester", "England", "M1 1AE", 53.48, -2.24),
+            ("Edinburgh", "Scotland", "EH1 1YZ", 55.95, -3.19),
+            ("Cardiff", "Wales", "CF10 1EP", 51.48, -3.18),
+        ),
+    ),
+    "Spain": (
+        0.036,
+        (
+            ("Madrid", "Comunidad de Madrid", "28001", 40.42, -3.70),
+            ("Barcelona", "Cataluña", "08001", 41.39, 2.17),
+            ("Valencia", "Comunidad Valenciana", "46001", 39.47, -0.38),
+            ("Sevilla", "Andalucía", "41001", 37.39, -5.98),
+        ),
+    ),
+    "Japan": (
+        0.022,
+        (
+            ("Tokyo", "Tokyo", "100-0001", 35.68, 139.69),
+            ("Osaka", "Osaka", "530-0001", 34.69, 135.50),
+            ("Nagoya", "Aichi", "450-0002", 35.18, 136.91),
+        ),
+    ),
+    "Australia": (
+        0.018,
+        (
+            ("Sydney", "New South Wales", "2000", -33.87, 151.21),
+            ("Melbourne", "Victoria", "3000", -37.81, 144.96),
+            ("Brisbane", "Queensland", "4000", -27.47, 153.03),
+        ),
+    ),
+    "Belgium": (
+        0.009,
+        (
+            ("Brussels", "Brussels", "1000", 50.85, 4.35),
+            ("Antwerp", "Flanders", "2000", 51.22, 4.40),
+        ),
+    ),
+    "Poland": (
+        0.004,
+        (
+            ("Warsaw", "Mazowieckie", "00-001", 52.23, 21.01),
+            ("Kraków", "Małopolskie", "30-001", 50.06, 19.94),
+        ),
+    ),
+    "Colombia": (0.002, (("Bogotá", "Bogotá", "110111", 4.71, -74.07),)),
+    "Austria": (0.001, (("Vienna", "Wien", "1010", 48.21, 16.37),)),
+}
+FIRST_NAMES = {
+    "M": (
+        "James",
+        "John",
+        "Robert",
+        "Michael",
+        "William",
+        "David",
+        "Richard",
+        "Joseph",
+        "Thomas",
+        "Christopher",
+        "Daniel",
+        "Matthew",
+        "Anthony",
+        "Mark",
+        "Andrew",
+        "Kevin",
+        "Brian",
+        "Ronald",
+        "Wei",
+        "Jun",
+        "Min-jun",
+        "Lucas",
+        "Gabriel",
+        "Pierre",
+        "Hiroshi",
+        "Carlos",
+    ),
+    "F": (
+        "Mary",
+        "Patricia",
+        "Jennifer",
+        "Linda",
+        "Elizabeth",
+        "Barbara",
+        "Susan",
+        "Jessica",
+        "Sarah",
+        "Karen",
+        "Lisa",
+        "Nancy",
+        "Betty",
+        "Sandra",
+        "Ashley",
+        "Emily",
+        "Michelle",
+        "Amanda",
+        "Li",
+        "Mei",
+        "Seo-yeon",
+        "Ana",
+        "Julia",
+        "Camille",
+        "Yuki",
+        "Sofia",
+    ),
+}
+LAST_NAMES = (
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Young",
+    "Green",
+    "Figueroa",
+    "Wang",
+    "Zhang",
+    "Kim",
+    "Park",
+    "Silva",
+    "Santos",
+    "Dubois",
+    "Müller",
+    "Tanaka",
+    "Nguyen",
+)
+STREET_SUFFIXES = ("Street", "Avenue", "Road", "Lane", "Way", "Grove", "Bypass", "Mills", "Pass", "Court")
+EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+
+# marketing: platform of each event traffic source, and per-platform economics
+PLATFORM_OF_SOURCE = {"Adwords": "Google", "Facebook": "Facebook", "YouTube": "YouTube", "Email": "Email"}
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    source: str  # the events.traffic_source whose sessions its clicks follow
+    clicks_per_session: float  # clicks recorded by the platform per session it brings
+    ctr: float  # clicks / impressions
+    cpc: float  # spend / click
+    campaigns: tuple[tuple[str, float], ...]  # (kind, weight); the first is always on
+
+
+PLATFORMS = (
+    Platform("Google", "Adwords", 1.4, 0.045, 2.15, (("brand", 0.35), ("search", 0.40), ("shopping", 0.25))),
+    Platform(
+        "Facebook",
+        "Facebook",
+        2.6,
+        0.012,
+        3.05,
+        (("retargeting", 0.40), ("prospecting", 0.35), ("lookalike", 0.25)),
+    ),
+    Platform("YouTube", "YouTube", 3.0, 0.006, 1.80, (("awareness", 0.55), ("consideration", 0.45))),
+    Platform(
+        "Email",
+        "Email",
+        1.1,
+        0.030,
+        0.97,
+        (("newsletter", 0.40), ("promo", 0.35), ("winback", 0.15), ("abandoned_cart", 0.10)),
+    ),
+)
+EXPECTED_ROAS = {"Email": (8, 15), "Google": (3, 5), "YouTube": (1.5, 3), "Facebook": (1, 2)}
+
+# ---------------------------------------------------------------------------------------------
+# small vectorised helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _choice(rng: np.random.Generator, n: int, weights) -> np.ndarray:
+    """n draws of an index with the given weights (int64)."""
+    cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
+    return np.searchsorted(cdf / cdf[-1], rng.random(n), side="right").astype(np.int64)
+
+
+def _strings(values) -> pa.Array:
+    return pa.array(list(values), type=pa.string())
+
+
+def _take(values: pa.Array, idx: np.ndarray) -> pa.Array:
+    return pc.take(values, pa.array(idx, type=pa.int64()))
+
+
+def _ts(seconds: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
+    """Whole seconds since the epoch as timestamp[us, UTC], NULL where not present."""
+    us = seconds.astype(np.int64) * US
+    if present is None:
+        return pa.array(us, type=TS_TYPE)
+    return pa.array(us, type=TS_TYPE, mask=~present)
+
+
+def _str(ints: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(ints, type=pa.int64()), pa.string())
+
+
+def _join(*parts, sep: str = "") -> pa.Array:
+    return pc.binary_join_element_wise(*parts, sep)
+
+
+_HEX = {
+    False: np.frombuffer(b"0123456789abcdef", np.uint8),
+    True: np.frombuffer(b"0123456789ABCDEF", np.uint8),
+}
+_UUID_CHARS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+
+
+def _hex_ids(rng: np.random.Generator, n: int, uuid: bool) -> pa.Array:
+    """n random hex strings: uuid4-shaped lower-case (session ids) or 32 upper-case hex (SKUs)."""
+    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    nib = np.empty((n, 32), np.uint8)
+    nib[:, 0::2] = raw >> 4
+    nib[:, 1::2] = raw & 15
+    if uuid:
+        nib[:, 12] = 4  # version 4
+        nib[:, 16] = 8 | (nib[:, 16] & 3)  # variant 10xx
+        chars = np.full((n, 36), ord("-"), np.uint8)
+        chars[:, _UUID_CHARS] = _HEX[False][nib]
+    else:
+        chars = _HEX[True][nib]
+    width = chars.shape[1]
+    offsets = np.arange(n + 1, dtype=np.int32) * width
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars).tobytes())]
+    )
+
+
+def _ips(rng: np.random.Generator, n: int) -> pa.Array:
+    octets = [
+        rng.integers(1, 224, n),
+        rng.integers(0, 256, n),
+        rng.integers(0, 256, n),
+        rng.integers(1, 255, n),
+    ]
+    return _join(*(_str(o) for o in octets), sep=".")
+
+
+def _segment_positions(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For segments of the given lengths: each element's segment index and position within it."""
+    seg = np.repeat(np.arange(len(counts)), counts)
+    starts = np.cumsum(counts) - counts
+    return seg, np.arange(len(seg)) - starts[seg]
+
+
+def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
+    schema = RAW_SCHEMAS[name].to_pyarrow()
+    return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
+# ---------------------------------------------------------------------------------------------
+# the fixed catalogue: products, distribution centers, locations
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Catalog:
+    products: pa.Table
+    dept_is_men: np.ndarray  # per product index
+    women: int  # products with index < women are Women's
+    retail: np.ndarray
+    uri_dict: pa.Array  # "/home", "/cart", "/purchase", "/cancel", dept uris..., product uris...
+    loc_city: pa.Array
+    loc_state: pa.Array
+    loc_postal: pa.Array
+    loc_country: pa.Array
+    loc_lat: np.ndarray
+    loc_lon: np.ndarray
+    loc_weight: np.ndarray
+
+
+URI_HOME, URI_CART, URI_PURCHASE, URI_CANCEL = 0, 1, 2, 3
+
+
+def build_catalog(seed: int) -> Catalog:
+    rng = np.random.default_rng([seed, 1])
+    sizes = np.array([c[2] for c in CATEGORIES])
+    n = int(sizes.sum())
+    group = np.repeat(np.arange(len(CATEGORIES)), sizes)
+    mu = np.array([c[4] for c in CATEGORIES])[group]
+    sd = np.array([c[5] for c in CATEGORIES])[group]
+    lo = np.array([c[3] for c in CATEGORIES])[group]
+    retail = np.clip(np.round(np.exp(rng.normal(mu, sd)), 2), 0.99, 999.0)
+    retail = retail.astype(np.float32).astype(np.float64)  # thelook's float32 noise
+    cost = retail * rng.uniform(lo, lo + 0.10)
+    dept_names = _strings(c[0] for c in CATEGORIES)
+    cat_names = _strings(c[1] for c in CATEGORIES)
+    department = _take(dept_names, group)
+    category = _take(cat_names, group)
+
+    # brands: each category stocks a random third of the brands, with Zipf-like popularity
+    brand_idx = np.empty(n, np.int64)
+    noun_idx = np.empty(n, np.int64)
+    start = 0
+    nouns: list[str] = []
+    noun_base = {}
+    for cat in NOUNS:
+        noun_base[cat] = len(nouns)
+        nouns.extend(NOUNS[cat])
+    for _, cat, size, *_rest in CATEGORIES:
+        stocked = rng.permutation(len(BRANDS))[: len(BRANDS) // 3]
+        pop = 1.0 / np.arange(1, len(stocked) + 1)
+        brand_idx[start : start + size] = stocked[_choice(rng, size, pop)]
+        noun_idx[start : start + size] = noun_base[cat] + rng.integers(0, len(NOUNS[cat]), size)
+        start += size
+    brands = _strings(BRANDS)
+    brand = _take(brands, brand_idx)
+    adjective = _take(_strings(ADJECTIVES), rng.integers(0, len(ADJECTIVES), n))
+    noun = _take(_strings(nouns), noun_idx)
+    who = _take(
+        _strings(("Women's", "Men's")),
+        (np.array([c[0] for c in CATEGORIES])[group] == "Men").astype(np.int64),
+    )
+    name = _join(brand, who, adjective, noun, sep=" ")
+    null_brand = np.zeros(n, bool)
+    null_brand[rng.choice(n, NULL_BRANDS, replace=False)] = True
+    null_name = np.zeros(n, bool)
+    null_name[rng.choice(n, NULL_NAMES, replace=False)] = True
+    brand = pc.if_else(pa.array(null_brand), pa.nulls(n, pa.string()), brand)
+    name = pc.if_else(pa.array(null_name), pa.nulls(n, pa.string()), name)
+    sku = _hex_ids(rng, n, uuid=False)
+    dc = _choice(rng, n, DC_WEIGHTS) + 1
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    products = _table(
+        "products",
+        {
+            "id": pa.array(ids),
+            "cost": pa.array(cost),
+            "category": category,
+            "name": name,
+            "brand": brand,
+            "retail_price": pa.array(retail),
+            "department": department,
+            "sku": sku,
+            "distribution_center_id": pa.array(dc),
+        },
+    )
+
+    # uris: lower-cased, spaces removed, not URL-encoded (as thelook's); a NULL brand gives ""
+    def slug(a: pa.Array) -> pa.Array:
+        return pc.replace_substring(pc.utf8_lower(pc.fill_null(a, "")), " ", "")
+
+    dept_uri = _join(
+        pa.array(["/department"] * n),
+        slug(department),
+        pa.array(["category"] * n),
+        slug(category),
+        pa.array(["brand"] * n),
+        slug(brand),
+        sep="/",
+    )
+    product_uri = _join(pa.array(["/product"] * n), _str(ids), sep="/")
+    uri_dict = pa.concat_arrays([_strings(("/home", "/cart", "/purchase", "/cancel")), dept_uri, product_uri])
+
+    rows = [(country, *city) for country, (_, cities) in LOCATIONS.items() for city in cities]
+    weights = np.array([LOCATIONS[r[0]][0] / len(LOCATIONS[r[0]][1]) for r in rows])
+    women = int(sum(c[2] for c in CATEGORIES if c[0] == "Women"))
+    return Catalog(
+        products=products,
+        dept_is_men=np.arange(n) >= women,
+        women=women,
+        retail=retail,
+        uri_dict=uri_dict,
+        loc_city=_strings(r[1] for r in rows),
+        loc_state=_strings(r[2] for r in rows),
+        loc_postal=_strings(r[3] for r in rows),
+        loc_country=_strings(r[0] for r in rows),
+        loc_lat=np.array([r[4] for r in rows]),
+        loc_lon=np.array([r[5] for r in rows]),
+        loc_weight=weights,
+    )
+
+
+def distribution_centers() -> pa.Table:
+    cols = list(zip(*DISTRIBUTION_CENTERS, strict=True))
+    return _table(
+        "distribution_centers",
+        {
+            "id": pa.array(cols[0], pa.int64()),
+            "name": _strings(cols[1]),
+            "latitude": pa.array(cols[2], pa.float64()),
+            "longitude": pa.array(cols[3], pa.float64()),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# one chunk of users and everything that hangs off them
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    start: int  # 2019-01-01 00:00 UTC, seconds since the epoch
+    now: int  # the last second of end_date: no user or order is created after it
+    days: int  # length of the per-day session counters
+
+    @classmethod
+    def of(cls, end_date: datetime.date) -> Clock:
+        epoch = datetime.date(1970, 1, 1)
+        start = (START_DATE - epoch).days * DAY
+        now = ((end_date - epoch).days + 1) * DAY - 1
+        return cls(start, now, (now - start) // DAY + 16)
+
+
+@dataclass
+class Counters:
+    """Running ids and the per-day session counts that drive marketing spend."""
+
+    user: int = 0
+    order: int = 0
+    item: int = 0
+    unit: int = 0
+    event: int = 0
+    first_order: int | None = None
+    sessions: np.ndarray | None = None  # [day, event source]
+
+
+def _count_sessions(counters: Counters, clock: Clock, start: np.ndarray, source: np.ndarray) -> None:
+    day = np.clip((start - clock.start) // DAY, 0, clock.days - 1)
+    counters.sessions += np.bincount(
+        day * len(EVENT_SOURCES) + source, minlength=clock.days * len(EVENT_SOURCES)
+    ).reshape(clock.days, len(EVENT_SOURCES))
+
+
+def generate_chunk(
+    chunk: int, n_users: int, seed: int, clock: Clock, cat: Catalog, counters: Counters
+) -> dict[str, pa.Table]:
+    rng = np.random.default_rng([seed, 2, chunk])
+    out: dict[str, pa.Table] = {}
+
+    # ---- users
+    uid = counters.user + 1 + np.arange(n_users, dtype=np.int64)
+    is_male = rng.random(n_users) < 0.5
+    gender = _take(_strings(("F", "M")), is_male.astype(np.int64))
+    first = pc.if_else(
+        pa.array(is_male),
+        _take(_strings(FIRST_NAMES["M"]), rng.integers(0, len(FIRST_NAMES["M"]), n_users)),
+        _take(_strings(FIRST_NAMES["F"]), rng.integers(0, len(FIRST_NAMES["F"]), n_users)),
+    )
+    last = _take(_strings(LAST_NAMES), rng.integers(0, len(LAST_NAMES), n_users))
+    email = _join(
+        pc.utf8_lower(_join(first, last)),
+        _take(_strings(EMAIL_DOMAINS), rng.integers(0, 3, n_users)),
+        sep="@",
+    )
+    street = _join(
+        _str(rng.integers(1, 99_999, n_users)),
+        _take(_strings(LAST_NAMES), rng.integers(0, len(LAST_NAMES), n_users)),
+        _take(_strings(STREET_SUFFIXES), rng.integers(0, len(STREET_SUFFIXES), n_users)),
+        sep=" ",
+    )
+    loc = _choice(rng, n_users, cat.loc_weight)
+    user_created = clock.start + rng.integers(0, (clock.now - clock.start) // 60 + 1, n_users) * 60
+    out["users"] = _table(
+        "users",
+        {
+            "id": pa.array(uid),
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "age": pa.array(rng.integers(12, 71, n_users)),
+            "gender": gender,
+            "state": _take(cat.loc_state, loc),
+            "street_address": street,
+            "postal_code": _take(cat.loc_postal, loc),
+            "city": _take(cat.loc_city, loc),
+            "country": _take(cat.loc_country, loc),
+            "latitude": pa.array(np.round(cat.loc_lat[loc] + rng.normal(0, 0.05, n_users), 6)),
+            "longitude": pa.array(np.round(cat.loc_lon[loc] + rng.normal(0, 0.05, n_users), 6)),
+            "traffic_source": _take(_strings(USER_SOURCES), _choice(rng, n_users, USER_SOURCE_WEIGHTS)),
+            "created_at": _ts(user_created),
+        },
+    )
+
+    # ---- orders
+    per_user = np.array(ORDERS_PER_USER[0])[_choice(rng, n_users, ORDERS_PER_USER[1])]
+    o_user = np.repeat(np.arange(n_users), per_user)  # user index within the chunk
+    n_orders = len(o_user)
+    oid = counters.order + 1 + np.arange(n_orders, dtype=np.int64)
+    u_created = user_created[o_user]
+    o_created = u_created + np.floor(rng.random(n_orders) * (clock.now - u_created + 1)).astype(np.int64)
+    o_created = np.minimum(o_created, clock.now)
+    status = _choice(rng, n_orders, STATUS_WEIGHTS)
+    reaches = np.array([STATUS_REACHES[s] for s in STATUSES])[status]  # [order, 3]
+    shipped = o_created + rng.integers(0, 3 * DAY + 1, n_orders)
+    delivered = shipped + rng.integers(0, 5 * DAY + 1, n_orders)
+    returned = delivered + rng.integers(0, 3 * DAY + 1, n_orders)
+    n_items = np.array(ITEMS_PER_ORDER[0])[_choice(rng, n_orders, ITEMS_PER_ORDER[1])]
+    status_str = _take(_strings(STATUSES), status)
+    times = {"shipped_at": shipped, "delivered_at": delivered, "returned_at": returned}
+    out["orders"] = _table(
+        "orders",
+        {
+            "order_id": pa.array(oid),
+            "user_id": pa.array(uid[o_user]),
+            "status": status_str,
+            "gender": _take(gender, o_user),
+            "created_at": _ts(o_created),
+            **{c: _ts(t, reaches[:, k]) for k, (c, t) in enumerate(times.items())},
+            "num_of_item": pa.array(n_items.astype(np.int64)),
+        },
+    )
+    if n_orders:
+        first_order = int(o_created.min())
+        counters.first_order = first_order if counters.first_order is None else min(counters.first_order, first_order)
+
+    # ---- order items
+    i_order, i_pos = _segment_positions(n_items)  # order index, position within the order
+    n_it = len(i_order)
+    i_user = o_user[i_order]
+    men = is_male[i_user]
+    women_n, men_n = cat.women, len(cat.retail) - cat.women
+    product = np.where(men, cat.women + rng.integers(0, men_n, n_it), rng.integers(0, women_n, n_it))
+    single = n_items[i_order] == 1
+    before = rng.integers(0, 4 * HOUR + 1, n_it)
+    i_created = o_created[i_order] - before + np.where(single, 0, rng.integers(0, 5, n_it) * DAY)
+    item_id = counters.item + 1 + np.arange(n_it, dtype=np.int64)
+    # inventory: per item its sold unit, then 1-3 unsold units of the same product
+    unsold = np.array((1, 2, 3))[_choice(rng, n_it, (0.5, 0.3, 0.2))]
+    units = 1 + unsold
+    unit_first = counters.unit + 1 + np.cumsum(units) - units  # id of each item's sold unit
+    out["order_items"] = _table(
+        "order_items",
+        {
+            "id": pa.array(item_id),
+            "order_id": pa.array(oid[i_order]),
+            "user_id": pa.array(uid[i_user]),
+            "product_id": pa.array(product + 1),
+            "inventory_item_id": pa.array(unit_first),
+            "status": _take(status_str, i_order),
+            "created_at": _ts(i_created),
+            **{c: _ts(t[i_order], reaches[i_order, k]) for k, (c, t) in enumerate(times.items())},
+            "sale_price": pa.array(cat.retail[product]),
+        },
+    )
+
+    # ---- inventory items
+    u_item, u_pos = _segment_positions(units)
+    n_units = len(u_item)
+    sold = u_pos == 0
+    u_sold_at = i_created[u_item]
+    u_created = np.where(
+        sold,
+        u_sold_at - rng.integers(0, 60 * DAY + 1, n_units),
+        clock.start + rng.integers(0, (clock.now - clock.start) // 60 + 1, n_units) * 60,
+    )
+    u_product = pa.array(product[u_item])
+    p = cat.products
+    out["inventory_items"] = _table(
+        "inventory_items",
+        {
+            "id": pa.array(counters.unit + 1 + np.arange(n_units, dtype=np.int64)),
+            "product_id": pc.add(u_product, 1),
+            "created_at": _ts(u_created),
+            "sold_at": _ts(u_sold_at, sold),
+            "cost": pc.take(p["cost"], u_product),
+            "product_category": pc.take(p["category"], u_product),
+            "product_name": pc.take(p["name"], u_product),
+            "product_brand": pc.take(p["brand"], u_product),
+            "product_retail_price": pc.take(p["retail_price"], u_product),
+            "product_department": pc.take(p["department"], u_product),
+            "product_sku": pc.take(p["sku"], u_product),
+            "product_distribution_center_id": pc.take(p["distribution_center_id"], u_product),
+        },
+    )
+
+    # ---- identified events: one session per item
+    s_n = n_items[i_order]  # the session walks all its order's items
+    s_len = np.where(single, 5, 3 * s_n + 1)
+    e_sess, e_pos = _segment_positions(s_len)
+    n_ev = len(e_sess)
+    gaps = rng.integers(0, 181, n_ev)
+    gaps[e_pos == 0] = 0
+    cum = np.cumsum(gaps)
+    cum -= (cum - gaps)[np.cumsum(s_len) - s_len][e_sess]  # offset from the session's first event
+    last = np.cumsum(s_len) - 1
+    ev_single = single[e_sess]
+    # single: the purchase click is 0-2 min before the item; the session ends there
+    # multi: the session starts 0-4 h before the order; the purchase is at the item (days later)
+    purchase_at = i_created - rng.integers(0, 121, n_it)
+    s_start = np.where(
+        single,
+        purchase_at - cum[last],
+        o_created[i_order] - rng.integers(0, 4 * HOUR + 1, n_it),
+    )
+    e_time = s_start[e_sess] + cum
+    is_purchase = e_pos == s_len[e_sess] - 1
+    browse_end = s_start + np.where(single, cum[last], cum[last - 1])
+    multi_purchase = np.maximum(browse_end + gaps[last], purchase_at)
+    e_time = np.where(is_purchase & ~ev_single, multi_purchase[e_sess], e_time)
+    # event type and the product it concerns
+    stage = np.where(ev_single, e_pos, 1 + e_pos % 3)  # 0 home, 1 department, 2 product, 3 cart
+    etype = np.where(is_purchase, 4, stage)
+    first_item = (np.cumsum(n_items) - n_items)[i_order]  # item index of the session's order's first item
+    e_item = np.where(ev_single, e_sess, first_item[e_sess] + np.minimum(e_pos // 3, s_n[e_sess] - 1))
+    e_product = product[e_item]
+    n_prod = len(cat.retail)
+    uri_idx = np.select(
+        [etype == 0, etype == 1, etype == 2, etype == 3],
+        [URI_HOME, 4 + e_product, 4 + n_prod + e_product, URI_CART],
+        URI_PURCHASE,
+    )
+    s_source = _choice(rng, n_it, EVENT_SOURCE_WEIGHTS)
+    s_browser = _choice(rng, n_it, BROWSER_WEIGHTS)
+    s_id = _hex_ids(rng, n_it, uuid=True)
+    s_ip = _ips(rng, n_it)
+    _count_sessions(counters, clock, s_start, s_source)
+    e_loc = loc[i_user[e_sess]]
+    identified = _table(
+        "events",
+        {
+            "id": pa.array(counters.event + 1 + np.arange(n_ev, dtype=np.int64)),
+            "user_id": pa.array(uid[i_user[e_sess]]),
+            "sequence_number": pa.array(e_pos + 1),
+            "session_id": _take(s_id, e_sess),
+            "created_at": _ts(e_time),
+            "ip_address": _take(s_ip, e_sess),
+            "city": _take(cat.loc_city, e_loc),
+            "state": _take(cat.loc_state, e_loc),
+            "postal_code": _take(cat.loc_postal, e_loc),
+            "browser": _take(_strings(BROWSERS), s_browser[e_sess]),
+            "traffic_source": _take(_strings(EVENT_SOURCES), s_source[e_sess]),
+            "uri": _take(cat.uri_dict, uri_idx),
+            "event_type": _take(_strings(EVENT_TYPES), etype),
+        },
+    )
+
+    # ---- anonymous sessions
+    n_anon = ANON_SESSIONS_PER_USER * n_users
+    a_len = np.array(ANON_LENGTHS[0])[_choice(rng, n_anon, ANON_LENGTHS[1])]
+    a_first = rng.integers(1, 3, n_anon)  # 1 department, 2 product: where the visit lands
+    a_sess, a_pos = _segment_positions(a_len)
+    n_a = len(a_sess)
+    a_start = clock.start + rng.integers(0, (clock.now - HOUR - clock.start) // 60 + 1, n_anon) * 60
+    a_gap = rng.integers(0, 30, n_a) * 60
+    a_gap[a_pos == 0] = 0
+    a_cum = np.cumsum(a_gap)
+    a_cum -= (a_cum - a_gap)[np.cumsum(a_len) - a_len][a_sess]
+    a_stage = a_first[a_sess] + a_pos  # 1 department, 2 product, 3 cart, 4 -> cancel
+    a_type = np.where(a_stage == 4, 5, a_stage)
+    a_product = rng.integers(0, n_prod, n_anon)[a_sess]
+    a_uri = np.select(
+        [a_type == 1, a_type == 2, a_type == 3], [4 + a_product, 4 + n_prod + a_product, URI_CART], URI_CANCEL
+    )
+    a_source = _choice(rng, n_anon, EVENT_SOURCE_WEIGHTS)
+    a_browser = _choice(rng, n_anon, BROWSER_WEIGHTS)
+    a_loc = _choice(rng, n_anon, cat.loc_weight)[a_sess]
+    _count_sessions(counters, clock, a_start, a_source)
+    anonymous = _table(
+        "events",
+        {
+            "id": pa.array(counters.event + n_ev + 1 + np.arange(n_a, dtype=np.int64)),
+            "user_id": pa.nulls(n_a, pa.int64()),
+            "sequence_number": pa.array(a_pos + 1),
+            "session_id": _take(_hex_ids(rng, n_anon, uuid=True), a_sess),
+            "created_at": _ts(a_start[a_sess] + a_cum),
+            "ip_address": _take(_ips(rng, n_anon), a_sess),
+            "city": _take(cat.loc_city, a_loc),
+            "state": _take(cat.loc_state, a_loc),
+            "postal_code": _take(cat.loc_postal, a_loc),
+            "browser": _take(_strings(BROWSERS), a_browser[a_sess]),
+            "traffic_source": _take(_strings(EVENT_SOURCES), a_source[a_sess]),
+            "uri": _take(cat.uri_dict, a_uri),
+            "event_type": _take(_strings(EVENT_TYPES), a_type),
+        },
+    )
+    out["events"] = pa.concat_tables([identified, anonymous])
+
+    counters.user += n_users
+    counters.order += n_orders
+    counters.item += n_it
+    counters.unit += n_units
+    counters.event += n_ev + n_a
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# marketing spend
+# ---------------------------------------------------------------------------------------------
+
+
+def _next_quarter(q: datetime.date) -> datetime.date:
+    month = q.month + 3
+    return datetime.date(q.year + month // 13, (month - 1) % 12 + 1, 1)
+
+
+def _quarter_starts(first: datetime.date, last: datetime.date) -> Iterator[datetime.date]:
+    q = datetime.date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
+    while q <= last:
+        yield q
+        q = _next_quarter(q)
+
+
+def marketing_spend(seed: int, clock: Clock, counters: Counters) -> pa.Table:
+    """One row per (date, platform, campaign) while the campaign runs; see the module docstring."""
+    if counters.first_order is None:
+        return RAW_SCHEMAS["marketing_spend"].to_pyarrow().empty_table()
+    rng = np.random.default_rng([seed, 3])
+    epoch = datetime.date(1970, 1, 1)
+    first = epoch + datetime.timedelta(days=counters.first_order // DAY)
+    last = epoch + datetime.timedelta(days=clock.now // DAY)
+    # campaigns: (platform index, campaign id, kind weight, first day, last day) as day numbers
+    camp_platform, camp_id, camp_weight, camp_from, camp_to = [], [], [], [], []
+    for q in _quarter_starts(first, last):
+        q_last = _next_quarter(q) - datetime.timedelta(days=1)
+        qn = (q.month - 1) // 3 + 1
+        span = (q_last - q).days
+        for pi, plat in enumerate(PLATFORMS):
+            for k, (kind, weight) in enumerate(plat.campaigns):
+                if k == 0:  # always on
+                    lo, hi = 0, span
+                else:
+                    lo = int(rng.integers(0, 25))
+                    hi = span - int(rng.integers(0, 25))
+                c_from = max(q + datetime.timedelta(days=lo), first)
+                c_to = min(q + datetime.timedelta(days=hi), last)
+                if c_from > c_to:
+                    continue
+                camp_platform.append(pi)
+                camp_id.append(f"{plat.name.lower()}_{kind}_{q.year}q{qn}")
+                camp_weight.append(weight)
+                camp_from.append((c_from - epoch).days)
+                camp_to.append((c_to - epoch).days)
+    lengths = np.array(camp_to) - np.array(camp_from) + 1
+    r_camp, r_off = _segment_positions(lengths)
+    r_day = np.array(camp_from)[r_camp] + r_off  # days since the epoch
+    r_plat = np.array(camp_platform)[r_camp]
+    # the campaign's share of its platform that day: weights renormalised over active campaigns
+    weight = np.array(camp_weight)[r_camp]
+    key = (r_day - r_day.min()) * len(PLATFORMS) + r_plat
+    total = np.bincount(key, weights=weight)[key]
+    share = weight / total
+    src_index = np.array([EVENT_SOURCES.index(p.source) for p in PLATFORMS])
+    day_idx = np.clip(r_day - clock.start // DAY, 0, clock.days - 1)
+    sessions = counters.sessions[day_idx, src_index[r_plat]]
+    cps = np.array([p.clicks_per_session for p in PLATFORMS])[r_plat]
+    n = len(r_day)
+    clicks = np.rint(sessions * cps * share * rng.lognormal(0, 0.25, n)).astype(np.int64)
+    ctr = np.array([p.ctr for p in PLATFORMS])[r_plat] * rng.lognormal(0, 0.15, n)
+    impressions = np.ceil(clicks / ctr).astype(np.int64)
+    cpc = np.array([p.cpc for p in PLATFORMS])[r_plat] * rng.lognormal(0, 0.10, n)
+    spend = np.round(clicks * cpc, 2)
+    paused = rng.random(n) < 0.01
+    clicks[paused] = 0
+    impressions[paused] = 0
+    spend[paused] = 0.0
+    null_clicks = (rng.random(n) < 0.005) & ~paused
+    order = np.lexsort((np.array(camp_id)[r_camp], r_plat, r_day))
+    names = _strings(p.name for p in PLATFORMS)
+    return _table(
+        "marketing_spend",
+        {
+            "date": pa.array(r_day[order].astype(np.int32), pa.date32()),
+            "campaign_id": _take(_strings(camp_id), r_camp[order]),
+            "platform": _take(names, r_plat[order]),
+            "spend": pa.array(spend[order]),
+            "clicks": pa.array(clicks[order], mask=null_clicks[order]),
+            "impressions": pa.array(impressions[order]),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------------------------
+
+
+class _ParquetSink:
+    """One ParquetWriter per table, to temporary files renamed into place at the end."""
+
+    def __init__(self, folder: pathlib.Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.writers = {
+            t: pq.ParquetWriter(self._tmp(t), RAW_SCHEMAS[t].to_pyarrow(), compression="zstd") for t in RAW_SCHEMAS
+        }
+
+    def _tmp(self, table: str) -> pathlib.Path:
+        return self.folder / f".{table}.parquet.tmp"
+
+    def write(self, table: str, data: pa.Table) -> None:
+        self.writers[table].write_table(data)
+
+    def commit(self) -> None:
+        for w in self.writers.values():
+            w.close()
+        for t in RAW_SCHEMAS:
+            os.replace(self._tmp(t), self.folder / f"{t}.parquet")
+
+    def abort(self) -> None:
+        for t, w in self.writers.items():
+            try:
+                w.close()
+            finally:
+                self._tmp(t).unlink(missing_ok=True)
+
+
+class _DuckDBSink:
+    """Raw tables replaced all at once: chunks go to staging tables `raw._ecom_new_<table>`
+    (committed as they come, so DuckDB's memory stays bounded: one transaction holding every
+    chunk grows with the scale), swapped in by one transaction of DROP + RENAME at the end.
+    On failure the staging tables are dropped and the raw tables are untouched."""
+
+    PREFIX = "_ecom_new_"
+
+    def __init__(self, target: DuckDBTarget):
+        self.raw = target.raw.database
+        self.con = target.con.con  # the duckdb connection under the ibis backend
+        self._drop_staging()
+        for t in RAW_SCHEMAS:
+            self._run(
+                f"CREATE TABLE {self._staging(t)} AS SELECT * FROM _ecom_chunk",
+                RAW_SCHEMAS[t].to_pyarrow().empty_table(),
+            )
+
+    def _staging(self, table: str) -> str:
+        return f'"{self.raw}"."{self.PREFIX}{table}"'
+
+    def _drop_staging(self) -> None:
+        for t in RAW_SCHEMAS:
+            self.con.execute(f"DROP TABLE IF EXISTS {self._staging(t)}")
+
+    def _run(self, sql: str, data: pa.Table) -> None:
+        self.con.register("_ecom_chunk", data)
+        try:
+            self.con.execute(sql)
+        finally:
+            self.con.unregister("_ecom_chunk")
+
+    def write(self, table: str, data: pa.Table) -> None:
+        self._run(f"INSERT INTO {self._staging(table)} SELECT * FROM _ecom_chunk", data)
+
+    def commit(self) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for t in RAW_SCHEMAS:
+                self.con.execute(f'DROP TABLE IF EXISTS "{self.raw}"."{t}"')
+                self.con.execute(f'ALTER TABLE {self._staging(t)} RENAME TO "{t}"')
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            self.abort()
+            raise
+        self.con.execute("COMMIT")
+
+    def abort(self) -> None:
+        self._drop_staging()
+
+
+def run(
+    scale: float,
+    seed: int,
+    end_date: datetime.date,
+    target: DuckDBTarget | None = None,
+    parquet_dir: pathlib.Path | None = None,
+    progress: Callable[[str, int], None] = lambda table, rows: None,
+) -> dict[str, int]:
+    """Generate every raw table and write it to the DuckDB target's `raw` schema and/or to
+    `parquet_dir/<table>.parquet`; return the rows written per table (RAW_SCHEMAS order).
+
+    DuckDB: the 8 raw tables are replaced in one transaction (on any failure nothing changes).
+    Parquet: each table is written to a hidden temporary file, renamed into place at the end.
+    `progress(table, rows)` is called after each batch with the rows just written (a delta).
+    """
+    if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a positive number (1 = 100,000 users), got {scale!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
+    if end_date <= START_DATE:
+        raise ValueError(f"end_date must be after {START_DATE} (the data starts then), got {end_date}")
+    if target is not None and not isinstance(target, DuckDBTarget):
+        raise ValueError(
+            f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
+            "--parquet DIR --no-duckdb, then `ecom load DIR` into that target"
+        )
+    n_users = max(1, round(USERS_AT_SCALE_1 * scale))
+    clock = Clock.of(end_date)
+    counters = Counters(sessions=np.zeros((clock.days, len(EVENT_SOURCES)), np.int64))
+    catalog = build_catalog(seed)
+    sinks: list = []
+    counts = dict.fromkeys(RAW_SCHEMAS, 0)
+
+    def emit(table: str, data: pa.Table) -> None:
+        for s in sinks:
+            s.write(table, data)
+        counts[table] += data.num_rows
+        progress(table, data.num_rows)
+
+    try:
+        if parquet_dir is not None:
+            sinks.append(_ParquetSink(pathlib.Path(parquet_dir)))
+        if target is not None:
+            sinks.append(_DuckDBSink(target))
+        emit("products", catalog.products)
+        emit("distribution_centers", distribution_centers())
+        for chunk, first in enumerate(range(0, n_users, CHUNK_USERS)):
+            tables = generate_chunk(chunk, min(CHUNK_USERS, n_users - first), seed, clock, catalog, counters)
+            for name, data in tables.items():
+                emit(name, data)
+            del tables
+        emit("marketing_spend", marketing_spend(seed, clock, counters))
+    except BaseException:
+        for s in sinks:
+            s.abort()
+        raise
+    for s in sinks:
+        s.commit()
+    return {t: counts[t] for t in RAW_SCHEMAS}
