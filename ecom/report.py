@@ -27,6 +27,7 @@ TableFn = Callable[[str], ir.Table]
 WINDOW_DAYS = 30
 VARS_TABLE = "_ecom_vars"
 
+
 class ReportError(Exception):
     """The marts cannot make a report (e.g. nothing was built)."""
 
