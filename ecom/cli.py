@@ -343,6 +343,35 @@ def test(
             raise typer.Exit(1)
 
 
+@app.command("report")
+def report(
+    output: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
+    target: TargetOpt = "duckdb",
+    path: PathOpt = None,
+    project: ProjectOpt = None,
+    dataset: DatasetOpt = None,
+    raw_dataset: RawDatasetOpt = None,
+    location: LocationOpt = None,
+    endpoint: EndpointOpt = None,
+) -> None:
+    """Write a self-contained HTML dashboard of the built marts (opens offline, no server)."""
+    from ecom import report as dashboard
+
+    with friendly_errors():
+        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        missing = [m for m in dashboard.MARTS if not tgt.exists(m)]
+        if missing:
+            raise engine.BuildError(
+                f"not built on {engine.describe(tgt)}: {', '.join(missing)}; run `ecom build` first"
+            )
+        with err.status("querying the marts and writing the report"):
+            try:
+                written = dashboard.write_report(tgt.table, output)
+            except dashboard.ReportError as e:
+                raise engine.BuildError(str(e)) from None
+        out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)
+
+
 @app.command("ls")
 def list_models(
     select: SelectOpt = None,
