@@ -561,7 +561,19 @@ PAGES = ("overview", "marketing", "customers", "products")
 
 
 def _chromium() -> str | None:
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    found = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if found or not _may_install_chromium():
+        return found
+    # CI runs as root on a machine that may be new: install Debian's Chromium rather than skip.
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        subprocess.run(
+            cmd, check=False, capture_output=True, timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        )
+    return shutil.which("chromium")
+
+
+def _may_install_chromium() -> bool:
+    return os.environ.get("CI") == "true" and os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
 def _free_port() -> int:
