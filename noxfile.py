@@ -18,6 +18,7 @@ def lint(session: nox.Session) -> None:
     """ruff over the code."""
     session.install("ruff")
     session.run("ruff", "check", "ecom", "marts", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "ecom", "marts", "tests", "benchmarks", "noxfile.py")
 
 
 @nox.session
@@ -28,6 +29,7 @@ def demo(session: nox.Session) -> None:
     session.run("ecom", "generate", "--scale", "0.1", "--path", path)
     session.run("ecom", "build", "--path", path)
     session.run("ecom", "test", "--path", path)
+    session.run("ecom", "report", "--path", path, "--out", session.create_tmp() + "/report.html")
 
 
 @nox.session(default=False)

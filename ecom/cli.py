@@ -154,7 +154,9 @@ def generate(
             counts = gen.run(scale, seed, end, target, parquet, on_rows)
         where = [str(target.path)] if target else []
         where += [str(parquet)] if parquet else []
-        summary = Table("raw table", "rows", title=f"Generated (scale {scale}, seed {seed}, to {end}) into {', '.join(where)}")
+        summary = Table(
+            "raw table", "rows", title=f"Generated (scale {scale}, seed {seed}, to {end}) into {', '.join(where)}"
+        )
         for table, rows in counts.items():
             summary.add_row(table, f"{rows:,}")
         out.print(summary)
@@ -290,9 +292,7 @@ def compile(
         given = parse_vars(vars or [])
         if "as_of" in given:
             values = engine.resolve_vars(proj.vars, given, lambda _: None)
-            raw_at, models, dialect = engine.compile_locations(
-                target, project, dataset, raw_dataset, path
-            )
+            raw_at, models, dialect = engine.compile_locations(target, project, dataset, raw_dataset, path)
         else:
             tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
             values = engine.target_vars(proj, tgt, given)
@@ -333,7 +333,9 @@ def test(
         colors = {"pass": "green", "fail": "red", "error": "red"}
 
         def done(r: engine.TestResult) -> None:
-            detail = f" ({r.failures:,} failing rows)" if r.status == "fail" else (f" ({r.message})" if r.message else "")
+            detail = (
+                f" ({r.failures:,} failing rows)" if r.status == "fail" else (f" ({r.message})" if r.message else "")
+            )
             out.print(f"[{colors[r.status]}]{r.status.upper():5}[/] {r.name}{detail}", highlight=False)
 
         results = engine.run_tests(cases, tgt.table, on_done=done, workers=getattr(tgt, "test_workers", 1))
