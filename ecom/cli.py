@@ -66,16 +66,17 @@ def _google_error(e: Exception) -> str | None:
 TargetOpt = Annotated[str, typer.Option("--target", "-t", help="duckdb (local file, default) or bigquery.")]
 PathOpt = Annotated[
     Path | None,
-    typer.Option("--path", help=f"DuckDB database file [env ECOM_DUCKDB_PATH, default {DEFAULT_DUCKDB_PATH}]."),
+    typer.Option("--path", help=f"DuckDB database file (env ECOM_DUCKDB_PATH, default {DEFAULT_DUCKDB_PATH})."),
 ]
-ProjectOpt = Annotated[str | None, typer.Option(help="BigQuery project [env ECOM_BQ_PROJECT].")]
-DatasetOpt = Annotated[str | None, typer.Option(help="BigQuery dataset for the models [env ECOM_BQ_DATASET].")]
+ProjectOpt = Annotated[str | None, typer.Option(help="BigQuery project (env ECOM_BQ_PROJECT).")]
+DatasetOpt = Annotated[str | None, typer.Option(help="BigQuery dataset for the models (env ECOM_BQ_DATASET).")]
 RawDatasetOpt = Annotated[
-    str | None, typer.Option(help="BigQuery dataset of the raw tables, [project.]dataset [env ECOM_BQ_RAW_DATASET].")
+    str | None,
+    typer.Option(help="BigQuery dataset of the raw tables, project.dataset or dataset (env ECOM_BQ_RAW_DATASET)."),
 ]
-LocationOpt = Annotated[str | None, typer.Option(help="BigQuery location, e.g. US or EU [env ECOM_BQ_LOCATION].")]
+LocationOpt = Annotated[str | None, typer.Option(help="BigQuery location, e.g. US or EU (env ECOM_BQ_LOCATION).")]
 EndpointOpt = Annotated[
-    str | None, typer.Option(help="BigQuery API endpoint, for an emulator [env BIGQUERY_EMULATOR_HOST].")
+    str | None, typer.Option(help="BigQuery API endpoint, for an emulator (env BIGQUERY_EMULATOR_HOST).")
 ]
 SelectOpt = Annotated[
     list[str] | None,
