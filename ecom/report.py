@@ -87,6 +87,12 @@ def _scalar(expr: ir.Scalar) -> Any:
     return expr.to_pyarrow().as_py()
 
 
+def _in_order(rows: list[dict[str, Any]], key: str, order: Sequence[str]) -> list[dict[str, Any]]:
+    """rows sorted by their `key` in the canonical `order`; values not in it last, alphabetically."""
+    rank = {v: i for i, v in enumerate(order)}
+    return sorted(rows, key=lambda r: (rank.get(r[key], len(rank)), str(r[key])))
+
+
 def read_build_vars(table: TableFn) -> dict[str, str]:
     """The build's variables from `_ecom_vars` (name, value), or {} when the table is absent."""
     try:
@@ -155,22 +161,35 @@ def roas_trend(table: TableFn) -> list[dict[str, Any]]:
     return _rows(t.select("date", "roas_7d", "roas_30d").order_by("date"))
 
 
-def _campaigns(table: TableFn, start: dt.date | None = None, end: dt.date | None = None) -> ir.Table:
+def _campaign_days(table: TableFn, start: dt.date | None = None, end: dt.date | None = None) -> ir.Table:
+    """fact_campaign_performance, its spend_date within [start, end] (an open end when None)."""
     t = table("fact_campaign_performance")
     if start is not None:
         t = t.filter(t.spend_date >= start)
     if end is not None:
         t = t.filter(t.spend_date <= end)
+    return t
+
+
+def _campaign_sums(t: ir.Table) -> dict[str, ir.Value]:
+    """The additive campaign measures, summed (a NULL sum, e.g. over no spend, is 0)."""
+    return {
+        "spend": t.spend.sum().coalesce(0.0),
+        "clicks": t.clicks.sum().coalesce(0),
+        "impressions": t.impressions.sum().coalesce(0),
+        "attributed_orders": t.attributed_orders.sum().coalesce(0),
+        "attributed_revenue": t.attributed_revenue.sum().coalesce(0.0),
+        "attributed_gross_profit": t.attributed_gross_profit.sum().coalesce(0.0),
+    }
+
+
+def _campaigns(table: TableFn, start: dt.date | None = None, end: dt.date | None = None) -> ir.Table:
+    t = _campaign_days(table, start, end)
     g = t.group_by("platform", "campaign_id").aggregate(
         days=t.count(),
         first_date=t.spend_date.min(),
         last_date=t.spend_date.max(),
-        spend=t.spend.sum().coalesce(0.0),
-        clicks=t.clicks.sum().coalesce(0),
-        impressions=t.impressions.sum().coalesce(0),
-        attributed_orders=t.attributed_orders.sum().coalesce(0),
-        attributed_revenue=t.attributed_revenue.sum().coalesce(0.0),
-        attributed_gross_profit=t.attributed_gross_profit.sum().coalesce(0.0),
+        **_campaign_sums(t),
     )
     return g.mutate(
         ctr=_ratio(g.clicks, g.impressions),
@@ -203,19 +222,8 @@ def top_campaigns_by_roas(table: TableFn, as_of: dt.date, n: int = 10, days: int
 
 def platform_roas(table: TableFn, start: dt.date | None = None, end: dt.date | None = None) -> list[dict]:
     """One row per platform: spend, attributed revenue/orders, ROAS, CPA, share of spend."""
-    t = table("fact_campaign_performance")
-    if start is not None:
-        t = t.filter(t.spend_date >= start)
-    if end is not None:
-        t = t.filter(t.spend_date <= end)
-    g = t.group_by("platform").aggregate(
-        spend=t.spend.sum().coalesce(0.0),
-        clicks=t.clicks.sum().coalesce(0),
-        impressions=t.impressions.sum().coalesce(0),
-        attributed_orders=t.attributed_orders.sum().coalesce(0),
-        attributed_revenue=t.attributed_revenue.sum().coalesce(0.0),
-        attributed_gross_profit=t.attributed_gross_profit.sum().coalesce(0.0),
-    )
+    t = _campaign_days(table, start, end)
+    g = t.group_by("platform").aggregate(**_campaign_sums(t))
     g = g.mutate(
         roas=_ratio(g.attributed_revenue, g.spend),
         cpa=_ratio(g.spend, g.attributed_orders),
@@ -262,9 +270,7 @@ def segment_summary(table: TableFn) -> list[dict[str, Any]]:
         customer_share=_ratio(g.customers, g.customers.sum().over()),
         monetary_share=_ratio(g.monetary, g.monetary.sum().over()),
     )
-    rows = _rows(g)
-    rank = {s: i for i, s in enumerate(SEGMENT_ORDER)}
-    return sorted(rows, key=lambda r: (rank.get(r["segment"], len(rank)), str(r["segment"])))
+    return _in_order(_rows(g), "segment", SEGMENT_ORDER)
 
 
 def ltv_by_source(table: TableFn) -> list[dict[str, Any]]:
@@ -325,8 +331,7 @@ def inventory_status_summary(table: TableFn) -> list[dict[str, Any]]:
         stock_value=t.stock_value.sum().coalesce(0.0),
         reorder_value=t.reorder_value.sum().coalesce(0.0),
     )
-    rank = {s: i for i, s in enumerate(STATUS_ORDER)}
-    return sorted(_rows(g), key=lambda r: (rank.get(r["inventory_status"], len(rank)), r["inventory_status"]))
+    return _in_order(_rows(g), "inventory_status", STATUS_ORDER)
 
 
 def stock_by_status(table: TableFn, status: str, n: int = 12) -> list[dict[str, Any]]:
