@@ -496,45 +496,96 @@ def _iso(d: Any) -> str:
     return str(d)[:10]
 
 
+MONEY_TICKS: dict[str, Any] = {"tickprefix": "$", "tickformat": ",.0f"}
+CATEGORY_AXIS: dict[str, Any] = {"automargin": True, "type": "category"}
+
+
+def _right_axis(**axis: Any) -> dict:
+    """A second y-axis on the right, over the first: its own few ticks and no grid of its own."""
+    return {"overlaying": "y", "side": "right", **axis, "showgrid": False, "tickmode": "auto", "nticks": 6}
+
+
+def _lines(x: list, rows: list[dict], specs: Sequence[tuple], mode: str = "lines") -> list[dict]:
+    """One scatter trace per spec (column, name, line style, hover template, extra trace keys) over x."""
+    return [
+        {
+            "type": "scatter",
+            "mode": mode,
+            "name": name,
+            "x": x,
+            "y": [r[col] for r in rows],
+            **extra,
+            "line": line,
+            "hovertemplate": hover,
+        }
+        for col, name, line, hover, extra in specs
+    ]
+
+
+def _bar(
+    x: list, y: list, color: Any, hover: str, text: list | None = None, customdata: list | None = None, **extra: Any
+) -> dict:
+    """A bar trace (horizontal with orientation="h"), with value labels when `text` is given."""
+    trace: dict[str, Any] = {"type": "bar", **extra, "x": x, "y": y, "marker": {"color": color}}
+    if text is not None:
+        trace.update(text=text, textposition="auto")
+    if customdata is not None:
+        trace["customdata"] = customdata
+    trace["hovertemplate"] = hover
+    return trace
+
+
+def _roas_bar(rows: list[dict], labels: list[str], colors: list[str], horizontal: bool = False) -> dict:
+    """Campaigns' or platforms' ROAS as bars, labelled, with spend and attributed revenue on hover."""
+    roas = [r["roas"] for r in rows]
+    label_axis, value_axis = ("y", "x") if horizontal else ("x", "y")
+    hover = (
+        f"%{{{label_axis}}}<br>ROAS %{{{value_axis}:.2f}}\u00d7<br>spend %{{customdata[0]}}"
+        "<br>attributed revenue %{customdata[1]}<extra></extra>"
+    )
+    return _bar(
+        *((roas, labels) if horizontal else (labels, roas)),
+        colors,
+        hover,
+        text=[fmt_roas(x) for x in roas],
+        customdata=[[fmt_money(r["spend"]), fmt_money(r["attributed_revenue"])] for r in rows],
+        **({"orientation": "h"} if horizontal else {}),
+    )
+
+
+def _ranking_figure(data: list[dict], title: str, **layout: Any) -> dict:
+    """Horizontal bars ranked best first at the top, long labels kept whole, no legend."""
+    return _figure(data, title, height=380, yaxis=CATEGORY_AXIS, margin={"l": 10}, showlegend=False, **layout)
+
+
 def chart_revenue_vs_spend(rows: list[dict]) -> dict:
     x = [_iso(r["date"]) for r in rows]
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "Net revenue",
-            "x": x,
-            "y": [r["net_revenue"] for r in rows],
-            "line": {"color": "#1f77b4", "width": 1.5},
-            "hovertemplate": "%{x}<br>Net revenue $%{y:,.0f}<extra></extra>",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "Ad spend (right axis)",
-            "x": x,
-            "y": [r["ad_spend"] for r in rows],
-            "yaxis": "y2",
-            "line": {"color": "#F58518", "width": 1.5},
-            "hovertemplate": "%{x}<br>Ad spend $%{y:,.0f}<extra></extra>",
-        },
-    ]
+    data = _lines(
+        x,
+        rows,
+        [
+            (
+                "net_revenue",
+                "Net revenue",
+                {"color": "#1f77b4", "width": 1.5},
+                "%{x}<br>Net revenue $%{y:,.0f}<extra></extra>",
+                {},
+            ),
+            (
+                "ad_spend",
+                "Ad spend (right axis)",
+                {"color": "#F58518", "width": 1.5},
+                "%{x}<br>Ad spend $%{y:,.0f}<extra></extra>",
+                {"yaxis": "y2"},
+            ),
+        ],
+    )
     return _figure(
         data,
         "Net revenue vs ad spend per day",
         xaxis=_date_axis(x),
-        yaxis={"title": {"text": "Net revenue"}, "tickprefix": "$", "tickformat": ",.0f", "rangemode": "tozero"},
-        yaxis2={
-            "title": {"text": "Ad spend"},
-            "overlaying": "y",
-            "side": "right",
-            "tickprefix": "$",
-            "tickformat": ",.0f",
-            "rangemode": "tozero",
-            "showgrid": False,
-            "tickmode": "auto",
-            "nticks": 6,
-        },
+        yaxis={"title": {"text": "Net revenue"}, **MONEY_TICKS, "rangemode": "tozero"},
+        yaxis2=_right_axis(title={"text": "Ad spend"}, **MONEY_TICKS, rangemode="tozero"),
         margin={"r": 70},
     )
 
@@ -565,26 +616,26 @@ def _range_buttons() -> dict:
 
 def chart_roas_trend(rows: list[dict]) -> dict:
     x = [_iso(r["date"]) for r in rows]
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "ROAS, trailing 7 days",
-            "x": x,
-            "y": [r["roas_7d"] for r in rows],
-            "line": {"color": "#2ca02c", "width": 1.5},
-            "hovertemplate": "%{x}<br>7-day ROAS %{y:.2f}\u00d7<extra></extra>",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "ROAS, trailing 30 days",
-            "x": x,
-            "y": [r["roas_30d"] for r in rows],
-            "line": {"color": "#555", "width": 1, "dash": "dot"},
-            "hovertemplate": "%{x}<br>30-day ROAS %{y:.2f}\u00d7<extra></extra>",
-        },
-    ]
+    data = _lines(
+        x,
+        rows,
+        [
+            (
+                "roas_7d",
+                "ROAS, trailing 7 days",
+                {"color": "#2ca02c", "width": 1.5},
+                "%{x}<br>7-day ROAS %{y:.2f}\u00d7<extra></extra>",
+                {},
+            ),
+            (
+                "roas_30d",
+                "ROAS, trailing 30 days",
+                {"color": "#555", "width": 1, "dash": "dot"},
+                "%{x}<br>30-day ROAS %{y:.2f}\u00d7<extra></extra>",
+                {},
+            ),
+        ],
+    )
     return _figure(
         data,
         "ROAS trend (net revenue / ad spend, trailing windows)",
@@ -596,46 +647,18 @@ def chart_roas_trend(rows: list[dict]) -> dict:
 def chart_top_campaigns(rows: list[dict]) -> dict:
     rows = list(reversed(rows))  # best at the top of a horizontal bar chart
     labels = [f"{r['platform']} \u00b7 {r['campaign_id']}" for r in rows]
-    data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "x": [r["roas"] for r in rows],
-            "y": labels,
-            "marker": {"color": [PLATFORM_COLORS.get(r["platform"], "#888") for r in rows]},
-            "text": [fmt_roas(r["roas"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[fmt_money(r["spend"]), fmt_money(r["attributed_revenue"])] for r in rows],
-            "hovertemplate": "%{y}<br>ROAS %{x:.2f}\u00d7<br>spend %{customdata[0]}"
-            "<br>attributed revenue %{customdata[1]}<extra></extra>",
-        }
-    ]
-    return _figure(
-        data,
+    colors = [PLATFORM_COLORS.get(r["platform"], "#888") for r in rows]
+    return _ranking_figure(
+        [_roas_bar(rows, labels, colors, horizontal=True)],
         f"Top campaigns by ROAS, last {WINDOW_DAYS} days",
-        height=380,
         xaxis={"ticksuffix": "\u00d7"},
-        yaxis={"automargin": True, "type": "category"},
-        margin={"l": 10},
-        showlegend=False,
     )
 
 
 def chart_platform_roas(rows: list[dict]) -> dict:
     seen: dict[str, str] = {}
-    data = [
-        {
-            "type": "bar",
-            "x": [r["platform"] for r in rows],
-            "y": [r["roas"] for r in rows],
-            "marker": {"color": [_platform_color(r["platform"], seen) for r in rows]},
-            "text": [fmt_roas(r["roas"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[fmt_money(r["spend"]), fmt_money(r["attributed_revenue"])] for r in rows],
-            "hovertemplate": "%{x}<br>ROAS %{y:.2f}\u00d7<br>spend %{customdata[0]}"
-            "<br>attributed revenue %{customdata[1]}<extra></extra>",
-        }
-    ]
+    platforms = [r["platform"] for r in rows]
+    data = [_roas_bar(rows, platforms, [_platform_color(p, seen) for p in platforms])]
     return _figure(
         data, "ROAS by platform (attributed revenue / spend)", yaxis={"ticksuffix": "\u00d7"}, showlegend=False
     )
@@ -662,25 +685,28 @@ def chart_daily_spend(rows: list[dict]) -> dict:
     dates = sorted({_iso(r["spend_date"]) for r in rows})
     platforms = sorted({r["platform"] for r in rows}, key=lambda p: (p not in PLATFORM_COLORS, p))
     spend = {(_iso(r["spend_date"]), r["platform"]): r["spend"] for r in rows}
+    # a platform without spend that day spent 0
+    by_date = [{p: spend.get((d, p), 0.0) for p in platforms} for d in dates]
     seen: dict[str, str] = {}
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "stackgroup": "spend",
-            "name": p,
-            "x": dates,
-            "y": [spend.get((d, p), 0.0) for d in dates],  # a platform without spend that day spent 0
-            "line": {"width": 0.5, "color": _platform_color(p, seen)},
-            "hovertemplate": p + " $%{y:,.0f}<extra></extra>",
-        }
-        for p in platforms
-    ]
+    data = _lines(
+        dates,
+        by_date,
+        [
+            (
+                p,
+                p,
+                {"width": 0.5, "color": _platform_color(p, seen)},
+                p + " $%{y:,.0f}<extra></extra>",
+                {"stackgroup": "spend"},
+            )
+            for p in platforms
+        ],
+    )
     return _figure(
         data,
         "Daily ad spend by platform",
         xaxis=_date_axis(dates),
-        yaxis={"tickprefix": "$", "tickformat": ",.0f"},
+        yaxis=MONEY_TICKS,
         hovermode="x unified",
     )
 
@@ -722,48 +748,34 @@ def chart_ctr_cpc(rows: list[dict]) -> dict:
 def chart_sessions(rows: list[dict]) -> dict:
     x = [r["traffic_source"] for r in rows]
     data = [
-        {
-            "type": "bar",
-            "name": "Sessions",
-            "x": x,
-            "y": [r["sessions"] for r in rows],
-            "marker": {"color": "#9ecae1"},
-            "hovertemplate": "%{x}<br>%{y:,} sessions<extra></extra>",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "Sessions with a purchase (right axis)",
-            "x": x,
-            "y": [r["conversion_rate"] for r in rows],
-            "yaxis": "y2",
-            "line": {"color": "#d62728"},
-            "hovertemplate": "%{x}<br>%{y:.2%} of sessions purchase<extra></extra>",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "Sessions with a cart (right axis)",
-            "x": x,
-            "y": [r["cart_rate"] for r in rows],
-            "yaxis": "y2",
-            "line": {"color": "#ff9f1c", "dash": "dot"},
-            "hovertemplate": "%{x}<br>%{y:.2%} of sessions add to cart<extra></extra>",
-        },
+        _bar(x, [r["sessions"] for r in rows], "#9ecae1", "%{x}<br>%{y:,} sessions<extra></extra>", name="Sessions"),
+        *_lines(
+            x,
+            rows,
+            [
+                (
+                    "conversion_rate",
+                    "Sessions with a purchase (right axis)",
+                    {"color": "#d62728"},
+                    "%{x}<br>%{y:.2%} of sessions purchase<extra></extra>",
+                    {"yaxis": "y2"},
+                ),
+                (
+                    "cart_rate",
+                    "Sessions with a cart (right axis)",
+                    {"color": "#ff9f1c", "dash": "dot"},
+                    "%{x}<br>%{y:.2%} of sessions add to cart<extra></extra>",
+                    {"yaxis": "y2"},
+                ),
+            ],
+            mode="lines+markers",
+        ),
     ]
     return _figure(
         data,
         "Web sessions and conversion by traffic source",
         yaxis={"title": {"text": "sessions"}, "tickformat": ","},
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "tickformat": ".0%",
-            "rangemode": "tozero",
-            "showgrid": False,
-            "tickmode": "auto",
-            "nticks": 6,
-        },
+        yaxis2=_right_axis(tickformat=".0%", rangemode="tozero"),
         margin={"r": 60},
     )
 
@@ -771,28 +783,26 @@ def chart_sessions(rows: list[dict]) -> dict:
 def chart_segments(rows: list[dict]) -> dict:
     labels = [str(r["segment"]).replace(" ", "<br>") for r in rows]
     data = [
-        {
-            "type": "bar",
-            "name": "Customers",
-            "x": labels,
-            "y": [r["customers"] for r in rows],
-            "marker": {"color": "#4C78A8"},
-            "customdata": [fmt_pct(r["customer_share"]) for r in rows],
-            "hovertemplate": "%{x}<br>%{y:,} customers (%{customdata})<extra></extra>",
-        },
-        {
-            "type": "bar",
-            "name": "Lifetime net revenue (right axis)",
-            "x": labels,
-            "y": [r["monetary"] for r in rows],
-            "yaxis": "y2",
-            "offsetgroup": 2,
-            "marker": {"color": "#54A24B"},
-            "customdata": [fmt_pct(r["monetary_share"]) for r in rows],
-            "hovertemplate": "%{x}<br>$%{y:,.0f} lifetime net revenue (%{customdata})<extra></extra>",
-        },
+        _bar(
+            labels,
+            [r["customers"] for r in rows],
+            "#4C78A8",
+            "%{x}<br>%{y:,} customers (%{customdata})<extra></extra>",
+            customdata=[fmt_pct(r["customer_share"]) for r in rows],
+            name="Customers",
+            offsetgroup=1,
+        ),
+        _bar(
+            labels,
+            [r["monetary"] for r in rows],
+            "#54A24B",
+            "%{x}<br>$%{y:,.0f} lifetime net revenue (%{customdata})<extra></extra>",
+            customdata=[fmt_pct(r["monetary_share"]) for r in rows],
+            name="Lifetime net revenue (right axis)",
+            yaxis="y2",
+            offsetgroup=2,
+        ),
     ]
-    data[0]["offsetgroup"] = 1
     return _figure(
         data,
         "Customers and value by RFM segment",
@@ -800,38 +810,27 @@ def chart_segments(rows: list[dict]) -> dict:
         barmode="group",
         xaxis={"tickangle": 0},
         yaxis={"title": {"text": "Customers"}, "tickformat": ","},
-        yaxis2={
-            "title": {"text": "Lifetime net revenue"},
-            "overlaying": "y",
-            "side": "right",
-            "tickprefix": "$",
-            "tickformat": ",.0f",
-            "showgrid": False,
-            "tickmode": "auto",
-            "nticks": 6,
-        },
+        yaxis2=_right_axis(title={"text": "Lifetime net revenue"}, **MONEY_TICKS),
         margin={"r": 80},
     )
 
 
 def chart_ltv_by_source(rows: list[dict]) -> dict:
     data = [
-        {
-            "type": "bar",
-            "x": [r["acquisition_source"] for r in rows],
-            "y": [r["avg_ltv"] for r in rows],
-            "marker": {"color": "#72B7B2"},
-            "text": [fmt_money(r["avg_ltv"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[fmt_int(r["customers"]), fmt_money(r["avg_gross_profit"])] for r in rows],
-            "hovertemplate": "%{x}<br>mean LTV $%{y:,.2f}<br>%{customdata[0]} customers"
+        _bar(
+            [r["acquisition_source"] for r in rows],
+            [r["avg_ltv"] for r in rows],
+            "#72B7B2",
+            "%{x}<br>mean LTV $%{y:,.2f}<br>%{customdata[0]} customers"
             "<br>mean gross profit %{customdata[1]}<extra></extra>",
-        }
+            text=[fmt_money(r["avg_ltv"]) for r in rows],
+            customdata=[[fmt_int(r["customers"]), fmt_money(r["avg_gross_profit"])] for r in rows],
+        )
     ]
     return _figure(
         data,
         "Mean lifetime net revenue per customer, by acquisition source",
-        yaxis={"tickprefix": "$", "tickformat": ",.0f"},
+        yaxis=MONEY_TICKS,
         showlegend=False,
     )
 
@@ -872,17 +871,14 @@ def chart_cohorts(rows: list[dict]) -> dict:
 
 def chart_inventory_status(rows: list[dict]) -> dict:
     data = [
-        {
-            "type": "bar",
-            "x": [r["inventory_status"].replace("_", " ") for r in rows],
-            "y": [r["products"] for r in rows],
-            "marker": {"color": [STATUS_COLORS.get(r["inventory_status"], "#888") for r in rows]},
-            "text": [fmt_int(r["products"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[fmt_int(r["stock_units"]), fmt_money(r["stock_value"])] for r in rows],
-            "hovertemplate": "%{x}<br>%{y:,} products<br>%{customdata[0]} units in stock"
-            "<br>stock value %{customdata[1]}<extra></extra>",
-        }
+        _bar(
+            [r["inventory_status"].replace("_", " ") for r in rows],
+            [r["products"] for r in rows],
+            [STATUS_COLORS.get(r["inventory_status"], "#888") for r in rows],
+            "%{x}<br>%{y:,} products<br>%{customdata[0]} units in stock<br>stock value %{customdata[1]}<extra></extra>",
+            text=[fmt_int(r["products"]) for r in rows],
+            customdata=[[fmt_int(r["stock_units"]), fmt_money(r["stock_value"])] for r in rows],
+        )
     ]
     return _figure(data, "Products by inventory status", yaxis={"tickformat": ","}, showlegend=False)
 
@@ -890,28 +886,18 @@ def chart_inventory_status(rows: list[dict]) -> dict:
 def chart_top_products(rows: list[dict]) -> dict:
     rows = list(reversed(rows))
     data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "x": [r["net_revenue"] for r in rows],
-            "y": [f"#{r['revenue_rank']} {_short(r['name'], 38)}" for r in rows],
-            "marker": {"color": "#4C78A8"},
-            "text": [fmt_money(r["net_revenue"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[r["product_id"], fmt_pct(r["margin_pct"]), r["category"] or ""] for r in rows],
-            "hovertemplate": "product %{customdata[0]} (%{customdata[2]})<br>net revenue $%{x:,.0f}"
+        _bar(
+            [r["net_revenue"] for r in rows],
+            [f"#{r['revenue_rank']} {_short(r['name'], 38)}" for r in rows],
+            "#4C78A8",
+            "product %{customdata[0]} (%{customdata[2]})<br>net revenue $%{x:,.0f}"
             "<br>margin %{customdata[1]}<extra></extra>",
-        }
+            text=[fmt_money(r["net_revenue"]) for r in rows],
+            customdata=[[r["product_id"], fmt_pct(r["margin_pct"]), r["category"] or ""] for r in rows],
+            orientation="h",
+        )
     ]
-    return _figure(
-        data,
-        "Top 10 products by net revenue",
-        height=380,
-        xaxis={"tickprefix": "$", "tickformat": ",.0f"},
-        yaxis={"automargin": True, "type": "category"},
-        margin={"l": 10},
-        showlegend=False,
-    )
+    return _ranking_figure(data, "Top 10 products by net revenue", xaxis=MONEY_TICKS)
 
 
 def _short(s: Any, n: int) -> str:
