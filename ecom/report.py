@@ -464,6 +464,11 @@ BASE_LAYOUT: dict[str, Any] = {
 }
 
 
+def _largest(rows: Iterable[dict], key: str) -> float:
+    """The largest value of `key` in rows (NULL counting as 0), 0 when there are no rows."""
+    return max((r[key] or 0 for r in rows), default=0)
+
+
 def _platform_color(platform: str, seen: dict[str, str]) -> str:
     if platform in PLATFORM_COLORS:
         return PLATFORM_COLORS[platform]
@@ -714,7 +719,7 @@ def chart_daily_spend(rows: list[dict]) -> dict:
 def chart_ctr_cpc(rows: list[dict]) -> dict:
     seen: dict[str, str] = {}
     platforms = sorted({r["platform"] for r in rows}, key=lambda p: (p not in PLATFORM_COLORS, p))
-    max_spend = max((r["spend"] or 0 for r in rows), default=0) or 1
+    max_spend = _largest(rows, "spend") or 1
     data = []
     for p in platforms:
         pts = [r for r in rows if r["platform"] == p and r["ctr"] is not None and r["cpc"] is not None]
@@ -1051,6 +1056,12 @@ def _bar_style(x: float | None, top: float, color: str = "#dbe7f5") -> str:
 Column = tuple[str, str, Callable[[Any], str], Callable[[dict], str] | None]
 
 
+def _bar_column(header: str, key: str, fmt: Callable[[Any], str], rows: list[dict], color: str = "#dbe7f5") -> Column:
+    """A column whose cells carry a data bar, scaled to the largest value of `key` in `rows`."""
+    top = _largest(rows, key)
+    return (header, key, fmt, lambda r: _bar_style(r[key], top, color))
+
+
 def html_table(columns: Sequence[Column], rows: Iterable[dict], css: str = "") -> str:
     """A table of formatted cells; numeric-looking columns align right. Column: (header, key, fmt, style)."""
     head = "".join(f"<th>{_e(h)}</th>" for h, *_ in columns)
@@ -1089,6 +1100,20 @@ def _tile(label: str, k: dict[str, Any], fmt: Callable[[Any], str], higher_is_go
     )
 
 
+def _money_compact(x: float | None) -> str:
+    return fmt_money(x, compact=True)
+
+
+# (metric, label, format, is higher better: None when neither way is good, e.g. ad spend)
+KPI_TILES: tuple[tuple[str, str, Callable[[Any], str], bool | None], ...] = (
+    ("net_revenue", "Net revenue", _money_compact, True),
+    ("ad_spend", "Ad spend", _money_compact, None),
+    ("roas", "ROAS", fmt_roas, True),
+    ("gross_profit", "Gross profit", _money_compact, True),
+    ("contribution_profit", "Contribution profit", _money_compact, True),
+)
+
+
 class _Page:
     def __init__(self, key: str, title: str):
         self.key, self.title, self.parts, self.figures = key, title, [], {}
@@ -1104,6 +1129,21 @@ class _Page:
 
     def raw(self, body: str) -> None:
         self.parts.append(body)
+
+
+def _stock_table(rows: list[dict], bar_color: str = "#dbe7f5", days_of_stock: bool = True) -> str:
+    """The products of one inventory status, a data bar on their stock value."""
+    columns: list[Column] = [
+        ("Product", "product_id", _text, None),
+        ("Name", "name", lambda s: _short(s, 40), None),
+        ("Category", "category", _text, None),
+        ("Units", "stock_on_hand", fmt_int, None),
+        _bar_column("Stock value", "stock_value", fmt_money, rows, bar_color),
+        ("Sold in window", "units_sold_window", fmt_int, None),
+        ("Days of stock", "days_of_stock", lambda x: fmt_num(x, 0), None),
+        ("Last sale", "last_sale_date", fmt_date, None),
+    ]
+    return html_table([c for c in columns if days_of_stock or c[1] != "days_of_stock"], rows)
 
 
 def _int_vars(build_vars: Mapping[str, str]) -> dict[str, int]:
@@ -1122,15 +1162,7 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
     # 1. Executive overview
     overview = _Page("overview", "Executive overview")
     k = kpis(table, as_of)
-    tiles = "".join(
-        [
-            _tile("Net revenue", k["net_revenue"], lambda x: fmt_money(x, compact=True), True),
-            _tile("Ad spend", k["ad_spend"], lambda x: fmt_money(x, compact=True), None),
-            _tile("ROAS", k["roas"], fmt_roas, True),
-            _tile("Gross profit", k["gross_profit"], lambda x: fmt_money(x, compact=True), True),
-            _tile("Contribution profit", k["contribution_profit"], lambda x: fmt_money(x, compact=True), True),
-        ]
-    )
+    tiles = "".join(_tile(label, k[metric], fmt, good) for metric, label, fmt, good in KPI_TILES)
     overview.raw(
         f'<div class="card wide"><h3>Last {WINDOW_DAYS} days: {cur_start} to {cur_end}</h3>'
         f'<div class="tiles">{tiles}</div></div>'
@@ -1154,7 +1186,6 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
         if len(shown) == len(campaigns)
         else f"The {len(shown)} of {len(campaigns)} campaigns with the most spend"
     )
-    top_spend = max((r["spend"] or 0 for r in shown), default=0)
     marketing.block(
         "Campaigns, all dates to as_of",
         html_table(
@@ -1163,7 +1194,7 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
                 ("Campaign", "campaign_id", _text, None),
                 ("From", "first_date", fmt_date, None),
                 ("To", "last_date", fmt_date, None),
-                ("Spend", "spend", fmt_money, lambda r: _bar_style(r["spend"], top_spend)),
+                _bar_column("Spend", "spend", fmt_money, shown),
                 ("Impressions", "impressions", fmt_int, None),
                 ("Clicks", "clicks", fmt_int, None),
                 ("CTR", "ctr", lambda x: fmt_pct(x, 2), None),
@@ -1208,7 +1239,6 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
         wide=False,
     )
     tops = top_customers(table)
-    top_ltv = max((r["lifetime_net_revenue"] or 0 for r in tops), default=0)
     customers.block(
         "Top customers by lifetime net revenue",
         html_table(
@@ -1217,12 +1247,7 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
                 ("Segment", "segment", _text, None),
                 ("Source", "acquisition_source", _text, None),
                 ("Orders", "orders", fmt_int, None),
-                (
-                    "Lifetime revenue",
-                    "lifetime_net_revenue",
-                    fmt_money,
-                    lambda r: _bar_style(r["lifetime_net_revenue"], top_ltv),
-                ),
+                _bar_column("Lifetime revenue", "lifetime_net_revenue", fmt_money, tops),
                 ("Gross profit", "lifetime_gross_profit", fmt_money, None),
                 ("Last order", "last_order_date", fmt_date, None),
             ],
@@ -1256,31 +1281,12 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
             if n in build_vars
         ),
     )
-    stock_cols: list[Column] = [
-        ("Product", "product_id", _text, None),
-        ("Name", "name", lambda s: _short(s, 40), None),
-        ("Category", "category", _text, None),
-        ("Units", "stock_on_hand", fmt_int, None),
-        ("Stock value", "stock_value", fmt_money, None),
-        ("Sold in window", "units_sold_window", fmt_int, None),
-        ("Days of stock", "days_of_stock", lambda x: fmt_num(x, 0), None),
-        ("Last sale", "last_sale_date", fmt_date, None),
-    ]
-    over = stock_by_status(table, "overstocked")
-    top_over = max((r["stock_value"] or 0 for r in over), default=0)
-    over_cols = [
-        c if c[1] != "stock_value" else (c[0], c[1], c[2], lambda r: _bar_style(r["stock_value"], top_over))
-        for c in stock_cols
-    ]
-    products.block("Overstocked: most stock value", html_table(over_cols, over))
-    dead = stock_by_status(table, "dead_stock")
-    top_dead = max((r["stock_value"] or 0 for r in dead), default=0)
-    dead_cols = [
-        c if c[1] != "stock_value" else (c[0], c[1], c[2], lambda r: _bar_style(r["stock_value"], top_dead, "#f3dcd5"))
-        for c in stock_cols
-        if c[1] != "days_of_stock"
-    ]
-    products.block("Dead stock (no sales in the velocity window): most stock value", html_table(dead_cols, dead))
+    products.block("Overstocked: most stock value", _stock_table(stock_by_status(table, "overstocked")))
+    products.block(
+        "Dead stock (no sales in the velocity window): most stock value",
+        # no sales: days of stock is NULL for every row
+        _stock_table(stock_by_status(table, "dead_stock"), bar_color="#f3dcd5", days_of_stock=False),
+    )
     products.chart(chart_top_products(top_products(table)))
     points, total = product_revenue_margin(table)
     products.chart(chart_revenue_margin(points, total))
