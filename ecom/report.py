@@ -976,18 +976,17 @@ def chart_coverage(rows: list[dict], thresholds: Mapping[str, int]) -> dict:
     rows = [r for r in rows if r["days_of_stock"] is not None]
     rows = list(reversed(rows))
     data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "x": [r["days_of_stock"] for r in rows],
-            "y": [r["category"] for r in rows],
-            "marker": {"color": "#9D755D"},
-            "customdata": [
+        _bar(
+            [r["days_of_stock"] for r in rows],
+            [r["category"] for r in rows],
+            "#9D755D",
+            "%{y}<br>%{x:,.0f} days of stock<br>%{customdata[0]} units, %{customdata[1]}"
+            "<br>%{customdata[2]} units sold per day<extra></extra>",
+            customdata=[
                 [fmt_int(r["stock_units"]), fmt_money(r["stock_value"]), fmt_num(r["avg_daily_units"])] for r in rows
             ],
-            "hovertemplate": "%{y}<br>%{x:,.0f} days of stock<br>%{customdata[0]} units, %{customdata[1]}"
-            "<br>%{customdata[2]} units sold per day<extra></extra>",
-        }
+            orientation="h",
+        )
     ]
     shapes, annotations = [], []
     for name, color in (("low_days", "#ff9f1c"), ("overstock_days", "#1f77b4")):
@@ -1021,7 +1020,7 @@ def chart_coverage(rows: list[dict], thresholds: Mapping[str, int]) -> dict:
         "Stock coverage by category (units in stock / units sold per day)",
         height=max(380, 80 + 18 * len(rows)),
         xaxis={"title": {"text": "days of stock"}, "tickformat": ",.0f"},
-        yaxis={"automargin": True, "type": "category"},
+        yaxis=CATEGORY_AXIS,
         showlegend=False,
         shapes=shapes,
     )
