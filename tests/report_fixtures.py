@@ -510,3 +510,13 @@ def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: i
         "dim_customer_segments": mem_records(SEG_SCHEMA, segments),
         "_ecom_vars": mem_records(VARS_SCHEMA, [{"name": k, "value": v} for k, v in build_vars.items()]),
     }
+
+
+def fake_marts_in_duckdb(path, **sizes):
+    """A DuckDBTarget at `path` holding fake_marts(**sizes) in schema main (and _ecom_vars); left open."""
+    from ecom.targets import DuckDBTarget
+
+    tgt = DuckDBTarget(path)
+    for name, t in fake_marts(**sizes).items():
+        tgt.con.create_table(name, t.to_pyarrow(), database="main")
+    return tgt

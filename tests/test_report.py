@@ -19,6 +19,7 @@ from tests.report_fixtures import (
     SESSION_SCHEMA,
     VARS_SCHEMA,
     fake_marts,
+    fake_marts_in_duckdb,
     mem,
 )
 
@@ -422,13 +423,8 @@ def test_sessions_by_source():
 
 @pytest.fixture
 def duckdb_with_marts(tmp_path):
-    from ecom.targets import DuckDBTarget
-
     db = tmp_path / "ecom.duckdb"
-    tgt = DuckDBTarget(db)
-    for name, t in fake_marts(days=90, n_products=60, n_users=200).items():
-        tgt.con.create_table(name, t.to_pyarrow(), database="main")
-    tgt.close()
+    fake_marts_in_duckdb(db, days=90, n_products=60, n_users=200).close()
     return db
 
 
@@ -465,18 +461,16 @@ def test_every_query_compiles_to_bigquery(monkeypatch, tmp_path):
     """The report runs on BigQuery too: every query it sends compiles to BigQuery SQL."""
 
     compiled: list[str] = []
-    rows, scalar = report._rows, report._scalar
 
-    def rows_checked(expr):
-        compiled.append(ibis.to_sql(expr, dialect="bigquery"))
-        return rows(expr)
+    def compiling(fetch):
+        def fetch_after_compiling(expr):
+            compiled.append(ibis.to_sql(expr, dialect="bigquery"))
+            return fetch(expr)
 
-    def scalar_checked(expr):
-        compiled.append(ibis.to_sql(expr, dialect="bigquery"))
-        return scalar(expr)
+        return fetch_after_compiling
 
-    monkeypatch.setattr(report, "_rows", rows_checked)
-    monkeypatch.setattr(report, "_scalar", scalar_checked)
+    monkeypatch.setattr(report, "_rows", compiling(report._rows))
+    monkeypatch.setattr(report, "_scalar", compiling(report._scalar))
     marts = fake_marts(days=40, n_products=30, n_users=60)
     report.write_report(marts.__getitem__, tmp_path / "r.html")
     assert len(compiled) >= 18
@@ -501,11 +495,7 @@ def test_report_under_10_seconds_at_scale_1(tmp_path):
     """Scale 1 is ~100k users and ~30k products: the queries aggregate in DuckDB, the scatter is sampled."""
     import time
 
-    from ecom.targets import DuckDBTarget
-
-    tgt = DuckDBTarget(tmp_path / "ecom.duckdb")
-    for name, t in fake_marts(days=3 * 365, n_products=30_000, n_users=100_000).items():
-        tgt.con.create_table(name, t.to_pyarrow(), database="main")
+    tgt = fake_marts_in_duckdb(tmp_path / "ecom.duckdb", days=3 * 365, n_products=30_000, n_users=100_000)
     start = time.perf_counter()
     path = report.write_report(tgt.table, tmp_path / "report.html")
     seconds = time.perf_counter() - start
