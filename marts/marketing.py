@@ -79,7 +79,8 @@ def int_campaign_attribution(
 
     sessions = fact_session_metrics.select("session_id", "visitor_id", "session_start", "traffic_source", "platform")
     lookback = ibis.interval(hours=attribution_lookback_hours)
-    candidates = orders.select("order_id", "user_id", "ordered_at").inner_join(
+    # A left join keeps the orders with no candidate session (one row each, session columns NULL).
+    candidates = orders.left_join(
         sessions,
         [
             sessions.visitor_id == "u" + orders.user_id.cast("string"),
@@ -88,24 +89,21 @@ def int_campaign_attribution(
             sessions.session_start + lookback >= orders.ordered_at,
         ],
     )
-    # A visitor's sessions start at distinct instants; session_id only makes the order total.
+    # A visitor's sessions start at distinct instants; session_id only makes the order total. An
+    # order without candidates has a single row, so its NULL start is never compared.
     latest_first = ibis.window(
         group_by=candidates.order_id,
         order_by=[candidates.session_start.desc(), candidates.session_id],
     )
-    last_touch = (
-        candidates.mutate(touch=ibis.row_number().over(latest_first))
-        .filter(ibis._.touch == 0)
-        .select("order_id", "session_id", "traffic_source", "platform")
-    )
+    last_touch = candidates.mutate(touch=ibis.row_number().over(latest_first)).filter(ibis._.touch == 0)
 
     top_campaign = top_campaign_by_clicks(stg_marketing)
 
-    credited = orders.left_join(last_touch, "order_id").left_join(
+    credited = last_touch.left_join(
         top_campaign,
         [
-            ibis._.order_date == top_campaign.spend_date,
-            ibis._.platform == top_campaign.platform,
+            last_touch.order_date == top_campaign.spend_date,
+            last_touch.platform == top_campaign.platform,
         ],
     )
     status = ibis.cases(
