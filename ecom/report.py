@@ -87,6 +87,12 @@ def _scalar(expr: ir.Scalar) -> Any:
     return expr.to_pyarrow().as_py()
 
 
+def _in_order(rows: list[dict[str, Any]], key: str, order: Sequence[str]) -> list[dict[str, Any]]:
+    """rows sorted by their `key` in the canonical `order`; values not in it last, alphabetically."""
+    rank = {v: i for i, v in enumerate(order)}
+    return sorted(rows, key=lambda r: (rank.get(r[key], len(rank)), str(r[key])))
+
+
 def read_build_vars(table: TableFn) -> dict[str, str]:
     """The build's variables from `_ecom_vars` (name, value), or {} when the table is absent."""
     try:
@@ -155,22 +161,35 @@ def roas_trend(table: TableFn) -> list[dict[str, Any]]:
     return _rows(t.select("date", "roas_7d", "roas_30d").order_by("date"))
 
 
-def _campaigns(table: TableFn, start: dt.date | None = None, end: dt.date | None = None) -> ir.Table:
+def _campaign_days(table: TableFn, start: dt.date | None = None, end: dt.date | None = None) -> ir.Table:
+    """fact_campaign_performance, its spend_date within [start, end] (an open end when None)."""
     t = table("fact_campaign_performance")
     if start is not None:
         t = t.filter(t.spend_date >= start)
     if end is not None:
         t = t.filter(t.spend_date <= end)
+    return t
+
+
+def _campaign_sums(t: ir.Table) -> dict[str, ir.Value]:
+    """The additive campaign measures, summed (a NULL sum, e.g. over no spend, is 0)."""
+    return {
+        "spend": t.spend.sum().coalesce(0.0),
+        "clicks": t.clicks.sum().coalesce(0),
+        "impressions": t.impressions.sum().coalesce(0),
+        "attributed_orders": t.attributed_orders.sum().coalesce(0),
+        "attributed_revenue": t.attributed_revenue.sum().coalesce(0.0),
+        "attributed_gross_profit": t.attributed_gross_profit.sum().coalesce(0.0),
+    }
+
+
+def _campaigns(table: TableFn, start: dt.date | None = None, end: dt.date | None = None) -> ir.Table:
+    t = _campaign_days(table, start, end)
     g = t.group_by("platform", "campaign_id").aggregate(
         days=t.count(),
         first_date=t.spend_date.min(),
         last_date=t.spend_date.max(),
-        spend=t.spend.sum().coalesce(0.0),
-        clicks=t.clicks.sum().coalesce(0),
-        impressions=t.impressions.sum().coalesce(0),
-        attributed_orders=t.attributed_orders.sum().coalesce(0),
-        attributed_revenue=t.attributed_revenue.sum().coalesce(0.0),
-        attributed_gross_profit=t.attributed_gross_profit.sum().coalesce(0.0),
+        **_campaign_sums(t),
     )
     return g.mutate(
         ctr=_ratio(g.clicks, g.impressions),
@@ -203,19 +222,8 @@ def top_campaigns_by_roas(table: TableFn, as_of: dt.date, n: int = 10, days: int
 
 def platform_roas(table: TableFn, start: dt.date | None = None, end: dt.date | None = None) -> list[dict]:
     """One row per platform: spend, attributed revenue/orders, ROAS, CPA, share of spend."""
-    t = table("fact_campaign_performance")
-    if start is not None:
-        t = t.filter(t.spend_date >= start)
-    if end is not None:
-        t = t.filter(t.spend_date <= end)
-    g = t.group_by("platform").aggregate(
-        spend=t.spend.sum().coalesce(0.0),
-        clicks=t.clicks.sum().coalesce(0),
-        impressions=t.impressions.sum().coalesce(0),
-        attributed_orders=t.attributed_orders.sum().coalesce(0),
-        attributed_revenue=t.attributed_revenue.sum().coalesce(0.0),
-        attributed_gross_profit=t.attributed_gross_profit.sum().coalesce(0.0),
-    )
+    t = _campaign_days(table, start, end)
+    g = t.group_by("platform").aggregate(**_campaign_sums(t))
     g = g.mutate(
         roas=_ratio(g.attributed_revenue, g.spend),
         cpa=_ratio(g.spend, g.attributed_orders),
@@ -262,9 +270,7 @@ def segment_summary(table: TableFn) -> list[dict[str, Any]]:
         customer_share=_ratio(g.customers, g.customers.sum().over()),
         monetary_share=_ratio(g.monetary, g.monetary.sum().over()),
     )
-    rows = _rows(g)
-    rank = {s: i for i, s in enumerate(SEGMENT_ORDER)}
-    return sorted(rows, key=lambda r: (rank.get(r["segment"], len(rank)), str(r["segment"])))
+    return _in_order(_rows(g), "segment", SEGMENT_ORDER)
 
 
 def ltv_by_source(table: TableFn) -> list[dict[str, Any]]:
@@ -325,8 +331,7 @@ def inventory_status_summary(table: TableFn) -> list[dict[str, Any]]:
         stock_value=t.stock_value.sum().coalesce(0.0),
         reorder_value=t.reorder_value.sum().coalesce(0.0),
     )
-    rank = {s: i for i, s in enumerate(STATUS_ORDER)}
-    return sorted(_rows(g), key=lambda r: (rank.get(r["inventory_status"], len(rank)), r["inventory_status"]))
+    return _in_order(_rows(g), "inventory_status", STATUS_ORDER)
 
 
 def stock_by_status(table: TableFn, status: str, n: int = 12) -> list[dict[str, Any]]:
@@ -459,6 +464,11 @@ BASE_LAYOUT: dict[str, Any] = {
 }
 
 
+def _largest(rows: Iterable[dict], key: str) -> float:
+    """The largest value of `key` in rows (NULL counting as 0), 0 when there are no rows."""
+    return max((r[key] or 0 for r in rows), default=0)
+
+
 def _platform_color(platform: str, seen: dict[str, str]) -> str:
     if platform in PLATFORM_COLORS:
         return PLATFORM_COLORS[platform]
@@ -491,45 +501,96 @@ def _iso(d: Any) -> str:
     return str(d)[:10]
 
 
+MONEY_TICKS: dict[str, Any] = {"tickprefix": "$", "tickformat": ",.0f"}
+CATEGORY_AXIS: dict[str, Any] = {"automargin": True, "type": "category"}
+
+
+def _right_axis(**axis: Any) -> dict:
+    """A second y-axis on the right, over the first: its own few ticks and no grid of its own."""
+    return {"overlaying": "y", "side": "right", **axis, "showgrid": False, "tickmode": "auto", "nticks": 6}
+
+
+def _lines(x: list, rows: list[dict], specs: Sequence[tuple], mode: str = "lines") -> list[dict]:
+    """One scatter trace per spec (column, name, line style, hover template, extra trace keys) over x."""
+    return [
+        {
+            "type": "scatter",
+            "mode": mode,
+            "name": name,
+            "x": x,
+            "y": [r[col] for r in rows],
+            **extra,
+            "line": line,
+            "hovertemplate": hover,
+        }
+        for col, name, line, hover, extra in specs
+    ]
+
+
+def _bar(
+    x: list, y: list, color: Any, hover: str, text: list | None = None, customdata: list | None = None, **extra: Any
+) -> dict:
+    """A bar trace (horizontal with orientation="h"), with value labels when `text` is given."""
+    trace: dict[str, Any] = {"type": "bar", **extra, "x": x, "y": y, "marker": {"color": color}}
+    if text is not None:
+        trace.update(text=text, textposition="auto")
+    if customdata is not None:
+        trace["customdata"] = customdata
+    trace["hovertemplate"] = hover
+    return trace
+
+
+def _roas_bar(rows: list[dict], labels: list[str], colors: list[str], horizontal: bool = False) -> dict:
+    """Campaigns' or platforms' ROAS as bars, labelled, with spend and attributed revenue on hover."""
+    roas = [r["roas"] for r in rows]
+    label_axis, value_axis = ("y", "x") if horizontal else ("x", "y")
+    hover = (
+        f"%{{{label_axis}}}<br>ROAS %{{{value_axis}:.2f}}\u00d7<br>spend %{{customdata[0]}}"
+        "<br>attributed revenue %{customdata[1]}<extra></extra>"
+    )
+    return _bar(
+        *((roas, labels) if horizontal else (labels, roas)),
+        colors,
+        hover,
+        text=[fmt_roas(x) for x in roas],
+        customdata=[[fmt_money(r["spend"]), fmt_money(r["attributed_revenue"])] for r in rows],
+        **({"orientation": "h"} if horizontal else {}),
+    )
+
+
+def _ranking_figure(data: list[dict], title: str, **layout: Any) -> dict:
+    """Horizontal bars ranked best first at the top, long labels kept whole, no legend."""
+    return _figure(data, title, height=380, yaxis=CATEGORY_AXIS, margin={"l": 10}, showlegend=False, **layout)
+
+
 def chart_revenue_vs_spend(rows: list[dict]) -> dict:
     x = [_iso(r["date"]) for r in rows]
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "Net revenue",
-            "x": x,
-            "y": [r["net_revenue"] for r in rows],
-            "line": {"color": "#1f77b4", "width": 1.5},
-            "hovertemplate": "%{x}<br>Net revenue $%{y:,.0f}<extra></extra>",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "Ad spend (right axis)",
-            "x": x,
-            "y": [r["ad_spend"] for r in rows],
-            "yaxis": "y2",
-            "line": {"color": "#F58518", "width": 1.5},
-            "hovertemplate": "%{x}<br>Ad spend $%{y:,.0f}<extra></extra>",
-        },
-    ]
+    data = _lines(
+        x,
+        rows,
+        [
+            (
+                "net_revenue",
+                "Net revenue",
+                {"color": "#1f77b4", "width": 1.5},
+                "%{x}<br>Net revenue $%{y:,.0f}<extra></extra>",
+                {},
+            ),
+            (
+                "ad_spend",
+                "Ad spend (right axis)",
+                {"color": "#F58518", "width": 1.5},
+                "%{x}<br>Ad spend $%{y:,.0f}<extra></extra>",
+                {"yaxis": "y2"},
+            ),
+        ],
+    )
     return _figure(
         data,
         "Net revenue vs ad spend per day",
         xaxis=_date_axis(x),
-        yaxis={"title": {"text": "Net revenue"}, "tickprefix": "$", "tickformat": ",.0f", "rangemode": "tozero"},
-        yaxis2={
-            "title": {"text": "Ad spend"},
-            "overlaying": "y",
-            "side": "right",
-            "tickprefix": "$",
-            "tickformat": ",.0f",
-            "rangemode": "tozero",
-            "showgrid": False,
-            "tickmode": "auto",
-            "nticks": 6,
-        },
+        yaxis={"title": {"text": "Net revenue"}, **MONEY_TICKS, "rangemode": "tozero"},
+        yaxis2=_right_axis(title={"text": "Ad spend"}, **MONEY_TICKS, rangemode="tozero"),
         margin={"r": 70},
     )
 
@@ -560,26 +621,26 @@ def _range_buttons() -> dict:
 
 def chart_roas_trend(rows: list[dict]) -> dict:
     x = [_iso(r["date"]) for r in rows]
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "ROAS, trailing 7 days",
-            "x": x,
-            "y": [r["roas_7d"] for r in rows],
-            "line": {"color": "#2ca02c", "width": 1.5},
-            "hovertemplate": "%{x}<br>7-day ROAS %{y:.2f}\u00d7<extra></extra>",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": "ROAS, trailing 30 days",
-            "x": x,
-            "y": [r["roas_30d"] for r in rows],
-            "line": {"color": "#555", "width": 1, "dash": "dot"},
-            "hovertemplate": "%{x}<br>30-day ROAS %{y:.2f}\u00d7<extra></extra>",
-        },
-    ]
+    data = _lines(
+        x,
+        rows,
+        [
+            (
+                "roas_7d",
+                "ROAS, trailing 7 days",
+                {"color": "#2ca02c", "width": 1.5},
+                "%{x}<br>7-day ROAS %{y:.2f}\u00d7<extra></extra>",
+                {},
+            ),
+            (
+                "roas_30d",
+                "ROAS, trailing 30 days",
+                {"color": "#555", "width": 1, "dash": "dot"},
+                "%{x}<br>30-day ROAS %{y:.2f}\u00d7<extra></extra>",
+                {},
+            ),
+        ],
+    )
     return _figure(
         data,
         "ROAS trend (net revenue / ad spend, trailing windows)",
@@ -591,46 +652,18 @@ def chart_roas_trend(rows: list[dict]) -> dict:
 def chart_top_campaigns(rows: list[dict]) -> dict:
     rows = list(reversed(rows))  # best at the top of a horizontal bar chart
     labels = [f"{r['platform']} \u00b7 {r['campaign_id']}" for r in rows]
-    data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "x": [r["roas"] for r in rows],
-            "y": labels,
-            "marker": {"color": [PLATFORM_COLORS.get(r["platform"], "#888") for r in rows]},
-            "text": [fmt_roas(r["roas"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[fmt_money(r["spend"]), fmt_money(r["attributed_revenue"])] for r in rows],
-            "hovertemplate": "%{y}<br>ROAS %{x:.2f}\u00d7<br>spend %{customdata[0]}"
-            "<br>attributed revenue %{customdata[1]}<extra></extra>",
-        }
-    ]
-    return _figure(
-        data,
+    colors = [PLATFORM_COLORS.get(r["platform"], "#888") for r in rows]
+    return _ranking_figure(
+        [_roas_bar(rows, labels, colors, horizontal=True)],
         f"Top campaigns by ROAS, last {WINDOW_DAYS} days",
-        height=380,
         xaxis={"ticksuffix": "\u00d7"},
-        yaxis={"automargin": True, "type": "category"},
-        margin={"l": 10},
-        showlegend=False,
     )
 
 
 def chart_platform_roas(rows: list[dict]) -> dict:
     seen: dict[str, str] = {}
-    data = [
-        {
-            "type": "bar",
-            "x": [r["platform"] for r in rows],
-            "y": [r["roas"] for r in rows],
-            "marker": {"color": [_platform_color(r["platform"], seen) for r in rows]},
-            "text": [fmt_roas(r["roas"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[fmt_money(r["spend"]), fmt_money(r["attributed_revenue"])] for r in rows],
-            "hovertemplate": "%{x}<br>ROAS %{y:.2f}\u00d7<br>spend %{customdata[0]}"
-            "<br>attributed revenue %{customdata[1]}<extra></extra>",
-        }
-    ]
+    platforms = [r["platform"] for r in rows]
+    data = [_roas_bar(rows, platforms, [_platform_color(p, seen) for p in platforms])]
     return _figure(
         data, "ROAS by platform (attributed revenue / spend)", yaxis={"ticksuffix": "\u00d7"}, showlegend=False
     )
@@ -657,25 +690,28 @@ def chart_daily_spend(rows: list[dict]) -> dict:
     dates = sorted({_iso(r["spend_date"]) for r in rows})
     platforms = sorted({r["platform"] for r in rows}, key=lambda p: (p not in PLATFORM_COLORS, p))
     spend = {(_iso(r["spend_date"]), r["platform"]): r["spend"] for r in rows}
+    # a platform without spend that day spent 0
+    by_date = [{p: spend.get((d, p), 0.0) for p in platforms} for d in dates]
     seen: dict[str, str] = {}
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "stackgroup": "spend",
-            "name": p,
-            "x": dates,
-            "y": [spend.get((d, p), 0.0) for d in dates],  # a platform without spend that day spent 0
-            "line": {"width": 0.5, "color": _platform_color(p, seen)},
-            "hovertemplate": p + " $%{y:,.0f}<extra></extra>",
-        }
-        for p in platforms
-    ]
+    data = _lines(
+        dates,
+        by_date,
+        [
+            (
+                p,
+                p,
+                {"width": 0.5, "color": _platform_color(p, seen)},
+                p + " $%{y:,.0f}<extra></extra>",
+                {"stackgroup": "spend"},
+            )
+            for p in platforms
+        ],
+    )
     return _figure(
         data,
         "Daily ad spend by platform",
         xaxis=_date_axis(dates),
-        yaxis={"tickprefix": "$", "tickformat": ",.0f"},
+        yaxis=MONEY_TICKS,
         hovermode="x unified",
     )
 
@@ -683,7 +719,7 @@ def chart_daily_spend(rows: list[dict]) -> dict:
 def chart_ctr_cpc(rows: list[dict]) -> dict:
     seen: dict[str, str] = {}
     platforms = sorted({r["platform"] for r in rows}, key=lambda p: (p not in PLATFORM_COLORS, p))
-    max_spend = max((r["spend"] or 0 for r in rows), default=0) or 1
+    max_spend = _largest(rows, "spend") or 1
     data = []
     for p in platforms:
         pts = [r for r in rows if r["platform"] == p and r["ctr"] is not None and r["cpc"] is not None]
@@ -717,48 +753,34 @@ def chart_ctr_cpc(rows: list[dict]) -> dict:
 def chart_sessions(rows: list[dict]) -> dict:
     x = [r["traffic_source"] for r in rows]
     data = [
-        {
-            "type": "bar",
-            "name": "Sessions",
-            "x": x,
-            "y": [r["sessions"] for r in rows],
-            "marker": {"color": "#9ecae1"},
-            "hovertemplate": "%{x}<br>%{y:,} sessions<extra></extra>",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "Sessions with a purchase (right axis)",
-            "x": x,
-            "y": [r["conversion_rate"] for r in rows],
-            "yaxis": "y2",
-            "line": {"color": "#d62728"},
-            "hovertemplate": "%{x}<br>%{y:.2%} of sessions purchase<extra></extra>",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "Sessions with a cart (right axis)",
-            "x": x,
-            "y": [r["cart_rate"] for r in rows],
-            "yaxis": "y2",
-            "line": {"color": "#ff9f1c", "dash": "dot"},
-            "hovertemplate": "%{x}<br>%{y:.2%} of sessions add to cart<extra></extra>",
-        },
+        _bar(x, [r["sessions"] for r in rows], "#9ecae1", "%{x}<br>%{y:,} sessions<extra></extra>", name="Sessions"),
+        *_lines(
+            x,
+            rows,
+            [
+                (
+                    "conversion_rate",
+                    "Sessions with a purchase (right axis)",
+                    {"color": "#d62728"},
+                    "%{x}<br>%{y:.2%} of sessions purchase<extra></extra>",
+                    {"yaxis": "y2"},
+                ),
+                (
+                    "cart_rate",
+                    "Sessions with a cart (right axis)",
+                    {"color": "#ff9f1c", "dash": "dot"},
+                    "%{x}<br>%{y:.2%} of sessions add to cart<extra></extra>",
+                    {"yaxis": "y2"},
+                ),
+            ],
+            mode="lines+markers",
+        ),
     ]
     return _figure(
         data,
         "Web sessions and conversion by traffic source",
         yaxis={"title": {"text": "sessions"}, "tickformat": ","},
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "tickformat": ".0%",
-            "rangemode": "tozero",
-            "showgrid": False,
-            "tickmode": "auto",
-            "nticks": 6,
-        },
+        yaxis2=_right_axis(tickformat=".0%", rangemode="tozero"),
         margin={"r": 60},
     )
 
@@ -766,28 +788,26 @@ def chart_sessions(rows: list[dict]) -> dict:
 def chart_segments(rows: list[dict]) -> dict:
     labels = [str(r["segment"]).replace(" ", "<br>") for r in rows]
     data = [
-        {
-            "type": "bar",
-            "name": "Customers",
-            "x": labels,
-            "y": [r["customers"] for r in rows],
-            "marker": {"color": "#4C78A8"},
-            "customdata": [fmt_pct(r["customer_share"]) for r in rows],
-            "hovertemplate": "%{x}<br>%{y:,} customers (%{customdata})<extra></extra>",
-        },
-        {
-            "type": "bar",
-            "name": "Lifetime net revenue (right axis)",
-            "x": labels,
-            "y": [r["monetary"] for r in rows],
-            "yaxis": "y2",
-            "offsetgroup": 2,
-            "marker": {"color": "#54A24B"},
-            "customdata": [fmt_pct(r["monetary_share"]) for r in rows],
-            "hovertemplate": "%{x}<br>$%{y:,.0f} lifetime net revenue (%{customdata})<extra></extra>",
-        },
+        _bar(
+            labels,
+            [r["customers"] for r in rows],
+            "#4C78A8",
+            "%{x}<br>%{y:,} customers (%{customdata})<extra></extra>",
+            customdata=[fmt_pct(r["customer_share"]) for r in rows],
+            name="Customers",
+            offsetgroup=1,
+        ),
+        _bar(
+            labels,
+            [r["monetary"] for r in rows],
+            "#54A24B",
+            "%{x}<br>$%{y:,.0f} lifetime net revenue (%{customdata})<extra></extra>",
+            customdata=[fmt_pct(r["monetary_share"]) for r in rows],
+            name="Lifetime net revenue (right axis)",
+            yaxis="y2",
+            offsetgroup=2,
+        ),
     ]
-    data[0]["offsetgroup"] = 1
     return _figure(
         data,
         "Customers and value by RFM segment",
@@ -795,38 +815,27 @@ def chart_segments(rows: list[dict]) -> dict:
         barmode="group",
         xaxis={"tickangle": 0},
         yaxis={"title": {"text": "Customers"}, "tickformat": ","},
-        yaxis2={
-            "title": {"text": "Lifetime net revenue"},
-            "overlaying": "y",
-            "side": "right",
-            "tickprefix": "$",
-            "tickformat": ",.0f",
-            "showgrid": False,
-            "tickmode": "auto",
-            "nticks": 6,
-        },
+        yaxis2=_right_axis(title={"text": "Lifetime net revenue"}, **MONEY_TICKS),
         margin={"r": 80},
     )
 
 
 def chart_ltv_by_source(rows: list[dict]) -> dict:
     data = [
-        {
-            "type": "bar",
-            "x": [r["acquisition_source"] for r in rows],
-            "y": [r["avg_ltv"] for r in rows],
-            "marker": {"color": "#72B7B2"},
-            "text": [fmt_money(r["avg_ltv"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[fmt_int(r["customers"]), fmt_money(r["avg_gross_profit"])] for r in rows],
-            "hovertemplate": "%{x}<br>mean LTV $%{y:,.2f}<br>%{customdata[0]} customers"
+        _bar(
+            [r["acquisition_source"] for r in rows],
+            [r["avg_ltv"] for r in rows],
+            "#72B7B2",
+            "%{x}<br>mean LTV $%{y:,.2f}<br>%{customdata[0]} customers"
             "<br>mean gross profit %{customdata[1]}<extra></extra>",
-        }
+            text=[fmt_money(r["avg_ltv"]) for r in rows],
+            customdata=[[fmt_int(r["customers"]), fmt_money(r["avg_gross_profit"])] for r in rows],
+        )
     ]
     return _figure(
         data,
         "Mean lifetime net revenue per customer, by acquisition source",
-        yaxis={"tickprefix": "$", "tickformat": ",.0f"},
+        yaxis=MONEY_TICKS,
         showlegend=False,
     )
 
@@ -867,17 +876,14 @@ def chart_cohorts(rows: list[dict]) -> dict:
 
 def chart_inventory_status(rows: list[dict]) -> dict:
     data = [
-        {
-            "type": "bar",
-            "x": [r["inventory_status"].replace("_", " ") for r in rows],
-            "y": [r["products"] for r in rows],
-            "marker": {"color": [STATUS_COLORS.get(r["inventory_status"], "#888") for r in rows]},
-            "text": [fmt_int(r["products"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[fmt_int(r["stock_units"]), fmt_money(r["stock_value"])] for r in rows],
-            "hovertemplate": "%{x}<br>%{y:,} products<br>%{customdata[0]} units in stock"
-            "<br>stock value %{customdata[1]}<extra></extra>",
-        }
+        _bar(
+            [r["inventory_status"].replace("_", " ") for r in rows],
+            [r["products"] for r in rows],
+            [STATUS_COLORS.get(r["inventory_status"], "#888") for r in rows],
+            "%{x}<br>%{y:,} products<br>%{customdata[0]} units in stock<br>stock value %{customdata[1]}<extra></extra>",
+            text=[fmt_int(r["products"]) for r in rows],
+            customdata=[[fmt_int(r["stock_units"]), fmt_money(r["stock_value"])] for r in rows],
+        )
     ]
     return _figure(data, "Products by inventory status", yaxis={"tickformat": ","}, showlegend=False)
 
@@ -885,28 +891,18 @@ def chart_inventory_status(rows: list[dict]) -> dict:
 def chart_top_products(rows: list[dict]) -> dict:
     rows = list(reversed(rows))
     data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "x": [r["net_revenue"] for r in rows],
-            "y": [f"#{r['revenue_rank']} {_short(r['name'], 38)}" for r in rows],
-            "marker": {"color": "#4C78A8"},
-            "text": [fmt_money(r["net_revenue"]) for r in rows],
-            "textposition": "auto",
-            "customdata": [[r["product_id"], fmt_pct(r["margin_pct"]), r["category"] or ""] for r in rows],
-            "hovertemplate": "product %{customdata[0]} (%{customdata[2]})<br>net revenue $%{x:,.0f}"
+        _bar(
+            [r["net_revenue"] for r in rows],
+            [f"#{r['revenue_rank']} {_short(r['name'], 38)}" for r in rows],
+            "#4C78A8",
+            "product %{customdata[0]} (%{customdata[2]})<br>net revenue $%{x:,.0f}"
             "<br>margin %{customdata[1]}<extra></extra>",
-        }
+            text=[fmt_money(r["net_revenue"]) for r in rows],
+            customdata=[[r["product_id"], fmt_pct(r["margin_pct"]), r["category"] or ""] for r in rows],
+            orientation="h",
+        )
     ]
-    return _figure(
-        data,
-        "Top 10 products by net revenue",
-        height=380,
-        xaxis={"tickprefix": "$", "tickformat": ",.0f"},
-        yaxis={"automargin": True, "type": "category"},
-        margin={"l": 10},
-        showlegend=False,
-    )
+    return _ranking_figure(data, "Top 10 products by net revenue", xaxis=MONEY_TICKS)
 
 
 def _short(s: Any, n: int) -> str:
@@ -980,18 +976,17 @@ def chart_coverage(rows: list[dict], thresholds: Mapping[str, int]) -> dict:
     rows = [r for r in rows if r["days_of_stock"] is not None]
     rows = list(reversed(rows))
     data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "x": [r["days_of_stock"] for r in rows],
-            "y": [r["category"] for r in rows],
-            "marker": {"color": "#9D755D"},
-            "customdata": [
+        _bar(
+            [r["days_of_stock"] for r in rows],
+            [r["category"] for r in rows],
+            "#9D755D",
+            "%{y}<br>%{x:,.0f} days of stock<br>%{customdata[0]} units, %{customdata[1]}"
+            "<br>%{customdata[2]} units sold per day<extra></extra>",
+            customdata=[
                 [fmt_int(r["stock_units"]), fmt_money(r["stock_value"]), fmt_num(r["avg_daily_units"])] for r in rows
             ],
-            "hovertemplate": "%{y}<br>%{x:,.0f} days of stock<br>%{customdata[0]} units, %{customdata[1]}"
-            "<br>%{customdata[2]} units sold per day<extra></extra>",
-        }
+            orientation="h",
+        )
     ]
     shapes, annotations = [], []
     for name, color in (("low_days", "#ff9f1c"), ("overstock_days", "#1f77b4")):
@@ -1025,7 +1020,7 @@ def chart_coverage(rows: list[dict], thresholds: Mapping[str, int]) -> dict:
         "Stock coverage by category (units in stock / units sold per day)",
         height=max(380, 80 + 18 * len(rows)),
         xaxis={"title": {"text": "days of stock"}, "tickformat": ",.0f"},
-        yaxis={"automargin": True, "type": "category"},
+        yaxis=CATEGORY_AXIS,
         showlegend=False,
         shapes=shapes,
     )
@@ -1058,6 +1053,12 @@ def _bar_style(x: float | None, top: float, color: str = "#dbe7f5") -> str:
 
 
 Column = tuple[str, str, Callable[[Any], str], Callable[[dict], str] | None]
+
+
+def _bar_column(header: str, key: str, fmt: Callable[[Any], str], rows: list[dict], color: str = "#dbe7f5") -> Column:
+    """A column whose cells carry a data bar, scaled to the largest value of `key` in `rows`."""
+    top = _largest(rows, key)
+    return (header, key, fmt, lambda r: _bar_style(r[key], top, color))
 
 
 def html_table(columns: Sequence[Column], rows: Iterable[dict], css: str = "") -> str:
@@ -1098,6 +1099,20 @@ def _tile(label: str, k: dict[str, Any], fmt: Callable[[Any], str], higher_is_go
     )
 
 
+def _money_compact(x: float | None) -> str:
+    return fmt_money(x, compact=True)
+
+
+# (metric, label, format, is higher better: None when neither way is good, e.g. ad spend)
+KPI_TILES: tuple[tuple[str, str, Callable[[Any], str], bool | None], ...] = (
+    ("net_revenue", "Net revenue", _money_compact, True),
+    ("ad_spend", "Ad spend", _money_compact, None),
+    ("roas", "ROAS", fmt_roas, True),
+    ("gross_profit", "Gross profit", _money_compact, True),
+    ("contribution_profit", "Contribution profit", _money_compact, True),
+)
+
+
 class _Page:
     def __init__(self, key: str, title: str):
         self.key, self.title, self.parts, self.figures = key, title, [], {}
@@ -1113,6 +1128,21 @@ class _Page:
 
     def raw(self, body: str) -> None:
         self.parts.append(body)
+
+
+def _stock_table(rows: list[dict], bar_color: str = "#dbe7f5", days_of_stock: bool = True) -> str:
+    """The products of one inventory status, a data bar on their stock value."""
+    columns: list[Column] = [
+        ("Product", "product_id", _text, None),
+        ("Name", "name", lambda s: _short(s, 40), None),
+        ("Category", "category", _text, None),
+        ("Units", "stock_on_hand", fmt_int, None),
+        _bar_column("Stock value", "stock_value", fmt_money, rows, bar_color),
+        ("Sold in window", "units_sold_window", fmt_int, None),
+        ("Days of stock", "days_of_stock", lambda x: fmt_num(x, 0), None),
+        ("Last sale", "last_sale_date", fmt_date, None),
+    ]
+    return html_table([c for c in columns if days_of_stock or c[1] != "days_of_stock"], rows)
 
 
 def _int_vars(build_vars: Mapping[str, str]) -> dict[str, int]:
@@ -1131,15 +1161,7 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
     # 1. Executive overview
     overview = _Page("overview", "Executive overview")
     k = kpis(table, as_of)
-    tiles = "".join(
-        [
-            _tile("Net revenue", k["net_revenue"], lambda x: fmt_money(x, compact=True), True),
-            _tile("Ad spend", k["ad_spend"], lambda x: fmt_money(x, compact=True), None),
-            _tile("ROAS", k["roas"], fmt_roas, True),
-            _tile("Gross profit", k["gross_profit"], lambda x: fmt_money(x, compact=True), True),
-            _tile("Contribution profit", k["contribution_profit"], lambda x: fmt_money(x, compact=True), True),
-        ]
-    )
+    tiles = "".join(_tile(label, k[metric], fmt, good) for metric, label, fmt, good in KPI_TILES)
     overview.raw(
         f'<div class="card wide"><h3>Last {WINDOW_DAYS} days: {cur_start} to {cur_end}</h3>'
         f'<div class="tiles">{tiles}</div></div>'
@@ -1163,7 +1185,6 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
         if len(shown) == len(campaigns)
         else f"The {len(shown)} of {len(campaigns)} campaigns with the most spend"
     )
-    top_spend = max((r["spend"] or 0 for r in shown), default=0)
     marketing.block(
         "Campaigns, all dates to as_of",
         html_table(
@@ -1172,7 +1193,7 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
                 ("Campaign", "campaign_id", _text, None),
                 ("From", "first_date", fmt_date, None),
                 ("To", "last_date", fmt_date, None),
-                ("Spend", "spend", fmt_money, lambda r: _bar_style(r["spend"], top_spend)),
+                _bar_column("Spend", "spend", fmt_money, shown),
                 ("Impressions", "impressions", fmt_int, None),
                 ("Clicks", "clicks", fmt_int, None),
                 ("CTR", "ctr", lambda x: fmt_pct(x, 2), None),
@@ -1217,7 +1238,6 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
         wide=False,
     )
     tops = top_customers(table)
-    top_ltv = max((r["lifetime_net_revenue"] or 0 for r in tops), default=0)
     customers.block(
         "Top customers by lifetime net revenue",
         html_table(
@@ -1226,12 +1246,7 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
                 ("Segment", "segment", _text, None),
                 ("Source", "acquisition_source", _text, None),
                 ("Orders", "orders", fmt_int, None),
-                (
-                    "Lifetime revenue",
-                    "lifetime_net_revenue",
-                    fmt_money,
-                    lambda r: _bar_style(r["lifetime_net_revenue"], top_ltv),
-                ),
+                _bar_column("Lifetime revenue", "lifetime_net_revenue", fmt_money, tops),
                 ("Gross profit", "lifetime_gross_profit", fmt_money, None),
                 ("Last order", "last_order_date", fmt_date, None),
             ],
@@ -1265,31 +1280,12 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
             if n in build_vars
         ),
     )
-    stock_cols: list[Column] = [
-        ("Product", "product_id", _text, None),
-        ("Name", "name", lambda s: _short(s, 40), None),
-        ("Category", "category", _text, None),
-        ("Units", "stock_on_hand", fmt_int, None),
-        ("Stock value", "stock_value", fmt_money, None),
-        ("Sold in window", "units_sold_window", fmt_int, None),
-        ("Days of stock", "days_of_stock", lambda x: fmt_num(x, 0), None),
-        ("Last sale", "last_sale_date", fmt_date, None),
-    ]
-    over = stock_by_status(table, "overstocked")
-    top_over = max((r["stock_value"] or 0 for r in over), default=0)
-    over_cols = [
-        c if c[1] != "stock_value" else (c[0], c[1], c[2], lambda r: _bar_style(r["stock_value"], top_over))
-        for c in stock_cols
-    ]
-    products.block("Overstocked: most stock value", html_table(over_cols, over))
-    dead = stock_by_status(table, "dead_stock")
-    top_dead = max((r["stock_value"] or 0 for r in dead), default=0)
-    dead_cols = [
-        c if c[1] != "stock_value" else (c[0], c[1], c[2], lambda r: _bar_style(r["stock_value"], top_dead, "#f3dcd5"))
-        for c in stock_cols
-        if c[1] != "days_of_stock"
-    ]
-    products.block("Dead stock (no sales in the velocity window): most stock value", html_table(dead_cols, dead))
+    products.block("Overstocked: most stock value", _stock_table(stock_by_status(table, "overstocked")))
+    products.block(
+        "Dead stock (no sales in the velocity window): most stock value",
+        # no sales: days of stock is NULL for every row
+        _stock_table(stock_by_status(table, "dead_stock"), bar_color="#f3dcd5", days_of_stock=False),
+    )
     products.chart(chart_top_products(top_products(table)))
     points, total = product_revenue_margin(table)
     products.chart(chart_revenue_margin(points, total))

@@ -8,32 +8,23 @@ import ibis
 import pytest
 
 from ecom import report
+from tests.report_fixtures import (
+    CAMPAIGN_SCHEMA,
+    COHORT_SCHEMA,
+    CUST_SCHEMA,
+    INV_SCHEMA,
+    PNL_SCHEMA,
+    PRODUCT_SCHEMA,
+    SEG_SCHEMA,
+    SESSION_SCHEMA,
+    VARS_SCHEMA,
+    fake_marts,
+    fake_marts_in_duckdb,
+    mem,
+)
 
 D = dt.date
 AS_OF = D(2024, 3, 31)
-
-
-def mem(schema: dict[str, str], rows: list[tuple]) -> ibis.Table:
-    return ibis.memtable([dict(zip(schema, r, strict=True)) for r in rows], schema=ibis.schema(schema))
-
-
-PNL_SCHEMA = dict(
-    date="date",
-    orders="int64",
-    items_sold="int64",
-    gross_revenue="float64",
-    returned_revenue="float64",
-    net_revenue="float64",
-    cogs="float64",
-    gross_profit="float64",
-    gross_margin="float64",
-    ad_spend="float64",
-    contribution_profit="float64",
-    roas="float64",
-    aov="float64",
-    customers="int64",
-    new_customers="int64",
-)
 
 
 def pnl_row(date, net, spend, gp):
@@ -108,9 +99,6 @@ def test_kpi_roas_null_without_spend_and_change_null_without_previous(pnl):
     assert k["roas"]["change"] is None
 
 
-VARS_SCHEMA = dict(name="string", value="string")
-
-
 def test_as_of_from_vars_else_latest_pnl_date(pnl):
     vars_table = mem(VARS_SCHEMA, [("as_of", "2024-03-31"), ("low_days", "14")])
     with_vars = tables(fact_daily_pnl=pnl, _ecom_vars=vars_table)
@@ -119,24 +107,6 @@ def test_as_of_from_vars_else_latest_pnl_date(pnl):
     without = tables(fact_daily_pnl=pnl)  # `_ecom_vars` absent: KeyError here, a not-found error on a backend
     assert report.read_build_vars(without) == {}
     assert report.resolve_as_of(without, {}) == D(2024, 4, 1)  # max(fact_daily_pnl.date)
-
-
-CAMPAIGN_SCHEMA = dict(
-    spend_date="date",
-    platform="string",
-    campaign_id="string",
-    spend="float64",
-    clicks="int64",
-    impressions="int64",
-    attributed_orders="int64",
-    attributed_revenue="float64",
-    attributed_gross_profit="float64",
-    ctr="float64",
-    cpc="float64",
-    cpa="float64",
-    roas="float64",
-    conversion_rate="float64",
-)
 
 
 def camp(date, platform, cid, spend, clicks, imps, orders, revenue, gp):
@@ -214,19 +184,6 @@ def test_daily_spend_by_platform(campaigns):
     assert len(rows) == 5
 
 
-SEG_SCHEMA = dict(
-    user_id="int64",
-    recency_days="int64",
-    frequency="int64",
-    monetary="float64",
-    r_score="int64",
-    f_score="int64",
-    m_score="int64",
-    fm_score="int64",
-    segment="string",
-)
-
-
 def test_segment_summary():
     segs = mem(
         SEG_SCHEMA,
@@ -244,29 +201,6 @@ def test_segment_summary():
     assert champ["customers"] == 2 and champ["customer_share"] == pytest.approx(0.5)
     assert champ["monetary"] == pytest.approx(400.0) and champ["monetary_share"] == pytest.approx(0.8)
     assert champ["avg_monetary"] == pytest.approx(200.0) and champ["avg_frequency"] == pytest.approx(3.0)
-
-
-CUST_SCHEMA = dict(
-    user_id="int64",
-    signup_date="date",
-    age="int64",
-    age_band="string",
-    gender="string",
-    country="string",
-    state="string",
-    city="string",
-    acquisition_source="string",
-    first_order_date="date",
-    last_order_date="date",
-    orders="int64",
-    items="int64",
-    lifetime_net_revenue="float64",
-    lifetime_gross_profit="float64",
-    avg_order_value="float64",
-    days_since_last_order="int64",
-    tenure_days="int64",
-    is_customer="boolean",
-)
 
 
 def cust(uid, source, orders, revenue, gp):
@@ -330,17 +264,6 @@ def test_top_customers_ids_only_ranked_with_tie_break(customers):
     assert not {"city", "state", "country", "age", "gender"} & set(rows[0])  # no personal data
 
 
-COHORT_SCHEMA = dict(
-    cohort_month="date",
-    months_since_first="int64",
-    cohort_size="int64",
-    active_customers="int64",
-    retention_rate="float64",
-    net_revenue="float64",
-    cumulative_net_revenue_per_customer="float64",
-)
-
-
 def test_cohort_retention_keeps_latest_cohorts():
     rows = [
         (D(2024, m, 1), k, 10, 10 if k == 0 else 2, 1.0 if k == 0 else 0.2, 0.0, 0.0)
@@ -358,27 +281,6 @@ def test_cohort_retention_keeps_latest_cohorts():
 
 def test_month_start_goes_back_across_years():
     assert report._month_start(D(2024, 3, 31), 17) == D(2022, 10, 1)  # 2024*12+2-17 = 2022*12+9
-
-
-PRODUCT_SCHEMA = dict(
-    product_id="int64",
-    name="string",
-    brand="string",
-    category="string",
-    department="string",
-    cost="float64",
-    retail_price="float64",
-    units_sold="int64",
-    units_returned="int64",
-    net_revenue="float64",
-    cogs="float64",
-    gross_profit="float64",
-    margin_pct="float64",
-    return_rate="float64",
-    revenue_rank="int64",
-    revenue_share="float64",
-    cumulative_revenue_share="float64",
-)
 
 
 @pytest.fixture
@@ -409,26 +311,6 @@ def test_product_scatter_samples_every_kth_rank(products):
     assert [p["product_id"] for p in points] == [101, 104, 107, 110]
     points, total = report.product_revenue_margin(tables(fact_product_performance=products), max_points=50)
     assert len(points) == 10  # under the cap: every product with revenue, none without
-
-
-INV_SCHEMA = dict(
-    product_id="int64",
-    name="string",
-    brand="string",
-    category="string",
-    department="string",
-    cost="float64",
-    stock_on_hand="int64",
-    stock_value="float64",
-    units_sold_window="int64",
-    avg_daily_units="float64",
-    days_of_stock="float64",
-    last_sale_date="date",
-    days_since_last_sale="int64",
-    inventory_status="string",
-    reorder_qty="int64",
-    reorder_value="float64",
-)
 
 
 def inv(pid, category, stock, cost, sold, status, reorder=0):
@@ -502,27 +384,6 @@ def test_formatting_for_people():
     assert report.fmt_int(1234567) == "1,234,567"
 
 
-SESSION_SCHEMA = dict(
-    session_id="string",
-    visitor_id="string",
-    user_id="int64",
-    is_identified="boolean",
-    session_date="date",
-    session_start="timestamp('UTC')",
-    session_end="timestamp('UTC')",
-    duration_seconds="float64",
-    event_count="int64",
-    product_views="int64",
-    has_cart="boolean",
-    has_purchase="boolean",
-    landing_uri="string",
-    landing_event_type="string",
-    traffic_source="string",
-    platform="string",
-    browser="string",
-)
-
-
 def test_sessions_by_source():
     t0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 
@@ -562,14 +423,8 @@ def test_sessions_by_source():
 
 @pytest.fixture
 def duckdb_with_marts(tmp_path):
-    from ecom.targets import DuckDBTarget
-    from tests.test_report_browser import fake_marts
-
     db = tmp_path / "ecom.duckdb"
-    tgt = DuckDBTarget(db)
-    for name, t in fake_marts(days=90, n_products=60, n_users=200).items():
-        tgt.con.create_table(name, t.to_pyarrow(), database="main")
-    tgt.close()
+    fake_marts_in_duckdb(db, days=90, n_products=60, n_users=200).close()
     return db
 
 
@@ -604,21 +459,18 @@ def test_cli_report_names_missing_marts(tmp_path):
 
 def test_every_query_compiles_to_bigquery(monkeypatch, tmp_path):
     """The report runs on BigQuery too: every query it sends compiles to BigQuery SQL."""
-    from tests.test_report_browser import fake_marts
 
     compiled: list[str] = []
-    rows, scalar = report._rows, report._scalar
 
-    def rows_checked(expr):
-        compiled.append(ibis.to_sql(expr, dialect="bigquery"))
-        return rows(expr)
+    def compiling(fetch):
+        def fetch_after_compiling(expr):
+            compiled.append(ibis.to_sql(expr, dialect="bigquery"))
+            return fetch(expr)
 
-    def scalar_checked(expr):
-        compiled.append(ibis.to_sql(expr, dialect="bigquery"))
-        return scalar(expr)
+        return fetch_after_compiling
 
-    monkeypatch.setattr(report, "_rows", rows_checked)
-    monkeypatch.setattr(report, "_scalar", scalar_checked)
+    monkeypatch.setattr(report, "_rows", compiling(report._rows))
+    monkeypatch.setattr(report, "_scalar", compiling(report._scalar))
     marts = fake_marts(days=40, n_products=30, n_users=60)
     report.write_report(marts.__getitem__, tmp_path / "r.html")
     assert len(compiled) >= 18
@@ -628,7 +480,6 @@ def test_every_query_compiles_to_bigquery(monkeypatch, tmp_path):
 
 def test_report_on_empty_marts(tmp_path):
     """A build with no activity still gives a report: zero tiles, "No data" charts, empty tables."""
-    from tests.test_report_browser import fake_marts
 
     marts = {
         name: (t if name == "_ecom_vars" else t.limit(0))
@@ -644,12 +495,7 @@ def test_report_under_10_seconds_at_scale_1(tmp_path):
     """Scale 1 is ~100k users and ~30k products: the queries aggregate in DuckDB, the scatter is sampled."""
     import time
 
-    from ecom.targets import DuckDBTarget
-    from tests.test_report_browser import fake_marts
-
-    tgt = DuckDBTarget(tmp_path / "ecom.duckdb")
-    for name, t in fake_marts(days=3 * 365, n_products=30_000, n_users=100_000).items():
-        tgt.con.create_table(name, t.to_pyarrow(), database="main")
+    tgt = fake_marts_in_duckdb(tmp_path / "ecom.duckdb", days=3 * 365, n_products=30_000, n_users=100_000)
     start = time.perf_counter()
     path = report.write_report(tgt.table, tmp_path / "report.html")
     seconds = time.perf_counter() - start
@@ -664,7 +510,6 @@ def test_fake_marts_have_the_real_marts_schemas(project):
     from ecom.engine import unbound_expressions
     from ecom.targets import Location
     from ecom.vars import resolve_vars
-    from tests.test_report_browser import fake_marts
 
     values = resolve_vars(project.vars, {"as_of": AS_OF}, lambda _: None)
     exprs = unbound_expressions(project, values, Location("raw"), Location("main"))
