@@ -207,8 +207,8 @@ def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
     customers = dim_customers.filter(dim_customers.is_customer)
     n = customers.count().over()
     monetary_cents = cents(customers.lifetime_net_revenue)
-    # RANK ignores the window frame, so `.over(order_by=...)` with ibis's whole-partition default
-    # frame is exact here (unlike an aggregate such as sum, which would not be running).
+    # RANK ignores the window frame, so ordering alone is exact here, although ibis's default frame
+    # is the whole partition (an aggregate such as sum over it would not be running).
     scored = customers.select(
         "user_id",
         recency_days=customers.days_since_last_order,

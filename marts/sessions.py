@@ -74,10 +74,7 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
 
     # Running count of session starts: rows up to the current one (not the whole partition).
     running = ibis.cumulative_window(group_by=flagged.visitor_id, order_by=_visitor_order(flagged))
-    # Cast: DuckDB's SUM of integers is a HUGEINT, BigQuery's an INT64.
-    numbered = flagged.mutate(
-        session_number=ibis.ifelse(flagged.is_session_start, 1, 0).sum().over(running).cast("int64")
-    )
+    numbered = flagged.mutate(session_number=ibis.ifelse(flagged.is_session_start, 1, 0).sum().over(running))
 
     return numbered.select(
         event_id=numbered.event_id,
