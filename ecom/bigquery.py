@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from ecom.registry import Model, Project
 from ecom.sources import RAW_SCHEMAS, conform
-from ecom.targets import Location, Target, TargetError
+from ecom.targets import Location, Target, TargetError, first_line
 
 CONFIG_FILES = ("ecom.toml", "ecom.yml", "ecom.yaml")
 ENV = {
@@ -98,8 +98,7 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
 
                 data = yaml.safe_load(path.read_text()) or {}
         except Exception as e:  # a syntax error in the user's file: say where
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise TargetError(f"cannot read {path}: {first}") from None
+            raise TargetError(f"cannot read {path}: {first_line(e)}") from None
         section = data.get("bigquery", {}) if isinstance(data, dict) else None
         if not isinstance(section, dict):
             raise TargetError(f"{path}: `bigquery` must be a table of settings")

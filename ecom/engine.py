@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ecom.registry import DataTest, Model, Project
 from ecom.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
-from ecom.targets import Location, Target, TargetError
+from ecom.targets import Location, Target, TargetError, first_line
 from ecom.vars import check_value, resolve_vars
 
 __all__ = ["resolve_vars"]
@@ -128,8 +128,7 @@ def build(
             except BuildError:
                 raise
             except Exception as e:  # the backend's message is the useful part
-                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise BuildError(f"model {name} failed: {first}") from e
+                raise BuildError(f"model {name} failed: {first_line(e)}") from e
             result = ModelResult(name, "ok", rows, time.perf_counter() - start)
             results.append(result)
             on_done(result)
@@ -225,8 +224,7 @@ def run_tests(
             n = int(case.failing(table).count().execute())
             return TestResult(case.name, "pass" if n == 0 else "fail", n)
         except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            return TestResult(case.name, "error", message=first)
+            return TestResult(case.name, "error", message=first_line(e))
 
     results = []
     with ThreadPoolExecutor(max(workers, 1)) as pool:

@@ -28,6 +28,12 @@ class TargetError(Exception):
     """The target cannot be reached or used (missing file, credentials, dataset)."""
 
 
+def first_line(error: BaseException) -> str:
+    """An exception's message cut to its first line (engines append plans and carets below it)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a set of tables lives: catalog (BigQuery project, DuckDB database) and schema/dataset."""
