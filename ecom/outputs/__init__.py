@@ -1,0 +1,1 @@
+"""What the project writes for people from the built marts (the HTML report)."""
