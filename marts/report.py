@@ -190,7 +190,8 @@ def marketing(
         [
             _pnl(fact_daily_pnl),
             _campaigns(fact_campaign_performance),
-            Dataset("attribution", a, date="date", money=("credited_revenue", "spend")),
+            # credited revenue is fractional (credit x revenue): not rounded to the cent
+            Dataset("attribution", a, date="date", money=("spend",)),
             Dataset("funnel", funnel, date="session_date"),
         ],
         [
@@ -214,7 +215,15 @@ def marketing(
                 categories=PLATFORMS,
             ),
             Chart(
-                "Spend by platform", "campaigns", "@date", [Series("Spend", total("spend"))], "money", split="platform"
+                "Spend by platform",
+                "campaigns",
+                "@date",
+                [Series("Spend", total("spend"))],
+                "money",
+                kind="line",
+                split="platform",
+                split_order=PLATFORMS,
+                wide=True,
             ),
             Table(
                 "Campaigns",

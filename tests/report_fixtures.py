@@ -649,3 +649,21 @@ def fake_marts_in_duckdb(path, **sizes):
     for name, t in fake_marts(**sizes).items():
         tgt.con.create_table(name, t.to_pyarrow(), database="main")
     return tgt
+
+
+def fake_values(marts: dict, project) -> dict:
+    """The build variables of fake marts' `_ecom_vars`, typed, with the defaults of the rest."""
+    from ecom.vars import check_value, resolve_vars
+
+    stored = {r["name"]: r["value"] for r in marts["_ecom_vars"].to_pyarrow().to_pylist()}
+    given = {k: check_value(project.vars[k], v) for k, v in stored.items() if k in project.vars}
+    return resolve_vars(project.vars, given, lambda _: None)
+
+
+def write_fake_report(path, project, **sizes):
+    """The report of fake_marts(**sizes), written to path; returns (path, marts, values)."""
+    from ecom.outputs.report import write_report
+
+    marts = fake_marts(**sizes)
+    values = fake_values(marts, project)
+    return write_report(project.exposures.values(), marts.__getitem__, values, path), marts, values

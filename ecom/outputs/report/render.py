@@ -35,15 +35,19 @@ class ReportError(Exception):
     """The marts cannot make a report (e.g. nothing was built, or a page reads what it did not declare)."""
 
 
+def _source(rel: ops.Relation) -> ops.Relation:
+    while isinstance(rel, _PASS_THROUGH):
+        rel = rel.parent
+    return rel
+
+
 def reads_of(expr: ir.Table, tables: Mapping[str, ir.Table]) -> set[tuple[str, str | None]]:
     """The (mart, column) pairs an expression reads from the given tables; (name, None) for any
     other physical table it reads."""
-    names = {t.op(): name for name, t in tables.items()}
+    names = {_source(t.op()): name for name, t in tables.items()}
     found: set[tuple[str, str | None]] = set()
     for field in expr.op().find(ops.Field):
-        rel = field.rel
-        while isinstance(rel, _PASS_THROUGH):
-            rel = rel.parent
+        rel = _source(field.rel)
         if isinstance(rel, ops.PhysicalTable):
             found.add((names.get(rel, rel.name), field.name if rel in names else None))
     found |= {(t.name, None) for t in expr.op().find(ops.PhysicalTable) if t not in names}
