@@ -66,12 +66,34 @@ BLENDED_ROAS = ratio_of_sums("net_revenue", "ad_spend")
 ATTRIBUTED_ROAS = ratio_of_sums("attributed_revenue", "spend")
 
 
-def _pnl(fact_daily_pnl: ir.Table) -> Dataset:
-    return Dataset("pnl", fact_daily_pnl.select(*PNL), date="date", money=PNL_MONEY)
+# Days of daily rows before as_of: every preset range (at most a year) and its comparison period are
+# exact; older rows are summed per month, so that seven years of campaigns fit in a mailable file.
+DAILY_DAYS = 731
 
 
-def _campaigns(fact_campaign_performance: ir.Table) -> Dataset:
-    return Dataset("campaigns", fact_campaign_performance.select(*CAMPAIGN), date="spend_date", money=CAMPAIGN_MONEY)
+def daily_then_monthly(
+    name: str, t: ir.Table, date: str, dims: tuple[str, ...], as_of: dt.date, money: tuple[str, ...]
+) -> Dataset:
+    """t's additive columns summed per (day, dims) from the first of the month DAILY_DAYS before
+    as_of, and per (month, dims) before it, each month dated its first day."""
+    since = (as_of - dt.timedelta(days=DAILY_DAYS - 1)).replace(day=1)
+    measures = [c for c in t.columns if c != date and c not in dims]
+
+    def summed(rows: ir.Table, day: ir.DateValue) -> ir.Table:
+        return rows.group_by(day.name(date), *dims).aggregate(**{m: rows[m].sum() for m in measures})
+
+    recent, old = t.filter(t[date] >= since), t.filter(t[date] < since)
+    expr = summed(recent, recent[date]).union(summed(old, old[date].truncate("M")))
+    return Dataset(name, expr, date=date, daily_since=since, money=money)
+
+
+def _pnl(fact_daily_pnl: ir.Table, as_of: dt.date) -> Dataset:
+    return daily_then_monthly("pnl", fact_daily_pnl.select(*PNL), "date", (), as_of, PNL_MONEY)
+
+
+def _campaigns(fact_campaign_performance: ir.Table, as_of: dt.date) -> Dataset:
+    t = fact_campaign_performance.select(*CAMPAIGN)
+    return daily_then_monthly("campaigns", t, "spend_date", ("platform", "campaign_id"), as_of, CAMPAIGN_MONEY)
 
 
 def _money_tiles(dataset: str, specs: tuple[tuple[str, str, int], ...]) -> list[Tile]:
@@ -79,11 +101,11 @@ def _money_tiles(dataset: str, specs: tuple[tuple[str, str, int], ...]) -> list[
 
 
 @exposure(title="Executive overview", reads={"fact_daily_pnl": PNL, "fact_campaign_performance": CAMPAIGN})
-def overview(fact_daily_pnl: ir.Table, fact_campaign_performance: ir.Table) -> Page:
+def overview(fact_daily_pnl: ir.Table, fact_campaign_performance: ir.Table, as_of: dt.date) -> Page:
     return Page(
         "overview",
         "Executive overview",
-        [_pnl(fact_daily_pnl), _campaigns(fact_campaign_performance)],
+        [_pnl(fact_daily_pnl, as_of), _campaigns(fact_campaign_performance, as_of)],
         [
             *_money_tiles("pnl", (("Net revenue", "net_revenue", 1), ("Ad spend", "ad_spend", 0))),
             Tile("Blended ROAS", "pnl", BLENDED_ROAS, "roas", help="all net revenue / all ad spend"),
@@ -164,6 +186,7 @@ def marketing(
     fact_attribution_models: ir.Table,
     fact_funnel_daily: ir.Table,
     attribution_lookback_hours: int,
+    as_of: dt.date,
 ) -> Page:
     a = fact_attribution_models.select(*ATTRIBUTION)
     # zero-filled rows add nothing to a sum: leave them out of the page
@@ -188,11 +211,11 @@ def marketing(
         "marketing",
         "Marketing performance",
         [
-            _pnl(fact_daily_pnl),
-            _campaigns(fact_campaign_performance),
+            _pnl(fact_daily_pnl, as_of),
+            _campaigns(fact_campaign_performance, as_of),
             # credited revenue is fractional (credit x revenue): not rounded to the cent
-            Dataset("attribution", a, date="date", money=("spend",)),
-            Dataset("funnel", funnel, date="session_date"),
+            daily_then_monthly("attribution", a, "date", ("channel", "attribution_model"), as_of, ("spend",)),
+            daily_then_monthly("funnel", funnel, "session_date", ("channel",), as_of, ()),
         ],
         [
             *_money_tiles("campaigns", (("Spend", "spend", 0), ("Attributed revenue", "attributed_revenue", 1))),

@@ -9,6 +9,7 @@ Nothing here names a metric: the words come from the page.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,12 +43,14 @@ def ratio_of_sums(numerator: str, denominator: str, *, where_present: str | None
 @dataclass
 class Dataset:
     """Rows embedded in the page. `date`: the column the date range selects on (None: a snapshot,
-    `period` says which); grain "month": the range selects every month it touches."""
+    `period` says which); grain "month": the range selects every month it touches. daily_since: rows
+    dated before it are whole months (dated their first day), selected like grain "month"."""
 
     name: str
     expr: ir.Table
     date: str | None = None
     grain: str = "day"
+    daily_since: dt.date | None = None
     period: str = ""
     money: Sequence[str] = ()  # columns rounded to cents in the page (presentation; sums stay exact to the cent)
 

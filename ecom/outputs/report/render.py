@@ -79,14 +79,29 @@ def _value(x: Any) -> Any:
     if isinstance(x, dt.datetime | dt.date):
         return x.isoformat()[:10]
     if isinstance(x, float):
-        # non-money fractions (credited orders, daily units) to 9 decimals: the file stays small
-        return round(x, 9) if math.isfinite(x) else None
+        # other fractions (credited orders and revenue, daily units) to 6 decimals: the file stays small
+        return round(x, 6) if math.isfinite(x) else None
     return x
 
 
+def _runs(values: list[Any]) -> dict[str, Any]:
+    """Sorted values as their distinct values and how many times each repeats."""
+    levels, counts = [], []
+    for v in values:
+        if levels and levels[-1] == v:
+            counts[-1] += 1
+        else:
+            levels.append(v)
+            counts.append(1)
+    return {"levels": levels, "runs": counts}
+
+
 def encode(ds: Dataset) -> dict[str, Any]:
-    """The dataset's rows column by column; text and date columns as a dictionary and codes."""
+    """The dataset's rows column by column: the date column (rows sorted by it) as runs, text columns
+    as a dictionary and codes."""
     table = ds.expr.to_pyarrow()
+    if ds.date:
+        table = table.sort_by(ds.date)
     columns: dict[str, Any] = {}
     for name in table.column_names:
         values = table.column(name).to_pylist()
@@ -94,13 +109,22 @@ def encode(ds: Dataset) -> dict[str, Any]:
             columns[name] = [_cents(v) for v in values]
             continue
         values = [_value(v) for v in values]
-        if all(v is None or isinstance(v, str) for v in values):
+        if name == ds.date:
+            columns[name] = _runs(values)
+        elif all(v is None or isinstance(v, str) for v in values):
             levels = sorted({v for v in values if v is not None})
             index = {v: i for i, v in enumerate(levels)}
             columns[name] = {"levels": levels, "codes": [-1 if v is None else index[v] for v in values]}
         else:
             columns[name] = values
-    return {"n": table.num_rows, "date": ds.date, "grain": ds.grain, "period": ds.period, "columns": columns}
+    return {
+        "n": table.num_rows,
+        "date": ds.date,
+        "grain": ds.grain,
+        "daily_since": _value(ds.daily_since),
+        "period": ds.period,
+        "columns": columns,
+    }
 
 
 def _spec(obj: Any) -> Any:

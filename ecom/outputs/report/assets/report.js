@@ -19,12 +19,16 @@
     var d = R.datasets[name], rows = new Array(d.n), cols = Object.keys(d.columns);
     for (var i = 0; i < d.n; i++) rows[i] = {};
     cols.forEach(function (c) {
-      var col = d.columns[c];
-      for (var i = 0; i < d.n; i++) {
+      var col = d.columns[c], i = 0;
+      if (col.runs) {  // sorted values: each level repeated runs[k] times
+        col.runs.forEach(function (n, k) { for (var j = 0; j < n; j++) rows[i++][c] = col.levels[k]; });
+        return;
+      }
+      for (i = 0; i < d.n; i++) {
         rows[i][c] = Array.isArray(col) ? col[i] : (col.codes[i] < 0 ? null : col.levels[col.codes[i]]);
       }
     });
-    data[name] = { rows: rows, date: d.date, grain: d.grain, period: d.period, columns: cols };
+    data[name] = { rows: rows, date: d.date, grain: d.grain, dailySince: d.daily_since, period: d.period, columns: cols };
   });
 
   function iso(t) { return new Date(t).toISOString().slice(0, 10); }
@@ -49,13 +53,20 @@
     return { start: addDays(range.start, -n), end: addDays(range.start, -1) };
   }
 
-  // the rows of a dataset inside `range` (null: no date selection) that pass the page's filters
+  // whether a row of the dataset sums a whole month (dated its first day) rather than a day
+  function monthly(d, date) { return d.grain === 'month' || (d.dailySince !== null && date < d.dailySince); }
+
+  // the rows of a dataset inside `range` (null: no date selection) that pass the page's filters;
+  // a monthly row is inside when its month touches the range
   function select(name, page, range) {
-    var d = data[name];
-    var lo = range && d.date ? (d.grain === 'month' ? monthStart(range.start) : range.start) : null;
+    var d = data[name], dated = range && d.date;
+    var monthLo = dated && monthStart(range.start);
     var active = (page.filters || []).filter(function (f) { return state.filters[page.key + ':' + f.label]; });
     return d.rows.filter(function (r) {
-      if (lo !== null && (r[d.date] === null || r[d.date] < lo || r[d.date] > range.end)) return false;
+      if (dated) {
+        var v = r[d.date];
+        if (v === null || v > range.end || v < (monthly(d, v) ? monthLo : range.start)) return false;
+      }
       for (var i = 0; i < active.length; i++) {
         var f = active[i], want = state.filters[page.key + ':' + f.label];
         for (var j = 0; j < f.columns.length; j++) {
@@ -127,6 +138,9 @@
     var d = data[name];
     var text = d.date ? (d.grain === 'month' ? 'months ' + monthStart(range.start).slice(0, 7) + ' to ' +
       range.end.slice(0, 7) : range.start + ' to ' + range.end) : d.period;
+    if (d.date && d.grain !== 'month' && d.dailySince && range.start < d.dailySince) {
+      text += ' (whole months before ' + d.dailySince + ')';
+    }
     var off = ignored(name, page);
     return text + (off.length ? ' \u00b7 not by ' + off.join(', ') : '');
   }
@@ -200,7 +214,7 @@
     var xcols = Array.isArray(spec.x) ? spec.x : [spec.x];
     var byX;
     if (spec.x === '@date') {
-      var grain = d.grain === 'month' ? 'month' : bucketOf(range);
+      var grain = monthly(d, range.start) ? 'month' : bucketOf(range);
       c.querySelector('h3').textContent = spec.title + ' per ' + grain;
       byX = new Map();
       rows.forEach(function (r) {
@@ -481,5 +495,6 @@
   };
   applyPreset('30');
   show(location.hash.slice(1));
+  status.readyMs = performance.now();  // navigation start to the first page drawn
   status.ready = true;
 })();
