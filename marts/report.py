@@ -260,7 +260,7 @@ def marketing(
                 "Spend without attributed revenue",
                 "campaigns",
                 ["platform", "campaign_id"],
-                CAMPAIGN_COLUMNS[:5],
+                [*CAMPAIGN_COLUMNS[:5], CAMPAIGN_COLUMNS[9]],
                 sort="spend",
                 only=[["attributed_revenue", "=", 0], ["spend", ">", 0]],
                 note="Campaigns that spent in the period and were attributed no revenue by last touch.",

@@ -294,3 +294,25 @@ def test_report_at_scale_1_is_at_most_2_mb(tmp_path, project):
     path, _, _ = write_fake_report(tmp_path / "r.html", project, days=2537, n_products=30_000, n_users=100_000)
     print(f"report at scale 1: {path.stat().st_size / 1e6:.2f} MB in {time.perf_counter() - start:.1f} s")
     assert path.stat().st_size <= 2_000_000
+
+
+def test_rows_older_than_two_years_are_summed_per_month(tmp_path, project):
+    """800 days of fake marts: from the first of the month 731 days before as_of (2022-07-01 for
+    2024-06-30) one row per day, before it one row per month dated its first day, summing its days."""
+    path, marts, _ = write_fake_report(tmp_path / "r.html", project, days=800, n_products=10, n_users=20)
+    data = embedded(path)
+    since = data["datasets"]["pnl"]["daily_since"]
+    assert since == "2022-07-01"
+    pnl = {r["date"]: r for r in rows_of(data, "pnl")}
+    t = marts["fact_daily_pnl"]
+    daily = t.filter(t.date >= D(2022, 7, 1)).to_pyarrow().to_pylist()
+    assert all(pnl[r["date"].isoformat()]["orders"] == r["orders"] for r in daily)
+    old = t.filter(t.date < D(2022, 7, 1))
+    months = old.group_by(month=old.date.truncate("M")).aggregate(orders=old.orders.sum(), net=old.net_revenue.sum())
+    expected = {r["month"].isoformat(): r for r in months.to_pyarrow().to_pylist()}
+    got = {d: r for d, r in pnl.items() if d < since}
+    assert set(got) == set(expected) and len(got) == 3  # 2022-04-23 .. 06-30: April, May, June
+    for d, r in expected.items():
+        assert got[d]["orders"] == r["orders"]
+        assert got[d]["net_revenue"] == pytest.approx(r["net"], abs=0.01)
+    assert len(pnl) == len(daily) + 3

@@ -425,6 +425,22 @@ def test_campaign_table_sorts_searches_and_exports(wide: Browser, fake, tmp_path
 
 
 @pytest.mark.browser
+def test_spend_without_attributed_revenue(wide: Browser, fake):
+    _, marts, _ = fake
+    show(wide, "marketing")
+    start = AS_OF - dt.timedelta(days=2)
+    wide.eval(f"window.report.setRange('{start}', '{AS_OF}')")
+    c = in_range(marts["fact_campaign_performance"], "spend_date", start, AS_OF)
+    g = c.group_by("campaign_id").aggregate(spend=c.spend.sum(), revenue=c.attributed_revenue.sum())
+    expected = g.filter((g.spend > 0) & (g.revenue == 0)).to_pyarrow().to_pylist()
+    assert expected  # the fake marts have such a campaign in these 3 days
+    rows = read_csv(wide, "Spend without attributed revenue")
+    assert {r["Campaign"]: float(r["Spend"]) for r in rows} == {r["campaign_id"]: approx(r["spend"]) for r in expected}
+    wide.eval("window.report.preset(30)")
+    check_clean(wide)
+
+
+@pytest.mark.browser
 def test_custom_range_and_segment_drive_the_customers_page(wide: Browser, fake):
     _, marts, _ = fake
     show(wide, "customers")
@@ -510,6 +526,24 @@ def test_screenshots(fake, tmp_path, width):
             suffix = "" if width == 1400 else f"-{width}"
             b.screenshot(out / f"report-{page}{suffix}.png")
             assert (out / f"report-{page}{suffix}.png").stat().st_size > 10_000
+        check_clean(b)
+    finally:
+        b.close()
+
+
+@pytest.mark.browser
+def test_a_range_before_the_daily_rows_selects_whole_months(tmp_path, project):
+    path, marts, _ = write_fake_report(tmp_path / "r.html", project, days=800, n_products=10, n_users=20)
+    b = open_report(path, 1400)
+    try:
+        # daily rows from 2022-07-01: May and June 2022 are monthly rows, selected whole
+        b.eval("window.report.setRange('2022-05-15', '2022-08-10')")
+        tiles = b.eval(TILES)
+        pnl = marts["fact_daily_pnl"]
+        e = sums(in_range(pnl, "date", dt.date(2022, 5, 1), dt.date(2022, 8, 10)), net=pnl.net_revenue.sum())
+        assert tiles["Net revenue"] == approx(e["net"])
+        period = b.eval(CHARTS)[0]["period"]
+        assert period == "2022-05-15 to 2022-08-10 (whole months before 2022-07-01)"
         check_clean(b)
     finally:
         b.close()

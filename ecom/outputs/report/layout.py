@@ -121,7 +121,7 @@ class Table:
     columns: Sequence[Column]
     sort: str
     descending: bool = True
-    only: Sequence[Sequence[Any]] = ()  # keep the groups where every [measure key, "=" or ">", value] holds
+    only: Sequence[Sequence[Any]] = ()  # keep the groups where every [column key, "=" or ">", value] holds
     limit: int | None = None
     wide: bool = True
     note: str = ""
