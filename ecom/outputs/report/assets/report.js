@@ -253,6 +253,7 @@
         }) };
       });
     }
+    if (spec.kind === 'hbar') holder.style.height = Math.max(300, 22 * labels.length + 60) + 'px';  // one readable row per bar
     var line = spec.kind === 'line' || (spec.x === '@date' && spec.kind !== 'bar');
     var datasets = series.map(function (s, i) {
       return { label: s.label, data: s.data, backgroundColor: COLORS[i % COLORS.length], borderColor: COLORS[i % COLORS.length],
