@@ -138,6 +138,7 @@ class Heatmap:
     measure: Measure
     fmt: str
     note: str = ""
+    wide: bool = True
 
 
 @dataclass
