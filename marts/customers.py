@@ -47,6 +47,16 @@ def int_user_acquisition(
     days_to_first_order is first_order_date − signup_date in calendar days (negative if the data
     has an order before its user's signup). first_touch_traffic_source is the traffic source of the
     user's first event by (created_at, event_id), NULL when the user has no event.
+
+    Columns:
+        user_id: the user (stg_users.user_id); the key.
+        signup_date: the UTC date the user signed up.
+        acquisition_source: users.traffic_source, the channel the user signed up from.
+        first_order_at: created_at (UTC) of the user's first non-cancelled order; NULL if none.
+        first_order_date: the UTC date of first_order_at; NULL if none.
+        days_to_first_order: first_order_date − signup_date in calendar days; NULL if no order.
+        first_touch_traffic_source: traffic_source of the user's first event by (created_at,
+            event_id); NULL when the user has no event.
     """
     orders = non_cancelled_orders(stg_orders, stg_order_items)
     first_orders = orders.group_by("user_id").aggregate(first_order_at=orders.ordered_at.min())
@@ -119,6 +129,28 @@ def dim_customers(
     days_since_last_order are NULL. days_since_last_order and tenure_days count calendar days to
     `as_of`. A user is a row here only when signed up by `as_of` (stg_users); an order of a user who
     signs up later is in no row, and the net-revenue invariant test reports it.
+
+    Columns:
+        user_id: the user (stg_users.user_id); the key.
+        signup_date: the UTC date the user signed up.
+        age: age in years; NULL when unknown.
+        age_band: `<18`, `18-24`, `25-34`, `35-44`, `45-54`, `55-64` or `65+` from age; NULL when
+            age is NULL.
+        gender: the source's gender code.
+        country: the user's country.
+        state: the user's state or region.
+        city: the user's city.
+        acquisition_source: users.traffic_source, the channel the user signed up from.
+        first_order_date: order_date of the user's first non-cancelled order; NULL if none.
+        last_order_date: order_date of the user's last non-cancelled order; NULL if none.
+        orders: the user's non-cancelled orders; 0 if none.
+        items: the user's net items (of non-cancelled orders); 0 if none.
+        lifetime_net_revenue: Σ sale_price of the user's net items; 0 if none.
+        lifetime_gross_profit: lifetime_net_revenue − Σ products.cost of those items; 0 if none.
+        avg_order_value: lifetime_net_revenue / orders; NULL when orders is 0.
+        days_since_last_order: `as_of` − last_order_date in calendar days; NULL if no order.
+        tenure_days: `as_of` − signup_date in calendar days.
+        is_customer: true when orders > 0.
     """
     orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
     per_user = orders.group_by("user_id").aggregate(
@@ -203,6 +235,22 @@ def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
     rounded to cents so float noise cannot break a tie differently on another engine; the cents are
     FLOOR(x × 100 + 0.5) rather than ROUND(x, 2), identical IEEE arithmetic on both engines
     (`cents` in marts/_common.py). A rank ties only equal values, so it needs no tie-breaker.
+
+    Columns:
+        user_id: the customer (dim_customers.user_id, is_customer); the key.
+        recency_days: `as_of` − the last non-cancelled order date, in calendar days.
+        frequency: the customer's non-cancelled orders (dim_customers.orders).
+        monetary: the customer's lifetime_net_revenue (FLOAT64, not rounded).
+        r_score: min(5, 1 + floor(5 × p)), p = (RANK − 1) / (n − 1) (0 when n = 1), n customers,
+            RANK over recency_days descending (the most recent score 5); ties share a score.
+        f_score: the same score over frequency ascending.
+        m_score: the same score over monetary in integer cents, FLOOR(monetary × 100 + 0.5),
+            ascending.
+        fm_score: (f_score + m_score + 1) div 2, 1..5.
+        segment: over (r_score, fm_score): `Champions` r ≥ 4 and fm ≥ 4; `Potential Loyalists`
+            r ≥ 4, fm 2–3; `New Customers` r ≥ 4, fm 1; `Loyal Customers` r = 3, fm ≥ 3; `Need
+            Attention` r = 3, fm ≤ 2; `At Risk` r ≤ 2, fm ≥ 3; `Hibernating` r = 2, fm ≤ 2;
+            `Lost` r = 1, fm ≤ 2.
     """
     customers = dim_customers.filter(dim_customers.is_customer)
     n = customers.count().over()
@@ -253,6 +301,20 @@ def fact_cohort_retention(stg_orders: ir.Table, stg_order_items: ir.Table, as_of
     when they place a non-cancelled order in it (so month 0 retention is 1). net_revenue is Σ
     sale_price of the net items of the cohort's non-cancelled orders dated in that month;
     cumulative_net_revenue_per_customer is the running Σ net_revenue from month 0 / cohort_size.
+
+    Columns:
+        cohort_month: the first day of the month of the cohort's customers' first non-cancelled
+            order; part of the key.
+        months_since_first: calendar months from cohort_month to the activity month ((year × 12 +
+            month) difference), 0 to the month of `as_of`; part of the key.
+        cohort_size: customers whose first non-cancelled order is in cohort_month.
+        active_customers: cohort customers with a non-cancelled order in the activity month; 0 when
+            none.
+        retention_rate: active_customers / cohort_size; 1 in month 0.
+        net_revenue: Σ sale_price of the net items of the cohort's non-cancelled orders dated in
+            the activity month; 0 when none.
+        cumulative_net_revenue_per_customer: Σ net_revenue of months 0 through months_since_first
+            / cohort_size.
     """
     orders = non_cancelled_orders(stg_orders, stg_order_items)
     orders = orders.mutate(order_month=month_start(orders.order_date))

@@ -50,6 +50,25 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     Choices where METRICS.md is silent: only a NULL ip_address is missing (an empty string is an
     address like any other, as the source gives it); a signed-in user's events form one visitor
     whatever IP they come from, and never join the sessions of that IP's anonymous events.
+
+    Columns:
+        event_id: the event (stg_events.event_id); the key.
+        visitor_id: 'u' || user_id when user_id is set, else 'a' || ip_hash, else 'e' || event_id
+            (an event with neither is a visitor of its own).
+        user_id: the signed-in user; NULL for anonymous events.
+        session_number: the visitor's session count up to this event, 1-based: the number of
+            session starts among the visitor's events up to and including this one, ordered by
+            (created_at, event_id).
+        session_id: visitor_id || '-' || session_number.
+        is_session_start: true when the event is the visitor's first, or when strictly more than
+            `session_timeout_minutes` minutes of exact elapsed time separate it from the visitor's
+            previous event (a gap of exactly the timeout continues the session).
+        created_at: when the event happened (UTC).
+        event_date: the UTC date of created_at.
+        event_type: the event's lower-case type (stg_events.event_type).
+        uri: the page requested.
+        traffic_source: the event's traffic source, as the source spells it.
+        browser: the browser as the source names it.
     """
     events = stg_events.select(
         "event_id",
@@ -122,6 +141,28 @@ def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
     on that flag instead of arg_min, whose tie handling is not portable. has_cart/has_purchase are
     false (never NULL) when the session has no such event; events with a NULL event_type count
     towards event_count only.
+
+    Columns:
+        session_id: the session (int_web_sessions.session_id); the key.
+        visitor_id: the session's visitor (see int_web_sessions.visitor_id).
+        user_id: the signed-in user; NULL for an anonymous visitor's session.
+        is_identified: true when user_id is set.
+        session_date: the UTC date of session_start.
+        session_start: created_at of the session's first event (UTC).
+        session_end: created_at of the session's last event (UTC); equals session_start for a
+            one-event session.
+        duration_seconds: session_end − session_start as exact elapsed time in seconds, fractional
+            (microseconds / 1e6, FLOAT64); 0 for a one-event session.
+        event_count: the number of events in the session (≥ 1).
+        product_views: the number of the session's events of type `product`.
+        has_cart: true when the session has a `cart` event; false (never NULL) otherwise.
+        has_purchase: true when the session has a `purchase` event; false (never NULL) otherwise.
+        landing_uri: uri of the session's first event by (created_at, event_id).
+        landing_event_type: event_type of that first event.
+        traffic_source: traffic_source of that first event, as the source spells it.
+        platform: the ad platform of traffic_source, case-sensitively (Adwords → Google, Facebook,
+            YouTube, Email); NULL for Organic, NULL or any other source.
+        browser: browser of that first event.
     """
     events = int_web_sessions
 
