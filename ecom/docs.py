@@ -10,6 +10,7 @@ A model's docstring is its documentation, one place next to the expression:
         session_id: visitor_id || '-' || session_number; the key.
         duration_seconds: session_end - session_start in exact seconds,
             continued on lines indented further.
+        name, brand: several columns may share one description.
         other_model.*: every column of other_model, with its description (a model that
             extends another lists the additions only).
 
@@ -32,7 +33,8 @@ from ecom.targets import Location
 from ecom.vars import resolve_vars
 
 COLUMNS_HEADING = "Columns:"
-_ENTRY = re.compile(r"(?P<indent> +)(?P<name>[A-Za-z_][A-Za-z0-9_]*(\.\*)?): (?P<text>\S.*)")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*(\.\*)?"
+_ENTRY = re.compile(rf"(?P<indent> +)(?P<names>{_NAME}(, {_NAME})*): (?P<text>\S.*)")
 INCLUDE = ".*"  # an entry `model.*` stands for every column of that model
 
 CONTRACT = Path(__file__).resolve().parent.parent / "docs" / "contract.md"
@@ -63,19 +65,21 @@ def parse_model_doc(docstring: str | None, name: str = "model") -> ModelDoc:
     grain, *description = _paragraphs(lines[:head]) or [""]
     columns: dict[str, str] = {}
     indent = None
-    current = None
+    current: list[str] = []
     for number, line in enumerate(lines[head + 1 :], start=head + 2):
         if not line.strip():
             continue
         width = len(line) - len(line.lstrip(" "))
         entry = _ENTRY.fullmatch(line)
         if entry and indent in (None, width):
-            indent, current = width, entry["name"]
-            if current in columns:
-                raise DocstringError(f"{name}: docstring line {number} describes {current} a second time")
-            columns[current] = entry["text"].strip()
-        elif current is not None and width > indent:
-            columns[current] += " " + line.strip()
+            indent, current = width, entry["names"].split(", ")
+            for column in current:
+                if column in columns:
+                    raise DocstringError(f"{name}: docstring line {number} describes {column} a second time")
+                columns[column] = entry["text"].strip()
+        elif current and width > indent:
+            for column in current:
+                columns[column] += " " + line.strip()
         else:
             raise DocstringError(
                 f"{name}: docstring line {number} is not `    column: description` nor a continuation indented "

@@ -38,6 +38,8 @@ def test_parse_grain_description_and_columns():
                 seconds: a continuation.
 
             event_count: events: a colon inside the text is text.
+            name, brand: shared by
+                two columns.
         """
     )
     assert doc.grain == "One row per web session."
@@ -46,6 +48,8 @@ def test_parse_grain_description_and_columns():
         "session_id": "visitor_id || '-' || session_number; the key.",
         "duration_seconds": "session_end − session_start in exact seconds: a continuation.",
         "event_count": "events: a colon inside the text is text.",
+        "name": "shared by two columns.",
+        "brand": "shared by two columns.",
     }
 
 
@@ -59,6 +63,7 @@ def test_parse_without_columns_section():
     "columns, problem",
     [
         ("    a: one.\n    a: again.", "line 5 describes a a second time"),
+        ("    a, b: one.\n    b: again.", "line 5 describes b a second time"),
         ("    a: one.\n    not an entry", "line 5 is not"),
         ("    a: one.\nAfter the section.", "line 5 is not"),
         ("    a: one.\n  b: less indented than a.", "line 5 is not"),
