@@ -133,7 +133,8 @@ def models_markdown(project: Project) -> str:
             f"{model.layer.capitalize()} · key {_code_list(list(model.key))} · reads {', '.join(reads)}"
             f" · parameters {_code_list(project.vars_of(name))}",
             "",
-            f"**{doc.grain}**",
+            # The docstring's pointer to this very section is noise here.
+            f"**{doc.grain.replace(f' (docs/contract.md#{name})', '')}**",
             "",
         ]
         if doc.description:

@@ -42,7 +42,7 @@ def fact_product_performance(stg_products: ir.Table, stg_order_items: ir.Table, 
 
     Columns:
         product_id: the product (stg_products.product_id); the key.
-        name, brand, category, department: the product's, as in stg_products.
+        name, brand, category, department: the product's attribute of that name (stg_products).
         cost: products.cost, the unit cost.
         retail_price: the list price.
         units_sold: net items of the product (status neither cancelled nor returned); 0 when none.
@@ -156,7 +156,7 @@ def fact_inventory_forecast(
 
     Columns:
         product_id: the product (stg_products.product_id); the key.
-        name, brand, category, department: the product's, as in stg_products.
+        name, brand, category, department: the product's attribute of that name (stg_products).
         cost: products.cost, the unit cost.
         stock_on_hand: S, inventory units received by the end of `as_of` and not sold by it; 0 when
             none.
