@@ -80,7 +80,7 @@ class Summary(DataTest):
 
 @dataclass(frozen=True)
 class Var:
-    """A build variable (METRICS.md#parameters).
+    """A build variable (docs/contract.md#parameters).
 
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
     scalar expression computed once per build.

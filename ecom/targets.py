@@ -102,7 +102,8 @@ def connect_duckdb(path: str | Path) -> BaseBackend:
     """A DuckDB connection whose session time zone is UTC.
 
     DuckDB casts between naive and zoned timestamps, and takes the date of a zoned one, in the
-    session's time zone, which defaults to the machine's: METRICS.md's dates are UTC dates.
+    session's time zone, which defaults to the machine's: the contract's dates are UTC dates
+    (docs/contract.md#conventions).
     """
     con = ibis.duckdb.connect(str(path))
     con.raw_sql("SET TimeZone = 'UTC'")

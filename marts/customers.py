@@ -1,7 +1,7 @@
 """Customers: acquisition, the customer dimension, RFM segments and monthly cohort retention.
 
 A customer is a user with a non-cancelled order; orders, first/last orders and cohorts count only
-non-cancelled orders, and an item's user is its order's user (METRICS.md#conventions).
+non-cancelled orders, and an item's user is its order's user (docs/contract.md#conventions).
 """
 
 import datetime as dt
@@ -41,7 +41,7 @@ def int_user_acquisition(
     stg_users: ir.Table, stg_orders: ir.Table, stg_order_items: ir.Table, stg_events: ir.Table
 ) -> ir.Table:
     """One row per user signed up by `as_of`: how they came and when they first bought
-    (METRICS.md#intermediate).
+    (docs/contract.md#int_user_acquisition).
 
     first_order_at is the created_at of the user's first non-cancelled order (NULL if none);
     days_to_first_order is first_order_date − signup_date in calendar days (negative if the data
@@ -86,7 +86,7 @@ def int_user_acquisition(
 
 
 def age_band(age: ir.IntegerValue) -> ir.StringValue:
-    """The age band of METRICS.md#marts (dim_customers); NULL when age is NULL."""
+    """The age band of docs/contract.md#dim_customers; NULL when age is NULL."""
     return ibis.cases(
         (age.isnull(), ibis.null("string")),
         (age < 18, "<18"),
@@ -121,7 +121,7 @@ def dim_customers(
     stg_products: ir.Table,
     as_of: dt.date,
 ) -> ir.Table:
-    """One row per user signed up by `as_of`, customer or not (METRICS.md#marts); no PII.
+    """One row per user signed up by `as_of`, customer or not (docs/contract.md#dim_customers); no PII.
 
     Orders are non-cancelled orders, items are net items, lifetime_net_revenue is Σ sale_price of
     the user's net items and lifetime_gross_profit that minus Σ product cost of those items; all four
@@ -189,7 +189,8 @@ def dim_customers(
 
 
 def rank_score(rank0: ir.IntegerValue, n: ir.IntegerValue) -> ir.IntegerValue:
-    """score = min(5, 1 + floor(5 × p)), p = (RANK − 1) / (n − 1), 0 when n = 1 (METRICS.md).
+    """score = min(5, 1 + floor(5 × p)), p = (RANK − 1) / (n − 1), 0 when n = 1
+    (docs/contract.md#dim_customer_segments).
 
     `rank0` is ibis's 0-based `ibis.rank()` (SQL RANK() − 1, ties sharing the lowest). floor(5 × p)
     is computed as the integer division (5 × rank0) // (n − 1): exact, where 5 × p in floats could
@@ -200,7 +201,7 @@ def rank_score(rank0: ir.IntegerValue, n: ir.IntegerValue) -> ir.IntegerValue:
 
 
 def segment(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
-    """The RFM segment of (r_score, fm_score) (METRICS.md#marts, dim_customer_segments)."""
+    """The RFM segment of (r_score, fm_score) (docs/contract.md#dim_customer_segments)."""
     return ibis.cases(
         ((r >= 4) & (fm >= 4), "Champions"),
         ((r >= 4) & (fm >= 2), "Potential Loyalists"),
@@ -228,7 +229,7 @@ def segment(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
 )
 def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
     """One row per customer (a user with a non-cancelled order): RFM scores and segment
-    (METRICS.md#marts).
+    (docs/contract.md#dim_customer_segments).
 
     Scores come from ranks with ties sharing a score: recency ranked by recency_days descending
     (the most recent customers score 5), frequency and monetary ascending, monetary on the amount
@@ -295,7 +296,7 @@ def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
 )
 def fact_cohort_retention(stg_orders: ir.Table, stg_order_items: ir.Table, as_of: dt.date) -> ir.Table:
     """One row per (cohort_month, months_since_first), every cell from month 0 to the month of
-    `as_of`, silent months as zeros (METRICS.md#marts).
+    `as_of`, silent months as zeros (docs/contract.md#fact_cohort_retention).
 
     A customer's cohort is the month of their first non-cancelled order; they are active in a month
     when they place a non-cancelled order in it (so month 0 retention is 1). net_revenue is Σ

@@ -14,7 +14,7 @@ ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
     partition_by="spend_date",
 )
 def int_daily_marketing(stg_marketing: ir.Table) -> ir.Table:
-    """One row per (spend_date, platform) with a marketing row (METRICS.md#intermediate).
+    """One row per (spend_date, platform) with a marketing row (docs/contract.md#int_daily_marketing).
 
     NULL spend, clicks and impressions count as 0 in the sums; campaigns counts every campaign_id
     with a row that day, zero-spend rows included.
@@ -68,7 +68,7 @@ def int_campaign_attribution(
     attribution_lookback_hours: int,
 ) -> ir.Table:
     """One row per non-cancelled order, credited to the campaign of its last touch
-    (METRICS.md#intermediate).
+    (docs/contract.md#int_campaign_attribution).
 
     The candidates are the user's sessions (visitor 'u' || user_id) starting at or before the
     order and no more than `attribution_lookback_hours` before it, both ends inclusive, exact
@@ -78,7 +78,7 @@ def int_campaign_attribution(
     source maps to no platform, `unmatched` when there is no candidate session or the platform has
     no marketing row that day.
 
-    Columns beyond METRICS.md's words: session_id, traffic_source and platform describe the winning
+    Columns beyond the contract's words: session_id, traffic_source and platform describe the winning
     session whenever there is one (so an `unmatched` order whose session came from a platform
     without a campaign that day keeps that platform; an `organic` order has platform NULL); all
     three are NULL when there is no candidate session. campaign_id is set only when `attributed`.
@@ -162,7 +162,8 @@ def int_campaign_attribution(
     not_null=("attributed_orders", "attributed_revenue", "attributed_gross_profit"),
 )
 def fact_campaign_performance(stg_marketing: ir.Table, int_campaign_attribution: ir.Table) -> ir.Table:
-    """One row per marketing row (spend_date, platform, campaign_id) (METRICS.md#marts).
+    """One row per marketing row (spend_date, platform, campaign_id)
+    (docs/contract.md#fact_campaign_performance).
 
     attributed_orders/revenue/gross_profit: count, Σ net_revenue and Σ gross_profit of the orders
     attributed to that platform and campaign with order_date = spend_date (0 when none). spend,

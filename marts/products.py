@@ -1,6 +1,6 @@
 """Products and inventory: sales performance per product and stock health / reorder advice.
 
-See METRICS.md#marts (fact_product_performance, fact_inventory_forecast).
+See docs/contract.md#fact_product_performance and docs/contract.md#fact_inventory_forecast.
 """
 
 import datetime as dt
@@ -30,7 +30,7 @@ PRODUCT_ATTRIBUTES = ("product_id", "name", "brand", "category", "department", "
     relationships={"product_id": "stg_products.product_id"},
 )
 def fact_product_performance(stg_products: ir.Table, stg_order_items: ir.Table, stg_orders: ir.Table) -> ir.Table:
-    """One row per product of stg_products, sold or not (METRICS.md#marts).
+    """One row per product of stg_products, sold or not (docs/contract.md#fact_product_performance).
 
     units_sold counts net items and units_returned returned items; net_revenue is Σ sale_price of
     net items and cogs their product cost (products.cost). A product without sales has 0 units and
@@ -143,7 +143,7 @@ def fact_inventory_forecast(
     lead_time_days: int,
     cover_days: int,
 ) -> ir.Table:
-    """One row per product of stg_products (METRICS.md#marts).
+    """One row per product of stg_products (docs/contract.md#fact_inventory_forecast).
 
     stock_on_hand counts the inventory units received by `as_of` and not sold by it (stg_inventory
     applies as_of: a unit sold later is still stock). units_sold_window counts non-cancelled items
@@ -192,7 +192,7 @@ def fact_inventory_forecast(
         stock_on_hand=joined.stock_on_hand.fill_null(0),
         units_sold_window=joined.units_sold_window.fill_null(0),
     )
-    # METRICS.md's S, U, W: days_of_stock < d  ⇔  S / (U / W) < d  ⇔  S × W < d × U (U > 0).
+    # The contract's S, U, W: days_of_stock < d  ⇔  S / (U / W) < d  ⇔  S × W < d × U (U > 0).
     s, u = filled.stock_on_hand, filled.units_sold_window
     status = ibis.cases(
         (s == 0, "out_of_stock"),
@@ -222,7 +222,7 @@ def fact_inventory_forecast(
     )
 
 
-# --- Data tests (METRICS.md#invariants): each returns the failing rows ----------------------------
+# --- Data tests (docs/contract.md#invariants): each returns the failing rows ----------------------
 
 
 @data_test

@@ -1,4 +1,4 @@
-"""Cross-mart invariants (METRICS.md#invariants): the same money, counted by different marts, agrees."""
+"""Cross-mart invariants (docs/contract.md#invariants): the same money, counted by different marts, agrees."""
 
 import ibis
 import ibis.expr.types as ir

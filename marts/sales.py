@@ -1,7 +1,7 @@
 """Sales and P&L: daily sales, the daily P&L with its date spine, and its trailing/running metrics.
 
-See METRICS.md#intermediate (int_daily_sales) and METRICS.md#marts (fact_daily_pnl,
-fact_daily_pnl_advanced).
+See docs/contract.md#int_daily_sales, docs/contract.md#fact_daily_pnl and
+docs/contract.md#fact_daily_pnl_advanced.
 """
 
 import datetime as dt
@@ -66,7 +66,7 @@ PNL_COLUMNS = (
 
 @model(key="order_date", partition_by="order_date", not_null=PNL_AMOUNTS)
 def int_daily_sales(stg_order_items: ir.Table, stg_orders: ir.Table, stg_products: ir.Table) -> ir.Table:
-    """One row per order date with at least one non-cancelled item (METRICS.md#intermediate).
+    """One row per order date with at least one non-cancelled item (docs/contract.md#int_daily_sales).
 
     orders and customers count distinct orders / order users with a non-cancelled item that day;
     items_sold counts net items; gross_revenue sums the sale_price of non-cancelled items and
@@ -124,7 +124,7 @@ def fact_daily_pnl(
     int_daily_sales: ir.Table, int_daily_marketing: ir.Table, stg_orders: ir.Table, as_of: dt.date
 ) -> ir.Table:
     """One row per date from the earlier of the first order date and the first spend date to
-    `as_of` (METRICS.md#marts).
+    `as_of` (docs/contract.md#fact_daily_pnl).
 
     The spine starts at the first order of ANY status (an order whose items are all cancelled
     still opens the spine) or the first marketing row (a zero-spend row included), whichever is
@@ -204,7 +204,7 @@ def trailing_sum(value: ir.NumericColumn, order_key: ir.IntegerColumn, days: int
 )
 def fact_daily_pnl_advanced(fact_daily_pnl: ir.Table) -> ir.Table:
     """One row per date of fact_daily_pnl, its columns plus trailing, running and year-over-year
-    net revenue (METRICS.md#marts).
+    net revenue (docs/contract.md#fact_daily_pnl_advanced).
 
     Trailing 7/30 days are calendar days (a RANGE frame over the day number, so a missing day
     could never widen the window); roas_7d/30d are ratios of the trailing sums. mtd/ytd/cumulative
@@ -271,7 +271,7 @@ def fact_daily_pnl_advanced(fact_daily_pnl: ir.Table) -> ir.Table:
     )
 
 
-# --- Data tests (METRICS.md#invariants): each returns the failing rows ----------------------------
+# --- Data tests (docs/contract.md#invariants): each returns the failing rows ----------------------
 
 
 @data_test

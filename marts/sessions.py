@@ -1,8 +1,9 @@
-"""Web sessions: events grouped into visits by inactivity (METRICS.md#intermediate, #marts).
+"""Web sessions: events grouped into visits by inactivity (docs/contract.md#int_web_sessions,
+#fact_session_metrics).
 
 A visit ends after `session_timeout_minutes` of inactivity, measured as exact elapsed time by
 comparing instants (`created_at > previous + interval`), never by counting minute boundaries, so
-DuckDB and BigQuery split sessions identically (DESIGN.md#portability-rules).
+DuckDB and BigQuery split sessions identically (docs/architecture.md#portability-rules).
 """
 
 import ibis
@@ -27,7 +28,7 @@ def visitor_of(events: ir.Table) -> ir.StringValue:
 
 
 def _visitor_order(t: ir.Table) -> list[ir.Value]:
-    # (created_at, event_id) is unique per visitor: the tie-breaker METRICS.md names.
+    # (created_at, event_id) is unique per visitor: the tie-breaker the contract names.
     return [t.created_at, t.event_id]
 
 
@@ -40,14 +41,14 @@ def _visitor_order(t: ir.Table) -> list[ir.Value]:
     relationships={"event_id": "stg_events.event_id"},
 )
 def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.Table:
-    """One row per web event, with its visitor and session (METRICS.md#intermediate).
+    """One row per web event, with its visitor and session (docs/contract.md#int_web_sessions).
 
     An event starts a session when it is its visitor's first (by created_at, event_id) or when
     more than `session_timeout_minutes` (strictly, exact elapsed time) have passed since the
     visitor's previous event. A visitor's events at the same instant are ordered by event_id, so
     the second of two identical timestamps continues the session of the first.
 
-    Choices where METRICS.md is silent: only a NULL ip_address is missing (an empty string is an
+    Choices where the contract is silent: only a NULL ip_address is missing (an empty string is an
     address like any other, as the source gives it); a signed-in user's events form one visitor
     whatever IP they come from, and never join the sessions of that IP's anonymous events.
 
@@ -134,7 +135,7 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     relationships={"session_id": "int_web_sessions.session_id"},
 )
 def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
-    """One row per web session (METRICS.md#marts).
+    """One row per web session (docs/contract.md#fact_session_metrics).
 
     The landing fields, traffic source, platform and browser are those of the session's first
     event (by created_at, event_id), which int_web_sessions flags with is_session_start: a join
@@ -193,7 +194,7 @@ def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
         session_date=sessions.session_start.date(),
         session_start=sessions.session_start,
         session_end=sessions.session_end,
-        # Microsecond deltas are exact on both engines; whole-second ones are not (METRICS.md).
+        # Microsecond deltas are exact on both engines; whole-second ones are not (docs/contract.md#conventions).
         duration_seconds=sessions.session_end.delta(sessions.session_start, unit="microsecond") / 1e6,
         event_count=sessions.event_count,
         product_views=sessions.product_views,

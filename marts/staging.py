@@ -2,7 +2,7 @@
 
 `as_of` makes a build reproduce the marts as they stood that day: rows created after the end of
 `as_of` are dropped, and later shipped/delivered/returned/sold times are NULL (not yet happened).
-See METRICS.md#staging.
+See docs/contract.md#staging.
 """
 
 import datetime as dt
@@ -21,7 +21,7 @@ def point_in_time_status(raw: ir.Table, as_of: dt.date) -> ir.StringValue:
     """The status at the end of `as_of`: `cancelled` as the source says, else from the timestamps.
 
     The raw status is read only to recognise a cancellation; every other status follows from which
-    of returned/delivered/shipped happened by `as_of` (METRICS.md#staging).
+    of returned/delivered/shipped happened by `as_of` (docs/contract.md#staging).
     """
     eod = end_of_day(as_of)
     return ibis.cases(

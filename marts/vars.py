@@ -1,4 +1,4 @@
-"""The build variables of METRICS.md#parameters, with their defaults."""
+"""The build variables of docs/contract.md#parameters, with their defaults."""
 
 import datetime as dt
 

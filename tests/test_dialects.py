@@ -1,4 +1,4 @@
-"""The dialect cross-check (DESIGN.md, testing layer 3) and data tests on every fixture scenario.
+"""The dialect cross-check (docs/architecture.md#testing-layers, layer 3) and data tests on every fixture scenario.
 
 For each scenario under fixtures/, every model is built natively on DuckDB; then its compiled
 BigQuery SQL, transpiled by sqlglot from BigQuery to DuckDB, is run over the same upstream tables and

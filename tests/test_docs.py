@@ -181,7 +181,9 @@ def test_every_source_column_is_in_the_contract():
 
 
 def tracked_files() -> list[Path]:
-    names = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    """The repository's files: committed or not yet, but not ignored."""
+    listing = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
+    names = subprocess.run(listing, cwd=REPO, capture_output=True, text=True, check=True).stdout
     return [REPO / n for n in names.splitlines() if (REPO / n).is_file()]
 
 
@@ -203,3 +205,16 @@ def test_every_docs_reference_resolves():
             if not (REPO / "docs" / doc).exists() or target not in anchors(REPO / "docs" / doc):
                 broken.append(f"{path.relative_to(REPO)}: docs/{doc}#{target}")
     assert not broken, f"references to no heading: {broken}"
+
+
+def test_no_reference_to_a_document_outside_the_repository():
+    """The contract and the design are docs/contract.md and docs/architecture.md; nothing points to the
+    documents they were first written in, nor to a path beside the repository."""
+    outside = ("METRICS" + ".md", "DESIGN" + ".md", "/work/" + "shared", "../" + "shared")  # apart: not this file
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path, text in texts().items()
+        for number, line in enumerate(text.splitlines(), start=1)
+        if any(name in line for name in outside)
+    ]
+    assert not found, "references outside the repository (use docs/contract.md#<anchor>):\n" + "\n".join(found)

@@ -1,4 +1,4 @@
-"""The report's data queries on small hand-made marts (METRICS.md#marts columns), hand-computed."""
+"""The report's data queries on small hand-made marts (docs/contract.md#models columns), hand-computed."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ Chromium is Debian's `chromium` (/usr/bin/chromium, or $CHROMIUM), driven over t
 $ECOM_REPORT_SCREENSHOTS when set, else to the test's tmp dir.
 
 The marts come from `fake_marts()` (tests/report_fixtures.py): a small deterministic generator with
-METRICS.md#marts's columns, so this test needs no build. To check a real report instead (and make the docs screenshots):
+the marts' columns (docs/contract.md#models), so this test needs no build. To check a real report
+instead (and make the docs screenshots):
 
     python -m ecom generate --scale 0.1 && python -m ecom build && python -m ecom report
     ECOM_REPORT_HTML=report.html ECOM_REPORT_SCREENSHOTS=docs python -m pytest tests/test_report_browser.py

@@ -1,4 +1,4 @@
-"""The staging models (METRICS.md#staging) on fixtures/staging, built through the engine on DuckDB.
+"""The staging models (docs/contract.md#staging) on fixtures/staging, built through the engine on DuckDB.
 
 fixtures/staging/README.md says which edge case each row exercises; as_of is 2024-03-31, so the end
 of as_of is 2024-04-01 00:00:00 UTC: a time t has happened iff t < 2024-04-01 00:00:00.
