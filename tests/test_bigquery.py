@@ -24,12 +24,19 @@ import pyarrow.parquet as pq
 import pytest
 from google.cloud.bigquery import Dataset, LoadJobConfig
 
-from ecom import engine
-from ecom.bigquery import HOW_TO_AUTHENTICATE, BigQueryError, BigQueryTarget, offline_locations, resolve_config
-from ecom.load import read_folder
-from ecom.registry import Model, Project
-from ecom.sources import RAW_SCHEMAS, SourceContractError
-from ecom.targets import DuckDBTarget, Location, TargetError
+from ecom.core import engine
+from ecom.core.registry import Model, Project
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError
+from ecom.data.load import read_folder
+from ecom.targets.base import Location, TargetError
+from ecom.targets.bigquery.target import (
+    HOW_TO_AUTHENTICATE,
+    BigQueryError,
+    BigQueryTarget,
+    offline_locations,
+    resolve_config,
+)
+from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import Emulator, bq_emulator, clean_env, tiny_raw  # noqa: F401 (fixture)
 from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, scenario_vars
 
@@ -515,7 +522,7 @@ def test_permission_and_credential_refusals_are_one_line():
     from google.api_core import exceptions as gexc
     from google.auth.exceptions import RefreshError
 
-    from ecom.bigquery import readable_errors
+    from ecom.targets.bigquery.target import readable_errors
 
     forbidden = gexc.Forbidden(
         "GET https://bigquery.googleapis.com/bigquery/v2/projects/p/datasets/d: Access Denied: Dataset p:d: "

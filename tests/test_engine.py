@@ -10,12 +10,12 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from ecom import engine
 from ecom.cli import app
-from ecom.registry import Model, Project, ProjectError, Var
-from ecom.sources import RAW_SCHEMAS, SourceContractError
-from ecom.targets import DuckDBTarget
-from ecom.vars import VarsError, parse_vars, resolve_vars
+from ecom.core import engine
+from ecom.core.registry import Model, Project, ProjectError, Var
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError
+from ecom.core.vars import VarsError, parse_vars, resolve_vars
+from ecom.targets.duckdb import DuckDBTarget
 
 
 def m(func, key="id"):

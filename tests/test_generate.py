@@ -1,7 +1,7 @@
 """`ecom generate`: deterministic, thelook-shaped, contract-conforming, atomic.
 
 Expected figures are computed from the generator's stated weights (module docstring of
-ecom.generate), not read from its output:
+ecom.data.generate), not read from its output:
 - orders per user: 0*.2 + 1*.5 + 2*.2 + 3*.05 + 4*.05 = 1.25
 - items per order: 1*.7 + 2*.2 + 3*.05 + 4*.05 = 1.45
 - identified events per order: single-item 5; an n-item order has n sessions of 3n + 1 events:
@@ -22,11 +22,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from ecom import engine
-from ecom import generate as gen
-from ecom.load import read_folder
-from ecom.sources import RAW_SCHEMAS, check_schema
-from ecom.targets import DuckDBTarget
+from ecom.core import engine
+from ecom.core.sources import RAW_SCHEMAS, check_schema
+from ecom.data import generate as gen
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget
 
 SCALE = 0.02  # 2,000 users
 END = dt.date(2024, 6, 30)

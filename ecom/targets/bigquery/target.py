@@ -40,9 +40,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecom.registry import Model, Project
-from ecom.sources import RAW_SCHEMAS, conform
-from ecom.targets import Location, Target, TargetError, first_line
+from ecom.core.registry import Model, Project
+from ecom.core.sources import RAW_SCHEMAS, conform
+from ecom.targets.base import Location, Target, TargetError, first_line
 
 CONFIG_FILES = ("ecom.toml", "ecom.yml", "ecom.yaml")
 ENV = {
@@ -553,7 +553,7 @@ class BigQueryTarget(Target):
         A build reads upstream models as tables; one not built yet cannot be read by a dry run, so
         its expression is inlined (reading its own inputs), and the estimate covers computing it.
         """
-        from ecom.engine import call
+        from ecom.core.engine import call
 
         selected = list(selected)
         needed = set(selected).union(*(project.ancestors(n) for n in selected))
@@ -573,7 +573,7 @@ class BigQueryTarget(Target):
 
     def dry_run(self, model: Model, expr: ir.Table) -> int:
         """Bytes BigQuery estimates the model's query would process; nothing is written."""
-        from ecom.engine import BuildError
+        from ecom.core.engine import BuildError
 
         sql = self.compile(expr)
         try:

@@ -1,6 +1,6 @@
 """`ecom generate`: synthetic raw data shaped like Google's thelook e-commerce generator.
 
-The 8 raw tables of the source contract (ecom.sources.RAW_SCHEMAS) are generated with numpy and
+The 8 raw tables of the source contract (ecom.core.sources.RAW_SCHEMAS) are generated with numpy and
 pyarrow, vectorised, from a seeded numpy Generator: the same (scale, seed, end_date) always gives
 the same table contents (no clock, no hash or set order). Users are generated in fixed chunks of
 `CHUNK_USERS` users; every chunk's rows of every table are written before the next chunk is made,
@@ -108,8 +108,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ecom.sources import RAW_SCHEMAS
-from ecom.targets import DuckDBTarget
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.targets.duckdb import DuckDBTarget
 
 DEFAULT_END_DATE = datetime.date(2025, 12, 31)
 START_DATE = datetime.date(2019, 1, 1)

@@ -1,7 +1,7 @@
 """Models, data tests and build variables, and the DAG the code declares.
 
 A model is a plain function in `marts/` whose name is its table and whose parameters name what it
-reads: raw sources (`ecom.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
+reads: raw sources (`ecom.core.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
 what the engine needs besides the expression: the key, the materialization, BigQuery partitioning
 and clustering, and the generic data tests of its columns.
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecom.sources import RAW_SCHEMAS
+from ecom.core.sources import RAW_SCHEMAS
 
 LAYERS = ("staging", "intermediate", "marts")
 

@@ -13,10 +13,10 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ecom.registry import DataTest, Model, Project
-from ecom.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
-from ecom.targets import Location, Target, TargetError, first_line
-from ecom.vars import check_value, resolve_vars
+from ecom.core.registry import DataTest, Model, Project
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
+from ecom.core.vars import check_value, resolve_vars
+from ecom.targets.base import Location, Target, TargetError, first_line
 
 __all__ = ["resolve_vars"]
 
@@ -255,7 +255,7 @@ def compile_locations(
         return (lambda _: Location("raw")), Location("main"), "duckdb"
     if target != "bigquery":
         raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
-    from ecom.bigquery import offline_locations  # flags, environment, ecom.toml: as a build reads them
+    from ecom.targets.bigquery.target import offline_locations  # flags, environment, ecom.toml: as a build reads them
 
     raw_at, models = offline_locations(project=project, dataset=dataset, raw_dataset=raw_dataset)
     return raw_at, models, "bigquery"
