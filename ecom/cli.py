@@ -58,7 +58,7 @@ def friendly_errors() -> Iterator[None]:
 def _google_error(e: Exception) -> str | None:
     if not type(e).__module__.startswith("google."):
         return None
-    from ecom.targets.bigquery.target import describe_error
+    from ecom.targets.bigquery.errors import describe_error
 
     return describe_error(e)
 
@@ -237,7 +237,7 @@ def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> N
     if not hasattr(tgt, "dry_run"):
         raise TargetError("--dry-run asks BigQuery for estimates: use it with --target bigquery")
     # The queries the build would run; an upstream model not built yet is computed inline.
-    plan = tgt.dry_run_expressions(proj, selected, values)
+    plan = engine.dry_run_plan(proj, tgt, selected, values)
     report = Table("model", "estimated bytes", "note", title="Dry run (nothing written)")
     total = 0
     for name, (expr, inline) in plan.items():

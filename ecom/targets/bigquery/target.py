@@ -1,23 +1,6 @@
 """The BigQuery target: models built where production data lives (`--target bigquery`).
 
-Configuration, first found wins: flags (`from_options` arguments), environment variables, then the
-`[bigquery]` section of `ecom.toml` / `ecom.yml` in the working directory (docs/bigquery.md):
-
-    project      ECOM_BQ_PROJECT       billing project, and the models' project
-    dataset      ECOM_BQ_DATASET       where models are built (created on first build)
-    raw_dataset  ECOM_BQ_RAW_DATASET   the raw tables: `dataset` or `project.dataset`, e.g.
-                                       `bigquery-public-data.thelook_ecommerce` read in place
-                                       (default `<dataset>_raw` in the models' project)
-    location     ECOM_BQ_LOCATION      BigQuery location of the jobs and of created datasets
-    sources      ECOM_BQ_RAW_DATASET_<TABLE>  per raw table, e.g. marketing_spend in the user's
-                                       own dataset while thelook is read from the public one
-    endpoint     BIGQUERY_EMULATOR_HOST  a local emulator's REST root, with anonymous credentials
-                 ECOM_BQ_STORAGE_EMULATOR_HOST  its Storage Read API (gRPC `host:port`), optional
-
-Credentials are Google's Application Default Credentials. Off Google Cloud they are looked for only
-where a user puts them (GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file): google.auth.default's
-last resort, probing the GCE metadata server, takes seconds (3 tries with backoff) and sends traffic
-off the machine, so it runs only where a metadata server can exist.
+Its settings come from `config` (flags, environment, ecom.toml), its credentials from `auth`.
 
 Each model is one `CREATE OR REPLACE TABLE ... AS` job: BigQuery replaces the table atomically, so
 a failed model leaves its previous table (there is no multi-statement build transaction).
@@ -29,9 +12,7 @@ import contextlib
 import os
 import re
 import tempfile
-import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,255 +21,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecom.core.registry import Model, Project
-from ecom.core.sources import RAW_SCHEMAS, conform
-from ecom.targets.base import Location, Target, TargetError, first_line
-
-CONFIG_FILES = ("ecom.toml", "ecom.yml", "ecom.yaml")
-ENV = {
-    "project": "ECOM_BQ_PROJECT",
-    "dataset": "ECOM_BQ_DATASET",
-    "raw_dataset": "ECOM_BQ_RAW_DATASET",
-    "location": "ECOM_BQ_LOCATION",
-    "endpoint": "BIGQUERY_EMULATOR_HOST",
-    "storage_endpoint": "ECOM_BQ_STORAGE_EMULATOR_HOST",
-}
-SOURCE_ENV_PREFIX = "ECOM_BQ_RAW_DATASET_"
-SCOPES = ("https://www.googleapis.com/auth/bigquery", "https://www.googleapis.com/auth/cloud-platform")
-HOW_TO_AUTHENTICATE = (
-    "no Google credentials found: run `gcloud auth application-default login`, or set "
-    "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file "
-    "(or point --endpoint / BIGQUERY_EMULATOR_HOST at a BigQuery emulator)"
-)
-
-
-NO_DATASET = (
-    "no BigQuery dataset for the models: pass --dataset, set ECOM_BQ_DATASET or add `dataset` "
-    "under [bigquery] in ecom.toml"
-)
-
-
-class BigQueryError(Exception):
-    """A BigQuery job failed; the message is BigQuery's own, on one line."""
-
-
-@dataclass(frozen=True)
-class BigQueryConfig:
-    project: str | None = None
-    dataset: str | None = None
-    raw_dataset: str | None = None
-    location: str | None = None
-    endpoint: str | None = None
-    storage_endpoint: str | None = None
-    sources: dict[str, str] = field(default_factory=dict)
-
-
-def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
-    """The `[bigquery]` section of the first config file in `folder` (default: the cwd)."""
-    folder = Path.cwd() if folder is None else Path(folder)
-    for name in CONFIG_FILES:
-        path = folder / name
-        if not path.is_file():
-            continue
-        try:
-            if path.suffix == ".toml":
-                data = tomllib.loads(path.read_text())
-            else:
-                import yaml
-
-                data = yaml.safe_load(path.read_text()) or {}
-        except Exception as e:  # a syntax error in the user's file: say where
-            raise TargetError(f"cannot read {path}: {first_line(e)}") from None
-        section = data.get("bigquery", {}) if isinstance(data, dict) else None
-        if not isinstance(section, dict):
-            raise TargetError(f"{path}: `bigquery` must be a table of settings")
-        known = {"project", "dataset", "raw_dataset", "location", "endpoint", "storage_endpoint", "sources"}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise TargetError(
-                f"{path}: unknown bigquery setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        if not isinstance(section.get("sources", {}), dict):
-            raise TargetError(f"{path}: bigquery.sources must map a raw table to a dataset")
-        return section, path
-    return {}, None
-
-
-def resolve_config(
-    given: Mapping[str, Any],
-    environ: Mapping[str, str] | None = None,
-    folder: Path | None = None,
-) -> BigQueryConfig:
-    """Flags over environment variables over the config file, per setting (and per source)."""
-    environ = os.environ if environ is None else environ
-    file, path = read_config_file(folder)
-    values: dict[str, Any] = {}
-    for key, var in ENV.items():
-        values[key] = given.get(key) or environ.get(var) or file.get(key)
-    sources = {k: str(v) for k, v in file.get("sources", {}).items()}
-    for var, value in environ.items():
-        if var.startswith(SOURCE_ENV_PREFIX) and value:
-            sources[var.removeprefix(SOURCE_ENV_PREFIX).lower()] = value
-    sources.update({k: v for k, v in (given.get("sources") or {}).items() if v})
-    unknown = sorted(set(sources) - set(RAW_SCHEMAS))
-    if unknown:
-        where = f" (in {path} or {SOURCE_ENV_PREFIX}*)" if path else f" ({SOURCE_ENV_PREFIX}*)"
-        raise TargetError(
-            f"per-source dataset given for {', '.join(unknown)}{where}, which is not a raw table; "
-            f"raw tables: {', '.join(RAW_SCHEMAS)}"
-        )
-    return BigQueryConfig(**values, sources=sources)
-
-
-def split_dataset(value: str, default_project: str) -> Location:
-    """`dataset` or `project.dataset` (a project id may itself hold dots: `example.com:proj`)."""
-    project, _, dataset = value.rpartition(".")
-    return Location(database=dataset, catalog=project or default_project)
-
-
-def offline_locations(
-    environ: Mapping[str, str] | None = None, folder: Path | None = None, **given: Any
-) -> tuple[Callable[[str], Location], Location]:
-    """Where each raw table and the models live, from the settings alone (no credentials, no
-    connection): what `ecom compile --vars as_of=...` renders. Placeholders fill what is unset."""
-    config = resolve_config(given, environ, folder)
-    project = config.project or "your-project"
-    dataset = config.dataset or "ecom"
-    raw = split_dataset(config.raw_dataset or f"{dataset}_raw", project)
-    sources = {t: split_dataset(v, project) for t, v in config.sources.items()}
-    return (lambda table: sources.get(table, raw)), Location(dataset, project)
-
-
-def message_of(error: BaseException) -> str:
-    """BigQuery's own message on one line, without the HTTP verb and URL the client puts first."""
-    errors = getattr(error, "errors", None) or []
-    msg = ""
-    if errors and isinstance(errors[0], dict):
-        msg = errors[0].get("message", "")
-    msg = msg or getattr(error, "message", None) or str(error) or type(error).__name__
-    msg = re.sub(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ", "", str(msg).strip())
-    return msg.splitlines()[0] if msg else type(error).__name__
-
-
-def _on_google_cloud() -> bool:
-    """Whether a GCE-style metadata server may answer here (GCE, GKE, Cloud Run, functions, GAE)."""
-    hints = (
-        "GCE_METADATA_HOST",
-        "GCE_METADATA_ROOT",
-        "GCE_METADATA_IP",
-        "K_SERVICE",
-        "CLOUD_RUN_JOB",
-        "FUNCTION_TARGET",
-        "GAE_ENV",
-        "KUBERNETES_SERVICE_HOST",
-    )
-    if any(os.environ.get(h) for h in hints):
-        return True
-    try:
-        return Path("/sys/class/dmi/id/product_name").read_text().strip().startswith("Google")
-    except OSError:
-        return False
-
-
-def _gcloud_adc_path() -> Path:
-    try:
-        from google.auth import _cloud_sdk
-
-        return Path(_cloud_sdk.get_application_default_credentials_path())
-    except Exception:  # the private helper moved: gcloud's documented location
-        root = os.environ.get("CLOUDSDK_CONFIG") or Path.home() / ".config" / "gcloud"
-        return Path(root) / "application_default_credentials.json"
-
-
-def _gcloud_project() -> str | None:
-    """gcloud's configured project, as google.auth.default reads it (None without gcloud)."""
-    try:
-        from google.auth import _cloud_sdk
-
-        return _cloud_sdk.get_project_id()
-    except Exception:
-        return None
-
-
-def default_credentials() -> tuple[Any, str | None]:
-    """Application Default Credentials and their project, or TargetError saying how to get them."""
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
-
-    try:
-        if _on_google_cloud():
-            return google.auth.default(scopes=list(SCOPES))
-        explicit = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-        path = Path(explicit) if explicit else _gcloud_adc_path()
-        if explicit or path.is_file():
-            creds, project = google.auth.load_credentials_from_file(str(path), scopes=list(SCOPES))
-            return creds, project or os.environ.get("GOOGLE_CLOUD_PROJECT") or _gcloud_project()
-    except DefaultCredentialsError as e:
-        if not (os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or _on_google_cloud()):
-            raise TargetError(HOW_TO_AUTHENTICATE) from None
-        raise TargetError(f"Google credentials unusable: {message_of(e)}") from None
-    raise TargetError(HOW_TO_AUTHENTICATE)
-
-
-def describe_error(error: BaseException, action: str | None = None) -> str | None:
-    """One line for an error of Google's client libraries (None for any other exception)."""
-    from google.api_core import exceptions as gexc
-    from google.auth import exceptions as auth_exc
-
-    during = f" while {action}" if action else ""
-    if isinstance(error, auth_exc.RefreshError | gexc.Unauthenticated):
-        return (
-            f"Google credentials were refused{during} ({message_of(error)}): run "
-            "`gcloud auth application-default login` again or check GOOGLE_APPLICATION_CREDENTIALS"
-        )
-    if isinstance(error, gexc.Forbidden):
-        return f"permission denied{during}: {message_of(error)}"
-    if isinstance(error, gexc.NotFound):
-        return f"not found{during}: {message_of(error)}"
-    if isinstance(error, gexc.GoogleAPICallError):
-        return f"BigQuery error{during}: {message_of(error)}"
-    if isinstance(error, gexc.RetryError):  # gave up retrying a connection error
-        return f"cannot reach BigQuery{during}: {message_of(error.cause or error)}"
-    if isinstance(error, auth_exc.GoogleAuthError):
-        return f"Google authentication failed{during}: {message_of(error)}"
-    return None
-
-
-@contextlib.contextmanager
-def readable_errors(action: str) -> Iterator[None]:
-    """Turn the client's exceptions for reaching BigQuery into one-line TargetErrors."""
-    try:
-        yield
-    except Exception as e:
-        message = describe_error(e, action)
-        if message is None and isinstance(e, ConnectionError | OSError):
-            message = f"cannot reach BigQuery while {action}: {message_of(e)}"
-        if message is None:
-            raise
-        raise TargetError(message) from None
-
-
-def _clusterable(dtype: Any) -> bool:
-    return any(
-        check()
-        for check in (
-            dtype.is_date,
-            dtype.is_timestamp,
-            dtype.is_integer,
-            dtype.is_decimal,
-            dtype.is_boolean,
-            dtype.is_string,
-        )
-    )
-
-
-def _label(value: str) -> str:
-    """A label value: lowercase letters, digits, `_` and `-`, at most 63 characters."""
-    return re.sub(r"[^a-z0-9_-]", "_", value.lower())[:63]
-
-
-def _quote(*parts: str) -> str:
-    return "`" + ".".join(parts) + "`"
+from ecom.core.registry import Model
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.targets.base import Location, Target, TargetError
+from ecom.targets.bigquery.auth import default_credentials
+from ecom.targets.bigquery.config import NO_DATASET, BigQueryConfig, resolve_config, split_dataset
+from ecom.targets.bigquery.ddl import create_statement, label
+from ecom.targets.bigquery.errors import BigQueryError, message_of, readable_errors
 
 
 def _rest_only_client_class() -> type:
@@ -489,42 +228,13 @@ class BigQueryTarget(Target):
         return str(ibis.to_sql(expr, dialect=self.dialect))
 
     def ddl(self, model: Model, expr: ir.Table) -> str:
-        """The one statement that (re)builds a model: partitioning, clustering and labels from its
-        decorator. A TIMESTAMP partition column is partitioned by its UTC date."""
-        sql = self.compile(expr)
-        target = _quote(self.models.catalog, self.models.database, model.name)
-        labels = f'OPTIONS(labels=[("ecom_model", "{_label(model.name)}")])'
-        if model.materialized == "view":
-            return f"CREATE OR REPLACE VIEW {target} {labels} AS\n{sql}"
-        clauses = []
-        if model.partition_by:
-            dtype = expr.schema()[model.partition_by]
-            if dtype.is_timestamp():
-                clauses.append(f"PARTITION BY DATE({_quote(model.partition_by)})")
-            elif dtype.is_date():
-                clauses.append(f"PARTITION BY {_quote(model.partition_by)}")
-            else:
-                raise BigQueryError(
-                    f"partition_by={model.partition_by!r} is {dtype}: BigQuery partitions by a date "
-                    "or timestamp column here"
-                )
-        if model.cluster_by:
-            # BigQuery's rules, checked here so that a bad decorator fails before any job runs
-            schema = expr.schema()
-            wrong = [f"{c} ({schema[c]})" for c in model.cluster_by if not _clusterable(schema[c])]
-            if len(model.cluster_by) > 4 or wrong:
-                refused = f"; not {', '.join(wrong)}" if wrong else ""
-                raise BigQueryError(
-                    f"cluster_by={model.cluster_by!r}: BigQuery clusters by at most 4 columns of type "
-                    f"date, timestamp, integer, decimal, boolean or string{refused}"
-                )
-            clauses.append("CLUSTER BY " + ", ".join(_quote(c) for c in model.cluster_by))
-        return " ".join([f"CREATE OR REPLACE TABLE {target}", *clauses, labels]) + f" AS\n{sql}"
+        """The one statement that (re)builds a model (`ddl.create_statement`)."""
+        return create_statement(model, expr.schema(), self.compile(expr), self.models)
 
     def _job_config(self, model: Model, **kwargs: Any) -> Any:
         from google.cloud import bigquery
 
-        return bigquery.QueryJobConfig(labels={"ecom_model": _label(model.name), "ecom_layer": model.layer}, **kwargs)
+        return bigquery.QueryJobConfig(labels={"ecom_model": label(model.name), "ecom_layer": model.layer}, **kwargs)
 
     def _run(self, sql: str, config: Any) -> Any:
         """Run one job; BigQuery's refusal becomes BigQueryError with its own message."""
@@ -545,41 +255,13 @@ class BigQueryTarget(Target):
         table = self.client.get_table(self._ref(self.models, model.name))
         return int(table.num_rows)
 
-    def dry_run_expressions(
-        self, project: Project, selected: Iterable[str], values: Mapping[str, Any]
-    ) -> dict[str, tuple[ir.Table, list[str]]]:
-        """Each selected model's build query, and the upstream models it computes inline.
-
-        A build reads upstream models as tables; one not built yet cannot be read by a dry run, so
-        its expression is inlined (reading its own inputs), and the estimate covers computing it.
-        """
-        from ecom.core.engine import call
-
-        selected = list(selected)
-        needed = set(selected).union(*(project.ancestors(n) for n in selected))
-        built = {n for n in needed if self.exists(n)}
-        inputs: dict[str, ir.Table] = {}
-        plan: dict[str, tuple[ir.Table, list[str]]] = {}
-        for name in project.order:
-            if name not in needed:
-                continue
-            tables = {s: conform(s, self.source(s)) for s in project.sources_of(name)}
-            inline = [up for up in project.upstream_models(name) if up not in built]
-            for up in project.upstream_models(name):
-                tables[up] = self.table(up) if up in built else inputs[up]
-            inputs[name] = call(project.models[name].func, tables, values)
-            plan[name] = (inputs[name], inline)
-        return {n: plan[n] for n in selected}
-
     def dry_run(self, model: Model, expr: ir.Table) -> int:
         """Bytes BigQuery estimates the model's query would process; nothing is written."""
-        from ecom.core.engine import BuildError
-
         sql = self.compile(expr)
         try:
             job = self._run(sql, self._job_config(model, dry_run=True, use_query_cache=False))
         except BigQueryError as e:
-            raise BuildError(f"model {model.name} failed its dry run: {e}") from None
+            raise TargetError(f"model {model.name} failed its dry run: {e}") from None
         return int(job.total_bytes_processed or 0)
 
     # -- raw data ---------------------------------------------------------------------------------
