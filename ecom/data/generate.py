@@ -410,14 +410,66 @@ def _count_sessions(counters: Counters, clock: Clock, start: np.ndarray, source:
     ).reshape(clock.days, len(EVENT_SOURCES))
 
 
+@dataclass
+class _Users:
+    uid: np.ndarray  # ids
+    is_male: np.ndarray
+    gender: pa.Array
+    loc: np.ndarray  # index into the catalog's locations
+    created: np.ndarray  # seconds
+
+
+@dataclass
+class _Orders:
+    o_user: np.ndarray  # user index within the chunk
+    oid: np.ndarray
+    created: np.ndarray
+    reaches: np.ndarray  # [order, 3]: whether it was shipped, delivered, returned
+    n_items: np.ndarray
+    status_str: pa.Array
+    times: dict[str, np.ndarray]  # shipped_at, delivered_at, returned_at (seconds)
+
+
+@dataclass
+class _Items:
+    i_order: np.ndarray  # order index within the chunk
+    i_user: np.ndarray
+    product: np.ndarray  # index into the catalog's products
+    single: np.ndarray  # its order has one item
+    created: np.ndarray
+    units: np.ndarray  # inventory units per item: the sold one, then the unsold ones
+
+
 def generate_chunk(
     chunk: int, n_users: int, seed: int, clock: Clock, cat: Catalog, counters: Counters
 ) -> dict[str, pa.Table]:
+    """One chunk of users and everything that hangs off them. The steps draw from one generator in
+    this order, which is part of the output's definition (the same seed gives the same data)."""
     rng = np.random.default_rng([seed, 2, chunk])
     out: dict[str, pa.Table] = {}
+    out["users"], users = _users(rng, n_users, clock, cat, counters.user + 1)
+    out["orders"], orders = _orders(rng, users, clock, counters.order + 1)
+    if len(orders.oid):
+        first_order = int(orders.created.min())
+        counters.first_order = first_order if counters.first_order is None else min(counters.first_order, first_order)
+    out["order_items"], items = _order_items(rng, users, orders, cat, counters.item + 1, counters.unit + 1)
+    out["inventory_items"] = _inventory_items(rng, items, clock, cat, counters.unit + 1)
+    identified = _identified_events(rng, users, orders, items, clock, cat, counters, counters.event + 1)
+    anonymous = _anonymous_events(rng, n_users, clock, cat, counters, counters.event + identified.num_rows + 1)
+    out["events"] = pa.concat_tables([identified, anonymous])
 
-    # ---- users
-    uid = counters.user + 1 + np.arange(n_users, dtype=np.int64)
+    counters.user += n_users
+    counters.order += out["orders"].num_rows
+    counters.item += out["order_items"].num_rows
+    counters.unit += out["inventory_items"].num_rows
+    counters.event += out["events"].num_rows
+    return out
+
+
+def _users(
+    rng: np.random.Generator, n_users: int, clock: Clock, cat: Catalog, first_id: int
+) -> tuple[pa.Table, _Users]:
+    uid = first_id + np.arange(n_users, dtype=np.int64)
     is_male = rng.random(n_users) < 0.5
     gender = _take(_strings(("F", "M")), is_male.astype(np.int64))
     first = pc.if_else(
@@ -439,7 +491,7 @@ def generate_chunk(
     )
     loc = _choice(rng, n_users, cat.loc_weight)
     user_created = clock.start + rng.integers(0, (clock.now - clock.start) // 60 + 1, n_users) * 60
-    out["users"] = _table(
+    table = _table(
         "users",
         {
             "id": pa.array(uid),
@@ -459,12 +511,15 @@ def generate_chunk(
             "created_at": _ts(user_created),
         },
     )
+    return table, _Users(uid, is_male, gender, loc, user_created)
 
-    # ---- orders
+
+def _orders(rng: np.random.Generator, users: _Users, clock: Clock, first_id: int) -> tuple[pa.Table, _Orders]:
+    n_users, uid, user_created, gender = len(users.uid), users.uid, users.created, users.gender
     per_user = np.array(ORDERS_PER_USER[0])[_choice(rng, n_users, ORDERS_PER_USER[1])]
     o_user = np.repeat(np.arange(n_users), per_user)  # user index within the chunk
     n_orders = len(o_user)
-    oid = counters.order + 1 + np.arange(n_orders, dtype=np.int64)
+    oid = first_id + np.arange(n_orders, dtype=np.int64)
     u_created = user_created[o_user]
     o_created = u_created + np.floor(rng.random(n_orders) * (clock.now - u_created + 1)).astype(np.int64)
     o_created = np.minimum(o_created, clock.now)
@@ -476,7 +531,7 @@ def generate_chunk(
     n_items = np.array(ITEMS_PER_ORDER[0])[_choice(rng, n_orders, ITEMS_PER_ORDER[1])]
     status_str = _take(_strings(STATUSES), status)
     times = {"shipped_at": shipped, "delivered_at": delivered, "returned_at": returned}
-    out["orders"] = _table(
+    table = _table(
         "orders",
         {
             "order_id": pa.array(oid),
@@ -488,11 +543,15 @@ def generate_chunk(
             "num_of_item": pa.array(n_items.astype(np.int64)),
         },
     )
-    if n_orders:
-        first_order = int(o_created.min())
-        counters.first_order = first_order if counters.first_order is None else min(counters.first_order, first_order)
+    return table, _Orders(o_user, oid, o_created, reaches, n_items, status_str, times)
 
-    # ---- order items
+
+def _order_items(
+    rng: np.random.Generator, users: _Users, orders: _Orders, cat: Catalog, first_id: int, first_unit: int
+) -> tuple[pa.Table, _Items]:
+    uid, is_male = users.uid, users.is_male
+    o_user, oid, o_created, reaches = orders.o_user, orders.oid, orders.created, orders.reaches
+    n_items, status_str, times = orders.n_items, orders.status_str, orders.times
     i_order, i_pos = _segment_positions(n_items)  # order index, position within the order
     n_it = len(i_order)
     i_user = o_user[i_order]
@@ -502,12 +561,12 @@ def generate_chunk(
     single = n_items[i_order] == 1
     before = rng.integers(0, 4 * HOUR + 1, n_it)
     i_created = o_created[i_order] - before + np.where(single, 0, rng.integers(0, 5, n_it) * DAY)
-    item_id = counters.item + 1 + np.arange(n_it, dtype=np.int64)
+    item_id = first_id + np.arange(n_it, dtype=np.int64)
     # inventory: per item its sold unit, then 1-3 unsold units of the same product
     unsold = np.array((1, 2, 3))[_choice(rng, n_it, (0.5, 0.3, 0.2))]
     units = 1 + unsold
-    unit_first = counters.unit + 1 + np.cumsum(units) - units  # id of each item's sold unit
-    out["order_items"] = _table(
+    unit_first = first_unit + np.cumsum(units) - units  # id of each item's sold unit
+    table = _table(
         "order_items",
         {
             "id": pa.array(item_id),
@@ -521,8 +580,11 @@ def generate_chunk(
             "sale_price": pa.array(cat.retail[product]),
         },
     )
+    return table, _Items(i_order, i_user, product, single, i_created, units)
 
-    # ---- inventory items
+
+def _inventory_items(rng: np.random.Generator, items: _Items, clock: Clock, cat: Catalog, first_id: int) -> pa.Table:
+    units, i_created, product = items.units, items.created, items.product
     u_item, u_pos = _segment_positions(units)
     n_units = len(u_item)
     sold = u_pos == 0
@@ -534,10 +596,10 @@ def generate_chunk(
     )
     u_product = pa.array(product[u_item])
     p = cat.products
-    out["inventory_items"] = _table(
+    table = _table(
         "inventory_items",
         {
-            "id": pa.array(counters.unit + 1 + np.arange(n_units, dtype=np.int64)),
+            "id": pa.array(first_id + np.arange(n_units, dtype=np.int64)),
             "product_id": pc.add(u_product, 1),
             "created_at": _ts(u_created),
             "sold_at": _ts(u_sold_at, sold),
@@ -551,8 +613,30 @@ def generate_chunk(
             "product_distribution_center_id": pc.take(p["distribution_center_id"], u_product),
         },
     )
+    return table
 
-    # ---- identified events: one session per item
+
+def _identified_events(
+    rng: np.random.Generator,
+    users: _Users,
+    orders: _Orders,
+    items: _Items,
+    clock: Clock,
+    cat: Catalog,
+    counters: Counters,
+    first_id: int,
+) -> pa.Table:
+    """One session per order item."""
+    uid, loc = users.uid, users.loc
+    n_items, o_created = orders.n_items, orders.created
+    i_order, i_user, product, single, i_created = (
+        items.i_order,
+        items.i_user,
+        items.product,
+        items.single,
+        items.created,
+    )
+    n_it = len(i_order)
     s_n = n_items[i_order]  # the session walks all its order's items
     s_len = np.where(single, 5, 3 * s_n + 1)
     e_sess, e_pos = _segment_positions(s_len)
@@ -594,10 +678,10 @@ def generate_chunk(
     s_ip = _ips(rng, n_it)
     _count_sessions(counters, clock, s_start, s_source)
     e_loc = loc[i_user[e_sess]]
-    identified = _table(
+    return _table(
         "events",
         {
-            "id": pa.array(counters.event + 1 + np.arange(n_ev, dtype=np.int64)),
+            "id": pa.array(first_id + np.arange(n_ev, dtype=np.int64)),
             "user_id": pa.array(uid[i_user[e_sess]]),
             "sequence_number": pa.array(e_pos + 1),
             "session_id": _take(s_id, e_sess),
@@ -613,7 +697,11 @@ def generate_chunk(
         },
     )
 
-    # ---- anonymous sessions
+
+def _anonymous_events(
+    rng: np.random.Generator, n_users: int, clock: Clock, cat: Catalog, counters: Counters, first_id: int
+) -> pa.Table:
+    n_prod = len(cat.retail)
     n_anon = ANON_SESSIONS_PER_USER * n_users
     a_len = np.array(ANON_LENGTHS[0])[_choice(rng, n_anon, ANON_LENGTHS[1])]
     a_first = rng.integers(1, 3, n_anon)  # 1 department, 2 product: where the visit lands
@@ -634,10 +722,10 @@ def generate_chunk(
     a_browser = _choice(rng, n_anon, BROWSER_WEIGHTS)
     a_loc = _choice(rng, n_anon, cat.loc_weight)[a_sess]
     _count_sessions(counters, clock, a_start, a_source)
-    anonymous = _table(
+    return _table(
         "events",
         {
-            "id": pa.array(counters.event + n_ev + 1 + np.arange(n_a, dtype=np.int64)),
+            "id": pa.array(first_id + np.arange(n_a, dtype=np.int64)),
             "user_id": pa.nulls(n_a, pa.int64()),
             "sequence_number": pa.array(a_pos + 1),
             "session_id": _take(_hex_ids(rng, n_anon, uuid=True), a_sess),
@@ -652,14 +740,6 @@ def generate_chunk(
             "event_type": _take(_strings(EVENT_TYPES), a_type),
         },
     )
-    out["events"] = pa.concat_tables([identified, anonymous])
-
-    counters.user += n_users
-    counters.order += n_orders
-    counters.item += n_it
-    counters.unit += n_units
-    counters.event += n_ev + n_a
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
