@@ -677,24 +677,20 @@ def _identified_events(
     s_id = _hex_ids(rng, n_it, uuid=True)
     s_ip = _ips(rng, n_it)
     _count_sessions(counters, clock, s_start, s_source)
-    e_loc = loc[i_user[e_sess]]
-    return _table(
-        "events",
-        {
-            "id": pa.array(first_id + np.arange(n_ev, dtype=np.int64)),
-            "user_id": pa.array(uid[i_user[e_sess]]),
-            "sequence_number": pa.array(e_pos + 1),
-            "session_id": _take(s_id, e_sess),
-            "created_at": _ts(e_time),
-            "ip_address": _take(s_ip, e_sess),
-            "city": _take(cat.loc_city, e_loc),
-            "state": _take(cat.loc_state, e_loc),
-            "postal_code": _take(cat.loc_postal, e_loc),
-            "browser": _take(_strings(BROWSERS), s_browser[e_sess]),
-            "traffic_source": _take(_strings(EVENT_SOURCES), s_source[e_sess]),
-            "uri": _take(cat.uri_dict, uri_idx),
-            "event_type": _take(_strings(EVENT_TYPES), etype),
-        },
+    return _events_table(
+        cat,
+        first_id,
+        sess=e_sess,
+        pos=e_pos,
+        created=e_time,
+        user_id=pa.array(uid[i_user[e_sess]]),
+        session_id=s_id,
+        ip=s_ip,
+        loc=loc[i_user[e_sess]],
+        browser=s_browser,
+        source=s_source,
+        uri=uri_idx,
+        etype=etype,
     )
 
 
@@ -722,22 +718,59 @@ def _anonymous_events(
     a_browser = _choice(rng, n_anon, BROWSER_WEIGHTS)
     a_loc = _choice(rng, n_anon, cat.loc_weight)[a_sess]
     _count_sessions(counters, clock, a_start, a_source)
+    a_id = _hex_ids(rng, n_anon, uuid=True)
+    a_ip = _ips(rng, n_anon)
+    return _events_table(
+        cat,
+        first_id,
+        sess=a_sess,
+        pos=a_pos,
+        created=a_start[a_sess] + a_cum,
+        user_id=pa.nulls(n_a, pa.int64()),
+        session_id=a_id,
+        ip=a_ip,
+        loc=a_loc,
+        browser=a_browser,
+        source=a_source,
+        uri=a_uri,
+        etype=a_type,
+    )
+
+
+def _events_table(
+    cat: Catalog,
+    first_id: int,
+    *,
+    sess: np.ndarray,
+    pos: np.ndarray,
+    created: np.ndarray,
+    user_id: pa.Array,
+    session_id: pa.Array,
+    ip: pa.Array,
+    loc: np.ndarray,
+    browser: np.ndarray,
+    source: np.ndarray,
+    uri: np.ndarray,
+    etype: np.ndarray,
+) -> pa.Table:
+    """Events, one row per entry of `sess` (its session's index into session_id, ip, browser and
+    source) with its position in the session, time, location, uri and type."""
     return _table(
         "events",
         {
-            "id": pa.array(first_id + np.arange(n_a, dtype=np.int64)),
-            "user_id": pa.nulls(n_a, pa.int64()),
-            "sequence_number": pa.array(a_pos + 1),
-            "session_id": _take(_hex_ids(rng, n_anon, uuid=True), a_sess),
-            "created_at": _ts(a_start[a_sess] + a_cum),
-            "ip_address": _take(_ips(rng, n_anon), a_sess),
-            "city": _take(cat.loc_city, a_loc),
-            "state": _take(cat.loc_state, a_loc),
-            "postal_code": _take(cat.loc_postal, a_loc),
-            "browser": _take(_strings(BROWSERS), a_browser[a_sess]),
-            "traffic_source": _take(_strings(EVENT_SOURCES), a_source[a_sess]),
-            "uri": _take(cat.uri_dict, a_uri),
-            "event_type": _take(_strings(EVENT_TYPES), a_type),
+            "id": pa.array(first_id + np.arange(len(sess), dtype=np.int64)),
+            "user_id": user_id,
+            "sequence_number": pa.array(pos + 1),
+            "session_id": _take(session_id, sess),
+            "created_at": _ts(created),
+            "ip_address": _take(ip, sess),
+            "city": _take(cat.loc_city, loc),
+            "state": _take(cat.loc_state, loc),
+            "postal_code": _take(cat.loc_postal, loc),
+            "browser": _take(_strings(BROWSERS), browser[sess]),
+            "traffic_source": _take(_strings(EVENT_SOURCES), source[sess]),
+            "uri": _take(cat.uri_dict, uri),
+            "event_type": _take(_strings(EVENT_TYPES), etype),
         },
     )
 
