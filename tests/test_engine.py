@@ -169,6 +169,27 @@ def test_failed_build_leaves_every_table_as_it_was(project):
     assert not target.exists("fact_broken")
 
 
+def test_dry_run_plan_reads_built_models_and_inlines_the_others():
+    def stg_a(orders):
+        return orders.select("order_id")
+
+    def int_b(stg_a):
+        return stg_a.mutate(twice=stg_a.order_id * 2)
+
+    def fact_c(int_b, stg_a):
+        return int_b.join(stg_a, "order_id")
+
+    project = tiny_project(stg_a, int_b, fact_c)
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    engine.build(project, target, ["stg_a"], {"as_of": dt.date(2024, 3, 5)})
+    plan = engine.dry_run_plan(project, target, ["fact_c"], {})
+    assert list(plan) == ["fact_c"]
+    expr, inline = plan["fact_c"]
+    assert inline == ["int_b"]  # stg_a is built: read as its table
+    assert sorted(expr.execute()["twice"]) == [2, 4]  # order ids 1 and 2, doubled
+
+
 def test_missing_raw_table_and_columns_are_all_listed():
     target = DuckDBTarget(":memory:")
     raw = empty_raw()
