@@ -16,8 +16,6 @@ from ecom.targets.base import TargetError
 from ecom.targets.bigquery.errors import message_of
 
 SCOPES = ("https://www.googleapis.com/auth/bigquery", "https://www.googleapis.com/auth/cloud-platform")
-
-
 HOW_TO_AUTHENTICATE = (
     "no Google credentials found: run `gcloud auth application-default login`, or set "
     "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file "

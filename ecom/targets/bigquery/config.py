@@ -27,8 +27,6 @@ from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets.base import Location, TargetError, first_line
 
 CONFIG_FILES = ("ecom.toml", "ecom.yml", "ecom.yaml")
-
-
 ENV = {
     "project": "ECOM_BQ_PROJECT",
     "dataset": "ECOM_BQ_DATASET",
@@ -37,11 +35,7 @@ ENV = {
     "endpoint": "BIGQUERY_EMULATOR_HOST",
     "storage_endpoint": "ECOM_BQ_STORAGE_EMULATOR_HOST",
 }
-
-
 SOURCE_ENV_PREFIX = "ECOM_BQ_RAW_DATASET_"
-
-
 NO_DATASET = (
     "no BigQuery dataset for the models: pass --dataset, set ECOM_BQ_DATASET or add `dataset` "
     "under [bigquery] in ecom.toml"
