@@ -3,7 +3,7 @@
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model
+from ecom.core.registry import data_test, model
 from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, not_finite, ratio
 
 ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")

@@ -3,7 +3,7 @@
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test
+from ecom.core.registry import data_test
 from marts._common import totals_disagree
 
 

@@ -9,7 +9,7 @@ DuckDB and BigQuery split sessions identically (docs/architecture.md#portability
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model
+from ecom.core.registry import data_test, model
 from marts._common import platform_of
 from marts.staging import EVENT_TYPES
 

@@ -10,7 +10,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import model
+from ecom.core.registry import model
 from marts._common import end_of_day, happened
 
 STATUSES = ("processing", "shipped", "complete", "cancelled", "returned")

@@ -4,7 +4,7 @@ import datetime as dt
 
 import ibis.expr.types as ir
 
-from ecom.registry import var
+from ecom.core.registry import var
 
 
 def latest_order_date(orders: ir.Table) -> ir.Scalar:

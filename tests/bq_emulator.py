@@ -21,8 +21,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from ecom.load import to_contract
-from ecom.sources import RAW_SCHEMAS
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.load import to_contract
 from tests.services import free_port, run_installer, stop
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -514,7 +514,7 @@ def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: i
 
 def fake_marts_in_duckdb(path, **sizes):
     """A DuckDBTarget at `path` holding fake_marts(**sizes) in schema main (and _ecom_vars); left open."""
-    from ecom.targets import DuckDBTarget
+    from ecom.targets.duckdb import DuckDBTarget
 
     tgt = DuckDBTarget(path)
     for name, t in fake_marts(**sizes).items():

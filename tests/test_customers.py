@@ -21,11 +21,11 @@ import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecom import engine
-from ecom.load import read_folder
-from ecom.registry import Project
-from ecom.sources import RAW_SCHEMAS
-from ecom.targets import DuckDBTarget, connect_duckdb
+from ecom.core import engine
+from ecom.core.registry import Project
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
 from marts.customers import (
     SEGMENTS,
     age_band,

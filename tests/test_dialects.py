@@ -14,10 +14,11 @@ import pyarrow as pa
 import pytest
 import sqlglot
 
-from ecom import engine
-from ecom.load import read_folder
-from ecom.registry import Project
-from ecom.targets import DuckDBTarget, Location
+from ecom.core import engine
+from ecom.core.registry import Project
+from ecom.data.load import read_folder
+from ecom.targets.base import Location
+from ecom.targets.duckdb import DuckDBTarget
 from tests.conftest import FIXTURES, SCENARIOS, scenario_vars
 
 PROJECT = Project.load()

@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from ecom.docs import CONTRACT, DocstringError, model_docs, model_schemas, parse_model_doc, with_generated_models
-from ecom.registry import Model, Project
-from ecom.sources import RAW_SCHEMAS
+from ecom.core.registry import Model, Project
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.outputs.docs import (
+    CONTRACT,
+    DocstringError,
+    model_docs,
+    model_schemas,
+    parse_model_doc,
+    with_generated_models,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = Project.load()
@@ -142,7 +149,7 @@ def test_every_built_column_is_described_and_every_described_column_built(name):
 def test_contract_models_section_is_generated_from_the_code():
     committed = CONTRACT.read_text()
     assert committed == with_generated_models(committed, PROJECT), (
-        "docs/contract.md differs from the models' docstrings: run `python -m ecom.docs` and commit it"
+        "docs/contract.md differs from the models' docstrings: run `python -m ecom.outputs.docs` and commit it"
     )
 
 

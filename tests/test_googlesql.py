@@ -36,11 +36,13 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from ibis.backends.bigquery.datatypes import BigQueryType
 
-from ecom import engine
-from ecom.bigquery import BigQueryError, BigQueryTarget, resolve_config
-from ecom.registry import Model, Project
-from ecom.sources import RAW_SCHEMAS
-from ecom.vars import resolve_vars
+from ecom.core import engine
+from ecom.core.registry import Model, Project
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.core.vars import resolve_vars
+from ecom.targets.bigquery.config import resolve_config
+from ecom.targets.bigquery.errors import BigQueryError
+from ecom.targets.bigquery.target import BigQueryTarget
 from tests.conftest import SNAPSHOT_AS_OF
 from tests.services import free_port, run_installer, stop
 

@@ -22,11 +22,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecom.engine import build, generic_tests, run_tests, singular_tests
-from ecom.load import read_folder
-from ecom.registry import Project
-from ecom.sources import RAW_SCHEMAS
-from ecom.targets import DuckDBTarget, connect_duckdb
+from ecom.core.engine import build, generic_tests, run_tests, singular_tests
+from ecom.core.registry import Project
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
 from marts._common import platform_of
 from marts.sessions import (
     fact_session_metrics,

@@ -14,7 +14,7 @@ A model's docstring is its documentation, one place next to the expression:
         other_model.*: every column of other_model, with its description (a model that
             extends another lists the additions only).
 
-`python -m ecom.docs` rewrites the generated part of docs/contract.md from the docstrings and the
+`python -m ecom.outputs.docs` rewrites the generated part of docs/contract.md from the docstrings and the
 compiled schemas; tests/test_docs.py fails when the committed file differs.
 """
 
@@ -27,18 +27,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecom.engine import unbound_expressions
-from ecom.registry import Project
-from ecom.targets import Location
-from ecom.vars import resolve_vars
+from ecom.core.engine import unbound_expressions
+from ecom.core.registry import Project
+from ecom.core.vars import resolve_vars
+from ecom.targets.base import Location
 
 COLUMNS_HEADING = "Columns:"
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*(\.\*)?"
 _ENTRY = re.compile(rf"(?P<indent> +)(?P<names>{_NAME}(, {_NAME})*): (?P<text>\S.*)")
 INCLUDE = ".*"  # an entry `model.*` stands for every column of that model
 
-CONTRACT = Path(__file__).resolve().parent.parent / "docs" / "contract.md"
-BEGIN = "<!-- BEGIN GENERATED MODELS: `python -m ecom.docs` writes this part from the models' docstrings -->"
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
+BEGIN = "<!-- BEGIN GENERATED MODELS: `python -m ecom.outputs.docs` writes this part from the models' docstrings -->"
 END = "<!-- END GENERATED MODELS -->"
 
 
