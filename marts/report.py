@@ -1,6 +1,6 @@
 """The report's pages (`ecom report`): what each page reads from the marts and how it shows it.
 
-Each page is an exposure (docs/contract.md#marts): a function whose parameters name the marts and
+Each page is an exposure (docs/contract.md#models): a function whose parameters name the marts and
 build variables it reads, called by `ecom report` with the built tables and the build's variables;
 `reads` declares every column it touches, and the report refuses a query that reads more. A page
 embeds only additive rows (daily or monthly sums, or a capped list of rows it says it caps); the page
@@ -13,6 +13,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from ecom.core.registry import exposure
 from ecom.outputs.report.layout import (
     Chart,
     Column,
@@ -27,7 +28,6 @@ from ecom.outputs.report.layout import (
     ratio_of_sums,
     total,
 )
-from ecom.registry import exposure
 from marts._common import PLATFORM_OF_TRAFFIC_SOURCE
 from marts.customers import SEGMENTS
 from marts.products import INVENTORY_STATUSES

@@ -1,4 +1,4 @@
-"""Shared test data for the report tests: the marts' schemas (METRICS.md#marts columns and types),
+"""Shared test data for the report tests: the marts' schemas (docs/contract.md#models columns and types),
 table builders, and `fake_marts()`, a small deterministic generator of plausible marts.
 
 tests/test_report.py builds hand-made marts from the schemas; tests/test_report_browser.py (and the
@@ -223,7 +223,7 @@ def _ratio(a, b):
 
 
 def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: int = 1500) -> dict:
-    """Plausible marts with METRICS.md's columns (values are consistent enough to look real, not exact)."""
+    """Plausible marts with the contract's columns (values are consistent enough to look real, not exact)."""
     rng = random.Random(seed)
     start = AS_OF - dt.timedelta(days=days - 1)
     dates = [start + dt.timedelta(days=i) for i in range(days)]
@@ -643,7 +643,7 @@ def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: i
 
 def fake_marts_in_duckdb(path, **sizes):
     """A DuckDBTarget at `path` holding fake_marts(**sizes) in schema main (and _ecom_vars); left open."""
-    from ecom.targets import DuckDBTarget
+    from ecom.targets.duckdb import DuckDBTarget
 
     tgt = DuckDBTarget(path)
     for name, t in fake_marts(**sizes).items():
@@ -653,7 +653,7 @@ def fake_marts_in_duckdb(path, **sizes):
 
 def fake_values(marts: dict, project) -> dict:
     """The build variables of fake marts' `_ecom_vars`, typed, with the defaults of the rest."""
-    from ecom.vars import check_value, resolve_vars
+    from ecom.core.vars import check_value, resolve_vars
 
     stored = {r["name"]: r["value"] for r in marts["_ecom_vars"].to_pyarrow().to_pylist()}
     given = {k: check_value(project.vars[k], v) for k, v in stored.items() if k in project.vars}

@@ -13,9 +13,9 @@ import re
 import ibis
 import pytest
 
+from ecom.core.registry import Exposure
 from ecom.outputs.report import ReportError, render
 from ecom.outputs.report.layout import Dataset, Page
-from ecom.registry import Exposure
 from marts import report as pages
 from tests.report_fixtures import fake_marts, fake_marts_in_duckdb, fake_values, write_fake_report
 
@@ -62,9 +62,9 @@ def test_every_page_is_a_registered_exposure(project):
 def test_declared_columns_exist_in_the_marts(project):
     """Every declared column is a column of its mart: as the models build it, or (for the marts of
     another branch) as docs/contract.md names it, which the fake marts follow."""
-    from ecom.engine import unbound_expressions
-    from ecom.targets import Location
-    from ecom.vars import resolve_vars
+    from ecom.core.engine import unbound_expressions
+    from ecom.core.vars import resolve_vars
+    from ecom.targets.base import Location
 
     values = resolve_vars(project.vars, {"as_of": D(2024, 6, 30)}, lambda _: None)
     exprs = unbound_expressions(project, values, Location("raw"), Location("main"))
@@ -78,9 +78,9 @@ def test_declared_columns_exist_in_the_marts(project):
 def test_fake_marts_have_the_real_marts_schemas(project):
     """The fake marts the report tests use have exactly the columns and types the models produce:
     a renamed or retyped mart column fails here."""
-    from ecom.engine import unbound_expressions
-    from ecom.targets import Location
-    from ecom.vars import resolve_vars
+    from ecom.core.engine import unbound_expressions
+    from ecom.core.vars import resolve_vars
+    from ecom.targets.base import Location
 
     values = resolve_vars(project.vars, {"as_of": D(2024, 6, 30)}, lambda _: None)
     exprs = unbound_expressions(project, values, Location("raw"), Location("main"))
@@ -118,7 +118,7 @@ def test_an_undeclared_mart_is_refused():
 
 
 def test_project_load_refuses_an_exposure_whose_reads_differ_from_its_parameters():
-    from ecom import registry
+    from ecom.core import registry
 
     def page(fact_daily_pnl, as_of):
         return None
@@ -273,7 +273,7 @@ def test_cli_report_names_missing_marts(tmp_path):
     from typer.testing import CliRunner
 
     from ecom.cli import app
-    from ecom.targets import DuckDBTarget
+    from ecom.targets.duckdb import DuckDBTarget
 
     db = tmp_path / "empty.duckdb"
     DuckDBTarget(db).close()

@@ -8,7 +8,7 @@ Chromium is Debian's `chromium` (/usr/bin/chromium, or $CHROMIUM), driven over t
 $ECOM_REPORT_SCREENSHOTS when set, else to the test's tmp dir.
 
 The marts come from `fake_marts()` (tests/report_fixtures.py): a small deterministic generator with
-the marts' columns (docs/contract.md#marts), so this test needs no build. The README's screenshots
+the marts' columns (docs/contract.md#models), so this test needs no build. The README's screenshots
 come from a real build:
 
     python -m ecom generate --scale 0.1 && python -m ecom build && python -m ecom report
@@ -26,7 +26,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -37,6 +36,7 @@ import ibis
 import pytest
 
 from tests.report_fixtures import AS_OF, write_fake_report
+from tests.services import free_port, stop
 
 # ------------------------------------------------------------------------------------------------
 # Chromium over the DevTools protocol
@@ -61,12 +61,6 @@ def _may_install_chromium() -> bool:
     return os.environ.get("CI") == "true" and os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Browser:
     """One headless Chromium with one page, driven by CDP commands over a websocket."""
 
@@ -74,7 +68,7 @@ class Browser:
         import websocket  # websocket-client
 
         self.profile = tempfile.mkdtemp(prefix="ecom-chromium-")
-        port = _free_port()
+        port = free_port()
         self.proc = subprocess.Popen(
             [
                 exe,
@@ -158,11 +152,7 @@ class Browser:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.ws.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
@@ -412,10 +402,12 @@ def test_campaign_table_sorts_searches_and_exports(wide: Browser, fake, tmp_path
     )
     name = wide.eval("window.lastCsv.name")
     assert "2024-06-01_2024-06-30" in name
+    # the file the button saved (Chromium writes it asynchronously: wait for it to be complete)
+    expected, saved = wide.eval("window.lastCsv.text"), tmp_path / name
     deadline = time.monotonic() + 10
-    while not (tmp_path / name).exists() and time.monotonic() < deadline:
+    while not (saved.exists() and saved.read_text() == expected) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert (tmp_path / name).read_text() == wide.eval("window.lastCsv.text")  # the file the button saved
+    assert saved.read_text() == expected
     wide.eval(
         table_js(
             "Campaigns", "const s = c.querySelector('input.search'); s.value = ''; s.dispatchEvent(new Event('input'));"

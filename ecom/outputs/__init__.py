@@ -1,1 +1,1 @@
-"""What the project writes for people from the built marts (the HTML report)."""
+"""Data out: the HTML report and the documentation catalog, read from built models."""

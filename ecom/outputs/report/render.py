@@ -1,6 +1,6 @@
 """Query a report's pages on a target and write them as one self-contained HTML file.
 
-Each page is an exposure (`ecom.registry.exposure`): called with the built marts and the build's
+Each page is an exposure (`ecom.core.registry.exposure`): called with the built marts and the build's
 variables, it returns a `layout.Page`. Before anything runs, every dataset's expression is checked
 against the page's declared reads; then each runs once (Ibis aggregates on the target; only the
 small result is fetched) and is embedded column by column. The page itself (assets/report.js) draws
@@ -22,8 +22,8 @@ from typing import Any
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from ecom.core.registry import Exposure
 from ecom.outputs.report.layout import Dataset, Page
-from ecom.registry import Exposure
 
 TableFn = Callable[[str], ir.Table]
 ASSETS = files("ecom.outputs.report") / "assets"
