@@ -209,6 +209,11 @@ TILES = """Object.fromEntries(Array.from(document.querySelectorAll('.page.active
   .map(t => [t.dataset.label, t.dataset.value === '' ? null : Number(t.dataset.value)]))"""
 
 
+def b_previous(b: Browser) -> dict:
+    """The tiles' values over the comparison period."""
+    return b.eval(TILES.replace("dataset.value", "dataset.previous"))
+
+
 def show(b: Browser, page: str) -> None:
     b.eval(f"window.report.show('{page}')")
     b.wait_for(f"window.reportStatus.page === '{page}'")
@@ -289,6 +294,9 @@ def test_default_range_tiles_equal_the_marts(wide: Browser, fake):
     assert tiles["Contribution profit"] == approx(s["cp"])
     assert tiles["Orders"] == s["orders"]
     assert tiles["Average order value"] == approx(s["net"] / s["orders"])
+    # compared with the 30 days before: 2024-05-02 to 2024-05-31
+    before = sums(in_range(pnl, "date", dt.date(2024, 5, 2), dt.date(2024, 5, 31)), net=pnl.net_revenue.sum())
+    assert b_previous(wide)["Net revenue"] == approx(before["net"])
     check_clean(wide)
 
 
@@ -447,6 +455,11 @@ def test_custom_range_and_segment_drive_the_customers_page(wide: Browser, fake):
     e = sums(j, n=j.count(), revenue=j.lifetime_net_revenue.sum(), orders=j.orders.sum())
     assert e["n"] > 0
     assert tiles["New customers"] == e["n"]
+    # compared with as many whole months before: November 2023 to January 2024
+    previous = b_previous(wide)
+    p = c.filter(c.is_customer).join(s, "user_id")
+    p = p.filter((p.segment == "Champions") & p.first_order_date.between(dt.date(2023, 11, 1), dt.date(2024, 1, 31)))
+    assert previous["New customers"] == p.count().execute()
     assert tiles["Lifetime net revenue per customer"] == approx(e["revenue"] / e["n"])
     assert tiles["Orders per customer"] == approx(e["orders"] / e["n"])
 

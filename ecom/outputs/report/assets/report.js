@@ -53,6 +53,19 @@
     return { start: addDays(range.start, -n), end: addDays(range.start, -1) };
   }
 
+  function addMonths(s, n) {
+    var m = +s.slice(0, 4) * 12 + (+s.slice(5, 7) - 1) + n;
+    return String(Math.floor(m / 12)).padStart(4, '0') + '-' + String(m % 12 + 1).padStart(2, '0') + '-01';
+  }
+
+  // the comparison period of a dataset: as many whole months before when it is monthly
+  function previousFor(d, range) {
+    if (d.grain !== 'month') return previous(range);
+    var first = monthStart(range.start), n = 0;
+    while (addMonths(first, n) <= range.end) n += 1;
+    return { start: addMonths(first, -n), end: addDays(first, -1) };
+  }
+
   // whether a row of the dataset sums a whole month (dated its first day) rather than a day
   function monthly(d, date) { return d.grain === 'month' || (d.dailySince !== null && date < d.dailySince); }
 
@@ -187,7 +200,8 @@
       div.appendChild(el('div', 'label', t.label));
       div.appendChild(el('div', 'value', fmt(t.fmt, v)));
       if (d.date) {
-        var prev = previous(cur), p = measure(t.measure, select(t.dataset, page, prev));
+        var prev = previousFor(d, cur), p = measure(t.measure, select(t.dataset, page, prev));
+        div.dataset.previous = p === null ? '' : String(p);
         var change = v === null || p === null || p === 0 ? null : (v - p) / Math.abs(p);
         var cls = change === null || t.better === 0 ? 'flat' : change * t.better >= 0 ? 'good' : 'bad';
         var ch = el('div', 'change ' + cls, (change === null ? DASH : (change >= 0 ? '+' : '') + (change * 100).toFixed(1) + '%') +
