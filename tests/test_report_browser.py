@@ -12,7 +12,7 @@ the marts' columns (docs/contract.md#models), so this test needs no build. The R
 come from a real build:
 
     python -m ecom generate --scale 0.1 && python -m ecom build && python -m ecom report
-    ECOM_REPORT_HTML=report.html ECOM_REPORT_SCREENSHOTS=docs \\
+    ECOM_REPORT_HTML=report.html ECOM_REPORT_SCREENSHOTS=docs ECOM_REPORT_RANGE=ytd \\
         python -m pytest tests/test_report_browser.py -k screenshots
 """
 
@@ -525,6 +525,8 @@ def test_screenshots(fake, tmp_path, width):
     html = Path(os.environ.get("ECOM_REPORT_HTML") or fake[0])
     b = open_report(html, width)
     try:
+        if os.environ.get("ECOM_REPORT_RANGE"):  # a preset of the period control, e.g. ytd
+            b.eval(f"window.report.preset({json.dumps(os.environ['ECOM_REPORT_RANGE'])})")
         for page in PAGES:
             show(b, page)
             assert b.eval("document.documentElement.scrollWidth") <= width, page
