@@ -4,7 +4,8 @@ A page (see `marts/report.py`) returns a `Page`: the datasets it embeds (small I
 additive, aggregated rows) and the components drawn from them. Everything here is plain data that
 `render` serialises to JSON; `assets/report.js` evaluates the measures over the rows the page's
 date range and filters select, so every ratio is a ratio of sums over exactly those rows.
-Nothing here names a metric: the words come from the page.
+Nothing here names a metric: the words come from the page. A `fmt` is one of assets/report.js's
+FORMATS: money, money_compact, int, num, pct, roas, days, text, date, month.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from typing import Any
 import ibis.expr.types as ir
 
 Measure = dict[str, Any]
-
-# How the page prints a value (assets/report.js `FORMATS`).
-FORMATS = ("money", "money_compact", "int", "num", "pct", "roas", "days", "text", "date", "month")
 
 
 def total(column: str, *, where_present: str | None = None, where: tuple[str, Any] | None = None) -> Measure:
@@ -37,6 +35,7 @@ def ratio(numerator: Measure, denominator: Measure) -> Measure:
 
 
 def ratio_of_sums(numerator: str, denominator: str, *, where_present: str | None = None) -> Measure:
+    """Σ numerator / Σ denominator over the same selected rows."""
     return ratio(total(numerator, where_present=where_present), total(denominator, where_present=where_present))
 
 
@@ -122,7 +121,6 @@ class Table:
     sort: str
     descending: bool = True
     only: Sequence[Sequence[Any]] = ()  # keep the groups where every [column key, "=" or ">", value] holds
-    limit: int | None = None
     wide: bool = True
     note: str = ""
 
