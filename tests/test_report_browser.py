@@ -297,6 +297,14 @@ def test_default_range_tiles_equal_the_marts(wide: Browser, fake):
     # compared with the 30 days before: 2024-05-02 to 2024-05-31
     before = sums(in_range(pnl, "date", dt.date(2024, 5, 2), dt.date(2024, 5, 31)), net=pnl.net_revenue.sum())
     assert b_previous(wide)["Net revenue"] == approx(before["net"])
+    # custom dates are bounded by the data's first date and as_of
+    wide.eval("window.report.setRange('2000-01-01', '2030-01-01')")
+    assert wide.eval("[window.report.state.start, window.report.state.end]") == [
+        # fake_marts(): 240 days to as_of, from 2023-11-04; the monthly cohorts start on 2023-11-01
+        "2023-11-01",
+        AS_OF.isoformat(),
+    ]
+    wide.eval("window.report.preset(30)")
     check_clean(wide)
 
 
