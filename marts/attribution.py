@@ -274,7 +274,9 @@ def fact_channel_economics(
 
     def observed(horizon: int, amount: ir.FloatingValue) -> ir.FloatingValue:
         return ibis.ifelse(
-            filled.cohort_month < ibis.date(unobserved_from(as_of, horizon)), amount.fill_null(0.0), ibis.null("float64")
+            filled.cohort_month < ibis.date(unobserved_from(as_of, horizon)),
+            amount.fill_null(0.0),
+            ibis.null("float64"),
         )
 
     new_customers = filled.new_customers.fill_null(0)
@@ -316,7 +318,6 @@ def attribution_models_credit_every_order_once(fact_attribution_models: ir.Table
     return both.filter(
         totals_disagree(both.credited_orders, both.orders) | totals_disagree(both.credited_revenue, both.net_revenue)
     )
-
 
 
 @data_test
