@@ -23,6 +23,7 @@ from marts._common import (
     ratio,
     totals_disagree,
 )
+from marts.reconciliation import unequal_counts
 
 ATTRIBUTION_MODELS = ("last_touch", "first_touch", "linear", "position_based", "time_decay")
 # Days after the first order that an LTV horizon covers (docs/contract.md#fact_channel_economics).
@@ -343,10 +344,10 @@ def attribution_ratios_finite(fact_attribution_models: ir.Table) -> ir.Table:
 @data_test
 def channel_economics_counts_every_customer(fact_channel_economics: ir.Table, dim_customers: ir.Table) -> ir.Table:
     """Σ new_customers = count(dim_customers where is_customer): one row when they differ."""
-    counted = fact_channel_economics.aggregate(new_customers=fact_channel_economics.new_customers.sum())
-    customers = dim_customers.filter(dim_customers.is_customer).aggregate(customers=ibis._.count())
-    both = counted.cross_join(customers)
-    return both.filter(both.new_customers.fill_null(0) != both.customers)
+    return unequal_counts(
+        new_customers=fact_channel_economics.new_customers.sum(),
+        customers=dim_customers.filter(dim_customers.is_customer).count(),
+    )
 
 
 @data_test

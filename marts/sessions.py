@@ -10,6 +10,7 @@ import ibis.expr.types as ir
 
 from ecom.registry import data_test, model
 from marts._common import PLATFORMS, SESSION_CHANNELS, channel_of, not_finite, outside, platform_of, ratio
+from marts.reconciliation import unequal_counts
 from marts.staging import EVENT_TYPES
 
 
@@ -245,10 +246,7 @@ def fact_funnel_daily(fact_session_metrics: ir.Table) -> ir.Table:
 @data_test
 def session_event_count_matches_events(fact_session_metrics: ir.Table, stg_events: ir.Table) -> ir.Table:
     """Σ fact_session_metrics.event_count = count(stg_events): one row when they differ."""
-    in_sessions = fact_session_metrics.aggregate(session_events=fact_session_metrics.event_count.sum().fill_null(0))
-    in_staging = stg_events.aggregate(staged_events=stg_events.count())
-    both = in_sessions.cross_join(in_staging)
-    return both.filter(both.session_events != both.staged_events)
+    return unequal_counts(session_events=fact_session_metrics.event_count.sum(), staged_events=stg_events.count())
 
 
 @data_test
@@ -264,10 +262,7 @@ def session_gaps_within_timeout(int_web_sessions: ir.Table, session_timeout_minu
 @data_test
 def funnel_counts_every_session(fact_funnel_daily: ir.Table, fact_session_metrics: ir.Table) -> ir.Table:
     """Σ fact_funnel_daily.sessions = count(fact_session_metrics): one row when they differ."""
-    in_funnel = fact_funnel_daily.aggregate(funnel_sessions=fact_funnel_daily.sessions.sum().fill_null(0))
-    sessions = fact_session_metrics.aggregate(sessions=fact_session_metrics.count())
-    both = in_funnel.cross_join(sessions)
-    return both.filter(both.funnel_sessions != both.sessions)
+    return unequal_counts(funnel_sessions=fact_funnel_daily.sessions.sum(), sessions=fact_session_metrics.count())
 
 
 @data_test

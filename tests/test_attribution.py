@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import pytest
 
 from marts._common import CHANNELS, PLATFORMS
-from marts.attribution import ATTRIBUTION_MODELS
+from marts.attribution import (
+    ATTRIBUTION_MODELS,
+    attribution_models_credit_every_order_once,
+    attribution_models_spend_matches_marketing,
+    channel_economics_counts_every_customer,
+    channel_economics_spend_matches_marketing,
+)
+from marts.sessions import funnel_counts_every_session, funnel_steps_ordered_and_rates_in_range
 from tests.test_customers import approx_rows, build_scenario, failing_data_tests, model_rows
 
 D = dt.date
@@ -290,3 +298,56 @@ def test_funnel(built):
     assert rates[D(2023, 3, 15), "Email"] == (0.0, 0.0, 0.0, 1.0)
     cart_to_purchase = {k: r["cart_to_purchase_rate"] for k, r in rows.items()}
     assert cart_to_purchase == {k: NULL for k in expected} | {(MAR10, "Google"): 1.0, (MAR10, "Email"): 0.0}
+
+
+# --- the data tests catch what they name ------------------------------------------------------------
+
+
+def count(table) -> int:
+    return table.count().to_pyarrow().as_py()
+
+
+def test_data_tests_fail_on_broken_marts(built):
+    """Each new invariant test returns rows once its mart is broken on purpose (and none as built)."""
+    attribution, pnl = built.table("fact_attribution_models"), built.table("fact_daily_pnl")
+    marketing, customers = built.table("int_daily_marketing"), built.table("dim_customers")
+    economics, funnel = built.table("fact_channel_economics"), built.table("fact_funnel_daily")
+    sessions = built.table("fact_session_metrics")
+    assert count(attribution_models_credit_every_order_once(attribution, pnl)) == 0
+    # Half an order more for linear on 2024-03-10: exactly that (date, model) fails.
+    extra = attribution.mutate(
+        credited_orders=ibis.ifelse(
+            (attribution.date == MAR10)
+            & (attribution.attribution_model == "linear")
+            & (attribution.channel == "Email"),
+            attribution.credited_orders + 0.5,
+            attribution.credited_orders,
+        )
+    )
+    assert count(attribution_models_credit_every_order_once(extra, pnl)) == 1
+    # A missing (date, model) fails too: 2024-03-10's five models lose their rows.
+    assert count(attribution_models_credit_every_order_once(attribution.filter(attribution.date != MAR10), pnl)) == 5
+    # Every spend doubled under time_decay only: Google, Facebook and Email fail (YouTube spent 0).
+    doubled = attribution.mutate(
+        spend=ibis.ifelse(attribution.attribution_model == "time_decay", attribution.spend * 2, attribution.spend)
+    )
+    assert count(attribution_models_spend_matches_marketing(attribution, marketing)) == 0
+    assert count(attribution_models_spend_matches_marketing(doubled, marketing)) == 3
+    assert count(channel_economics_counts_every_customer(economics, customers)) == 0
+    assert (
+        count(channel_economics_counts_every_customer(economics.filter(economics.channel != "Organic"), customers)) == 1
+    )
+    # Facebook's December spend dropped: its month disagrees (the outer join still sees it).
+    no_december = economics.filter((economics.cohort_month != D(2023, 12, 1)) | (economics.channel != "Facebook"))
+    assert count(channel_economics_spend_matches_marketing(economics, marketing)) == 0
+    assert count(channel_economics_spend_matches_marketing(no_december, marketing)) == 1
+    assert count(funnel_counts_every_session(funnel, sessions)) == 0
+    assert count(funnel_counts_every_session(funnel.filter(funnel.channel != "Google"), sessions)) == 1
+    assert count(funnel_steps_ordered_and_rates_in_range(funnel)) == 0
+    # More cart-and-purchase sessions than purchases on the two 2024-03-10 rows with a cart.
+    swollen = funnel.mutate(cart_purchase_sessions=funnel.cart_purchase_sessions + funnel.cart_sessions)
+    assert count(funnel_steps_ordered_and_rates_in_range(swollen)) == 2
+    over_one = funnel.mutate(bounce_rate=funnel.bounce_rate + 0.5)
+    # bounce_rate + 0.5 exceeds 1 on every row but 03-10's Email (0 + 0.5; Google's 2/3 + 0.5 does):
+    # 12 − 1 = 11 rows.
+    assert count(funnel_steps_ordered_and_rates_in_range(over_one)) == 11
