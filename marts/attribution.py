@@ -11,7 +11,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model
+from ecom.core.registry import data_test, model
 from marts._common import (
     CHANNELS,
     PLATFORMS,
@@ -105,7 +105,7 @@ def fact_attribution_models(
     time_decay_half_life_hours: int,
 ) -> ir.Table:
     """One row per (date, channel, attribution_model): every date of fact_daily_pnl's spine × the six
-    CHANNELS × the five ATTRIBUTION_MODELS, zero-filled.
+    channels × the five attribution models, zero-filled.
 
     Every non-cancelled order (int_campaign_attribution) hands out credit 1 per model over its touches
     (`order_touches`: sessions of 'u' || user_id with ordered_at − touch_window_days ≤ session_start ≤
@@ -113,7 +113,7 @@ def fact_attribution_models(
     1 to `Unattributed` in every model. A touch's channel is its session's platform, else `Organic`.
 
     Choices the contract leaves open: time_decay's weights are computed relative to the order's last
-    touch (same shares, no underflow; see per_channel_credits). Credits are exact fractions in FLOAT64,
+    touch (same shares, no underflow; see with_credits). Credits are exact fractions in FLOAT64,
     never rounded. A channel with no credit on a date shows 0, not NULL.
 
     Columns:
@@ -208,7 +208,7 @@ def fact_channel_economics(
     as_of: dt.date,
 ) -> ir.Table:
     """One row per (cohort_month, channel): every month with a day in fact_daily_pnl's spine × the six
-    CHANNELS, zero-filled.
+    channels of fact_attribution_models, zero-filled.
 
     A customer's first order is their earliest non-cancelled order by (ordered_at, order_id); their
     channel is that order's first touch (`order_touches`, the rule of fact_attribution_models), else
@@ -227,12 +227,15 @@ def fact_channel_economics(
         spend: Σ int_daily_marketing.spend of the platform over the month's days (0 when none); NULL
             for Organic and Unattributed.
         cac: spend / new_customers; NULL when either is 0 or NULL.
-        revenue_30d, revenue_90d, revenue_365d: Σ net_revenue of the cohort's non-cancelled orders with
-            order_date − first order date ≤ N − 1 days; NULL unless last day of cohort_month + (N − 1)
-            days ≤ as_of.
-        gross_profit_365d: the same sum of gross_profit over 365 days, NULL likewise.
-        ltv_30d, ltv_90d, ltv_365d: revenue_N / new_customers (NULL when revenue_N is NULL or no customers).
-        gp_ltv_365d: gross_profit_365d / new_customers, NULL likewise.
+        revenue_30d: Σ net_revenue of the cohort's non-cancelled orders with order_date − first order
+            date ≤ 29 days; NULL unless (last day of cohort_month) + 29 days ≤ as_of.
+        revenue_90d: the same with ≤ 89 days; NULL unless (last day of cohort_month) + 89 days ≤ as_of.
+        revenue_365d: the same with ≤ 364 days; NULL unless (last day of cohort_month) + 364 days ≤ as_of.
+        gross_profit_365d: Σ gross_profit over the orders of revenue_365d; NULL when it is.
+        ltv_30d: revenue_30d / new_customers; NULL when revenue_30d is NULL or new_customers 0.
+        ltv_90d: revenue_90d / new_customers; NULL likewise.
+        ltv_365d: revenue_365d / new_customers; NULL likewise.
+        gp_ltv_365d: gross_profit_365d / new_customers; NULL likewise.
         ltv_to_cac_365d: gp_ltv_365d / cac; NULL when either is NULL or cac is 0.
     """
     orders = int_campaign_attribution.select(

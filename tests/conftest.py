@@ -9,8 +9,8 @@ import ibis
 import pytest
 import yaml
 
-from ecom.registry import Project
-from ecom.targets import connect_duckdb
+from ecom.core.registry import Project
+from ecom.targets.duckdb import connect_duckdb
 
 # Tests execute models on memtables through ibis's default backend: give it the UTC session the
 # engine's own connections have, whatever the machine's time zone.

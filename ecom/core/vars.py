@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ecom.registry import Var
+from ecom.core.registry import Var
 
 
 class VarsError(Exception):
