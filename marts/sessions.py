@@ -209,6 +209,16 @@ def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
     )
 
 
+FUNNEL_COUNTS = (
+    "sessions",
+    "identified_sessions",
+    "product_view_sessions",
+    "cart_sessions",
+    "purchase_sessions",
+    "cart_purchase_sessions",
+    "bounced_sessions",
+)
+# The first four divide by sessions (never 0 on a row); cart_to_purchase_rate by cart_sessions.
 FUNNEL_RATES = ("product_view_rate", "cart_rate", "purchase_rate", "bounce_rate", "cart_to_purchase_rate")
 
 
@@ -216,20 +226,7 @@ FUNNEL_RATES = ("product_view_rate", "cart_rate", "purchase_rate", "bounce_rate"
     key=("session_date", "channel"),
     partition_by="session_date",
     cluster_by=("channel",),
-    not_null=(
-        "sessions",
-        "identified_sessions",
-        "product_view_sessions",
-        "cart_sessions",
-        "purchase_sessions",
-        "cart_purchase_sessions",
-        "bounced_sessions",
-        "avg_duration_seconds",
-        "product_view_rate",
-        "cart_rate",
-        "purchase_rate",
-        "bounce_rate",
-    ),
+    not_null=(*FUNNEL_COUNTS, "avg_duration_seconds", *FUNNEL_RATES[:4]),
     accepted_values={"channel": SESSION_CHANNELS},
     relationships={"session_date": "fact_session_metrics.session_date"},
 )
@@ -271,13 +268,7 @@ def fact_funnel_daily(fact_session_metrics: ir.Table) -> ir.Table:
     return counts.select(
         "session_date",
         "channel",
-        "sessions",
-        "identified_sessions",
-        "product_view_sessions",
-        "cart_sessions",
-        "purchase_sessions",
-        "cart_purchase_sessions",
-        "bounced_sessions",
+        *FUNNEL_COUNTS,
         "avg_duration_seconds",
         product_view_rate=ratio(counts.product_view_sessions, counts.sessions),
         cart_rate=ratio(counts.cart_sessions, counts.sessions),

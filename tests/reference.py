@@ -904,7 +904,7 @@ def dim_customer_segments(customers):
 
 
 # ---------------------------------------------------------------------------------------------
-# multi-touch attribution, funnel, channel economics (docs/contract.md#fact_attribution_models, #fact_funnel_daily, #fact_channel_economics)
+# multi-touch attribution, funnel, channel economics (docs/contract.md#fact_attribution_models and the next two)
 # ---------------------------------------------------------------------------------------------
 
 DEFAULT_VARS.update(touch_window_days=7, time_decay_half_life_hours=24)
