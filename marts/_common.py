@@ -32,9 +32,27 @@ PLATFORM_OF_TRAFFIC_SOURCE = {
 }
 
 
+PLATFORMS = tuple(PLATFORM_OF_TRAFFIC_SOURCE.values())
+# The channels of the attribution and funnel marts (docs/contract.md#fact_attribution_models): a
+# session's platform, else `Organic`; an order with no touch is `Unattributed`.
+SESSION_CHANNELS = (*PLATFORMS, "Organic")
+CHANNELS = (*SESSION_CHANNELS, "Unattributed")
+
+
 def platform_of(traffic_source: ir.StringValue) -> ir.StringValue:
     """The ad platform of an event traffic source, NULL when it maps to none (case-sensitive)."""
     return traffic_source.cases(*PLATFORM_OF_TRAFFIC_SOURCE.items(), else_=ibis.null("string"))
+
+
+def channel_of(platform: ir.StringValue) -> ir.StringValue:
+    """A session's channel: its platform, `Organic` when it has none."""
+    return platform.fill_null("Organic")
+
+
+def literal_rows(column: str, values: tuple, type: str = "string") -> ir.Table:
+    """A table of one column with one row per value, written as a UNION ALL of literals (no memtable:
+    its generated name would change the compiled SQL on every compile)."""
+    return ibis.union(*(ibis.literal(v, type).name(column).as_table() for v in values), distinct=False)
 
 
 # --- Order items as the metrics see them (docs/contract.md#conventions) ---------------------------
@@ -107,7 +125,7 @@ def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:
       transpiles to DuckDB's 1-based `WITH ORDINALITY`, silently dropping the last array element
       in the dialect cross-check.
     """
-    digits = ibis.union(*(ibis.literal(d, "int64").name("digit").as_table() for d in range(10)), distinct=False)
+    digits = literal_rows("digit", tuple(range(10)), "int64")
     bounds = start.select("start", last=days_between(ibis.date(as_of), start.start))
     offsets = bounds
     offset = ibis.literal(0, type="int64")

@@ -4,7 +4,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import data_test, model
-from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, not_finite, ratio
+from marts._common import PLATFORMS, non_cancelled_orders, not_finite, ratio
 
 ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
 
@@ -55,7 +55,7 @@ def top_campaign_by_clicks(stg_marketing: ir.Table) -> ir.Table:
     not_null=("user_id", "order_date", "ordered_at", "net_revenue", "gross_profit", "attribution_status"),
     accepted_values={
         "attribution_status": ATTRIBUTION_STATUSES,
-        "platform": tuple(PLATFORM_OF_TRAFFIC_SOURCE.values()),
+        "platform": PLATFORMS,
     },
     relationships={"order_id": "stg_orders.order_id", "session_id": "fact_session_metrics.session_id"},
 )

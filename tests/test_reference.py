@@ -375,7 +375,13 @@ RANDOM_CASES = {
     (1, None): {"as_of": AS_OF},
     (2, None): {"as_of": AS_OF, "session_timeout_minutes": 30, "attribution_lookback_hours": 24},
     (3, None): {},
-    (4, None): {"as_of": dt.date(2024, 2, 20), "velocity_window_days": 7, "attribution_lookback_hours": 2},
+    (4, None): {
+        "as_of": dt.date(2024, 2, 20),
+        "velocity_window_days": 7,
+        "attribution_lookback_hours": 2,
+        "touch_window_days": 1,
+        "time_decay_half_life_hours": 3,
+    },
     (5, "all_cancelled"): {"as_of": AS_OF},
     (6, "all_returned"): {"as_of": AS_OF},
     (7, "one_order"): {"as_of": AS_OF},
@@ -422,7 +428,18 @@ def test_generated_data_matches_reference(generated, name):
 THELOOK_SAMPLE = Path(os.environ.get("ECOM_THELOOK_SAMPLE", "no-thelook-sample"))
 
 
-@pytest.fixture(scope="module", params=[{}, {"as_of": dt.date(2026, 6, 15), "attribution_lookback_hours": 6}])
+@pytest.fixture(
+    scope="module",
+    params=[
+        {},
+        {
+            "as_of": dt.date(2026, 6, 15),
+            "attribution_lookback_hours": 6,
+            "touch_window_days": 2,
+            "time_decay_half_life_hours": 5,
+        },
+    ],
+)
 def thelook(request):
     if not (THELOOK_SAMPLE / "orders.parquet").exists():
         pytest.skip(f"{THELOOK_SAMPLE}/orders.parquet is not here: set ECOM_THELOOK_SAMPLE to a thelook export")
