@@ -23,7 +23,7 @@ from ecom import engine
 from ecom.registry import Project, ProjectError
 from ecom.sources import SourceContractError
 from ecom.targets import DEFAULT_DUCKDB_PATH, DuckDBTarget, Target, TargetError
-from ecom.vars import VarsError, parse_vars
+from ecom.vars import VarsError, parse_vars, printable
 
 app = typer.Typer(
     help="Portable e-commerce profitability models: build on DuckDB or BigQuery, compile, test.",
@@ -213,7 +213,7 @@ def build(
         if dry_run:
             _dry_run(proj, tgt, selected, values)
             return
-        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {len(selected)} models on {engine.describe(tgt)} with {shown}", highlight=False)
         with progress() as bar:
             task = bar.add_task("building", total=len(selected))

@@ -83,7 +83,9 @@ class Var:
     """A build variable (METRICS.md#parameters).
 
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
-    scalar expression computed once per build.
+    scalar expression computed once per build. `env` names an environment variable read when the
+    variable is not given in --vars. A `secret` value is never printed nor recorded, only whether
+    it is set.
     """
 
     name: str
@@ -91,6 +93,8 @@ class Var:
     default: Any
     doc: str
     positive: bool = False
+    env: str | None = None
+    secret: bool = False
 
 
 _MODELS: dict[str, Model] = {}
@@ -142,8 +146,17 @@ def summary(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False) -> None:
-    _VARS[name] = Var(name, type, default, doc, positive)
+def var(
+    name: str,
+    type: type,
+    default: Any,
+    doc: str,
+    *,
+    positive: bool = False,
+    env: str | None = None,
+    secret: bool = False,
+) -> None:
+    _VARS[name] = Var(name, type, default, doc, positive, env, secret)
 
 
 def _import_all(package: str) -> None:

@@ -4,7 +4,9 @@ and BigQuery (DESIGN.md#portability-rules)."""
 import datetime as dt
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
+from ibis.backends.sql.compilers.bigquery import BigQueryCompiler
 
 
 def end_of_day(as_of: dt.date) -> ir.TimestampScalar:
@@ -35,6 +37,21 @@ PLATFORM_OF_TRAFFIC_SOURCE = {
 def platform_of(traffic_source: ir.StringValue) -> ir.StringValue:
     """The ad platform of an event traffic source, NULL when it maps to none (case-sensitive)."""
     return traffic_source.cases(*PLATFORM_OF_TRAFFIC_SOURCE.items(), else_=ibis.null("string"))
+
+
+def _bigquery_hexdigest(self: BigQueryCompiler, op: ops.HexDigest, *, arg, how):
+    return self.f.to_hex(self.f[how](arg))
+
+
+# ibis 12 compiles HexDigest for DuckDB (`sha256(x)`: lower-case hex of the UTF-8 bytes) but has no
+# BigQuery rule; BigQuery's SHA256(STRING) hashes the UTF-8 bytes and TO_HEX writes lower-case hex.
+BigQueryCompiler.visit_HexDigest = _bigquery_hexdigest
+
+
+def sha256_hex(text: ir.StringValue) -> ir.StringValue:
+    """The lower-case hex SHA-256 of the text's UTF-8 bytes (DuckDB sha256(x), BigQuery
+    TO_HEX(SHA256(x)))."""
+    return text.hexdigest("sha256")
 
 
 # --- Order items as the metrics see them (METRICS.md#conventions) ---------------------------------
