@@ -39,7 +39,9 @@ from marts.staging import stg_events
 AS_OF = dt.date(2024, 12, 31)
 UTC = dt.UTC
 EVENTS = RAW_SCHEMAS["events"]
-SALT = "s3cret"  # fixtures/sessions/vars.yml's visitor_salt: anonymous visitors are 'a' || the first 16 hex of SHA-256(salt || ip)
+# fixtures/sessions/vars.yml's visitor_salt: anonymous visitors are 'a' || the first 16 hex of
+# SHA-256(salt || ip)
+SALT = "s3cret"
 
 
 def a(ip: str) -> str:
