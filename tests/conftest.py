@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import ibis
@@ -18,6 +19,12 @@ ibis.set_backend(connect_duckdb(":memory:"))
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and (p / "orders.csv").exists())
+
+# Real thelook-generator data (never committed). The project's repository sits beside `shared/`
+# (locally and in CI); ECOM_THELOOK_SAMPLE overrides. Tests that read it skip when it is absent.
+THELOOK_SAMPLE = Path(
+    os.environ.get("ECOM_THELOOK_SAMPLE", Path(__file__).resolve().parents[2] / "shared" / "thelook-sample")
+)
 
 # The variables the compiled-SQL snapshots are rendered with: fixed, so the SQL is deterministic.
 SNAPSHOT_AS_OF = dt.date(2024, 6, 30)

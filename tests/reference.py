@@ -12,6 +12,7 @@ Where METRICS.md is silent, the choice made here is written next to the code (se
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections import defaultdict
 
@@ -24,6 +25,7 @@ DEFAULT_VARS = {
     "overstock_days": 90,
     "lead_time_days": 14,
     "cover_days": 30,
+    "visitor_salt": "",
 }
 
 # METRICS.md#sources: event traffic source -> platform, case-sensitively; anything else -> None.
@@ -164,13 +166,14 @@ def stg_orders(raw, v):
 
 
 def stg_order_items(raw, v, orders):
-    """Items follow their order (kept/dropped with it, its order_date); orphans are dropped."""
+    """Items follow their order (kept/dropped with it, its order_date); orphans are dropped, and so
+    are items whose own created_at is NULL (METRICS.md#parameters: they cannot be shown to exist)."""
     as_of = v["as_of"]
     order_by_id = {o["order_id"]: o for o in orders}
     out = []
     for i in raw["order_items"]:
         order = order_by_id.get(i["order_id"])
-        if order is None:
+        if order is None or i["created_at"] is None:
             continue
         shipped = happened(i["shipped_at"], as_of)
         delivered = happened(i["delivered_at"], as_of)
@@ -233,6 +236,11 @@ def stg_users(raw, v):
     ]
 
 
+def ip_hash(ip: str | None, salt: str) -> str | None:
+    """METRICS.md#staging: the first 16 lower-case hex characters of SHA-256(salt || ip), UTF-8."""
+    return None if ip is None else hashlib.sha256((salt + ip).encode("utf-8")).hexdigest()[:16]
+
+
 def stg_events(raw, v):
     limit = end_of_day(v["as_of"])
     return [
@@ -241,7 +249,7 @@ def stg_events(raw, v):
             "user_id": e["user_id"],
             "source_session_id": e["session_id"],
             "sequence_number": e["sequence_number"],
-            "ip_address": e["ip_address"],
+            "ip_hash": ip_hash(e["ip_address"], v["visitor_salt"]),
             "browser": e["browser"],
             "traffic_source": e["traffic_source"],
             "uri": e["uri"],
@@ -319,8 +327,8 @@ def int_web_sessions(events, v):
     for e in events:
         if e["user_id"] is not None:
             visitor = f"u{e['user_id']}"
-        elif e["ip_address"] is not None:
-            visitor = f"a{e['ip_address']}"
+        elif e["ip_hash"] is not None:
+            visitor = f"a{e['ip_hash']}"
         else:
             visitor = f"e{e['event_id']}"
         by_visitor[visitor].append(e)
