@@ -4,7 +4,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.registry import data_test, model
-from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, not_finite, ratio
+from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, not_finite, ratio
 
 ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
 
@@ -51,9 +51,7 @@ def top_campaign_by_clicks(stg_marketing: ir.Table) -> ir.Table:
     relationships={"order_id": "stg_orders.order_id", "session_id": "fact_session_metrics.session_id"},
 )
 def int_campaign_attribution(
-    stg_orders: ir.Table,
-    stg_order_items: ir.Table,
-    stg_products: ir.Table,
+    int_orders: ir.Table,
     fact_session_metrics: ir.Table,
     stg_marketing: ir.Table,
     attribution_lookback_hours: int,
@@ -75,7 +73,7 @@ def int_campaign_attribution(
     three are NULL when there is no candidate session. campaign_id is set only when `attributed`.
     net_revenue is Σ sale_price of the order's net items; gross_profit that minus their product cost.
     """
-    orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
+    orders = int_orders.select("order_id", "user_id", "ordered_at", "order_date", "net_revenue", "gross_profit")
 
     sessions = fact_session_metrics.select("session_id", "visitor_id", "session_start", "traffic_source", "platform")
     lookback = ibis.interval(hours=attribution_lookback_hours)
@@ -117,7 +115,7 @@ def int_campaign_attribution(
         order_date=credited.order_date,
         ordered_at=credited.ordered_at,
         net_revenue=credited.net_revenue,
-        gross_profit=credited.net_revenue - credited.net_cost,
+        gross_profit=credited.gross_profit,
         session_id=credited.session_id,
         traffic_source=credited.traffic_source,
         platform=credited.platform,

@@ -41,6 +41,7 @@ KEYS = {
     "stg_inventory": ("inventory_item_id",),
     "stg_marketing": ("spend_date", "platform", "campaign_id"),
     "int_web_sessions": ("event_id",),
+    "int_orders": ("order_id",),
     "int_user_acquisition": ("user_id",),
     "int_daily_sales": ("order_date",),
     "int_daily_marketing": ("spend_date", "platform"),
@@ -358,6 +359,34 @@ def int_web_sessions(events, v):
                     "browser": e["browser"],
                 }
             )
+    return out
+
+
+def int_orders(orders, items, products):
+    """METRICS.md#conventions: each non-cancelled order with the totals of its net items."""
+    cost = {p["product_id"]: p["cost"] for p in products}
+    totals: dict[int, list] = defaultdict(lambda: [0, 0.0, 0.0])
+    for i in items:
+        if is_net(i):
+            t = totals[i["order_id"]]
+            t[0] += 1
+            t[1] += i["sale_price"]
+            t[2] += cost[i["product_id"]]
+    out = []
+    for o in non_cancelled_orders(orders, items).values():
+        net_items, revenue, net_cost = totals[o["order_id"]]
+        out.append(
+            {
+                "order_id": o["order_id"],
+                "user_id": o["user_id"],
+                "ordered_at": o["created_at"],
+                "order_date": o["order_date"],
+                "net_items": net_items,
+                "net_revenue": revenue,
+                "net_cost": net_cost,
+                "gross_profit": revenue - net_cost,
+            }
+        )
     return out
 
 
@@ -927,6 +956,7 @@ def build_all(raw: dict[str, list[dict]], given_vars: dict | None = None) -> dic
     m["stg_marketing"] = stg_marketing(raw, v)
     orders, items, products = m["stg_orders"], m["stg_order_items"], m["stg_products"]
     m["int_web_sessions"] = int_web_sessions(m["stg_events"], v)
+    m["int_orders"] = int_orders(orders, items, products)
     m["int_user_acquisition"] = int_user_acquisition(m["stg_users"], orders, items, m["stg_events"])
     m["int_daily_sales"] = int_daily_sales(orders, items, products)
     m["int_daily_marketing"] = int_daily_marketing(m["stg_marketing"])

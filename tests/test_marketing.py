@@ -23,6 +23,7 @@ from marts.marketing import (
     int_campaign_attribution,
     top_campaign_by_clicks,
 )
+from marts.orders import int_orders
 from marts.reconciliation import net_revenue_agrees_across_marts
 from marts.summaries import attribution_coverage, platform_roas
 from tests.test_customers import approx_rows, build_scenario, failing_data_tests, model_rows, run_both
@@ -614,9 +615,7 @@ def test_attribution_matches_reference(orders, sessions, marketing, hours):
         schema=MARKETING,
     )
     expr = int_campaign_attribution(
-        ibis.memtable(stg_orders),
-        ibis.memtable(stg_items),
-        ibis.memtable(products),
+        int_orders(ibis.memtable(stg_orders), ibis.memtable(stg_items), ibis.memtable(products)),
         ibis.memtable(session_metrics),
         ibis.memtable(stg_marketing),
         hours,
