@@ -369,9 +369,7 @@ def test_attribution_on_session_metrics_shaped_tables():
     got = run_both(
         int_campaign_attribution,
         {
-            "stg_orders": orders,
-            "stg_order_items": items,
-            "stg_products": products,
+            "int_orders": int_orders(ibis.memtable(orders), ibis.memtable(items), ibis.memtable(products)).to_pyarrow(),
             "fact_session_metrics": sessions,
             "stg_marketing": marketing,
         },
