@@ -71,7 +71,8 @@ def int_campaign_attribution(
     session whenever there is one (so an `unmatched` order whose session came from a platform
     without a campaign that day keeps that platform; an `organic` order has platform NULL); all
     three are NULL when there is no candidate session. campaign_id is set only when `attributed`.
-    net_revenue is Σ sale_price of the order's net items; gross_profit that minus their product cost.
+    net_revenue is Σ sale_price of the order's net items; gross_profit that minus their product cost
+    (both int_orders').
     """
     orders = int_orders.select("order_id", "user_id", "ordered_at", "order_date", "net_revenue", "gross_profit")
 

@@ -168,7 +168,7 @@ def stg_orders(raw, v):
 
 def stg_order_items(raw, v, orders):
     """Items follow their order (kept/dropped with it, its order_date); orphans are dropped, and so
-    are items whose own created_at is NULL (METRICS.md#parameters: they cannot be shown to exist)."""
+    are items whose own created_at is NULL (docs/contract.md#parameters: they cannot be shown to exist)."""
     as_of = v["as_of"]
     order_by_id = {o["order_id"]: o for o in orders}
     out = []
@@ -238,7 +238,7 @@ def stg_users(raw, v):
 
 
 def ip_hash(ip: str | None, salt: str) -> str | None:
-    """METRICS.md#staging: the first 16 lower-case hex characters of SHA-256(salt || ip), UTF-8."""
+    """docs/contract.md#staging: the first 16 lower-case hex characters of SHA-256(salt || ip), UTF-8."""
     return None if ip is None else hashlib.sha256((salt + ip).encode("utf-8")).hexdigest()[:16]
 
 
@@ -363,7 +363,7 @@ def int_web_sessions(events, v):
 
 
 def int_orders(orders, items, products):
-    """METRICS.md#conventions: each non-cancelled order with the totals of its net items."""
+    """docs/contract.md#conventions: each non-cancelled order with the totals of its net items."""
     cost = {p["product_id"]: p["cost"] for p in products}
     totals: dict[int, list] = defaultdict(lambda: [0, 0.0, 0.0])
     for i in items:
