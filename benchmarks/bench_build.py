@@ -3,7 +3,7 @@
     python benchmarks/bench_build.py [--scale 1] [--scale 10] [--from FOLDER] [--repeat 2]
 
 For each scale it generates the raw data (or loads FOLDER, e.g. a thelook export), then in one
-process: (1) builds every model through the engine (`ecom.engine.build`, what `ecom build` runs),
+process: (1) builds every model through the engine (`ecom.core.engine.build`, what `ecom build` runs),
 (2) executes the same compiled DuckDB SQL as `CREATE OR REPLACE TABLE` statements in one plain
 duckdb connection. It prints per-model seconds and rows/s, totals, peak memory (RSS high-water mark
 of a child process per scale) and the overhead ratio engine / direct. Figures only: nothing fails
@@ -28,9 +28,10 @@ sys.path.insert(0, str(ROOT))
 def measure(db: str, repeat: int) -> dict:
     import duckdb
 
-    from ecom import engine
-    from ecom.registry import Project
-    from ecom.targets import DuckDBTarget, Location
+    from ecom.core import engine
+    from ecom.core.registry import Project
+    from ecom.targets.base import Location
+    from ecom.targets.duckdb import DuckDBTarget
 
     project = Project.load()
     target = DuckDBTarget(db)
@@ -74,16 +75,16 @@ def measure(db: str, repeat: int) -> dict:
 
 
 def prepare(db: str, scale: float | None, folder: str | None) -> float:
-    from ecom.targets import DuckDBTarget
+    from ecom.targets.duckdb import DuckDBTarget
 
     target = DuckDBTarget(db)
     start = time.perf_counter()
     if folder:
-        from ecom.load import read_folder
+        from ecom.data.load import read_folder
 
         target.write_raw(read_folder(folder))
     else:
-        from ecom import generate
+        from ecom.data import generate
 
         generate.run(scale, 42, generate.DEFAULT_END_DATE, target, None)
     target.close()

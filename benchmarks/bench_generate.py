@@ -31,8 +31,8 @@ TARGETS = {"scale 1": "<= 20 s, <= 2 GB", "scale 10": "<= 10x scale-1 time, <= 4
 
 
 def worker(scale: float, seed: int, out: str, parquet: bool) -> None:
-    from ecom import generate
-    from ecom.targets import DuckDBTarget
+    from ecom.data import generate
+    from ecom.targets.duckdb import DuckDBTarget
 
     target = None if parquet else DuckDBTarget(out)
     start = time.perf_counter()
@@ -93,8 +93,8 @@ from spend left join revenue using (platform) order by roas desc
 def report(out: str, parquet: bool) -> None:
     import duckdb
 
-    from ecom.generate import EXPECTED_ROAS
-    from ecom.sources import RAW_SCHEMAS
+    from ecom.core.sources import RAW_SCHEMAS
+    from ecom.data.generate import EXPECTED_ROAS
 
     con = duckdb.connect(out if not parquet else ":memory:", read_only=not parquet)
     con.execute("SET TimeZone = 'UTC'")

@@ -31,10 +31,10 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ecom.engine import build  # noqa: E402
-from ecom.registry import Project  # noqa: E402
-from ecom.sources import RAW_SCHEMAS  # noqa: E402
-from ecom.targets import DuckDBTarget  # noqa: E402
+from ecom.core.engine import build  # noqa: E402
+from ecom.core.registry import Project  # noqa: E402
+from ecom.core.sources import RAW_SCHEMAS  # noqa: E402
+from ecom.targets.duckdb import DuckDBTarget  # noqa: E402
 
 EVENT_TYPES = np.array(["home", "department", "product", "cart", "purchase", "cancel"])
 SOURCES = np.array(["Email", "Adwords", "Organic", "YouTube", "Facebook"])

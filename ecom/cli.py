@@ -19,11 +19,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ecom import engine
-from ecom.registry import Project, ProjectError
-from ecom.sources import SourceContractError
-from ecom.targets import DEFAULT_DUCKDB_PATH, DuckDBTarget, Target, TargetError
-from ecom.vars import VarsError, parse_vars, printable
+from ecom.core import engine
+from ecom.core.registry import Project, ProjectError
+from ecom.core.sources import SourceContractError
+from ecom.core.vars import VarsError, parse_vars, printable
+from ecom.targets.base import Target, TargetError
+from ecom.targets.duckdb import DEFAULT_DUCKDB_PATH, DuckDBTarget
 
 app = typer.Typer(
     help="Portable e-commerce profitability models: build on DuckDB or BigQuery, compile, test.",
@@ -57,7 +58,7 @@ def friendly_errors() -> Iterator[None]:
 def _google_error(e: Exception) -> str | None:
     if not type(e).__module__.startswith("google."):
         return None
-    from ecom.bigquery import describe_error
+    from ecom.targets.bigquery.errors import describe_error
 
     return describe_error(e)
 
@@ -102,7 +103,7 @@ def open_target(
     if target == "duckdb":
         return DuckDBTarget(path, create=create)
     if target == "bigquery":
-        from ecom.bigquery import BigQueryTarget
+        from ecom.targets.bigquery.target import BigQueryTarget
 
         return BigQueryTarget.from_options(
             project=project, dataset=dataset, raw_dataset=raw_dataset, location=location, endpoint=endpoint
@@ -134,7 +135,7 @@ def generate(
     path: PathOpt = None,
 ) -> None:
     """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema."""
-    from ecom import generate as gen
+    from ecom.data import generate as gen
 
     with friendly_errors():
         if scale <= 0:
@@ -175,7 +176,7 @@ def load(
 ) -> None:
     """Load your own export (e.g. thelook from BigQuery) into the raw tables, checked first: on any
     problem nothing is written."""
-    from ecom.load import read_folder
+    from ecom.data.load import read_folder
 
     with friendly_errors():
         tables = read_folder(folder)
@@ -236,7 +237,7 @@ def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> N
     if not hasattr(tgt, "dry_run"):
         raise TargetError("--dry-run asks BigQuery for estimates: use it with --target bigquery")
     # The queries the build would run; an upstream model not built yet is computed inline.
-    plan = tgt.dry_run_expressions(proj, selected, values)
+    plan = engine.dry_run_plan(proj, tgt, selected, values)
     report = Table("model", "estimated bytes", "note", title="Dry run (nothing written)")
     total = 0
     for name, (expr, inline) in plan.items():

@@ -1,6 +1,6 @@
 """`ecom report`: a four-page, self-contained HTML dashboard of the marts.
 
-Every figure comes from the marts (METRICS.md#marts) through Ibis expressions: each query below
+Every figure comes from the marts (docs/contract.md#models) through Ibis expressions: each query below
 aggregates in Ibis and fetches only its small result, so the same code reads a DuckDB file or
 BigQuery (`table(name)` returns a mart of the target). Ratios are ratios of sums, NULL when the
 denominator is 0, exactly as the marts define them. Charts are Plotly; plotly.js is inlined once, so
@@ -32,7 +32,7 @@ class ReportError(Exception):
     """The marts cannot make a report (e.g. nothing was built)."""
 
 
-# The marts the report reads (METRICS.md#marts).
+# The marts the report reads (docs/contract.md#models).
 MARTS = (
     "fact_daily_pnl",
     "fact_daily_pnl_advanced",
@@ -318,7 +318,7 @@ def top_customers(table: TableFn, n: int = 15) -> list[dict[str, Any]]:
         c.last_order_date,
         s.segment,
     )
-    # rank on cents (METRICS.md#conventions): float sums must not break a tie differently per engine
+    # rank on cents (docs/contract.md#conventions): float sums must not break a tie differently per engine
     return _rows(j.order_by(j.lifetime_net_revenue.round(2).desc(), "user_id").limit(n))
 
 
@@ -1209,7 +1209,7 @@ def build_pages(table: TableFn, as_of: dt.date, build_vars: Mapping[str, str]) -
         ),
         note=(
             f"{shown_note}, by spend. Orders, revenue and gross profit are "
-            "attributed by last touch (METRICS.md). ROAS colour: red below 1\u00d7, amber below 2\u00d7, "
+            "attributed by last touch. ROAS colour: red below 1\u00d7, amber below 2\u00d7, "
             "green from 2\u00d7."
         ),
     )

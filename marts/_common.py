@@ -1,5 +1,5 @@
 """Expressions several models share. Each is portable: it compiles to the same answer on DuckDB
-and BigQuery (DESIGN.md#portability-rules)."""
+and BigQuery (docs/architecture.md#portability-rules)."""
 
 import datetime as dt
 
@@ -24,7 +24,7 @@ def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Floati
     return ibis.ifelse(denominator == 0, ibis.null("float64"), numerator / denominator)
 
 
-# Event traffic sources that are ad platforms (METRICS.md#sources), matched case-sensitively:
+# Event traffic sources that are ad platforms (docs/contract.md#sources), matched case-sensitively:
 # `Organic`, NULL and any other spelling (e.g. 'adwords') have no platform.
 PLATFORM_OF_TRAFFIC_SOURCE = {
     "Adwords": "Google",
@@ -54,7 +54,7 @@ def sha256_hex(text: ir.StringValue) -> ir.StringValue:
     return text.hexdigest("sha256")
 
 
-# --- Order items as the metrics see them (METRICS.md#conventions) ---------------------------------
+# --- Order items as the metrics see them (docs/contract.md#conventions) ---------------------------
 
 
 def is_non_cancelled(status: ir.StringValue) -> ir.BooleanValue:
@@ -72,7 +72,7 @@ def items_with_order_user_and_cost(stg_order_items: ir.Table, stg_orders: ir.Tab
     its ORDER's user and created_at, and its product's cost.
 
     An item's user is its order's user, never stg_order_items.user_id; "product cost" is
-    products.cost, never inventory cost (METRICS.md#conventions). Columns: order_item_id, order_id,
+    products.cost, never inventory cost (docs/contract.md#conventions). Columns: order_item_id, order_id,
     user_id, ordered_at (the order's created_at), order_date, product_id, status, sale_price,
     product_cost (NULL only if the product is missing, which the relationship tests report).
     """
@@ -119,7 +119,7 @@ def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:
     The day offsets 0..99999 are a cross join of five copies of a ten-row digits table written as
     a UNION ALL of literals, not `ibis.range(...).unnest()`, because:
     - ibis compiles a BigQuery range with a random identifier (`ibis_bq_arr_range_<uuid>`), so the
-      compiled SQL would differ on every compile (DESIGN.md: no generated names in snapshots);
+      compiled SQL would differ on every compile (docs/architecture.md#portability-rules: no generated names);
     - a select-level unnest compiles for BigQuery to `UNNEST(...) WITH OFFSET`, which sqlglot 30.17
       transpiles to DuckDB's 1-based `WITH ORDINALITY`, silently dropping the last array element
       in the dialect cross-check.
@@ -186,8 +186,8 @@ def month_start(d: ir.DateValue) -> ir.DateValue:
 
 
 def cents(amount: ir.FloatingValue) -> ir.IntegerValue:
-    """A money amount as whole cents, halves up: the key to rank money on (METRICS.md: rankings
-    use the amount rounded to cents).
+    """A money amount as whole cents, halves up: the key to rank money on (docs/contract.md#conventions:
+    rankings use the amount in cents).
 
     FLOOR(x × 100 + 0.5) is the same IEEE arithmetic on every engine, while ROUND(x, 2) of a float
     that lies at a binary hair from a half cent is engine-specific (DuckDB rounds 2.675 up to 2.68

@@ -1,7 +1,7 @@
 """Customers: acquisition, the customer dimension, RFM segments and monthly cohort retention.
 
 A customer is a user with a non-cancelled order; orders, first/last orders and cohorts count only
-non-cancelled orders, and an item's user is its order's user (METRICS.md#conventions).
+non-cancelled orders, and an item's user is its order's user (docs/contract.md#conventions).
 """
 
 import datetime as dt
@@ -9,7 +9,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model
+from ecom.core.registry import data_test, model
 from marts._common import (
     cents,
     date_spine,
@@ -38,12 +38,22 @@ AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 @model(key="user_id", partition_by="signup_date", not_null=("signup_date",))
 def int_user_acquisition(stg_users: ir.Table, int_orders: ir.Table, stg_events: ir.Table) -> ir.Table:
     """One row per user signed up by `as_of`: how they came and when they first bought
-    (METRICS.md#intermediate).
+    (docs/contract.md#int_user_acquisition).
 
     first_order_at is the created_at of the user's first non-cancelled order (NULL if none);
     days_to_first_order is first_order_date − signup_date in calendar days (negative if the data
     has an order before its user's signup). first_touch_traffic_source is the traffic source of the
     user's first event by (created_at, event_id), NULL when the user has no event.
+
+    Columns:
+        user_id: the user (stg_users.user_id); the key.
+        signup_date: the UTC date the user signed up.
+        acquisition_source: users.traffic_source, the channel the user signed up from.
+        first_order_at: created_at (UTC) of the user's first non-cancelled order; NULL if none.
+        first_order_date: the UTC date of first_order_at; NULL if none.
+        days_to_first_order: first_order_date − signup_date in calendar days; NULL if no order.
+        first_touch_traffic_source: traffic_source of the user's first event by (created_at,
+            event_id); NULL when the user has no event.
     """
     first_orders = int_orders.group_by("user_id").aggregate(first_order_at=int_orders.ordered_at.min())
 
@@ -72,7 +82,7 @@ def int_user_acquisition(stg_users: ir.Table, int_orders: ir.Table, stg_events: 
 
 
 def age_band(age: ir.IntegerValue) -> ir.StringValue:
-    """The age band of METRICS.md#marts (dim_customers); NULL when age is NULL."""
+    """The age band of docs/contract.md#dim_customers; NULL when age is NULL."""
     return ibis.cases(
         (age.isnull(), ibis.null("string")),
         (age < 18, "<18"),
@@ -101,7 +111,7 @@ def age_band(age: ir.IntegerValue) -> ir.StringValue:
     accepted_values={"age_band": AGE_BANDS},
 )
 def dim_customers(stg_users: ir.Table, int_orders: ir.Table, as_of: dt.date) -> ir.Table:
-    """One row per user signed up by `as_of`, customer or not (METRICS.md#marts); no PII.
+    """One row per user signed up by `as_of`, customer or not (docs/contract.md#dim_customers); no PII.
 
     Orders are non-cancelled orders, items are net items, lifetime_net_revenue is Σ sale_price of
     the user's net items and lifetime_gross_profit that minus Σ product cost of those items; all four
@@ -109,6 +119,28 @@ def dim_customers(stg_users: ir.Table, int_orders: ir.Table, as_of: dt.date) -> 
     days_since_last_order are NULL. days_since_last_order and tenure_days count calendar days to
     `as_of`. A user is a row here only when signed up by `as_of` (stg_users); an order of a user who
     signs up later is in no row, and the net-revenue invariant test reports it.
+
+    Columns:
+        user_id: the user (stg_users.user_id); the key.
+        signup_date: the UTC date the user signed up.
+        age: age in years; NULL when unknown.
+        age_band: `<18`, `18-24`, `25-34`, `35-44`, `45-54`, `55-64` or `65+` from age; NULL when
+            age is NULL.
+        gender: the source's gender code.
+        country: the user's country.
+        state: the user's state or region.
+        city: the user's city.
+        acquisition_source: users.traffic_source, the channel the user signed up from.
+        first_order_date: order_date of the user's first non-cancelled order; NULL if none.
+        last_order_date: order_date of the user's last non-cancelled order; NULL if none.
+        orders: the user's non-cancelled orders; 0 if none.
+        items: the user's net items (of non-cancelled orders); 0 if none.
+        lifetime_net_revenue: Σ sale_price of the user's net items; 0 if none.
+        lifetime_gross_profit: lifetime_net_revenue − Σ products.cost of those items; 0 if none.
+        avg_order_value: lifetime_net_revenue / orders; NULL when orders is 0.
+        days_since_last_order: `as_of` − last_order_date in calendar days; NULL if no order.
+        tenure_days: `as_of` − signup_date in calendar days.
+        is_customer: true when orders > 0.
     """
     per_user = int_orders.group_by("user_id").aggregate(
         first_order_date=int_orders.order_date.min(),
@@ -146,7 +178,8 @@ def dim_customers(stg_users: ir.Table, int_orders: ir.Table, as_of: dt.date) -> 
 
 
 def rank_score(rank0: ir.IntegerValue, n: ir.IntegerValue) -> ir.IntegerValue:
-    """score = min(5, 1 + floor(5 × p)), p = (RANK − 1) / (n − 1), 0 when n = 1 (METRICS.md).
+    """score = min(5, 1 + floor(5 × p)), p = (RANK − 1) / (n − 1), 0 when n = 1
+    (docs/contract.md#dim_customer_segments).
 
     `rank0` is ibis's 0-based `ibis.rank()` (SQL RANK() − 1, ties sharing the lowest). floor(5 × p)
     is computed as the integer division (5 × rank0) // (n − 1): exact, where 5 × p in floats could
@@ -157,7 +190,7 @@ def rank_score(rank0: ir.IntegerValue, n: ir.IntegerValue) -> ir.IntegerValue:
 
 
 def segment(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
-    """The RFM segment of (r_score, fm_score) (METRICS.md#marts, dim_customer_segments)."""
+    """The RFM segment of (r_score, fm_score) (docs/contract.md#dim_customer_segments)."""
     return ibis.cases(
         ((r >= 4) & (fm >= 4), "Champions"),
         ((r >= 4) & (fm >= 2), "Potential Loyalists"),
@@ -185,13 +218,29 @@ def segment(r: ir.IntegerValue, fm: ir.IntegerValue) -> ir.StringValue:
 )
 def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
     """One row per customer (a user with a non-cancelled order): RFM scores and segment
-    (METRICS.md#marts).
+    (docs/contract.md#dim_customer_segments).
 
     Scores come from ranks with ties sharing a score: recency ranked by recency_days descending
     (the most recent customers score 5), frequency and monetary ascending, monetary on the amount
     rounded to cents so float noise cannot break a tie differently on another engine; the cents are
     FLOOR(x × 100 + 0.5) rather than ROUND(x, 2), identical IEEE arithmetic on both engines
     (`cents` in marts/_common.py). A rank ties only equal values, so it needs no tie-breaker.
+
+    Columns:
+        user_id: the customer (dim_customers.user_id, is_customer); the key.
+        recency_days: `as_of` − the last non-cancelled order date, in calendar days.
+        frequency: the customer's non-cancelled orders (dim_customers.orders).
+        monetary: the customer's lifetime_net_revenue (FLOAT64, not rounded).
+        r_score: min(5, 1 + floor(5 × p)), p = (RANK − 1) / (n − 1) (0 when n = 1), n customers,
+            RANK over recency_days descending (the most recent score 5); ties share a score.
+        f_score: the same score over frequency ascending.
+        m_score: the same score over monetary in integer cents, FLOOR(monetary × 100 + 0.5),
+            ascending.
+        fm_score: (f_score + m_score + 1) div 2, 1..5.
+        segment: over (r_score, fm_score): `Champions` r ≥ 4 and fm ≥ 4; `Potential Loyalists`
+            r ≥ 4, fm 2–3; `New Customers` r ≥ 4, fm 1; `Loyal Customers` r = 3, fm ≥ 3; `Need
+            Attention` r = 3, fm ≤ 2; `At Risk` r ≤ 2, fm ≥ 3; `Hibernating` r = 2, fm ≤ 2;
+            `Lost` r = 1, fm ≤ 2.
     """
     customers = dim_customers.filter(dim_customers.is_customer)
     n = customers.count().over()
@@ -236,12 +285,26 @@ def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
 )
 def fact_cohort_retention(int_orders: ir.Table, as_of: dt.date) -> ir.Table:
     """One row per (cohort_month, months_since_first), every cell from month 0 to the month of
-    `as_of`, silent months as zeros (METRICS.md#marts).
+    `as_of`, silent months as zeros (docs/contract.md#fact_cohort_retention).
 
     A customer's cohort is the month of their first non-cancelled order; they are active in a month
     when they place a non-cancelled order in it (so month 0 retention is 1). net_revenue is Σ
     sale_price of the net items of the cohort's non-cancelled orders dated in that month;
     cumulative_net_revenue_per_customer is the running Σ net_revenue from month 0 / cohort_size.
+
+    Columns:
+        cohort_month: the first day of the month of the cohort's customers' first non-cancelled
+            order; part of the key.
+        months_since_first: calendar months from cohort_month to the activity month ((year × 12 +
+            month) difference), 0 to the month of `as_of`; part of the key.
+        cohort_size: customers whose first non-cancelled order is in cohort_month.
+        active_customers: cohort customers with a non-cancelled order in the activity month; 0 when
+            none.
+        retention_rate: active_customers / cohort_size; 1 in month 0.
+        net_revenue: Σ sale_price of the net items of the cohort's non-cancelled orders dated in
+            the activity month; 0 when none.
+        cumulative_net_revenue_per_customer: Σ net_revenue of months 0 through months_since_first
+            / cohort_size.
     """
     orders = int_orders.mutate(order_month=month_start(int_orders.order_date))
     firsts = orders.group_by("user_id").aggregate(cohort_month=orders.order_month.min())

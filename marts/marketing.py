@@ -3,7 +3,7 @@
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model
+from ecom.core.registry import data_test, model
 from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, not_finite, ratio
 
 ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
@@ -14,10 +14,19 @@ ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
     partition_by="spend_date",
 )
 def int_daily_marketing(stg_marketing: ir.Table) -> ir.Table:
-    """One row per (spend_date, platform) with a marketing row (METRICS.md#intermediate).
+    """One row per (spend_date, platform) with a marketing row (docs/contract.md#int_daily_marketing).
 
     NULL spend, clicks and impressions count as 0 in the sums; campaigns counts every campaign_id
     with a row that day, zero-spend rows included.
+
+    Columns:
+        spend_date: the day; part of the key.
+        platform: the ad platform (Google, Facebook, YouTube, Email); part of the key.
+        spend: Σ spend of the platform's marketing rows that day (NULL as 0).
+        clicks: Σ clicks of those rows (NULL as 0).
+        impressions: Σ impressions of those rows (NULL as 0).
+        campaigns: distinct campaign_ids of the platform with a row that day, zero-spend rows
+            included.
     """
     daily = stg_marketing.group_by(["spend_date", "platform"]).aggregate(
         spend=stg_marketing.spend.fill_null(0).sum(),
@@ -57,7 +66,7 @@ def int_campaign_attribution(
     attribution_lookback_hours: int,
 ) -> ir.Table:
     """One row per non-cancelled order, credited to the campaign of its last touch
-    (METRICS.md#intermediate).
+    (docs/contract.md#int_campaign_attribution).
 
     The candidates are the user's sessions (visitor 'u' || user_id) starting at or before the
     order and no more than `attribution_lookback_hours` before it, both ends inclusive, exact
@@ -67,12 +76,32 @@ def int_campaign_attribution(
     source maps to no platform, `unmatched` when there is no candidate session or the platform has
     no marketing row that day.
 
-    Columns beyond METRICS.md's words: session_id, traffic_source and platform describe the winning
+    Columns beyond the contract's words: session_id, traffic_source and platform describe the winning
     session whenever there is one (so an `unmatched` order whose session came from a platform
     without a campaign that day keeps that platform; an `organic` order has platform NULL); all
     three are NULL when there is no candidate session. campaign_id is set only when `attributed`.
     net_revenue is Σ sale_price of the order's net items; gross_profit that minus their product cost
     (both int_orders').
+
+    Columns:
+        order_id: the non-cancelled order (stg_orders.order_id); the key.
+        user_id: the order's user.
+        order_date: the UTC date of the order's created_at.
+        ordered_at: the order's created_at (UTC).
+        net_revenue: Σ sale_price of the order's net items; 0 when every non-cancelled item was
+            returned.
+        gross_profit: net_revenue − Σ products.cost of the order's net items.
+        session_id: the winning (last-touch) session: the latest-starting session of visitor
+            'u' || user_id with ordered_at − `attribution_lookback_hours` ≤ session_start ≤
+            ordered_at (exact elapsed time); NULL when there is none.
+        traffic_source: the traffic source of that session's first event; NULL without a session.
+        platform: the ad platform traffic_source maps to; NULL without a session or for a source
+            with no platform (Organic, NULL, any other spelling).
+        campaign_id: when attributed, the platform's campaign with the most clicks on order_date
+            (NULL clicks as 0; tie: smallest campaign_id as a string); NULL otherwise.
+        attribution_status: `attributed` (a campaign was found), `organic` (a session whose source
+            maps to no platform) or `unmatched` (no session, or a platform without a marketing row
+            on order_date).
     """
     orders = int_orders.select("order_id", "user_id", "ordered_at", "order_date", "net_revenue", "gross_profit")
 
@@ -132,12 +161,32 @@ def int_campaign_attribution(
     not_null=("attributed_orders", "attributed_revenue", "attributed_gross_profit"),
 )
 def fact_campaign_performance(stg_marketing: ir.Table, int_campaign_attribution: ir.Table) -> ir.Table:
-    """One row per marketing row (spend_date, platform, campaign_id) (METRICS.md#marts).
+    """One row per marketing row (spend_date, platform, campaign_id)
+    (docs/contract.md#fact_campaign_performance).
 
     attributed_orders/revenue/gross_profit: count, Σ net_revenue and Σ gross_profit of the orders
     attributed to that platform and campaign with order_date = spend_date (0 when none). spend,
     clicks and impressions are the source values (NULL stays NULL); every ratio is NULL when its
     denominator is 0 or NULL, or when its numerator is NULL.
+
+    Columns:
+        spend_date: the marketing row's day; part of the key.
+        platform: the marketing row's platform; part of the key.
+        campaign_id: the marketing row's campaign; part of the key.
+        spend: the row's spend as the source gives it (NULL stays NULL).
+        clicks: the row's clicks as the source gives it (NULL stays NULL).
+        impressions: the row's impressions as the source gives it (NULL stays NULL).
+        attributed_orders: orders of int_campaign_attribution attributed to this platform and
+            campaign with order_date = spend_date; 0 when none.
+        attributed_revenue: Σ net_revenue of those orders; 0 when none.
+        attributed_gross_profit: Σ gross_profit of those orders; 0 when none.
+        ctr: clicks / impressions; NULL when impressions is 0 or NULL, or clicks NULL.
+        cpc: spend / clicks; NULL when clicks is 0 or NULL, or spend NULL.
+        cpa: spend / attributed_orders; NULL when attributed_orders is 0 or spend NULL.
+        roas: attributed_revenue / spend; NULL when spend is 0 or NULL. No upper bound:
+            attribution is by session, not by click.
+        conversion_rate: attributed_orders / clicks; NULL when clicks is 0 or NULL. Can exceed 1
+            for the same reason.
     """
     attributed = int_campaign_attribution.filter(int_campaign_attribution.attribution_status == "attributed")
     credited = attributed.group_by(

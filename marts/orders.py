@@ -4,7 +4,7 @@ means (docs/contract.md#conventions), computed once and read by the models that 
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import model
+from ecom.core.registry import model
 from marts._common import is_net, is_non_cancelled
 
 
@@ -16,10 +16,10 @@ from marts._common import is_net, is_non_cancelled
     relationships={"order_id": "stg_orders.order_id"},
 )
 def int_orders(stg_orders: ir.Table, stg_order_items: ir.Table, stg_products: ir.Table) -> ir.Table:
-    """One row per non-cancelled order: an order with at least one non-cancelled item, whatever
-    the order's own status (docs/contract.md#conventions).
+    """One row per non-cancelled order (docs/contract.md#int_orders).
 
-    A missing product adds no cost (its items still count and sell); the relationship tests of
+    A non-cancelled order is an order with at least one non-cancelled item, whatever the order's own
+    status (docs/contract.md#conventions). A missing product adds no cost (its items still count and sell); the relationship tests of
     stg_order_items report it. An order whose every non-cancelled item was returned is here, with
     0 net items and 0 revenue: it is still an order of a customer.
 

@@ -1,6 +1,6 @@
 """Products and inventory: sales performance per product and stock health / reorder advice.
 
-See METRICS.md#marts (fact_product_performance, fact_inventory_forecast).
+See docs/contract.md#fact_product_performance and docs/contract.md#fact_inventory_forecast.
 """
 
 import datetime as dt
@@ -8,7 +8,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model
+from ecom.core.registry import data_test, model
 from marts._common import (
     cents,
     days_between,
@@ -31,7 +31,7 @@ PRODUCT_ATTRIBUTES = ("product_id", "name", "brand", "category", "department", "
     relationships={"product_id": "stg_products.product_id"},
 )
 def fact_product_performance(stg_products: ir.Table, stg_order_items: ir.Table, stg_orders: ir.Table) -> ir.Table:
-    """One row per product of stg_products, sold or not (METRICS.md#marts).
+    """One row per product of stg_products, sold or not (docs/contract.md#fact_product_performance).
 
     units_sold counts net items and units_returned returned items; net_revenue is Σ sale_price of
     net items and cogs their product cost (products.cost). A product without sales has 0 units and
@@ -41,6 +41,25 @@ def fact_product_performance(stg_products: ir.Table, stg_order_items: ir.Table, 
     net_revenue / Σ net_revenue over all products, and cumulative_revenue_share the running sum of
     net_revenue by rank over that total; both are NULL when total net revenue is 0 (no sales: a
     share of nothing is undefined, as for every other ratio).
+
+    Columns:
+        product_id: the product (stg_products.product_id); the key.
+        name, brand, category, department: the product's attribute of that name (stg_products).
+        cost: products.cost, the unit cost.
+        retail_price: the list price.
+        units_sold: net items of the product (status neither cancelled nor returned); 0 when none.
+        units_returned: returned items of the product; 0 when none.
+        net_revenue: Σ sale_price of the net items; 0 when none.
+        cogs: Σ products.cost of the net items (units_sold × cost); 0 when none.
+        gross_profit: net_revenue − cogs.
+        margin_pct: gross_profit / net_revenue, a fraction (0.25 is 25 %) despite its name; NULL
+            when net_revenue is 0.
+        return_rate: units_returned / (units_sold + units_returned); NULL when both are 0.
+        revenue_rank: 1 for the highest net_revenue in integer cents FLOOR(net_revenue × 100 + 0.5),
+            descending; ties: smaller product_id first; unique, 1..number of products.
+        revenue_share: net_revenue / Σ net_revenue of all products; NULL when that total is 0.
+        cumulative_revenue_share: Σ net_revenue of the products ranked 1..revenue_rank / Σ
+            net_revenue of all products; NULL when that total is 0.
     """
     items = items_with_order_user_and_cost(stg_order_items, stg_orders, stg_products)
     sold = items.filter(is_non_cancelled(items.status))
@@ -125,7 +144,7 @@ def fact_inventory_forecast(
     lead_time_days: int,
     cover_days: int,
 ) -> ir.Table:
-    """One row per product of stg_products (METRICS.md#marts).
+    """One row per product of stg_products (docs/contract.md#fact_inventory_forecast).
 
     stock_on_hand counts the inventory units received by `as_of` and not sold by it (stg_inventory
     applies as_of: a unit sold later is still stock). units_sold_window counts non-cancelled items
@@ -135,6 +154,27 @@ def fact_inventory_forecast(
     floats avg_daily_units (U / W) and days_of_stock (S × W / U, NULL without sales in the window)
     are for display. A product that is out of stock with no sales in the window is `out_of_stock`
     (first rule) and reorders 0 (U = 0). stock_value and reorder_value use products.cost.
+
+    Columns:
+        product_id: the product (stg_products.product_id); the key.
+        name, brand, category, department: the product's attribute of that name (stg_products).
+        cost: products.cost, the unit cost.
+        stock_on_hand: S, inventory units received by the end of `as_of` and not sold by it; 0 when
+            none.
+        stock_value: stock_on_hand × cost.
+        units_sold_window: U, non-cancelled items of the product whose order date is in the W =
+            `velocity_window_days` days ending on `as_of` (as_of − W < order_date ≤ as_of).
+        avg_daily_units: U / W, units per day over the window (FLOAT64; 0 without sales).
+        days_of_stock: S × W / U, days the stock lasts at the window's pace; NULL when U is 0.
+        last_sale_date: the latest order date of a non-cancelled item of the product, up to
+            `as_of`; NULL if never sold.
+        days_since_last_sale: `as_of` − last_sale_date in calendar days; NULL if never sold.
+        inventory_status: the first that holds: `out_of_stock` (S = 0), `dead_stock` (U = 0),
+            `critical` (S × W < critical_days × U), `low` (S × W < low_days × U), `overstocked`
+            (S × W > overstock_days × U), else `healthy`; decided in integers.
+        reorder_qty: max(0, ⌈U × (lead_time_days + cover_days) / W⌉ − S) by integer ceiling
+            division; 0 for dead stock.
+        reorder_value: reorder_qty × cost.
     """
     w = velocity_window_days
     window_start = ibis.date(as_of - dt.timedelta(days=w))  # exclusive
@@ -153,7 +193,7 @@ def fact_inventory_forecast(
         stock_on_hand=joined.stock_on_hand.fill_null(0),
         units_sold_window=joined.units_sold_window.fill_null(0),
     )
-    # METRICS.md's S, U, W: days_of_stock < d  ⇔  S / (U / W) < d  ⇔  S × W < d × U (U > 0).
+    # The contract's S, U, W: days_of_stock < d  ⇔  S / (U / W) < d  ⇔  S × W < d × U (U > 0).
     s, u = filled.stock_on_hand, filled.units_sold_window
     status = ibis.cases(
         (s == 0, "out_of_stock"),
@@ -183,7 +223,7 @@ def fact_inventory_forecast(
     )
 
 
-# --- Data tests (METRICS.md#invariants): each returns the failing rows ----------------------------
+# --- Data tests (docs/contract.md#invariants): each returns the failing rows ----------------------
 
 
 @data_test

@@ -1,9 +1,9 @@
-"""Cross-mart invariants (METRICS.md#invariants): the same money, counted by different marts, agrees."""
+"""Cross-mart invariants (docs/contract.md#invariants): the same money, counted by different marts, agrees."""
 
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test
+from ecom.core.registry import data_test
 from marts._common import totals_disagree
 
 

@@ -1,7 +1,7 @@
 """Sales and P&L: daily sales, the daily P&L with its date spine, and its trailing/running metrics.
 
-See METRICS.md#intermediate (int_daily_sales) and METRICS.md#marts (fact_daily_pnl,
-fact_daily_pnl_advanced).
+See docs/contract.md#int_daily_sales, docs/contract.md#fact_daily_pnl and
+docs/contract.md#fact_daily_pnl_advanced.
 """
 
 import datetime as dt
@@ -9,7 +9,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model
+from ecom.core.registry import data_test, model
 from marts._common import (
     date_spine,
     day_number,
@@ -66,13 +66,25 @@ PNL_COLUMNS = (
 
 @model(key="order_date", partition_by="order_date", not_null=PNL_AMOUNTS)
 def int_daily_sales(stg_order_items: ir.Table, stg_orders: ir.Table, stg_products: ir.Table) -> ir.Table:
-    """One row per order date with at least one non-cancelled item (METRICS.md#intermediate).
+    """One row per order date with at least one non-cancelled item (docs/contract.md#int_daily_sales).
 
     orders and customers count distinct orders / order users with a non-cancelled item that day;
     items_sold counts net items; gross_revenue sums the sale_price of non-cancelled items and
     returned_revenue that of returned items; net_revenue = gross_revenue − returned_revenue;
     cogs is the product cost (products.cost) of net items. new_customers counts the users whose
     first non-cancelled order is dated that day. A user is the order's user.
+
+    Columns:
+        order_date: the UTC date of the orders' created_at; the key.
+        orders: distinct orders with at least one non-cancelled item dated that day.
+        items_sold: net items (status neither cancelled nor returned) of that day's orders.
+        gross_revenue: Σ sale_price of the non-cancelled items of that day's orders.
+        returned_revenue: Σ sale_price of the returned items of that day's orders; 0 when none.
+        net_revenue: gross_revenue − returned_revenue (Σ sale_price of net items).
+        cogs: Σ products.cost of the net items; 0 when none.
+        gross_profit: net_revenue − cogs.
+        customers: distinct users (the order's user) with a non-cancelled item that day.
+        new_customers: users whose first non-cancelled order is dated that day; 0 when none.
     """
     items = items_with_order_user_and_cost(stg_order_items, stg_orders, stg_products)
     sold = items.filter(is_non_cancelled(items.status))
@@ -112,13 +124,31 @@ def fact_daily_pnl(
     int_daily_sales: ir.Table, int_daily_marketing: ir.Table, stg_orders: ir.Table, as_of: dt.date
 ) -> ir.Table:
     """One row per date from the earlier of the first order date and the first spend date to
-    `as_of` (METRICS.md#marts).
+    `as_of` (docs/contract.md#fact_daily_pnl).
 
     The spine starts at the first order of ANY status (an order whose items are all cancelled
     still opens the spine) or the first marketing row (a zero-spend row included), whichever is
     earlier; no orders and no spend: no rows. On a day without activity every count and amount is 0
     (ad_spend too) and the ratios whose denominator is 0 are NULL: gross_margin (net_revenue = 0),
     roas (ad_spend = 0), aov (orders = 0).
+
+    Columns:
+        date: the calendar day (UTC); the key.
+        orders: distinct orders with a non-cancelled item dated that day; 0 without sales.
+        items_sold: net items sold that day; 0 without sales.
+        gross_revenue: Σ sale_price of non-cancelled items ordered that day; 0 without sales.
+        returned_revenue: Σ sale_price of returned items ordered that day; 0 without sales.
+        net_revenue: gross_revenue − returned_revenue; 0 without sales.
+        cogs: Σ products.cost of the net items ordered that day; 0 without sales.
+        gross_profit: net_revenue − cogs.
+        gross_margin: gross_profit / net_revenue; NULL when net_revenue is 0.
+        ad_spend: Σ int_daily_marketing.spend of the day over every platform (NULL spend as 0); 0
+            when no marketing row.
+        contribution_profit: gross_profit − ad_spend.
+        roas: net_revenue / ad_spend (all revenue, not only attributed); NULL when ad_spend is 0.
+        aov: average order value, net_revenue / orders; NULL when orders is 0.
+        customers: distinct users with a non-cancelled item that day; 0 without sales.
+        new_customers: users whose first non-cancelled order is dated that day; 0 when none.
     """
     first_order = stg_orders.aggregate(first_order_date=stg_orders.order_date.min())
     first_spend = int_daily_marketing.aggregate(first_spend_date=int_daily_marketing.spend_date.min())
@@ -174,13 +204,34 @@ def trailing_sum(value: ir.NumericColumn, order_key: ir.IntegerColumn, days: int
 )
 def fact_daily_pnl_advanced(fact_daily_pnl: ir.Table) -> ir.Table:
     """One row per date of fact_daily_pnl, its columns plus trailing, running and year-over-year
-    net revenue (METRICS.md#marts).
+    net revenue (docs/contract.md#fact_daily_pnl_advanced).
 
     Trailing 7/30 days are calendar days (a RANGE frame over the day number, so a missing day
     could never widen the window); roas_7d/30d are ratios of the trailing sums. mtd/ytd/cumulative
     are running sums by date within the month / year / all time. net_revenue_7d_prev_year sums
     [date − 370, date − 364]; days before the spine count 0, so it is 0 (and yoy_growth_7d NULL)
     for the first year of the spine.
+
+    Columns:
+        fact_daily_pnl.*: every column of fact_daily_pnl, as described there, in its order.
+        net_revenue_7d: Σ net_revenue over the 7 calendar days ending on date, [date − 6, date].
+        ad_spend_7d: Σ ad_spend over [date − 6, date].
+        gross_profit_7d: Σ gross_profit over [date − 6, date].
+        net_revenue_30d: Σ net_revenue over the 30 calendar days ending on date, [date − 29, date].
+        ad_spend_30d: Σ ad_spend over [date − 29, date].
+        gross_profit_30d: Σ gross_profit over [date − 29, date].
+        roas_7d: net_revenue_7d / ad_spend_7d (a ratio of the sums, never an average of daily
+            roas); NULL when ad_spend_7d is 0.
+        roas_30d: net_revenue_30d / ad_spend_30d; NULL when ad_spend_30d is 0.
+        net_revenue_mtd: Σ net_revenue from the first day of date's month (or the spine's first
+            day) through date.
+        net_revenue_ytd: Σ net_revenue from January 1 of date's year (or the spine's first day)
+            through date.
+        cumulative_net_revenue: Σ net_revenue from the spine's first day through date.
+        net_revenue_7d_prev_year: Σ net_revenue over [date − 370, date − 364], the 7 days ending
+            364 days earlier (same weekdays); days before the spine count 0.
+        yoy_growth_7d: (net_revenue_7d − net_revenue_7d_prev_year) / net_revenue_7d_prev_year;
+            NULL when net_revenue_7d_prev_year is 0.
     """
     pnl = fact_daily_pnl.mutate(day=day_number(fact_daily_pnl.date))
     # RANGE BETWEEN 370 PRECEDING AND 364 PRECEDING: the 7 days ending 364 days earlier.
@@ -220,7 +271,7 @@ def fact_daily_pnl_advanced(fact_daily_pnl: ir.Table) -> ir.Table:
     )
 
 
-# --- Data tests (METRICS.md#invariants): each returns the failing rows ----------------------------
+# --- Data tests (docs/contract.md#invariants): each returns the failing rows ----------------------
 
 
 @data_test

@@ -1,14 +1,15 @@
-"""Web sessions: events grouped into visits by inactivity (METRICS.md#intermediate, #marts).
+"""Web sessions: events grouped into visits by inactivity (docs/contract.md#int_web_sessions,
+#fact_session_metrics).
 
 A visit ends after `session_timeout_minutes` of inactivity, measured as exact elapsed time by
 comparing instants (`created_at > previous + interval`), never by counting minute boundaries, so
-DuckDB and BigQuery split sessions identically (DESIGN.md#portability-rules).
+DuckDB and BigQuery split sessions identically (docs/architecture.md#portability-rules).
 """
 
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import data_test, model
+from ecom.core.registry import data_test, model
 from marts._common import platform_of
 from marts.staging import EVENT_TYPES
 
@@ -27,7 +28,7 @@ def visitor_of(events: ir.Table) -> ir.StringValue:
 
 
 def _visitor_order(t: ir.Table) -> list[ir.Value]:
-    # (created_at, event_id) is unique per visitor: the tie-breaker METRICS.md names.
+    # (created_at, event_id) is unique per visitor: the tie-breaker the contract names.
     return [t.created_at, t.event_id]
 
 
@@ -40,7 +41,7 @@ def _visitor_order(t: ir.Table) -> list[ir.Value]:
     relationships={"event_id": "stg_events.event_id"},
 )
 def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.Table:
-    """One row per web event, with its visitor and session (METRICS.md#intermediate).
+    """One row per web event, with its visitor and session (docs/contract.md#int_web_sessions).
 
     An event starts a session when it is its visitor's first (by created_at, event_id) or when
     more than `session_timeout_minutes` (strictly, exact elapsed time) have passed since the
@@ -50,6 +51,25 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     Choices where the contract is silent: a signed-in user's events form one visitor whatever IP
     they come from, and never join the sessions of that IP's anonymous events (an empty ip_address
     is an address like any other, docs/contract.md#staging, so only a NULL ip_hash is missing).
+
+    Columns:
+        event_id: the event (stg_events.event_id); the key.
+        visitor_id: 'u' || user_id when user_id is set, else 'a' || ip_hash, else 'e' || event_id
+            (an event with neither is a visitor of its own).
+        user_id: the signed-in user; NULL for anonymous events.
+        session_number: the visitor's session count up to this event, 1-based: the number of
+            session starts among the visitor's events up to and including this one, ordered by
+            (created_at, event_id).
+        session_id: visitor_id || '-' || session_number.
+        is_session_start: true when the event is the visitor's first, or when strictly more than
+            `session_timeout_minutes` minutes of exact elapsed time separate it from the visitor's
+            previous event (a gap of exactly the timeout continues the session).
+        created_at: when the event happened (UTC).
+        event_date: the UTC date of created_at.
+        event_type: the event's lower-case type (stg_events.event_type).
+        uri: the page requested.
+        traffic_source: the event's traffic source, as the source spells it.
+        browser: the browser as the source names it.
     """
     events = stg_events.select(
         "event_id",
@@ -115,13 +135,35 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     relationships={"session_id": "int_web_sessions.session_id"},
 )
 def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
-    """One row per web session (METRICS.md#marts).
+    """One row per web session (docs/contract.md#fact_session_metrics).
 
     The landing fields, traffic source, platform and browser are those of the session's first
     event (by created_at, event_id), which int_web_sessions flags with is_session_start: a join
     on that flag instead of arg_min, whose tie handling is not portable. has_cart/has_purchase are
     false (never NULL) when the session has no such event; events with a NULL event_type count
     towards event_count only.
+
+    Columns:
+        session_id: the session (int_web_sessions.session_id); the key.
+        visitor_id: the session's visitor (see int_web_sessions.visitor_id).
+        user_id: the signed-in user; NULL for an anonymous visitor's session.
+        is_identified: true when user_id is set.
+        session_date: the UTC date of session_start.
+        session_start: created_at of the session's first event (UTC).
+        session_end: created_at of the session's last event (UTC); equals session_start for a
+            one-event session.
+        duration_seconds: session_end − session_start as exact elapsed time in seconds, fractional
+            (microseconds / 1e6, FLOAT64); 0 for a one-event session.
+        event_count: the number of events in the session (≥ 1).
+        product_views: the number of the session's events of type `product`.
+        has_cart: true when the session has a `cart` event; false (never NULL) otherwise.
+        has_purchase: true when the session has a `purchase` event; false (never NULL) otherwise.
+        landing_uri: uri of the session's first event by (created_at, event_id).
+        landing_event_type: event_type of that first event.
+        traffic_source: traffic_source of that first event, as the source spells it.
+        platform: the ad platform of traffic_source, case-sensitively (Adwords → Google, Facebook,
+            YouTube, Email); NULL for Organic, NULL or any other source.
+        browser: browser of that first event.
     """
     events = int_web_sessions
 
@@ -152,7 +194,7 @@ def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
         session_date=sessions.session_start.date(),
         session_start=sessions.session_start,
         session_end=sessions.session_end,
-        # Microsecond deltas are exact on both engines; whole-second ones are not (METRICS.md).
+        # Microsecond deltas are exact on both engines; whole-second ones are not (docs/contract.md#conventions).
         duration_seconds=sessions.session_end.delta(sessions.session_start, unit="microsecond") / 1e6,
         event_count=sessions.event_count,
         product_views=sessions.product_views,

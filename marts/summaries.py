@@ -9,7 +9,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from ecom.registry import summary
+from ecom.core.registry import summary
 from marts._common import ratio
 from marts.customers import SEGMENTS
 

@@ -1,10 +1,10 @@
-"""The build variables of METRICS.md#parameters, with their defaults."""
+"""The build variables of docs/contract.md#parameters, with their defaults."""
 
 import datetime as dt
 
 import ibis.expr.types as ir
 
-from ecom.registry import var
+from ecom.core.registry import var
 
 
 def latest_order_date(orders: ir.Table) -> ir.Scalar:

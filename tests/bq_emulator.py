@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,8 +21,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from ecom.load import to_contract
-from ecom.sources import RAW_SCHEMAS
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.load import to_contract
+from tests.services import free_port, run_installer, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL = ROOT / ".ci" / "install-emulator.sh"
@@ -46,27 +46,12 @@ class Emulator:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _install() -> Path | None:
-    """The emulator's executable, installed if needed; None (with the reason) when impossible."""
-    done = subprocess.run(["bash", str(INSTALL)], capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        pytest.fail(f"{INSTALL.name} failed:\n{done.stderr[-2000:]}")
-    lines = done.stdout.strip().splitlines()
-    if not lines:
-        pytest.skip(f"BigQuery emulator not available: {done.stderr.strip() or 'no Python >= 3.13'}")
-    return Path(lines[-1])
-
-
 @pytest.fixture(scope="session")
 def bq_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    exe = _install()
-    port, grpc_port = _free_port(), _free_port()
+    exe, why = run_installer(INSTALL)
+    if exe is None:
+        pytest.skip(f"BigQuery emulator not available: {why or 'no Python >= 3.13'}")
+    port, grpc_port = free_port(), free_port()
     data_dir = tmp_path_factory.mktemp("bq-emulator")
     log = (data_dir / "emulator.log").open("w")
     proc = subprocess.Popen(
@@ -104,12 +89,7 @@ def bq_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
                 time.sleep(0.2)
         yield Emulator(url, f"127.0.0.1:{grpc_port}", PROJECT, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 

@@ -10,8 +10,8 @@ import ibis
 import pytest
 import yaml
 
-from ecom.registry import Project
-from ecom.targets import connect_duckdb
+from ecom.core.registry import Project
+from ecom.targets.duckdb import connect_duckdb
 
 # Tests execute models on memtables through ibis's default backend: give it the UTC session the
 # engine's own connections have, whatever the machine's time zone.
@@ -24,11 +24,9 @@ os.environ.pop("ECOM_VISITOR_SALT", None)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and (p / "orders.csv").exists())
 
-# Real thelook-generator data (never committed). The project's repository sits beside `shared/`
-# (locally and in CI); ECOM_THELOOK_SAMPLE overrides. Tests that read it skip when it is absent.
-THELOOK_SAMPLE = Path(
-    os.environ.get("ECOM_THELOOK_SAMPLE", Path(__file__).resolve().parents[2] / "shared" / "thelook-sample")
-)
+# Real data is never committed: a folder of thelook Parquet files, named by the environment. Tests
+# that read it skip when it is absent.
+THELOOK_SAMPLE = Path(os.environ.get("ECOM_THELOOK_SAMPLE", "no-thelook-sample"))
 
 # The variables the compiled-SQL snapshots are rendered with: fixed, so the SQL is deterministic.
 SNAPSHOT_AS_OF = dt.date(2024, 6, 30)

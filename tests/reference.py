@@ -1,12 +1,12 @@
-"""A plain-Python reference of /work/shared/METRICS.md: every model as loops over lists of dicts.
+"""A plain-Python reference of the contract (docs/contract.md): every model as loops over lists of dicts.
 
-Written from METRICS.md alone (no ibis, no SQL, no pandas) so that the Ibis models can be held to it
+Written from the contract alone (no ibis, no SQL, no pandas) so that the Ibis models can be held to it
 table by table (tests/test_reference.py). Raw tables come in as lists of dicts with the source
 contract's columns (timestamps as tz-aware UTC datetimes, dates as datetime.date); each function
-returns a list of dicts with METRICS.md's columns in METRICS.md's order.
+returns a list of dicts with the contract's columns in the contract's order.
 
 `build_all(raw, vars)` runs every model in dependency order and returns {model name: rows}.
-Where METRICS.md is silent, the choice made here is written next to the code (search "SILENT").
+Where the contract is silent, the choice made here is written next to the code (search "SILENT").
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ DEFAULT_VARS = {
     "visitor_salt": "",
 }
 
-# METRICS.md#sources: event traffic source -> platform, case-sensitively; anything else -> None.
+# docs/contract.md#sources: event traffic source -> platform, case-sensitively; anything else -> None.
 PLATFORM_OF_SOURCE = {"Adwords": "Google", "Facebook": "Facebook", "YouTube": "YouTube", "Email": "Email"}
 
-# The key (grain) of every model, from METRICS.md's "one row per ..." clauses.
+# The key (grain) of every model, from the contract's "one row per ..." clauses.
 KEYS = {
     "stg_orders": ("order_id",),
     "stg_order_items": ("order_item_id",),
@@ -64,7 +64,7 @@ KEYS = {
 
 
 def resolve_vars(raw: dict[str, list[dict]], given: dict) -> dict:
-    """Defaults of METRICS.md#parameters; as_of defaults to the latest DATE(orders.created_at)."""
+    """Defaults of docs/contract.md#parameters; as_of defaults to the latest DATE(orders.created_at)."""
     out = dict(DEFAULT_VARS)
     out.update(given or {})
     if out.get("as_of") is None:
@@ -86,14 +86,14 @@ def happened(ts: dt.datetime | None, as_of: dt.date) -> dt.datetime | None:
 
 
 def ratio(num, den):
-    """METRICS.md#conventions: NULL when the denominator is 0 or NULL (or the numerator NULL)."""
+    """docs/contract.md#conventions: NULL when the denominator is 0 or NULL (or the numerator NULL)."""
     if num is None or den is None or den == 0:
         return None
     return num / den
 
 
 def point_in_time_status(raw_status, shipped_at, delivered_at, returned_at) -> str:
-    """METRICS.md#staging: Cancelled (any case) stays cancelled; the rest from the timestamps.
+    """docs/contract.md#staging: Cancelled (any case) stays cancelled; the rest from the timestamps.
 
     The timestamps given are already those that happened by as_of."""
     if raw_status is not None and raw_status.lower() == "cancelled":
@@ -108,7 +108,7 @@ def point_in_time_status(raw_status, shipped_at, delivered_at, returned_at) -> s
 
 
 def cents(x: float) -> int:
-    """A money amount rounded to cents (round half up), for rankings (METRICS.md money ties)."""
+    """A money amount rounded to cents (round half up), for rankings (docs/contract.md#conventions, money ties)."""
     return math.floor(x * 100 + 0.5)
 
 
@@ -944,7 +944,7 @@ def dim_customer_segments(customers):
 
 
 def build_all(raw: dict[str, list[dict]], given_vars: dict | None = None) -> dict[str, list[dict]]:
-    """Every model of METRICS.md from the raw tables (lists of dicts), in dependency order."""
+    """Every model of the contract from the raw tables (lists of dicts), in dependency order."""
     v = resolve_vars(raw, given_vars or {})
     m: dict[str, list[dict]] = {}
     m["stg_orders"] = stg_orders(raw, v)

@@ -1,4 +1,4 @@
-"""Shared test data for the report tests: the marts' schemas (METRICS.md#marts columns and types),
+"""Shared test data for the report tests: the marts' schemas (docs/contract.md#models columns and types),
 table builders, and `fake_marts()`, a small deterministic generator of plausible marts.
 
 tests/test_report.py builds hand-made marts from the schemas; tests/test_report_browser.py (and the
@@ -177,7 +177,7 @@ def _ratio(a, b):
 
 
 def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: int = 1500) -> dict:
-    """Plausible marts with METRICS.md's columns (values are consistent enough to look real, not exact)."""
+    """Plausible marts with the contract's columns (values are consistent enough to look real, not exact)."""
     rng = random.Random(seed)
     start = AS_OF - dt.timedelta(days=days - 1)
     dates = [start + dt.timedelta(days=i) for i in range(days)]
@@ -514,7 +514,7 @@ def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: i
 
 def fake_marts_in_duckdb(path, **sizes):
     """A DuckDBTarget at `path` holding fake_marts(**sizes) in schema main (and _ecom_vars); left open."""
-    from ecom.targets import DuckDBTarget
+    from ecom.targets.duckdb import DuckDBTarget
 
     tgt = DuckDBTarget(path)
     for name, t in fake_marts(**sizes).items():

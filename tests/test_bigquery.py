@@ -24,12 +24,16 @@ import pyarrow.parquet as pq
 import pytest
 from google.cloud.bigquery import Dataset, LoadJobConfig
 
-from ecom import engine
-from ecom.bigquery import HOW_TO_AUTHENTICATE, BigQueryError, BigQueryTarget, offline_locations, resolve_config
-from ecom.load import read_folder
-from ecom.registry import Model, Project
-from ecom.sources import RAW_SCHEMAS, SourceContractError
-from ecom.targets import DuckDBTarget, Location, TargetError
+from ecom.core import engine
+from ecom.core.registry import Model, Project
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError
+from ecom.data.load import read_folder
+from ecom.targets.base import Location, TargetError
+from ecom.targets.bigquery.auth import HOW_TO_AUTHENTICATE
+from ecom.targets.bigquery.config import offline_locations, resolve_config
+from ecom.targets.bigquery.errors import BigQueryError
+from ecom.targets.bigquery.target import BigQueryTarget
+from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import Emulator, bq_emulator, clean_env, tiny_raw  # noqa: F401 (fixture)
 from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, scenario_vars
 
@@ -448,7 +452,7 @@ def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, 
         config_dir="/nonexistent",
     )
     datasets = {d.dataset_id for d in bq.client.list_datasets()}
-    plan = fresh.dry_run_expressions(project, list(project.order), built.values)
+    plan = engine.dry_run_plan(project, fresh, list(project.order), built.values)
     assert list(plan) == list(project.order)
     estimates = {name: fresh.dry_run(project.models[name], expr) for name, (expr, _) in plan.items()}
     # the emulator answers dry runs without estimating (0 bytes); real BigQuery gives the bytes
@@ -515,7 +519,7 @@ def test_permission_and_credential_refusals_are_one_line():
     from google.api_core import exceptions as gexc
     from google.auth.exceptions import RefreshError
 
-    from ecom.bigquery import readable_errors
+    from ecom.targets.bigquery.errors import readable_errors
 
     forbidden = gexc.Forbidden(
         "GET https://bigquery.googleapis.com/bigquery/v2/projects/p/datasets/d: Access Denied: Dataset p:d: "

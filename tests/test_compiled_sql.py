@@ -10,10 +10,10 @@ import pytest
 import sqlglot
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from ecom.engine import to_sql, unbound_expressions
-from ecom.registry import Project
-from ecom.targets import Location
-from ecom.vars import resolve_vars
+from ecom.core.engine import to_sql, unbound_expressions
+from ecom.core.registry import Project
+from ecom.core.vars import resolve_vars
+from ecom.targets.base import Location
 from tests.conftest import SNAPSHOT_AS_OF
 
 PROJECT = Project.load()

@@ -1,5 +1,5 @@
 """int_user_acquisition, dim_customers, dim_customer_segments, fact_cohort_retention
-(METRICS.md#intermediate, #marts) on fixtures/customers and inline tables.
+(docs/contract.md#int_user_acquisition, #dim_customers, ...) on fixtures/customers and inline tables.
 
 Expected values are computed by hand, arithmetic in the comments. The fixture scenario is built by
 the engine like `ecom build` (and tests/test_dialects.py cross-checks its BigQuery SQL); the inline
@@ -21,11 +21,11 @@ import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecom import engine
-from ecom.load import read_folder
-from ecom.registry import Project
-from ecom.sources import RAW_SCHEMAS
-from ecom.targets import DuckDBTarget, connect_duckdb
+from ecom.core import engine
+from ecom.core.registry import Project
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
 from marts.customers import (
     SEGMENTS,
     age_band,
@@ -504,7 +504,7 @@ def test_every_segment_with_ties_at_score_boundaries():
 
 
 def test_single_customer_scores_one():
-    # n = 1: p = 0, every score 1 + floor(0) = 1, fm (1+1+1) div 2 = 1 -> Lost (METRICS.md's rule,
+    # n = 1: p = 0, every score 1 + floor(0) = 1, fm (1+1+1) div 2 = 1 -> Lost (the contract's rule,
     # even for a customer who ordered today).
     got = segments_of([(7, 0, 3, 120.0)])
     assert scores(got) == {7: (1, 1, 1, 1, "Lost")}
@@ -568,7 +568,7 @@ def test_age_bands():
 def test_segment_shares_summary(march):
     got = customer_segment_shares(march.table("dim_customer_segments")).to_pyarrow().to_pylist()
     # 3 customers, one per segment (33.33 % each); revenue 90 + 100 + 0 = 190 -> 90 / 190, 100 / 190, 0.
-    # Rows in METRICS.md's segment order; segments with no customer are not listed.
+    # Rows in the contract's segment order; segments with no customer are not listed.
     assert got == [
         {
             "segment": "Champions",
@@ -625,7 +625,7 @@ def test_data_tests_report_broken_tables():
 
 
 def reference_segments(rows: list[tuple[int, int, int, int]]) -> dict[int, tuple]:
-    """METRICS.md's scores, in exact fractions: rows are (user_id, recency_days, orders, cents)."""
+    """The contract's scores, in exact fractions: rows are (user_id, recency_days, orders, cents)."""
     n = len(rows)
 
     def score(rank: int) -> int:

@@ -1,4 +1,4 @@
-"""The dialect cross-check (DESIGN.md, testing layer 3) and data tests on every fixture scenario.
+"""The dialect cross-check (docs/architecture.md#testing-layers, layer 3) and data tests on every fixture scenario.
 
 For each scenario under fixtures/, every model is built natively on DuckDB; then its compiled
 BigQuery SQL, transpiled by sqlglot from BigQuery to DuckDB, is run over the same upstream tables and
@@ -14,10 +14,11 @@ import pyarrow as pa
 import pytest
 import sqlglot
 
-from ecom import engine
-from ecom.load import read_folder
-from ecom.registry import Project
-from ecom.targets import DuckDBTarget, Location
+from ecom.core import engine
+from ecom.core.registry import Project
+from ecom.data.load import read_folder
+from ecom.targets.base import Location
+from ecom.targets.duckdb import DuckDBTarget
 from tests.conftest import FIXTURES, SCENARIOS, scenario_vars
 
 PROJECT = Project.load()

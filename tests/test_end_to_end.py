@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecom.cli import app
-from ecom.targets import DuckDBTarget
+from ecom.targets.duckdb import DuckDBTarget
 
 runner = CliRunner()
 

@@ -11,12 +11,12 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from ecom import engine
 from ecom.cli import app
-from ecom.registry import Model, Project, ProjectError, Var
-from ecom.sources import RAW_SCHEMAS, SourceContractError
-from ecom.targets import DuckDBTarget
-from ecom.vars import VarsError, parse_vars, resolve_vars
+from ecom.core import engine
+from ecom.core.registry import Model, Project, ProjectError, Var
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError
+from ecom.core.vars import VarsError, parse_vars, resolve_vars
+from ecom.targets.duckdb import DuckDBTarget
 
 
 def m(func, key="id"):
@@ -168,6 +168,27 @@ def test_failed_build_leaves_every_table_as_it_was(project):
         engine.build(broken, target, ["stg_orders", "fact_broken"], earlier)
     assert target.row_count("stg_orders") == 2
     assert not target.exists("fact_broken")
+
+
+def test_dry_run_plan_reads_built_models_and_inlines_the_others():
+    def stg_a(orders):
+        return orders.select("order_id")
+
+    def int_b(stg_a):
+        return stg_a.mutate(twice=stg_a.order_id * 2)
+
+    def fact_c(int_b, stg_a):
+        return int_b.join(stg_a, "order_id")
+
+    project = tiny_project(stg_a, int_b, fact_c)
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    engine.build(project, target, ["stg_a"], {"as_of": dt.date(2024, 3, 5)})
+    plan = engine.dry_run_plan(project, target, ["fact_c"], {})
+    assert list(plan) == ["fact_c"]
+    expr, inline = plan["fact_c"]
+    assert inline == ["int_b"]  # stg_a is built: read as its table
+    assert sorted(expr.execute()["twice"]) == [2, 4]  # order ids 1 and 2, doubled
 
 
 def test_missing_raw_table_and_columns_are_all_listed():

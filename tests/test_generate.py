@@ -1,7 +1,7 @@
 """`ecom generate`: deterministic, thelook-shaped, contract-conforming, atomic.
 
 Expected figures are computed from the generator's stated weights (module docstring of
-ecom.generate), not read from its output:
+ecom.data.generate), not read from its output:
 - orders per user: 0*.2 + 1*.5 + 2*.2 + 3*.05 + 4*.05 = 1.25
 - items per order: 1*.7 + 2*.2 + 3*.05 + 4*.05 = 1.45
 - identified events per order: single-item 5; an n-item order has n sessions of 3n + 1 events:
@@ -22,11 +22,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from ecom import engine
-from ecom import generate as gen
-from ecom.load import read_folder
-from ecom.sources import RAW_SCHEMAS, check_schema
-from ecom.targets import DuckDBTarget
+from ecom.core import engine
+from ecom.core.sources import RAW_SCHEMAS, check_schema
+from ecom.data import constants
+from ecom.data import generate as gen
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget
 
 SCALE = 0.02  # 2,000 users
 END = dt.date(2024, 6, 30)
@@ -108,24 +109,28 @@ def shares(rows: list[tuple]) -> dict:
 
 def test_shares_near_the_stated_weights(generated):
     status = shares(sql(generated, "select status, count(*) from orders group by 1"))
-    assert status == pytest.approx(dict(zip(gen.STATUSES, gen.STATUS_WEIGHTS, strict=True)), abs=0.03)
+    assert status == pytest.approx(dict(zip(constants.STATUSES, constants.STATUS_WEIGHTS, strict=True)), abs=0.03)
     source = shares(
         sql(
             generated,
             "select traffic_source, count(*) from (select distinct session_id, traffic_source from events) group by 1",
         )
     )
-    assert source == pytest.approx(dict(zip(gen.EVENT_SOURCES, gen.EVENT_SOURCE_WEIGHTS, strict=True)), abs=0.02)
+    assert source == pytest.approx(
+        dict(zip(constants.EVENT_SOURCES, constants.EVENT_SOURCE_WEIGHTS, strict=True)), abs=0.02
+    )
     browser = shares(
         sql(generated, "select browser, count(*) from (select distinct session_id, browser from events) group by 1")
     )
-    assert browser == pytest.approx(dict(zip(gen.BROWSERS, gen.BROWSER_WEIGHTS, strict=True)), abs=0.02)
+    assert browser == pytest.approx(dict(zip(constants.BROWSERS, constants.BROWSER_WEIGHTS, strict=True)), abs=0.02)
     anonymous = shares(sql(generated, "select user_id is null, count(*) from events group by 1"))[True]
     assert anonymous == pytest.approx(11.25 / 24.25, abs=0.03)
     sold = shares(sql(generated, "select sold_at is not null, count(*) from inventory_items group by 1"))[True]
     assert sold == pytest.approx(1 / 2.7, abs=0.02)
     user_source = shares(sql(generated, "select traffic_source, count(*) from users group by 1"))
-    assert user_source == pytest.approx(dict(zip(gen.USER_SOURCES, gen.USER_SOURCE_WEIGHTS, strict=True)), abs=0.03)
+    assert user_source == pytest.approx(
+        dict(zip(constants.USER_SOURCES, constants.USER_SOURCE_WEIGHTS, strict=True)), abs=0.03
+    )
     country = shares(sql(generated, "select country, count(*) from users group by 1"))
     assert country["China"] == pytest.approx(0.34 / 0.975, abs=0.04)  # weights sum to 0.975
     assert country["United States"] == pytest.approx(0.22 / 0.975, abs=0.04)
@@ -245,7 +250,7 @@ def test_events_follow_the_funnel(generated):
         == 0
     )
     types = {r[0] for r in sql(generated, "select distinct event_type from events")}
-    assert types == set(gen.EVENT_TYPES)
+    assert types == set(constants.EVENT_TYPES)
     assert (
         sql(
             generated,
@@ -292,7 +297,7 @@ def test_marketing_spend_rows_campaigns_and_clicks(generated):
     # clicks follow the sessions of the platform's traffic source: Σ clicks ≈ sessions x clicks/session
     sessions = dict(sql(generated, "select traffic_source, count(distinct session_id) from events group by 1"))
     clicks = dict(sql(generated, "select platform, sum(coalesce(clicks, 0)) from marketing_spend group by 1"))
-    for p in gen.PLATFORMS:
+    for p in constants.PLATFORMS:
         # sessions before the first order date earn no clicks; noise mean exp(.25^2/2) = 1.03
         assert clicks[p.name] == pytest.approx(sessions[p.source] * p.clicks_per_session, rel=0.15), p.name
 
@@ -386,7 +391,7 @@ def test_platform_roas_is_calibrated(generated):
         """,
     )
     roas = dict(rows)
-    for platform, (lo, hi) in gen.EXPECTED_ROAS.items():
+    for platform, (lo, hi) in constants.EXPECTED_ROAS.items():
         assert lo <= roas[platform] <= hi, (platform, roas)
     assert roas["Email"] > roas["Google"] > roas["YouTube"] > roas["Facebook"]
 

@@ -1,4 +1,4 @@
-"""`ecom load` (ecom.load.read_folder): a user's export read into the contract, or refused whole.
+"""`ecom load` (ecom.data.load.read_folder): a user's export read into the contract, or refused whole.
 
 Every folder here is written in tmp_path (never the shared thelook sample): a minimal valid export
 (one row per table), then one defect at a time.
@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ecom.cli import app
-from ecom.load import read_folder
-from ecom.sources import RAW_SCHEMAS, SourceContractError, check_schema
-from ecom.targets import DuckDBTarget
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget
 
 UTC = dt.UTC
 T0 = dt.datetime(2024, 1, 1, 10, 0, tzinfo=UTC)

@@ -1,5 +1,5 @@
-"""int_campaign_attribution and fact_campaign_performance (METRICS.md#intermediate, #marts) on
-fixtures/marketing and inline tables.
+"""int_campaign_attribution and fact_campaign_performance (docs/contract.md#int_campaign_attribution,
+#fact_campaign_performance) on fixtures/marketing and inline tables.
 
 Expected values are computed by hand, arithmetic in the comments. The fixture scenario is built by
 the engine like `ecom build` (tests/test_dialects.py cross-checks its BigQuery SQL); the inline cases
@@ -566,7 +566,7 @@ def reference_attribution(orders, sessions, marketing, hours):
 )
 def test_attribution_matches_reference(orders, sessions, marketing, hours):
     orders = [(i + 1, user, at) for i, (user, at) in enumerate(orders)]
-    # A visitor's sessions start at distinct instants (METRICS.md): keep the first of each start.
+    # A visitor's sessions start at distinct instants (the contract): keep the first of each start.
     starts = {}
     for user, anchor, offset, source in sessions:
         starts.setdefault((user, anchor + offset), source)

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ecom.cli import app
-from ecom.registry import Project
-from ecom.targets import DuckDBTarget
+from ecom.core.registry import Project
+from ecom.targets.duckdb import DuckDBTarget
 from tests.conftest import THELOOK_SAMPLE
 
 # RE2 (DuckDB regexp_matches). Dotted quads of 1-3 digits; IPv6 as hex groups of up to 4 digits with

@@ -1,11 +1,11 @@
-"""Every model held to the plain-Python reference of METRICS.md (tests/reference.py), table by table.
+"""Every model held to the plain-Python reference of the contract (tests/reference.py), table by table.
 
 Three kinds of input: each fixtures/<scenario>/ folder, a small deterministic random raw dataset per
 seed (status case variants, orphan items, rows after as_of, anonymous and ip-less events, NULL and
 tied clicks, exact 30-minute gaps, sold and unsold stock, end-of-day boundaries, cent ties, and
 all-cancelled / all-returned / one-order variants), the generator's output at a small scale
-(ecom.generate), and the real thelook-generator sample beside the project (../shared/thelook-sample,
-skipped when absent; at its default and an earlier as_of). For each, every model is built on an
+(ecom.data.generate), and a real thelook export when $ECOM_THELOOK_SAMPLE names its folder of Parquet
+files (skipped otherwise; at its default and an earlier as_of). For each, every model is built on an
 in-memory DuckDB with the engine and compared with the reference: same columns in the same order,
 same keys, equal values of the same Python type (floats to 1e-9 relative/absolute; NULL == None).
 """
@@ -20,11 +20,11 @@ import random
 import pyarrow as pa
 import pytest
 
-from ecom import engine
-from ecom.load import read_folder
-from ecom.registry import Project
-from ecom.sources import RAW_SCHEMAS
-from ecom.targets import DuckDBTarget
+from ecom.core import engine
+from ecom.core.registry import Project
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget
 from tests import reference
 from tests.conftest import FIXTURES, SCENARIOS, THELOOK_SAMPLE, scenario_vars
 
@@ -409,9 +409,9 @@ def test_random_data_matches_reference(random_case, name):
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    if importlib.util.find_spec("ecom.generate") is None:
-        pytest.skip("ecom/generate.py does not exist yet")
-    from ecom import generate
+    if importlib.util.find_spec("ecom.data.generate") is None:
+        pytest.skip("ecom/data/generate.py does not exist yet")
+    from ecom.data import generate
 
     folder = tmp_path_factory.mktemp("generated")
     generate.run(scale=0.002, seed=7, end_date=dt.date(2024, 6, 30), parquet_dir=folder)
@@ -431,7 +431,7 @@ def test_generated_data_matches_reference(generated, name):
 @pytest.fixture(scope="module", params=[{}, {"as_of": dt.date(2026, 6, 15), "attribution_lookback_hours": 6}])
 def thelook(request):
     if not (THELOOK_SAMPLE / "orders.parquet").exists():
-        pytest.skip(f"{THELOOK_SAMPLE} is not here")
+        pytest.skip(f"{THELOOK_SAMPLE}/orders.parquet is not here: set ECOM_THELOOK_SAMPLE to a thelook export")
     return build_both(read_folder(THELOOK_SAMPLE), request.param)
 
 

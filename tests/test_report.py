@@ -1,4 +1,4 @@
-"""The report's data queries on small hand-made marts (METRICS.md#marts columns), hand-computed."""
+"""The report's data queries on small hand-made marts (docs/contract.md#models columns), hand-computed."""
 
 from __future__ import annotations
 
@@ -447,7 +447,7 @@ def test_cli_report_names_missing_marts(tmp_path):
     from typer.testing import CliRunner
 
     from ecom.cli import app
-    from ecom.targets import DuckDBTarget
+    from ecom.targets.duckdb import DuckDBTarget
 
     db = tmp_path / "empty.duckdb"
     DuckDBTarget(db).close()
@@ -507,9 +507,9 @@ def test_report_under_10_seconds_at_scale_1(tmp_path):
 def test_fake_marts_have_the_real_marts_schemas(project):
     """The marts the report reads, as the models produce them, have exactly the columns and types of
     the fake marts the other report tests use: a renamed or retyped mart column fails here."""
-    from ecom.engine import unbound_expressions
-    from ecom.targets import Location
-    from ecom.vars import resolve_vars
+    from ecom.core.engine import unbound_expressions
+    from ecom.core.vars import resolve_vars
+    from ecom.targets.base import Location
 
     values = resolve_vars(project.vars, {"as_of": AS_OF}, lambda _: None)
     exprs = unbound_expressions(project, values, Location("raw"), Location("main"))

@@ -6,7 +6,8 @@ Chromium is Debian's `chromium` (/usr/bin/chromium, or $CHROMIUM), driven over t
 $ECOM_REPORT_SCREENSHOTS when set, else to the test's tmp dir.
 
 The marts come from `fake_marts()` (tests/report_fixtures.py): a small deterministic generator with
-METRICS.md#marts's columns, so this test needs no build. To check a real report instead (and make the docs screenshots):
+the marts' columns (docs/contract.md#models), so this test needs no build. To check a real report
+instead (and make the docs screenshots):
 
     python -m ecom generate --scale 0.1 && python -m ecom build && python -m ecom report
     ECOM_REPORT_HTML=report.html ECOM_REPORT_SCREENSHOTS=docs python -m pytest tests/test_report_browser.py
@@ -19,7 +20,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +30,7 @@ import pytest
 
 from ecom.report import write_report
 from tests.report_fixtures import fake_marts
+from tests.services import free_port, stop
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +74,6 @@ def _may_install_chromium() -> bool:
     return os.environ.get("CI") == "true" and os.geteuid() == 0 and shutil.which("apt-get") is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Browser:
     """One headless Chromium with one page, driven by CDP commands over a websocket."""
 
@@ -86,7 +81,7 @@ class Browser:
         import websocket  # websocket-client
 
         self.profile = tempfile.mkdtemp(prefix="ecom-chromium-")
-        port = _free_port()
+        port = free_port()
         self.proc = subprocess.Popen(
             [
                 exe,
@@ -170,11 +165,7 @@ class Browser:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.ws.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)
         shutil.rmtree(self.profile, ignore_errors=True)
 
 

@@ -17,10 +17,10 @@ import pytest
 import sqlglot
 import yaml
 
-from ecom.engine import build, generic_tests, run_tests, singular_tests, target_vars, to_sql, unbound_expressions
-from ecom.load import read_folder
-from ecom.registry import Project
-from ecom.targets import DuckDBTarget
+from ecom.core.engine import build, generic_tests, run_tests, singular_tests, target_vars, to_sql, unbound_expressions
+from ecom.core.registry import Project
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 MY_MODELS = (

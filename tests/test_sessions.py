@@ -1,4 +1,5 @@
-"""int_web_sessions and fact_session_metrics (METRICS.md#intermediate, #marts) on hand-made events.
+"""int_web_sessions and fact_session_metrics (docs/contract.md#int_web_sessions,
+#fact_session_metrics) on hand-made events.
 
 Every case runs twice: natively on DuckDB, and as the model's BigQuery SQL transpiled by sqlglot to
 DuckDB, so the timing edge cases (exactly 30:00, 30:00.000001, minute boundaries) are shown to agree
@@ -22,11 +23,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecom.engine import build, generic_tests, run_tests, singular_tests
-from ecom.load import read_folder
-from ecom.registry import Project
-from ecom.sources import RAW_SCHEMAS
-from ecom.targets import DuckDBTarget, connect_duckdb
+from ecom.core.engine import build, generic_tests, run_tests, singular_tests
+from ecom.core.registry import Project
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
 from marts._common import platform_of
 from marts.sessions import (
     fact_session_metrics,
@@ -315,7 +316,7 @@ def test_int_web_sessions_columns(con):
         "uri",
         "traffic_source",
         "browser",
-    ]  # METRICS.md#intermediate order
+    ]  # docs/contract.md#int_web_sessions order
     assert sessions == [
         {
             "event_id": 1,
@@ -415,7 +416,7 @@ def test_session_metrics(con):
         "traffic_source",
         "platform",
         "browser",
-    ]  # METRICS.md#marts order
+    ]  # docs/contract.md#fact_session_metrics order
     assert metrics == [
         {
             "session_id": a("10.0.0.9") + "-1",
@@ -569,7 +570,7 @@ def test_gap_data_test_catches_a_gap_over_the_timeout(con):
 
 
 def reference_sessions(rows: list[dict], timeout_minutes: int) -> dict[int, tuple[str, bool]]:
-    """METRICS.md#intermediate read literally, one visitor at a time, one event after another."""
+    """docs/contract.md#int_web_sessions read literally, one visitor at a time, one event after another."""
     timeout = dt.timedelta(minutes=timeout_minutes)
     by_visitor: dict[str, list[dict]] = {}
     for r in rows:

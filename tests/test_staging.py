@@ -1,4 +1,4 @@
-"""The staging models (METRICS.md#staging) on fixtures/staging, built through the engine on DuckDB.
+"""The staging models (docs/contract.md#staging) on fixtures/staging, built through the engine on DuckDB.
 
 fixtures/staging/README.md says which edge case each row exercises; as_of is 2024-03-31, so the end
 of as_of is 2024-04-01 00:00:00 UTC: a time t has happened iff t < 2024-04-01 00:00:00.
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecom.engine import build, generic_tests, run_tests
-from ecom.load import read_folder
-from ecom.registry import Project
-from ecom.targets import DuckDBTarget
+from ecom.core.engine import build, generic_tests, run_tests
+from ecom.core.registry import Project
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "staging"
 AS_OF = dt.date(2024, 3, 31)
@@ -279,7 +279,7 @@ def dates_of(target: DuckDBTarget) -> dict:
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo"])
 def test_dates_are_utc_whatever_the_machine_time_zone(tmp_path, zone):
     """23:30 UTC is the next day in Tokyo; 03:30 UTC the previous day in Los Angeles. The target's
-    connection sets TimeZone=UTC (ecom.targets.connect_duckdb), so the process TZ plays no part."""
+    connection sets TimeZone=UTC (ecom.targets.duckdb.connect_duckdb), so the process TZ plays no part."""
     before = os.environ.get("TZ")
     os.environ["TZ"] = zone
     time.tzset()

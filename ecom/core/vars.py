@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from ecom.registry import Var
+from ecom.core.registry import Var
 
 
 class VarsError(Exception):
@@ -80,9 +80,8 @@ def check_value(var: Var, value: Any) -> Any:
 
 def printable(declared: Mapping[str, Var], values: Mapping[str, Any]) -> dict[str, str]:
     """The variables as text to print or record: a secret one only says whether it is set."""
-    return {
-        name: ("set" if value else "not set") if declared[name].secret else str(value) for name, value in values.items()
-    }
+    secret = {name for name, var in declared.items() if var.secret}
+    return {name: ("set" if value else "not set") if name in secret else str(value) for name, value in values.items()}
 
 
 def resolve_vars(

@@ -1,7 +1,7 @@
 """Models, data tests and build variables, and the DAG the code declares.
 
 A model is a plain function in `marts/` whose name is its table and whose parameters name what it
-reads: raw sources (`ecom.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
+reads: raw sources (`ecom.core.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
 what the engine needs besides the expression: the key, the materialization, BigQuery partitioning
 and clustering, and the generic data tests of its columns.
 """
@@ -12,11 +12,12 @@ import graphlib
 import importlib
 import inspect
 import pkgutil
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecom.sources import RAW_SCHEMAS
+from ecom.core.sources import RAW_SCHEMAS
 
 LAYERS = ("staging", "intermediate", "marts")
 
@@ -80,7 +81,7 @@ class Summary(DataTest):
 
 @dataclass(frozen=True)
 class Var:
-    """A build variable (METRICS.md#parameters).
+    """A build variable (docs/contract.md#parameters).
 
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
     scalar expression computed once per build. `env` names an environment variable read when the
@@ -101,6 +102,19 @@ _MODELS: dict[str, Model] = {}
 _TESTS: dict[str, DataTest] = {}
 _VARS: dict[str, Var] = {}
 _SUMMARIES: dict[str, Summary] = {}
+_DEFINED_AT: dict[tuple[str, str], str] = {}  # (kind, name) -> "module line N" of its definition
+
+
+def _claim(kind: str, name: str, where: str) -> None:
+    """Refuse a second definition of a name, which would silently replace the first (the same
+    definition imported again is not a second one)."""
+    first = _DEFINED_AT.setdefault((kind, name), where)
+    if first != where:
+        raise ProjectError(f"{kind} {name} is defined twice: {first} and {where}; rename one")
+
+
+def _defined_at(func: Callable[..., Any]) -> str:
+    return f"{func.__module__} line {func.__code__.co_firstlineno}"
 
 
 def model(
@@ -118,6 +132,7 @@ def model(
         raise ValueError(f"materialized must be 'table' or 'view', not {materialized!r}")
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        _claim("model", func.__name__, _defined_at(func))
         _MODELS[func.__name__] = Model(
             name=func.__name__,
             func=func,
@@ -136,12 +151,14 @@ def model(
 
 def data_test(func: Callable[..., Any]) -> Callable[..., Any]:
     """Register a singular data test: it returns the failing rows; none means it passes."""
+    _claim("data test", func.__name__, _defined_at(func))
     _TESTS[func.__name__] = DataTest(func.__name__, func)
     return func
 
 
 def summary(func: Callable[..., Any]) -> Callable[..., Any]:
     """Register a build summary: a function of models (and variables) returning a small table."""
+    _claim("summary", func.__name__, _defined_at(func))
     _SUMMARIES[func.__name__] = Summary(func.__name__, func)
     return func
 
@@ -156,6 +173,8 @@ def var(
     env: str | None = None,
     secret: bool = False,
 ) -> None:
+    caller = sys._getframe(1)  # the `var(...)` call is the definition
+    _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
     _VARS[name] = Var(name, type, default, doc, positive, env, secret)
 
 

@@ -13,10 +13,10 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ecom.registry import DataTest, Model, Project
-from ecom.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
-from ecom.targets import Location, Target, TargetError, first_line
-from ecom.vars import check_value, printable, resolve_vars
+from ecom.core.registry import DataTest, Model, Project
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
+from ecom.core.vars import check_value, printable, resolve_vars
+from ecom.targets.base import Location, Target, TargetError, first_line
 
 __all__ = ["resolve_vars"]
 
@@ -90,9 +90,16 @@ class ModelResult:
     message: str = ""
 
 
-def model_inputs(project: Project, target: Target, name: str) -> dict[str, ir.Table]:
+def model_inputs(
+    project: Project, target: Target, name: str, inline: Mapping[str, ir.Table] | None = None
+) -> dict[str, ir.Table]:
+    """The tables a model reads: raw sources and built upstream models, or an upstream's expression
+    from `inline` (a dry run computes a model not built yet inside the query that reads it)."""
     tables = {s: conform(s, target.source(s)) for s in project.sources_of(name)}
     for up in project.upstream_models(name):
+        if inline and up in inline:
+            tables[up] = inline[up]
+            continue
         if not target.exists(up):
             raise BuildError(
                 f"{name} reads {up}, which is not built on {describe(target)}: build it too, e.g. --select +{name}"
@@ -131,6 +138,28 @@ def build(
             results.append(result)
             on_done(result)
     return results
+
+
+def dry_run_plan(
+    project: Project, target: Target, selected: Iterable[str], values: Mapping[str, Any]
+) -> dict[str, tuple[ir.Table, list[str]]]:
+    """Each selected model's build query, and the upstream models it computes inline.
+
+    A build reads upstream models as tables; one not built yet cannot be read by a dry run, so
+    its expression is inlined (reading its own inputs), and the estimate covers computing it.
+    """
+    selected = list(selected)
+    needed = set(selected).union(*(project.ancestors(n) for n in selected))
+    unbuilt: dict[str, ir.Table] = {}
+    plan: dict[str, tuple[ir.Table, list[str]]] = {}
+    for name in project.order:
+        if name not in needed:
+            continue
+        expr = call(project.models[name].func, model_inputs(project, target, name, unbuilt), values)
+        plan[name] = (expr, [up for up in project.upstream_models(name) if up in unbuilt])
+        if not target.exists(name):
+            unbuilt[name] = expr
+    return {n: plan[n] for n in selected}
 
 
 @dataclass
@@ -256,7 +285,7 @@ def compile_locations(
         return (lambda _: Location("raw")), Location("main"), "duckdb"
     if target != "bigquery":
         raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
-    from ecom.bigquery import offline_locations  # flags, environment, ecom.toml: as a build reads them
+    from ecom.targets.bigquery.config import offline_locations  # flags, environment, ecom.toml: as a build reads them
 
     raw_at, models = offline_locations(project=project, dataset=dataset, raw_dataset=raw_dataset)
     return raw_at, models, "bigquery"

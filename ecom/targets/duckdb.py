@@ -1,15 +1,11 @@
-"""Where models are built: the embedded DuckDB file (default) or BigQuery (`ecom.bigquery`).
-
-A target knows where the raw tables and the models live, how to name a table in its dialect, and
-how to materialize an expression atomically. It knows nothing about any model.
-"""
+"""The embedded DuckDB target (the default): one database file, raw tables in schema `raw`, models in
+`main`."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
@@ -18,91 +14,19 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
-from ecom.registry import Model
-from ecom.sources import RAW_SCHEMAS
+from ecom.core.registry import Model
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.targets.base import Location, Target, TargetError
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
-
-
-class TargetError(Exception):
-    """The target cannot be reached or used (missing file, credentials, dataset)."""
-
-
-def first_line(error: BaseException) -> str:
-    """An exception's message cut to its first line (engines append plans and carets below it)."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where a set of tables lives: catalog (BigQuery project, DuckDB database) and schema/dataset."""
-
-    database: str
-    catalog: str | None = None
-
-    def unbound(self, name: str, schema: ibis.Schema) -> ir.Table:
-        """A table of this location known only by its schema: models compile with no connection."""
-        return ibis.table(schema, name=name, database=self.database, catalog=self.catalog)
-
-
-class Target:
-    """A live connection plus the two locations a build reads and writes."""
-
-    name: str
-    dialect: str
-    con: BaseBackend
-    raw: Location
-    models: Location
-
-    def raw_location(self, table: str) -> Location:
-        return self.raw
-
-    def _db(self, loc: Location) -> str | tuple[str, str]:
-        return loc.database if loc.catalog is None else (loc.catalog, loc.database)
-
-    def raw_schema(self, table: str) -> ibis.Schema | None:
-        """The schema of a raw table, or None when it does not exist."""
-        loc = self.raw_location(table)
-        if table not in self.con.list_tables(database=self._db(loc)):
-            return None
-        return self.con.table(table, database=self._db(loc)).schema()
-
-    def source(self, table: str) -> ir.Table:
-        return self.con.table(table, database=self._db(self.raw_location(table)))
-
-    def exists(self, name: str) -> bool:
-        return name in self.con.list_tables(database=self._db(self.models))
-
-    def table(self, name: str) -> ir.Table:
-        return self.con.table(name, database=self._db(self.models))
-
-    def materialize(self, model: Model, expr: ir.Table) -> int:
-        """Replace the model's table (or view) in one statement; return its row count."""
-        raise NotImplementedError
-
-    def write_raw(self, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
-        """Replace the given raw tables (all or none); return their row counts."""
-        raise NotImplementedError
-
-    def write_table(self, name: str, data: pa.Table) -> None:
-        """Replace a small table of the models' location with this data (build metadata)."""
-        raise NotImplementedError
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        yield
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.con.disconnect()
 
 
 def connect_duckdb(path: str | Path) -> BaseBackend:
     """A DuckDB connection whose session time zone is UTC.
 
     DuckDB casts between naive and zoned timestamps, and takes the date of a zoned one, in the
-    session's time zone, which defaults to the machine's: METRICS.md's dates are UTC dates.
+    session's time zone, which defaults to the machine's: the contract's dates are UTC dates
+    (docs/contract.md#conventions).
     """
     con = ibis.duckdb.connect(str(path))
     con.raw_sql("SET TimeZone = 'UTC'")

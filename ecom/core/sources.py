@@ -1,4 +1,4 @@
-"""The source contract: the raw tables every build reads (METRICS.md#sources).
+"""The source contract: the raw tables every build reads (docs/contract.md#sources).
 
 Types are what BigQuery stores (thelook's public tables plus `marketing_spend`). A raw table may
 carry more columns than these; a timestamp may be naive or zoned and of any precision (naive values

@@ -1,6 +1,6 @@
 """`ecom generate`: synthetic raw data shaped like Google's thelook e-commerce generator.
 
-The 8 raw tables of the source contract (ecom.sources.RAW_SCHEMAS) are generated with numpy and
+The 8 raw tables of the source contract (ecom.core.sources.RAW_SCHEMAS) are generated with numpy and
 pyarrow, vectorised, from a seeded numpy Generator: the same (scale, seed, end_date) always gives
 the same table contents (no clock, no hash or set order). Users are generated in fixed chunks of
 `CHUNK_USERS` users; every chunk's rows of every table are written before the next chunk is made,
@@ -108,8 +108,38 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ecom.sources import RAW_SCHEMAS
-from ecom.targets import DuckDBTarget
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.constants import (
+    ADJECTIVES,
+    ANON_LENGTHS,
+    ANON_SESSIONS_PER_USER,
+    BRANDS,
+    BROWSER_WEIGHTS,
+    BROWSERS,
+    CATEGORIES,
+    DC_WEIGHTS,
+    DISTRIBUTION_CENTERS,
+    EMAIL_DOMAINS,
+    EVENT_SOURCE_WEIGHTS,
+    EVENT_SOURCES,
+    EVENT_TYPES,
+    FIRST_NAMES,
+    ITEMS_PER_ORDER,
+    LAST_NAMES,
+    LOCATIONS,
+    NOUNS,
+    NULL_BRANDS,
+    NULL_NAMES,
+    ORDERS_PER_USER,
+    PLATFORMS,
+    STATUS_REACHES,
+    STATUS_WEIGHTS,
+    STATUSES,
+    STREET_SUFFIXES,
+    USER_SOURCE_WEIGHTS,
+    USER_SOURCES,
+)
+from ecom.targets.duckdb import DuckDBTarget
 
 DEFAULT_END_DATE = datetime.date(2025, 12, 31)
 START_DATE = datetime.date(2019, 1, 1)
@@ -120,469 +150,6 @@ DAY = 86_400
 HOUR = 3_600
 US = 1_000_000
 TS_TYPE = pa.timestamp("us", tz="UTC")
-
-# ---------------------------------------------------------------------------------------------
-# Reference data (thelook's figures)
-# ---------------------------------------------------------------------------------------------
-
-ORDERS_PER_USER = ((0, 1, 2, 3, 4), (0.2, 0.5, 0.2, 0.05, 0.05))
-ITEMS_PER_ORDER = ((1, 2, 3, 4), (0.7, 0.2, 0.05, 0.05))
-STATUSES = ("Complete", "Cancelled", "Returned", "Processing", "Shipped")
-STATUS_WEIGHTS = (0.25, 0.15, 0.10, 0.20, 0.30)
-# which of shipped/delivered/returned each status has reached
-STATUS_REACHES = {
-    "Complete": (True, True, False),
-    "Cancelled": (False, False, False),
-    "Returned": (True, True, True),
-    "Processing": (False, False, False),
-    "Shipped": (True, False, False),
-}
-EVENT_SOURCES = ("Email", "Adwords", "YouTube", "Facebook", "Organic")
-EVENT_SOURCE_WEIGHTS = (0.45, 0.30, 0.10, 0.10, 0.05)
-BROWSERS = ("Chrome", "Safari", "Firefox", "IE", "Other")
-BROWSER_WEIGHTS = (0.5, 0.2, 0.2, 0.05, 0.05)
-USER_SOURCES = ("Search", "Organic", "Facebook", "Email", "Display")
-USER_SOURCE_WEIGHTS = (0.70, 0.15, 0.06, 0.05, 0.04)
-EVENT_TYPES = ("home", "department", "product", "cart", "purchase", "cancel")
-ANON_SESSIONS_PER_USER = 5
-ANON_LENGTHS = ((1, 2, 3), (0.25, 0.25, 0.5))
-
-# (department, category, products, cost ratio low end, mean and sd of log retail price), in
-# thelook's product-id order
-CATEGORIES = (
-    ("Women", "Tops & Tees", 784, 0.51, 3.41, 0.73),
-    ("Women", "Sweaters", 738, 0.40, 3.99, 0.77),
-    ("Women", "Fashion Hoodies & Sweatshirts", 895, 0.42, 3.75, 0.55),
-    ("Women", "Active", 679, 0.37, 3.59, 0.79),
-    ("Women", "Dresses", 955, 0.40, 4.03, 0.94),
-    ("Women", "Jumpsuits & Rompers", 162, 0.48, 3.34, 0.90),
-    ("Women", "Jeans", 882, 0.49, 4.33, 0.66),
-    ("Women", "Pants & Capris", 613, 0.48, 3.74, 0.68),
-    ("Women", "Leggings", 564, 0.55, 2.96, 0.76),
-    ("Women", "Shorts", 826, 0.45, 3.47, 0.68),
-    ("Women", "Skirts", 367, 0.35, 3.62, 0.77),
-    ("Women", "Blazers & Jackets", 561, 0.33, 4.01, 1.08),
-    ("Women", "Clothing Sets", 37, 0.57, 4.31, 0.54),
-    ("Women", "Suits", 188, 0.55, 4.63, 0.57),
-    ("Women", "Outerwear & Coats", 592, 0.40, 4.66, 0.76),
-    ("Women", "Socks & Hosiery", 666, 0.35, 2.68, 0.52),
-    ("Women", "Sleep & Lounge", 830, 0.55, 3.66, 0.66),
-    ("Women", "Intimates", 2363, 0.48, 3.29, 0.68),
-    ("Women", "Swim", 892, 0.37, 3.99, 0.64),
-    ("Women", "Accessories", 739, 0.35, 3.21, 1.09),
-    ("Women", "Maternity", 898, 0.39, 3.72, 0.64),
-    ("Women", "Plus", 758, 0.45, 3.22, 0.90),
-    ("Men", "Tops & Tees", 1084, 0.51, 3.57, 0.56),
-    ("Men", "Fashion Hoodies & Sweatshirts", 971, 0.50, 3.94, 0.49),
-    ("Men", "Active", 753, 0.37, 3.57, 0.70),
-    ("Men", "Sweaters", 999, 0.45, 4.14, 0.66),
-    ("Men", "Suits & Sport Coats", 739, 0.35, 4.53, 0.84),
-    ("Men", "Jeans", 1117, 0.48, 4.41, 0.66),
-    ("Men", "Pants", 1041, 0.41, 3.92, 0.60),
-    ("Men", "Shorts", 939, 0.45, 3.76, 0.50),
-    ("Men", "Outerwear & Coats", 828, 0.39, 4.72, 0.73),
-    ("Men", "Socks", 905, 0.55, 2.80, 0.52),
-    ("Men", "Underwear", 1088, 0.42, 3.21, 0.40),
-    ("Men", "Sleep & Lounge", 941, 0.35, 3.67, 0.65),
-    ("Men", "Swim", 906, 0.55, 3.82, 0.44),
-    ("Men", "Accessories", 820, 0.35, 3.27, 0.96),
-)
-NULL_BRANDS, NULL_NAMES = 24, 2
-
-BRANDS = (
-    "Calvin Klein",
-    "Carhartt",
-    "Hanes",
-    "Volcom",
-    "Nautica",
-    "Levi's",
-    "Quiksilver",
-    "Tommy Hilfiger",
-    "Columbia",
-    "Hurley",
-    "Dockers",
-    "Diesel",
-    "Speedo",
-    "American Apparel",
-    "Wrangler",
-    "Champion",
-    "7 For All Mankind",
-    "Lucky Brand",
-    "Dickies",
-    "SmartWool",
-    "O'Neill",
-    "Jones New York",
-    "DC",
-    "Roxy",
-    "True Religion",
-    "Fox",
-    "Fruit of the Loom",
-    "Allegra K",
-    "Motherhood Maternity",
-    "Ralph Lauren",
-    "Nike",
-    "adidas",
-    "Under Armour",
-    "Puma",
-    "Reebok",
-    "The North Face",
-    "Patagonia",
-    "Guess",
-    "Billabong",
-    "Rip Curl",
-    "Jockey",
-    "Maidenform",
-    "Vanity Fair",
-    "Wacoal",
-    "Hugo Boss",
-    "Perry Ellis",
-    "Van Heusen",
-    "Kenneth Cole",
-    "Haggar",
-    "Izod",
-    "Lacoste",
-    "G-Star",
-    "Joe's Jeans",
-    "Hudson",
-    "Paige",
-    "Seven7",
-    "Anne Klein",
-    "Jessica Simpson",
-    "Betsey Johnson",
-    "BCBGMAXAZRIA",
-    "Ella Moss",
-    "Free People",
-    "Steve Madden",
-    "Fossil",
-    "Timex",
-    "Oakley",
-    "Ray-Ban",
-    "Burton",
-    "Spyder",
-    "Marmot",
-    "Woolrich",
-    "Pendleton",
-)
-ADJECTIVES = (
-    "Classic",
-    "Slim Fit",
-    "Relaxed",
-    "Vintage",
-    "Essential",
-    "Premium",
-    "Stretch",
-    "Cotton",
-    "Striped",
-    "Solid",
-    "Lightweight",
-    "Heavyweight",
-    "Soft",
-    "Printed",
-    "Everyday",
-    "Signature",
-    "Performance",
-    "Organic",
-    "Modern",
-    "Casual",
-)
-NOUNS = {
-    "Tops & Tees": ("Crew Neck Tee", "V-Neck T-Shirt", "Tank Top", "Polo Shirt", "Henley"),
-    "Sweaters": ("Cardigan", "Pullover Sweater", "Cashmere Sweater", "Turtleneck"),
-    "Fashion Hoodies & Sweatshirts": ("Zip Hoodie", "Pullover Hoodie", "Fleece Sweatshirt"),
-    "Active": ("Training Pant", "Running Short", "Sports Bra", "Track Jacket", "Yoga Top"),
-    "Dresses": ("Maxi Dress", "Wrap Dress", "Shift Dress", "Cocktail Dress"),
-    "Jumpsuits & Rompers": ("Romper", "Jumpsuit", "Playsuit"),
-    "Jeans": ("Skinny Jean", "Bootcut Jean", "Straight Leg Jean", "Boyfriend Jean"),
-    "Pants & Capris": ("Capri Pant", "Trouser", "Cropped Pant"),
-    "Leggings": ("Legging", "Jegging", "Footless Tight"),
-    "Shorts": ("Cargo Short", "Chino Short", "Denim Short", "Boardshort"),
-    "Skirts": ("Pencil Skirt", "A-Line Skirt", "Mini Skirt"),
-    "Blazers & Jackets": ("Blazer", "Denim Jacket", "Moto Jacket"),
-    "Clothing Sets": ("Two-Piece Set", "Lounge Set"),
-    "Suits": ("Pant Suit", "Skirt Suit"),
-    "Outerwear & Coats": ("Peacoat", "Parka", "Down Jacket", "Trench Coat", "Vest"),
-    "Socks & Hosiery": ("Crew Sock", "Tights", "Knee High Sock"),
-    "Sleep & Lounge": ("Pajama Set", "Robe", "Lounge Pant", "Nightgown"),
-    "Intimates": ("Bra", "Bikini Brief", "Camisole", "Shapewear Slip", "Thong"),
-    "Swim": ("Bikini Top", "One-Piece Swimsuit", "Swim Trunk", "Tankini"),
-    "Accessories": ("Belt", "Scarf", "Beanie", "Wallet", "Sunglasses", "Gloves"),
-    "Maternity": ("Maternity Top", "Maternity Jean", "Nursing Bra", "Maternity Dress"),
-    "Plus": ("Plus Size Top", "Plus Size Tunic", "Plus Size Pant"),
-    "Suits & Sport Coats": ("Sport Coat", "Two Button Suit", "Wool Blazer"),
-    "Pants": ("Chino Pant", "Dress Pant", "Cargo Pant"),
-    "Socks": ("Athletic Sock", "Dress Sock", "Wool Sock"),
-    "Underwear": ("Boxer Brief", "Trunk", "Boxer", "Undershirt"),
-}
-DISTRIBUTION_CENTERS = (
-    (1, "Memphis TN", 35.1174, -89.9711),
-    (2, "Chicago IL", 41.8369, -87.6847),
-    (3, "Houston TX", 29.7604, -95.3698),
-    (4, "Los Angeles CA", 34.05, -118.25),
-    (5, "New Orleans LA", 29.95, -90.0667),
-    (6, "Port Authority of New York/New Jersey NY/NJ", 40.634, -73.7834),
-    (7, "Philadelphia PA", 39.95, -75.1667),
-    (8, "Mobile AL", 30.6944, -88.0431),
-    (9, "Charleston SC", 32.7833, -79.9333),
-    (10, "Savannah GA", 32.0167, -81.1167),
-)
-# share of thelook's products stocked by each distribution center
-DC_WEIGHTS = (3891, 3929, 3667, 2761, 2112, 2572, 2669, 2919, 2719, 1881)
-
-# country: (weight, ((city, state, postal_code, latitude, longitude), ...))
-LOCATIONS = {
-    "China": (
-        0.340,
-        (
-            ("Shanghai", "Shanghai", "200000", 31.23, 121.47),
-            ("Beijing", "Beijing", "100000", 39.90, 116.41),
-            ("Guangzhou", "Guangdong", "510000", 23.13, 113.26),
-            ("Shenzhen", "Guangdong", "518000", 22.54, 114.06),
-            ("Wuhan", "Hubei", "430000", 30.59, 114.31),
-            ("Chengdu", "Sichuan", "610000", 30.57, 104.07),
-            ("Hangzhou", "Zhejiang", "310000", 30.27, 120.16),
-            ("Zhengzhou", "Henan", "450000", 34.75, 113.63),
-            ("Dongguan", "Guangdong", "523000", 23.02, 113.75),
-            ("Nanjing", "Jiangsu", "210000", 32.06, 118.80),
-        ),
-    ),
-    "United States": (
-        0.220,
-        (
-            ("New York", "New York", "10001", 40.71, -74.01),
-            ("Los Angeles", "California", "90001", 34.05, -118.24),
-            ("Chicago", "Illinois", "60601", 41.88, -87.63),
-            ("Houston", "Texas", "77001", 29.76, -95.37),
-            ("Phoenix", "Arizona", "85001", 33.45, -112.07),
-            ("Philadelphia", "Pennsylvania", "19019", 39.95, -75.17),
-            ("Garden Grove", "California", "92844", 33.77, -117.97),
-            ("Seattle", "Washington", "98101", 47.61, -122.33),
-            ("Miami", "Florida", "33101", 25.76, -80.19),
-            ("Denver", "Colorado", "80201", 39.74, -104.99),
-        ),
-    ),
-    "Brasil": (
-        0.145,
-        (
-            ("São Paulo", "São Paulo", "01000-000", -23.55, -46.63),
-            ("Rio de Janeiro", "Rio de Janeiro", "20000-000", -22.91, -43.17),
-            ("Garanhuns", "Pernambuco", "55290-000", -8.89, -36.49),
-            ("Salvador", "Bahia", "40000-000", -12.97, -38.50),
-            ("Curitiba", "Paraná", "80000-000", -25.43, -49.27),
-            ("Belo Horizonte", "Minas Gerais", "30000-000", -19.92, -43.94),
-        ),
-    ),
-    "France": (
-        0.048,
-        (
-            ("Paris", "Île-de-France", "75001", 48.86, 2.35),
-            ("Lyon", "Auvergne-Rhône-Alpes", "69001", 45.76, 4.84),
-            ("Marseille", "Provence-Alpes-Côte d'Azur", "13001", 43.30, 5.37),
-            ("Toulouse", "Occitanie", "31000", 43.60, 1.44),
-        ),
-    ),
-    "South Korea": (
-        0.048,
-        (
-            ("Seoul", "Seoul", "04524", 37.57, 126.98),
-            ("Busan", "Busan", "48058", 35.18, 129.08),
-            ("Chuncheon City", "Gangwon-do", "200-160", 37.88, 127.73),
-            ("Incheon", "Incheon", "22001", 37.46, 126.71),
-        ),
-    ),
-    "Germany": (
-        0.042,
-        (
-            ("Berlin", "Berlin", "10115", 52.52, 13.40),
-            ("Munich", "Bayern", "80331", 48.14, 11.58),
-            ("Hamburg", "Hamburg", "20095", 53.55, 9.99),
-            ("Cologne", "Nordrhein-Westfalen", "50667", 50.94, 6.96),
-        ),
-    ),
-    "United Kingdom": (
-        0.040,
-        (
-            ("London", "England", "EC1A 1BB", 51.51, -0.13),
-            ("Manchester", "England", "M1 1AE", 53.48, -2.24),
-            ("Edinburgh", "Scotland", "EH1 1YZ", 55.95, -3.19),
-            ("Cardiff", "Wales", "CF10 1EP", 51.48, -3.18),
-        ),
-    ),
-    "Spain": (
-        0.036,
-        (
-            ("Madrid", "Comunidad de Madrid", "28001", 40.42, -3.70),
-            ("Barcelona", "Cataluña", "08001", 41.39, 2.17),
-            ("Valencia", "Comunidad Valenciana", "46001", 39.47, -0.38),
-            ("Sevilla", "Andalucía", "41001", 37.39, -5.98),
-        ),
-    ),
-    "Japan": (
-        0.022,
-        (
-            ("Tokyo", "Tokyo", "100-0001", 35.68, 139.69),
-            ("Osaka", "Osaka", "530-0001", 34.69, 135.50),
-            ("Nagoya", "Aichi", "450-0002", 35.18, 136.91),
-        ),
-    ),
-    "Australia": (
-        0.018,
-        (
-            ("Sydney", "New South Wales", "2000", -33.87, 151.21),
-            ("Melbourne", "Victoria", "3000", -37.81, 144.96),
-            ("Brisbane", "Queensland", "4000", -27.47, 153.03),
-        ),
-    ),
-    "Belgium": (
-        0.009,
-        (
-            ("Brussels", "Brussels", "1000", 50.85, 4.35),
-            ("Antwerp", "Flanders", "2000", 51.22, 4.40),
-        ),
-    ),
-    "Poland": (
-        0.004,
-        (
-            ("Warsaw", "Mazowieckie", "00-001", 52.23, 21.01),
-            ("Kraków", "Małopolskie", "30-001", 50.06, 19.94),
-        ),
-    ),
-    "Colombia": (0.002, (("Bogotá", "Bogotá", "110111", 4.71, -74.07),)),
-    "Austria": (0.001, (("Vienna", "Wien", "1010", 48.21, 16.37),)),
-}
-FIRST_NAMES = {
-    "M": (
-        "James",
-        "John",
-        "Robert",
-        "Michael",
-        "William",
-        "David",
-        "Richard",
-        "Joseph",
-        "Thomas",
-        "Christopher",
-        "Daniel",
-        "Matthew",
-        "Anthony",
-        "Mark",
-        "Andrew",
-        "Kevin",
-        "Brian",
-        "Ronald",
-        "Wei",
-        "Jun",
-        "Min-jun",
-        "Lucas",
-        "Gabriel",
-        "Pierre",
-        "Hiroshi",
-        "Carlos",
-    ),
-    "F": (
-        "Mary",
-        "Patricia",
-        "Jennifer",
-        "Linda",
-        "Elizabeth",
-        "Barbara",
-        "Susan",
-        "Jessica",
-        "Sarah",
-        "Karen",
-        "Lisa",
-        "Nancy",
-        "Betty",
-        "Sandra",
-        "Ashley",
-        "Emily",
-        "Michelle",
-        "Amanda",
-        "Li",
-        "Mei",
-        "Seo-yeon",
-        "Ana",
-        "Julia",
-        "Camille",
-        "Yuki",
-        "Sofia",
-    ),
-}
-LAST_NAMES = (
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Wilson",
-    "Anderson",
-    "Taylor",
-    "Thomas",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Thompson",
-    "White",
-    "Harris",
-    "Clark",
-    "Lewis",
-    "Young",
-    "Green",
-    "Figueroa",
-    "Wang",
-    "Zhang",
-    "Kim",
-    "Park",
-    "Silva",
-    "Santos",
-    "Dubois",
-    "Müller",
-    "Tanaka",
-    "Nguyen",
-)
-STREET_SUFFIXES = ("Street", "Avenue", "Road", "Lane", "Way", "Grove", "Bypass", "Mills", "Pass", "Court")
-EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
-
-# marketing: platform of each event traffic source, and per-platform economics
-PLATFORM_OF_SOURCE = {"Adwords": "Google", "Facebook": "Facebook", "YouTube": "YouTube", "Email": "Email"}
-
-
-@dataclass(frozen=True)
-class Platform:
-    name: str
-    source: str  # the events.traffic_source whose sessions its clicks follow
-    clicks_per_session: float  # clicks recorded by the platform per session it brings
-    ctr: float  # clicks / impressions
-    cpc: float  # spend / click
-    campaigns: tuple[tuple[str, float], ...]  # (kind, weight); the first is always on
-
-
-PLATFORMS = (
-    Platform("Google", "Adwords", 1.4, 0.045, 2.15, (("brand", 0.35), ("search", 0.40), ("shopping", 0.25))),
-    Platform(
-        "Facebook",
-        "Facebook",
-        2.6,
-        0.012,
-        3.05,
-        (("retargeting", 0.40), ("prospecting", 0.35), ("lookalike", 0.25)),
-    ),
-    Platform("YouTube", "YouTube", 3.0, 0.006, 1.80, (("awareness", 0.55), ("consideration", 0.45))),
-    Platform(
-        "Email",
-        "Email",
-        1.1,
-        0.030,
-        0.97,
-        (("newsletter", 0.40), ("promo", 0.35), ("winback", 0.15), ("abandoned_cart", 0.10)),
-    ),
-)
-EXPECTED_ROAS = {"Email": (8, 15), "Google": (3, 5), "YouTube": (1.5, 3), "Facebook": (1, 2)}
 
 # ---------------------------------------------------------------------------------------------
 # small vectorised helpers
@@ -843,14 +410,66 @@ def _count_sessions(counters: Counters, clock: Clock, start: np.ndarray, source:
     ).reshape(clock.days, len(EVENT_SOURCES))
 
 
+@dataclass
+class _Users:
+    uid: np.ndarray  # ids
+    is_male: np.ndarray
+    gender: pa.Array
+    loc: np.ndarray  # index into the catalog's locations
+    created: np.ndarray  # seconds
+
+
+@dataclass
+class _Orders:
+    o_user: np.ndarray  # user index within the chunk
+    oid: np.ndarray
+    created: np.ndarray
+    reaches: np.ndarray  # [order, 3]: whether it was shipped, delivered, returned
+    n_items: np.ndarray
+    status_str: pa.Array
+    times: dict[str, np.ndarray]  # shipped_at, delivered_at, returned_at (seconds)
+
+
+@dataclass
+class _Items:
+    i_order: np.ndarray  # order index within the chunk
+    i_user: np.ndarray
+    product: np.ndarray  # index into the catalog's products
+    single: np.ndarray  # its order has one item
+    created: np.ndarray
+    units: np.ndarray  # inventory units per item: the sold one, then the unsold ones
+
+
 def generate_chunk(
     chunk: int, n_users: int, seed: int, clock: Clock, cat: Catalog, counters: Counters
 ) -> dict[str, pa.Table]:
+    """One chunk of users and everything that hangs off them. The steps draw from one generator in
+    this order, which is part of the output's definition (the same seed gives the same data)."""
     rng = np.random.default_rng([seed, 2, chunk])
     out: dict[str, pa.Table] = {}
+    out["users"], users = _users(rng, n_users, clock, cat, counters.user + 1)
+    out["orders"], orders = _orders(rng, users, clock, counters.order + 1)
+    if len(orders.oid):
+        first_order = int(orders.created.min())
+        counters.first_order = first_order if counters.first_order is None else min(counters.first_order, first_order)
+    out["order_items"], items = _order_items(rng, users, orders, cat, counters.item + 1, counters.unit + 1)
+    out["inventory_items"] = _inventory_items(rng, items, clock, cat, counters.unit + 1)
+    identified = _identified_events(rng, users, orders, items, clock, cat, counters, counters.event + 1)
+    anonymous = _anonymous_events(rng, n_users, clock, cat, counters, counters.event + identified.num_rows + 1)
+    out["events"] = pa.concat_tables([identified, anonymous])
 
-    # ---- users
-    uid = counters.user + 1 + np.arange(n_users, dtype=np.int64)
+    counters.user += n_users
+    counters.order += out["orders"].num_rows
+    counters.item += out["order_items"].num_rows
+    counters.unit += out["inventory_items"].num_rows
+    counters.event += out["events"].num_rows
+    return out
+
+
+def _users(
+    rng: np.random.Generator, n_users: int, clock: Clock, cat: Catalog, first_id: int
+) -> tuple[pa.Table, _Users]:
+    uid = first_id + np.arange(n_users, dtype=np.int64)
     is_male = rng.random(n_users) < 0.5
     gender = _take(_strings(("F", "M")), is_male.astype(np.int64))
     first = pc.if_else(
@@ -872,7 +491,7 @@ def generate_chunk(
     )
     loc = _choice(rng, n_users, cat.loc_weight)
     user_created = clock.start + rng.integers(0, (clock.now - clock.start) // 60 + 1, n_users) * 60
-    out["users"] = _table(
+    table = _table(
         "users",
         {
             "id": pa.array(uid),
@@ -892,12 +511,15 @@ def generate_chunk(
             "created_at": _ts(user_created),
         },
     )
+    return table, _Users(uid, is_male, gender, loc, user_created)
 
-    # ---- orders
+
+def _orders(rng: np.random.Generator, users: _Users, clock: Clock, first_id: int) -> tuple[pa.Table, _Orders]:
+    n_users, uid, user_created, gender = len(users.uid), users.uid, users.created, users.gender
     per_user = np.array(ORDERS_PER_USER[0])[_choice(rng, n_users, ORDERS_PER_USER[1])]
     o_user = np.repeat(np.arange(n_users), per_user)  # user index within the chunk
     n_orders = len(o_user)
-    oid = counters.order + 1 + np.arange(n_orders, dtype=np.int64)
+    oid = first_id + np.arange(n_orders, dtype=np.int64)
     u_created = user_created[o_user]
     o_created = u_created + np.floor(rng.random(n_orders) * (clock.now - u_created + 1)).astype(np.int64)
     o_created = np.minimum(o_created, clock.now)
@@ -909,7 +531,7 @@ def generate_chunk(
     n_items = np.array(ITEMS_PER_ORDER[0])[_choice(rng, n_orders, ITEMS_PER_ORDER[1])]
     status_str = _take(_strings(STATUSES), status)
     times = {"shipped_at": shipped, "delivered_at": delivered, "returned_at": returned}
-    out["orders"] = _table(
+    table = _table(
         "orders",
         {
             "order_id": pa.array(oid),
@@ -921,11 +543,15 @@ def generate_chunk(
             "num_of_item": pa.array(n_items.astype(np.int64)),
         },
     )
-    if n_orders:
-        first_order = int(o_created.min())
-        counters.first_order = first_order if counters.first_order is None else min(counters.first_order, first_order)
+    return table, _Orders(o_user, oid, o_created, reaches, n_items, status_str, times)
 
-    # ---- order items
+
+def _order_items(
+    rng: np.random.Generator, users: _Users, orders: _Orders, cat: Catalog, first_id: int, first_unit: int
+) -> tuple[pa.Table, _Items]:
+    uid, is_male = users.uid, users.is_male
+    o_user, oid, o_created, reaches = orders.o_user, orders.oid, orders.created, orders.reaches
+    n_items, status_str, times = orders.n_items, orders.status_str, orders.times
     i_order, i_pos = _segment_positions(n_items)  # order index, position within the order
     n_it = len(i_order)
     i_user = o_user[i_order]
@@ -935,12 +561,12 @@ def generate_chunk(
     single = n_items[i_order] == 1
     before = rng.integers(0, 4 * HOUR + 1, n_it)
     i_created = o_created[i_order] - before + np.where(single, 0, rng.integers(0, 5, n_it) * DAY)
-    item_id = counters.item + 1 + np.arange(n_it, dtype=np.int64)
+    item_id = first_id + np.arange(n_it, dtype=np.int64)
     # inventory: per item its sold unit, then 1-3 unsold units of the same product
     unsold = np.array((1, 2, 3))[_choice(rng, n_it, (0.5, 0.3, 0.2))]
     units = 1 + unsold
-    unit_first = counters.unit + 1 + np.cumsum(units) - units  # id of each item's sold unit
-    out["order_items"] = _table(
+    unit_first = first_unit + np.cumsum(units) - units  # id of each item's sold unit
+    table = _table(
         "order_items",
         {
             "id": pa.array(item_id),
@@ -954,8 +580,11 @@ def generate_chunk(
             "sale_price": pa.array(cat.retail[product]),
         },
     )
+    return table, _Items(i_order, i_user, product, single, i_created, units)
 
-    # ---- inventory items
+
+def _inventory_items(rng: np.random.Generator, items: _Items, clock: Clock, cat: Catalog, first_id: int) -> pa.Table:
+    units, i_created, product = items.units, items.created, items.product
     u_item, u_pos = _segment_positions(units)
     n_units = len(u_item)
     sold = u_pos == 0
@@ -967,10 +596,10 @@ def generate_chunk(
     )
     u_product = pa.array(product[u_item])
     p = cat.products
-    out["inventory_items"] = _table(
+    table = _table(
         "inventory_items",
         {
-            "id": pa.array(counters.unit + 1 + np.arange(n_units, dtype=np.int64)),
+            "id": pa.array(first_id + np.arange(n_units, dtype=np.int64)),
             "product_id": pc.add(u_product, 1),
             "created_at": _ts(u_created),
             "sold_at": _ts(u_sold_at, sold),
@@ -984,8 +613,30 @@ def generate_chunk(
             "product_distribution_center_id": pc.take(p["distribution_center_id"], u_product),
         },
     )
+    return table
 
-    # ---- identified events: one session per item
+
+def _identified_events(
+    rng: np.random.Generator,
+    users: _Users,
+    orders: _Orders,
+    items: _Items,
+    clock: Clock,
+    cat: Catalog,
+    counters: Counters,
+    first_id: int,
+) -> pa.Table:
+    """One session per order item."""
+    uid, loc = users.uid, users.loc
+    n_items, o_created = orders.n_items, orders.created
+    i_order, i_user, product, single, i_created = (
+        items.i_order,
+        items.i_user,
+        items.product,
+        items.single,
+        items.created,
+    )
+    n_it = len(i_order)
     s_n = n_items[i_order]  # the session walks all its order's items
     s_len = np.where(single, 5, 3 * s_n + 1)
     e_sess, e_pos = _segment_positions(s_len)
@@ -1026,27 +677,27 @@ def generate_chunk(
     s_id = _hex_ids(rng, n_it, uuid=True)
     s_ip = _ips(rng, n_it)
     _count_sessions(counters, clock, s_start, s_source)
-    e_loc = loc[i_user[e_sess]]
-    identified = _table(
-        "events",
-        {
-            "id": pa.array(counters.event + 1 + np.arange(n_ev, dtype=np.int64)),
-            "user_id": pa.array(uid[i_user[e_sess]]),
-            "sequence_number": pa.array(e_pos + 1),
-            "session_id": _take(s_id, e_sess),
-            "created_at": _ts(e_time),
-            "ip_address": _take(s_ip, e_sess),
-            "city": _take(cat.loc_city, e_loc),
-            "state": _take(cat.loc_state, e_loc),
-            "postal_code": _take(cat.loc_postal, e_loc),
-            "browser": _take(_strings(BROWSERS), s_browser[e_sess]),
-            "traffic_source": _take(_strings(EVENT_SOURCES), s_source[e_sess]),
-            "uri": _take(cat.uri_dict, uri_idx),
-            "event_type": _take(_strings(EVENT_TYPES), etype),
-        },
+    return _events_table(
+        cat,
+        first_id,
+        sess=e_sess,
+        pos=e_pos,
+        created=e_time,
+        user_id=pa.array(uid[i_user[e_sess]]),
+        session_id=s_id,
+        ip=s_ip,
+        loc=loc[i_user[e_sess]],
+        browser=s_browser,
+        source=s_source,
+        uri=uri_idx,
+        etype=etype,
     )
 
-    # ---- anonymous sessions
+
+def _anonymous_events(
+    rng: np.random.Generator, n_users: int, clock: Clock, cat: Catalog, counters: Counters, first_id: int
+) -> pa.Table:
+    n_prod = len(cat.retail)
     n_anon = ANON_SESSIONS_PER_USER * n_users
     a_len = np.array(ANON_LENGTHS[0])[_choice(rng, n_anon, ANON_LENGTHS[1])]
     a_first = rng.integers(1, 3, n_anon)  # 1 department, 2 product: where the visit lands
@@ -1067,32 +718,61 @@ def generate_chunk(
     a_browser = _choice(rng, n_anon, BROWSER_WEIGHTS)
     a_loc = _choice(rng, n_anon, cat.loc_weight)[a_sess]
     _count_sessions(counters, clock, a_start, a_source)
-    anonymous = _table(
+    a_id = _hex_ids(rng, n_anon, uuid=True)
+    a_ip = _ips(rng, n_anon)
+    return _events_table(
+        cat,
+        first_id,
+        sess=a_sess,
+        pos=a_pos,
+        created=a_start[a_sess] + a_cum,
+        user_id=pa.nulls(n_a, pa.int64()),
+        session_id=a_id,
+        ip=a_ip,
+        loc=a_loc,
+        browser=a_browser,
+        source=a_source,
+        uri=a_uri,
+        etype=a_type,
+    )
+
+
+def _events_table(
+    cat: Catalog,
+    first_id: int,
+    *,
+    sess: np.ndarray,
+    pos: np.ndarray,
+    created: np.ndarray,
+    user_id: pa.Array,
+    session_id: pa.Array,
+    ip: pa.Array,
+    loc: np.ndarray,
+    browser: np.ndarray,
+    source: np.ndarray,
+    uri: np.ndarray,
+    etype: np.ndarray,
+) -> pa.Table:
+    """Events, one row per entry of `sess` (its session's index into session_id, ip, browser and
+    source) with its position in the session, time, location, uri and type."""
+    return _table(
         "events",
         {
-            "id": pa.array(counters.event + n_ev + 1 + np.arange(n_a, dtype=np.int64)),
-            "user_id": pa.nulls(n_a, pa.int64()),
-            "sequence_number": pa.array(a_pos + 1),
-            "session_id": _take(_hex_ids(rng, n_anon, uuid=True), a_sess),
-            "created_at": _ts(a_start[a_sess] + a_cum),
-            "ip_address": _take(_ips(rng, n_anon), a_sess),
-            "city": _take(cat.loc_city, a_loc),
-            "state": _take(cat.loc_state, a_loc),
-            "postal_code": _take(cat.loc_postal, a_loc),
-            "browser": _take(_strings(BROWSERS), a_browser[a_sess]),
-            "traffic_source": _take(_strings(EVENT_SOURCES), a_source[a_sess]),
-            "uri": _take(cat.uri_dict, a_uri),
-            "event_type": _take(_strings(EVENT_TYPES), a_type),
+            "id": pa.array(first_id + np.arange(len(sess), dtype=np.int64)),
+            "user_id": user_id,
+            "sequence_number": pa.array(pos + 1),
+            "session_id": _take(session_id, sess),
+            "created_at": _ts(created),
+            "ip_address": _take(ip, sess),
+            "city": _take(cat.loc_city, loc),
+            "state": _take(cat.loc_state, loc),
+            "postal_code": _take(cat.loc_postal, loc),
+            "browser": _take(_strings(BROWSERS), browser[sess]),
+            "traffic_source": _take(_strings(EVENT_SOURCES), source[sess]),
+            "uri": _take(cat.uri_dict, uri),
+            "event_type": _take(_strings(EVENT_TYPES), etype),
         },
     )
-    out["events"] = pa.concat_tables([identified, anonymous])
-
-    counters.user += n_users
-    counters.order += n_orders
-    counters.item += n_it
-    counters.unit += n_units
-    counters.event += n_ev + n_a
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ecom.sources import RAW_SCHEMAS, Problem, SourceContractError, check_schema, format_problems
+from ecom.core.sources import RAW_SCHEMAS, Problem, SourceContractError, check_schema, format_problems
 
 SUFFIXES = (".parquet", ".csv")
 

@@ -1,0 +1,2 @@
+"""The engine core: the model registry (DAG, selection), build variables, the source contract, and the
+runners that build, compile and test models on a target."""

@@ -1,0 +1,2 @@
+"""The BigQuery target: settings (`config`), credentials (`auth`), error wording (`errors`), DDL
+(`ddl`) and the target itself (`target`)."""

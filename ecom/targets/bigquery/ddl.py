@@ -1,0 +1,68 @@
+"""The DDL of a model on BigQuery, with BigQuery's partitioning and clustering rules checked before any
+job runs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import ibis
+
+from ecom.core.registry import Model
+from ecom.targets.base import Location
+from ecom.targets.bigquery.errors import BigQueryError
+
+
+def _clusterable(dtype: Any) -> bool:
+    return any(
+        check()
+        for check in (
+            dtype.is_date,
+            dtype.is_timestamp,
+            dtype.is_integer,
+            dtype.is_decimal,
+            dtype.is_boolean,
+            dtype.is_string,
+        )
+    )
+
+
+def label(value: str) -> str:
+    """A label value: lowercase letters, digits, `_` and `-`, at most 63 characters."""
+    return re.sub(r"[^a-z0-9_-]", "_", value.lower())[:63]
+
+
+def _quote(*parts: str) -> str:
+    return "`" + ".".join(parts) + "`"
+
+
+def create_statement(model: Model, schema: ibis.Schema, sql: str, models: Location) -> str:
+    """The one statement that (re)builds a model: partitioning, clustering and labels from its
+    decorator. A TIMESTAMP partition column is partitioned by its UTC date."""
+    target = _quote(models.catalog, models.database, model.name)
+    labels = f'OPTIONS(labels=[("ecom_model", "{label(model.name)}")])'
+    if model.materialized == "view":
+        return f"CREATE OR REPLACE VIEW {target} {labels} AS\n{sql}"
+    clauses = []
+    if model.partition_by:
+        dtype = schema[model.partition_by]
+        if dtype.is_timestamp():
+            clauses.append(f"PARTITION BY DATE({_quote(model.partition_by)})")
+        elif dtype.is_date():
+            clauses.append(f"PARTITION BY {_quote(model.partition_by)}")
+        else:
+            raise BigQueryError(
+                f"partition_by={model.partition_by!r} is {dtype}: BigQuery partitions by a date "
+                "or timestamp column here"
+            )
+    if model.cluster_by:
+        # BigQuery's rules, checked here so that a bad decorator fails before any job runs
+        wrong = [f"{c} ({schema[c]})" for c in model.cluster_by if not _clusterable(schema[c])]
+        if len(model.cluster_by) > 4 or wrong:
+            refused = f"; not {', '.join(wrong)}" if wrong else ""
+            raise BigQueryError(
+                f"cluster_by={model.cluster_by!r}: BigQuery clusters by at most 4 columns of type "
+                f"date, timestamp, integer, decimal, boolean or string{refused}"
+            )
+        clauses.append("CLUSTER BY " + ", ".join(_quote(c) for c in model.cluster_by))
+    return " ".join([f"CREATE OR REPLACE TABLE {target}", *clauses, labels]) + f" AS\n{sql}"

@@ -1,0 +1,326 @@
+"""The BigQuery target: models built where production data lives (`--target bigquery`).
+
+Its settings come from `config` (flags, environment, ecom.toml), its credentials from `auth`.
+
+Each model is one `CREATE OR REPLACE TABLE ... AS` job: BigQuery replaces the table atomically, so
+a failed model leaves its previous table (there is no multi-statement build transaction).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ecom.core.registry import Model
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.targets.base import Location, Target, TargetError
+from ecom.targets.bigquery.auth import default_credentials
+from ecom.targets.bigquery.config import NO_DATASET, BigQueryConfig, resolve_config, split_dataset
+from ecom.targets.bigquery.ddl import create_statement, label
+from ecom.targets.bigquery.errors import BigQueryError, message_of, readable_errors
+
+
+def _rest_only_client_class() -> type:
+    from google.cloud import bigquery
+
+    class RestOnlyClient(bigquery.Client):
+        def _ensure_bqstorage_client(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return RestOnlyClient
+
+
+class BigQueryTarget(Target):
+    name = "bigquery"
+    dialect = "bigquery"
+    test_workers = 8  # data tests are small jobs that mostly wait: run several at once
+
+    def __init__(self, config: BigQueryConfig):
+        from google.api_core.client_options import ClientOptions
+        from google.cloud import bigquery
+
+        self.config = config
+        self.endpoint = config.endpoint
+        if self.endpoint:
+            from google.auth.credentials import AnonymousCredentials
+
+            if "://" not in self.endpoint:
+                self.endpoint = f"http://{self.endpoint}"
+            credentials, adc_project = AnonymousCredentials(), None
+        else:
+            credentials, adc_project = default_credentials()
+        project = config.project or adc_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        if not project:
+            raise TargetError(
+                "no BigQuery project: pass --project, set ECOM_BQ_PROJECT or add `project` "
+                "under [bigquery] in ecom.toml"
+            )
+        if not (config.dataset or config.raw_dataset):
+            raise TargetError(
+                "no BigQuery dataset: pass --dataset (the models; raw tables default to <dataset>_raw) "
+                "or --raw-dataset, set ECOM_BQ_DATASET / ECOM_BQ_RAW_DATASET, or add them under "
+                "[bigquery] in ecom.toml"
+            )
+        self.project = project
+        self.location = config.location
+        # An upload needs only the raw dataset; anything touching models asks for `models`.
+        self._models = Location(database=config.dataset, catalog=project) if config.dataset else None
+        self.raw = split_dataset(config.raw_dataset or f"{config.dataset}_raw", project)
+        self.sources = {t: split_dataset(v, project) for t, v in config.sources.items()}
+        options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
+        # An emulator without a Storage Read endpoint: results must come over REST, never through
+        # a Storage client the library would otherwise create for Google's own host.
+        rest_only = bool(self.endpoint and not config.storage_endpoint)
+        client_class = _rest_only_client_class() if rest_only else bigquery.Client
+        self.client = client_class(
+            project=project, credentials=credentials, location=self.location, client_options=options
+        )
+        # The client retries a refused connection for 10 minutes by default: a wrong endpoint or a
+        # network outage should say so sooner.
+        self.retry = bigquery.DEFAULT_RETRY.with_timeout(10 if self.endpoint else 60)
+        storage = self._storage_client(credentials)
+        self.con = ibis.bigquery.connect(
+            client=self.client,
+            project_id=project,
+            dataset_id=f"{project}.{config.dataset}" if config.dataset else f"{self.raw.catalog}.{self.raw.database}",
+            credentials=credentials,
+            # ibis makes a Storage client for Google's host when given none: give it a stand-in,
+            # then take it away, so that no client for Google's host exists in emulator mode
+            storage_client=storage if storage is not None else object(),
+            location=self.location,
+        )
+        if rest_only:
+            self.con.storage_client = None
+        self._checked: set[Location] = set()
+
+    @classmethod
+    def from_options(
+        cls,
+        project: str | None = None,
+        dataset: str | None = None,
+        raw_dataset: str | None = None,
+        location: str | None = None,
+        endpoint: str | None = None,
+        sources: Mapping[str, str] | None = None,
+        *,
+        storage_endpoint: str | None = None,
+        config_dir: str | Path | None = None,
+    ) -> BigQueryTarget:
+        given = dict(
+            project=project,
+            dataset=dataset,
+            raw_dataset=raw_dataset,
+            location=location,
+            endpoint=endpoint,
+            storage_endpoint=storage_endpoint,
+            sources=sources,
+        )
+        return cls(resolve_config(given, folder=Path(config_dir) if config_dir else None))
+
+    def _storage_client(self, credentials: Any) -> Any:
+        from google.cloud.bigquery_storage_v1 import BigQueryReadClient
+
+        if not self.endpoint:
+            return BigQueryReadClient(credentials=credentials)
+        if not self.config.storage_endpoint:
+            return None
+        import grpc
+        from google.cloud.bigquery_storage_v1.services.big_query_read.transports import (
+            BigQueryReadGrpcTransport,
+        )
+
+        host = re.sub(r"^\w+://", "", self.config.storage_endpoint)
+        return BigQueryReadClient(transport=BigQueryReadGrpcTransport(channel=grpc.insecure_channel(host)))
+
+    # -- where things are -------------------------------------------------------------------------
+
+    @property
+    def models(self) -> Location:  # type: ignore[override]
+        if self._models is None:
+            raise TargetError(NO_DATASET)
+        return self._models
+
+    def raw_location(self, table: str) -> Location:
+        return self.sources.get(table, self.raw)
+
+    def _ref(self, loc: Location, name: str) -> str:
+        return f"{loc.catalog}.{loc.database}.{name}"
+
+    def _dataset_exists(self, loc: Location) -> bool:
+        from google.api_core.exceptions import NotFound
+
+        if loc in self._checked:
+            return True
+        with readable_errors(f"reading dataset {loc.catalog}.{loc.database}"):
+            try:
+                self.client.get_dataset(f"{loc.catalog}.{loc.database}", retry=self.retry)
+            except NotFound:
+                return False
+        self._checked.add(loc)
+        return True
+
+    def ensure_dataset(self, loc: Location) -> None:
+        """Create the dataset unless it exists: in the configured location, else in the raw
+        dataset's (a query cannot read one location and write another)."""
+        from google.cloud import bigquery
+
+        if self._dataset_exists(loc):
+            return
+        with readable_errors(f"creating dataset {loc.catalog}.{loc.database}"):
+            ds = bigquery.Dataset(f"{loc.catalog}.{loc.database}")
+            location = self.location
+            if not location and loc != self.raw and self._dataset_exists(self.raw):
+                location = self.client.get_dataset(f"{self.raw.catalog}.{self.raw.database}").location
+            if location:
+                ds.location = location
+            self.client.create_dataset(ds, exists_ok=True, retry=self.retry)
+        self._checked.add(loc)
+
+    def _table_or_none(self, loc: Location, name: str) -> Any:
+        from google.api_core.exceptions import NotFound
+
+        with readable_errors(f"reading {self._ref(loc, name)}"):
+            try:
+                return self.client.get_table(self._ref(loc, name), retry=self.retry)
+            except NotFound:
+                return None
+
+    def raw_schema(self, table: str) -> ibis.Schema | None:
+        from ibis.backends.bigquery.datatypes import BigQuerySchema
+
+        loc = self.raw_location(table)
+        found = self._table_or_none(loc, table)
+        if found is None:
+            if not self._dataset_exists(loc):
+                raise TargetError(
+                    f"raw dataset {loc.catalog}.{loc.database} not found (or not visible to these "
+                    "credentials): set --raw-dataset / ECOM_BQ_RAW_DATASET, or upload raw data with "
+                    "`ecom load FOLDER --target bigquery`"
+                )
+            return None
+        return BigQuerySchema.to_ibis(found.schema)
+
+    def source(self, table: str) -> ir.Table:
+        loc = self.raw_location(table)
+        return self.con.table(table, database=(loc.catalog, loc.database))
+
+    def exists(self, name: str) -> bool:
+        return self._table_or_none(self.models, name) is not None
+
+    def table(self, name: str) -> ir.Table:
+        return self.con.table(name, database=(self.models.catalog, self.models.database))
+
+    # -- building ---------------------------------------------------------------------------------
+
+    def compile(self, expr: ir.Table) -> str:
+        """The expression's BigQuery SQL, as `ecom compile` and the snapshots render it (ibis's
+        `con.compile` would first run a query to find a session dataset for memtables)."""
+        return str(ibis.to_sql(expr, dialect=self.dialect))
+
+    def ddl(self, model: Model, expr: ir.Table) -> str:
+        """The one statement that (re)builds a model (`ddl.create_statement`)."""
+        return create_statement(model, expr.schema(), self.compile(expr), self.models)
+
+    def _job_config(self, model: Model, **kwargs: Any) -> Any:
+        from google.cloud import bigquery
+
+        return bigquery.QueryJobConfig(labels={"ecom_model": label(model.name), "ecom_layer": model.layer}, **kwargs)
+
+    def _run(self, sql: str, config: Any) -> Any:
+        """Run one job; BigQuery's refusal becomes BigQueryError with its own message."""
+        from google.api_core.exceptions import GoogleAPICallError
+
+        try:
+            job = self.client.query(sql, job_config=config)
+            job.result()
+        except GoogleAPICallError as e:
+            raise BigQueryError(message_of(e)) from None
+        return job
+
+    def materialize(self, model: Model, expr: ir.Table) -> int:
+        self.ensure_dataset(self.models)
+        self._run(self.ddl(model, expr), self._job_config(model))
+        if model.materialized == "view":
+            return int(self.table(model.name).count().execute())
+        table = self.client.get_table(self._ref(self.models, model.name))
+        return int(table.num_rows)
+
+    def dry_run(self, model: Model, expr: ir.Table) -> int:
+        """Bytes BigQuery estimates the model's query would process; nothing is written."""
+        sql = self.compile(expr)
+        try:
+            job = self._run(sql, self._job_config(model, dry_run=True, use_query_cache=False))
+        except BigQueryError as e:
+            raise TargetError(f"model {model.name} failed its dry run: {e}") from None
+        return int(job.total_bytes_processed or 0)
+
+    # -- raw data ---------------------------------------------------------------------------------
+
+    def write_raw(self, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
+        """Replace the given raw tables; return their row counts.
+
+        Every table is first loaded (Parquet, the contract's schema) into a staging table; only when
+        all loads succeeded are they copied over the raw tables (a copy job replaces a table
+        atomically), so a bad input replaces nothing.
+        """
+        from google.cloud import bigquery
+        from ibis.backends.bigquery.datatypes import BigQuerySchema
+
+        staged: dict[str, str] = {}
+        try:
+            with tempfile.TemporaryDirectory(prefix="ecom-upload-") as tmp:
+                for name, data in tables.items():
+                    loc = self.raw_location(name)
+                    self.ensure_dataset(loc)
+                    schema = RAW_SCHEMAS[name].to_pyarrow()
+                    path = Path(tmp) / f"{name}.parquet"
+                    batches = data.to_batches() if isinstance(data, pa.Table) else data
+                    with pq.ParquetWriter(path, schema) as writer:
+                        for batch in batches:
+                            writer.write_batch(batch.cast(schema) if batch.schema != schema else batch)
+                    staging = self._ref(loc, f"_ecom_incoming_{name}")
+                    config = bigquery.LoadJobConfig(
+                        source_format=bigquery.SourceFormat.PARQUET,
+                        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+                        schema=BigQuerySchema.from_ibis(RAW_SCHEMAS[name]),
+                    )
+                    with readable_errors(f"uploading {name}"), path.open("rb") as f:
+                        self.client.load_table_from_file(f, staging, job_config=config).result()
+                    staged[name] = staging
+            counts = {}
+            for name, staging in staged.items():
+                final = self._ref(self.raw_location(name), name)
+                with readable_errors(f"replacing {final}"):
+                    copy = bigquery.CopyJobConfig(write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
+                    self.client.copy_table(staging, final, job_config=copy).result()
+                    counts[name] = int(self.client.get_table(final).num_rows)
+            return counts
+        finally:
+            for staging in staged.values():
+                with contextlib.suppress(Exception):
+                    self.client.delete_table(staging, not_found_ok=True)
+
+    def write_table(self, name: str, data: pa.Table) -> None:
+        """Replace a small table beside the models (build metadata) with one load job."""
+        from google.cloud import bigquery
+
+        self.ensure_dataset(self.models)
+        with tempfile.TemporaryDirectory(prefix="ecom-upload-") as tmp:
+            path = Path(tmp) / f"{name}.parquet"
+            pq.write_table(data, path)
+            config = bigquery.LoadJobConfig(
+                source_format=bigquery.SourceFormat.PARQUET,
+                write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            )
+            with readable_errors(f"writing {self._ref(self.models, name)}"), path.open("rb") as f:
+                self.client.load_table_from_file(f, self._ref(self.models, name), job_config=config).result()
