@@ -19,9 +19,10 @@ def int_orders(stg_orders: ir.Table, stg_order_items: ir.Table, stg_products: ir
     """One row per non-cancelled order (docs/contract.md#int_orders).
 
     A non-cancelled order is an order with at least one non-cancelled item, whatever the order's own
-    status (docs/contract.md#conventions). A missing product adds no cost (its items still count and sell); the relationship tests of
-    stg_order_items report it. An order whose every non-cancelled item was returned is here, with
-    0 net items and 0 revenue: it is still an order of a customer.
+    status (docs/contract.md#conventions). A missing product adds no cost (its items still count
+    and sell); the relationship tests of stg_order_items report it. An order whose every
+    non-cancelled item was returned is here, with 0 net items and 0 revenue: it is still an order
+    of a customer.
 
     Columns:
         order_id: the order; the key.
