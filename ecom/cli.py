@@ -22,7 +22,7 @@ from rich.table import Table
 from ecom.core import engine
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import SourceContractError
-from ecom.core.vars import VarsError, parse_vars
+from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets.base import Target, TargetError
 from ecom.targets.duckdb import DEFAULT_DUCKDB_PATH, DuckDBTarget
 
@@ -214,7 +214,7 @@ def build(
         if dry_run:
             _dry_run(proj, tgt, selected, values)
             return
-        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {len(selected)} models on {engine.describe(tgt)} with {shown}", highlight=False)
         with progress() as bar:
             task = bar.add_task("building", total=len(selected))

@@ -104,7 +104,9 @@ class Var:
     """A build variable (docs/contract.md#parameters).
 
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
-    scalar expression computed once per build.
+    scalar expression computed once per build. `env` names an environment variable read when the
+    variable is not given in --vars. A `secret` value is never printed nor recorded, only whether
+    it is set.
     """
 
     name: str
@@ -112,6 +114,8 @@ class Var:
     default: Any
     doc: str
     positive: bool = False
+    env: str | None = None
+    secret: bool = False
 
 
 _MODELS: dict[str, Model] = {}
@@ -191,10 +195,19 @@ def exposure(*, title: str, reads: Mapping[str, Iterable[str]]) -> Callable[[Cal
     return register
 
 
-def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False) -> None:
+def var(
+    name: str,
+    type: type,
+    default: Any,
+    doc: str,
+    *,
+    positive: bool = False,
+    env: str | None = None,
+    secret: bool = False,
+) -> None:
     caller = sys._getframe(1)  # the `var(...)` call is the definition
     _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
-    _VARS[name] = Var(name, type, default, doc, positive)
+    _VARS[name] = Var(name, type, default, doc, positive, env, secret)
 
 
 def _import_all(package: str) -> None:
