@@ -378,21 +378,57 @@ def report(
 
 @app.command("ls")
 def list_models(
+    name: Annotated[str | None, typer.Argument(help="A model: print its columns.", show_default=False)] = None,
     select: SelectOpt = None,
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Print the lineage as a Mermaid graph.")] = False,
 ) -> None:
-    """List the models with their layer, key and upstreams, or the lineage graph."""
+    """List the models (layer, key, grain) and the exposures that read them, the lineage graph, or one
+    model's columns with their types and descriptions."""
+    from ecom.core.docstrings import model_docs
+
     with friendly_errors():
         proj = Project.load()
+        if name is not None:
+            _list_columns(proj, name)
+            return
         selected = proj.select(select)
         if mermaid:
             print(engine.mermaid(proj, selected))
             return
-        table = Table("model", "layer", "materialized", "key", "reads", title=f"{len(selected)} models")
-        for name in selected:
-            m = proj.models[name]
-            table.add_row(name, m.layer, m.materialized, ", ".join(m.key), ", ".join(m.params))
+        docs = model_docs(proj)
+        table = Table("model", "layer", "key", "grain", title=f"{len(selected)} models (`ecom ls MODEL`: its columns)")
+        for model_name in selected:
+            m = proj.models[model_name]
+            table.add_row(model_name, m.layer, ", ".join(m.key), docs[model_name].grain)
         out.print(table)
+        consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]
+        if consumers:
+            exposures = Table("exposure", "reads", "description", title=f"{len(consumers)} exposures (consumers)")
+            for e in consumers:
+                exposures.add_row(e.name, ", ".join(e.reads), e.description)
+            out.print(exposures)
+
+
+def _list_columns(proj: Project, name: str) -> None:
+    """One model's grain, description and columns (types compiled over unbound tables: no connection)."""
+    from ecom.core.docstrings import model_docs
+
+    if name not in proj.models:
+        proj.select([name])  # an unknown name: the selector's one-line error, with close matches
+        raise ProjectError(
+            f"{name!r} selects several models: `ecom ls MODEL` names one, `ecom ls -s {name}` lists them"
+        )
+    model, doc, schema = proj.models[name], model_docs(proj)[name], engine.model_schemas(proj)[name]
+    out.print(f"[bold]{name}[/] ({model.layer}, key {', '.join(model.key)}): {doc.grain}", highlight=False)
+    if doc.description:
+        out.print(doc.description, highlight=False)
+    table = Table("column", "type", "description", title=f"{name}: {len(schema)} columns")
+    for column, dtype in schema.items():
+        table.add_row(column, str(dtype), doc.columns.get(column, ""))
+    out.print(table)
+    out.print(f"reads: {', '.join(model.params)}", highlight=False)
+    readers = proj.downstream_models(name) + [f"exposure {e}" for e in proj.exposures_of(name)]
+    out.print(f"read by: {', '.join(readers) or 'nothing'}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - the console script

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -13,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.registry import DataTest, Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
 from ecom.core.vars import check_value, resolve_vars
@@ -21,6 +23,8 @@ from ecom.targets.base import Location, Target, TargetError, first_line
 __all__ = ["resolve_vars"]
 
 VARS_TABLE = "_ecom_vars"  # the variables of the last build, beside the models
+# Each built model's row count, seconds and when (UTC) its last build ran, beside the models.
+BUILD_TABLE = "_ecom_build"
 
 
 class BuildError(Exception):
@@ -77,6 +81,14 @@ def unbound_expressions(
     return exprs
 
 
+def model_schemas(project: Project) -> dict[str, ibis.Schema]:
+    """Every model's output schema, compiled over unbound tables (no data, no connection)."""
+    # as_of only shapes values, never types: any date gives the schemas.
+    values = resolve_vars(project.vars, {"as_of": dt.date(2000, 1, 1)}, lambda _: None)
+    exprs = unbound_expressions(project, values, Location("raw"), Location("models"))
+    return {name: expr.schema() for name, expr in exprs.items()}
+
+
 def to_sql(expr: ir.Table, dialect: str) -> str:
     return ibis.to_sql(expr, dialect=dialect).strip() + "\n"
 
@@ -115,12 +127,15 @@ def build(
     values: Mapping[str, Any],
     on_done: Callable[[ModelResult], None] = lambda r: None,
 ) -> list[ModelResult]:
-    """Materialize the selected models in dependency order.
+    """Materialize the selected models in dependency order, each with its description and its
+    columns' (from its docstring) written on the table.
 
     The first failure stops the build and raises BuildError; on DuckDB the whole build is one
     transaction, so the failure leaves every table as it was.
     """
+    docs = model_docs(project)
     results = []
+    started = dt.datetime.now(dt.UTC)
     with target.transaction():
         target.write_table(
             VARS_TABLE,
@@ -132,6 +147,9 @@ def build(
             try:
                 expr = call(model.func, model_inputs(project, target, name), values)
                 rows = target.materialize(model, expr)
+                doc = docs[name]
+                columns = {c: doc.columns[c] for c in expr.schema().names if c in doc.columns}
+                target.describe(model, table_description(doc), columns)
             except BuildError:
                 raise
             except Exception as e:  # the backend's message is the useful part
@@ -139,7 +157,36 @@ def build(
             result = ModelResult(name, "ok", rows, time.perf_counter() - start)
             results.append(result)
             on_done(result)
+        _record_build(target, results, started)
     return results
+
+
+def table_description(doc: ModelDoc) -> str:
+    """A model's description as written on its table: the grain, then the choices it makes."""
+    return "\n\n".join(p for p in (doc.grain, doc.description) if p)
+
+
+def _record_build(target: Target, results: list[ModelResult], started: dt.datetime) -> None:
+    """Update BUILD_TABLE: these models' results replace their previous ones; other models keep theirs."""
+    rows = {r["model"]: r for r in last_builds(target).values()}
+    for r in results:
+        rows[r.name] = {"model": r.name, "rows": r.rows, "seconds": r.seconds, "built_at": started}
+    schema = pa.schema(
+        [
+            ("model", pa.string()),
+            ("rows", pa.int64()),
+            ("seconds", pa.float64()),
+            ("built_at", pa.timestamp("us", "UTC")),
+        ]
+    )
+    target.write_table(BUILD_TABLE, pa.Table.from_pylist(list(rows.values()), schema))
+
+
+def last_builds(target: Target) -> dict[str, dict[str, Any]]:
+    """Each model's last build on the target (model, rows, seconds, built_at); none: {}."""
+    if not target.exists(BUILD_TABLE):
+        return {}
+    return {r["model"]: r for r in target.table(BUILD_TABLE).to_pyarrow().to_pylist()}
 
 
 def dry_run_plan(
@@ -303,7 +350,8 @@ def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[s
 
 
 def mermaid(project: Project, selected: Iterable[str]) -> str:
-    """The lineage of the selected models (and the raw sources they read) as a Mermaid flowchart."""
+    """The lineage of the selected models (and the raw sources they read, and the exposures that read
+    them) as a Mermaid flowchart."""
     chosen = list(selected)
     lines = ["flowchart LR"]
     for name in chosen:
@@ -312,4 +360,8 @@ def mermaid(project: Project, selected: Iterable[str]) -> str:
                 lines.append(f"    raw_{p}[(raw.{p})] --> {name}")
             elif p in project.models:
                 lines.append(f"    {p} --> {name}")
+    for e in project.exposures.values():
+        for name in e.reads:
+            if name in chosen:
+                lines.append(f"    {name} --> exposure_{e.name}>{e.name}]")
     return "\n".join(lines) + "\n"

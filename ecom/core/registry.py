@@ -80,6 +80,18 @@ class Summary(DataTest):
 
 
 @dataclass(frozen=True)
+class Exposure:
+    """Something outside the project that reads models (a report page, a dashboard): dbt's exposure.
+
+    `reads` maps each model it reads to the columns it reads; lineage shows it downstream of them.
+    """
+
+    name: str
+    description: str
+    reads: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
 class Var:
     """A build variable (docs/contract.md#parameters).
 
@@ -98,6 +110,7 @@ _MODELS: dict[str, Model] = {}
 _TESTS: dict[str, DataTest] = {}
 _VARS: dict[str, Var] = {}
 _SUMMARIES: dict[str, Summary] = {}
+_EXPOSURES: dict[str, Exposure] = {}
 _DEFINED_AT: dict[tuple[str, str], str] = {}  # (kind, name) -> "module line N" of its definition
 
 
@@ -165,6 +178,13 @@ def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False
     _VARS[name] = Var(name, type, default, doc, positive)
 
 
+def exposure(name: str, description: str, reads: Mapping[str, Iterable[str]]) -> None:
+    """Declare a consumer of models: `reads` maps each model it reads to the columns it reads."""
+    caller = sys._getframe(1)  # the `exposure(...)` call is the definition
+    _claim("exposure", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
+    _EXPOSURES[name] = Exposure(name, description, {m: _tuple(cols) for m, cols in reads.items()})
+
+
 def _import_all(package: str) -> None:
     pkg = importlib.import_module(package)
     for info in pkgutil.iter_modules(pkg.__path__):
@@ -178,11 +198,12 @@ class Project:
     vars: dict[str, Var]
     order: tuple[str, ...]  # models in dependency order
     summaries: dict[str, Summary] = field(default_factory=dict)
+    exposures: dict[str, Exposure] = field(default_factory=dict)
 
     @classmethod
     def load(cls, package: str = "marts") -> Project:
         _import_all(package)
-        return cls.from_parts(_MODELS, _TESTS, _VARS, _SUMMARIES)
+        return cls.from_parts(_MODELS, _TESTS, _VARS, _SUMMARIES, _EXPOSURES)
 
     @classmethod
     def from_parts(
@@ -191,8 +212,9 @@ class Project:
         tests: Mapping[str, DataTest],
         vars: Mapping[str, Var],
         summaries: Mapping[str, Summary] | None = None,
+        exposures: Mapping[str, Exposure] | None = None,
     ) -> Project:
-        summaries = dict(summaries or {})
+        summaries, exposures = dict(summaries or {}), dict(exposures or {})
         known = set(models) | set(RAW_SCHEMAS) | set(vars)
         for owner in [*models.values(), *tests.values(), *summaries.values()]:
             unknown = [p for p in owner.params if p not in known]
@@ -202,6 +224,10 @@ class Project:
             for column, target in m.relationships.items():
                 if target.split(".")[0] not in models:
                     raise ProjectError(f"{m.name}.{column} relates to {target}: no such model")
+        for e in exposures.values():
+            unknown = [m for m in e.reads if m not in models]
+            if unknown:
+                raise ProjectError(f"exposure {e.name} reads {', '.join(unknown)}: no such model")
         graph = {m.name: {p for p in m.params if p in models} for m in models.values()}
         sorter = graphlib.TopologicalSorter(graph)
         try:
@@ -216,7 +242,7 @@ class Project:
             ready = sorted(sorter.get_ready(), key=rank.__getitem__)
             order += ready
             sorter.done(*ready)
-        return cls(dict(models), dict(tests), dict(vars), tuple(order), summaries)
+        return cls(dict(models), dict(tests), dict(vars), tuple(order), summaries, exposures)
 
     def upstream_models(self, name: str) -> list[str]:
         return [p for p in self.models[name].params if p in self.models]
@@ -226,6 +252,13 @@ class Project:
 
     def vars_of(self, name: str) -> list[str]:
         return [p for p in self.models[name].params if p in self.vars]
+
+    def downstream_models(self, name: str) -> list[str]:
+        return [n for n in self.order if name in self.upstream_models(n)]
+
+    def exposures_of(self, name: str) -> list[str]:
+        """The exposures that read the model."""
+        return [e.name for e in self.exposures.values() if name in e.reads]
 
     def _closure(self, start: str, step: Callable[[str], Iterable[str]]) -> set[str]:
         seen, todo = set(), [start]
@@ -240,11 +273,7 @@ class Project:
         return self._closure(name, self.upstream_models)
 
     def descendants(self, name: str) -> set[str]:
-        children: dict[str, list[str]] = {n: [] for n in self.models}
-        for n in self.models:
-            for up in self.upstream_models(n):
-                children[up].append(n)
-        return self._closure(name, children.__getitem__)
+        return self._closure(name, self.downstream_models)
 
     def select(self, selectors: Iterable[str] | None) -> list[str]:
         """Models matched by dbt-style selectors, in dependency order.

@@ -1,0 +1,154 @@
+"""Model documentation outside the code: descriptions written on the built tables, `ecom ls`, exposures
+in the lineage, and the `ecom docs` catalog (its browser test: tests/test_catalog_browser.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from typer.testing import CliRunner
+
+from ecom.cli import app
+from ecom.core import engine
+from ecom.core.docstrings import model_docs
+from ecom.core.registry import Exposure, Model, Project, ProjectError
+from ecom.targets.duckdb import DuckDBTarget
+from tests.test_engine import raw_with_orders
+
+runner = CliRunner()
+
+# A consumer as the report's pages will declare theirs (the lead wires those at merge).
+EXPOSURE = Exposure(
+    "weekly_review",
+    "The Monday review: revenue and ad spend per day.",
+    {"fact_daily_pnl": ("date", "net_revenue", "ad_spend"), "dim_customers": ("user_id",)},
+)
+
+
+@pytest.fixture(scope="module")
+def with_exposure(project) -> Project:
+    return dataclasses.replace(project, exposures={EXPOSURE.name: EXPOSURE})
+
+
+@pytest.fixture(scope="module")
+def built(project, tmp_path_factory):
+    """Every model built on a DuckDB file from two orders."""
+    path = tmp_path_factory.mktemp("built") / "ecom.duckdb"
+    target = DuckDBTarget(path)
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    engine.build(project, target, list(project.order), engine.target_vars(project, target, {}))
+    yield target
+    target.close()
+
+
+# --- descriptions on the built DuckDB tables -----------------------------------------------------
+
+
+def test_every_built_table_and_column_carries_its_description(project, built):
+    docs = model_docs(project)
+    tables = dict(
+        built.con.raw_sql("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+    )
+    columns = built.con.raw_sql(
+        "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'main'"
+    ).fetchall()
+    for name in project.order:
+        doc = docs[name]
+        expected = f"{doc.grain}\n\n{doc.description}" if doc.description else doc.grain
+        assert tables[name] == expected, name
+    comments = {(t, c): text for t, c, text in columns if t in project.models}
+    assert {t for t, _ in comments} == set(project.order)
+    missing = sorted(f"{t}.{c}" for (t, c), text in comments.items() if not (text or "").strip())
+    assert missing == [], "built columns without a comment"
+    assert comments[("fact_daily_pnl", "date")] == docs["fact_daily_pnl"].columns["date"]
+
+
+def test_descriptions_with_quotes_backslashes_and_newlines_round_trip(tmp_path):
+    text = 'it\'s "quoted", a back\\slash;\nand a second line -- not a comment'
+
+    def stg_quoted(orders):
+        return orders.select(order_id=orders.order_id)
+
+    stg_quoted.__doc__ = f"One row per order.\n\nColumns:\n    order_id: {text!r}."
+    project = Project.from_parts({"stg_quoted": Model("stg_quoted", stg_quoted, ("order_id",))}, {}, {})
+    target = DuckDBTarget(tmp_path / "q.duckdb")
+    target.write_raw(raw_with_orders("2024-03-01"))
+    engine.build(project, target, ["stg_quoted"], {})
+    (comment,) = target.con.raw_sql(
+        "SELECT comment FROM duckdb_columns() WHERE table_name = 'stg_quoted' AND column_name = 'order_id'"
+    ).fetchone()
+    assert comment == f"{text!r}."
+
+
+def test_the_build_records_rows_seconds_and_time_per_model(project, built, tmp_path):
+    records = engine.last_builds(built)
+    assert set(records) == set(project.order)
+    assert records["stg_orders"]["rows"] == 2  # the two orders of the raw data
+    assert all(r["seconds"] >= 0 for r in records.values())
+    first = records["stg_orders"]["built_at"]
+    assert dt.timedelta(0) <= dt.datetime.now(dt.UTC) - first < dt.timedelta(hours=1)
+    # A partial build updates its models and keeps the others' records.
+    engine.build(project, built, ["stg_orders"], engine.built_vars(project, built, {}))
+    again = engine.last_builds(built)
+    assert again["stg_orders"]["built_at"] > first
+    assert again["fact_daily_pnl"] == records["fact_daily_pnl"]
+
+
+# --- exposures -----------------------------------------------------------------------------------
+
+
+def test_an_exposure_of_an_unknown_model_is_refused(project):
+    wrong = Exposure("board_pack", "Slides.", {"fact_nope": ("x",)})
+    with pytest.raises(ProjectError, match="exposure board_pack reads fact_nope: no such model"):
+        Project.from_parts(project.models, project.tests, project.vars, project.summaries, {"board_pack": wrong})
+
+
+def test_exposures_are_downstream_nodes_of_the_lineage(with_exposure):
+    graph = engine.mermaid(with_exposure, with_exposure.order)
+    assert "    fact_daily_pnl --> exposure_weekly_review>weekly_review]\n" in graph
+    assert "    dim_customers --> exposure_weekly_review>weekly_review]\n" in graph
+    # not drawn when none of the models it reads is selected
+    assert "exposure" not in engine.mermaid(with_exposure, ["stg_orders"])
+    assert with_exposure.exposures_of("fact_daily_pnl") == ["weekly_review"]
+    assert with_exposure.exposures_of("stg_orders") == []
+
+
+# --- ecom ls -------------------------------------------------------------------------------------
+
+
+def _ls(monkeypatch, project: Project, *args: str):
+    monkeypatch.setattr(Project, "load", classmethod(lambda cls: project))
+    return runner.invoke(app, ["ls", *args], env={"COLUMNS": "250"})
+
+
+def test_ls_prints_each_models_grain_and_the_exposures(monkeypatch, with_exposure):
+    result = _ls(monkeypatch, with_exposure)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("│ fact_daily_pnl "))
+    assert "One row per date from the earlier of the first order date" in row
+    row = next(line for line in lines if line.startswith("│ weekly_review "))
+    assert "fact_daily_pnl, dim_customers" in row and "The Monday review" in row
+
+
+def test_ls_model_prints_columns_with_types_and_descriptions(monkeypatch, with_exposure):
+    result = _ls(monkeypatch, with_exposure, "fact_daily_pnl")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    date = next(line for line in lines if line.startswith("│ date "))
+    assert "│ date " in date and "the calendar day (UTC); the key." in date
+    orders = next(line for line in lines if line.startswith("│ orders "))
+    assert "│ int64 " in orders
+    assert "read by: fact_daily_pnl_advanced, exposure weekly_review" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("fact_nope", "--select 'fact_nope' matches no model"), ("marts", "'marts' selects several models")],
+)
+def test_ls_of_no_single_model_is_one_line(name, message):
+    result = runner.invoke(app, ["ls", name])
+    assert result.exit_code == 1
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
