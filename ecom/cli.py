@@ -376,6 +376,49 @@ def report(
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)
 
 
+@app.command("docs")
+def docs(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="html (a page that opens offline) or json (for tools).")
+    ] = "html",
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The file to write (default target/catalog.html or .json).")
+    ] = None,
+    vars: VarsOpt = None,
+    target: TargetOpt = "duckdb",
+    path: PathOpt = None,
+    project: ProjectOpt = None,
+    dataset: DatasetOpt = None,
+    raw_dataset: RawDatasetOpt = None,
+    location: LocationOpt = None,
+    endpoint: EndpointOpt = None,
+) -> None:
+    """Write the catalog: every model's grain, columns, tests, lineage and SQL, and its last build on
+    the target. With no target to read, give --vars as_of=YYYY-MM-DD to compile the SQL."""
+    from ecom.outputs import catalog
+
+    with friendly_errors():
+        if fmt not in ("html", "json"):
+            raise VarsError(f"--format must be html or json, not {fmt!r}")
+        proj = Project.load()
+        given = parse_vars(vars or [])
+        try:
+            tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        except TargetError as e:
+            if "as_of" not in given:
+                raise
+            err.print(f"No build read ({e}): the catalog has no row counts.", highlight=False, soft_wrap=True)
+            tgt = None
+        values = engine.built_vars(proj, tgt, given) if tgt else engine.resolve_vars(proj.vars, given, lambda _: None)
+        if tgt is not None and tgt.dialect == "bigquery":
+            bigquery_at = (tgt.raw_location, tgt.models)
+        else:  # the BigQuery SQL as `ecom compile --target bigquery` writes it
+            bigquery_at = engine.compile_locations("bigquery", project, dataset, raw_dataset, path)[:2]
+        data = catalog.catalog(proj, values, bigquery_at, tgt)
+        written = catalog.write_catalog(data, output or Path(f"target/catalog.{fmt}"), fmt)
+        out.print(f"Wrote {written} ({len(data['models'])} models)", highlight=False)
+
+
 @app.command("ls")
 def list_models(
     name: Annotated[str | None, typer.Argument(help="A model: print its columns.", show_default=False)] = None,

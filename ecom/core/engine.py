@@ -216,6 +216,7 @@ class TestCase:
     name: str
     model: str | None
     failing: Callable[[Callable[[str], ir.Table]], ir.Table]
+    columns: tuple[str, ...] = ()  # the columns a generic test checks
 
 
 def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
@@ -230,13 +231,14 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
             t = table(name)
             return t.group_by(key).aggregate(n=ibis._.count()).filter(ibis._.n > 1)
 
-        cases.append(TestCase(f"unique_{name}_{'_'.join(key)}", name, unique))
+        cases.append(TestCase(f"unique_{name}_{'_'.join(key)}", name, unique, tuple(key)))
         for col in dict.fromkeys([*m.key, *m.not_null]):
             cases.append(
                 TestCase(
                     f"not_null_{name}_{col}",
                     name,
                     lambda table, name=name, col=col: table(name).filter(table(name)[col].isnull()),
+                    (col,),
                 )
             )
         for col, accepted in m.accepted_values.items():
@@ -245,7 +247,7 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
                 t = table(name)
                 return t.filter(t[col].notnull() & ~t[col].isin(list(accepted)))
 
-            cases.append(TestCase(f"accepted_values_{name}_{col}", name, rejected))
+            cases.append(TestCase(f"accepted_values_{name}_{col}", name, rejected, (col,)))
         for col, ref in m.relationships.items():
             parent_name, parent_col = ref.split(".")
 
@@ -255,7 +257,7 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
                 present = child.filter(child[col].notnull())
                 return present.anti_join(keys, present[col] == keys.k)
 
-            cases.append(TestCase(f"relationships_{name}_{col}__{parent_name}", name, orphans))
+            cases.append(TestCase(f"relationships_{name}_{col}__{parent_name}", name, orphans, (col,)))
     return cases
 
 
@@ -313,13 +315,16 @@ def run_tests(
 def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
     """The variables the models on the target were built with (given ones win), so that data tests
     check a build against its own as_of."""
-    stored: dict[str, Any] = {}
-    if target.exists(VARS_TABLE):
-        rows = target.table(VARS_TABLE).to_pyarrow().to_pylist()
-        stored = {
-            r["name"]: check_value(project.vars[r["name"]], r["value"]) for r in rows if r["name"] in project.vars
-        }
+    stored = {name: check_value(project.vars[name], text) for name, text in stored_vars(project, target).items()}
     return target_vars(project, target, {**stored, **given})
+
+
+def stored_vars(project: Project, target: Target) -> dict[str, str]:
+    """The project's variables as the last build on the target stored them (name -> text); none: {}."""
+    if not target.exists(VARS_TABLE):
+        return {}
+    rows = target.table(VARS_TABLE).to_pyarrow().to_pylist()
+    return {r["name"]: r["value"] for r in rows if r["name"] in project.vars}
 
 
 def compile_locations(

@@ -104,6 +104,7 @@ class Var:
     default: Any
     doc: str
     positive: bool = False
+    secret: bool = False  # its value is never shown (`ecom docs` prints the other build variables)
 
 
 _MODELS: dict[str, Model] = {}
@@ -172,10 +173,10 @@ def summary(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False) -> None:
+def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False, secret: bool = False) -> None:
     caller = sys._getframe(1)  # the `var(...)` call is the definition
     _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
-    _VARS[name] = Var(name, type, default, doc, positive)
+    _VARS[name] = Var(name, type, default, doc, positive, secret)
 
 
 def exposure(name: str, description: str, reads: Mapping[str, Iterable[str]]) -> None:
