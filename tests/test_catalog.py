@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +13,8 @@ from typer.testing import CliRunner
 from ecom.cli import app
 from ecom.core import engine
 from ecom.core.docstrings import model_docs
-from ecom.core.registry import Exposure, Model, Project, ProjectError
+from ecom.core.registry import Exposure, Model, Project, ProjectError, Var
+from ecom.outputs.catalog import catalog, write_atomically, write_catalog
 from ecom.targets.duckdb import DuckDBTarget
 from tests.test_engine import raw_with_orders
 
@@ -152,3 +154,86 @@ def test_ls_of_no_single_model_is_one_line(name, message):
     assert result.exit_code == 1
     assert message in " ".join(result.stderr.split())
     assert "Traceback" not in result.output
+
+
+# --- ecom docs -----------------------------------------------------------------------------------
+
+
+def test_docs_json_has_every_model_and_column_with_type_description_tests_and_build(project, built, tmp_path):
+    out = tmp_path / "catalog.json"
+    result = runner.invoke(app, ["docs", "--format", "json", "--out", str(out), "--path", str(built.path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert list(data["models"]) == list(project.order)
+    schemas = engine.model_schemas(project)
+    for name, m in data["models"].items():
+        assert {c: col["type"] for c, col in m["columns"].items()} == {c: str(t) for c, t in schemas[name].items()}
+    empty = [f"{n}.{c}" for n, m in data["models"].items() for c, col in m["columns"].items() if not col["description"]]
+    assert empty == [], "columns without a description"
+    pnl = data["models"]["fact_daily_pnl"]
+    assert pnl["columns"]["date"]["tests"] == ["unique_fact_daily_pnl_date", "not_null_fact_daily_pnl_date"]
+    assert pnl["upstream"]["models"] == ["int_daily_sales", "int_daily_marketing", "stg_orders"]
+    assert pnl["downstream"] == {"models": ["fact_daily_pnl_advanced"], "exposures": []}
+    assert data["models"]["stg_orders"]["build"]["rows"] == 2
+    assert data["build"]["vars"]["as_of"] == "2024-03-05"  # the later of the two orders
+    # the SQL is what `ecom compile` writes for each dialect
+    compiled = tmp_path / "compiled"
+    for dialect in ("duckdb", "bigquery"):
+        args = ["compile", "--target", dialect, "--vars", "as_of=2024-03-05", "--out", str(compiled)]
+        assert runner.invoke(app, args).exit_code == 0
+        assert pnl["sql"][dialect] == (compiled / dialect / "fact_daily_pnl.sql").read_text()
+
+
+def test_a_secret_variable_is_never_written(project, built, tmp_path):
+    salted = dataclasses.replace(project, vars={**project.vars, "salt": Var("salt", str, "x", "a salt", secret=True)})
+    values = {**engine.built_vars(project, built, {}), "salt": "pepper-4711"}
+    engine.build(salted, built, ["stg_orders"], values)
+    data = catalog(salted, values, engine.compile_locations("bigquery", None, None, None, None)[:2], built)
+    assert data["build"]["vars"]["salt"] == data["compiled_with"]["salt"] == "(secret)"
+    for fmt in ("json", "html"):
+        assert "pepper-4711" not in write_catalog(data, tmp_path / f"c.{fmt}", fmt).read_text()
+
+
+def test_the_html_is_one_offline_file_with_the_graph_library_inlined(project, tmp_path):
+    values = engine.resolve_vars(project.vars, {"as_of": dt.date(2024, 6, 30)}, lambda _: None)
+    data = catalog(project, values, engine.compile_locations("bigquery", None, None, None, None)[:2])
+    text = write_catalog(data, tmp_path / "c.html", "html").read_text()
+    assert text.count("<script") == 3 and "<script src" not in text and "<link" not in text
+    assert "Copyright (c) 2016-2026, The Cytoscape Consortium." in text  # its license header kept
+    payload = text.split('<script type="application/json" id="catalog-data">')[1].split("</script>")[0]
+    assert json.loads(payload) == json.loads(json.dumps(data))  # nothing in the data ends the script early
+
+
+def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "catalog.html"
+    path.write_text("the previous catalog")
+    monkeypatch.setattr("os.replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        write_atomically(path, "half a new catalog")
+    assert path.read_text() == "the previous catalog"
+    assert [p.name for p in tmp_path.iterdir()] == ["catalog.html"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "pdf"], "--format must be html or json, not 'pdf'"),
+        (["--path", "none.duckdb"], "no DuckDB database at none.duckdb"),
+    ],
+)
+def test_docs_bad_input_is_one_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["docs", *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_docs_without_a_build_compiles_with_the_given_as_of(project, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["docs", "--path", "none.duckdb", "--vars", "as_of=2024-06-30"])
+    assert result.exit_code == 0, result.output
+    assert "no row counts" in " ".join(result.stderr.split())
+    text = (tmp_path / "target" / "catalog.html").read_text()
+    assert "2024-06-30" in text and '"build": null' in text

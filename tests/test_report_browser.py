@@ -1,8 +1,7 @@
 """The report in a real browser: headless Chromium opens it with the network off, no console error,
 every chart drawn; one screenshot per page.
 
-Chromium is Debian's `chromium` (/usr/bin/chromium, or $CHROMIUM), driven over the DevTools protocol
-(`--remote-debugging-port` + websocket-client): no browser is downloaded. Screenshots go to
+Chromium is Debian's `chromium`, driven over the DevTools protocol (tests/browser.py). Screenshots go to
 $ECOM_REPORT_SCREENSHOTS when set, else to the test's tmp dir.
 
 The marts come from `fake_marts()` (tests/report_fixtures.py): a small deterministic generator with
@@ -15,22 +14,15 @@ instead (and make the docs screenshots):
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from ecom.report import write_report
+from tests.browser import Browser, chromium
 from tests.report_fixtures import fake_marts
-from tests.services import free_port, stop
 
 
 @pytest.fixture(scope="module")
@@ -58,117 +50,6 @@ def test_report_is_self_contained(fake_report: Path):
 PAGES = ("overview", "marketing", "customers", "products")
 
 
-def _chromium() -> str | None:
-    found = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if found or not _may_install_chromium():
-        return found
-    # CI runs as root on a machine that may be new: install Debian's Chromium rather than skip.
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        subprocess.run(
-            cmd, check=False, capture_output=True, timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        )
-    return shutil.which("chromium")
-
-
-def _may_install_chromium() -> bool:
-    return os.environ.get("CI") == "true" and os.geteuid() == 0 and shutil.which("apt-get") is not None
-
-
-class Browser:
-    """One headless Chromium with one page, driven by CDP commands over a websocket."""
-
-    def __init__(self, exe: str, width: int = 1440, height: int = 900):
-        import websocket  # websocket-client
-
-        self.profile = tempfile.mkdtemp(prefix="ecom-chromium-")
-        port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                exe,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
-                "--hide-scrollbars",
-                "--mute-audio",
-                # no network: every host name fails to resolve and no proxy is reachable
-                "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--proxy-server=127.0.0.1:9",
-                f"--user-data-dir={self.profile}",
-                f"--remote-debugging-port={port}",
-                f"--window-size={width},{height}",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        ws_url = None
-        while time.monotonic() < deadline and ws_url is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as r:
-                    targets = [t for t in json.load(r) if t.get("type") == "page"]
-                ws_url = targets[0]["webSocketDebuggerUrl"] if targets else None
-            except OSError:
-                time.sleep(0.2)
-        if ws_url is None:
-            self.close()
-            raise RuntimeError("chromium did not open its DevTools port")
-        self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict] = []
-        self.width, self.height = width, height
-
-    def send(self, method: str, **params) -> dict:
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.next_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    def eval(self, js: str):
-        r = self.send("Runtime.evaluate", expression=js, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in r:
-            raise RuntimeError(f"{js}: {r['exceptionDetails']}")
-        return r["result"].get("value")
-
-    def wait_for(self, js: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.eval(js):
-            if time.monotonic() > deadline:
-                raise TimeoutError(js)
-            time.sleep(0.1)
-
-    def screenshot(self, path: Path) -> None:
-        h = self.eval("Math.ceil(document.documentElement.scrollHeight)")
-        self.send("Emulation.setDeviceMetricsOverride", width=self.width, height=h, deviceScaleFactor=1, mobile=False)
-        time.sleep(0.3)
-        png = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
-        path.write_bytes(base64.b64decode(png))
-        self.send(
-            "Emulation.setDeviceMetricsOverride",
-            width=self.width,
-            height=self.height,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.ws.close()
-        stop(self.proc)
-        shutil.rmtree(self.profile, ignore_errors=True)
-
-
 CHART_STATE = """(() => {
   const page = document.querySelector('.page.active');
   return Array.from(page.querySelectorAll('.chart')).map(div => {
@@ -183,17 +64,12 @@ CHART_STATE = """(() => {
 
 def check_report(html: Path, out_dir: Path, prefix: str = "report-") -> dict[str, list[dict]]:
     """Open the report offline, visit each page, assert charts drew and nothing failed; screenshot each."""
-    exe = _chromium()
+    exe = chromium()
     assert exe, "chromium not found"
     out_dir.mkdir(parents=True, exist_ok=True)
     b = Browser(exe)
     try:
-        b.send("Runtime.enable")
-        b.send("Log.enable")
-        b.send("Network.enable")
-        b.send("Page.enable")
-        b.send("Network.emulateNetworkConditions", offline=True, latency=0, downloadThroughput=-1, uploadThroughput=-1)
-        b.send("Page.navigate", url=html.resolve().as_uri())
+        b.open_offline(html)
         b.wait_for("document.readyState === 'complete' && !!window.reportStatus")
         states = {}
         for page in PAGES:
@@ -209,14 +85,7 @@ def check_report(html: Path, out_dir: Path, prefix: str = "report-") -> dict[str
         b.send("Runtime.evaluate", expression="1")  # drain pending events
     finally:
         b.close()
-    errors = [
-        e
-        for e in b.events
-        if e.get("method") == "Runtime.exceptionThrown"
-        or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
-        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
-    ]
-    requests = [e["params"]["request"]["url"] for e in b.events if e.get("method") == "Network.requestWillBeSent"]
+    errors, requests = b.errors(), b.requests()
     assert not errors, errors
     assert status["errors"] == [], status
     assert status["rendered"] == status["total"] > 0, status
@@ -230,7 +99,7 @@ def check_report(html: Path, out_dir: Path, prefix: str = "report-") -> dict[str
 
 @pytest.mark.browser
 def test_report_renders_offline_in_chromium(fake_report: Path, tmp_path: Path):
-    if not _chromium():
+    if not chromium():
         pytest.skip("headless Chromium not installed (apt-get install chromium); set CHROMIUM to its path")
     pytest.importorskip("websocket", reason="websocket-client not installed (pip install -e .[test])")
     out = Path(os.environ.get("ECOM_REPORT_SCREENSHOTS") or tmp_path)
