@@ -3,7 +3,8 @@
 A model is a plain function in `marts/` whose name is its table and whose parameters name what it
 reads: raw sources (`ecom.core.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
 what the engine needs besides the expression: the key, the materialization, BigQuery partitioning
-and clustering, and the generic data tests of its columns.
+and clustering, and the generic data tests of its columns. `exposure(...)` declares a consumer
+outside the project (a report page) and the models and columns it reads, for the lineage.
 """
 
 from __future__ import annotations
