@@ -414,7 +414,8 @@ def docs(
             bigquery_at = (tgt.raw_location, tgt.models)
         else:  # the BigQuery SQL as `ecom compile --target bigquery` writes it
             bigquery_at = engine.compile_locations("bigquery", project, dataset, raw_dataset, path)[:2]
-        data = catalog.catalog(proj, values, bigquery_at, tgt)
+        with err.status("compiling every model for DuckDB and BigQuery"):
+            data = catalog.catalog(proj, values, bigquery_at, tgt)
         written = catalog.write_catalog(data, output or Path(f"target/catalog.{fmt}"), fmt)
         out.print(f"Wrote {written} ({len(data['models'])} models)", highlight=False)
 

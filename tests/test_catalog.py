@@ -116,6 +116,13 @@ def test_exposures_are_downstream_nodes_of_the_lineage(with_exposure):
     assert with_exposure.exposures_of("stg_orders") == []
 
 
+@pytest.mark.parametrize("exposure", [EXPOSURE, *Project.load().exposures.values()], ids=lambda e: e.name)
+def test_an_exposure_declares_only_columns_its_models_build(project, exposure):
+    schemas = engine.model_schemas(project)
+    unknown = [f"{m}.{c}" for m, columns in exposure.reads.items() for c in columns if c not in schemas[m].names]
+    assert unknown == []
+
+
 # --- ecom ls -------------------------------------------------------------------------------------
 
 

@@ -89,7 +89,7 @@ def catalog(
             "target": engine.describe(target),
             "vars": {n: SECRET if project.vars[n].secret else v for n, v in stored.items()},
         }
-        if builds
+        if builds or stored
         else None,
         "compiled_with": {n: SECRET if project.vars[n].secret else str(v) for n, v in values.items()},
     }
