@@ -359,18 +359,21 @@ def report(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Write a self-contained HTML dashboard of the built marts (opens offline, no server)."""
-    from ecom import report as dashboard
+    from ecom.outputs import report as dashboard
 
     with friendly_errors():
+        proj = Project.load()
         tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
-        missing = [m for m in dashboard.MARTS if not tgt.exists(m)]
+        marts = dict.fromkeys(m for e in proj.exposures.values() for m in e.reads)
+        missing = [m for m in marts if not tgt.exists(m)]
         if missing:
             raise engine.BuildError(
                 f"not built on {engine.describe(tgt)}: {', '.join(missing)}; run `ecom build` first"
             )
         with err.status("querying the marts and writing the report"):
+            values = engine.built_vars(proj, tgt, {})
             try:
-                written = dashboard.write_report(tgt.table, output)
+                written = dashboard.write_report(proj.exposures.values(), tgt.table, values, output)
             except dashboard.ReportError as e:
                 raise engine.BuildError(str(e)) from None
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)
@@ -449,7 +452,7 @@ def list_models(
         if consumers:
             exposures = Table("exposure", "reads", "description", title=f"{len(consumers)} exposures (consumers)")
             for e in consumers:
-                exposures.add_row(e.name, ", ".join(e.reads), e.description)
+                exposures.add_row(e.name, ", ".join(e.reads), e.title)
             out.print(exposures)
 
 

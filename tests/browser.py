@@ -112,7 +112,7 @@ class Browser:
     def screenshot(self, path: Path) -> None:
         h = self.eval("Math.ceil(document.documentElement.scrollHeight)")
         self.send("Emulation.setDeviceMetricsOverride", width=self.width, height=h, deviceScaleFactor=1, mobile=False)
-        time.sleep(0.3)
+        time.sleep(1.5)
         png = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
         path.write_bytes(base64.b64decode(png))
         self.send(

@@ -3,12 +3,12 @@
 A model is a plain function in `marts/` whose name is its table and whose parameters name what it
 reads: raw sources (`ecom.core.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
 what the engine needs besides the expression: the key, the materialization, BigQuery partitioning
-and clustering, and the generic data tests of its columns. `exposure(...)` declares a consumer
-outside the project (a report page) and the models and columns it reads, for the lineage.
+and clustering, and the generic data tests of its columns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import graphlib
 import importlib
 import inspect
@@ -82,14 +82,21 @@ class Summary(DataTest):
 
 @dataclass(frozen=True)
 class Exposure:
-    """Something outside the project that reads models (a report page, a dashboard): dbt's exposure.
+    """Something outside the project that reads the marts (dbt's exposure), e.g. a report page.
 
-    `reads` maps each model it reads to the columns it reads; lineage shows it downstream of them.
+    `func`'s parameters name the marts and variables it reads; `reads` declares the columns it may
+    read of each mart, so that lineage and `ecom ls` can show it as a consumer, and the report can
+    refuse a query that reads anything undeclared.
     """
 
     name: str
-    description: str
+    func: Callable[..., Any]
+    title: str
     reads: Mapping[str, tuple[str, ...]]
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(inspect.signature(self.func).parameters)
 
 
 @dataclass(frozen=True)
@@ -174,17 +181,21 @@ def summary(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def exposure(*, title: str, reads: Mapping[str, Iterable[str]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a consumer of the marts: `reads` maps each mart its function names to the columns it reads."""
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        _claim("exposure", func.__name__, _defined_at(func))
+        _EXPOSURES[func.__name__] = Exposure(func.__name__, func, title, {m: tuple(c) for m, c in reads.items()})
+        return func
+
+    return register
+
+
 def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False, secret: bool = False) -> None:
     caller = sys._getframe(1)  # the `var(...)` call is the definition
     _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
     _VARS[name] = Var(name, type, default, doc, positive, secret)
-
-
-def exposure(name: str, description: str, reads: Mapping[str, Iterable[str]]) -> None:
-    """Declare a consumer of models: `reads` maps each model it reads to the columns it reads."""
-    caller = sys._getframe(1)  # the `exposure(...)` call is the definition
-    _claim("exposure", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
-    _EXPOSURES[name] = Exposure(name, description, {m: _tuple(cols) for m, cols in reads.items()})
 
 
 def _import_all(package: str) -> None:
@@ -205,7 +216,13 @@ class Project:
     @classmethod
     def load(cls, package: str = "marts") -> Project:
         _import_all(package)
-        return cls.from_parts(_MODELS, _TESTS, _VARS, _SUMMARIES, _EXPOSURES)
+        project = cls.from_parts(_MODELS, _TESTS, _VARS, _SUMMARIES)
+        for e in _EXPOSURES.values():
+            # the marts are not checked against the models: an exposure may read a mart of another branch
+            undeclared = [p for p in e.params if p not in e.reads and p not in project.vars]
+            if undeclared or set(e.reads) - set(e.params):
+                raise ProjectError(f"exposure {e.name}: its parameters {list(e.params)} and `reads` differ")
+        return dataclasses.replace(project, exposures=dict(_EXPOSURES))
 
     @classmethod
     def from_parts(
@@ -214,9 +231,8 @@ class Project:
         tests: Mapping[str, DataTest],
         vars: Mapping[str, Var],
         summaries: Mapping[str, Summary] | None = None,
-        exposures: Mapping[str, Exposure] | None = None,
     ) -> Project:
-        summaries, exposures = dict(summaries or {}), dict(exposures or {})
+        summaries = dict(summaries or {})
         known = set(models) | set(RAW_SCHEMAS) | set(vars)
         for owner in [*models.values(), *tests.values(), *summaries.values()]:
             unknown = [p for p in owner.params if p not in known]
@@ -226,10 +242,6 @@ class Project:
             for column, target in m.relationships.items():
                 if target.split(".")[0] not in models:
                     raise ProjectError(f"{m.name}.{column} relates to {target}: no such model")
-        for e in exposures.values():
-            unknown = [m for m in e.reads if m not in models]
-            if unknown:
-                raise ProjectError(f"exposure {e.name} reads {', '.join(unknown)}: no such model")
         graph = {m.name: {p for p in m.params if p in models} for m in models.values()}
         sorter = graphlib.TopologicalSorter(graph)
         try:
@@ -244,7 +256,7 @@ class Project:
             ready = sorted(sorter.get_ready(), key=rank.__getitem__)
             order += ready
             sorter.done(*ready)
-        return cls(dict(models), dict(tests), dict(vars), tuple(order), summaries, exposures)
+        return cls(dict(models), dict(tests), dict(vars), tuple(order), summaries)
 
     def upstream_models(self, name: str) -> list[str]:
         return [p for p in self.models[name].params if p in self.models]

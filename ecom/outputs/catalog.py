@@ -81,7 +81,7 @@ def catalog(
     return {
         "models": models,
         "exposures": {
-            e.name: {"description": e.description, "reads": {m: list(c) for m, c in e.reads.items()}}
+            e.name: {"description": e.title, "reads": {m: list(c) for m, c in e.reads.items()}}
             for e in project.exposures.values()
         },
         "data_tests": data_tests,

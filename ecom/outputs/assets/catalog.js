@@ -92,7 +92,7 @@
       el("table", {},
         el("thead", {}, el("tr", {}, el("th", {}, "model"), el("th", {}, "columns read"))),
         el("tbody", {}, ...Object.entries(e.reads).map(([m, cols]) =>
-          el("tr", {}, el("td", {}, modelLink(m)), el("td", { class: "name" }, cols.join(", ")))))),
+          el("tr", {}, el("td", {}, models[m] ? modelLink(m) : m + " (not in this project)"), el("td", { class: "name" }, cols.join(", ")))))),
     );
   }
 
@@ -138,10 +138,13 @@
     nodes.push({ data: { id: name, kind: "model", layer: m.layer } });
   }
   for (const [name, e] of Object.entries(data.exposures)) {
+    // An exposure may read a mart of another branch: only the models here are drawn.
+    const reads = Object.keys(e.reads).filter((m) => models[m]);
+    if (!reads.length) continue;
     const id = "exposure:" + name;
-    depth[id] = 1 + Math.max(...Object.keys(e.reads).map((m) => depth[m]));
+    depth[id] = 1 + Math.max(...reads.map((m) => depth[m]));
     nodes.push({ data: { id: id, label: name, kind: "exposure" } });
-    Object.keys(e.reads).forEach((m) => edges.push({ data: { source: m, target: id } }));
+    reads.forEach((m) => edges.push({ data: { source: m, target: id } }));
   }
   const row = {};
   for (const n of nodes) {
