@@ -92,7 +92,7 @@
       el("table", {},
         el("thead", {}, el("tr", {}, el("th", {}, "model"), el("th", {}, "columns read"))),
         el("tbody", {}, ...Object.entries(e.reads).map(([m, cols]) =>
-          el("tr", {}, el("td", {}, models[m] ? modelLink(m) : m + " (not in this project)"), el("td", { class: "name" }, cols.join(", ")))))),
+          el("tr", {}, el("td", {}, models[m] ? modelLink(m) : m + " (not in this project)"), el("td", { class: "cols" }, cols.join(", ")))))),
     );
   }
 
