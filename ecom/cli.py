@@ -379,23 +379,103 @@ def report(
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)
 
 
+@app.command("docs")
+def docs(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="html (a page that opens offline) or json (for tools).")
+    ] = "html",
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The file to write (default target/catalog.html or .json).")
+    ] = None,
+    vars: VarsOpt = None,
+    target: TargetOpt = "duckdb",
+    path: PathOpt = None,
+    project: ProjectOpt = None,
+    dataset: DatasetOpt = None,
+    raw_dataset: RawDatasetOpt = None,
+    location: LocationOpt = None,
+    endpoint: EndpointOpt = None,
+) -> None:
+    """Write the catalog: every model's grain, columns, tests, lineage and SQL, and its last build on
+    the target. With no target to read, give --vars as_of=YYYY-MM-DD to compile the SQL."""
+    from ecom.outputs import catalog
+
+    with friendly_errors():
+        if fmt not in ("html", "json"):
+            raise VarsError(f"--format must be html or json, not {fmt!r}")
+        proj = Project.load()
+        given = parse_vars(vars or [])
+        try:
+            tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        except TargetError as e:
+            if "as_of" not in given:
+                raise
+            err.print(f"No build read ({e}): the catalog has no row counts.", highlight=False, soft_wrap=True)
+            tgt = None
+        values = engine.built_vars(proj, tgt, given) if tgt else engine.resolve_vars(proj.vars, given, lambda _: None)
+        if tgt is not None and tgt.dialect == "bigquery":
+            bigquery_at = (tgt.raw_location, tgt.models)
+        else:  # the BigQuery SQL as `ecom compile --target bigquery` writes it
+            bigquery_at = engine.compile_locations("bigquery", project, dataset, raw_dataset, path)[:2]
+        with err.status("compiling every model for DuckDB and BigQuery"):
+            data = catalog.catalog(proj, values, bigquery_at, tgt)
+        written = catalog.write_catalog(data, output or Path(f"target/catalog.{fmt}"), fmt)
+        out.print(f"Wrote {written} ({len(data['models'])} models)", highlight=False)
+
+
 @app.command("ls")
 def list_models(
+    name: Annotated[str | None, typer.Argument(help="A model: print its columns.", show_default=False)] = None,
     select: SelectOpt = None,
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Print the lineage as a Mermaid graph.")] = False,
 ) -> None:
-    """List the models with their layer, key and upstreams, or the lineage graph."""
+    """List the models (layer, key, grain) and the exposures that read them, the lineage graph, or one
+    model's columns with their types and descriptions."""
+    from ecom.core.docstrings import model_docs
+
     with friendly_errors():
         proj = Project.load()
+        if name is not None:
+            _list_columns(proj, name)
+            return
         selected = proj.select(select)
         if mermaid:
             print(engine.mermaid(proj, selected))
             return
-        table = Table("model", "layer", "materialized", "key", "reads", title=f"{len(selected)} models")
-        for name in selected:
-            m = proj.models[name]
-            table.add_row(name, m.layer, m.materialized, ", ".join(m.key), ", ".join(m.params))
+        docs = model_docs(proj)
+        table = Table("model", "layer", "key", "grain", title=f"{len(selected)} models (`ecom ls MODEL`: its columns)")
+        for model_name in selected:
+            m = proj.models[model_name]
+            table.add_row(model_name, m.layer, ", ".join(m.key), docs[model_name].grain)
         out.print(table)
+        consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]
+        if consumers:
+            exposures = Table("exposure", "reads", "description", title=f"{len(consumers)} exposures (consumers)")
+            for e in consumers:
+                exposures.add_row(e.name, ", ".join(e.reads), e.title)
+            out.print(exposures)
+
+
+def _list_columns(proj: Project, name: str) -> None:
+    """One model's grain, description and columns (types compiled over unbound tables: no connection)."""
+    from ecom.core.docstrings import model_docs
+
+    if name not in proj.models:
+        proj.select([name])  # an unknown name: the selector's one-line error, with close matches
+        raise ProjectError(
+            f"{name!r} selects several models: `ecom ls MODEL` names one, `ecom ls -s {name}` lists them"
+        )
+    model, doc, schema = proj.models[name], model_docs(proj)[name], engine.model_schemas(proj)[name]
+    out.print(f"[bold]{name}[/] ({model.layer}, key {', '.join(model.key)}): {doc.grain}", highlight=False)
+    if doc.description:
+        out.print(doc.description, highlight=False)
+    table = Table("column", "type", "description", title=f"{name}: {len(schema)} columns")
+    for column, dtype in schema.items():
+        table.add_row(column, str(dtype), doc.columns.get(column, ""))
+    out.print(table)
+    out.print(f"reads: {', '.join(model.params)}", highlight=False)
+    readers = proj.downstream_models(name) + [f"exposure {e}" for e in proj.exposures_of(name)]
+    out.print(f"read by: {', '.join(readers) or 'nothing'}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - the console script

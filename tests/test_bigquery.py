@@ -25,6 +25,7 @@ import pytest
 from google.cloud.bigquery import Dataset, LoadJobConfig
 
 from ecom.core import engine
+from ecom.core.docstrings import model_docs
 from ecom.core.registry import Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.data.load import read_folder
@@ -414,6 +415,30 @@ def test_data_tests_pass_on_bigquery(project, bq_emulator, built):  # noqa: F811
 
 
 @pytest.mark.emulator
+def test_every_table_and_column_carries_its_description(project, bq, built):
+    docs = model_docs(project)
+    for name in project.order:
+        table = bq.client.get_table(f"{bq.project}.ecom.{name}")
+        doc = docs[name]
+        assert table.description == (f"{doc.grain}\n\n{doc.description}" if doc.description else doc.grain), name
+        described = {f.name: f.description for f in table.schema}
+        assert described == {c: doc.columns.get(c) for c in described}, name
+    assert described  # the loop read columns
+
+
+@pytest.mark.emulator
+def test_descriptions_with_quotes_backslashes_and_newlines_round_trip(bq, built):
+    text = 'it\'s "quoted", a back\\slash, `ticks`;\nand a second line -- not a comment'
+    model = _model("stg_quoted")
+    expr = bq.source("orders").select(order_id=bq.source("orders").order_id)
+    bq.materialize(model, expr)
+    bq.describe(model, text, {"order_id": text})
+    table = bq.client.get_table(f"{bq.project}.ecom.stg_quoted")
+    assert (table.description, table.schema[0].description) == (text, text)
+    bq.client.delete_table(table)
+
+
+@pytest.mark.emulator
 def test_a_second_build_replaces_the_tables(project, bq, built):
     before = {n: bq.client.get_table(f"{bq.project}.ecom.{n}") for n in project.order}
     _, results = _build(project, bq, built.values)
@@ -422,7 +447,7 @@ def test_a_second_build_replaces_the_tables(project, bq, built):
         assert after.num_rows == before[r.name].num_rows == r.rows
         assert after.modified >= before[r.name].modified
     tables = {t.table_id for t in bq.client.list_tables(f"{bq.project}.ecom")}
-    assert tables == set(project.order) | {engine.VARS_TABLE}  # nothing left over
+    assert tables == set(project.order) | {engine.VARS_TABLE, engine.BUILD_TABLE}  # nothing left over
 
 
 @pytest.mark.emulator

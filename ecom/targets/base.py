@@ -75,6 +75,10 @@ class Target:
         """Replace the model's table (or view) in one statement; return its row count."""
         raise NotImplementedError
 
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        """Write the model's description and its columns' (column -> text) on its built table."""
+        raise NotImplementedError
+
     def write_raw(self, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
         """Replace the given raw tables (all or none); return their row counts."""
         raise NotImplementedError

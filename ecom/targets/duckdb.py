@@ -33,6 +33,11 @@ def connect_duckdb(path: str | Path) -> BaseBackend:
     return con
 
 
+def _literal(text: str) -> str:
+    """A DuckDB string literal: quotes doubled; backslashes and newlines are plain characters in it."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 class DuckDBTarget(Target):
     name = "duckdb"
     dialect = "duckdb"
@@ -56,6 +61,13 @@ class DuckDBTarget(Target):
         created = self.con.raw_sql(f'CREATE OR REPLACE {kind} "{self.models.database}"."{model.name}" AS {sql}')
         # DuckDB answers CREATE TABLE AS with the row count: no second scan of the table.
         return int(created.fetchone()[0]) if kind == "TABLE" else self.row_count(model.name)
+
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        kind = "VIEW" if model.materialized == "view" else "TABLE"
+        ref = f'"{self.models.database}"."{model.name}"'
+        self.con.raw_sql(f"COMMENT ON {kind} {ref} IS {_literal(description)}")
+        for column, text in columns.items():
+            self.con.raw_sql(f'COMMENT ON COLUMN {ref}."{column}" IS {_literal(text)}')
 
     def row_count(self, name: str) -> int:
         return int(self.table(name).count().execute())

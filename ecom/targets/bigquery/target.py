@@ -255,6 +255,21 @@ class BigQueryTarget(Target):
         table = self.client.get_table(self._ref(self.models, model.name))
         return int(table.num_rows)
 
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        """Set the table's and its columns' descriptions by a metadata update right after the job that
+        built it (the API carries the text as JSON: no quoting to get wrong)."""
+        from google.cloud import bigquery
+
+        ref = self._ref(self.models, model.name)
+        with readable_errors(f"describing {ref}"):
+            table = self.client.get_table(ref, retry=self.retry)
+            table.description = description
+            table.schema = [
+                bigquery.SchemaField.from_api_repr({**f.to_api_repr(), "description": columns.get(f.name)})
+                for f in table.schema
+            ]
+            self.client.update_table(table, ["description", "schema"], retry=self.retry)
+
     def dry_run(self, model: Model, expr: ir.Table) -> int:
         """Bytes BigQuery estimates the model's query would process; nothing is written."""
         sql = self.compile(expr)
