@@ -98,7 +98,7 @@ def test_offline_compile_uses_the_same_settings_as_a_build(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('[bigquery]\nprojekt = "x"\n', "unknown bigquery setting(s) projekt"),
+        ('[bigquery]\nprojekt = "x"\n', "bigquery: unknown setting(s) projekt"),
         ('[bigquery.sources]\nordres = "x"\n', "per-source dataset given for ordres"),
         ("[bigquery\n", "cannot read"),
     ],
