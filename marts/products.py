@@ -81,7 +81,7 @@ def fact_product_performance(stg_products: ir.Table, stg_order_items: ir.Table, 
     by_revenue = ibis.window(order_by=[filled.net_revenue.round(2).desc(), filled.product_id.asc()])
     ranked = filled.mutate(
         gross_profit=filled.net_revenue - filled.cogs,
-        revenue_rank=ibis.row_number().over(by_revenue) + 1,
+        revenue_rank=ibis.row_number().over(by_revenue) + 1,  # ibis's row_number() is 0-based
         total_net_revenue=filled.net_revenue.sum().over(),
         running_net_revenue=filled.net_revenue.cumsum(
             order_by=[filled.net_revenue.round(2).desc(), filled.product_id.asc()]

@@ -42,6 +42,11 @@ def project() -> Project:
     return PROJECT
 
 
+def ts(text: str) -> dt.datetime:
+    """'2024-01-01 10:00:00[.ffffff]' as a UTC datetime."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
 def scenario_vars(scenario: str) -> dict:
     """The build variables a fixture scenario declares in its vars.yml (none: the defaults)."""
     path = FIXTURES / scenario / "vars.yml"
@@ -149,3 +154,31 @@ def build_scenario(scenario: str, select: list[str] | None = None, **given: Any)
     """fixtures/<scenario> built on an in-memory DuckDB: every model, or the `select`ed ones;
     `given` overrides the scenario's vars.yml."""
     return Built(read_folder(FIXTURES / scenario), {**scenario_vars(scenario), **given}, select)
+
+
+def approx_rows(rows: dict[Any, dict], expected: dict[Any, dict]) -> None:
+    """Each expected row's columns equal the actual ones (floats to 1e-9)."""
+    assert set(rows) == set(expected)
+    for k, exp in expected.items():
+        got = {c: rows[k][c] for c in exp}
+        # pytest.approx only for floats (it rejects dates); everything else exactly.
+        assert got == {
+            c: pytest.approx(v, rel=1e-9, abs=1e-9) if isinstance(v, float) else v for c, v in exp.items()
+        }, k
+
+
+def memtable(data: dict[str, list], schema: dict[str, str]) -> Any:
+    """An inline table with explicit types (so an empty one works too)."""
+    return ibis.memtable(pa.Table.from_pydict(data, schema=ibis.schema(schema).to_pyarrow()))
+
+
+@pytest.fixture(scope="session")
+def sales() -> Built:
+    """fixtures/sales built at its as_of, 2024-03-31 (tests/test_sales.py, tests/test_products.py)."""
+    return build_scenario("sales")
+
+
+@pytest.fixture(scope="session")
+def sales_early() -> Built:
+    """fixtures/sales as it stood at the end of 2024-03-10."""
+    return build_scenario("sales", as_of=dt.date(2024, 3, 10))
