@@ -159,7 +159,8 @@ def test_ls_model_prints_columns_with_types_and_descriptions(monkeypatch, with_e
     assert "│ date " in date and "the calendar day (UTC); the key." in date
     orders = next(line for line in lines if line.startswith("│ orders "))
     assert "│ int64 " in orders
-    assert "read by: fact_daily_pnl_advanced, fact_attribution_models, fact_channel_economics, exposure weekly_review" in result.stdout
+    downstream = "fact_daily_pnl_advanced, fact_attribution_models, fact_channel_economics, exposure weekly_review"
+    assert f"read by: {downstream}" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.registry import DataTest, Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
 from ecom.core.vars import check_value, printable, resolve_vars
-from ecom.targets.base import Location, Target, TargetError, first_line
+from ecom.targets.base import Location, Target, first_line
+from ecom.targets.options import ChosenTarget
 
 __all__ = ["resolve_vars"]
 
@@ -330,19 +331,21 @@ def stored_vars(project: Project, target: Target) -> dict[str, str]:
     return {r["name"]: r["value"] for r in rows if r["name"] in project.vars}
 
 
-def compile_locations(
-    target: str, project: str | None, dataset: str | None, raw_dataset: str | None, path: Any
-) -> tuple[Callable[[str], Location], Location, str]:
-    """Where a target's raw tables and models live, from options and environment only (no
-    connection): `ecom compile --vars as_of=...` works offline."""
-    if target == "duckdb":
-        return (lambda _: Location("raw")), Location("main"), "duckdb"
-    if target != "bigquery":
-        raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
-    from ecom.targets.bigquery.config import offline_locations  # flags, environment, ecom.toml: as a build reads them
+def data_derived(project: Project) -> list[str]:
+    """The variables whose default is computed from the raw data (as_of: the latest order date)."""
+    return [name for name, var in project.vars.items() if callable(var.default)]
 
-    raw_at, models = offline_locations(project=project, dataset=dataset, raw_dataset=raw_dataset)
-    return raw_at, models, "bigquery"
+
+def compile_inputs(
+    project: Project, chosen: ChosenTarget, given: Mapping[str, Any]
+) -> tuple[dict[str, Any], Callable[[str], Location], Location]:
+    """The variable values and table locations `compile` renders with: from the settings alone (no
+    connection) when every data-derived variable is given, else read from the target's raw data."""
+    if set(data_derived(project)) <= set(given):
+        raw_at, models = chosen.offline_locations()
+        return resolve_vars(project.vars, given, lambda _: None), raw_at, models
+    target = chosen.open()
+    return target_vars(project, target, given), target.raw_location, target.models
 
 
 def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[str, list[dict]]]:
