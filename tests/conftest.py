@@ -20,7 +20,7 @@ import yaml
 from ibis.backends import BaseBackend
 
 from ecom.core import engine
-from ecom.core.registry import Project
+from ecom.core.registry import Exposure, Project
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
@@ -191,3 +191,45 @@ def sales() -> Built:
 def sales_early() -> Built:
     """fixtures/sales as it stood at the end of 2024-03-10."""
     return build_scenario("sales", as_of=dt.date(2024, 3, 10))
+
+
+def empty_raw() -> dict[str, pa.Table]:
+    return {t: schema.to_pyarrow().empty_table() for t, schema in RAW_SCHEMAS.items()}
+
+
+def raw_with_orders(*dates: str) -> dict[str, pa.Table]:
+    tables = empty_raw()
+    n = len(dates)
+    tables["orders"] = pa.table(
+        {
+            "order_id": list(range(1, n + 1)),
+            "user_id": [1] * n,
+            "status": ["Processing"] * n,
+            "gender": ["F"] * n,
+            "created_at": [dt.datetime.fromisoformat(d + "T10:00:00+00:00") for d in dates],
+            "returned_at": [None] * n,
+            "shipped_at": [None] * n,
+            "delivered_at": [None] * n,
+            "num_of_item": [1] * n,
+        },
+        schema=RAW_SCHEMAS["orders"].to_pyarrow(),
+    )
+    return tables
+
+
+def weekly_review(fact_daily_pnl, dim_customers, fact_not_here):
+    """A consumer declared as the report's pages are (marts/report.py); it reads a mart this project
+    does not have (an exposure may read a mart of another branch)."""
+
+
+# Declared as `@exposure` would, but not registered: the tests add it to a copy of the project.
+EXPOSURE = Exposure(
+    "weekly_review",
+    weekly_review,
+    "The Monday review: revenue and ad spend per day.",
+    {
+        "fact_daily_pnl": ("date", "net_revenue", "ad_spend"),
+        "dim_customers": ("user_id",),
+        "fact_not_here": ("anything",),
+    },
+)

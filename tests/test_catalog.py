@@ -13,30 +13,15 @@ from typer.testing import CliRunner
 from ecom.cli import app
 from ecom.core import engine
 from ecom.core.docstrings import model_docs
-from ecom.core.registry import Exposure, Model, Project, Var
+from ecom.core.registry import Model, Project, Var
 from ecom.outputs.catalog import catalog, write_atomically, write_catalog
 from ecom.targets.duckdb import DuckDBTarget
-from tests.test_engine import raw_with_orders
+from ecom.targets.options import TargetOptions, choose_target
+from tests.conftest import EXPOSURE, raw_with_orders
 
 runner = CliRunner()
-
-
-def weekly_review(fact_daily_pnl, dim_customers, fact_not_here):
-    """A consumer declared as the report's pages are (marts/report.py); it reads a mart this project
-    does not have (an exposure may read a mart of another branch)."""
-
-
-# Declared as `@exposure` would, but not registered: the tests add it to a copy of the project.
-EXPOSURE = Exposure(
-    "weekly_review",
-    weekly_review,
-    "The Monday review: revenue and ad spend per day.",
-    {
-        "fact_daily_pnl": ("date", "net_revenue", "ad_spend"),
-        "dim_customers": ("user_id",),
-        "fact_not_here": ("anything",),
-    },
-)
+# Where `ecom compile --target bigquery` places tables, from the defaults (no ecom.toml, no flags).
+BIGQUERY_AT = choose_target(TargetOptions(target="bigquery"), environ={}).offline_locations()
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +194,7 @@ def test_a_secret_variable_is_never_written(project, built, tmp_path):
     salted = dataclasses.replace(project, vars={**project.vars, "salt": Var("salt", str, "x", "a salt", secret=True)})
     values = {**engine.built_vars(project, built, {}), "salt": "pepper-4711"}
     engine.build(salted, built, ["stg_orders"], values)
-    data = catalog(salted, values, engine.compile_locations("bigquery", None, None, None, None)[:2], built)
+    data = catalog(salted, values, BIGQUERY_AT, built)
     assert data["build"]["vars"]["salt"] == data["compiled_with"]["salt"] == "(secret)"
     for fmt in ("json", "html"):
         assert "pepper-4711" not in write_catalog(data, tmp_path / f"c.{fmt}", fmt).read_text()
@@ -217,7 +202,7 @@ def test_a_secret_variable_is_never_written(project, built, tmp_path):
 
 def test_the_html_is_one_offline_file_with_the_graph_library_inlined(project, tmp_path):
     values = engine.resolve_vars(project.vars, {"as_of": dt.date(2024, 6, 30)}, lambda _: None)
-    data = catalog(project, values, engine.compile_locations("bigquery", None, None, None, None)[:2])
+    data = catalog(project, values, BIGQUERY_AT)
     text = write_catalog(data, tmp_path / "c.html", "html").read_text()
     assert text.count("<script") == 3 and "<script src" not in text and "<link" not in text
     assert "Copyright (c) 2016-2026, The Cytoscape Consortium." in text  # its license header kept

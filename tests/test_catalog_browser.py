@@ -17,8 +17,7 @@ from ecom.core.engine import resolve_vars
 from ecom.outputs.catalog import catalog, write_catalog
 from ecom.targets.base import Location
 from tests.browser import Browser, chromium
-from tests.conftest import SNAPSHOT_AS_OF
-from tests.test_catalog import EXPOSURE
+from tests.conftest import EXPOSURE, SNAPSHOT_AS_OF
 
 pytestmark = pytest.mark.browser
 

@@ -18,6 +18,7 @@ from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.core.vars import VarsError, parse_vars, resolve_vars
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
+from tests.conftest import empty_raw, raw_with_orders
 
 
 def m(func, key="id"):
@@ -119,30 +120,6 @@ def test_as_of_default_needs_orders():
     declared = {"as_of": Var("as_of", dt.date, lambda orders: None, "the latest order date")}
     with pytest.raises(VarsError, match="as_of has no default on this data"):
         resolve_vars(declared, {}, lambda default: None)
-
-
-def empty_raw() -> dict[str, pa.Table]:
-    return {t: schema.to_pyarrow().empty_table() for t, schema in RAW_SCHEMAS.items()}
-
-
-def raw_with_orders(*dates: str) -> dict[str, pa.Table]:
-    tables = empty_raw()
-    n = len(dates)
-    tables["orders"] = pa.table(
-        {
-            "order_id": list(range(1, n + 1)),
-            "user_id": [1] * n,
-            "status": ["Processing"] * n,
-            "gender": ["F"] * n,
-            "created_at": [dt.datetime.fromisoformat(d + "T10:00:00+00:00") for d in dates],
-            "returned_at": [None] * n,
-            "shipped_at": [None] * n,
-            "delivered_at": [None] * n,
-            "num_of_item": [1] * n,
-        },
-        schema=RAW_SCHEMAS["orders"].to_pyarrow(),
-    )
-    return tables
 
 
 def test_as_of_defaults_to_latest_order_date(project):
