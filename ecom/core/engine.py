@@ -48,11 +48,13 @@ def describe(target: Target, raw: bool = False) -> str:
 
 
 def target_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Every variable's value on the target's raw data, defaults computed once."""
+    """Every variable's value on the target's raw data, defaults and bounds computed once."""
 
     def compute(default: Callable[..., Any]) -> Any:
+        # Through Arrow, a NULL (no orders) is None rather than pandas' NaT: "no default".
         tables = {s: conform(s, target.source(s)) for s in RAW_SCHEMAS}
-        return call(default, tables, {}).execute()
+        result = call(default, tables, {}).to_pyarrow()
+        return result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
 
     return resolve_vars(project.vars, given, compute)
 

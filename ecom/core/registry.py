@@ -84,7 +84,9 @@ class Var:
     """A build variable (docs/contract.md#parameters).
 
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
-    scalar expression computed once per build.
+    scalar expression computed once per build. `bounds`, a function of raw sources returning a
+    one-row table with columns `low` and `high` (NULL: no bound), is the range of values the data
+    can support; its docstring's first line says why.
     """
 
     name: str
@@ -92,6 +94,7 @@ class Var:
     default: Any
     doc: str
     positive: bool = False
+    bounds: Callable[..., Any] | None = None
 
 
 _MODELS: dict[str, Model] = {}
@@ -159,10 +162,18 @@ def summary(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False) -> None:
+def var(
+    name: str,
+    type: type,
+    default: Any,
+    doc: str,
+    *,
+    positive: bool = False,
+    bounds: Callable[..., Any] | None = None,
+) -> None:
     caller = sys._getframe(1)  # the `var(...)` call is the definition
     _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
-    _VARS[name] = Var(name, type, default, doc, positive)
+    _VARS[name] = Var(name, type, default, doc, positive, bounds)
 
 
 def _import_all(package: str) -> None:
@@ -260,6 +271,9 @@ class Project:
         for sel in selectors:
             for part in sel.replace(",", " ").split():
                 chosen |= self._select_one(part)
+        if not chosen:  # only blanks and commas: building "nothing" would still record its variables
+            given = " ".join(repr(s) for s in selectors)
+            raise ProjectError(f"--select {given} names no model; give a model or layer, or leave --select out for all")
         return [n for n in self.order if n in chosen]
 
     def _select_one(self, sel: str) -> set[str]:

@@ -22,6 +22,10 @@ class TargetError(Exception):
     """The target cannot be reached or used (missing file, credentials, dataset)."""
 
 
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """Ctrl-C arrived while the commit ran; it was held until the commit completed: the new data is in."""
+
+
 def first_line(error: BaseException) -> str:
     """An exception's message cut to its first line (engines append plans and carets below it)."""
     text = str(error).strip()

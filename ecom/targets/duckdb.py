@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -16,36 +19,120 @@ from ibis.backends.sql.datatypes import DuckDBType
 
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.targets.base import Location, Target, TargetError
+from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetError, first_line
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
+PATH_ENV = "ECOM_DUCKDB_PATH"
+# Raw tables being written by `ecom generate` before they are swapped in; a killed run leaves them.
+STAGING_PREFIX = "_ecom_new_"
+# Every DuckDB database file carries these bytes at offset 8 (its storage header).
+_MAGIC, _MAGIC_AT = b"DUCK", 8
 
 
-def connect_duckdb(path: str | Path) -> BaseBackend:
+def connect_duckdb(path: str | Path, read_only: bool = False) -> BaseBackend:
     """A DuckDB connection whose session time zone is UTC.
 
     DuckDB casts between naive and zoned timestamps, and takes the date of a zoned one, in the
     session's time zone, which defaults to the machine's: the contract's dates are UTC dates
     (docs/contract.md#conventions).
     """
-    con = ibis.duckdb.connect(str(path))
+    con = ibis.duckdb.connect(str(path), read_only=read_only)
     con.raw_sql("SET TimeZone = 'UTC'")
     return con
+
+
+def database_path(path: str | Path | None, *, create: bool) -> Path:
+    """The database file to open (`path`, else ECOM_DUCKDB_PATH, else ecom.duckdb), or TargetError
+    saying why it cannot be one: empty setting, a folder, a device, a file that is not DuckDB's."""
+    if path is None and PATH_ENV in os.environ:
+        path = os.environ[PATH_ENV]
+        if not path.strip():
+            raise TargetError(f"{PATH_ENV} is set but empty: unset it or set it to a database file name")
+    path = Path(path or DEFAULT_DUCKDB_PATH)
+    if path.is_dir():
+        raise TargetError(f"{path} is a folder, not a DuckDB database: give a file name, e.g. {path / 'ecom.duckdb'}")
+    if not path.exists():
+        if not create:
+            raise TargetError(f"no DuckDB database at {path}: run `ecom generate` or `ecom load PATH` first")
+        return path
+    if not path.is_file():
+        raise TargetError(f"{path} is not a regular file: give a DuckDB database file")
+    try:
+        with open(path, "rb") as f:
+            header = f.read(_MAGIC_AT + len(_MAGIC))
+    except OSError as e:
+        raise TargetError(f"cannot read {path}: {e.strerror}; check its permissions") from None
+    if header[_MAGIC_AT:] != _MAGIC:
+        raise TargetError(
+            f"{path} exists and is not a DuckDB database: give another --path (it was left untouched)"
+        )
+    return path
+
+
+def _open_error(path: Path, e: Exception) -> TargetError:
+    text = first_line(e)
+    if "lock" in text.lower():
+        return TargetError(
+            f"{path} is in use by another process (another ecom or duckdb session holds its lock): "
+            "close it or wait for it to finish, then retry"
+        )
+    if "permission" in text.lower() or "read-only" in text.lower():
+        return TargetError(f"cannot write {path} ({text}): check the permissions of the file and its folder")
+    return TargetError(f"cannot open the DuckDB database {path}: {text}")
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C while the block runs (a commit must not be left in doubt); the list yielded
+    records the signals that arrived, for the caller to act on once the block is done."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
+        yield caught
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield caught
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class DuckDBTarget(Target):
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, path: str | Path | None = None, *, create: bool = True):
-        self.path = Path(path or os.environ.get("ECOM_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
-        if not create and not self.path.exists():
-            raise TargetError(f"no DuckDB database at {self.path}: run `ecom generate` or `ecom load PATH` first")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = connect_duckdb(self.path)
+    def __init__(self, path: str | Path | None = None, *, create: bool = True, read_only: bool = False):
+        """Open (or with `create`, create) the database; `read_only` for commands that only read,
+        which then work on a read-only file and beside other readers."""
+        self.path = database_path(path, create=create and not read_only)
+        try:
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.con = connect_duckdb(self.path, read_only=read_only)
+            # Names are qualified with the database's catalog, named after the file: a file called
+            # raw.duckdb or main.duckdb would otherwise make `raw.orders` ambiguous.
+            (self.catalog,) = self.con.raw_sql("SELECT current_database()").fetchone()
+            if not read_only:
+                self.con.raw_sql(f"CREATE SCHEMA IF NOT EXISTS {self.qualified(Location('raw'))}")
+                self._drop_staging_tables()
+        except (duckdb.Error, OSError) as e:
+            raise _open_error(self.path, e) from None
         self.raw = Location("raw")
         self.models = Location("main")
-        self.con.raw_sql("CREATE SCHEMA IF NOT EXISTS raw")
+
+    def qualified(self, loc: Location, name: str | None = None) -> str:
+        """`"catalog"."schema"` or `"catalog"."schema"."name"`, quoted for DuckDB's SQL."""
+        parts = [self.catalog, loc.database] + ([name] if name else [])
+        return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
+
+    def _db(self, loc: Location) -> tuple[str, str]:
+        return (self.catalog, loc.database)
+
+    def _drop_staging_tables(self) -> None:
+        """Remove the staging tables a killed `ecom generate` left behind (every writing command
+        opens the database this way, so they never outlive the next one)."""
+        leftover = [t for t in self.con.list_tables(database=self._db(Location("raw"))) if t.startswith(STAGING_PREFIX)]
+        for t in leftover:
+            self.con.raw_sql(f"DROP TABLE IF EXISTS {self.qualified(Location('raw'), t)}")
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
         kind = "VIEW" if model.materialized == "view" else "TABLE"
@@ -53,7 +140,7 @@ class DuckDBTarget(Target):
         # HUGEINT, which would otherwise be stored and read back as DECIMAL(38, 0).
         columns = ", ".join(f'CAST("{c}" AS {DuckDBType.to_string(t)}) AS "{c}"' for c, t in expr.schema().items())
         sql = f"SELECT {columns} FROM ({self.con.compile(expr)})"
-        created = self.con.raw_sql(f'CREATE OR REPLACE {kind} "{self.models.database}"."{model.name}" AS {sql}')
+        created = self.con.raw_sql(f"CREATE OR REPLACE {kind} {self.qualified(self.models, model.name)} AS {sql}")
         # DuckDB answers CREATE TABLE AS with the row count: no second scan of the table.
         return int(created.fetchone()[0]) if kind == "TABLE" else self.row_count(model.name)
 
@@ -62,14 +149,25 @@ class DuckDBTarget(Target):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing: a failed build leaves every table as it was before the build."""
+        """All-or-nothing: a failed or interrupted build leaves every table as it was before it.
+
+        Ctrl-C during the COMMIT is held until the commit is done, then raised as
+        InterruptedAfterCommit, so the user is told the data was committed. A DuckDB error (a
+        full disk) becomes a TargetError saying nothing changed.
+        """
         self.con.raw_sql("BEGIN TRANSACTION")
         try:
             yield
-        except BaseException:
-            self.con.raw_sql("ROLLBACK")
+            with sigint_deferred() as interrupted:
+                self.con.raw_sql("COMMIT")
+        except BaseException as e:
+            with contextlib.suppress(duckdb.Error):  # after a failed COMMIT there is nothing to roll back
+                self.con.raw_sql("ROLLBACK")
+            if isinstance(e, duckdb.Error):
+                raise TargetError(f"{first_line(e)}; nothing was changed in {self.path}") from None
             raise
-        self.con.raw_sql("COMMIT")
+        if interrupted:
+            raise InterruptedAfterCommit
 
     def write_raw(self, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
         """Replace the given raw tables in one transaction; return their row counts.
@@ -91,6 +189,6 @@ class DuckDBTarget(Target):
         batches = data.to_batches() if isinstance(data, pa.Table) else data
         self.con.con.register("_ecom_incoming", pa.RecordBatchReader.from_batches(schema, batches))
         try:
-            self.con.raw_sql(f'CREATE OR REPLACE TABLE "{loc.database}"."{name}" AS SELECT * FROM _ecom_incoming')
+            self.con.raw_sql(f"CREATE OR REPLACE TABLE {self.qualified(loc, name)} AS SELECT * FROM _ecom_incoming")
         finally:
             self.con.con.unregister("_ecom_incoming")
