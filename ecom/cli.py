@@ -20,10 +20,11 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ecom.core import engine
+from ecom.core.files import FileWriteError, atomic_write
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars
-from ecom.targets.base import Target, TargetError
+from ecom.targets.base import InterruptedAfterCommit, Target, TargetError
 from ecom.targets.duckdb import DEFAULT_DUCKDB_PATH, DuckDBTarget
 
 app = typer.Typer(
@@ -35,17 +36,26 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, TargetError)
+EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, TargetError, FileWriteError)
+# Exit code of a run stopped by Ctrl-C, as shells report a process killed by SIGINT (128 + 2).
+INTERRUPTED = 130
 
 
 @contextmanager
-def friendly_errors() -> Iterator[None]:
-    """Expected failures become one readable line and exit code 1."""
+def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
+    """Expected failures (EXPECTED, and a command's own `expected`) become one readable line and
+    exit code 1; Ctrl-C one line saying whether the data was committed, and exit code 130."""
     try:
         yield
-    except EXPECTED as e:
+    except (*EXPECTED, *expected) as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    except InterruptedAfterCommit:
+        err.print("interrupted after the commit completed: the new data is saved; the rest of the output was skipped")
+        raise typer.Exit(INTERRUPTED) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was committed, existing tables and files are as they were")
+        raise typer.Exit(INTERRUPTED) from None
     except Exception as e:
         # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis
         message = _google_error(e)
@@ -99,9 +109,10 @@ def open_target(
     endpoint: str | None = None,
     *,
     create: bool = False,
+    read_only: bool = False,
 ) -> Target:
     if target == "duckdb":
-        return DuckDBTarget(path, create=create)
+        return DuckDBTarget(path, create=create, read_only=read_only)
     if target == "bigquery":
         from ecom.targets.bigquery.target import BigQueryTarget
 
@@ -137,9 +148,7 @@ def generate(
     """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema."""
     from ecom.data import generate as gen
 
-    with friendly_errors():
-        if scale <= 0:
-            raise VarsError(f"--scale must be a positive number, not {scale}")
+    with friendly_errors(gen.GenerateError):
         try:
             end = dt.date.fromisoformat(end_date) if end_date else gen.DEFAULT_END_DATE
         except ValueError:
@@ -296,14 +305,13 @@ def compile(
             values = engine.resolve_vars(proj.vars, given, lambda _: None)
             raw_at, models, dialect = engine.compile_locations(target, project, dataset, raw_dataset, path)
         else:
-            tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+            tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint, read_only=True)
             values = engine.target_vars(proj, tgt, given)
             raw_at, models, dialect = tgt.raw_location, tgt.models, tgt.dialect
         exprs = engine.unbound_expressions(proj, values, raw_at, models)
         folder = out_dir / target
-        folder.mkdir(parents=True, exist_ok=True)
         for name in selected:
-            (folder / f"{name}.sql").write_text(engine.to_sql(exprs[name], dialect))
+            atomic_write(folder / f"{name}.sql", engine.to_sql(exprs[name], dialect))
         err.print(f"Wrote {len(selected)} {dialect} models to {folder}/ (as_of {values['as_of']})")
 
 
@@ -324,7 +332,7 @@ def test(
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select)
-        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint, read_only=True)
         values = engine.built_vars(proj, tgt, parse_vars(vars or []))
         missing = [m for m in selected if not tgt.exists(m)]
         if missing:
@@ -362,7 +370,7 @@ def report(
     from ecom import report as dashboard
 
     with friendly_errors():
-        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint, read_only=True)
         missing = [m for m in dashboard.MARTS if not tgt.exists(m)]
         if missing:
             raise engine.BuildError(

@@ -22,6 +22,8 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from ecom.core.files import atomic_write
+
 TableFn = Callable[[str], ir.Table]
 
 WINDOW_DAYS = 30
@@ -1428,7 +1430,4 @@ def write_report(table: TableFn, path: Path, build_vars: dict[str, str] | None =
     as_of = resolve_as_of(table, build_vars)
     build_vars.setdefault("as_of", as_of.isoformat())
     pages = build_pages(table, as_of, build_vars)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(pages, as_of, build_vars), encoding="utf-8")
-    return path
+    return atomic_write(path, render_html(pages, as_of, build_vars))

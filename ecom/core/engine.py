@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from ecom.core.registry import DataTest, Model, Project
-from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
 from ecom.core.vars import check_value, resolve_vars
 from ecom.targets.base import Location, Target, TargetError, first_line
 
@@ -36,7 +36,11 @@ def call(func: Callable[..., Any], tables: Mapping[str, ir.Table], values: Mappi
 
 
 def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS) -> None:
+    """Stop before any model when a raw table's shape or values break the source contract."""
+    tables = list(tables)
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
+    if not problems:
+        problems = [p for t in tables for p in value_problems(t, conform(t, target.source(t)))]
     if problems:
         raise SourceContractError(format_problems(problems, describe(target, raw=True)))
 

@@ -41,8 +41,10 @@ def atomic_write(path: str | Path, text: str) -> Path:
             f.write(text)
         os.chmod(tmp, _mode_for(path))  # mkstemp's file is private (0600); keep what a plain write gives
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:  # Ctrl-C included: no temporary file is left behind
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        raise FileWriteError(f"cannot write {path}: {describe_os_error(e)}; nothing was replaced") from None
+        if isinstance(e, OSError):
+            raise FileWriteError(f"cannot write {path}: {describe_os_error(e)}; nothing was replaced") from None
+        raise
     return path

@@ -126,8 +126,10 @@ def _check_bounds(var: Var, value: Any, bounds: Mapping[str, Any] | None) -> Non
     low, high = (bounds or {}).get("low"), (bounds or {}).get("high")
     if (low is None or value >= low) and (high is None or value <= high):
         return
-    allowed = f"from {low} to {high}" if low is not None and high is not None else (
-        f"from {low}" if low is not None else f"up to {high}"
+    allowed = (
+        f"from {low} to {high}"
+        if low is not None and high is not None
+        else (f"from {low}" if low is not None else f"up to {high}")
     )
     why = (var.bounds.__doc__ or "").strip().splitlines()[0]
     raise VarsError(f"{var.name}={value} is outside what this data supports ({why}): give a value {allowed}")

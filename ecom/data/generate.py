@@ -109,6 +109,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ecom.core.files import describe_os_error
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.constants import (
     ADJECTIVES,
@@ -140,7 +141,6 @@ from ecom.data.constants import (
     USER_SOURCE_WEIGHTS,
     USER_SOURCES,
 )
-from ecom.core.files import describe_os_error
 from ecom.targets.base import first_line
 from ecom.targets.duckdb import STAGING_PREFIX, DuckDBTarget
 

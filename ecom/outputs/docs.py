@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecom.core.engine import unbound_expressions
+from ecom.core.files import atomic_write
 from ecom.core.registry import Project
 from ecom.core.vars import resolve_vars
 from ecom.targets.base import Location
@@ -159,7 +160,7 @@ def main() -> None:
     text = CONTRACT.read_text()
     updated = with_generated_models(text, Project.load())
     if updated != text:
-        CONTRACT.write_text(updated)
+        atomic_write(CONTRACT, updated)
     print(f"{CONTRACT}: {'updated' if updated != text else 'up to date'}", file=sys.stderr)
 
 

@@ -63,9 +63,7 @@ def database_path(path: str | Path | None, *, create: bool) -> Path:
     except OSError as e:
         raise TargetError(f"cannot read {path}: {e.strerror}; check its permissions") from None
     if header[_MAGIC_AT:] != _MAGIC:
-        raise TargetError(
-            f"{path} exists and is not a DuckDB database: give another --path (it was left untouched)"
-        )
+        raise TargetError(f"{path} exists and is not a DuckDB database: give another --path (it was left untouched)")
     return path
 
 

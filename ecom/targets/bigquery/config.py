@@ -80,6 +80,11 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
             )
         if not isinstance(section.get("sources", {}), dict):
             raise TargetError(f"{path}: bigquery.sources must map a raw table to a dataset")
+        settings = {k: v for k, v in section.items() if k != "sources"}
+        settings |= {f"sources.{k}": v for k, v in section.get("sources", {}).items()}
+        for key, value in settings.items():
+            if not isinstance(value, str):
+                raise TargetError(f'{path}: bigquery.{key} must be text in quotes (e.g. {key} = "..."), not {value!r}')
         return section, path
     return {}, None
 
