@@ -51,10 +51,13 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except InterruptedAfterCommit:
-        err.print("interrupted after the commit completed: the new data is saved; the rest of the output was skipped")
+        err.print(
+            "interrupted after the commit completed: the new data is saved; the rest of the output was skipped",
+            soft_wrap=True,
+        )
         raise typer.Exit(INTERRUPTED) from None
     except KeyboardInterrupt:
-        err.print("interrupted: nothing was committed, existing tables and files are as they were")
+        err.print("interrupted: nothing was committed, existing tables and files are as they were", soft_wrap=True)
         raise typer.Exit(INTERRUPTED) from None
     except Exception as e:
         # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis

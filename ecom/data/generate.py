@@ -916,12 +916,13 @@ class _DuckDBSink:
     def __init__(self, target: DuckDBTarget):
         self.target = target
         self.con = target.con.con  # the duckdb connection under the ibis backend
-        self._drop_staging()
-        for t in RAW_SCHEMAS:
-            self._run(
-                f"CREATE TABLE {self._staging(t)} AS SELECT * FROM _ecom_chunk",
-                RAW_SCHEMAS[t].to_pyarrow().empty_table(),
-            )
+        with target.transaction():  # all or none: a full disk here leaves no staging table
+            self._drop_staging()
+            for t in RAW_SCHEMAS:
+                self._run(
+                    f"CREATE TABLE {self._staging(t)} AS SELECT * FROM _ecom_chunk",
+                    RAW_SCHEMAS[t].to_pyarrow().empty_table(),
+                )
 
     def _staging(self, table: str) -> str:
         return self.target.qualified(self.target.raw, f"{STAGING_PREFIX}{table}")
