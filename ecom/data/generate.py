@@ -872,7 +872,7 @@ def marketing_spend(seed: int, clock: Clock, counters: Counters) -> pa.Table:
 # ---------------------------------------------------------------------------------------------
 
 
-class GenerateError(Exception):
+class GenerateError(ValueError):
     """Options the generator cannot honour, or output it could not write."""
 
 
