@@ -162,7 +162,8 @@ d.sigint_deferred = interrupted
 
 def test_ctrl_c_before_the_commit_changes_nothing(copy):
     before = snapshot(copy)
-    done = shell("build", "--vars", AS_OF, "--vars", "cover_days=31", "--path", str(copy), driver=INTERRUPT_IN_MODEL)
+    args = ["build", "--select", "+fact_daily_pnl", "--vars", AS_OF, "--vars", "cover_days=31"]
+    done = shell(*args, "--path", str(copy), driver=INTERRUPT_IN_MODEL)
     assert done.returncode == 130
     assert "nothing was committed" in last_line(done.stderr)
     assert snapshot(copy) == before
@@ -170,7 +171,8 @@ def test_ctrl_c_before_the_commit_changes_nothing(copy):
 
 @pytest.mark.parametrize("command", ["build", "load"])
 def test_ctrl_c_during_the_commit_says_the_data_is_saved(copy, command):
-    args = ["build", "--vars", AS_OF, "--vars", "cover_days=31"] if command == "build" else ["load", str(SCENARIO)]
+    build = ["build", "--select", "stg_orders", "--vars", AS_OF, "--vars", "cover_days=31"]
+    args = build if command == "build" else ["load", str(SCENARIO)]
     done = shell(*args, "--path", str(copy), driver=INTERRUPT_IN_COMMIT)
     assert done.returncode == 130
     assert "the new data is saved" in last_line(done.stderr)
@@ -230,7 +232,7 @@ def test_full_disk_compile_keeps_the_old_files(tmp_path):
 
 def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):
     before = snapshot(copy)
-    for args in (["generate", "--scale", "0.01"], ["load", str(SCENARIO)]):
+    for args in (["generate", "--scale", "0.001"], ["load", str(SCENARIO)]):
         done = shell(*args, "--path", str(copy), fsize=1024)  # DuckDB's write-ahead log cannot grow
         assert done.returncode == 1, done.stderr
         one_line_error(done.stderr)
@@ -238,7 +240,7 @@ def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):
     parquet = tmp_path / "parquet"
     parquet.mkdir()
     (parquet / "orders.parquet").write_text("old")
-    done = shell("generate", "--scale", "0.01", "--no-duckdb", "--parquet", str(parquet), fsize=64 * 1024)
+    done = shell("generate", "--scale", "0.001", "--no-duckdb", "--parquet", str(parquet), fsize=64 * 1024)
     assert done.returncode == 1
     assert "nothing was replaced" in one_line_error(done.stderr)
     assert [p.name for p in parquet.iterdir()] == ["orders.parquet"]
@@ -358,7 +360,7 @@ def test_generate_refuses_what_it_cannot_honour(copy, args):
 def test_generate_parquet_onto_a_file(copy, tmp_path):
     target = tmp_path / "data.parquet"
     target.write_text("mine")
-    message = assert_refused(copy, "generate", "--scale", "0.01", "--parquet", str(target))
+    message = assert_refused(copy, "generate", "--scale", "0.001", "--parquet", str(target))
     assert "is a file" in message
     assert target.read_text() == "mine"
 
