@@ -413,9 +413,9 @@ def test_locked_database_is_named(copy):
 def test_test_and_report_only_read(copy, tmp_path):
     before = snapshot(copy)
     with held(copy, read_only=True):
-        assert shell("test", "--path", str(copy)).returncode == 0
-        done = shell("report", "--out", str(tmp_path / "r.html"), "--path", str(copy))
-        assert done.returncode == 0, done.stderr
+        assert cli("test", "--path", str(copy))[0] == 0  # a writer would be refused the lock
+        code, stderr = cli("report", "--out", str(tmp_path / "r.html"), "--path", str(copy))
+        assert code == 0, stderr
     assert snapshot(copy) == before
 
 
@@ -424,3 +424,27 @@ def test_read_only_file(copy):
     copy.chmod(0o444)
     assert "cannot write" in assert_refused(copy, "build", "--vars", AS_OF)
     assert shell("test", "--path", str(copy)).returncode == 0
+
+
+# One timeout policy: reading a source (as `compile` does for as_of's default) gives up after the
+# target's retry timeout, as every other lookup does, not after ibis's 10 minutes.
+def test_unreachable_endpoint_gives_up_within_the_targets_timeout():
+    import socket
+    import time
+
+    from google.cloud.bigquery import DEFAULT_RETRY
+
+    from ecom.targets.base import TargetError
+    from ecom.targets.bigquery.target import BigQueryTarget
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    target = BigQueryTarget.from_options(
+        project="p", dataset="d", endpoint=f"http://127.0.0.1:{port}", config_dir="/nonexistent"
+    )
+    target.retry = DEFAULT_RETRY.with_timeout(0.5)
+    start = time.monotonic()
+    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading p\.d_raw\.orders"):
+        target.source("orders")
+    assert time.monotonic() - start < 10

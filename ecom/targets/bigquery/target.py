@@ -212,6 +212,9 @@ class BigQueryTarget(Target):
 
     def source(self, table: str) -> ir.Table:
         loc = self.raw_location(table)
+        # Looked up first with the target's retry timeout (ibis's own lookup retries for 10
+        # minutes), so that an unreachable endpoint fails as fast here as in every other command.
+        self._table_or_none(loc, table)
         return self.con.table(table, database=(loc.catalog, loc.database))
 
     def exists(self, name: str) -> bool:
