@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from pathlib import Path
 
+import duckdb
 import ibis
 import pytest
 import yaml
@@ -32,3 +34,17 @@ def scenario_vars(scenario: str) -> dict:
     """The build variables a fixture scenario declares in its vars.yml (none: the defaults)."""
     path = FIXTURES / scenario / "vars.yml"
     return yaml.safe_load(path.read_text()) or {} if path.exists() else {}
+
+
+def snapshot(db: Path) -> dict[str, tuple]:
+    """Every table of a DuckDB file: its row count and an order-independent hash of each column."""
+    gc.collect()  # the connections of in-process CLI runs, so that this one may be read-only
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = con.execute("SELECT database_name, schema_name, table_name FROM duckdb_tables()").fetchall()
+        return {
+            f"{s}.{t}": con.execute(f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{d}"."{s}"."{t}"').fetchone()
+            for d, s, t in names
+        }
+    finally:
+        con.close()

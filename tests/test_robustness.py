@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import gc
-import hashlib
 import os
 import resource
 import shutil
@@ -31,29 +29,11 @@ import pytest
 from typer.testing import CliRunner
 
 from ecom.cli import app
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, snapshot
 
 runner = CliRunner()
 SCENARIO = FIXTURES / "sales"
 AS_OF = "as_of=2024-03-31"  # fixtures/sales/vars.yml
-
-
-def snapshot(db: Path) -> dict[str, tuple]:
-    """Every table of a DuckDB file: its row count and an order-independent hash of each column."""
-    gc.collect()  # the connections of in-process CLI runs, so that this one may be read-only
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        names = con.execute("SELECT database_name, schema_name, table_name FROM duckdb_tables()").fetchall()
-        return {
-            f"{s}.{t}": con.execute(f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{d}"."{s}"."{t}"').fetchone()
-            for d, s, t in names
-        }
-    finally:
-        con.close()
-
-
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def one_line_error(text: str) -> str:
