@@ -23,7 +23,7 @@ from ecom.core import engine
 from ecom.core.files import FileWriteError, atomic_write
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import SourceContractError
-from ecom.core.vars import VarsError, parse_vars
+from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets.base import InterruptedAfterCommit, Target, TargetError
 from ecom.targets.duckdb import DEFAULT_DUCKDB_PATH, DuckDBTarget
 
@@ -226,7 +226,7 @@ def build(
         if dry_run:
             _dry_run(proj, tgt, selected, values)
             return
-        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {len(selected)} models on {engine.describe(tgt)} with {shown}", highlight=False)
         with progress() as bar:
             task = bar.add_task("building", total=len(selected))
@@ -370,18 +370,21 @@ def report(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Write a self-contained HTML dashboard of the built marts (opens offline, no server)."""
-    from ecom import report as dashboard
+    from ecom.outputs import report as dashboard
 
     with friendly_errors():
+        proj = Project.load()
         tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint, read_only=True)
-        missing = [m for m in dashboard.MARTS if not tgt.exists(m)]
+        marts = dict.fromkeys(m for e in proj.exposures.values() for m in e.reads)
+        missing = [m for m in marts if not tgt.exists(m)]
         if missing:
             raise engine.BuildError(
                 f"not built on {engine.describe(tgt)}: {', '.join(missing)}; run `ecom build` first"
             )
         with err.status("querying the marts and writing the report"):
+            values = engine.built_vars(proj, tgt, {})
             try:
-                written = dashboard.write_report(tgt.table, output)
+                written = dashboard.write_report(proj.exposures.values(), tgt.table, values, output)
             except dashboard.ReportError as e:
                 raise engine.BuildError(str(e)) from None
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)

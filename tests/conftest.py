@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
 from pathlib import Path
 
 import duckdb
@@ -18,8 +19,16 @@ from ecom.targets.duckdb import connect_duckdb
 # engine's own connections have, whatever the machine's time zone.
 ibis.set_backend(connect_duckdb(":memory:"))
 
+# A deployment's visitor_salt in the environment would change every hash the tests expect (and the
+# SQL snapshots): the tests give the salt themselves.
+os.environ.pop("ECOM_VISITOR_SALT", None)
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and (p / "orders.csv").exists())
+
+# Real data is never committed: a folder of thelook Parquet files, named by the environment. Tests
+# that read it skip when it is absent.
+THELOOK_SAMPLE = Path(os.environ.get("ECOM_THELOOK_SAMPLE", "no-thelook-sample"))
 
 # The variables the compiled-SQL snapshots are rendered with: fixed, so the SQL is deterministic.
 SNAPSHOT_AS_OF = dt.date(2024, 6, 30)

@@ -216,12 +216,13 @@ def test_every_docs_reference_resolves():
 
 def test_no_reference_to_a_document_outside_the_repository():
     """The contract and the design are docs/contract.md and docs/architecture.md; nothing points to the
-    documents they were first written in, nor to a path beside the repository."""
+    documents they were first written in, nor to a path beside the repository. The one exception is
+    data, not a document: CI points the optional real-thelook tests at the sample folder beside its clone."""
     outside = ("METRICS" + ".md", "DESIGN" + ".md", "/work/" + "shared", "../" + "shared")  # apart: not this file
     found = [
         f"{path.relative_to(REPO)}:{number}: {line.strip()}"
         for path, text in texts().items()
         for number, line in enumerate(text.splitlines(), start=1)
-        if any(name in line for name in outside)
+        if any(name in line for name in outside) and "thelook-sample" not in line
     ]
     assert not found, "references outside the repository (use docs/contract.md#<anchor>):\n" + "\n".join(found)

@@ -23,6 +23,7 @@ from marts.marketing import (
     int_campaign_attribution,
     top_campaign_by_clicks,
 )
+from marts.orders import int_orders
 from marts.reconciliation import net_revenue_agrees_across_marts
 from marts.summaries import attribution_coverage, platform_roas
 from tests.test_customers import approx_rows, build_scenario, failing_data_tests, model_rows, run_both
@@ -368,9 +369,7 @@ def test_attribution_on_session_metrics_shaped_tables():
     got = run_both(
         int_campaign_attribution,
         {
-            "stg_orders": orders,
-            "stg_order_items": items,
-            "stg_products": products,
+            "int_orders": int_orders(ibis.memtable(orders), ibis.memtable(items), ibis.memtable(products)).to_pyarrow(),
             "fact_session_metrics": sessions,
             "stg_marketing": marketing,
         },
@@ -614,9 +613,7 @@ def test_attribution_matches_reference(orders, sessions, marketing, hours):
         schema=MARKETING,
     )
     expr = int_campaign_attribution(
-        ibis.memtable(stg_orders),
-        ibis.memtable(stg_items),
-        ibis.memtable(products),
+        int_orders(ibis.memtable(stg_orders), ibis.memtable(stg_items), ibis.memtable(products)),
         ibis.memtable(session_metrics),
         ibis.memtable(stg_marketing),
         hours,

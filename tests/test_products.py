@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import ibis
 import pytest
 
 from marts.products import fact_inventory_forecast, fact_product_performance
@@ -155,6 +156,30 @@ def test_product_performance_returned_only_product() -> None:
     # P2 5.00 ranks first; shares 0 and 1.
     assert rows.revenue_rank.tolist() == [2, 1]
     assert rows.revenue_share.tolist() == [0.0, 1.0]
+
+
+def test_revenue_rank_ranks_integer_cents_not_rounded_amounts() -> None:
+    # cents(x) = FLOOR(x × 100 + 0.5), computed by hand in IEEE doubles:
+    # 2.675 is stored as 2.67499999999999982…; × 100 = 267.49999999999997, + 0.5 rounds to 268.0:
+    #   268 cents, the same as 2.68, so P1 and P2 tie and the smaller product_id (P1) ranks first.
+    #   ROUND(2.675, 2) is 2.67 on BigQuery (and in Python) but 2.68 on DuckDB: ranking on it would
+    #   put P2 first on BigQuery only.
+    # 0.004999999999999999 × 100 = 0.49999999999999994, + 0.5 rounds to 1.0: 1 cent, tying with
+    #   0.01 (P4), so P3 ranks before P4; DuckDB's ROUND(x, 2) gives 0.0 and would put P4 first.
+    assert round(2.675, 2) == 2.67  # the half cent where engines' ROUND disagree
+    sold = items(
+        [
+            (1, "complete", 2.675, D(2024, 1, 1)),
+            (2, "complete", 2.68, D(2024, 1, 1)),
+            (3, "complete", 0.004999999999999999, D(2024, 1, 1)),
+            (4, "complete", 0.01, D(2024, 1, 1)),
+        ]
+    )
+    expr = fact_product_performance(products([1, 2, 3, 4]), sold, orders(4))
+    rows = expr.order_by("product_id").execute()
+    assert rows.revenue_rank.tolist() == [1, 2, 3, 4]
+    bigquery = ibis.to_sql(expr, dialect="bigquery")
+    assert "ROUND(" not in bigquery and "FLOOR(" in bigquery
 
 
 # --- fact_inventory_forecast ------------------------------------------------------------------------

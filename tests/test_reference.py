@@ -15,9 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import math
-import os
 import random
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -28,7 +26,7 @@ from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget
 from tests import reference
-from tests.conftest import FIXTURES, SCENARIOS, scenario_vars
+from tests.conftest import FIXTURES, SCENARIOS, THELOOK_SAMPLE, scenario_vars
 
 PROJECT = Project.load()
 MODELS = list(reference.KEYS)
@@ -356,6 +354,12 @@ def random_raw(seed: int, variant: str | None = None) -> dict[str, pa.Table]:
     # rows without a creation time: staging cannot place them by as_of and drops them
     users.append({**users[0], "id": 40, "created_at": None})
     inventory.append({**inventory[0], "id": 200, "created_at": None, "sold_at": None})
+    if orders and items:
+        orders.append({**orders[0], "order_id": 900, "created_at": None})
+        items.append({**items[0], "id": 900, "order_id": 900})  # dropped with its order
+        items.append({**items[0], "id": 901, "created_at": None})  # dropped; its order stays
+    if events:
+        events.append({**events[0], "id": 900, "created_at": None})
     centers = [{"id": 1, "name": "DC", "latitude": 0.0, "longitude": 0.0}]
     rows = {
         "orders": orders,
@@ -373,9 +377,20 @@ def random_raw(seed: int, variant: str | None = None) -> dict[str, pa.Table]:
 # (seed, variant) -> the build variables it runs with (one without as_of: the latest order date)
 RANDOM_CASES = {
     (1, None): {"as_of": AS_OF},
-    (2, None): {"as_of": AS_OF, "session_timeout_minutes": 30, "attribution_lookback_hours": 24},
+    (2, None): {
+        "as_of": AS_OF,
+        "session_timeout_minutes": 30,
+        "attribution_lookback_hours": 24,
+        "visitor_salt": "sél-ünïcode",  # hashed as UTF-8 by both
+    },
     (3, None): {},
-    (4, None): {"as_of": dt.date(2024, 2, 20), "velocity_window_days": 7, "attribution_lookback_hours": 2},
+    (4, None): {
+        "as_of": dt.date(2024, 2, 20),
+        "velocity_window_days": 7,
+        "attribution_lookback_hours": 2,
+        "touch_window_days": 1,
+        "time_decay_half_life_hours": 3,
+    },
     (5, "all_cancelled"): {"as_of": AS_OF},
     (6, "all_returned"): {"as_of": AS_OF},
     (7, "one_order"): {"as_of": AS_OF},
@@ -418,11 +433,19 @@ def test_generated_data_matches_reference(generated, name):
 # real thelook-generator data beside the project (never committed), when present
 # ---------------------------------------------------------------------------------------------
 
-# Real data is never committed: a folder of thelook Parquet files, named by the environment.
-THELOOK_SAMPLE = Path(os.environ.get("ECOM_THELOOK_SAMPLE", "no-thelook-sample"))
 
-
-@pytest.fixture(scope="module", params=[{}, {"as_of": dt.date(2026, 6, 15), "attribution_lookback_hours": 6}])
+@pytest.fixture(
+    scope="module",
+    params=[
+        {},
+        {
+            "as_of": dt.date(2026, 6, 15),
+            "attribution_lookback_hours": 6,
+            "touch_window_days": 2,
+            "time_decay_half_life_hours": 5,
+        },
+    ],
+)
 def thelook(request):
     if not (THELOOK_SAMPLE / "orders.parquet").exists():
         pytest.skip(f"{THELOOK_SAMPLE}/orders.parquet is not here: set ECOM_THELOOK_SAMPLE to a thelook export")

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ecom.core.registry import DataTest, Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
-from ecom.core.vars import check_value, resolve_vars
+from ecom.core.vars import check_value, printable, resolve_vars
 from ecom.targets.base import Location, Target, TargetError, first_line
 
 __all__ = ["resolve_vars"]
@@ -128,10 +128,8 @@ def build(
     """
     results = []
     with target.transaction():
-        target.write_table(
-            VARS_TABLE,
-            pa.table({"name": list(values), "value": [str(v) for v in values.values()]}),
-        )
+        recorded = printable(project.vars, values)
+        target.write_table(VARS_TABLE, pa.table({"name": list(recorded), "value": list(recorded.values())}))
         for name in selected:
             model: Model = project.models[name]
             start = time.perf_counter()
@@ -275,8 +273,11 @@ def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> di
     stored: dict[str, Any] = {}
     if target.exists(VARS_TABLE):
         rows = target.table(VARS_TABLE).to_pyarrow().to_pylist()
+        # A secret is recorded only as set or not: it comes from --vars or its environment variable again.
         stored = {
-            r["name"]: check_value(project.vars[r["name"]], r["value"]) for r in rows if r["name"] in project.vars
+            r["name"]: check_value(project.vars[r["name"]], r["value"])
+            for r in rows
+            if r["name"] in project.vars and not project.vars[r["name"]].secret
         }
     return target_vars(project, target, {**stored, **given})
 
