@@ -51,7 +51,9 @@ def describe(target: Target, raw: bool = False) -> str:
     return f"{target.name} {where}"
 
 
-def target_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
+def target_vars(
+    project: Project, target: Target, given: Mapping[str, Any], *, check_bounds: bool = True
+) -> dict[str, Any]:
     """Every variable's value on the target's raw data, defaults and bounds computed once."""
 
     def compute(default: Callable[..., Any]) -> Any:
@@ -60,7 +62,7 @@ def target_vars(project: Project, target: Target, given: Mapping[str, Any]) -> d
         result = call(default, tables, {}).to_pyarrow()
         return result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
 
-    return resolve_vars(project.vars, given, compute)
+    return resolve_vars(project.vars, given, compute, check_bounds=check_bounds)
 
 
 def unbound_expressions(
@@ -279,7 +281,9 @@ def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> di
             for r in rows
             if r["name"] in project.vars and not project.vars[r["name"]].secret
         }
-    return target_vars(project, target, {**stored, **given})
+    # The bounds were checked when the models were built (and need the raw tables, which a
+    # database holding only marts lacks).
+    return target_vars(project, target, {**stored, **given}, check_bounds=False)
 
 
 def compile_locations(

@@ -106,12 +106,15 @@ def resolve_vars(
     declared: Mapping[str, Var],
     given: Mapping[str, Any],
     compute: Callable[[Callable[..., Any]], Any],
+    *,
+    check_bounds: bool = True,
 ) -> dict[str, Any]:
     """Every declared variable's value: the given one, else its environment variable, else its default.
 
     A default that is a function (of raw sources) is evaluated by `compute`, once; a None result
     means the data cannot supply it, which is an error telling how to give the value. A value
-    outside the variable's `bounds` (evaluated by `compute` too) is an error giving the range.
+    outside the variable's `bounds` (evaluated by `compute` too, unless `check_bounds` is off) is
+    an error giving the range.
     """
     unknown = sorted(set(given) - set(declared))
     if unknown:
@@ -129,7 +132,7 @@ def resolve_vars(
             values[name] = check_value(var, value)
         else:
             values[name] = var.default
-        if var.bounds is not None:
+        if check_bounds and var.bounds is not None:
             _check_bounds(var, values[name], compute(var.bounds))
     return values
 
