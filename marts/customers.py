@@ -64,7 +64,7 @@ def int_user_acquisition(stg_users: ir.Table, int_orders: ir.Table, stg_events: 
                 group_by=identified.user_id, order_by=(identified.created_at, identified.event_id)
             )
         )
-        .filter(ibis._.touch == 0)
+        .filter(ibis._.touch == 0)  # ibis's row_number() is 0-based: 0 is the first event
         .select("user_id", first_touch_traffic_source="traffic_source")
     )
 

@@ -45,6 +45,7 @@ def top_campaign_by_clicks(stg_marketing: ir.Table) -> ir.Table:
         order_by=[stg_marketing.clicks.fill_null(0).desc(), stg_marketing.campaign_id],
     )
     ranked = stg_marketing.mutate(choice=ibis.row_number().over(by_clicks))
+    # ibis's row_number() is 0-based (SQL's ROW_NUMBER() - 1): 0 is the first campaign
     return ranked.filter(ranked.choice == 0).select("spend_date", "platform", "campaign_id")
 
 
@@ -123,6 +124,7 @@ def int_campaign_attribution(
         group_by=candidates.order_id,
         order_by=[candidates.session_start.desc(), candidates.session_id],
     )
+    # ibis's row_number() is 0-based (SQL's ROW_NUMBER() - 1): 0 is the latest session
     last_touch = candidates.mutate(touch=ibis.row_number().over(latest_first)).filter(ibis._.touch == 0)
 
     top_campaign = top_campaign_by_clicks(stg_marketing)

@@ -16,6 +16,7 @@ from ecom.core import engine
 from ecom.core.registry import Model, Project, ProjectError, Var
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.core.vars import VarsError, parse_vars, resolve_vars
+from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
 
 
@@ -214,12 +215,12 @@ def test_missing_raw_table_and_columns_are_all_listed():
 
 def test_compile_is_deterministic(project):
     values = resolve_vars(project.vars, {"as_of": dt.date(2024, 6, 30)}, lambda _: None)
-    raw_at, models, dialect = engine.compile_locations("bigquery", "p", "d", "public.raw", None)
+    raw_at, models = BigQueryTarget.offline_locations({"project": "p", "dataset": "d", "raw_dataset": "public.raw"}, {})
     first = {
-        n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
+        n: engine.to_sql(e, "bigquery") for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
     }
     second = {
-        n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
+        n: engine.to_sql(e, "bigquery") for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
     }
     assert first == second
     assert "`public`.`raw`.`orders`" in first["stg_orders"]

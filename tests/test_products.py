@@ -13,7 +13,7 @@ import ibis
 import pytest
 
 from marts.products import fact_inventory_forecast, fact_product_performance
-from tests.test_sales import Built, memtable
+from tests.conftest import Built, memtable
 
 D = dt.date
 DEFAULTS = dict(
@@ -21,21 +21,11 @@ DEFAULTS = dict(
 )
 
 
-@pytest.fixture(scope="module")
-def sales() -> Built:
-    return Built("sales")
-
-
-@pytest.fixture(scope="module")
-def early() -> Built:
-    return Built("sales", as_of=D(2024, 3, 10))
-
-
 # --- fact_product_performance on the fixture --------------------------------------------------------
 
 
 def test_product_performance(sales: Built) -> None:
-    p = sales.by("fact_product_performance", "product_id")
+    p = sales.by_key("fact_product_performance")
     total = 300 + 60 + 50 + 40.001 + 40.004 + 20  # = 510.005, Σ daily net revenue too
     # P1: net items 3 and 7 (2 × 30 = 60), item 4 returned, item 5 and order 1's item cancelled.
     # cogs 2 × 10 = 20; margin 40 / 60; return_rate 1 / (2 + 1).
@@ -70,8 +60,8 @@ def test_product_performance(sales: Built) -> None:
     assert p[3]["name"] == "Socks" and p[3]["retail_price"] == 12
 
 
-def test_product_performance_early_as_of(early: Built) -> None:
-    p = early.by("fact_product_performance", "product_id")
+def test_product_performance_early_as_of(sales_early: Built) -> None:
+    p = sales_early.by_key("fact_product_performance")
     # Item 4's return (2024-03-12) has not happened by 2024-03-10: 2 units sold, none returned.
     assert (p[1]["units_sold"], p[1]["units_returned"], p[1]["return_rate"]) == (2, 0, 0)
     # P1 60; P2 and P7 exactly 50 each: P2 first; then the unsold P3..P6 by product_id.
@@ -186,7 +176,7 @@ def test_revenue_rank_ranks_integer_cents_not_rounded_amounts() -> None:
 
 
 def test_inventory_forecast_every_status(sales: Built) -> None:
-    f = sales.by("fact_inventory_forecast", "product_id")
+    f = sales.by_key("fact_inventory_forecast")
     status = {pid: r["inventory_status"] for pid, r in f.items()}
     # S stock, U non-cancelled units ordered 2024-03-02..03-31 (W = 30):
     # P1 S 0 (all sold), U 3 (items 3, 4 returned, 7; 5 cancelled)  → out_of_stock
@@ -219,8 +209,8 @@ def test_inventory_forecast_every_status(sales: Built) -> None:
     assert f[1]["last_sale_date"] == D(2024, 3, 20)
 
 
-def test_inventory_forecast_early_as_of(early: Built) -> None:
-    f = early.by("fact_inventory_forecast", "product_id")
+def test_inventory_forecast_early_as_of(sales_early: Built) -> None:
+    f = sales_early.by_key("fact_inventory_forecast")
     # At 2024-03-10, units sold later are still stock: P1 unit 105 (sold 03-20) → S 1; P2 units
     # 106..110 (03-20) and 116 (04-02) → S 6; P4 111..113 + 119 → 4; P5 114 + 4 → 5; P6 115 + 2 → 3.
     assert {pid: r["stock_on_hand"] for pid, r in f.items()} == {1: 1, 2: 6, 3: 2, 4: 4, 5: 5, 6: 3, 7: 1}

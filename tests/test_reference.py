@@ -13,22 +13,17 @@ same keys, equal values of the same Python type (floats to 1e-9 relative/absolut
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import math
 import random
 
 import pyarrow as pa
 import pytest
 
-from ecom.core import engine
-from ecom.core.registry import Project
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
-from ecom.targets.duckdb import DuckDBTarget
 from tests import reference
-from tests.conftest import FIXTURES, SCENARIOS, THELOOK_SAMPLE, scenario_vars
+from tests.conftest import FIXTURES, SCENARIOS, THELOOK_SAMPLE, Built, scenario_vars
 
-PROJECT = Project.load()
 MODELS = list(reference.KEYS)
 UTC = dt.UTC
 
@@ -76,19 +71,13 @@ def differences(name: str, got: list[dict], want: list[dict], columns: list[str]
 
 def build_both(raw: dict[str, pa.Table], given: dict) -> dict[str, tuple]:
     """Every model built by the engine on DuckDB and by the reference: name -> (got, columns, want)."""
-    target = DuckDBTarget(":memory:")
+    built = Built(raw, given)
     try:
-        target.write_raw(raw)
-        values = engine.target_vars(PROJECT, target, given)
-        engine.build(PROJECT, target, list(PROJECT.order), values)
-        built = {}
-        for name in MODELS:
-            table = target.table(name).to_pyarrow()
-            built[name] = (table.to_pylist(), table.column_names)
+        tables = {name: built.target.table(name).to_pyarrow() for name in MODELS}
     finally:
-        target.close()
+        built.close()
     want = reference.build_all({t: raw[t].to_pylist() for t in RAW_SCHEMAS}, given)
-    return {name: (*built[name], want[name]) for name in MODELS}
+    return {name: (tables[name].to_pylist(), tables[name].column_names, want[name]) for name in MODELS}
 
 
 def check(results: dict[str, tuple], name: str) -> None:
@@ -415,8 +404,6 @@ def test_random_data_matches_reference(random_case, name):
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    if importlib.util.find_spec("ecom.data.generate") is None:
-        pytest.skip("ecom/data/generate.py does not exist yet")
     from ecom.data import generate
 
     folder = tmp_path_factory.mktemp("generated")

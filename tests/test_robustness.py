@@ -350,7 +350,7 @@ def test_bigquery_settings_of_the_wrong_kind(tmp_path, monkeypatch):
     (tmp_path / "ecom.toml").write_text("[bigquery]\nproject = 5\n")
     code, stderr = cli("compile", "--target", "bigquery", "--vars", AS_OF)
     assert code == 1
-    assert "bigquery.project must be text" in one_line_error(stderr)
+    assert "bigquery.project must be a string" in one_line_error(stderr)
     (tmp_path / "ecom.toml").unlink()
     code, stderr = cli(
         "build", "--target", "bigquery", "--project", "p", "--dataset", "d",

@@ -12,22 +12,16 @@ import datetime as dt
 import hashlib
 import random
 import re
-from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pytest
-import sqlglot
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecom.core.engine import build, generic_tests, run_tests, singular_tests
-from ecom.core.registry import Project
+from ecom.core.engine import generic_tests, singular_tests
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.data.load import read_folder
-from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
 from marts._common import platform_of
 from marts.sessions import (
     fact_session_metrics,
@@ -36,6 +30,7 @@ from marts.sessions import (
     session_gaps_within_timeout,
 )
 from marts.staging import stg_events
+from tests.conftest import PROJECT, build_scenario, memory_target, run_both, ts
 
 AS_OF = dt.date(2024, 12, 31)
 UTC = dt.UTC
@@ -48,11 +43,6 @@ SALT = "s3cret"
 def a(ip: str) -> str:
     """The anonymous visitor of an IP address (docs/contract.md#int_web_sessions), by hashlib."""
     return "a" + hashlib.sha256((SALT + ip).encode()).hexdigest()[:16]
-
-
-def ts(text: str) -> dt.datetime:
-    """'2024-01-01 10:00:00[.ffffff]' as a UTC datetime."""
-    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def ev(
@@ -84,12 +74,9 @@ def raw_events(rows: list[dict]) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def con():
-    con = connect_duckdb(":memory:")  # TimeZone = UTC
-    con.raw_sql("CREATE SCHEMA IF NOT EXISTS raw")
-    # ibis compiles BigQuery division to IEEE_DIVIDE, which sqlglot passes through untranslated;
-    # DuckDB's `/` on doubles is IEEE division (x/0 = inf, 0/0 = nan), the same function.
-    con.raw_sql("CREATE OR REPLACE MACRO ieee_divide(a, b) AS a / b")
-    return con
+    target = memory_target()  # TimeZone = UTC
+    yield target.con
+    target.close()
 
 
 def models(events: ir.Table, timeout: int) -> tuple[ir.Table, ir.Table]:
@@ -97,33 +84,13 @@ def models(events: ir.Table, timeout: int) -> tuple[ir.Table, ir.Table]:
     return sessions, fact_session_metrics(sessions)
 
 
-def rows_of(table: pa.Table, key: str) -> list[dict]:
-    return sorted(table.to_pylist(), key=lambda r: r[key])
-
-
 def run(con, rows: list[dict], timeout: int = 30) -> tuple[list[dict], list[dict]]:
     """(int_web_sessions rows by event_id, fact_session_metrics rows by session_id), natively on
     DuckDB, after checking that the BigQuery SQL transpiled to DuckDB gives the same rows."""
-    data = raw_events(rows)
-    native = [con.to_pyarrow(m) for m in models(ibis.memtable(data), timeout)]
-
-    con.create_table("events", data, database="raw", overwrite=True)
-    unbound = ibis.table(EVENTS, name="events", database="raw")
-    via_bigquery = []
-    for m in models(unbound, timeout):
-        sql = ibis.to_sql(m, dialect="bigquery")
-        duck_sql = sqlglot.transpile(str(sql), read="bigquery", write="duckdb")[0]
-        cursor = con.raw_sql(duck_sql)
-        fetch = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table  # duckdb 1.4/1.5
-        via_bigquery.append(fetch())
-
-    result = []
-    for key, a, b in zip(("event_id", "session_id"), native, via_bigquery, strict=True):
-        assert a.column_names == b.column_names
-        ra, rb = rows_of(a, key), rows_of(b, key)
-        assert ra == rb, f"BigQuery SQL on DuckDB disagrees with native DuckDB:\n{ra}\n{rb}"
-        result.append(ra)
-    return result[0], result[1]
+    con.create_table("events", raw_events(rows), database="raw", overwrite=True)
+    native = models(con.table("events", database="raw"), timeout)
+    portable = models(ibis.table(EVENTS, name="events", database="raw"), timeout)
+    return run_both(con, native[0], portable[0], ["event_id"]), run_both(con, native[1], portable[1], ["session_id"])
 
 
 def sessions_by_event(rows: list[dict]) -> dict[int, tuple[str, bool]]:
@@ -674,8 +641,6 @@ def test_sessions_match_a_python_loop_via_bigquery_sql(con):
 
 # --- fixtures/sessions through the engine ---------------------------------------------------------
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "sessions"
-
 # event_id: (session_id, is_session_start, event_date); see fixtures/sessions/README.md.
 FIXTURE_SESSIONS = {
     1: ("u1-1", True, "2024-01-10"),
@@ -729,18 +694,14 @@ FIXTURE_METRICS = {
 
 
 @pytest.fixture(scope="module")
-def fixture_target(tmp_path_factory):
-    project = Project.load()
-    target = DuckDBTarget(tmp_path_factory.mktemp("sessions") / "ecom.duckdb")
-    target.write_raw(read_folder(FIXTURE))
-    values = yaml.safe_load((FIXTURE / "vars.yml").read_text())
-    build(project, target, project.select(["+fact_session_metrics"]), values)
-    yield project, target, values
-    target.close()
+def fixture_target():
+    built = build_scenario("sessions", ["+fact_session_metrics"])
+    yield built
+    built.close()
 
 
 def test_fixture_sessions(fixture_target):
-    _, target, _ = fixture_target
+    target = fixture_target.target
     got = {
         r["event_id"]: (r["session_id"], r["is_session_start"], r["event_date"].isoformat())
         for r in target.table("int_web_sessions").to_pyarrow().to_pylist()
@@ -749,7 +710,7 @@ def test_fixture_sessions(fixture_target):
 
 
 def test_fixture_session_metrics(fixture_target):
-    _, target, _ = fixture_target
+    target = fixture_target.target
     metrics = target.table("fact_session_metrics").to_pyarrow().to_pylist()
     got = {
         m["session_id"]: (
@@ -774,14 +735,12 @@ def test_fixture_session_metrics(fixture_target):
 
 
 def test_fixture_data_tests_pass(fixture_target):
-    project, target, values = fixture_target
-    built = project.select(["+fact_session_metrics"])
-    cases = generic_tests(project, built) + singular_tests(project, built, values)
+    built = fixture_target.selected
+    cases = generic_tests(PROJECT, built) + singular_tests(PROJECT, built, fixture_target.values)
     names = {c.name for c in cases}
     assert {"session_event_count_matches_events", "session_gaps_within_timeout"} <= names
     assert "relationships_fact_session_metrics_session_id__int_web_sessions" in names
-    results = run_tests(cases, target.table)
-    assert [(r.name, r.status, r.failures, r.message) for r in results if r.status != "pass"] == []
+    assert fixture_target.failing_data_tests() == []
 
 
 # --- the compiled SQL says what it means ----------------------------------------------------------

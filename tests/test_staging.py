@@ -16,9 +16,8 @@ import pytest
 import yaml
 
 from ecom.core.engine import build, generic_tests, run_tests
-from ecom.core.registry import Project
-from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget
+from tests.conftest import PROJECT, build_scenario, ts
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "staging"
 AS_OF = dt.date(2024, 3, 31)
@@ -37,20 +36,12 @@ SALT = "pépper"
 VALUES = {"as_of": AS_OF, "visitor_salt": SALT}
 
 
-def ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
 def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
-def build_staging(path: Path) -> DuckDBTarget:
-    project = Project.load()
-    target = DuckDBTarget(path)
-    target.write_raw(read_folder(FIXTURE))
-    build(project, target, project.select(["staging"]), VALUES)
-    return target
+def build_staging() -> DuckDBTarget:
+    return build_scenario("staging", ["staging"]).target
 
 
 def rows(target: DuckDBTarget, name: str, key: str) -> dict:
@@ -59,8 +50,8 @@ def rows(target: DuckDBTarget, name: str, key: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory):
-    target = build_staging(tmp_path_factory.mktemp("staging") / "ecom.duckdb")
+def target():
+    target = build_staging()
     yield target
     target.close()
 
@@ -258,7 +249,7 @@ def test_stg_marketing(target):
 
 
 def test_generic_data_tests_pass(target):
-    project = Project.load()
+    project = PROJECT
     results = run_tests(generic_tests(project, STAGING), target.table)
     assert results
     assert [(r.name, r.status, r.message) for r in results if r.status != "pass"] == []
@@ -277,19 +268,19 @@ def dates_of(target: DuckDBTarget) -> dict:
 
 
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo"])
-def test_dates_are_utc_whatever_the_machine_time_zone(tmp_path, zone):
+def test_dates_are_utc_whatever_the_machine_time_zone(zone):
     """23:30 UTC is the next day in Tokyo; 03:30 UTC the previous day in Los Angeles. The target's
     connection sets TimeZone=UTC (ecom.targets.duckdb.connect_duckdb), so the process TZ plays no part."""
     before = os.environ.get("TZ")
     os.environ["TZ"] = zone
     time.tzset()
     try:
-        target = build_staging(tmp_path / "ecom.duckdb")
+        target = build_staging()
         try:
             assert dates_of(target) == DATES
             # The fixture rows are sensitive to the zone: on a session in `zone` the dates move.
             target.con.raw_sql(f"SET TimeZone = '{zone}'")
-            build(Project.load(), target, ["stg_orders"], VALUES)
+            build(PROJECT, target, ["stg_orders"], VALUES)
             moved = rows(target, "stg_orders", "order_id")
             assert (moved[9]["order_date"], moved[10]["order_date"]) != (d("2024-02-28"), d("2024-03-24"))
         finally:

@@ -16,7 +16,7 @@ class FileWriteError(Exception):
 
 def describe_os_error(e: OSError) -> str:
     """`File too large`, `No space left on device`, ...: the OS's reason without the errno noise."""
-    return e.strerror or type(e).__name__
+    return e.strerror or str(e) or type(e).__name__
 
 
 def _mode_for(path: Path) -> int:

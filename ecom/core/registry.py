@@ -283,6 +283,13 @@ class Project:
     def vars_of(self, name: str) -> list[str]:
         return [p for p in self.models[name].params if p in self.vars]
 
+    def downstream_models(self, name: str) -> list[str]:
+        return [n for n in self.order if name in self.upstream_models(n)]
+
+    def exposures_of(self, name: str) -> list[str]:
+        """The exposures that read the model."""
+        return [e.name for e in self.exposures.values() if name in e.reads]
+
     def _closure(self, start: str, step: Callable[[str], Iterable[str]]) -> set[str]:
         seen, todo = set(), [start]
         while todo:
@@ -296,11 +303,7 @@ class Project:
         return self._closure(name, self.upstream_models)
 
     def descendants(self, name: str) -> set[str]:
-        children: dict[str, list[str]] = {n: [] for n in self.models}
-        for n in self.models:
-            for up in self.upstream_models(n):
-                children[up].append(n)
-        return self._closure(name, children.__getitem__)
+        return self._closure(name, self.downstream_models)
 
     def select(self, selectors: Iterable[str] | None) -> list[str]:
         """Models matched by dbt-style selectors, in dependency order.

@@ -7,8 +7,9 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import ibis
@@ -27,6 +28,8 @@ PATH_ENV = "ECOM_DUCKDB_PATH"
 STAGING_PREFIX = "_ecom_new_"
 # Every DuckDB database file carries these bytes at offset 8 (its storage header).
 _MAGIC, _MAGIC_AT = b"DUCK", 8
+RAW = Location("raw")
+MODELS = Location("main")
 
 
 def connect_duckdb(path: str | Path, read_only: bool = False) -> BaseBackend:
@@ -41,14 +44,10 @@ def connect_duckdb(path: str | Path, read_only: bool = False) -> BaseBackend:
     return con
 
 
-def database_path(path: str | Path | None, *, create: bool) -> Path:
-    """The database file to open (`path`, else ECOM_DUCKDB_PATH, else ecom.duckdb), or TargetError
-    saying why it cannot be one: empty setting, a folder, a device, a file that is not DuckDB's."""
-    if path is None and PATH_ENV in os.environ:
-        path = os.environ[PATH_ENV]
-        if not path.strip():
-            raise TargetError(f"{PATH_ENV} is set but empty: unset it or set it to a database file name")
-    path = Path(path or DEFAULT_DUCKDB_PATH)
+def database_path(path: str | Path, *, create: bool) -> Path:
+    """The database file `path`, or TargetError saying why it cannot be one: a folder, a device, a
+    file that is not DuckDB's."""
+    path = Path(path)
     if path.is_dir():
         raise TargetError(f"{path} is a folder, not a DuckDB database: give a file name, e.g. {path / 'ecom.duckdb'}")
     if not path.exists():
@@ -94,11 +93,18 @@ def sigint_deferred() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _literal(text: str) -> str:
+    """A DuckDB string literal: quotes doubled; backslashes and newlines are plain characters in it."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 class DuckDBTarget(Target):
     name = "duckdb"
     dialect = "duckdb"
+    settings = {"path": str}
+    embedded = True
 
-    def __init__(self, path: str | Path | None = None, *, create: bool = True, read_only: bool = False):
+    def __init__(self, path: str | Path = DEFAULT_DUCKDB_PATH, *, create: bool = True, read_only: bool = False):
         """Open (or with `create`, create) the database; `read_only` for commands that only read,
         which then work on a read-only file and beside other readers."""
         self.path = database_path(path, create=create and not read_only)
@@ -110,12 +116,12 @@ class DuckDBTarget(Target):
             # raw.duckdb or main.duckdb would otherwise make `raw.orders` ambiguous.
             (self.catalog,) = self.con.raw_sql("SELECT current_database()").fetchone()
             if not read_only:
-                self.con.raw_sql(f"CREATE SCHEMA IF NOT EXISTS {self.qualified(Location('raw'))}")
+                self.con.raw_sql(f"CREATE SCHEMA IF NOT EXISTS {self.qualified(RAW)}")
                 self._drop_staging_tables()
         except (duckdb.Error, OSError) as e:
             raise _open_error(self.path, e) from None
-        self.raw = Location("raw")
-        self.models = Location("main")
+        self.raw = RAW
+        self.models = MODELS
 
     def qualified(self, loc: Location, name: str | None = None) -> str:
         """`"catalog"."schema"` or `"catalog"."schema"."name"`, quoted for DuckDB's SQL."""
@@ -128,9 +134,25 @@ class DuckDBTarget(Target):
     def _drop_staging_tables(self) -> None:
         """Remove the staging tables a killed `ecom generate` left behind (every writing command
         opens the database this way, so they never outlive the next one)."""
-        leftover = [t for t in self.con.list_tables(database=self._db(Location("raw"))) if t.startswith(STAGING_PREFIX)]
+        leftover = [t for t in self.con.list_tables(database=self._db(RAW)) if t.startswith(STAGING_PREFIX)]
         for t in leftover:
-            self.con.raw_sql(f"DROP TABLE IF EXISTS {self.qualified(Location('raw'), t)}")
+            self.con.raw_sql(f"DROP TABLE IF EXISTS {self.qualified(RAW, t)}")
+
+    @classmethod
+    def open(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False, read_only: bool = False
+    ) -> DuckDBTarget:
+        env = os.environ.get(PATH_ENV)
+        if env is not None and not env.strip():
+            raise TargetError(f"{PATH_ENV} is set but empty: unset it or set it to a database file name")
+        path = given.get("path") or env or named.get("path") or DEFAULT_DUCKDB_PATH
+        return cls(path, create=create, read_only=read_only)
+
+    @classmethod
+    def offline_locations(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any]
+    ) -> tuple[Callable[[str], Location], Location]:
+        return (lambda _: RAW), MODELS
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
         kind = "VIEW" if model.materialized == "view" else "TABLE"
@@ -141,6 +163,13 @@ class DuckDBTarget(Target):
         created = self.con.raw_sql(f"CREATE OR REPLACE {kind} {self.qualified(self.models, model.name)} AS {sql}")
         # DuckDB answers CREATE TABLE AS with the row count: no second scan of the table.
         return int(created.fetchone()[0]) if kind == "TABLE" else self.row_count(model.name)
+
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        kind = "VIEW" if model.materialized == "view" else "TABLE"
+        ref = self.qualified(self.models, model.name)
+        self.con.raw_sql(f"COMMENT ON {kind} {ref} IS {_literal(description)}")
+        for column, text in columns.items():
+            self.con.raw_sql(f'COMMENT ON COLUMN {ref}."{column}" IS {_literal(text)}')
 
     def row_count(self, name: str) -> int:
         return int(self.table(name).count().execute())
