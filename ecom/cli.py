@@ -23,11 +23,12 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ecom.core import engine
+from ecom.core.files import FileWriteError, atomic_write
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
-from ecom.targets.base import Target, TargetError
+from ecom.targets.base import InterruptedAfterCommit, Target, TargetError
 from ecom.targets.options import TARGET_ENV, ChosenTarget, TargetOptions, choose_target, open_target
 
 app = typer.Typer(
@@ -39,17 +40,29 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, TargetError)
+EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, TargetError, FileWriteError)
+# Exit code of a run stopped by Ctrl-C, as shells report a process killed by SIGINT (128 + 2).
+INTERRUPTED = 130
 
 
 @contextmanager
-def friendly_errors() -> Iterator[None]:
-    """Expected failures become one readable line and exit code 1."""
+def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
+    """Expected failures (EXPECTED, and a command's own `expected`) become one readable line and
+    exit code 1; Ctrl-C one line saying whether the data was committed, and exit code 130."""
     try:
         yield
-    except EXPECTED as e:
+    except (*EXPECTED, *expected) as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    except InterruptedAfterCommit:
+        err.print(
+            "interrupted after the commit completed: the new data is saved; the rest of the output was skipped",
+            soft_wrap=True,
+        )
+        raise typer.Exit(INTERRUPTED) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was committed, existing tables and files are as they were", soft_wrap=True)
+        raise typer.Exit(INTERRUPTED) from None
     except Exception as e:
         # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis
         message = _google_error(e)
@@ -157,9 +170,7 @@ def generate(
     """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema."""
     from ecom.data import generate as gen
 
-    with friendly_errors():
-        if scale <= 0:
-            raise VarsError(f"--scale must be a positive number, not {scale}")
+    with friendly_errors(gen.GenerateError):
         try:
             end = dt.date.fromisoformat(end_date) if end_date else gen.DEFAULT_END_DATE
         except ValueError:
@@ -313,9 +324,8 @@ def compile(
         values, raw_at, models = engine.compile_inputs(proj, chosen, parse_vars(vars or []))
         exprs = engine.unbound_expressions(proj, values, raw_at, models)
         folder = out_dir / chosen.name
-        folder.mkdir(parents=True, exist_ok=True)
         for name in selected:
-            (folder / f"{name}.sql").write_text(engine.to_sql(exprs[name], chosen.type.dialect))
+            atomic_write(folder / f"{name}.sql", engine.to_sql(exprs[name], chosen.type.dialect))
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
         err.print(f"Wrote {len(selected)} {chosen.type.dialect} models to {folder}/ ({shown})", highlight=False)
 
@@ -333,7 +343,7 @@ def test(
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select)
-        tgt = open_target(target)
+        tgt = open_target(target, read_only=True)
         values = engine.built_vars(proj, tgt, parse_vars(vars or []))
         missing = [m for m in selected if not tgt.exists(m)]
         if missing:
@@ -368,7 +378,7 @@ def report(
 
     with friendly_errors():
         proj = Project.load()
-        tgt = open_target(target)
+        tgt = open_target(target, read_only=True)
         marts = dict.fromkeys(m for e in proj.exposures.values() for m in e.reads)
         missing = [m for m in marts if not tgt.exists(m)]
         if missing:
@@ -407,7 +417,7 @@ def docs(
         proj = Project.load()
         given = parse_vars(vars or [])
         try:
-            tgt = open_target(target)
+            tgt = open_target(target, read_only=True)
         except TargetError as e:
             if not set(engine.data_derived(proj)) <= set(given):
                 raise

@@ -115,8 +115,10 @@ def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
     return day_number(later) - day_number(earlier)
 
 
-# Decimal places of the day offsets in a date spine: 10**5 offsets cover 273 years.
+# Decimal places of the day offsets in a date spine: 10**5 offsets cover 273 years. A longer span
+# would be cut short silently, so the as_of variable's bounds (marts/vars.py) refuse one.
 _SPINE_PLACES = 5
+SPINE_DAYS = 10**_SPINE_PLACES
 
 
 def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:

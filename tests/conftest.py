@@ -5,12 +5,14 @@ its BigQuery SQL transpiled to DuckDB (`run_both`, `run_model_both`, `Built.run_
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -233,3 +235,17 @@ EXPOSURE = Exposure(
         "fact_not_here": ("anything",),
     },
 )
+
+
+def snapshot(db: Path) -> dict[str, tuple]:
+    """Every table of a DuckDB file: its row count and an order-independent hash of each column."""
+    gc.collect()  # the connections of in-process CLI runs, so that this one may be read-only
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = con.execute("SELECT database_name, schema_name, table_name FROM duckdb_tables()").fetchall()
+        return {
+            f"{s}.{t}": con.execute(f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{d}"."{s}"."{t}"').fetchone()
+            for d, s, t in names
+        }
+    finally:
+        con.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -13,8 +14,9 @@ from typer.testing import CliRunner
 from ecom.cli import app
 from ecom.core import engine
 from ecom.core.docstrings import model_docs
+from ecom.core.files import FileWriteError, atomic_write
 from ecom.core.registry import Model, Project, Var
-from ecom.outputs.catalog import catalog, write_atomically, write_catalog
+from ecom.outputs.catalog import catalog, write_catalog
 from ecom.targets.duckdb import DuckDBTarget
 from ecom.targets.options import TargetOptions, choose_target
 from tests.conftest import EXPOSURE, raw_with_orders
@@ -164,7 +166,11 @@ def test_ls_of_no_single_model_is_one_line(name, message):
 
 def test_docs_json_has_every_model_and_column_with_type_description_tests_and_build(project, built, tmp_path):
     out = tmp_path / "catalog.json"
-    result = runner.invoke(app, ["docs", "--format", "json", "--out", str(out), "--path", str(built.path)])
+    # `ecom docs` opens the file read-only, which DuckDB refuses while this process holds it writable:
+    # it reads a checkpointed copy.
+    built.con.raw_sql("CHECKPOINT")
+    copy = shutil.copy(built.path, tmp_path / "copy.duckdb")
+    result = runner.invoke(app, ["docs", "--format", "json", "--out", str(out), "--path", str(copy)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert list(data["models"]) == list(project.order)
@@ -214,8 +220,8 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "catalog.html"
     path.write_text("the previous catalog")
     monkeypatch.setattr("os.replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
-    with pytest.raises(OSError, match="disk full"):
-        write_atomically(path, "half a new catalog")
+    with pytest.raises(FileWriteError, match="disk full"):
+        atomic_write(path, "half a new catalog")
     assert path.read_text() == "the previous catalog"
     assert [p.name for p in tmp_path.iterdir()] == ["catalog.html"]  # no temporary file left
 

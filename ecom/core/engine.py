@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.registry import DataTest, Model, Project
-from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
 from ecom.core.vars import check_value, printable, resolve_vars
 from ecom.targets.base import Location, Target, first_line
 from ecom.targets.options import ChosenTarget
@@ -41,7 +41,11 @@ def call(func: Callable[..., Any], tables: Mapping[str, ir.Table], values: Mappi
 
 
 def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS) -> None:
+    """Stop before any model when a raw table's shape or values break the source contract."""
+    tables = list(tables)
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
+    if not problems:
+        problems = [p for t in tables for p in value_problems(t, conform(t, target.source(t)))]
     if problems:
         raise SourceContractError(format_problems(problems, describe(target, raw=True)))
 
@@ -52,14 +56,18 @@ def describe(target: Target, raw: bool = False) -> str:
     return f"{target.name} {where}"
 
 
-def target_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Every variable's value on the target's raw data, defaults computed once."""
+def target_vars(
+    project: Project, target: Target, given: Mapping[str, Any], *, check_bounds: bool = True
+) -> dict[str, Any]:
+    """Every variable's value on the target's raw data, defaults and bounds computed once."""
 
     def compute(default: Callable[..., Any]) -> Any:
+        # Through Arrow, a NULL (no orders) is None rather than pandas' NaT: "no default".
         tables = {s: conform(s, target.source(s)) for s in RAW_SCHEMAS}
-        return call(default, tables, {}).execute()
+        result = call(default, tables, {}).to_pyarrow()
+        return result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
 
-    return resolve_vars(project.vars, given, compute)
+    return resolve_vars(project.vars, given, compute, check_bounds=check_bounds)
 
 
 def unbound_expressions(
@@ -320,7 +328,9 @@ def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> di
         for name, text in stored_vars(project, target).items()
         if not project.vars[name].secret
     }
-    return target_vars(project, target, {**stored, **given})
+    # The bounds were checked when the models were built (and need the raw tables, which a
+    # database holding only marts lacks).
+    return target_vars(project, target, {**stored, **given}, check_bounds=False)
 
 
 def stored_vars(project: Project, target: Target) -> dict[str, str]:
@@ -344,7 +354,7 @@ def compile_inputs(
     if set(data_derived(project)) <= set(given):
         raw_at, models = chosen.offline_locations()
         return resolve_vars(project.vars, given, lambda _: None), raw_at, models
-    target = chosen.open()
+    target = chosen.open(read_only=True)
     return target_vars(project, target, given), target.raw_location, target.models
 
 

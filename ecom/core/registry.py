@@ -106,7 +106,9 @@ class Var:
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
     scalar expression computed once per build. `env` names an environment variable read when the
     variable is not given in --vars. A `secret` value is never printed nor recorded, only whether
-    it is set.
+    it is set. `bounds`, a function of raw sources returning a one-row table with columns `low` and
+    `high` (NULL: no bound), is the range of values the data can support; its docstring's first
+    line says why.
     """
 
     name: str
@@ -116,6 +118,7 @@ class Var:
     positive: bool = False
     env: str | None = None
     secret: bool = False
+    bounds: Callable[..., Any] | None = None
 
 
 _MODELS: dict[str, Model] = {}
@@ -204,10 +207,11 @@ def var(
     positive: bool = False,
     env: str | None = None,
     secret: bool = False,
+    bounds: Callable[..., Any] | None = None,
 ) -> None:
     caller = sys._getframe(1)  # the `var(...)` call is the definition
     _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
-    _VARS[name] = Var(name, type, default, doc, positive, env, secret)
+    _VARS[name] = Var(name, type, default, doc, positive, env, secret, bounds)
 
 
 def _import_all(package: str) -> None:
@@ -315,6 +319,9 @@ class Project:
         for sel in selectors:
             for part in sel.replace(",", " ").split():
                 chosen |= self._select_one(part)
+        if not chosen:  # only blanks and commas: building "nothing" would still record its variables
+            given = " ".join(repr(s) for s in selectors)
+            raise ProjectError(f"--select {given} names no model; give a model or layer, or leave --select out for all")
         return [n for n in self.order if n in chosen]
 
     def _select_one(self, sel: str) -> set[str]:

@@ -13,15 +13,14 @@ and the vendored lineage-graph library (assets/cytoscape.min.js) inlined: it ope
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ecom.core import engine
 from ecom.core.docstrings import model_docs
+from ecom.core.files import atomic_write
 from ecom.core.registry import Project
 from ecom.targets.base import Location, Target
 
@@ -117,23 +116,6 @@ def render_html(data: Mapping[str, Any]) -> str:
     return re.sub(r"/\*(CSS|CATALOG|CYTOSCAPE|APP)\*/", lambda m: parts[m[1]], (ASSETS / "catalog.html").read_text())
 
 
-def write_atomically(path: Path, text: str) -> Path:
-    """Write the file whole or not at all: a temporary file beside it, renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary write would create it (mkstemp makes it private)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_catalog(data: Mapping[str, Any], path: Path, fmt: str) -> Path:
     text = json.dumps(data, indent=2) + "\n" if fmt == "json" else render_html(data)
-    return write_atomically(path, text)
+    return atomic_write(path, text)

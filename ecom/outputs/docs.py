@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ecom.core.docstrings import DocstringError, model_docs
 from ecom.core.engine import model_schemas
+from ecom.core.files import atomic_write
 from ecom.core.registry import Project
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
@@ -63,7 +64,7 @@ def main() -> None:
     text = CONTRACT.read_text()
     updated = with_generated_models(text, Project.load())
     if updated != text:
-        CONTRACT.write_text(updated)
+        atomic_write(CONTRACT, updated)
     print(f"{CONTRACT}: {'updated' if updated != text else 'up to date'}", file=sys.stderr)
 
 

@@ -24,6 +24,10 @@ class TargetError(Exception):
     """The target cannot be reached or used (missing file, credentials, dataset)."""
 
 
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """Ctrl-C arrived while the commit ran; it was held until the commit completed: the new data is in."""
+
+
 def first_line(error: BaseException) -> str:
     """An exception's message cut to its first line (engines append plans and carets below it)."""
     text = str(error).strip()
@@ -65,10 +69,13 @@ class Target:
     models: Location
 
     @classmethod
-    def open(cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False) -> Target:
+    def open(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False, read_only: bool = False
+    ) -> Target:
         """Connect, with each setting from the flags (`given`), else the environment, else the named
         target's table of ecom.toml (`named`), else the default. `create`: a missing database may be
-        created (to load raw data into)."""
+        created (to load raw data into); `read_only`: the command only reads (an embedded database
+        is then opened beside other readers, and on a read-only file)."""
         raise NotImplementedError
 
     @classmethod

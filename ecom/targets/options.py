@@ -55,8 +55,8 @@ class ChosenTarget:
     given: dict[str, Any]  # the flags
     named: dict[str, Any]  # the named target's settings from ecom.toml
 
-    def open(self, *, create: bool = False) -> Target:
-        return self.type.open(self.given, self.named, create=create)
+    def open(self, *, create: bool = False, read_only: bool = False) -> Target:
+        return self.type.open(self.given, self.named, create=create, read_only=read_only)
 
     def offline_locations(self) -> tuple[Callable[[str], Location], Location]:
         return self.type.offline_locations(self.given, self.named)
@@ -82,8 +82,8 @@ def choose_target(options: TargetOptions, environ: Mapping[str, str] | None = No
     return ChosenTarget(name, kind, given, named)
 
 
-def open_target(options: TargetOptions, *, create: bool = False) -> Target:
-    return choose_target(options).open(create=create)
+def open_target(options: TargetOptions, *, create: bool = False, read_only: bool = False) -> Target:
+    return choose_target(options).open(create=create, read_only=read_only)
 
 
 def named_targets(data: Mapping[str, Any], path: Path | None) -> dict[str, dict[str, Any]]:

@@ -137,8 +137,11 @@ class BigQueryTarget(Target):
         return cls(resolve_config(given, folder=Path(config_dir) if config_dir else None))
 
     @classmethod
-    def open(cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False) -> BigQueryTarget:
-        # `create` is moot: datasets are created when first written to
+    def open(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False, read_only: bool = False
+    ) -> BigQueryTarget:
+        # `create` and `read_only` are moot: datasets are created when first written to, and the
+        # credentials' permissions decide what may be written
         return cls(resolve_config(given, named=named))
 
     @classmethod
@@ -232,6 +235,9 @@ class BigQueryTarget(Target):
 
     def source(self, table: str) -> ir.Table:
         loc = self.raw_location(table)
+        # Looked up first with the target's retry timeout (ibis's own lookup retries for 10
+        # minutes), so that an unreachable endpoint fails as fast here as in every other command.
+        self._table_or_none(loc, table)
         return self.con.table(table, database=(loc.catalog, loc.database))
 
     def exists(self, name: str) -> bool:
