@@ -99,6 +99,7 @@ def open_target(
     endpoint: str | None = None,
     *,
     create: bool = False,
+    sources: dict[str, str] | None = None,
 ) -> Target:
     if target == "duckdb":
         return DuckDBTarget(path, create=create)
@@ -106,7 +107,12 @@ def open_target(
         from ecom.targets.bigquery.target import BigQueryTarget
 
         return BigQueryTarget.from_options(
-            project=project, dataset=dataset, raw_dataset=raw_dataset, location=location, endpoint=endpoint
+            project=project,
+            dataset=dataset,
+            raw_dataset=raw_dataset,
+            location=location,
+            endpoint=endpoint,
+            sources=sources,
         )
     raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
 
@@ -185,6 +191,53 @@ def load(
         summary = Table("raw table", "rows", title=f"Loaded {folder} into {engine.describe(tgt, raw=True)}")
         for table, rows in counts.items():
             summary.add_row(table, f"{rows:,}")
+        out.print(summary)
+
+
+@app.command()
+def spend(
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed and events give the same spend.")] = 42,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace an existing marketing_spend.")] = False,
+    into: Annotated[
+        str | None,
+        typer.Option(
+            help="BigQuery: [project.]dataset to write marketing_spend to (default: its per-source dataset, "
+            "env ECOM_BQ_RAW_DATASET_MARKETING_SPEND, else the raw dataset)."
+        ),
+    ] = None,
+    target: TargetOpt = "duckdb",
+    path: PathOpt = None,
+    project: ProjectOpt = None,
+    raw_dataset: RawDatasetOpt = None,
+    location: LocationOpt = None,
+    endpoint: EndpointOpt = None,
+) -> None:
+    """Write a marketing_spend calibrated to the raw events already in the target: clicks follow each
+    day's sessions of the Adwords, Facebook, YouTube and Email traffic sources (ecom.data.calibration)."""
+    from ecom.data.spend import from_events
+
+    with friendly_errors():
+        if into and target != "bigquery":
+            raise TargetError("--into names a BigQuery dataset: on DuckDB marketing_spend goes to the raw schema")
+        sources = {"marketing_spend": into} if into else None
+        tgt = open_target(target, path, project, None, raw_dataset, location, endpoint, sources=sources)
+        loc = tgt.raw_location("marketing_spend")
+        where = ".".join(x for x in (loc.catalog, loc.database, "marketing_spend") if x)
+        if tgt.raw_exists("marketing_spend") and not replace:
+            raise TargetError(f"{where} exists: pass --replace to replace it")
+        table = from_events(tgt, seed)
+        rows = tgt.write_raw({"marketing_spend": table})["marketing_spend"]
+        first, last = table["date"][0], table["date"][-1]  # ordered by date
+        per_platform = table.group_by("platform").aggregate([("date", "count"), ("spend", "sum"), ("clicks", "sum")])
+        summary = Table(
+            "platform",
+            "rows",
+            "spend",
+            "clicks",
+            title=f"Wrote {rows:,} rows ({first} to {last}, seed {seed}) to {where}",
+        )
+        for r in per_platform.to_pylist():
+            summary.add_row(r["platform"], f"{r['date_count']:,}", f"{r['spend_sum']:,.2f}", f"{r['clicks_sum']:,}")
         out.print(summary)
 
 

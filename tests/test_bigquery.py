@@ -75,8 +75,10 @@ def test_yaml_config_file_and_per_source_locations(tmp_path):
 
 
 def test_raw_dataset_defaults_beside_the_models_dataset():
-    target = BigQueryTarget.from_options(project="p", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
-    assert target.raw == Location("ecom_raw", "p")
+    target = BigQueryTarget.from_options(
+        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent"
+    )
+    assert target.raw == Location("ecom_raw", "my-proj")
     assert target.endpoint == "http://127.0.0.1:9"
     # no Storage Read endpoint given: results over REST, and no Storage client for Google's host
     assert target.con.storage_client is None and target.client._ensure_bqstorage_client() is None
@@ -113,8 +115,8 @@ def test_config_file_mistakes_are_one_line_errors(tmp_path, content, message):
 def test_missing_project_or_dataset_says_which_and_how():
     with pytest.raises(TargetError, match="no BigQuery project: pass --project, set ECOM_BQ_PROJECT"):
         BigQueryTarget(resolve_config({"dataset": "d", "endpoint": "127.0.0.1:9"}, {}, Path("/nonexistent")))
-    target = BigQueryTarget(resolve_config({"project": "p", "raw_dataset": "r", "endpoint": "127.0.0.1:9"}, {}))
-    assert target.raw == Location("r", "p")  # enough to upload raw data
+    target = BigQueryTarget(resolve_config({"project": "my-proj", "raw_dataset": "r", "endpoint": "127.0.0.1:9"}, {}))
+    assert target.raw == Location("r", "my-proj")  # enough to upload raw data
     with pytest.raises(TargetError, match="no BigQuery dataset for the models: pass --dataset"):
         _ = target.models
 
@@ -124,7 +126,9 @@ def test_missing_project_or_dataset_says_which_and_how():
 
 @pytest.fixture
 def offline_target() -> BigQueryTarget:
-    return BigQueryTarget.from_options(project="p", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
+    return BigQueryTarget.from_options(
+        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent"
+    )
 
 
 def _model(name: str, **kwargs) -> Model:
@@ -135,13 +139,13 @@ def test_ddl_partitions_clusters_and_labels(offline_target):
     t = ibis.table({"id": "int64", "day": "date", "ts": "timestamp('UTC')", "c": "string"}, name="src")
     by_date = offline_target.ddl(_model("fact_x", partition_by="day", cluster_by=("c", "id")), t)
     assert by_date.startswith(
-        "CREATE OR REPLACE TABLE `p.ecom.fact_x` PARTITION BY `day` CLUSTER BY `c`, `id` "
+        "CREATE OR REPLACE TABLE `my-proj.ecom.fact_x` PARTITION BY `day` CLUSTER BY `c`, `id` "
         'OPTIONS(labels=[("ecom_model", "fact_x")]) AS\nSELECT'
     )
     by_ts = offline_target.ddl(_model("fact_y", partition_by="ts"), t)
     assert "PARTITION BY DATE(`ts`) OPTIONS" in by_ts
     view = offline_target.ddl(_model("v", materialized="view"), t)
-    assert view.startswith('CREATE OR REPLACE VIEW `p.ecom.v` OPTIONS(labels=[("ecom_model", "v")]) AS')
+    assert view.startswith('CREATE OR REPLACE VIEW `my-proj.ecom.v` OPTIONS(labels=[("ecom_model", "v")]) AS')
     with pytest.raises(BigQueryError, match="partition_by='c' is string"):
         offline_target.ddl(_model("bad", partition_by="c"), t)
 
@@ -206,7 +210,7 @@ def test_no_credentials_prints_how_to_authenticate_fast(tmp_path):
         "--target",
         "bigquery",
         "--project",
-        "p",
+        "my-proj",
         "--dataset",
         "d",
         env=clean_env(HOME=str(home)),
@@ -223,7 +227,7 @@ def test_a_missing_credentials_file_is_named(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     env = clean_env(HOME=str(home), GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "key.json"))
-    done, _ = _cli("build", "--target", "bigquery", "--project", "p", "--dataset", "d", env=env, cwd=tmp_path)
+    done, _ = _cli("build", "--target", "bigquery", "--project", "my-proj", "--dataset", "d", env=env, cwd=tmp_path)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "Google credentials unusable" in done.stderr and "key.json" in done.stderr
 
@@ -561,10 +565,10 @@ def test_an_unreachable_endpoint_is_one_line(tmp_path):
     from google.cloud.bigquery import DEFAULT_RETRY
 
     target = BigQueryTarget.from_options(
-        project="p", dataset="d", endpoint=f"http://127.0.0.1:{_closed_port()}", config_dir="/nonexistent"
+        project="my-proj", dataset="d", endpoint=f"http://127.0.0.1:{_closed_port()}", config_dir="/nonexistent"
     )
     target.retry = DEFAULT_RETRY.with_timeout(0.5)
-    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading p\.d_raw\.orders: [^\n]*$"):
+    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading my-proj\.d_raw\.orders: [^\n]*$"):
         target.raw_schema("orders")
 
 

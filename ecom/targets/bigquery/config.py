@@ -17,6 +17,7 @@ variables, then the `[bigquery]` section of `ecom.toml` / `ecom.yml` in the work
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,37 @@ class BigQueryConfig:
     endpoint: str | None = None
     storage_endpoint: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
+
+
+# BigQuery's naming rules (cloud.google.com/resource-manager/docs/creating-managing-projects,
+# cloud.google.com/bigquery/docs/datasets#dataset-naming): checked before any SQL is built, so that no
+# setting can carry SQL into a statement.
+PROJECT_ID = re.compile(r"(?:[a-z][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
+DATASET_ID = re.compile(r"[A-Za-z0-9_]{1,1024}")
+LOCATION = re.compile(r"[A-Za-z0-9-]{1,64}")
+RULES = {
+    "project": (PROJECT_ID, "a project id is 6-30 lowercase letters, digits and hyphens, starting with a letter"),
+    "dataset": (DATASET_ID, "a dataset id is letters, digits and underscores"),
+    "location": (LOCATION, "a location is a name such as US, EU or europe-west1"),
+}
+
+
+def check_identifier(kind: str, value: str, where: str) -> str:
+    """`value` if it follows BigQuery's rule for a `kind` (project, dataset, location), else
+    TargetError naming the setting and the rule."""
+    pattern, rule = RULES[kind]
+    if not pattern.fullmatch(value):
+        raise TargetError(f"{where} is {value!r}, not a BigQuery {kind}: {rule}")
+    return value
+
+
+def check_dataset_path(value: str, where: str) -> str:
+    """`dataset` or `project.dataset`, each part checked."""
+    project, _, dataset = value.rpartition(".")
+    if project:
+        check_identifier("project", project, f"{where} (its project)")
+    check_identifier("dataset", dataset, where)
+    return value
 
 
 def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -93,13 +125,25 @@ def resolve_config(
     environ = os.environ if environ is None else environ
     file, path = read_config_file(folder)
     values: dict[str, Any] = {}
+    origin: dict[str, str] = {}  # where each setting came from, for the error messages
     for key, var in ENV.items():
-        values[key] = given.get(key) or environ.get(var) or file.get(key)
-    sources = {k: str(v) for k, v in file.get("sources", {}).items()}
+        for value, where in ((given.get(key), f"--{key.replace('_', '-')}"), (environ.get(var), var)):
+            if value:
+                values[key], origin[key] = value, where
+                break
+        else:
+            if file.get(key) is not None:
+                values[key], origin[key] = file[key], f"{key} in {path}"
+    sources, source_origin = {}, {}
+    for k, v in file.get("sources", {}).items():
+        sources[k], source_origin[k] = v, f"sources.{k} in {path}"
     for var, value in environ.items():
         if var.startswith(SOURCE_ENV_PREFIX) and value:
-            sources[var.removeprefix(SOURCE_ENV_PREFIX).lower()] = value
-    sources.update({k: v for k, v in (given.get("sources") or {}).items() if v})
+            table = var.removeprefix(SOURCE_ENV_PREFIX).lower()
+            sources[table], source_origin[table] = value, var
+    for k, v in (given.get("sources") or {}).items():
+        if v:
+            sources[k], source_origin[k] = v, f"the dataset given for {k}"
     unknown = sorted(set(sources) - set(RAW_SCHEMAS))
     if unknown:
         where = f" (in {path} or {SOURCE_ENV_PREFIX}*)" if path else f" ({SOURCE_ENV_PREFIX}*)"
@@ -107,6 +151,18 @@ def resolve_config(
             f"per-source dataset given for {', '.join(unknown)}{where}, which is not a raw table; "
             f"raw tables: {', '.join(RAW_SCHEMAS)}"
         )
+    for key, where in origin.items():
+        if not isinstance(values[key], str):
+            raise TargetError(f"{where} must be a string, not {values[key]!r}")
+    for table, value in sources.items():
+        if not isinstance(value, str):
+            raise TargetError(f"{source_origin[table]} must be a string, not {value!r}")
+        check_dataset_path(value, source_origin[table])
+    for key in ("project", "dataset", "location"):
+        if values.get(key):
+            check_identifier(key, values[key], origin[key])
+    if values.get("raw_dataset"):
+        check_dataset_path(values["raw_dataset"], origin["raw_dataset"])
     return BigQueryConfig(**values, sources=sources)
 
 

@@ -25,7 +25,13 @@ from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets.base import Location, Target, TargetError
 from ecom.targets.bigquery.auth import default_credentials
-from ecom.targets.bigquery.config import NO_DATASET, BigQueryConfig, resolve_config, split_dataset
+from ecom.targets.bigquery.config import (
+    NO_DATASET,
+    BigQueryConfig,
+    check_identifier,
+    resolve_config,
+    split_dataset,
+)
 from ecom.targets.bigquery.ddl import create_statement, label
 from ecom.targets.bigquery.errors import BigQueryError, message_of, readable_errors
 
@@ -71,7 +77,7 @@ class BigQueryTarget(Target):
                 "or --raw-dataset, set ECOM_BQ_DATASET / ECOM_BQ_RAW_DATASET, or add them under "
                 "[bigquery] in ecom.toml"
             )
-        self.project = project
+        self.project = check_identifier("project", project, "the credentials' project")
         self.location = config.location
         # An upload needs only the raw dataset; anything touching models asks for `models`.
         self._models = Location(database=config.dataset, catalog=project) if config.dataset else None
@@ -209,6 +215,10 @@ class BigQueryTarget(Target):
                 )
             return None
         return BigQuerySchema.to_ibis(found.schema)
+
+    def raw_exists(self, table: str) -> bool:
+        """Whether the raw table exists (False too when its dataset does not exist yet)."""
+        return self._table_or_none(self.raw_location(table), table) is not None
 
     def source(self, table: str) -> ir.Table:
         loc = self.raw_location(table)
