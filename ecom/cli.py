@@ -79,6 +79,13 @@ LocationOpt = Annotated[str | None, typer.Option(help="BigQuery location, e.g. U
 EndpointOpt = Annotated[
     str | None, typer.Option(help="BigQuery API endpoint, for an emulator (env BIGQUERY_EMULATOR_HOST).")
 ]
+MaxBytesOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="BigQuery: the cap on bytes billed per query job, e.g. 10GiB, 500MB; 0 for none "
+        "(env ECOM_BQ_MAX_BYTES_BILLED, default 10GiB)."
+    ),
+]
 SelectOpt = Annotated[
     list[str] | None,
     typer.Option("--select", "-s", help="Models: name, +name (with upstreams), name+ (with downstreams), a layer."),
@@ -100,6 +107,7 @@ def open_target(
     *,
     create: bool = False,
     sources: dict[str, str] | None = None,
+    max_bytes_billed: str | None = None,
 ) -> Target:
     if target == "duckdb":
         return DuckDBTarget(path, create=create)
@@ -113,6 +121,7 @@ def open_target(
             location=location,
             endpoint=endpoint,
             sources=sources,
+            max_bytes_billed=max_bytes_billed,
         )
     raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
 
@@ -211,6 +220,7 @@ def spend(
     raw_dataset: RawDatasetOpt = None,
     location: LocationOpt = None,
     endpoint: EndpointOpt = None,
+    max_bytes_billed: MaxBytesOpt = None,
 ) -> None:
     """Write a marketing_spend calibrated to the raw events already in the target: clicks follow each
     day's sessions of the Adwords, Facebook, YouTube and Email traffic sources (ecom.data.calibration)."""
@@ -220,7 +230,17 @@ def spend(
         if into and target != "bigquery":
             raise TargetError("--into names a BigQuery dataset: on DuckDB marketing_spend goes to the raw schema")
         sources = {"marketing_spend": into} if into else None
-        tgt = open_target(target, path, project, None, raw_dataset, location, endpoint, sources=sources)
+        tgt = open_target(
+            target,
+            path,
+            project,
+            None,
+            raw_dataset,
+            location,
+            endpoint,
+            sources=sources,
+            max_bytes_billed=max_bytes_billed,
+        )
         loc = tgt.raw_location("marketing_spend")
         where = ".".join(x for x in (loc.catalog, loc.database, "marketing_spend") if x)
         if tgt.raw_exists("marketing_spend") and not replace:
@@ -255,13 +275,16 @@ def build(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="BigQuery: estimate bytes processed per model; write nothing.")
     ] = False,
+    max_bytes_billed: MaxBytesOpt = None,
 ) -> None:
     """Validate the raw sources, then materialize the selected models in dependency order."""
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select)
         given = parse_vars(vars or [])
-        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        tgt = open_target(
+            target, path, project, dataset, raw_dataset, location, endpoint, max_bytes_billed=max_bytes_billed
+        )
         engine.validate_sources(tgt)
         values = engine.target_vars(proj, tgt, given)
         if dry_run:
@@ -282,6 +305,8 @@ def build(
         total = sum(r.seconds for r in results)
         report.add_row("total", "", "", f"{total:.2f}", style="bold")
         out.print(report)
+        for name, note in getattr(tgt, "notes", {}).items():
+            err.print(f"{name}: {note}", highlight=False)
         for title, rows in engine.summaries(proj, tgt, set(selected)):
             out.print(_rich_table(title, rows))
 
@@ -290,14 +315,21 @@ def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> N
     if not hasattr(tgt, "dry_run"):
         raise TargetError("--dry-run asks BigQuery for estimates: use it with --target bigquery")
     # The queries the build would run; an upstream model not built yet is computed inline.
+    from ecom.targets.bigquery.config import format_bytes
+
     plan = engine.dry_run_plan(proj, tgt, selected, values)
-    report = Table("model", "estimated bytes", "note", title="Dry run (nothing written)")
+    cap = tgt.max_bytes_billed
+    title = f"Dry run (nothing written; cap per query job: {format_bytes(cap) if cap else 'none'})"
+    report = Table("model", "estimated bytes", "of the cap", "note", title=title)
     total = 0
     for name, (expr, inline) in plan.items():
         size = tgt.dry_run(proj.models[name], expr)
         total += size
-        report.add_row(name, f"{size:,}", f"computes {', '.join(inline)} inline (not built yet)" if inline else "")
-    report.add_row("total", f"{total:,}", "", style="bold")
+        notes = [f"computes {', '.join(inline)} inline (not built yet)"] if inline else []
+        notes += [tgt.notes[name]] if name in tgt.notes else []
+        share = f"{size / cap:.0%}" + (" OVER" if size > cap else "") if cap else ""
+        report.add_row(name, f"{size:,}", share, "; ".join(notes), style="red" if cap and size > cap else None)
+    report.add_row("total", f"{total:,}", "", "", style="bold")
     out.print(report)
 
 

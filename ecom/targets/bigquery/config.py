@@ -12,6 +12,8 @@ variables, then the `[bigquery]` section of `ecom.toml` / `ecom.yml` in the work
                                        own dataset while thelook is read from the public one
     endpoint     BIGQUERY_EMULATOR_HOST  a local emulator's REST root, with anonymous credentials
                  ECOM_BQ_STORAGE_EMULATOR_HOST  its Storage Read API (gRPC `host:port`), optional
+    max_bytes_billed  ECOM_BQ_MAX_BYTES_BILLED  the cap on every query job: bytes, or with a unit
+                                       (`500MB`, `10GiB`, `1TB`); default 10 GiB, 0 for none
 """
 
 from __future__ import annotations
@@ -35,12 +37,40 @@ ENV = {
     "location": "ECOM_BQ_LOCATION",
     "endpoint": "BIGQUERY_EMULATOR_HOST",
     "storage_endpoint": "ECOM_BQ_STORAGE_EMULATOR_HOST",
+    "max_bytes_billed": "ECOM_BQ_MAX_BYTES_BILLED",
 }
 SOURCE_ENV_PREFIX = "ECOM_BQ_RAW_DATASET_"
 NO_DATASET = (
     "no BigQuery dataset for the models: pass --dataset, set ECOM_BQ_DATASET or add `dataset` "
     "under [bigquery] in ecom.toml"
 )
+
+
+DEFAULT_MAX_BYTES_BILLED = 10 * 2**30
+UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15}
+UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50}
+
+
+def parse_bytes(value: Any, where: str) -> int:
+    """A byte count: an integer, or a number with a unit (`500MB`, `10 GiB`, `1.5TB`)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value)) if not isinstance(value, bool) else None
+    unit = match and UNITS.get(match[2].upper())
+    if not unit or float(match[1]) * unit >= 2**63:
+        raise TargetError(
+            f"{where} is {value!r}, not a byte count: write bytes or a number with a unit, e.g. 10GiB, 500MB, "
+            "1TB (0 for no cap)"
+        )
+    return int(float(match[1]) * unit)
+
+
+def format_bytes(n: int) -> str:
+    """Bytes in binary units, e.g. 10.0 GiB."""
+    size, unit = float(n), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            break
+        size /= 1024
+    return f"{size:,.0f} B" if unit == "B" else f"{size:,.1f} {unit}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +81,7 @@ class BigQueryConfig:
     location: str | None = None
     endpoint: str | None = None
     storage_endpoint: str | None = None
+    max_bytes_billed: int = DEFAULT_MAX_BYTES_BILLED  # 0: no cap
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -104,7 +135,7 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
         section = data.get("bigquery", {}) if isinstance(data, dict) else None
         if not isinstance(section, dict):
             raise TargetError(f"{path}: `bigquery` must be a table of settings")
-        known = {"project", "dataset", "raw_dataset", "location", "endpoint", "storage_endpoint", "sources"}
+        known = {*ENV, "sources"}
         unknown = sorted(set(section) - known)
         if unknown:
             raise TargetError(
@@ -128,7 +159,7 @@ def resolve_config(
     origin: dict[str, str] = {}  # where each setting came from, for the error messages
     for key, var in ENV.items():
         for value, where in ((given.get(key), f"--{key.replace('_', '-')}"), (environ.get(var), var)):
-            if value:
+            if value not in (None, ""):
                 values[key], origin[key] = value, where
                 break
         else:
@@ -151,8 +182,10 @@ def resolve_config(
             f"per-source dataset given for {', '.join(unknown)}{where}, which is not a raw table; "
             f"raw tables: {', '.join(RAW_SCHEMAS)}"
         )
+    if "max_bytes_billed" in values:
+        values["max_bytes_billed"] = parse_bytes(values["max_bytes_billed"], origin["max_bytes_billed"])
     for key, where in origin.items():
-        if not isinstance(values[key], str):
+        if not isinstance(values[key], str) and key != "max_bytes_billed":
             raise TargetError(f"{where} must be a string, not {values[key]!r}")
     for table, value in sources.items():
         if not isinstance(value, str):

@@ -39,20 +39,30 @@ def quote(*parts: str) -> str:
     return f"`{path}`"
 
 
-def create_statement(model: Model, schema: ibis.Schema, sql: str, models: Location) -> str:
+def create_statement(
+    model: Model,
+    schema: ibis.Schema,
+    sql: str,
+    models: Location,
+    *,
+    name: str | None = None,
+    monthly: bool = False,
+) -> str:
     """The one statement that (re)builds a model: partitioning, clustering and labels from its
-    decorator. A TIMESTAMP partition column is partitioned by its UTC date."""
-    target = quote(models.catalog, models.database, model.name)
+    decorator. A TIMESTAMP partition column is partitioned by its UTC date, or by month when
+    `monthly` (BigQuery's partition limits). `name` builds it under another name (for a swap)."""
+    target = quote(models.catalog, models.database, name or model.name)
     labels = f'OPTIONS(labels=[("ecom_model", "{label(model.name)}")])'
     if model.materialized == "view":
         return f"CREATE OR REPLACE VIEW {target} {labels} AS\n{sql}"
     clauses = []
     if model.partition_by:
         dtype = schema[model.partition_by]
+        column = quote(model.partition_by)
         if dtype.is_timestamp():
-            clauses.append(f"PARTITION BY DATE({quote(model.partition_by)})")
+            clauses.append(f"PARTITION BY {f'TIMESTAMP_TRUNC({column}, MONTH)' if monthly else f'DATE({column})'}")
         elif dtype.is_date():
-            clauses.append(f"PARTITION BY {quote(model.partition_by)}")
+            clauses.append(f"PARTITION BY {f'DATE_TRUNC({column}, MONTH)' if monthly else column}")
         else:
             raise BigQueryError(
                 f"partition_by={model.partition_by!r} is {dtype}: BigQuery partitions by a date "
