@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -40,18 +41,19 @@ EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, Tar
 
 @contextmanager
 def friendly_errors() -> Iterator[None]:
-    """Expected failures become one readable line and exit code 1."""
+    """Expected failures become one readable line and exit code 1 (escaped: a message naming
+    `[bigquery.sources]` must not be read as rich markup and lose it)."""
     try:
         yield
     except EXPECTED as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except Exception as e:
         # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis
         message = _google_error(e)
         if message is None:
             raise
-        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -243,6 +245,11 @@ def spend(
         )
         loc = tgt.raw_location("marketing_spend")
         where = ".".join(x for x in (loc.catalog, loc.database, "marketing_spend") if x)
+        if loc.catalog == "bigquery-public-data":  # read-only: the events are read there, spend goes elsewhere
+            raise TargetError(
+                f"{where} is in Google's read-only public project: pass --into DATASET, set "
+                "ECOM_BQ_RAW_DATASET_MARKETING_SPEND or add marketing_spend under [bigquery.sources] in ecom.toml"
+            )
         if tgt.raw_exists("marketing_spend") and not replace:
             raise TargetError(f"{where} exists: pass --replace to replace it")
         table = from_events(tgt, seed)

@@ -65,6 +65,17 @@ def test_identifiers_breaking_bigquerys_rules_are_refused(tmp_path, given, env, 
     assert "not a BigQuery" in message or "must be a string" in message
 
 
+def test_spend_never_writes_into_the_public_project(tmp_path):
+    env = {"ECOM_BQ_PROJECT": "my-proj", "ECOM_BQ_RAW_DATASET": "bigquery-public-data.thelook_ecommerce"}
+    done = _cli("spend", "--target", "bigquery", "--endpoint", "127.0.0.1:9", env=env, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        1,
+        "error: bigquery-public-data.thelook_ecommerce.marketing_spend is in Google's read-only public project: "
+        "pass --into DATASET, set ECOM_BQ_RAW_DATASET_MARKETING_SPEND or add marketing_spend under "
+        "[bigquery.sources] in ecom.toml\n",
+    )
+
+
 def test_real_names_pass():
     config = resolve_config(
         {
