@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import subprocess
 import sys
 import time
@@ -468,10 +469,13 @@ def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, 
 
 @pytest.mark.emulator
 def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, built, tmp_path):  # noqa: F811
-    env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw")
-    done, _ = _cli("build", "--target", "bigquery", "--dry-run", "--select", "staging", env=env, cwd=tmp_path)
+    env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw", COLUMNS="200")
+    dry = ("build", "--target", "bigquery", "--dry-run", "--select", "staging", "--max-bytes-billed", "1GiB")
+    done, _ = _cli(*dry, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Dry run (nothing written)" in done.stdout and "stg_orders" in done.stdout and "total" in done.stdout
+    assert "Dry run (nothing written; cap per query job: 1.0 GiB)" in done.stdout
+    assert "of the cap" in done.stdout and "stg_orders" in done.stdout and "total" in done.stdout
+    assert re.search(r"stg_orders\s+│\s+0\s+│\s+0%", done.stdout), done.stdout  # the emulator estimates 0
     assert "cli" not in {d.dataset_id for d in bq.client.list_datasets()}
     done, _ = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr

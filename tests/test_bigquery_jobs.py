@@ -27,6 +27,7 @@ from ecom.targets.base import TargetError
 from ecom.targets.bigquery.config import resolve_config
 from ecom.targets.bigquery.errors import BigQueryError
 from ecom.targets.bigquery.target import REQUEST_SECONDS, RETRY_SECONDS, BigQueryTarget
+from tests.bq_emulator import Emulator, bq_emulator  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "x` AS SELECT 1; DROP TABLE victim_t; --"
@@ -363,3 +364,30 @@ def test_an_unreachable_endpoint_fails_in_seconds_for_every_command(tmp_path, co
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.startswith("error: cannot reach BigQuery") and done.stderr.count("\n") == 1, done.stderr
     assert seconds < 45  # the retry policy's 10 s plus a loaded machine's start-up; 580 s before
+
+
+# -- the same on the emulator: the statements run -----------------------------------------------
+
+
+@pytest.mark.emulator
+def test_swap_and_monthly_partitions_run_on_the_emulator(bq_emulator: Emulator):  # noqa: F811
+    """The emulator would replace in place, but the swap's own statements must run there, and a
+    model over 4,100 days of data must come out partitioned by month."""
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset="swaps",
+        endpoint=bq_emulator.endpoint,
+        storage_endpoint=bq_emulator.storage_endpoint,
+        config_dir="/nonexistent",
+    )
+    days = [dt.date(2010, 1, 1) + dt.timedelta(days=i) for i in range(4_100)]
+    target.write_table("src", pa.table({"id": range(len(days)), "day": days, "c": ["a", "b"] * 2_050}))
+    source = target.table("src")
+    daily = Model(name="fact_x", func=lambda: None, key=("id",), partition_by="day", cluster_by=("c",))
+    target.materialize(daily, source.filter(source.day < dt.date(2015, 1, 1)))  # 1,826 days: daily
+    assert target.client.get_table(f"{bq_emulator.project}.swaps.fact_x").time_partitioning.type_ == "DAY"
+    assert target.materialize(daily, source) == 4_100  # the spec changes to monthly: swapped
+    table = target.client.get_table(f"{bq_emulator.project}.swaps.fact_x")
+    assert (table.time_partitioning.field, table.time_partitioning.type_) == ("day", "MONTH")
+    assert target.notes["fact_x"] == "4,100 days > 4,000 partitions per BigQuery job: partitioned by month"
+    assert {t.table_id for t in target.client.list_tables(f"{bq_emulator.project}.swaps")} == {"src", "fact_x"}

@@ -229,8 +229,9 @@ def analyzer(zetasql_service, expressions) -> Analyzer:
 
 @pytest.mark.parametrize("name", PROJECT.order)
 def test_select_and_ddl_pass_the_analyzer_with_the_declared_columns(name, analyzer, expressions):
-    """The SELECT and the statement a build runs (TARGET.ddl: partitioning, clustering, labels) both
-    resolve, and produce exactly the model's declared columns, in order, with its BigQuery types."""
+    """The SELECT and the statement a build runs (TARGET.ddl: partitioning, clustering, labels; and
+    by month, as a build partitions over 4,000 days) resolve, and produce exactly the model's
+    declared columns, in order, with its BigQuery types."""
     model, expr = PROJECT.models[name], expressions[name]
     declared = columns(expr.schema())
     assert output_columns(analyzer.analyze(TARGET.compile(expr))) == declared
@@ -241,6 +242,9 @@ def test_select_and_ddl_pass_the_analyzer_with_the_declared_columns(name, analyz
             int(model.partition_by is not None),
             len(model.cluster_by),
         )
+    if model.materialized == "table" and model.partition_by:  # the monthly fallback over 4,000 days
+        monthly = analyzer.analyze(TARGET.ddl(model, expr, monthly=True))
+        assert output_columns(monthly) == declared and len(monthly.partition_by_list) == 1
 
 
 # -- negative controls: what the analyzer must refuse, so the checks above cannot pass vacuously --
