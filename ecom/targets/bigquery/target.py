@@ -325,7 +325,10 @@ class BigQueryTarget(Target):
         return monthly, int(job.total_bytes_processed or 0)
 
     def _spec(self, model: Model, monthly: bool) -> tuple[Any, ...]:
-        return ((model.partition_by, "MONTH" if monthly else "DAY") if model.partition_by else None, model.cluster_by)
+        return (
+            (model.partition_by, "MONTH" if monthly else "DAY") if model.partition_by else None,
+            tuple(model.cluster_by),
+        )
 
     @staticmethod
     def _existing_spec(table: Any) -> tuple[Any, ...]:
