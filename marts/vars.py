@@ -21,3 +21,13 @@ var("low_days", int, 14, "days of stock below which a product is low", positive=
 var("overstock_days", int, 90, "days of stock above which a product is overstocked", positive=True)
 var("lead_time_days", int, 14, "supplier lead time a reorder must cover", positive=True)
 var("cover_days", int, 30, "days of sales a reorder must cover beyond the lead time", positive=True)
+var("touch_window_days", int, 7, "how long before an order a session may start and still be a touch", positive=True)
+var("time_decay_half_life_hours", int, 24, "half-life of a touch's weight in time-decay attribution", positive=True)
+var(
+    "visitor_salt",
+    str,
+    "",
+    "secret mixed into the hash of anonymous visitors' IP addresses (stg_events.ip_hash)",
+    env="ECOM_VISITOR_SALT",
+    secret=True,
+)

@@ -159,6 +159,52 @@ SESSION_SCHEMA = dict(
     platform="string",
     browser="string",
 )
+ATTRIBUTION_SCHEMA = dict(
+    date="date",
+    channel="string",
+    attribution_model="string",
+    credited_orders=MONEY,
+    credited_revenue=MONEY,
+    credited_gross_profit=MONEY,
+    spend=MONEY,
+    roas=MONEY,
+    cpa=MONEY,
+)
+FUNNEL_SCHEMA = dict(
+    session_date="date",
+    channel="string",
+    sessions="int64",
+    identified_sessions="int64",
+    product_view_sessions="int64",
+    cart_sessions="int64",
+    purchase_sessions="int64",
+    cart_purchase_sessions="int64",
+    bounced_sessions="int64",
+    avg_duration_seconds=MONEY,
+    product_view_rate=MONEY,
+    cart_rate=MONEY,
+    purchase_rate=MONEY,
+    bounce_rate=MONEY,
+    cart_to_purchase_rate=MONEY,
+)
+ECONOMICS_SCHEMA = dict(
+    cohort_month="date",
+    channel="string",
+    new_customers="int64",
+    spend=MONEY,
+    cac=MONEY,
+    revenue_30d=MONEY,
+    revenue_90d=MONEY,
+    revenue_365d=MONEY,
+    gross_profit_365d=MONEY,
+    ltv_30d=MONEY,
+    ltv_90d=MONEY,
+    ltv_365d=MONEY,
+    gp_ltv_365d=MONEY,
+    ltv_to_cac_365d=MONEY,
+)
+CHANNELS = (*PLATFORMS, "Organic", "Unattributed")
+MODELS = ("last_touch", "first_touch", "linear", "position_based", "time_decay")
 VARS_SCHEMA = dict(name="string", value="string")
 
 
@@ -173,7 +219,7 @@ def mem_records(schema: dict[str, str], records: list[dict]) -> ibis.Table:
 
 
 def _ratio(a, b):
-    return None if not b else a / b
+    return None if a is None or not b else a / b
 
 
 def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: int = 1500) -> dict:
@@ -487,6 +533,86 @@ def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: i
             )
         )
 
+    # fact_attribution_models: each day's orders and revenue split over the channels, per model
+    spend_of = {}
+    for r in camp_rows:
+        key = (r["spend_date"], r["platform"])
+        spend_of[key] = spend_of.get(key, 0.0) + r["spend"]
+    attribution = []
+    for r in pnl:
+        for model in MODELS:
+            weights = [rng.random() ** 2 for _ in CHANNELS]
+            for channel, w in zip(CHANNELS, weights, strict=True):
+                share = w / sum(weights)
+                spend = spend_of.get((r["date"], channel), 0.0) if channel in PLATFORMS else None
+                orders, revenue = r["orders"] * share, r["net_revenue"] * share
+                attribution.append(
+                    dict(
+                        date=r["date"],
+                        channel=channel,
+                        attribution_model=model,
+                        credited_orders=orders,
+                        credited_revenue=revenue,
+                        credited_gross_profit=r["gross_profit"] * share,
+                        spend=spend,
+                        roas=_ratio(revenue, spend),
+                        cpa=_ratio(spend, orders),
+                    )
+                )
+
+    # fact_funnel_daily from the sessions
+    funnel_groups: dict[tuple, list[dict]] = {}
+    for x in sessions:
+        funnel_groups.setdefault((x["session_date"], x["platform"] or "Organic"), []).append(x)
+    funnel = []
+    for (day, channel), group in sorted(funnel_groups.items()):
+        n = len(group)
+        counts = dict(
+            identified_sessions=sum(x["is_identified"] for x in group),
+            product_view_sessions=sum(x["product_views"] > 0 for x in group),
+            cart_sessions=sum(x["has_cart"] for x in group),
+            purchase_sessions=sum(x["has_purchase"] for x in group),
+            cart_purchase_sessions=sum(x["has_cart"] and x["has_purchase"] for x in group),
+            bounced_sessions=sum(x["event_count"] == 1 for x in group),
+        )
+        funnel.append(
+            dict(
+                session_date=day,
+                channel=channel,
+                sessions=n,
+                **counts,
+                avg_duration_seconds=sum(x["duration_seconds"] for x in group) / n,
+                product_view_rate=counts["product_view_sessions"] / n,
+                cart_rate=counts["cart_sessions"] / n,
+                purchase_rate=counts["purchase_sessions"] / n,
+                bounce_rate=counts["bounced_sessions"] / n,
+                cart_to_purchase_rate=_ratio(counts["cart_purchase_sessions"], counts["cart_sessions"]),
+            )
+        )
+
+    # fact_channel_economics: months of the spine x channels; LTV NULL until the window ended
+    economics = []
+    for c in range(mi(first_month), mi(AS_OF) + 1):
+        cm = dt.date(c // 12, c % 12 + 1, 1)
+        month_end = dt.date(c // 12 + (c % 12 == 11), (c + 1) % 12 + 1, 1) - dt.timedelta(days=1)
+        for channel in CHANNELS:
+            new = rng.randint(0, 40)
+            spend = (
+                sum(v for (d, p), v in spend_of.items() if p == channel and (d.year, d.month) == (cm.year, cm.month))
+                if channel in PLATFORMS
+                else None
+            )
+            row = dict(cohort_month=cm, channel=channel, new_customers=new, spend=spend, cac=_ratio(spend, new))
+            value = new * rng.uniform(40, 90)
+            for n, grow in ((30, 1.0), (90, 1.3), (365, 1.9)):
+                revenue = round(value * grow, 2) if month_end + dt.timedelta(days=n - 1) <= AS_OF else None
+                row[f"revenue_{n}d"] = revenue
+                row[f"ltv_{n}d"] = None if revenue is None else _ratio(revenue, new)
+            gp = None if row["revenue_365d"] is None else round(row["revenue_365d"] * 0.45, 2)
+            row.update(gross_profit_365d=gp, gp_ltv_365d=None if gp is None else _ratio(gp, new))
+            row["ltv_to_cac_365d"] = None if row["gp_ltv_365d"] is None else _ratio(row["gp_ltv_365d"], row["cac"])
+            economics.append(row)
+
     build_vars = dict(
         as_of=AS_OF.isoformat(),
         session_timeout_minutes="30",
@@ -508,6 +634,9 @@ def fake_marts(seed: int = 7, days: int = 240, n_products: int = 400, n_users: i
         "fact_inventory_forecast": mem_records(INV_SCHEMA, inventory),
         "dim_customers": mem_records(CUST_SCHEMA, customers),
         "dim_customer_segments": mem_records(SEG_SCHEMA, segments),
+        "fact_attribution_models": mem_records(ATTRIBUTION_SCHEMA, attribution),
+        "fact_funnel_daily": mem_records(FUNNEL_SCHEMA, funnel),
+        "fact_channel_economics": mem_records(ECONOMICS_SCHEMA, economics),
         "_ecom_vars": mem_records(VARS_SCHEMA, [{"name": k, "value": v} for k, v in build_vars.items()]),
     }
 
@@ -520,3 +649,21 @@ def fake_marts_in_duckdb(path, **sizes):
     for name, t in fake_marts(**sizes).items():
         tgt.con.create_table(name, t.to_pyarrow(), database="main")
     return tgt
+
+
+def fake_values(marts: dict, project) -> dict:
+    """The build variables of fake marts' `_ecom_vars`, typed, with the defaults of the rest."""
+    from ecom.core.vars import check_value, resolve_vars
+
+    stored = {r["name"]: r["value"] for r in marts["_ecom_vars"].to_pyarrow().to_pylist()}
+    given = {k: check_value(project.vars[k], v) for k, v in stored.items() if k in project.vars}
+    return resolve_vars(project.vars, given, lambda _: None)
+
+
+def write_fake_report(path, project, **sizes):
+    """The report of fake_marts(**sizes), written to path; returns (path, marts, values)."""
+    from ecom.outputs.report import write_report
+
+    marts = fake_marts(**sizes)
+    values = fake_values(marts, project)
+    return write_report(project.exposures.values(), marts.__getitem__, values, path), marts, values

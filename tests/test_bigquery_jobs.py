@@ -53,7 +53,6 @@ HOSTILE = "x` AS SELECT 1; DROP TABLE victim_t; --"
         ({}, {}, "project = 'Bad_Project'", "project in"),
         ({}, {}, "dataset = 'a-b'", "dataset in"),
         ({}, {}, "raw_dataset = 'p.d.e'", "raw_dataset in"),
-        ({}, {}, "project = 5", "project in"),
         ({}, {}, "[bigquery.sources]\nevents = 'ds;drop'", "sources.events in"),
     ],
 )
@@ -63,7 +62,7 @@ def test_identifiers_breaking_bigquerys_rules_are_refused(tmp_path, given, env, 
         resolve_config(given, env, tmp_path)
     message = str(refused.value)
     assert message.startswith(named) and "\n" not in message, message
-    assert "not a BigQuery" in message or "must be a string" in message
+    assert "not a BigQuery" in message
 
 
 def test_spend_never_writes_into_the_public_project(tmp_path):

@@ -11,16 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from ecom.core.docstrings import DocstringError, model_docs, parse_model_doc
+from ecom.core.engine import model_schemas
 from ecom.core.registry import Model, Project
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.outputs.docs import (
-    CONTRACT,
-    DocstringError,
-    model_docs,
-    model_schemas,
-    parse_model_doc,
-    with_generated_models,
-)
+from ecom.outputs.docs import CONTRACT, with_generated_models
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = Project.load()
@@ -216,12 +211,13 @@ def test_every_docs_reference_resolves():
 
 def test_no_reference_to_a_document_outside_the_repository():
     """The contract and the design are docs/contract.md and docs/architecture.md; nothing points to the
-    documents they were first written in, nor to a path beside the repository."""
+    documents they were first written in, nor to a path beside the repository. The one exception is
+    data, not a document: CI points the optional real-thelook tests at the sample folder beside its clone."""
     outside = ("METRICS" + ".md", "DESIGN" + ".md", "/work/" + "shared", "../" + "shared")  # apart: not this file
     found = [
         f"{path.relative_to(REPO)}:{number}: {line.strip()}"
         for path, text in texts().items()
         for number, line in enumerate(text.splitlines(), start=1)
-        if any(name in line for name in outside)
+        if any(name in line for name in outside) and "thelook-sample" not in line
     ]
     assert not found, "references outside the repository (use docs/contract.md#<anchor>):\n" + "\n".join(found)

@@ -8,6 +8,7 @@ and clustering, and the generic data tests of its columns.
 
 from __future__ import annotations
 
+import dataclasses
 import graphlib
 import importlib
 import inspect
@@ -80,11 +81,32 @@ class Summary(DataTest):
 
 
 @dataclass(frozen=True)
+class Exposure:
+    """Something outside the project that reads the marts (dbt's exposure), e.g. a report page.
+
+    `func`'s parameters name the marts and variables it reads; `reads` declares the columns it may
+    read of each mart, so that lineage and `ecom ls` can show it as a consumer, and the report can
+    refuse a query that reads anything undeclared.
+    """
+
+    name: str
+    func: Callable[..., Any]
+    title: str
+    reads: Mapping[str, tuple[str, ...]]
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(inspect.signature(self.func).parameters)
+
+
+@dataclass(frozen=True)
 class Var:
     """A build variable (docs/contract.md#parameters).
 
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
-    scalar expression computed once per build.
+    scalar expression computed once per build. `env` names an environment variable read when the
+    variable is not given in --vars. A `secret` value is never printed nor recorded, only whether
+    it is set.
     """
 
     name: str
@@ -92,12 +114,15 @@ class Var:
     default: Any
     doc: str
     positive: bool = False
+    env: str | None = None
+    secret: bool = False
 
 
 _MODELS: dict[str, Model] = {}
 _TESTS: dict[str, DataTest] = {}
 _VARS: dict[str, Var] = {}
 _SUMMARIES: dict[str, Summary] = {}
+_EXPOSURES: dict[str, Exposure] = {}
 _DEFINED_AT: dict[tuple[str, str], str] = {}  # (kind, name) -> "module line N" of its definition
 
 
@@ -159,10 +184,30 @@ def summary(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False) -> None:
+def exposure(*, title: str, reads: Mapping[str, Iterable[str]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a consumer of the marts: `reads` maps each mart its function names to the columns it reads."""
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        _claim("exposure", func.__name__, _defined_at(func))
+        _EXPOSURES[func.__name__] = Exposure(func.__name__, func, title, {m: tuple(c) for m, c in reads.items()})
+        return func
+
+    return register
+
+
+def var(
+    name: str,
+    type: type,
+    default: Any,
+    doc: str,
+    *,
+    positive: bool = False,
+    env: str | None = None,
+    secret: bool = False,
+) -> None:
     caller = sys._getframe(1)  # the `var(...)` call is the definition
     _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
-    _VARS[name] = Var(name, type, default, doc, positive)
+    _VARS[name] = Var(name, type, default, doc, positive, env, secret)
 
 
 def _import_all(package: str) -> None:
@@ -178,11 +223,18 @@ class Project:
     vars: dict[str, Var]
     order: tuple[str, ...]  # models in dependency order
     summaries: dict[str, Summary] = field(default_factory=dict)
+    exposures: dict[str, Exposure] = field(default_factory=dict)
 
     @classmethod
     def load(cls, package: str = "marts") -> Project:
         _import_all(package)
-        return cls.from_parts(_MODELS, _TESTS, _VARS, _SUMMARIES)
+        project = cls.from_parts(_MODELS, _TESTS, _VARS, _SUMMARIES)
+        for e in _EXPOSURES.values():
+            # the marts are not checked against the models: an exposure may read a mart of another branch
+            undeclared = [p for p in e.params if p not in e.reads and p not in project.vars]
+            if undeclared or set(e.reads) - set(e.params):
+                raise ProjectError(f"exposure {e.name}: its parameters {list(e.params)} and `reads` differ")
+        return dataclasses.replace(project, exposures=dict(_EXPOSURES))
 
     @classmethod
     def from_parts(
@@ -227,6 +279,13 @@ class Project:
     def vars_of(self, name: str) -> list[str]:
         return [p for p in self.models[name].params if p in self.vars]
 
+    def downstream_models(self, name: str) -> list[str]:
+        return [n for n in self.order if name in self.upstream_models(n)]
+
+    def exposures_of(self, name: str) -> list[str]:
+        """The exposures that read the model."""
+        return [e.name for e in self.exposures.values() if name in e.reads]
+
     def _closure(self, start: str, step: Callable[[str], Iterable[str]]) -> set[str]:
         seen, todo = set(), [start]
         while todo:
@@ -240,11 +299,7 @@ class Project:
         return self._closure(name, self.upstream_models)
 
     def descendants(self, name: str) -> set[str]:
-        children: dict[str, list[str]] = {n: [] for n in self.models}
-        for n in self.models:
-            for up in self.upstream_models(n):
-                children[up].append(n)
-        return self._closure(name, children.__getitem__)
+        return self._closure(name, self.downstream_models)
 
     def select(self, selectors: Iterable[str] | None) -> list[str]:
         """Models matched by dbt-style selectors, in dependency order.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -70,8 +71,17 @@ def check_value(var: Var, value: Any) -> Any:
             raise VarsError(f"{var.name} must be a positive whole number, not {value!r}")
         return value
     if not isinstance(value, var.type):
-        raise VarsError(f"{var.name} must be a {var.type.__name__}, not {value!r}")
+        shown = f"a value of type {type(value).__name__} (secret, not shown)" if var.secret else repr(value)
+        hint = f"; quote it, e.g. --vars \"{{{var.name}: '...'}}\"" if var.type is str else ""
+        hint += f", or set {var.env}" if var.env else ""
+        raise VarsError(f"{var.name} must be a {var.type.__name__}, not {shown}{hint}")
     return value
+
+
+def printable(declared: Mapping[str, Var], values: Mapping[str, Any]) -> dict[str, str]:
+    """The variables as text to print or record: a secret one only says whether it is set."""
+    secret = {name for name, var in declared.items() if var.secret}
+    return {name: ("set" if value else "not set") if name in secret else str(value) for name, value in values.items()}
 
 
 def resolve_vars(
@@ -79,7 +89,7 @@ def resolve_vars(
     given: Mapping[str, Any],
     compute: Callable[[Callable[..., Any]], Any],
 ) -> dict[str, Any]:
-    """Every declared variable's value: the given one, else its default.
+    """Every declared variable's value: the given one, else its environment variable, else its default.
 
     A default that is a function (of raw sources) is evaluated by `compute`, once; a None result
     means the data cannot supply it, which is an error telling how to give the value.
@@ -91,6 +101,8 @@ def resolve_vars(
     for name, var in declared.items():
         if name in given:
             values[name] = check_value(var, given[name])
+        elif var.env and var.env in os.environ:
+            values[name] = check_value(var, os.environ[var.env])
         elif callable(var.default):
             value = compute(var.default)
             if value is None:

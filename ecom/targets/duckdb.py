@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -19,6 +20,9 @@ from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets.base import Location, Target, TargetError
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
+PATH_ENV = "ECOM_DUCKDB_PATH"
+RAW = Location("raw")
+MODELS = Location("main")
 
 
 def connect_duckdb(path: str | Path) -> BaseBackend:
@@ -33,19 +37,37 @@ def connect_duckdb(path: str | Path) -> BaseBackend:
     return con
 
 
+def _literal(text: str) -> str:
+    """A DuckDB string literal: quotes doubled; backslashes and newlines are plain characters in it."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 class DuckDBTarget(Target):
     name = "duckdb"
     dialect = "duckdb"
+    settings = {"path": str}
+    embedded = True
 
-    def __init__(self, path: str | Path | None = None, *, create: bool = True):
-        self.path = Path(path or os.environ.get("ECOM_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
+    def __init__(self, path: str | Path = DEFAULT_DUCKDB_PATH, *, create: bool = True):
+        self.path = Path(path)
         if not create and not self.path.exists():
             raise TargetError(f"no DuckDB database at {self.path}: run `ecom generate` or `ecom load PATH` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = connect_duckdb(self.path)
-        self.raw = Location("raw")
-        self.models = Location("main")
-        self.con.raw_sql("CREATE SCHEMA IF NOT EXISTS raw")
+        self.raw = RAW
+        self.models = MODELS
+        self.con.raw_sql(f'CREATE SCHEMA IF NOT EXISTS "{RAW.database}"')
+
+    @classmethod
+    def open(cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False) -> DuckDBTarget:
+        path = given.get("path") or os.environ.get(PATH_ENV) or named.get("path") or DEFAULT_DUCKDB_PATH
+        return cls(path, create=create)
+
+    @classmethod
+    def offline_locations(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any]
+    ) -> tuple[Callable[[str], Location], Location]:
+        return (lambda _: RAW), MODELS
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
         kind = "VIEW" if model.materialized == "view" else "TABLE"
@@ -56,6 +78,13 @@ class DuckDBTarget(Target):
         created = self.con.raw_sql(f'CREATE OR REPLACE {kind} "{self.models.database}"."{model.name}" AS {sql}')
         # DuckDB answers CREATE TABLE AS with the row count: no second scan of the table.
         return int(created.fetchone()[0]) if kind == "TABLE" else self.row_count(model.name)
+
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        kind = "VIEW" if model.materialized == "view" else "TABLE"
+        ref = f'"{self.models.database}"."{model.name}"'
+        self.con.raw_sql(f"COMMENT ON {kind} {ref} IS {_literal(description)}")
+        for column, text in columns.items():
+            self.con.raw_sql(f'COMMENT ON COLUMN {ref}."{column}" IS {_literal(text)}')
 
     def row_count(self, name: str) -> int:
         return int(self.table(name).count().execute())

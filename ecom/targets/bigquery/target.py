@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,11 @@ from ecom.targets.base import Location, Target, TargetError
 from ecom.targets.bigquery.auth import default_credentials
 from ecom.targets.bigquery.config import (
     NO_DATASET,
+    SETTINGS,
     BigQueryConfig,
     check_identifier,
     format_bytes,
+    offline_locations,
     resolve_config,
     split_dataset,
 )
@@ -73,6 +75,8 @@ def _client_class(rest_only: bool) -> type:
 class BigQueryTarget(Target):
     name = "bigquery"
     dialect = "bigquery"
+    settings = SETTINGS
+    supports_dry_run = True
     test_workers = 8  # data tests are small jobs that mostly wait: run several at once
 
     def __init__(self, config: BigQueryConfig):
@@ -165,6 +169,17 @@ class BigQueryTarget(Target):
             sources=sources,
         )
         return cls(resolve_config(given, folder=Path(config_dir) if config_dir else None))
+
+    @classmethod
+    def open(cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False) -> BigQueryTarget:
+        # `create` is moot: datasets are created when first written to
+        return cls(resolve_config(given, named=named))
+
+    @classmethod
+    def offline_locations(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any]
+    ) -> tuple[Callable[[str], Location], Location]:
+        return offline_locations(named=named, **given)
 
     def _storage_client(self, credentials: Any) -> Any:
         from google.cloud.bigquery_storage_v1 import BigQueryReadClient
@@ -366,6 +381,21 @@ class BigQueryTarget(Target):
             return int(self.table(model.name).count().execute())
         table = self.client.get_table(self._ref(self.models, model.name))
         return int(table.num_rows)
+
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        """Set the table's and its columns' descriptions by a metadata update right after the job that
+        built it (the API carries the text as JSON: no quoting to get wrong)."""
+        from google.cloud import bigquery
+
+        ref = self._ref(self.models, model.name)
+        with readable_errors(f"describing {ref}"):
+            table = self.client.get_table(ref)
+            table.description = description
+            table.schema = [
+                bigquery.SchemaField.from_api_repr({**f.to_api_repr(), "description": columns.get(f.name)})
+                for f in table.schema
+            ]
+            self.client.update_table(table, ["description", "schema"])
 
     def dry_run(self, model: Model, expr: ir.Table) -> int:
         """Bytes BigQuery estimates the model's build would process: its query, plus the partition

@@ -1,0 +1,200 @@
+"""Query a report's pages on a target and write them as one self-contained HTML file.
+
+Each page is an exposure (`ecom.core.registry.exposure`): called with the built marts and the build's
+variables, it returns a `layout.Page`. Before anything runs, every dataset's expression is checked
+against the page's declared reads; then each runs once (Ibis aggregates on the target; only the
+small result is fetched) and is embedded column by column. The page itself (assets/report.js) draws
+it with the vendored Chart.js: no network, no server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
+
+from ecom.core.registry import Exposure
+from ecom.outputs.report.layout import Dataset, Page
+
+TableFn = Callable[[str], ir.Table]
+ASSETS = files("ecom.outputs.report") / "assets"
+# relations that pass their parent's columns through unchanged: a column read through one is read of the parent
+_PASS_THROUGH = (ops.Filter, ops.Sort, ops.Limit, ops.Reference, ops.Distinct)
+
+
+class ReportError(Exception):
+    """The marts cannot make a report (e.g. nothing was built, or a page reads what it did not declare)."""
+
+
+def _source(rel: ops.Relation) -> ops.Relation:
+    while isinstance(rel, _PASS_THROUGH):
+        rel = rel.parent
+    return rel
+
+
+def reads_of(expr: ir.Table, tables: Mapping[str, ir.Table]) -> set[tuple[str, str | None]]:
+    """The (mart, column) pairs an expression reads from the given tables; (name, None) for any
+    other physical table it reads."""
+    names = {_source(t.op()): name for name, t in tables.items()}
+    found: set[tuple[str, str | None]] = set()
+    for field in expr.op().find(ops.Field):
+        rel = _source(field.rel)
+        if isinstance(rel, ops.PhysicalTable):
+            found.add((names.get(rel, rel.name), field.name if rel in names else None))
+    found |= {(t.name, None) for t in expr.op().find(ops.PhysicalTable) if t not in names}
+    return found
+
+
+def page_of(exposure: Exposure, table: TableFn, values: Mapping[str, Any]) -> Page:
+    """Call the exposure with its marts and variables; refuse any read it did not declare."""
+    tables = {m: table(m) for m in exposure.reads}
+    page = exposure.func(**{p: tables[p] if p in tables else values[p] for p in exposure.params})
+    for ds in page.datasets:
+        undeclared = sorted(
+            f"{m}.{c}" if c else m
+            for m, c in reads_of(ds.expr, tables)
+            if m not in exposure.reads or c not in exposure.reads[m]
+        )
+        if undeclared:
+            raise ReportError(
+                f"page {exposure.name} reads {', '.join(undeclared)} without declaring it in its exposure"
+            )
+    return page
+
+
+def _cents(x: float | None) -> float | None:
+    return None if x is None else round(x, 2)
+
+
+def _value(x: Any) -> Any:
+    if isinstance(x, dt.datetime | dt.date):
+        return x.isoformat()[:10]
+    if isinstance(x, float):
+        # other fractions (credited orders and revenue, daily units) to 6 decimals: the file stays small
+        return round(x, 6) if math.isfinite(x) else None
+    return x
+
+
+def _runs(values: list[Any]) -> dict[str, Any]:
+    """Sorted values as their distinct values and how many times each repeats."""
+    levels, counts = [], []
+    for v in values:
+        if levels and levels[-1] == v:
+            counts[-1] += 1
+        else:
+            levels.append(v)
+            counts.append(1)
+    return {"levels": levels, "runs": counts}
+
+
+def encode(ds: Dataset) -> dict[str, Any]:
+    """The dataset's rows column by column: the date column (rows sorted by it) as runs, text columns
+    as a dictionary and codes."""
+    table = ds.expr.to_pyarrow()
+    if ds.date:
+        table = table.sort_by(ds.date)
+    columns: dict[str, Any] = {}
+    for name in table.column_names:
+        values = table.column(name).to_pylist()
+        if name in ds.money:
+            columns[name] = [_cents(v) for v in values]
+            continue
+        values = [_value(v) for v in values]
+        if name == ds.date:
+            columns[name] = _runs(values)
+        elif all(v is None or isinstance(v, str) for v in values):
+            levels = sorted({v for v in values if v is not None})
+            index = {v: i for i, v in enumerate(levels)}
+            columns[name] = {"levels": levels, "codes": [-1 if v is None else index[v] for v in values]}
+        else:
+            columns[name] = values
+    return {
+        "n": table.num_rows,
+        "date": ds.date,
+        "grain": ds.grain,
+        "daily_since": _value(ds.daily_since),
+        "period": ds.period,
+        "columns": columns,
+    }
+
+
+def _spec(obj: Any) -> Any:
+    """A page's components as JSON-ready data, each tagged with its component type."""
+    if dataclasses.is_dataclass(obj):
+        return {
+            "component": type(obj).__name__.lower(),
+            **{f.name: _spec(getattr(obj, f.name)) for f in dataclasses.fields(obj)},
+        }
+    if isinstance(obj, list | tuple):
+        return [_spec(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _spec(v) for k, v in obj.items()}
+    return obj
+
+
+def report_data(pages: Iterable[Page], values: Mapping[str, Any]) -> dict[str, Any]:
+    datasets: dict[str, Dataset] = {}
+    specs = []
+    for page in pages:
+        for ds in page.datasets:
+            if ds.name in datasets and not datasets[ds.name].expr.equals(ds.expr):
+                raise ReportError(f"two pages define a dataset {ds.name} differently")
+            datasets[ds.name] = ds
+        specs.append(
+            {
+                "key": page.key,
+                "title": page.title,
+                "note": page.note,
+                "filters": _spec(page.filters),
+                "items": _spec(page.items),
+            }
+        )
+    return {
+        "as_of": _value(values["as_of"]),
+        "pages": specs,
+        "datasets": {name: encode(ds) for name, ds in datasets.items()},
+    }
+
+
+def _json_for_script(obj: Any) -> str:
+    # inside <script>, "</" would end the element: escape it (still the same JSON)
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def render_html(data: Mapping[str, Any], values: Mapping[str, Any]) -> str:
+    params = " &middot; ".join(
+        f"{html.escape(k)} = <b>{html.escape(str(v))}</b>"
+        for k, v in sorted(values.items())
+        if k not in ("as_of", "visitor_salt")
+    )
+    parts = {
+        "as_of": html.escape(str(data["as_of"])),
+        "params": params,
+        "css": (ASSETS / "report.css").read_text(encoding="utf-8"),
+        "chartjs": (ASSETS / "chart.umd.min.js").read_text(encoding="utf-8"),
+        "js": (ASSETS / "report.js").read_text(encoding="utf-8"),
+        "data": _json_for_script(data),
+    }
+    page = (ASSETS / "report.html").read_text(encoding="utf-8")
+    for key, text in parts.items():
+        page = page.replace("{{" + key + "}}", text)
+    return page
+
+
+def write_report(exposures: Iterable[Exposure], table: TableFn, values: Mapping[str, Any], path: Path) -> Path:
+    """Query the pages through `table(name)` with the build's variables and write the dashboard to `path`."""
+    pages = [page_of(e, table, values) for e in exposures]
+    text = render_html(report_data(pages, values), values)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
