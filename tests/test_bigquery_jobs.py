@@ -372,13 +372,7 @@ def test_an_unreachable_endpoint_fails_in_seconds_for_every_command(tmp_path, co
 def test_swap_and_monthly_partitions_run_on_the_emulator(bq_emulator: Emulator):  # noqa: F811
     """The emulator would replace in place, but the swap's own statements must run there, and a
     model over 4,100 days of data must come out partitioned by month."""
-    target = BigQueryTarget.from_options(
-        project=bq_emulator.project,
-        dataset="swaps",
-        endpoint=bq_emulator.endpoint,
-        storage_endpoint=bq_emulator.storage_endpoint,
-        config_dir="/nonexistent",
-    )
+    target = bq_emulator.target(dataset="swaps")
     days = [dt.date(2010, 1, 1) + dt.timedelta(days=i) for i in range(4_100)]
     target.write_table("src", pa.table({"id": range(len(days)), "day": days, "c": ["a", "b"] * 2_050}))
     source = target.table("src")

@@ -23,7 +23,6 @@ from ecom.core.sources import RAW_SCHEMAS
 from ecom.data import calibration
 from ecom.data.load import read_folder
 from ecom.data.spend import from_events, session_counts
-from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import Emulator, bq_emulator, tiny_raw  # noqa: F401 (fixture)
 
@@ -154,15 +153,7 @@ def test_the_emulator_gives_duckdbs_rows(bq_emulator: Emulator, tmp_path):  # no
     raw = tiny_raw()
     duck = DuckDBTarget(tmp_path / "ecom.duckdb")
     duck.write_raw(raw)
-    bq = BigQueryTarget.from_options(
-        project=bq_emulator.project,
-        dataset="spend_models",
-        raw_dataset="spend_raw",
-        endpoint=bq_emulator.endpoint,
-        storage_endpoint=bq_emulator.storage_endpoint,
-        sources={"marketing_spend": "spend_out"},
-        config_dir="/nonexistent",
-    )
+    bq = bq_emulator.target(dataset="spend_models", raw_dataset="spend_raw", sources={"marketing_spend": "spend_out"})
     bq.write_raw({"events": raw["events"]})
     ours = from_events(duck, seed=11)
     assert ours.num_rows > 0
