@@ -94,7 +94,7 @@ def report(out: str, parquet: bool) -> None:
     import duckdb
 
     from ecom.core.sources import RAW_SCHEMAS
-    from ecom.data.generate import EXPECTED_ROAS
+    from ecom.data.calibration import EXPECTED_ROAS
 
     con = duckdb.connect(out if not parquet else ":memory:", read_only=not parquet)
     con.execute("SET TimeZone = 'UTC'")

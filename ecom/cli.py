@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,11 +49,12 @@ INTERRUPTED = 130
 @contextmanager
 def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
     """Expected failures (EXPECTED, and a command's own `expected`) become one readable line and
-    exit code 1; Ctrl-C one line saying whether the data was committed, and exit code 130."""
+    exit code 1 (escaped: a message naming `[bigquery.sources]` must not be read as rich markup and
+    lose it); Ctrl-C one line saying whether the data was committed, and exit code 130."""
     try:
         yield
     except (*EXPECTED, *expected) as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except InterruptedAfterCommit:
         err.print(
@@ -68,7 +70,7 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
         message = _google_error(e)
         if message is None:
             raise
-        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -109,6 +111,13 @@ TARGET_OPTIONS = {
     "location": Annotated[str | None, _target_option("BigQuery location, e.g. US or EU (env ECOM_BQ_LOCATION).")],
     "endpoint": Annotated[
         str | None, _target_option("BigQuery API endpoint, for an emulator (env BIGQUERY_EMULATOR_HOST).")
+    ],
+    "max_bytes_billed": Annotated[
+        str | None,
+        _target_option(
+            "BigQuery: the cap on bytes billed per query job, e.g. 10GiB, 500MB; 0 for none "
+            "(env ECOM_BQ_MAX_BYTES_BILLED, default 10GiB)."
+        ),
     ],
 }
 
@@ -227,6 +236,57 @@ def load(
 
 @app.command()
 @target_options
+def spend(
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed and events give the same spend.")] = 42,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace an existing marketing_spend.")] = False,
+    into: Annotated[
+        str | None,
+        typer.Option(
+            help="BigQuery: [project.]dataset to write marketing_spend to (default: its per-source dataset, "
+            "env ECOM_BQ_RAW_DATASET_MARKETING_SPEND, else the raw dataset)."
+        ),
+    ] = None,
+    *,
+    target: TargetOptions,
+) -> None:
+    """Write a marketing_spend calibrated to the raw events already in the target: clicks follow each
+    day's sessions of the Adwords, Facebook, YouTube and Email traffic sources (ecom.data.calibration)."""
+    from ecom.data.spend import from_events
+
+    with friendly_errors():
+        chosen = choose_target(target)
+        if into:
+            if chosen.type.name != "bigquery":
+                raise TargetError("--into names a BigQuery dataset: on DuckDB marketing_spend goes to the raw schema")
+            chosen = dataclasses.replace(chosen, given={**chosen.given, "sources": {"marketing_spend": into}})
+        tgt = chosen.open(create=True)
+        loc = tgt.raw_location("marketing_spend")
+        where = ".".join(x for x in (loc.catalog, loc.database, "marketing_spend") if x)
+        if loc.catalog == "bigquery-public-data":  # read-only: the events are read there, spend goes elsewhere
+            raise TargetError(
+                f"{where} is in Google's read-only public project: pass --into DATASET, set "
+                "ECOM_BQ_RAW_DATASET_MARKETING_SPEND or add marketing_spend under [bigquery.sources] in ecom.toml"
+            )
+        if tgt.raw_exists("marketing_spend") and not replace:
+            raise TargetError(f"{where} exists: pass --replace to replace it")
+        table = from_events(tgt, seed)
+        rows = tgt.write_raw({"marketing_spend": table})["marketing_spend"]
+        first, last = table["date"][0], table["date"][-1]  # ordered by date
+        per_platform = table.group_by("platform").aggregate([("date", "count"), ("spend", "sum"), ("clicks", "sum")])
+        summary = Table(
+            "platform",
+            "rows",
+            "spend",
+            "clicks",
+            title=f"Wrote {rows:,} rows ({first} to {last}, seed {seed}) to {where}",
+        )
+        for r in per_platform.to_pylist():
+            summary.add_row(r["platform"], f"{r['date_count']:,}", f"{r['spend_sum']:,.2f}", f"{r['clicks_sum']:,}")
+        out.print(summary)
+
+
+@app.command()
+@target_options
 def build(
     select: SelectOpt = None,
     vars: VarsOpt = None,
@@ -264,20 +324,29 @@ def build(
         total = sum(r.seconds for r in results)
         report.add_row("total", "", "", f"{total:.2f}", style="bold")
         out.print(report)
+        for name, note in getattr(tgt, "notes", {}).items():
+            err.print(f"{name}: {note}", highlight=False)
         for title, rows in engine.summaries(proj, tgt, set(selected)):
             out.print(_rich_table(title, rows))
 
 
 def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> None:
     # The queries the build would run; an upstream model not built yet is computed inline.
+    from ecom.targets.bigquery.config import format_bytes
+
     plan = engine.dry_run_plan(proj, tgt, selected, values)
-    report = Table("model", "estimated bytes", "note", title="Dry run (nothing written)")
+    cap = tgt.max_bytes_billed
+    title = f"Dry run (nothing written; cap per query job: {format_bytes(cap) if cap else 'none'})"
+    report = Table("model", "estimated bytes", "of the cap", "note", title=title)
     total = 0
     for name, (expr, inline) in plan.items():
         size = tgt.dry_run(proj.models[name], expr)
         total += size
-        report.add_row(name, f"{size:,}", f"computes {', '.join(inline)} inline (not built yet)" if inline else "")
-    report.add_row("total", f"{total:,}", "", style="bold")
+        notes = [f"computes {', '.join(inline)} inline (not built yet)"] if inline else []
+        notes += [tgt.notes[name]] if name in tgt.notes else []
+        share = f"{size / cap:.0%}" + (" OVER" if size > cap else "") if cap else ""
+        report.add_row(name, f"{size:,}", share, "; ".join(notes), style="red" if cap and size > cap else None)
+    report.add_row("total", f"{total:,}", "", "", style="bold")
     out.print(report)
 
 

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -44,6 +45,18 @@ class Emulator:
             "ECOM_BQ_STORAGE_EMULATOR_HOST": self.storage_endpoint,
             "ECOM_BQ_PROJECT": self.project,
         }
+
+    def target(self, **settings: Any) -> Any:
+        """A BigQueryTarget on this emulator (Storage Read API included), ignoring any ecom.toml."""
+        from ecom.targets.bigquery.target import BigQueryTarget
+
+        return BigQueryTarget.from_options(
+            project=self.project,
+            endpoint=self.endpoint,
+            storage_endpoint=self.storage_endpoint,
+            config_dir="/nonexistent",
+            **settings,
+        )
 
 
 @pytest.fixture(scope="session")

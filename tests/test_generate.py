@@ -24,7 +24,7 @@ import pytest
 
 from ecom.core import engine
 from ecom.core.sources import RAW_SCHEMAS, check_schema
-from ecom.data import constants
+from ecom.data import calibration, constants
 from ecom.data import generate as gen
 from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget
@@ -297,7 +297,7 @@ def test_marketing_spend_rows_campaigns_and_clicks(generated):
     # clicks follow the sessions of the platform's traffic source: Σ clicks ≈ sessions x clicks/session
     sessions = dict(sql(generated, "select traffic_source, count(distinct session_id) from events group by 1"))
     clicks = dict(sql(generated, "select platform, sum(coalesce(clicks, 0)) from marketing_spend group by 1"))
-    for p in constants.PLATFORMS:
+    for p in calibration.PLATFORMS:
         # sessions before the first order date earn no clicks; noise mean exp(.25^2/2) = 1.03
         assert clicks[p.name] == pytest.approx(sessions[p.source] * p.clicks_per_session, rel=0.15), p.name
 
@@ -403,7 +403,7 @@ def test_platform_roas_is_calibrated(generated):
         """,
     )
     roas = dict(rows)
-    for platform, (lo, hi) in constants.EXPECTED_ROAS.items():
+    for platform, (lo, hi) in calibration.EXPECTED_ROAS.items():
         assert lo <= roas[platform] <= hi, (platform, roas)
     assert roas["Email"] > roas["Google"] > roas["YouTube"] > roas["Facebook"]
 

@@ -353,7 +353,7 @@ def test_bigquery_settings_of_the_wrong_kind(tmp_path, monkeypatch):
     assert "bigquery.project must be a string" in one_line_error(stderr)
     (tmp_path / "ecom.toml").unlink()
     code, stderr = cli(
-        "build", "--target", "bigquery", "--project", "p", "--dataset", "d",
+        "build", "--target", "bigquery", "--project", "my-proj", "--dataset", "d",
         env={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path), "BIGQUERY_EMULATOR_HOST": ""},
     )  # fmt: skip
     assert code == 1
@@ -421,10 +421,10 @@ def test_unreachable_endpoint_gives_up_within_the_targets_timeout():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     target = BigQueryTarget.from_options(
-        project="p", dataset="d", endpoint=f"http://127.0.0.1:{port}", config_dir="/nonexistent"
+        project="my-proj", dataset="d", endpoint=f"http://127.0.0.1:{port}", config_dir="/nonexistent"
     )
     target.retry = DEFAULT_RETRY.with_timeout(0.5)
     start = time.monotonic()
-    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading p\.d_raw\.orders"):
+    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading my-proj\.d_raw\.orders"):
         target.source("orders")
     assert time.monotonic() - start < 10

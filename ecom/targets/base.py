@@ -98,6 +98,9 @@ class Target:
             return None
         return self.con.table(table, database=self._db(loc)).schema()
 
+    def raw_exists(self, table: str) -> bool:
+        return self.raw_schema(table) is not None
+
     def source(self, table: str) -> ir.Table:
         return self.con.table(table, database=self._db(self.raw_location(table)))
 
