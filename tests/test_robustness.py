@@ -305,7 +305,7 @@ def test_build_checks_the_values_of_the_sources(copy):
         ["compile", "--out", "/dev/null/x"],
     ],
 )
-def test_bad_options_are_one_line(built, args, tmp_path):
+def test_bad_options_are_one_line(built, args):
     assert_refused(built, *args)
 
 
