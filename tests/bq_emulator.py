@@ -114,6 +114,20 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def product_copy(product: dict) -> dict:
+    """The product's columns an inventory unit carries (thelook copies them onto every unit)."""
+    return {
+        "cost": product["cost"],
+        "product_category": product["category"],
+        "product_name": product["name"],
+        "product_brand": product["brand"],
+        "product_retail_price": product["retail_price"],
+        "product_department": product["department"],
+        "product_sku": product["sku"],
+        "product_distribution_center_id": product["distribution_center_id"],
+    }
+
+
 def tiny_raw(seed: int = 7) -> dict[str, pa.Table]:
     """A small, deterministic, referentially complete raw dataset in the contract's types.
 
@@ -220,14 +234,7 @@ def tiny_raw(seed: int = 7) -> dict[str, pa.Table]:
                     "product_id": product["id"],
                     "created_at": created - dt.timedelta(days=rnd.randint(5, 20)),
                     "sold_at": created,
-                    "cost": product["cost"],
-                    "product_category": product["category"],
-                    "product_name": product["name"],
-                    "product_brand": product["brand"],
-                    "product_retail_price": product["retail_price"],
-                    "product_department": product["department"],
-                    "product_sku": product["sku"],
-                    "product_distribution_center_id": product["distribution_center_id"],
+                    **product_copy(product),
                 }
             )
             items.append(
@@ -254,14 +261,7 @@ def tiny_raw(seed: int = 7) -> dict[str, pa.Table]:
                     "product_id": product["id"],
                     "created_at": at(rnd.uniform(0, 100)),
                     "sold_at": None,
-                    "cost": product["cost"],
-                    "product_category": product["category"],
-                    "product_name": product["name"],
-                    "product_brand": product["brand"],
-                    "product_retail_price": product["retail_price"],
-                    "product_department": product["department"],
-                    "product_sku": product["sku"],
-                    "product_distribution_center_id": product["distribution_center_id"],
+                    **product_copy(product),
                 }
             )
     for k in range(8):  # anonymous browsing

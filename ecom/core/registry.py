@@ -1,9 +1,10 @@
-"""Models, data tests and build variables, and the DAG the code declares.
+"""Models, data tests, build variables, build summaries and exposures, and the DAG the code declares.
 
 A model is a plain function in `marts/` whose name is its table and whose parameters name what it
 reads: raw sources (`ecom.core.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
 what the engine needs besides the expression: the key, the materialization, BigQuery partitioning
-and clustering, and the generic data tests of its columns.
+and clustering, and the generic data tests of its columns. An `@exposure` (a report page) declares
+the marts and columns something outside the project reads, for lineage and `ecom ls`.
 """
 
 from __future__ import annotations
