@@ -34,6 +34,7 @@ def point_in_time_status(raw: ir.Table, as_of: dt.date) -> ir.StringValue:
 
 
 @model(
+    materialized={"duckdb": "view"},  # read by few models: a copy costs more than rereading raw
     key="order_id",
     partition_by="order_date",
     cluster_by="user_id",
@@ -71,6 +72,7 @@ def stg_orders(orders: ir.Table, as_of: dt.date) -> ir.Table:
 
 
 @model(
+    materialized={"duckdb": "view"},  # read by few models: a copy costs more than rereading raw
     key="order_item_id",
     partition_by="order_date",
     cluster_by=("product_id",),
@@ -122,7 +124,7 @@ def stg_order_items(order_items: ir.Table, orders: ir.Table, as_of: dt.date) -> 
     )
 
 
-@model(key="product_id", cluster_by="category")
+@model(key="product_id", materialized={"duckdb": "view"}, cluster_by="category")
 def stg_products(products: ir.Table) -> ir.Table:
     """One row per product of the catalogue (no timestamps, so `as_of` does not apply).
 
@@ -150,7 +152,12 @@ def stg_products(products: ir.Table) -> ir.Table:
     )
 
 
-@model(key="user_id", partition_by="signup_date", not_null=("created_at", "signup_date"))
+@model(
+    materialized={"duckdb": "view"},  # read by few models: a copy costs more than rereading raw
+    key="user_id",
+    partition_by="signup_date",
+    not_null=("created_at", "signup_date"),
+)
 def stg_users(users: ir.Table, as_of: dt.date) -> ir.Table:
     """One row per user signed up by the end of `as_of`. No names, e-mails, street addresses,
     postal codes or coordinates pass staging.
@@ -182,6 +189,7 @@ def stg_users(users: ir.Table, as_of: dt.date) -> ir.Table:
 
 
 @model(
+    materialized={"duckdb": "view"},  # read by few models: a copy costs more than rereading raw
     key="event_id",
     partition_by="event_date",
     cluster_by=("user_id",),
@@ -227,6 +235,7 @@ def stg_events(events: ir.Table, as_of: dt.date) -> ir.Table:
 
 
 @model(
+    materialized={"duckdb": "view"},  # read by few models: a copy costs more than rereading raw
     key="inventory_item_id",
     cluster_by="product_id",
     not_null=("product_id", "created_at"),
@@ -255,6 +264,7 @@ def stg_inventory(inventory_items: ir.Table, as_of: dt.date) -> ir.Table:
 
 
 @model(
+    materialized={"duckdb": "view"},  # read by few models: a copy costs more than rereading raw
     key=("spend_date", "platform", "campaign_id"),
     partition_by="spend_date",
     cluster_by="platform",

@@ -87,6 +87,13 @@ class Target:
     def transaction(self) -> Iterator[None]:
         yield
 
+    def profile(self) -> None:
+        """From now on, measure the engine's peak memory, when the target can."""
+
+    def peak_memory(self) -> int | None:
+        """The engine's peak memory in bytes so far (as of the last query), when the target measures it."""
+        return None
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.con.disconnect()

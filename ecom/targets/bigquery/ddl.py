@@ -41,7 +41,7 @@ def create_statement(model: Model, schema: ibis.Schema, sql: str, models: Locati
     decorator. A TIMESTAMP partition column is partitioned by its UTC date."""
     target = _quote(models.catalog, models.database, model.name)
     labels = f'OPTIONS(labels=[("ecom_model", "{label(model.name)}")])'
-    if model.materialized == "view":
+    if model.materialization("bigquery") == "view":
         return f"CREATE OR REPLACE VIEW {target} {labels} AS\n{sql}"
     clauses = []
     if model.partition_by:

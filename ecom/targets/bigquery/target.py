@@ -250,7 +250,7 @@ class BigQueryTarget(Target):
     def materialize(self, model: Model, expr: ir.Table) -> int:
         self.ensure_dataset(self.models)
         self._run(self.ddl(model, expr), self._job_config(model))
-        if model.materialized == "view":
+        if model.materialization(self.name) == "view":
             return int(self.table(model.name).count().execute())
         table = self.client.get_table(self._ref(self.models, model.name))
         return int(table.num_rows)
