@@ -111,7 +111,7 @@ def prepare(db: str, scale: float | None, folder: str | None) -> float:
 
 
 def run_scale(scale: float | None, folder: str | None, repeat: int, tmp: str) -> dict:
-    raw = f"{tmp}/raw.duckdb"
+    raw = f"{tmp}/generated.duckdb"  # not raw.duckdb: its catalog name would clash with the schema raw
     prepare_s = prepare(raw, scale, folder)
     sql_file = f"{tmp}/models.json"
     Path(sql_file).write_text(json.dumps(compiled_sql(raw)))

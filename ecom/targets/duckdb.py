@@ -102,6 +102,7 @@ class DuckDBTarget(Target):
             name: self.con.con.execute(f"SELECT current_setting('{name}')").fetchone()[0] for name in settings
         }
 
+    def profile(self) -> None:
         """Have DuckDB write each query's profile (only its peak buffer memory) to a temporary file."""
         self._profile_dir = tempfile.TemporaryDirectory(prefix="ecom-profile-")  # removed with the target
         self.profile_path = Path(self._profile_dir.name) / "last_query.json"
