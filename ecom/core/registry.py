@@ -52,7 +52,7 @@ class Model:
         return tuple(inspect.signature(self.func).parameters)
 
     def materialization(self, target: str) -> str:
-        """ "table" or "view" on the target named `target` (duckdb, bigquery)."""
+        """Whether the model is a "table" or a "view" on the target named `target` (duckdb, bigquery)."""
         return self.materialized_on.get(target, self.materialized)
 
     @property
