@@ -66,9 +66,15 @@ def test_a_variable_defined_twice_is_refused_and_the_same_definition_again_is_no
 
 
 def test_materialization_is_per_target_and_table_where_not_named():
-    model(key="order_id", materialized={"duckdb": "view"})(first_orders)
-    model(key="order_id", materialized="view")(second_orders)
-    per_target, everywhere = registry._MODELS["first_orders"], registry._MODELS["second_orders"]
+    def per_target_orders(stg_orders):
+        return stg_orders
+
+    def view_orders(stg_orders):
+        return stg_orders
+
+    model(key="order_id", materialized={"duckdb": "view"})(per_target_orders)
+    model(key="order_id", materialized="view")(view_orders)
+    per_target, everywhere = registry._MODELS["per_target_orders"], registry._MODELS["view_orders"]
     assert (per_target.materialization("duckdb"), per_target.materialization("bigquery")) == ("view", "table")
     assert (everywhere.materialization("duckdb"), everywhere.materialization("bigquery")) == ("view", "view")
 
