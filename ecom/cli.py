@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import inspect
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from rich.table import Table
 
 from ecom.core import engine
 from ecom.core.files import FileWriteError, atomic_write
-from ecom.core.registry import Project, ProjectError
+from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
@@ -293,10 +294,17 @@ def build(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="BigQuery: estimate bytes processed per model; write nothing.")
     ] = False,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            "--profile", help="Also print materializations, rows/s, DuckDB's peak memory and the time around models."
+        ),
+    ] = False,
     *,
     target: TargetOptions,
 ) -> None:
     """Validate the raw sources, then materialize the selected models in dependency order."""
+    started = time.perf_counter()
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select)
@@ -311,6 +319,9 @@ def build(
             return
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {len(selected)} models on {engine.describe(tgt)} with {shown}", highlight=False)
+        if profile:
+            tgt.profile()
+        setup = time.perf_counter() - started
         with progress() as bar:
             task = bar.add_task("building", total=len(selected))
 
@@ -318,16 +329,48 @@ def build(
                 bar.update(task, advance=1, description=f"built {result.name}")
 
             results = engine.build(proj, tgt, selected, values, on_done=done)
-        report = Table("model", "layer", "rows", "seconds", title="Build")
-        for r in results:
-            report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}")
-        total = sum(r.seconds for r in results)
-        report.add_row("total", "", "", f"{total:.2f}", style="bold")
-        out.print(report)
-        for name, note in getattr(tgt, "notes", {}).items():
+        out.print(_profile_table(proj, tgt, results) if profile else _build_table(proj, results))
+        for name, note in tgt.notes.items():
             err.print(f"{name}: {note}", highlight=False)
+        summarized = time.perf_counter()
         for title, rows in engine.summaries(proj, tgt, set(selected)):
             out.print(_rich_table(title, rows))
+        if profile:
+            out.print(
+                f"Outside the models: {setup:.2f} s before them (imports, source checks, variables), "
+                f"{time.perf_counter() - summarized:.2f} s of summaries; "
+                f"{time.perf_counter() - started:.2f} s in all since the imports.",
+                highlight=False,
+            )
+
+
+def _build_table(proj: Project, results: list[engine.ModelResult]) -> Table:
+    report = Table("model", "layer", "rows", "seconds", title="Build")
+    for r in results:
+        report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}")
+    report.add_row("total", "", "", f"{sum(r.seconds for r in results):.2f}", style="bold")
+    return report
+
+
+def _profile_table(proj: Project, tgt: Target, results: list[engine.ModelResult]) -> Table:
+    settings = ", ".join(f"{k} {v}" for k, v in tgt.resources.items())
+    report = Table(
+        "model",
+        "layer",
+        "materialized",
+        "rows",
+        "seconds",
+        "rows/s",
+        "DuckDB peak MB so far",
+        title=f"Build profile ({settings})",
+    )
+    for r in results:
+        rate = r.rows / r.seconds if r.seconds else 0
+        peak = _fmt(r.peak_bytes / 2**20 if r.peak_bytes is not None else None)
+        kind = proj.models[r.name].materialization(tgt.name)
+        report.add_row(r.name, proj.models[r.name].layer, kind, f"{r.rows:,}", f"{r.seconds:.2f}", f"{rate:,.0f}", peak)
+    report.add_row("total", "", "", "", f"{sum(r.seconds for r in results):.2f}", "", "", style="bold")
+    return report
 
 
 def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> None:
@@ -523,10 +566,18 @@ def list_models(
             print(engine.mermaid(proj, selected))
             return
         docs = model_docs(proj)
-        table = Table("model", "layer", "key", "grain", title=f"{len(selected)} models (`ecom ls MODEL`: its columns)")
+        table = Table(
+            "model",
+            "layer",
+            "materialized",
+            "key",
+            "grain",
+            title=f"{len(selected)} models (`ecom ls MODEL`: its columns)",
+        )
         for model_name in selected:
             m = proj.models[model_name]
-            table.add_row(model_name, m.layer, ", ".join(m.key), docs[model_name].grain)
+            kind = ", ".join(f"{t}: {m.materialization(t)}" for t in TARGETS) if m.materialized_on else m.materialized
+            table.add_row(model_name, m.layer, kind, ", ".join(m.key), docs[model_name].grain)
         out.print(table)
         consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]
         if consumers:

@@ -237,7 +237,7 @@ def test_select_and_ddl_pass_the_analyzer_with_the_declared_columns(name, analyz
     assert output_columns(analyzer.analyze(TARGET.compile(expr))) == declared
     created = analyzer.analyze(TARGET.ddl(model, expr))
     assert output_columns(created) == declared
-    if model.materialized == "table":
+    if model.materialization("bigquery") == "table":
         assert (len(created.partition_by_list), len(created.cluster_by_list)) == (
             int(model.partition_by is not None),
             len(model.cluster_by),

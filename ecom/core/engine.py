@@ -109,6 +109,7 @@ class ModelResult:
     rows: int | None = None
     seconds: float = 0.0
     message: str = ""
+    peak_bytes: int | None = None  # the engine's peak memory up to this model, when the target measures it
 
 
 def model_inputs(
@@ -161,7 +162,7 @@ def build(
                 raise
             except Exception as e:  # the backend's message is the useful part
                 raise BuildError(f"model {name} failed: {first_line(e)}") from e
-            result = ModelResult(name, "ok", rows, time.perf_counter() - start)
+            result = ModelResult(name, "ok", rows, time.perf_counter() - start, peak_bytes=target.peak_memory())
             results.append(result)
             on_done(result)
         _record_build(target, results, started)
@@ -361,10 +362,10 @@ def compile_inputs(
 def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[str, list[dict]]]:
     """The registered summaries whose models were all built, as (title, rows)."""
     result = []
+    values = built_vars(project, target, {})
     for s in project.summaries.values():
         reads = [p for p in s.params if p in project.models]
         if reads and set(reads) <= built:
-            values = built_vars(project, target, {})
             table = call(s.func, {p: target.table(p) for p in reads}, values)
             result.append((s.title, table.to_pyarrow().to_pylist()))
     return result

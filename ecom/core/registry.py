@@ -2,9 +2,9 @@
 
 A model is a plain function in `marts/` whose name is its table and whose parameters name what it
 reads: raw sources (`ecom.core.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
-what the engine needs besides the expression: the key, the materialization, BigQuery partitioning
-and clustering, and the generic data tests of its columns. An `@exposure` (a report page) declares
-the marts and columns something outside the project reads, for lineage and `ecom ls`.
+what the engine needs besides the expression: the key, the materialization (per target), BigQuery
+partitioning and clustering, and the generic data tests of its columns. An `@exposure` (a report
+page) declares the marts and columns something outside the project reads, for lineage and `ecom ls`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from typing import Any
 from ecom.core.sources import RAW_SCHEMAS
 
 LAYERS = ("staging", "intermediate", "marts")
+TARGETS = ("duckdb", "bigquery")
+MATERIALIZATIONS = ("table", "view")
 
 
 class ProjectError(Exception):
@@ -39,7 +41,8 @@ class Model:
     name: str
     func: Callable[..., Any]
     key: tuple[str, ...]
-    materialized: str = "table"
+    materialized: str = "table"  # on every target not in materialized_on
+    materialized_on: Mapping[str, str] = field(default_factory=dict)
     partition_by: str | None = None
     cluster_by: tuple[str, ...] = ()
     not_null: tuple[str, ...] = ()
@@ -49,6 +52,10 @@ class Model:
     @property
     def params(self) -> tuple[str, ...]:
         return tuple(inspect.signature(self.func).parameters)
+
+    def materialization(self, target: str) -> str:
+        """Whether the model is a "table" or a "view" on the target named `target` (duckdb, bigquery)."""
+        return self.materialized_on.get(target, self.materialized)
 
     @property
     def layer(self) -> str:
@@ -145,16 +152,24 @@ def _defined_at(func: Callable[..., Any]) -> str:
 def model(
     *,
     key: str | Iterable[str],
-    materialized: str = "table",
+    materialized: str | Mapping[str, str] = "table",
     partition_by: str | None = None,
     cluster_by: str | Iterable[str] | None = None,
     not_null: str | Iterable[str] | None = None,
     accepted_values: Mapping[str, Iterable[Any]] | None = None,
     relationships: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a model. `relationships` maps a column to `"model.column"` it must resolve to."""
-    if materialized not in ("table", "view"):
-        raise ValueError(f"materialized must be 'table' or 'view', not {materialized!r}")
+    """Register a model. `materialized` is "table" or "view" on every target, or per target, e.g.
+    `{"duckdb": "view"}` (a target not named builds a table). `relationships` maps a column to
+    `"model.column"` it must resolve to."""
+    per_target = {} if isinstance(materialized, str) else dict(materialized)
+    default = materialized if isinstance(materialized, str) else "table"
+    unknown = sorted(set(per_target) - set(TARGETS))
+    if unknown:
+        raise ValueError(f"materialized names unknown target(s) {', '.join(unknown)}; targets: {', '.join(TARGETS)}")
+    for kind in (default, *per_target.values()):
+        if kind not in MATERIALIZATIONS:
+            raise ValueError(f"materialized must be 'table' or 'view', not {kind!r}")
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         _claim("model", func.__name__, _defined_at(func))
@@ -162,7 +177,8 @@ def model(
             name=func.__name__,
             func=func,
             key=_tuple(key),
-            materialized=materialized,
+            materialized=default,
+            materialized_on=per_target,
             partition_by=partition_by,
             cluster_by=_tuple(cluster_by),
             not_null=_tuple(not_null),

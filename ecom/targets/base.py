@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import ibis
@@ -65,6 +66,10 @@ class Target:
 
     con: BaseBackend
     path: Path | None = None  # an embedded target's database file
+    # The engine's resource settings in force (DuckDB's memory limit and spill folder), for --profile.
+    resources: Mapping[str, str] = MappingProxyType({})
+    # Per model, what the build chose for it (BigQuery: monthly partitions), printed after the build.
+    notes: Mapping[str, str] = MappingProxyType({})
     raw: Location
     models: Location
 
@@ -133,6 +138,13 @@ class Target:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         yield
+
+    def profile(self) -> None:
+        """From now on, measure the engine's peak memory, when the target can."""
+
+    def peak_memory(self) -> int | None:
+        """The engine's peak memory in bytes so far (as of the last query), when the target measures it."""
+        return None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -53,7 +53,7 @@ def create_statement(
     `monthly` (BigQuery's partition limits). `name` builds it under another name (for a swap)."""
     target = quote(models.catalog, models.database, name or model.name)
     labels = f'OPTIONS(labels=[("ecom_model", "{label(model.name)}")])'
-    if model.materialized == "view":
+    if model.materialization("bigquery") == "view":
         return f"CREATE OR REPLACE VIEW {target} {labels} AS\n{sql}"
     clauses = []
     if model.partition_by:

@@ -330,7 +330,7 @@ class BigQueryTarget(Target):
         """Whether a day-partitioned model must be partitioned by month (one job writes at most
         4,000 partitions), and the bytes the query that knows it processed: it counts the partitions
         (distinct days, and the NULL partition), reading only what the partition column is made of."""
-        if model.materialized != "table" or not model.partition_by:
+        if model.materialization(self.name) != "table" or not model.partition_by:
             return False, 0
         column = expr[model.partition_by]
         day = column.date() if column.type().is_timestamp() else column
@@ -378,12 +378,12 @@ class BigQueryTarget(Target):
     def materialize(self, model: Model, expr: ir.Table) -> int:
         self.ensure_dataset(self.models)
         monthly, _ = self._monthly(model, expr)
-        existing = self._table_or_none(self.models, model.name) if model.materialized == "table" else None
+        existing = self._table_or_none(self.models, model.name) if model.materialization(self.name) == "table" else None
         if existing is not None and self._existing_spec(existing) != self._spec(model, monthly):
             self._swap(model, expr, monthly)
         else:
             self._run(self.ddl(model, expr, monthly=monthly), model)
-        if model.materialized == "view":
+        if model.materialization(self.name) == "view":
             return int(self.table(model.name).count().execute())
         table = self.client.get_table(self._ref(self.models, model.name))
         return int(table.num_rows)
