@@ -192,7 +192,8 @@ def test_missing_raw_table_and_columns_are_all_listed():
 
 def test_compile_is_deterministic(project):
     values = resolve_vars(project.vars, {"as_of": dt.date(2024, 6, 30)}, lambda _: None)
-    raw_at, models = BigQueryTarget.offline_locations({"project": "my-proj", "dataset": "d", "raw_dataset": "public.raw"}, {})
+    settings = {"project": "my-proj", "dataset": "d", "raw_dataset": "public.raw"}
+    raw_at, models = BigQueryTarget.offline_locations(settings, {})
     first = {
         n: engine.to_sql(e, "bigquery") for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
     }
