@@ -53,8 +53,8 @@ class BigQueryConfig:
     sources: dict[str, str] = field(default_factory=dict)
 
 
-def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
-    """The `[bigquery]` section of the first config file in `folder` (default: the cwd)."""
+def read_config(folder: Path | None = None) -> tuple[Any, Path | None]:
+    """The parsed first config file in `folder` (default: the cwd), and its path; ({}, None) without one."""
     folder = Path.cwd() if folder is None else Path(folder)
     for name in CONFIG_FILES:
         path = folder / name
@@ -62,26 +62,32 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
             continue
         try:
             if path.suffix == ".toml":
-                data = tomllib.loads(path.read_text())
-            else:
-                import yaml
+                return tomllib.loads(path.read_text()), path
+            import yaml
 
-                data = yaml.safe_load(path.read_text()) or {}
+            return yaml.safe_load(path.read_text()) or {}, path
         except Exception as e:  # a syntax error in the user's file: say where
             raise TargetError(f"cannot read {path}: {first_line(e)}") from None
-        section = data.get("bigquery", {}) if isinstance(data, dict) else None
-        if not isinstance(section, dict):
-            raise TargetError(f"{path}: `bigquery` must be a table of settings")
-        known = {"project", "dataset", "raw_dataset", "location", "endpoint", "storage_endpoint", "sources"}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise TargetError(
-                f"{path}: unknown bigquery setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        if not isinstance(section.get("sources", {}), dict):
-            raise TargetError(f"{path}: bigquery.sources must map a raw table to a dataset")
-        return section, path
     return {}, None
+
+
+def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+    """The `[bigquery]` section of the first config file in `folder` (default: the cwd)."""
+    data, path = read_config(folder)
+    if path is None:
+        return {}, None
+    section = data.get("bigquery", {}) if isinstance(data, dict) else None
+    if not isinstance(section, dict):
+        raise TargetError(f"{path}: `bigquery` must be a table of settings")
+    known = {"project", "dataset", "raw_dataset", "location", "endpoint", "storage_endpoint", "sources"}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise TargetError(
+            f"{path}: unknown bigquery setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    if not isinstance(section.get("sources", {}), dict):
+        raise TargetError(f"{path}: bigquery.sources must map a raw table to a dataset")
+    return section, path
 
 
 def resolve_config(
