@@ -379,6 +379,144 @@ def report(
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)
 
 
+def _freshness_table(checks: list) -> Table:
+    from ecom.run import describe_age
+
+    colors = {"pass": "green", "warn": "yellow", "error": "red", "unchecked": "dim"}
+    table = Table("raw table", "newest row", "age", "warn after", "error after", "status", title="Source freshness")
+    for c in checks:
+        table.add_row(
+            c.table,
+            c.newest.strftime("%Y-%m-%d %H:%M UTC") if c.newest else "–",
+            describe_age(c.age),
+            describe_age(c.warn_after) if c.warn_after else "–",
+            describe_age(c.error_after) if c.error_after else "–",
+            f"[{colors[c.status]}]{c.status}[/]",
+        )
+    return table
+
+
+@app.command()
+def freshness(
+    target: TargetOpt = "duckdb",
+    path: PathOpt = None,
+    project: ProjectOpt = None,
+    raw_dataset: RawDatasetOpt = None,
+    location: LocationOpt = None,
+    endpoint: EndpointOpt = None,
+) -> None:
+    """How old each raw table's newest row is, against the freshness thresholds of ecom.toml.
+    Exit code 2 when a table is past its error_after (0 on warnings, as dbt's source freshness)."""
+    from ecom.core import freshness as fresh
+
+    with friendly_errors():
+        try:
+            limits = fresh.configured_thresholds()
+            at = fresh.now()
+        except fresh.FreshnessError as e:
+            raise VarsError(str(e)) from None
+        tgt = open_target(target, path, project, None, raw_dataset, location, endpoint)
+        engine.validate_sources(tgt, fresh.LOADED_AT)
+        checks = fresh.check(tgt, at, limits)
+        out.print(_freshness_table(checks))
+        if fresh.worst(checks) == "error":
+            raise typer.Exit(2)
+
+
+@app.command("run")
+def run_all(
+    vars: VarsOpt = None,
+    publish: Annotated[
+        Path, typer.Option("--publish", help="The folder the report is published to (replaced whole).")
+    ] = Path("site"),
+    notify: Annotated[
+        str | None,
+        typer.Option(help='POST a JSON {"text": ...} here (e.g. a Slack webhook) when a run fails or data is stale.'),
+    ] = None,
+    target: TargetOpt = "duckdb",
+    path: PathOpt = None,
+    project: ProjectOpt = None,
+    dataset: DatasetOpt = None,
+    raw_dataset: RawDatasetOpt = None,
+    location: LocationOpt = None,
+    endpoint: EndpointOpt = None,
+) -> None:
+    """The unattended morning: check freshness, build every model, run the data tests, publish the
+    report, record the run (`ecom runs`). Exit 2: stale data, nothing built; exit 1: a model or data
+    test failed, the published report kept."""
+    from ecom.core import freshness as fresh
+    from ecom.run import run
+
+    with friendly_errors():
+        if notify is not None and not notify.startswith(("http://", "https://")):
+            raise VarsError(f"--notify must be an http:// or https:// URL, not {notify!r}")
+        try:
+            limits = fresh.configured_thresholds()
+            fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
+        except fresh.FreshnessError as e:
+            raise VarsError(str(e)) from None
+        proj = Project.load()
+        given = parse_vars(vars or [])
+        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        with err.status("starting") as status:
+            outcome = run(proj, tgt, given, publish, notify, limits, on_step=status.update)
+        record = outcome.record
+        out.print(_freshness_table(outcome.checks))
+        if record.models:
+            rows = sum(m["rows"] for m in record.models)
+            out.print(f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}", highlight=False)
+        failed = [t for t in outcome.tests if t.status != "pass"]
+        for t in failed:
+            out.print(
+                f"[red]{t.status.upper():5}[/] {t.name}" + (f" ({t.failures:,} failing rows)" if t.failures else "")
+            )
+        if outcome.tests:
+            out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
+        if outcome.notified:
+            err.print(f"[yellow]warning:[/] the notification to {notify} failed: {outcome.notified}", highlight=False)
+        endings = {
+            "success": f"Published {publish}/index.html",
+            "stale": "Stale raw data (past error_after): nothing built, the published report kept",
+            "failed": f"Data tests failed: {publish} kept as it was",
+        }
+        out.print(f"Run {record.run_id}: {endings[record.status]}", highlight=False)
+        raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option(help="How many runs to list, latest first.", min=1)] = 20,
+    target: TargetOpt = "duckdb",
+    path: PathOpt = None,
+    project: ProjectOpt = None,
+    dataset: DatasetOpt = None,
+    location: LocationOpt = None,
+    endpoint: EndpointOpt = None,
+) -> None:
+    """The history of `ecom run`, latest first."""
+    from ecom.core.runs import history
+
+    with friendly_errors():
+        tgt = open_target(target, path, project, dataset, None, location, endpoint)
+        records = history(tgt, limit)
+        table = Table(
+            "run", "started (UTC)", "seconds", "status", "as_of", "models", "tests failed", "stale", title="Runs"
+        )
+        for r in records:
+            stale = [f["table"] for f in r["freshness"] if f["status"] in ("warn", "error")]
+            table.add_row(
+                r["run_id"],
+                r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                f"{(r['ended_at'] - r['started_at']).total_seconds():.1f}",
+                r["status"],
+                str(r["as_of"] or "–"),
+                str(len(r["models"])),
+                str(sum(t["status"] != "pass" for t in r["tests"])) if r["tests"] else "–",
+                ", ".join(stale) or "–",
+            )
+        out.print(table if records else f"No runs recorded on {engine.describe(tgt)} yet: `ecom run` records one.")
+
+
 @app.command("ls")
 def list_models(
     select: SelectOpt = None,

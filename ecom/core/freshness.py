@@ -81,7 +81,7 @@ def parse_duration(text: Any, where: str) -> dt.timedelta | None:
         return None
     match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None:
-        raise FreshnessError(f"{where} = {text!r}: write a duration like \"12 hours\", \"3 days\" or \"none\"")
+        raise FreshnessError(f'{where} = {text!r}: write a duration like "12 hours", "3 days" or "none"')
     return dt.timedelta(**{UNITS[match[2]]: int(match[1])})
 
 
@@ -151,18 +151,14 @@ def judge(age: dt.timedelta | None, warn_after: dt.timedelta | None, error_after
 def newest_rows(target: Target) -> dict[str, dt.datetime | None]:
     """The newest loaded-at of each checked table, in one query."""
     parts = [
-        conform(table, target.source(table)).aggregate(
-            table=ibis.literal(table), newest=ibis._[column].cast(TS).max()
-        )
+        conform(table, target.source(table)).aggregate(table=ibis.literal(table), newest=ibis._[column].cast(TS).max())
         for table, column in LOADED_AT.items()
     ]
     rows = ibis.union(*parts).to_pyarrow().to_pylist()
     return {r["table"]: r["newest"] for r in rows}
 
 
-def check(
-    target: Target, at: dt.datetime, limits: Mapping[str, Mapping[str, dt.timedelta | None]]
-) -> list[Freshness]:
+def check(target: Target, at: dt.datetime, limits: Mapping[str, Mapping[str, dt.timedelta | None]]) -> list[Freshness]:
     """Every checked table's freshness at time `at`."""
     newest = newest_rows(target)
     result = []

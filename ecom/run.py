@@ -1,0 +1,188 @@
+"""`ecom run`, the unattended morning: freshness, build, data tests, publish, record (and notify).
+
+    freshness error      -> stop, nothing built                     status stale,  exit 2
+    a model fails        -> the build rolls back (DuckDB)            status error,  exit 1
+    a data test fails    -> the publish folder is left as it was     status failed, exit 1
+    otherwise            -> the report is published                  status success, exit 0
+
+Every run, whatever its end, appends one record to `_ecom_runs` (ecom.core.runs). With a notify URL,
+a stale (warn or error) or unsuccessful run also POSTs `{"text": ...}`, Slack's incoming-webhook
+shape, which never changes the run's outcome.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+import tempfile
+import urllib.request
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecom.core import engine
+from ecom.core import freshness as fresh
+from ecom.core.registry import Project
+from ecom.core.runs import RunRecord, append, masked
+from ecom.outputs import report as dashboard
+from ecom.targets.base import Target, first_line
+
+NOTIFY_TIMEOUT_SECONDS = 10
+EXIT_CODES = {"success": 0, "failed": 1, "error": 1, "stale": 2}
+
+
+@dataclass
+class Outcome:
+    record: RunRecord
+    checks: list[fresh.Freshness]
+    tests: list[engine.TestResult]
+    notified: str | None  # why the notification failed, or None
+
+    @property
+    def stale(self) -> list[fresh.Freshness]:
+        return [c for c in self.checks if c.status in ("warn", "error")]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.record.status]
+
+
+def write_site(project: Project, target: Target, values: Mapping[str, Any], folder: Path) -> None:
+    """Everything published: the report as index.html.
+
+    The docs catalog (`ecom docs`, not on main when this was written) belongs here too, written into
+    folder / "docs" by the same function its command calls.
+    """
+    try:
+        dashboard.write_report(project.exposures.values(), target.table, values, folder / "index.html")
+    except dashboard.ReportError as e:
+        raise engine.BuildError(str(e)) from None
+
+
+def publish(folder: Path, write: Callable[[Path], None]) -> None:
+    """Write into a new folder beside `folder`, then swap it in: readers see the old site or the new
+    one, never a half-written one (between the two renames the folder is briefly absent). A failed
+    write leaves `folder` untouched."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=f".{folder.name}-new-", dir=folder.parent))
+    try:
+        write(new)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    new.chmod(0o755)  # mkdtemp's folder is private; a published site is read by a web server
+    old = new.with_name(new.name.replace("-new-", "-old-"))
+    if folder.exists():
+        folder.rename(old)
+    new.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def notify(url: str, text: str) -> str | None:
+    """POST {"text": text} as JSON; the reason it failed, or None. Never raises."""
+    request = urllib.request.Request(
+        url, data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=NOTIFY_TIMEOUT_SECONDS) as response:
+            response.read()
+    except Exception as e:  # unreachable, refused, timed out, HTTP error: reported, not raised
+        return first_line(e)
+    return None
+
+
+def describe_age(age: dt.timedelta | None) -> str:
+    """An age or threshold as people say it: hours up to two days, then days."""
+    if age is None:
+        return "no rows"
+    hours = age.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if abs(hours) >= 48 else f"{hours:.1f} hours"
+
+
+def summary(outcome: Outcome) -> str:
+    """One line for the notification: what ran where, how it ended, and why."""
+    r = outcome.record
+    parts = [f"ecom run on {r.target}: {r.status}" + (f" (as_of {r.as_of})" if r.as_of else "")]
+    if outcome.stale:
+        parts.append("stale: " + ", ".join(f"{c.table} {describe_age(c.age)} old ({c.status})" for c in outcome.stale))
+    failing = [t.name for t in outcome.tests if t.status != "pass"]
+    if failing:
+        parts.append(f"{len(failing)} data tests failed: {', '.join(failing[:5])}" + (" …" if len(failing) > 5 else ""))
+    if r.message and not failing:
+        parts.append(r.message)
+    if r.status != "success":
+        parts.append("the published report was not replaced")
+    return "; ".join(parts)
+
+
+def run(
+    project: Project,
+    target: Target,
+    given: Mapping[str, Any],
+    site: Path,
+    notify_url: str | None = None,
+    limits: Mapping[str, Mapping[str, dt.timedelta | None]] | None = None,
+    on_step: Callable[[str], None] = lambda text: None,
+) -> Outcome:
+    """One whole run; see the module's docstring. An unexpected error is recorded (and notified),
+    then raised."""
+    record = RunRecord(uuid.uuid4().hex[:12], dt.datetime.now(dt.UTC), engine.describe(target))
+    outcome = Outcome(record, [], [], None)
+    try:
+        _steps(project, target, given, site, limits or fresh.configured_thresholds(), outcome, on_step)
+    except Exception as e:
+        record.status, record.message = "error", first_line(e)
+        # the history may be unreachable too: the first error is the one to show
+        with contextlib.suppress(Exception):
+            _finish(target, outcome, notify_url)
+        raise
+    _finish(target, outcome, notify_url)
+    return outcome
+
+
+def _finish(target: Target, outcome: Outcome, notify_url: str | None) -> None:
+    record = outcome.record
+    record.ended_at = dt.datetime.now(dt.UTC)
+    if notify_url and (record.status != "success" or outcome.stale):
+        outcome.notified = notify(notify_url, summary(outcome))
+    append(target, record)
+
+
+def _steps(
+    project: Project,
+    target: Target,
+    given: Mapping[str, Any],
+    site: Path,
+    limits: Mapping[str, Mapping[str, dt.timedelta | None]],
+    outcome: Outcome,
+    on_step: Callable[[str], None],
+) -> None:
+    record = outcome.record
+    engine.validate_sources(target)
+    record.checked_at = fresh.now()
+    outcome.checks = fresh.check(target, record.checked_at, limits)
+    record.freshness = [c.as_dict() for c in outcome.checks]
+    if fresh.worst(outcome.checks) == "error":
+        record.status = "stale"
+        return
+    values = engine.target_vars(project, target, given)
+    record.as_of, record.vars = values.get("as_of"), masked(values)
+    on_step(f"building {len(project.order)} models")
+    built = engine.build(project, target, project.order, values)
+    record.models = [{"name": r.name, "rows": r.rows, "seconds": round(r.seconds, 3)} for r in built]
+    on_step("running the data tests")
+    cases = engine.generic_tests(project, project.order) + engine.singular_tests(project, project.order, values)
+    outcome.tests = engine.run_tests(cases, target.table, workers=getattr(target, "test_workers", 1))
+    record.tests = [
+        {"name": t.name, "status": t.status, "failures": t.failures, "message": t.message} for t in outcome.tests
+    ]
+    if any(t.status != "pass" for t in outcome.tests):
+        record.status = "failed"
+        return
+    on_step(f"publishing to {site}")
+    publish(site, lambda folder: write_site(project, target, values, folder))
+    record.status, record.published = "success", str(site)
