@@ -108,7 +108,9 @@ def summary(outcome: Outcome) -> str:
     r = outcome.record
     parts = [f"ecom run on {r.target}: {r.status}" + (f" (as_of {r.as_of})" if r.as_of else "")]
     if outcome.stale:
-        parts.append("stale: " + ", ".join(f"{c.table} {describe_age(c.age)} old ({c.status})" for c in outcome.stale))
+        parts.append(
+            "old raw data: " + ", ".join(f"{c.table} {describe_age(c.age)} old ({c.status})" for c in outcome.stale)
+        )
     failing = [t.name for t in outcome.tests if t.status != "pass"]
     if failing:
         parts.append(f"{len(failing)} data tests failed: {', '.join(failing[:5])}" + (" …" if len(failing) > 5 else ""))

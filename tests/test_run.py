@@ -1,0 +1,309 @@
+"""`ecom freshness`, `ecom run` and `ecom runs` on fixtures/attribution, with the clock frozen by ECOM_NOW.
+
+The fixture's newest rows, read off its CSV files: orders and order_items 2024-03-29 12:00, events
+2024-03-29 08:00, users 2023-01-01 00:00, marketing_spend 2024-04-01 (a day: 00:00 UTC),
+inventory_items none (header only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ecom.cli import app
+from ecom.core import freshness as fresh
+from ecom.core.runs import RUNS_TABLE, history, masked
+from ecom.run import publish
+from ecom.targets.duckdb import DuckDBTarget
+from tests.conftest import FIXTURES, scenario_vars
+from tests.services import free_port
+
+runner = CliRunner()
+UTC = dt.UTC
+DAY, HOUR = dt.timedelta(days=1), dt.timedelta(hours=1)
+FRESH_NOW = "2024-03-30T06:00:00Z"  # orders 18 h old, events 22 h: both under a day
+STALE_NOW = "2024-04-01T12:00:01Z"  # orders 3 days and 1 s old: past error_after (3 days)
+AS_OF = "2024-03-29"
+SENTINEL = "<html>yesterday's report</html>"
+
+
+# -- thresholds and the clock ------------------------------------------------------------------------
+
+
+def test_default_thresholds_are_the_issues():
+    limits = fresh.thresholds({})
+    assert limits["events"] == limits["orders"] == {"warn_after": DAY, "error_after": 3 * DAY}
+    assert limits["marketing_spend"] == {"warn_after": 2 * DAY, "error_after": None}
+    assert limits["users"] == {"warn_after": None, "error_after": None}
+
+
+def test_a_tables_section_wins_over_the_sections_keys_over_the_defaults():
+    config = {
+        "freshness": {
+            "warn_after": "6 hours",
+            "events": {"warn_after": "90 minutes", "error_after": "none"},
+        }
+    }
+    limits = fresh.thresholds(config)
+    assert limits["events"] == {"warn_after": dt.timedelta(minutes=90), "error_after": None}
+    assert limits["orders"] == {"warn_after": 6 * HOUR, "error_after": 3 * DAY}
+    assert limits["users"] == {"warn_after": 6 * HOUR, "error_after": None}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"freshness": {"warn_after": "tomorrow"}}, "freshness.warn_after = 'tomorrow': write a duration"),
+        ({"freshness": {"events": {"warn_after": 3}}}, "freshness.events.warn_after = 3"),
+        ({"freshness": {"products": {"warn_after": "1 day"}}}, "unknown freshness setting(s) products"),
+        ({"freshness": {"events": {"warn": "1 day"}}}, "freshness.events may set only warn_after and error_after"),
+    ],
+)
+def test_bad_thresholds_say_what_to_write(config, message):
+    with pytest.raises(fresh.FreshnessError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        fresh.thresholds(config)
+
+
+def test_status_is_strictly_past_a_threshold_and_an_empty_table_is_past_all():
+    assert fresh.judge(DAY, DAY, 3 * DAY) == "pass"  # exactly a day old: not yet past
+    assert fresh.judge(DAY + dt.timedelta(microseconds=1), DAY, 3 * DAY) == "warn"
+    assert fresh.judge(3 * DAY + dt.timedelta(microseconds=1), DAY, 3 * DAY) == "error"
+    assert fresh.judge(None, DAY, 3 * DAY) == "error"
+    assert fresh.judge(None, 2 * DAY, None) == "warn"
+    assert fresh.judge(None, None, None) == "unchecked"
+
+
+def test_ecom_now_freezes_the_clock(monkeypatch):
+    monkeypatch.setenv("ECOM_NOW", "2024-03-30T06:00:00")  # naive: UTC
+    assert fresh.now() == dt.datetime(2024, 3, 30, 6, tzinfo=UTC)
+    monkeypatch.setenv("ECOM_NOW", "2024-03-30T08:00:00+02:00")
+    assert fresh.now() == dt.datetime(2024, 3, 30, 6, tzinfo=UTC)
+    monkeypatch.setenv("ECOM_NOW", "yesterday")
+    with pytest.raises(fresh.FreshnessError, match="ECOM_NOW='yesterday' is not a time"):
+        fresh.now()
+
+
+def test_secret_variables_are_masked():
+    values = {"as_of": dt.date(2024, 3, 29), "visitor_salt": "s3cret", "session_timeout_minutes": 30}
+    assert masked(values) == {"as_of": "2024-03-29", "visitor_salt": "***", "session_timeout_minutes": "30"}
+
+
+def test_a_failed_publish_leaves_the_folder_and_no_temporary_one(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(SENTINEL)
+
+    def half_written(folder: Path) -> None:
+        (folder / "index.html").write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        publish(site, half_written)
+    assert (site / "index.html").read_text() == SENTINEL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+    publish(site, lambda folder: (folder / "index.html").write_text("new"))
+    assert (site / "index.html").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+# -- the commands on a fixture -------------------------------------------------------------------------
+
+
+class Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Hook.received.append({"type": self.headers["Content-Type"], "body": json.loads(body)})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook():
+    server = HTTPServer(("127.0.0.1", free_port()), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", Hook.received
+    server.shutdown()
+    server.server_close()
+
+
+def ecom(folder: Path, *args: str, now: str = FRESH_NOW):
+    return runner.invoke(app, [*args, "--path", str(folder / "ecom.duckdb")], env={"ECOM_NOW": now})
+
+
+def load(folder: Path, data: Path) -> None:
+    result = ecom(folder, "load", str(data))
+    assert result.exit_code == 0, result.output
+
+
+VARS = json.dumps(scenario_vars("attribution"), default=str)
+
+
+@pytest.fixture(scope="module")
+def morning(tmp_path_factory, webhook):
+    """Three mornings on one database: fresh, stale, then a raw export that fails a data test."""
+    url, received = webhook
+    folder = tmp_path_factory.mktemp("run")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)  # no ecom.toml here: the default thresholds
+        load(folder, FIXTURES / "attribution")
+        site = folder / "site"
+        runs = {"fresh": ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url)}
+        published = (site / "index.html").read_text()
+        notified_fresh = list(received)
+
+        target = DuckDBTarget(folder / "ecom.duckdb", create=False)
+        target.con.raw_sql("DROP TABLE main.fact_daily_pnl")  # does a stale run rebuild it?
+        target.close()
+        runs["stale"] = ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url, now=STALE_NOW)
+        target = DuckDBTarget(folder / "ecom.duckdb", create=False)
+        rebuilt = target.exists("fact_daily_pnl")
+        target.close()
+        site_after_stale = (site / "index.html").read_text()
+        notified_stale = received[len(notified_fresh) :]
+
+        broken = folder / "broken"
+        shutil.copytree(FIXTURES / "attribution", broken)
+        with (broken / "products.csv").open("a") as f:  # product 2 twice: its key is no longer unique
+            f.write("2,10.0,Tops,Plain Tee,Acme,25.0,Women,SKU2,1\n")
+        load(folder, broken)
+        (site / "index.html").write_text(SENTINEL)
+        runs["failing"] = ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url)
+        notified_failing = received[len(notified_fresh) + len(notified_stale) :]
+        listed = ecom(folder, "runs")
+        target = DuckDBTarget(folder / "ecom.duckdb", create=False)
+        records = history(target, 10)
+        target.close()
+    yield {
+        "runs": runs,
+        "published": published,
+        "rebuilt": rebuilt,
+        "site_after_stale": site_after_stale,
+        "site_after_failure": (site / "index.html").read_text(),
+        "leftovers": sorted(p.name for p in folder.iterdir() if p.name.startswith(".site")),
+        "notified": (notified_fresh, notified_stale, notified_failing),
+        "listed": listed,
+        "records": records,
+    }
+
+
+def test_a_fresh_dataset_publishes_and_records_one_run(morning):
+    result = morning["runs"]["fresh"]
+    assert result.exit_code == 0, result.output
+    assert "Published" in result.output
+    assert f'"as_of":"{AS_OF}"' in morning["published"]  # the report of this build, not an old one
+    fresh_run = morning["records"][-1]
+    assert fresh_run["status"] == "success"
+    assert fresh_run["as_of"] == dt.date(2024, 3, 29)
+    assert fresh_run["published"].endswith("site")
+    assert {t["status"] for t in fresh_run["tests"]} == {"pass"}
+    assert len(fresh_run["models"]) == 24 and all(m["rows"] >= 0 for m in fresh_run["models"])
+    assert fresh_run["vars"]["touch_window_days"] == "7"
+    assert fresh_run["checked_at"] == dt.datetime(2024, 3, 30, 6, tzinfo=UTC)
+    ages = {f["table"]: (f["age_seconds"], f["status"]) for f in fresh_run["freshness"]}
+    assert ages["orders"] == (18 * 3600, "pass")
+    assert ages["events"] == (22 * 3600, "pass")
+    assert ages["marketing_spend"] == (-42 * 3600, "pass")  # 2024-04-01 00:00 is ahead of the clock
+    assert ages["inventory_items"] == (None, "unchecked")
+    assert morning["notified"][0] == []  # nothing to say on a fresh, passing morning
+    assert morning["leftovers"] == []
+
+
+def test_a_stale_table_stops_the_run_before_the_build(morning):
+    result = morning["runs"]["stale"]
+    assert result.exit_code == 2, result.output
+    assert "nothing built" in result.output
+    assert not morning["rebuilt"]
+    assert morning["site_after_stale"] == morning["published"]
+    stale_run = morning["records"][1]
+    assert stale_run["status"] == "stale"
+    assert stale_run["models"] == [] and stale_run["as_of"] is None and stale_run["published"] is None
+    status = {f["table"]: f["status"] for f in stale_run["freshness"]}
+    assert status["orders"] == "error"  # 3 days and 1 s
+    assert status["events"] == "error"  # 3 days 4 h
+    assert status["marketing_spend"] == "pass"  # 12 h
+    [message] = morning["notified"][1]
+    assert message["type"] == "application/json"
+    assert message["body"]["text"].startswith("ecom run on duckdb main: stale")
+    assert "orders 3.0 days old (error)" in message["body"]["text"]
+
+
+def test_a_failing_data_test_keeps_the_previous_report(morning):
+    result = morning["runs"]["failing"]
+    assert result.exit_code == 1, result.output
+    assert "FAIL  unique_stg_products_product_id (1 failing rows)" in result.output
+    assert morning["site_after_failure"] == SENTINEL
+    failed_run = morning["records"][0]
+    assert failed_run["status"] == "failed" and failed_run["published"] is None
+    failing = {t["name"] for t in failed_run["tests"] if t["status"] != "pass"}
+    assert "unique_stg_products_product_id" in failing
+    [message] = morning["notified"][2]
+    assert "failed" in message["body"]["text"] and "unique_stg_products_product_id" in message["body"]["text"]
+
+
+def test_ecom_runs_lists_the_runs_latest_first(morning):
+    result = morning["listed"]
+    assert result.exit_code == 0, result.output
+    assert [r["status"] for r in morning["records"]] == ["failed", "stale", "success"]
+    lines = result.output.splitlines()
+    # each run's line starts with its id and shows its status; the latest run's line comes first
+    found = [
+        next(i for i, line in enumerate(lines) if line.startswith(f"│ {r['run_id'][:6]}")) for r in morning["records"]
+    ]
+    assert found == sorted(found)
+    assert [lines[i].split("│")[4].strip() for i in found] == ["failed", "stale", "success"]
+
+
+def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    warned = ecom(tmp_path, "freshness", now="2024-03-30T10:00:00Z")  # events 26 h old: warn
+    assert warned.exit_code == 0, warned.output
+    assert [line.split()[-2] for line in warned.output.splitlines() if line.startswith("│ events")] == ["warn"]
+    assert ecom(tmp_path, "freshness", now=STALE_NOW).exit_code == 2
+    (tmp_path / "ecom.toml").write_text(
+        '[freshness.orders]\nerror_after = "4 days"\n[freshness.events]\nerror_after = "none"\n'
+    )
+    assert ecom(tmp_path, "freshness", now=STALE_NOW).exit_code == 0
+    (tmp_path / "ecom.toml").write_text('[freshness]\nwarn_after = "soon"\n')
+    bad = ecom(tmp_path, "freshness")
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "freshness.warn_after = 'soon'" in bad.output
+
+
+def test_a_notification_that_fails_does_not_fail_the_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    nobody = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+    result = ecom(tmp_path, "run", "--notify", nobody, now=STALE_NOW)
+    assert result.exit_code == 2, result.output
+    assert "the notification to" in result.output and "failed" in result.output
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert [r["status"] for r in history(target, 5)] == ["stale"]
+    target.close()
+
+
+def test_bad_run_input_is_one_line_and_records_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    for args, now, message in [
+        (["--notify", "slack.example.com/hook"], FRESH_NOW, "--notify must be an http:// or https:// URL"),
+        ([], "soon", "ECOM_NOW='soon' is not a time"),
+    ]:
+        result = ecom(tmp_path, "run", *args, now=now)
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert not target.exists(RUNS_TABLE)
+    target.close()
