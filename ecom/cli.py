@@ -431,7 +431,10 @@ def run_all(
     ] = Path("site"),
     notify: Annotated[
         str | None,
-        typer.Option(help='POST a JSON {"text": ...} here (e.g. a Slack webhook) when a run fails or data is stale.'),
+        typer.Option(
+            envvar="ECOM_NOTIFY_URL",
+            help='POST {"text": ...} as JSON here (e.g. a Slack webhook) when a run fails or data is stale.',
+        ),
     ] = None,
     target: TargetOpt = "duckdb",
     path: PathOpt = None,
@@ -448,6 +451,7 @@ def run_all(
     from ecom.run import run
 
     with friendly_errors():
+        notify = notify or None  # an empty ECOM_NOTIFY_URL (an unset CI secret): no notification
         if notify is not None and not notify.startswith(("http://", "https://")):
             raise VarsError(f"--notify must be an http:// or https:// URL, not {notify!r}")
         try:
