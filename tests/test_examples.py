@@ -91,3 +91,9 @@ def test_systemd_and_cron_call_existing_commands():
     calls = [c for line in execs + cron for c in ecom_calls(line)]
     assert [c[0] for c in calls] == ["load", "run", "load", "run"]
     assert [u for c in calls if (u := unknown_usage(c))] == []
+
+
+def test_the_readme_shows_the_crontab_line_as_it_is():
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    [line] = [x for x in (EXAMPLES / "cron" / "ecom.crontab").read_text().splitlines() if x.startswith("15 6 ")]
+    assert f"\n  {line}\n" in readme

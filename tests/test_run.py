@@ -14,6 +14,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import ibis
 import pytest
 from typer.testing import CliRunner
 
@@ -307,3 +308,16 @@ def test_bad_run_input_is_one_line_and_records_nothing(tmp_path, monkeypatch):
     target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
     assert not target.exists(RUNS_TABLE)
     target.close()
+
+
+def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
+    import sqlglot
+    from sqlglot import exp
+
+    from ecom.core.sources import RAW_SCHEMAS
+    from ecom.targets.base import Location
+
+    expr = fresh.newest_query(lambda t: Location("thelook", "proj").unbound(t, RAW_SCHEMAS[t]))
+    tree = sqlglot.parse_one(ibis.to_sql(expr, dialect="bigquery"), read="bigquery")
+    assert {t.name for t in tree.find_all(exp.Table)} == set(fresh.LOADED_AT)
+    assert {c.name for c in tree.find_all(exp.Column)} == {"created_at", "date"}

@@ -26,14 +26,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 
-from ecom.core.sources import TS, conform
+from ecom.core.sources import TS
 from ecom.targets.base import Target
 from ecom.targets.bigquery.config import read_config
 
@@ -148,14 +149,19 @@ def judge(age: dt.timedelta | None, warn_after: dt.timedelta | None, error_after
     return "pass"
 
 
-def newest_rows(target: Target) -> dict[str, dt.datetime | None]:
-    """The newest loaded-at of each checked table, in one query."""
+def newest_query(source: Callable[[str], ir.Table]) -> ir.Table:
+    """One row per checked table: its name and its newest loaded-at (NULL when empty), reading only
+    that column of each `source(table)`."""
     parts = [
-        conform(table, target.source(table)).aggregate(table=ibis.literal(table), newest=ibis._[column].cast(TS).max())
+        source(table).aggregate(raw_table=ibis.literal(table), newest=ibis._[column].cast(TS).max())
         for table, column in LOADED_AT.items()
     ]
-    rows = ibis.union(*parts).to_pyarrow().to_pylist()
-    return {r["table"]: r["newest"] for r in rows}
+    return ibis.union(*parts)
+
+
+def newest_rows(target: Target) -> dict[str, dt.datetime | None]:
+    rows = newest_query(target.source).to_pyarrow().to_pylist()
+    return {r["raw_table"]: r["newest"] for r in rows}
 
 
 def check(target: Target, at: dt.datetime, limits: Mapping[str, Mapping[str, dt.timedelta | None]]) -> list[Freshness]:
