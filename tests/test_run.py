@@ -23,6 +23,7 @@ from ecom.core import freshness as fresh
 from ecom.core.runs import RUNS_TABLE, history, masked
 from ecom.run import publish
 from ecom.targets.duckdb import DuckDBTarget
+from tests.bq_emulator import bq_emulator  # noqa: F401 (fixture)
 from tests.conftest import FIXTURES, scenario_vars
 from tests.services import free_port
 
@@ -321,3 +322,42 @@ def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
     tree = sqlglot.parse_one(ibis.to_sql(expr, dialect="bigquery"), read="bigquery")
     assert {t.name for t in tree.find_all(exp.Table)} == set(fresh.LOADED_AT)
     assert {c.name for c in tree.find_all(exp.Column)} == {"created_at", "date"}
+
+
+@pytest.mark.emulator
+def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
+    from ecom.core.runs import RunRecord, append
+    from ecom.data.load import read_folder
+    from ecom.targets.bigquery.target import BigQueryTarget
+
+    target = BigQueryTarget.from_options(
+        project=bq_emulator.project,
+        dataset="ecom_runs",
+        raw_dataset="raw_runs",
+        endpoint=bq_emulator.endpoint,
+        storage_endpoint=bq_emulator.storage_endpoint,
+        config_dir="/nonexistent",
+    )
+    try:
+        target.write_raw(read_folder(FIXTURES / "attribution"))
+        assert fresh.newest_rows(target) == {
+            "orders": dt.datetime(2024, 3, 29, 12, tzinfo=UTC),
+            "order_items": dt.datetime(2024, 3, 29, 12, tzinfo=UTC),
+            "users": dt.datetime(2023, 1, 1, tzinfo=UTC),
+            "events": dt.datetime(2024, 3, 29, 8, tzinfo=UTC),
+            "inventory_items": None,
+            "marketing_spend": dt.datetime(2024, 4, 1, tzinfo=UTC),
+        }
+        started = dt.datetime(2024, 4, 1, 6, tzinfo=UTC)
+        for n, status in enumerate(("success", "stale")):
+            record = RunRecord(f"run{n}", started + n * DAY, "bigquery test", status=status)
+            record.ended_at, record.vars = record.started_at + HOUR, masked({"visitor_salt": "s3cret"})
+            append(target, record)
+        runs = history(target, 5)
+        assert [(r["run_id"], r["status"], r["vars"]) for r in runs] == [
+            ("run1", "stale", {"visitor_salt": "***"}),
+            ("run0", "success", {"visitor_salt": "***"}),
+        ]
+        assert runs[1]["ended_at"] == dt.datetime(2024, 4, 1, 7, tzinfo=UTC)
+    finally:
+        target.close()
