@@ -361,3 +361,30 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
         assert runs[1]["ended_at"] == dt.datetime(2024, 4, 1, 7, tzinfo=UTC)
     finally:
         target.close()
+
+
+def test_a_failing_model_is_recorded_as_an_error_and_notified(tmp_path, monkeypatch, webhook):
+    from ecom.core import engine
+
+    url, received = webhook
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(SENTINEL)
+
+    def failing_build(*args, **kwargs):
+        raise engine.BuildError("model fact_daily_pnl failed: division by zero")
+
+    monkeypatch.setattr(engine, "build", failing_build)
+    before = len(received)
+    result = ecom(tmp_path, "run", "--publish", str(site), "--notify", url)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "error: model fact_daily_pnl failed: division by zero" in result.output
+    assert (site / "index.html").read_text() == SENTINEL
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    [record] = history(target, 5)
+    target.close()
+    assert (record["status"], record["message"]) == ("error", "model fact_daily_pnl failed: division by zero")
+    [message] = received[before:]
+    assert "error" in message["body"]["text"] and "division by zero" in message["body"]["text"]
