@@ -45,6 +45,19 @@ class Emulator:
             "ECOM_BQ_PROJECT": self.project,
         }
 
+    def target(self, dataset: str, raw_dataset: str):
+        """A BigQuery target on this emulator, deaf to any ecom.toml in the working directory."""
+        from ecom.targets.bigquery.target import BigQueryTarget
+
+        return BigQueryTarget.from_options(
+            project=self.project,
+            dataset=dataset,
+            raw_dataset=raw_dataset,
+            endpoint=self.endpoint,
+            storage_endpoint=self.storage_endpoint,
+            config_dir="/nonexistent",
+        )
+
 
 @pytest.fixture(scope="session")
 def bq_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:

@@ -328,16 +328,8 @@ def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
 def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
     from ecom.core.runs import RunRecord, append
     from ecom.data.load import read_folder
-    from ecom.targets.bigquery.target import BigQueryTarget
 
-    target = BigQueryTarget.from_options(
-        project=bq_emulator.project,
-        dataset="ecom_runs",
-        raw_dataset="raw_runs",
-        endpoint=bq_emulator.endpoint,
-        storage_endpoint=bq_emulator.storage_endpoint,
-        config_dir="/nonexistent",
-    )
+    target = bq_emulator.target("ecom_runs", "raw_runs")
     try:
         target.write_raw(read_folder(FIXTURES / "attribution"))
         assert fresh.newest_rows(target) == {
