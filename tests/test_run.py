@@ -13,6 +13,7 @@ import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import ibis
 import pytest
@@ -153,28 +154,41 @@ def load(folder: Path, data: Path) -> None:
 VARS = json.dumps(scenario_vars("attribution"), default=str)
 
 
+WARN_NOW = "2024-03-30T10:00:00Z"  # events 26 h old: past warn_after (1 day), orders 22 h
+
+
 @pytest.fixture(scope="module")
 def morning(tmp_path_factory, webhook):
-    """Three mornings on one database: fresh, stale, then a raw export that fails a data test."""
+    """Four mornings on one database: fresh, events late (warn), stale, then a raw export that fails
+    a data test."""
     url, received = webhook
     folder = tmp_path_factory.mktemp("run")
+    site = folder / "site"
+    runs, notified, sites, recorded = {}, {}, {}, {}
+
+    def morning_run(name: str, now: str) -> None:
+        before = len(received)
+        runs[name] = ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url, now=now)
+        notified[name] = received[before:]
+        sites[name] = (site / "index.html").read_text()
+        target = DuckDBTarget(folder / "ecom.duckdb", create=False)
+        recorded[name] = len(history(target, 100))
+        target.close()
+
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(folder)  # no ecom.toml here: the default thresholds
         load(folder, FIXTURES / "attribution")
-        site = folder / "site"
-        runs = {"fresh": ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url)}
-        published = (site / "index.html").read_text()
-        notified_fresh = list(received)
+        morning_run("fresh", FRESH_NOW)
+        (site / "index.html").write_text(SENTINEL)
+        morning_run("warn", WARN_NOW)
 
         target = DuckDBTarget(folder / "ecom.duckdb", create=False)
         target.con.raw_sql("DROP TABLE main.fact_daily_pnl")  # does a stale run rebuild it?
         target.close()
-        runs["stale"] = ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url, now=STALE_NOW)
+        morning_run("stale", STALE_NOW)
         target = DuckDBTarget(folder / "ecom.duckdb", create=False)
         rebuilt = target.exists("fact_daily_pnl")
         target.close()
-        site_after_stale = (site / "index.html").read_text()
-        notified_stale = received[len(notified_fresh) :]
 
         broken = folder / "broken"
         shutil.copytree(FIXTURES / "attribution", broken)
@@ -182,31 +196,31 @@ def morning(tmp_path_factory, webhook):
             f.write("2,10.0,Tops,Plain Tee,Acme,25.0,Women,SKU2,1\n")
         load(folder, broken)
         (site / "index.html").write_text(SENTINEL)
-        runs["failing"] = ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url)
-        notified_failing = received[len(notified_fresh) + len(notified_stale) :]
+        morning_run("failing", FRESH_NOW)
         listed = ecom(folder, "runs")
         target = DuckDBTarget(folder / "ecom.duckdb", create=False)
-        records = history(target, 10)
+        latest_first = history(target, 10)
         target.close()
-    yield {
-        "runs": runs,
-        "published": published,
-        "rebuilt": rebuilt,
-        "site_after_stale": site_after_stale,
-        "site_after_failure": (site / "index.html").read_text(),
-        "leftovers": sorted(p.name for p in folder.iterdir() if p.name.startswith(".site")),
-        "notified": (notified_fresh, notified_stale, notified_failing),
-        "listed": listed,
-        "records": records,
-    }
+    yield SimpleNamespace(
+        runs=runs,
+        notified=notified,
+        sites=sites,
+        recorded=recorded,
+        rebuilt=rebuilt,
+        leftovers=sorted(p.name for p in folder.iterdir() if p.name.startswith(".site")),
+        listed=listed,
+        latest_first=latest_first,
+        # the runs by name, if they were recorded in the order they ran (test_ecom_runs_lists_...)
+        records=dict(zip(("failing", "stale", "warn", "fresh"), latest_first, strict=False)),
+    )
 
 
 def test_a_fresh_dataset_publishes_and_records_one_run(morning):
-    result = morning["runs"]["fresh"]
+    result = morning.runs["fresh"]
     assert result.exit_code == 0, result.output
     assert "Published" in result.output
-    assert f'"as_of":"{AS_OF}"' in morning["published"]  # the report of this build, not an old one
-    fresh_run = morning["records"][-1]
+    assert f'"as_of":"{AS_OF}"' in morning.sites["fresh"]  # the report of this build
+    fresh_run = morning.records["fresh"]
     assert fresh_run["status"] == "success"
     assert fresh_run["as_of"] == dt.date(2024, 3, 29)
     assert fresh_run["published"].endswith("site")
@@ -219,53 +233,69 @@ def test_a_fresh_dataset_publishes_and_records_one_run(morning):
     assert ages["events"] == (22 * 3600, "pass")
     assert ages["marketing_spend"] == (-42 * 3600, "pass")  # 2024-04-01 00:00 is ahead of the clock
     assert ages["inventory_items"] == (None, "unchecked")
-    assert morning["notified"][0] == []  # nothing to say on a fresh, passing morning
-    assert morning["leftovers"] == []
+    assert morning.notified["fresh"] == []  # nothing to say on a fresh, passing morning
+    assert morning.recorded == {"fresh": 1, "warn": 2, "stale": 3, "failing": 4}  # one record a run
+    assert morning.leftovers == []
+
+
+def test_a_late_table_past_warn_after_publishes_and_notifies(morning):
+    result = morning.runs["warn"]
+    assert result.exit_code == 0, result.output
+    assert f'"as_of":"{AS_OF}"' in morning.sites["warn"]  # replaced the sentinel written before
+    warn_run = morning.records["warn"]
+    assert warn_run["status"] == "success"
+    status = {f["table"]: f["status"] for f in warn_run["freshness"]}
+    assert (status["events"], status["orders"]) == ("warn", "pass")  # 26 h and 22 h
+    [message] = morning.notified["warn"]
+    assert message["body"]["text"] == (
+        "ecom run on duckdb main: success (as_of 2024-03-29); old raw data: events 26.0 hours old (warn)"
+    )
 
 
 def test_a_stale_table_stops_the_run_before_the_build(morning):
-    result = morning["runs"]["stale"]
+    result = morning.runs["stale"]
     assert result.exit_code == 2, result.output
     assert "nothing built" in result.output
-    assert not morning["rebuilt"]
-    assert morning["site_after_stale"] == morning["published"]
-    stale_run = morning["records"][1]
+    assert not morning.rebuilt
+    assert morning.sites["stale"] == morning.sites["warn"]
+    stale_run = morning.records["stale"]
     assert stale_run["status"] == "stale"
     assert stale_run["models"] == [] and stale_run["as_of"] is None and stale_run["published"] is None
     status = {f["table"]: f["status"] for f in stale_run["freshness"]}
     assert status["orders"] == "error"  # 3 days and 1 s
     assert status["events"] == "error"  # 3 days 4 h
     assert status["marketing_spend"] == "pass"  # 12 h
-    [message] = morning["notified"][1]
+    [message] = morning.notified["stale"]
     assert message["type"] == "application/json"
     assert message["body"]["text"].startswith("ecom run on duckdb main: stale")
     assert "orders 3.0 days old (error)" in message["body"]["text"]
 
 
 def test_a_failing_data_test_keeps_the_previous_report(morning):
-    result = morning["runs"]["failing"]
+    result = morning.runs["failing"]
     assert result.exit_code == 1, result.output
     assert "FAIL  unique_stg_products_product_id (1 failing rows)" in result.output
-    assert morning["site_after_failure"] == SENTINEL
-    failed_run = morning["records"][0]
+    assert morning.sites["failing"] == SENTINEL
+    failed_run = morning.records["failing"]
     assert failed_run["status"] == "failed" and failed_run["published"] is None
     failing = {t["name"] for t in failed_run["tests"] if t["status"] != "pass"}
     assert "unique_stg_products_product_id" in failing
-    [message] = morning["notified"][2]
+    [message] = morning.notified["failing"]
     assert "failed" in message["body"]["text"] and "unique_stg_products_product_id" in message["body"]["text"]
 
 
 def test_ecom_runs_lists_the_runs_latest_first(morning):
-    result = morning["listed"]
+    result = morning.listed
     assert result.exit_code == 0, result.output
-    assert [r["status"] for r in morning["records"]] == ["failed", "stale", "success"]
+    assert [r["status"] for r in morning.latest_first] == ["failed", "stale", "success", "success"]
+    assert morning.latest_first[2]["checked_at"] == dt.datetime(2024, 3, 30, 10, tzinfo=UTC)  # the warn run
     lines = result.output.splitlines()
     # each run's line starts with its id and shows its status; the latest run's line comes first
     found = [
-        next(i for i, line in enumerate(lines) if line.startswith(f"│ {r['run_id'][:6]}")) for r in morning["records"]
+        next(i for i, line in enumerate(lines) if line.startswith(f"│ {r['run_id'][:6]}")) for r in morning.latest_first
     ]
     assert found == sorted(found)
-    assert [lines[i].split("│")[4].strip() for i in found] == ["failed", "stale", "success"]
+    assert [lines[i].split("│")[4].strip() for i in found] == ["failed", "stale", "success", "success"]
 
 
 def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, monkeypatch):
