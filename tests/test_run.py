@@ -410,3 +410,25 @@ def test_a_failing_model_is_recorded_as_an_error_and_notified(tmp_path, monkeypa
     assert (record["status"], record["message"]) == ("error", "model fact_daily_pnl failed: division by zero")
     [message] = received[before:]
     assert "error" in message["body"]["text"] and "division by zero" in message["body"]["text"]
+
+
+@pytest.mark.emulator
+@pytest.mark.slow  # every model built on the emulator
+def test_ecom_run_on_bigquery(bq_emulator, tmp_path, monkeypatch):  # noqa: F811
+    from ecom.data.load import read_folder
+
+    monkeypatch.chdir(tmp_path)
+    target = bq_emulator.target("ecom_morning", "raw_morning")
+    target.write_raw(read_folder(FIXTURES / "attribution"))
+    target.close()
+    where = ["--target", "bigquery", "--dataset", "ecom_morning"]
+    env = {**bq_emulator.env(), "ECOM_NOW": FRESH_NOW}
+    site = tmp_path / "site"
+    args = ["run", *where, "--raw-dataset", "raw_morning", "--vars", VARS, "--publish", str(site)]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert f'"as_of":"{AS_OF}"' in (site / "index.html").read_text()
+    listed = runner.invoke(app, ["runs", *where], env=env)
+    assert listed.exit_code == 0, listed.output
+    rows = [line.split("│") for line in listed.output.splitlines() if line.startswith("│ ")]
+    assert [row[4].strip() for row in rows if row[1].strip()] == ["success"]  # a run's first line names it
