@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ecom.core import engine
+from ecom.core import freshness as fresh
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars
@@ -35,7 +36,7 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, TargetError)
+EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, TargetError, fresh.FreshnessError)
 
 
 @contextmanager
@@ -407,14 +408,8 @@ def freshness(
 ) -> None:
     """How old each raw table's newest row is, against the freshness thresholds of ecom.toml.
     Exit code 2 when a table is past its error_after (0 on warnings, as dbt's source freshness)."""
-    from ecom.core import freshness as fresh
-
     with friendly_errors():
-        try:
-            limits = fresh.configured_thresholds()
-            at = fresh.now()
-        except fresh.FreshnessError as e:
-            raise VarsError(str(e)) from None
+        limits, at = fresh.configured_thresholds(), fresh.now()
         tgt = open_target(target, path, project, None, raw_dataset, location, endpoint)
         engine.validate_sources(tgt, fresh.LOADED_AT)
         checks = fresh.check(tgt, at, limits)
@@ -447,18 +442,14 @@ def run_all(
     """The unattended morning: check freshness, build every model, run the data tests, publish the
     report, record the run (`ecom runs`). Exit 2: stale data, nothing built; exit 1: a model or data
     test failed, the published report kept."""
-    from ecom.core import freshness as fresh
     from ecom.run import run
 
     with friendly_errors():
         notify = notify or None  # an empty ECOM_NOTIFY_URL (an unset CI secret): no notification
         if notify is not None and not notify.startswith(("http://", "https://")):
             raise VarsError(f"--notify must be an http:// or https:// URL, not {notify!r}")
-        try:
-            limits = fresh.configured_thresholds()
-            fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
-        except fresh.FreshnessError as e:
-            raise VarsError(str(e)) from None
+        limits = fresh.configured_thresholds()
+        fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
         proj = Project.load()
         given = parse_vars(vars or [])
         tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
