@@ -3,7 +3,7 @@
     freshness error      -> stop, nothing built                     status stale,  exit 2
     a model fails        -> the build rolls back (DuckDB)            status error,  exit 1
     a data test fails    -> the publish folder is left as it was     status failed, exit 1
-    otherwise            -> the report is published                  status success, exit 0
+    otherwise            -> report and catalog published             status success, exit 0
 
 Every run, whatever its end, appends one record to `_ecom_runs` (ecom.core.runs). With a notify URL,
 a stale (warn or error) or unsuccessful run also POSTs `{"text": ...}`, Slack's incoming-webhook
@@ -26,13 +26,18 @@ from typing import Any
 
 from ecom.core import engine
 from ecom.core import freshness as fresh
+from ecom.core.files import FileWriteError, describe_os_error
 from ecom.core.registry import Project
-from ecom.core.runs import RunRecord, append, masked
+from ecom.core.runs import RunRecord, append
+from ecom.core.vars import printable
+from ecom.outputs import catalog
 from ecom.outputs import report as dashboard
-from ecom.targets.base import Target, first_line
+from ecom.targets.base import Location, Target, first_line
 
 NOTIFY_TIMEOUT_SECONDS = 10
 EXIT_CODES = {"success": 0, "failed": 1, "error": 1, "stale": 2}
+# Where the catalog's BigQuery SQL reads raw tables and models (ecom.outputs.catalog.bigquery_locations).
+BigQueryAt = tuple[Callable[[str], Location], Location]
 
 
 @dataclass
@@ -51,34 +56,45 @@ class Outcome:
         return EXIT_CODES[self.record.status]
 
 
-def write_site(project: Project, target: Target, values: Mapping[str, Any], folder: Path) -> None:
-    """Everything published: the report as index.html.
-
-    The docs catalog (`ecom docs`, not on main when this was written) belongs here too, written into
-    folder / "docs" by the same function its command calls.
-    """
+def write_site(
+    project: Project, target: Target, values: Mapping[str, Any], folder: Path, bigquery_at: BigQueryAt
+) -> None:
+    """Everything published, as `ecom report` and `ecom docs` write it: the report as index.html,
+    the catalog as docs.html beside it."""
     try:
         dashboard.write_report(project.exposures.values(), target.table, values, folder / "index.html")
     except dashboard.ReportError as e:
         raise engine.BuildError(str(e)) from None
+    data = catalog.catalog(project, values, bigquery_at, target)
+    catalog.write_catalog(data, folder / "docs.html", "html")
 
 
 def publish(folder: Path, write: Callable[[Path], None]) -> None:
     """Write into a new folder beside `folder`, then swap it in: readers see the old site or the new
     one, never a half-written one (between the two renames the folder is briefly absent). A failed
     write leaves `folder` untouched."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    new = Path(tempfile.mkdtemp(prefix=f".{folder.name}-new-", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        new = Path(tempfile.mkdtemp(prefix=f".{folder.name}-new-", dir=folder.parent))
+    except OSError as e:
+        raise FileWriteError(f"cannot publish to {folder}: {describe_os_error(e)}") from None
+    old = new.with_name(new.name.replace("-new-", "-old-"))
     try:
         write(new)
-    except BaseException:
+        new.chmod(0o755)  # mkdtemp's folder is private; a published site is read by a web server
+        if folder.exists():
+            folder.rename(old)
+        try:
+            new.rename(folder)
+        except BaseException:
+            if old.exists():
+                old.rename(folder)
+            raise
+    except BaseException as e:
         shutil.rmtree(new, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise FileWriteError(f"cannot publish to {folder}: {describe_os_error(e)}; it was not replaced") from None
         raise
-    new.chmod(0o755)  # mkdtemp's folder is private; a published site is read by a web server
-    old = new.with_name(new.name.replace("-new-", "-old-"))
-    if folder.exists():
-        folder.rename(old)
-    new.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -126,6 +142,7 @@ def run(
     target: Target,
     given: Mapping[str, Any],
     site: Path,
+    bigquery_at: BigQueryAt,
     notify_url: str | None = None,
     limits: Mapping[str, Mapping[str, dt.timedelta | None]] | None = None,
     on_step: Callable[[str], None] = lambda text: None,
@@ -135,7 +152,8 @@ def run(
     record = RunRecord(uuid.uuid4().hex[:12], dt.datetime.now(dt.UTC), engine.describe(target))
     outcome = Outcome(record, [], [], None)
     try:
-        _steps(project, target, given, site, limits or fresh.configured_thresholds(), outcome, on_step)
+        limits = limits or fresh.configured_thresholds()
+        _steps(project, target, given, site, bigquery_at, limits, outcome, on_step)
     except Exception as e:
         record.status, record.message = "error", first_line(e)
         # the history may be unreachable too: the first error is the one to show
@@ -159,6 +177,7 @@ def _steps(
     target: Target,
     given: Mapping[str, Any],
     site: Path,
+    bigquery_at: BigQueryAt,
     limits: Mapping[str, Mapping[str, dt.timedelta | None]],
     outcome: Outcome,
     on_step: Callable[[str], None],
@@ -172,13 +191,13 @@ def _steps(
         record.status = "stale"
         return
     values = engine.target_vars(project, target, given)
-    record.as_of, record.vars = values.get("as_of"), masked(values)
+    record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")
     built = engine.build(project, target, project.order, values)
     record.models = [{"name": r.name, "rows": r.rows, "seconds": round(r.seconds, 3)} for r in built]
     on_step("running the data tests")
     cases = engine.generic_tests(project, project.order) + engine.singular_tests(project, project.order, values)
-    outcome.tests = engine.run_tests(cases, target.table, workers=getattr(target, "test_workers", 1))
+    outcome.tests = engine.run_tests(cases, target.table, workers=target.test_workers)
     record.tests = [
         {"name": t.name, "status": t.status, "failures": t.failures, "message": t.message} for t in outcome.tests
     ]
@@ -186,5 +205,5 @@ def _steps(
         record.status = "failed"
         return
     on_step(f"publishing to {site}")
-    publish(site, lambda folder: write_site(project, target, values, folder))
+    publish(site, lambda folder: write_site(project, target, values, folder, bigquery_at))
     record.status, record.published = "success", str(site)

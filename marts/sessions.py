@@ -16,14 +16,14 @@ from marts.staging import EVENT_TYPES
 
 
 def visitor_of(events: ir.Table) -> ir.StringValue:
-    """'u' || user_id, else 'a' || ip_address, else 'e' || event_id (a visitor of its own).
+    """'u' || user_id, else 'a' || ip_hash, else 'e' || event_id (a visitor of its own).
 
     Spelled with explicit NULL tests rather than COALESCE over concatenations: NULL handling in
     string concatenation differs across engines (DuckDB's concat() skips NULLs).
     """
     return ibis.cases(
         (events.user_id.notnull(), "u" + events.user_id.cast("string")),
-        (events.ip_address.notnull(), "a" + events.ip_address),
+        (events.ip_hash.notnull(), "a" + events.ip_hash),
         else_="e" + events.event_id.cast("string"),
     )
 
@@ -49,9 +49,9 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     visitor's previous event. A visitor's events at the same instant are ordered by event_id, so
     the second of two identical timestamps continues the session of the first.
 
-    Choices where the contract is silent: only a NULL ip_address is missing (an empty string is an
-    address like any other, as the source gives it); a signed-in user's events form one visitor
-    whatever IP they come from, and never join the sessions of that IP's anonymous events.
+    Choices where the contract is silent: a signed-in user's events form one visitor whatever IP
+    they come from, and never join the sessions of that IP's anonymous events (an empty ip_address
+    is an address like any other, docs/contract.md#staging, so only a NULL ip_hash is missing).
 
     Columns:
         event_id: the event (stg_events.event_id); the key.

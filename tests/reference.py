@@ -12,6 +12,7 @@ Where the contract is silent, the choice made here is written next to the code (
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections import defaultdict
 
@@ -24,6 +25,7 @@ DEFAULT_VARS = {
     "overstock_days": 90,
     "lead_time_days": 14,
     "cover_days": 30,
+    "visitor_salt": "",
 }
 
 # docs/contract.md#sources: event traffic source -> platform, case-sensitively; anything else -> None.
@@ -39,6 +41,7 @@ KEYS = {
     "stg_inventory": ("inventory_item_id",),
     "stg_marketing": ("spend_date", "platform", "campaign_id"),
     "int_web_sessions": ("event_id",),
+    "int_orders": ("order_id",),
     "int_user_acquisition": ("user_id",),
     "int_daily_sales": ("order_date",),
     "int_daily_marketing": ("spend_date", "platform"),
@@ -164,13 +167,14 @@ def stg_orders(raw, v):
 
 
 def stg_order_items(raw, v, orders):
-    """Items follow their order (kept/dropped with it, its order_date); orphans are dropped."""
+    """Items follow their order (kept/dropped with it, its order_date); orphans are dropped, and so
+    are items whose own created_at is NULL (docs/contract.md#parameters: they cannot be shown to exist)."""
     as_of = v["as_of"]
     order_by_id = {o["order_id"]: o for o in orders}
     out = []
     for i in raw["order_items"]:
         order = order_by_id.get(i["order_id"])
-        if order is None:
+        if order is None or i["created_at"] is None:
             continue
         shipped = happened(i["shipped_at"], as_of)
         delivered = happened(i["delivered_at"], as_of)
@@ -233,6 +237,11 @@ def stg_users(raw, v):
     ]
 
 
+def ip_hash(ip: str | None, salt: str) -> str | None:
+    """docs/contract.md#staging: the first 16 lower-case hex characters of SHA-256(salt || ip), UTF-8."""
+    return None if ip is None else hashlib.sha256((salt + ip).encode("utf-8")).hexdigest()[:16]
+
+
 def stg_events(raw, v):
     limit = end_of_day(v["as_of"])
     return [
@@ -241,7 +250,7 @@ def stg_events(raw, v):
             "user_id": e["user_id"],
             "source_session_id": e["session_id"],
             "sequence_number": e["sequence_number"],
-            "ip_address": e["ip_address"],
+            "ip_hash": ip_hash(e["ip_address"], v["visitor_salt"]),
             "browser": e["browser"],
             "traffic_source": e["traffic_source"],
             "uri": e["uri"],
@@ -319,8 +328,8 @@ def int_web_sessions(events, v):
     for e in events:
         if e["user_id"] is not None:
             visitor = f"u{e['user_id']}"
-        elif e["ip_address"] is not None:
-            visitor = f"a{e['ip_address']}"
+        elif e["ip_hash"] is not None:
+            visitor = f"a{e['ip_hash']}"
         else:
             visitor = f"e{e['event_id']}"
         by_visitor[visitor].append(e)
@@ -350,6 +359,34 @@ def int_web_sessions(events, v):
                     "browser": e["browser"],
                 }
             )
+    return out
+
+
+def int_orders(orders, items, products):
+    """docs/contract.md#conventions: each non-cancelled order with the totals of its net items."""
+    cost = {p["product_id"]: p["cost"] for p in products}
+    totals: dict[int, list] = defaultdict(lambda: [0, 0.0, 0.0])
+    for i in items:
+        if is_net(i):
+            t = totals[i["order_id"]]
+            t[0] += 1
+            t[1] += i["sale_price"]
+            t[2] += cost[i["product_id"]]
+    out = []
+    for o in non_cancelled_orders(orders, items).values():
+        net_items, revenue, net_cost = totals[o["order_id"]]
+        out.append(
+            {
+                "order_id": o["order_id"],
+                "user_id": o["user_id"],
+                "ordered_at": o["created_at"],
+                "order_date": o["order_date"],
+                "net_items": net_items,
+                "net_revenue": revenue,
+                "net_cost": net_cost,
+                "gross_profit": revenue - net_cost,
+            }
+        )
     return out
 
 
@@ -1103,6 +1140,7 @@ def build_all(raw: dict[str, list[dict]], given_vars: dict | None = None) -> dic
     m["stg_marketing"] = stg_marketing(raw, v)
     orders, items, products = m["stg_orders"], m["stg_order_items"], m["stg_products"]
     m["int_web_sessions"] = int_web_sessions(m["stg_events"], v)
+    m["int_orders"] = int_orders(orders, items, products)
     m["int_user_acquisition"] = int_user_acquisition(m["stg_users"], orders, items, m["stg_events"])
     m["int_daily_sales"] = int_daily_sales(orders, items, products)
     m["int_daily_marketing"] = int_daily_marketing(m["stg_marketing"])

@@ -22,7 +22,7 @@ from marts.attribution import (
     channel_economics_counts_every_customer,
     channel_economics_spend_matches_marketing,
 )
-from tests.test_customers import approx_rows, build_scenario, failing_data_tests, model_rows
+from tests.conftest import approx_rows, build_scenario
 
 D = dt.date
 NULL = None
@@ -37,7 +37,7 @@ def built():
 
 
 def test_fixture_data_tests_pass(built):
-    assert failing_data_tests(built) == []
+    assert built.failing_data_tests() == []
 
 
 # --- fact_attribution_models --------------------------------------------------------------------
@@ -110,7 +110,7 @@ SPEND |= {(D(2024, 2, 29), "Google"): 12.0, **{(MAR10, p): s for p, s in SPEND_M
 
 
 def test_attribution_models_on_the_order_day(built):
-    rows = model_rows(built, "fact_attribution_models")
+    rows = built.by_key("fact_attribution_models")
     day = {(m, c): r for (d, c, m), r in rows.items() if d == MAR10}
     got = {k: (r["credited_orders"], r["credited_revenue"], r["credited_gross_profit"]) for k, r in day.items()}
     want = {(m, c): CREDITS_MAR10.get((m, c), (0.0, 0.0, 0.0)) for m in ATTRIBUTION_MODELS for c in CHANNELS}
@@ -133,7 +133,7 @@ def test_attribution_models_on_the_order_day(built):
 
 
 def test_attribution_models_every_other_day(built):
-    rows = model_rows(built, "fact_attribution_models")
+    rows = built.by_key("fact_attribution_models")
     # The spine runs from the first order (2023-03-15) to as_of 2024-03-29: 2023-03-15 → 2024-03-15 is
     # 366 days (2024-02-29 in between), + 14 = 380, both ends: 381 days × 6 channels × 5 models.
     assert len(rows) == 381 * 6 * 5
@@ -156,8 +156,8 @@ def test_attribution_window_and_half_life_are_variables():
     session is exactly on the edge (in) and Organic's (7 days before) is out."""
     target = build_scenario("attribution", touch_window_days=5, time_decay_half_life_hours=12)
     try:
-        rows = model_rows(target, "fact_attribution_models")
-        economics = model_rows(target, "fact_channel_economics")
+        rows = target.by_key("fact_attribution_models")
+        economics = target.by_key("fact_channel_economics")
     finally:
         target.close()
     day = {(m, c): r["credited_orders"] for (d, c, m), r in rows.items() if d == MAR10}
@@ -207,7 +207,7 @@ def observed(month: dt.date) -> tuple:
 
 
 def test_channel_economics(built):
-    rows = model_rows(built, "fact_channel_economics")
+    rows = built.by_key("fact_channel_economics")
     assert set(rows) == {(m, c) for m in MONTHS for c in CHANNELS}
     expected = {
         # u6: first order 201 2023-03-15 (100.0 p1: 100 / 80), Email touch 1 h before. 202 on 2024-03-13
@@ -269,7 +269,7 @@ LANDED = funnel(1, 1, 0, 0, 0, 0, 1, 0.0)  # one identified single `home` event
 
 
 def test_funnel(built):
-    rows = model_rows(built, "fact_funnel_daily")
+    rows = built.by_key("fact_funnel_daily")
     expected = {
         (D(2023, 3, 15), "Email"): LANDED,
         (D(2023, 12, 4), "Facebook"): funnel(1, 1, 1, 0, 0, 0, 1, 0.0),  # a single `product` event
@@ -313,10 +313,10 @@ def test_data_tests_fail_on_broken_marts(built):
     # check compares with the order of the whole pytest session.
     from marts.sessions import funnel_counts_every_session, funnel_steps_ordered_and_rates_in_range
 
-    attribution, pnl = built.table("fact_attribution_models"), built.table("fact_daily_pnl")
-    marketing, customers = built.table("int_daily_marketing"), built.table("dim_customers")
-    economics, funnel = built.table("fact_channel_economics"), built.table("fact_funnel_daily")
-    sessions = built.table("fact_session_metrics")
+    attribution, pnl = built.target.table("fact_attribution_models"), built.target.table("fact_daily_pnl")
+    marketing, customers = built.target.table("int_daily_marketing"), built.target.table("dim_customers")
+    economics, funnel = built.target.table("fact_channel_economics"), built.target.table("fact_funnel_daily")
+    sessions = built.target.table("fact_session_metrics")
     assert count(attribution_models_credit_every_order_once(attribution, pnl)) == 0
     # Half an order more for linear on 2024-03-10: exactly that (date, model) fails.
     extra = attribution.mutate(

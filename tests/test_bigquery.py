@@ -11,7 +11,7 @@ dialect cross-check cover those.
 from __future__ import annotations
 
 import functools
-import math
+import re
 import subprocess
 import sys
 import time
@@ -25,6 +25,7 @@ import pytest
 from google.cloud.bigquery import Dataset, LoadJobConfig
 
 from ecom.core import engine
+from ecom.core.docstrings import model_docs
 from ecom.core.registry import Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.data.load import read_folder
@@ -35,7 +36,7 @@ from ecom.targets.bigquery.errors import BigQueryError
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import Emulator, bq_emulator, clean_env, tiny_raw  # noqa: F401 (fixture)
-from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, scenario_vars
+from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, assert_same_rows, scenario_vars
 
 ROOT = Path(__file__).resolve().parent.parent
 # google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
@@ -75,8 +76,10 @@ def test_yaml_config_file_and_per_source_locations(tmp_path):
 
 
 def test_raw_dataset_defaults_beside_the_models_dataset():
-    target = BigQueryTarget.from_options(project="p", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
-    assert target.raw == Location("ecom_raw", "p")
+    target = BigQueryTarget.from_options(
+        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent"
+    )
+    assert target.raw == Location("ecom_raw", "my-proj")
     assert target.endpoint == "http://127.0.0.1:9"
     # no Storage Read endpoint given: results over REST, and no Storage client for Google's host
     assert target.con.storage_client is None and target.client._ensure_bqstorage_client() is None
@@ -98,7 +101,7 @@ def test_offline_compile_uses_the_same_settings_as_a_build(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('[bigquery]\nprojekt = "x"\n', "unknown bigquery setting(s) projekt"),
+        ('[bigquery]\nprojekt = "x"\n', "bigquery: unknown setting(s) projekt"),
         ('[bigquery.sources]\nordres = "x"\n', "per-source dataset given for ordres"),
         ("[bigquery\n", "cannot read"),
     ],
@@ -113,8 +116,8 @@ def test_config_file_mistakes_are_one_line_errors(tmp_path, content, message):
 def test_missing_project_or_dataset_says_which_and_how():
     with pytest.raises(TargetError, match="no BigQuery project: pass --project, set ECOM_BQ_PROJECT"):
         BigQueryTarget(resolve_config({"dataset": "d", "endpoint": "127.0.0.1:9"}, {}, Path("/nonexistent")))
-    target = BigQueryTarget(resolve_config({"project": "p", "raw_dataset": "r", "endpoint": "127.0.0.1:9"}, {}))
-    assert target.raw == Location("r", "p")  # enough to upload raw data
+    target = BigQueryTarget(resolve_config({"project": "my-proj", "raw_dataset": "r", "endpoint": "127.0.0.1:9"}, {}))
+    assert target.raw == Location("r", "my-proj")  # enough to upload raw data
     with pytest.raises(TargetError, match="no BigQuery dataset for the models: pass --dataset"):
         _ = target.models
 
@@ -124,7 +127,9 @@ def test_missing_project_or_dataset_says_which_and_how():
 
 @pytest.fixture
 def offline_target() -> BigQueryTarget:
-    return BigQueryTarget.from_options(project="p", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
+    return BigQueryTarget.from_options(
+        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent"
+    )
 
 
 def _model(name: str, **kwargs) -> Model:
@@ -135,13 +140,13 @@ def test_ddl_partitions_clusters_and_labels(offline_target):
     t = ibis.table({"id": "int64", "day": "date", "ts": "timestamp('UTC')", "c": "string"}, name="src")
     by_date = offline_target.ddl(_model("fact_x", partition_by="day", cluster_by=("c", "id")), t)
     assert by_date.startswith(
-        "CREATE OR REPLACE TABLE `p.ecom.fact_x` PARTITION BY `day` CLUSTER BY `c`, `id` "
+        "CREATE OR REPLACE TABLE `my-proj.ecom.fact_x` PARTITION BY `day` CLUSTER BY `c`, `id` "
         'OPTIONS(labels=[("ecom_model", "fact_x")]) AS\nSELECT'
     )
     by_ts = offline_target.ddl(_model("fact_y", partition_by="ts"), t)
     assert "PARTITION BY DATE(`ts`) OPTIONS" in by_ts
     view = offline_target.ddl(_model("v", materialized="view"), t)
-    assert view.startswith('CREATE OR REPLACE VIEW `p.ecom.v` OPTIONS(labels=[("ecom_model", "v")]) AS')
+    assert view.startswith('CREATE OR REPLACE VIEW `my-proj.ecom.v` OPTIONS(labels=[("ecom_model", "v")]) AS')
     with pytest.raises(BigQueryError, match="partition_by='c' is string"):
         offline_target.ddl(_model("bad", partition_by="c"), t)
 
@@ -189,24 +194,23 @@ def test_dry_run_asks_for_a_dry_run_and_returns_the_estimate(offline_target):
 # -- errors a user meets without credentials -------------------------------------------------------
 
 
-def _cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
+def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**env, "PYTHONPATH": str(ROOT)}
-    start = time.perf_counter()
-    done = subprocess.run(
+    # The timeout only stops a hang: how fast the refusal comes is for a benchmark, not a test.
+    return subprocess.run(
         [sys.executable, "-m", "ecom", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
     )
-    return done, time.perf_counter() - start
 
 
-def test_no_credentials_prints_how_to_authenticate_fast(tmp_path):
+def test_no_credentials_prints_how_to_authenticate(tmp_path):
     home = tmp_path / "home"
     home.mkdir()  # no gcloud ADC file there
-    done, seconds = _cli(
+    done = _cli(
         "build",
         "--target",
         "bigquery",
         "--project",
-        "p",
+        "my-proj",
         "--dataset",
         "d",
         env=clean_env(HOME=str(home)),
@@ -216,14 +220,13 @@ def test_no_credentials_prints_how_to_authenticate_fast(tmp_path):
     assert HOW_TO_AUTHENTICATE.split(":")[0] in done.stderr
     assert "gcloud auth application-default login" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
-    assert seconds < 5, f"took {seconds:.1f} s"
 
 
 def test_a_missing_credentials_file_is_named(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     env = clean_env(HOME=str(home), GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "key.json"))
-    done, _ = _cli("build", "--target", "bigquery", "--project", "p", "--dataset", "d", env=env, cwd=tmp_path)
+    done = _cli("build", "--target", "bigquery", "--project", "my-proj", "--dataset", "d", env=env, cwd=tmp_path)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "Google credentials unusable" in done.stderr and "key.json" in done.stderr
 
@@ -271,22 +274,9 @@ def built(project, bq, raw_data, tmp_path_factory):
     duck.close()
 
 
-def _rows(table: pa.Table, key: tuple[str, ...]) -> list[dict]:
-    def order(row):
-        return tuple((row[k] is None, row[k]) for k in key)
-
-    return sorted(table.to_pylist(), key=order)
-
-
 def _types(schema: ibis.Schema) -> dict[str, str]:
     """Column types, BigQuery's TIMESTAMP (no declared scale) equal to DuckDB's (microseconds)."""
     return {c: str(t.copy(scale=None) if t.is_timestamp() else t) for c, t in schema.items()}
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) or (math.isnan(a) and math.isnan(b))
-    return a == b
 
 
 @pytest.mark.emulator
@@ -303,19 +293,9 @@ def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
         # wider ones, e.g. SUM(BIGINT) as HUGEINT, read back as decimal(38, 0): values still agree.)
         assert _types(bq.table(name).schema()) == _types(declared[name].schema()), name
         assert ours.num_rows > 0, f"{name} is empty on the test data: it proves nothing"
-        _assert_same_rows(name, key, theirs, ours)
+        assert_same_rows(theirs, ours, key, name)
         result = next(r for r in built.results if r.name == name)
         assert result.rows == ours.num_rows
-
-
-def _assert_same_rows(name: str, key: tuple[str, ...], theirs: pa.Table, ours: pa.Table) -> None:
-    """Row for row, sorted by the model's key; floats to 1e-9."""
-    assert theirs.schema.names == ours.schema.names, name
-    got, want = _rows(theirs, key), _rows(ours, key)
-    assert len(got) == len(want), name
-    for g, w in zip(got, want, strict=True):
-        bad = [c for c in w if not _same(g[c], w[c])]
-        assert not bad, f"{name} {[(c, g[c], w[c]) for c in bad]}"
 
 
 @pytest.mark.emulator
@@ -339,7 +319,7 @@ def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenar
     assert _build(project, duck, given)[0] == values
     for name in project.order:
         theirs, ours = target.table(name).to_pyarrow(), duck.table(name).to_pyarrow()
-        _assert_same_rows(name, project.models[name].key, theirs, ours)
+        assert_same_rows(theirs, ours, project.models[name].key, name)
     duck.close()
     target.close()
 
@@ -414,6 +394,30 @@ def test_data_tests_pass_on_bigquery(project, bq_emulator, built):  # noqa: F811
 
 
 @pytest.mark.emulator
+def test_every_table_and_column_carries_its_description(project, bq, built):
+    docs = model_docs(project)
+    for name in project.order:
+        table = bq.client.get_table(f"{bq.project}.ecom.{name}")
+        doc = docs[name]
+        assert table.description == (f"{doc.grain}\n\n{doc.description}" if doc.description else doc.grain), name
+        described = {f.name: f.description for f in table.schema}
+        assert described == {c: doc.columns.get(c) for c in described}, name
+    assert described  # the loop read columns
+
+
+@pytest.mark.emulator
+def test_descriptions_with_quotes_backslashes_and_newlines_round_trip(bq, built):
+    text = 'it\'s "quoted", a back\\slash, `ticks`;\nand a second line -- not a comment'
+    model = _model("stg_quoted")
+    expr = bq.source("orders").select(order_id=bq.source("orders").order_id)
+    bq.materialize(model, expr)
+    bq.describe(model, text, {"order_id": text})
+    table = bq.client.get_table(f"{bq.project}.ecom.stg_quoted")
+    assert (table.description, table.schema[0].description) == (text, text)
+    bq.client.delete_table(table)
+
+
+@pytest.mark.emulator
 def test_a_second_build_replaces_the_tables(project, bq, built):
     before = {n: bq.client.get_table(f"{bq.project}.ecom.{n}") for n in project.order}
     _, results = _build(project, bq, built.values)
@@ -422,7 +426,7 @@ def test_a_second_build_replaces_the_tables(project, bq, built):
         assert after.num_rows == before[r.name].num_rows == r.rows
         assert after.modified >= before[r.name].modified
     tables = {t.table_id for t in bq.client.list_tables(f"{bq.project}.ecom")}
-    assert tables == set(project.order) | {engine.VARS_TABLE}  # nothing left over
+    assert tables == set(project.order) | {engine.VARS_TABLE, engine.BUILD_TABLE}  # nothing left over
 
 
 @pytest.mark.emulator
@@ -464,17 +468,20 @@ def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, 
 
 @pytest.mark.emulator
 def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, built, tmp_path):  # noqa: F811
-    env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw")
-    done, _ = _cli("build", "--target", "bigquery", "--dry-run", "--select", "staging", env=env, cwd=tmp_path)
+    env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw", COLUMNS="200")
+    dry = ("build", "--target", "bigquery", "--dry-run", "--select", "staging", "--max-bytes-billed", "1GiB")
+    done = _cli(*dry, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Dry run (nothing written)" in done.stdout and "stg_orders" in done.stdout and "total" in done.stdout
+    assert "Dry run (nothing written; cap per query job: 1.0 GiB)" in done.stdout
+    assert "of the cap" in done.stdout and "stg_orders" in done.stdout and "total" in done.stdout
+    assert re.search(r"stg_orders\s+│\s+0\s+│\s+0%", done.stdout), done.stdout  # the emulator estimates 0
     assert "cli" not in {d.dataset_id for d in bq.client.list_datasets()}
-    done, _ = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    done = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (
         bq.client.get_table(f"{bq.project}.cli.stg_orders").num_rows == built.duck.table("stg_orders").count().execute()
     )
-    done, _ = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    done = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout
 
@@ -558,13 +565,11 @@ def test_the_cli_prints_bigquery_refusals_reached_through_ibis_as_one_line(capsy
 
 
 def test_an_unreachable_endpoint_is_one_line(tmp_path):
-    from google.cloud.bigquery import DEFAULT_RETRY
-
     target = BigQueryTarget.from_options(
-        project="p", dataset="d", endpoint=f"http://127.0.0.1:{_closed_port()}", config_dir="/nonexistent"
+        project="my-proj", dataset="d", endpoint=f"http://127.0.0.1:{_closed_port()}", config_dir="/nonexistent"
     )
-    target.retry = DEFAULT_RETRY.with_timeout(0.5)
-    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading p\.d_raw\.orders: [^\n]*$"):
+    target.client.retry_seconds = 0.5  # the emulator's policy is 10 s: no need to wait for it here
+    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading my-proj\.d_raw\.orders: [^\n]*$"):
         target.raw_schema("orders")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import ibis
@@ -15,7 +16,9 @@ from ecom.core import engine
 from ecom.core.registry import Model, Project, ProjectError, Var
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.core.vars import VarsError, parse_vars, resolve_vars
+from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
+from tests.conftest import empty_raw, raw_with_orders
 
 
 def m(func, key="id"):
@@ -119,30 +122,6 @@ def test_as_of_default_needs_orders():
         resolve_vars(declared, {}, lambda default: None)
 
 
-def empty_raw() -> dict[str, pa.Table]:
-    return {t: schema.to_pyarrow().empty_table() for t, schema in RAW_SCHEMAS.items()}
-
-
-def raw_with_orders(*dates: str) -> dict[str, pa.Table]:
-    tables = empty_raw()
-    n = len(dates)
-    tables["orders"] = pa.table(
-        {
-            "order_id": list(range(1, n + 1)),
-            "user_id": [1] * n,
-            "status": ["Processing"] * n,
-            "gender": ["F"] * n,
-            "created_at": [dt.datetime.fromisoformat(d + "T10:00:00+00:00") for d in dates],
-            "returned_at": [None] * n,
-            "shipped_at": [None] * n,
-            "delivered_at": [None] * n,
-            "num_of_item": [1] * n,
-        },
-        schema=RAW_SCHEMAS["orders"].to_pyarrow(),
-    )
-    return tables
-
-
 def test_as_of_defaults_to_latest_order_date(project):
     target = DuckDBTarget(":memory:")
     target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
@@ -213,12 +192,13 @@ def test_missing_raw_table_and_columns_are_all_listed():
 
 def test_compile_is_deterministic(project):
     values = resolve_vars(project.vars, {"as_of": dt.date(2024, 6, 30)}, lambda _: None)
-    raw_at, models, dialect = engine.compile_locations("bigquery", "p", "d", "public.raw", None)
+    settings = {"project": "my-proj", "dataset": "d", "raw_dataset": "public.raw"}
+    raw_at, models = BigQueryTarget.offline_locations(settings, {})
     first = {
-        n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
+        n: engine.to_sql(e, "bigquery") for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
     }
     second = {
-        n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
+        n: engine.to_sql(e, "bigquery") for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
     }
     assert first == second
     assert "`public`.`raw`.`orders`" in first["stg_orders"]
@@ -268,6 +248,71 @@ def test_cli_build_then_test(db):
     assert " 0 failed" in result.stdout
 
 
+SALT = "n0t-in-any-log"
+
+
+@pytest.fixture
+def db_with_event(tmp_path):
+    """An order and one anonymous event from IP 10.0.0.1, so stg_events has a hash to check."""
+    path = tmp_path / "ecom.duckdb"
+    raw = raw_with_orders("2024-03-01")
+    event = {c: None for c in RAW_SCHEMAS["events"]}
+    event.update(id=1, created_at=dt.datetime(2024, 3, 1, 9, tzinfo=dt.UTC), ip_address="10.0.0.1")
+    raw["events"] = pa.Table.from_pylist([event], schema=RAW_SCHEMAS["events"].to_pyarrow())
+    target = DuckDBTarget(path)
+    target.write_raw(raw)
+    target.close()
+    return path
+
+
+def built_hash_and_recorded_salt(path: Path) -> tuple[str, dict]:
+    target = DuckDBTarget(path)
+    try:
+        ip_hash = target.table("stg_events").ip_hash.to_pyarrow().to_pylist()
+        recorded = {r["name"]: r["value"] for r in target.table(engine.VARS_TABLE).to_pyarrow().to_pylist()}
+        return ip_hash, recorded
+    finally:
+        target.close()
+
+
+@pytest.mark.parametrize("how", ["vars", "env", "both"])
+def test_visitor_salt_is_used_but_never_printed_nor_recorded(db_with_event, monkeypatch, how):
+    args = ["build", "--select", "stg_events", "--path", str(db_with_event)]
+    if how in ("env", "both"):
+        monkeypatch.setenv("ECOM_VISITOR_SALT", SALT if how == "env" else "the-env-loses")
+    if how in ("vars", "both"):
+        args += ["--vars", f"visitor_salt={SALT}"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert SALT not in result.output and "the-env-loses" not in result.output
+    assert "visitor_salt=set" in " ".join(result.stderr.split())
+    ip_hash, recorded = built_hash_and_recorded_salt(db_with_event)
+    assert ip_hash == [hashlib.sha256(f"{SALT}10.0.0.1".encode()).hexdigest()[:16]]  # --vars wins over env
+    assert recorded["visitor_salt"] == "set"
+    assert SALT not in db_with_event.read_bytes().decode("latin-1")  # nowhere in the database file
+    # `ecom test` reads the recorded vars: "set" is not taken for the salt, and the tests pass.
+    result = runner.invoke(app, ["test", "--select", "stg_events", "--path", str(db_with_event)])
+    assert result.exit_code == 0, result.output
+
+
+def test_visitor_salt_unset_is_recorded_as_such(db_with_event, monkeypatch):
+    monkeypatch.delenv("ECOM_VISITOR_SALT", raising=False)
+    result = runner.invoke(app, ["build", "--select", "stg_events", "--path", str(db_with_event)])
+    assert result.exit_code == 0, result.output
+    ip_hash, recorded = built_hash_and_recorded_salt(db_with_event)
+    assert ip_hash == [hashlib.sha256(b"10.0.0.1").hexdigest()[:16]]
+    assert recorded["visitor_salt"] == "not set"
+
+
+def test_a_salt_of_the_wrong_type_is_refused_without_showing_it(db_with_event):
+    # YAML reads 80512 as a number: refused, and the message does not repeat it.
+    result = runner.invoke(app, ["build", "--path", str(db_with_event), "--vars", "visitor_salt=80512"])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert "visitor_salt must be a str, not a value of type int (secret, not shown)" in message
+    assert "ECOM_VISITOR_SALT" in message and "80512" not in result.output
+
+
 def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project):
     result = runner.invoke(
         app, ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)]
@@ -281,3 +326,54 @@ def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project):
 def test_readme_lineage_graph_is_current(project):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert engine.mermaid(project, project.order) in readme, "README's graph is stale: paste `ecom ls --mermaid`"
+
+
+def test_a_model_switches_between_table_and_view_on_the_same_duckdb_file(project):
+    """DuckDB refuses CREATE OR REPLACE VIEW over a table (and the reverse): the target drops the other kind."""
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    values = engine.target_vars(project, target, {})
+    staged = project.models["stg_orders"]
+    kind = "SELECT table_type FROM information_schema.tables WHERE table_name = 'stg_orders'"
+    for materialized, table_type in [("table", "BASE TABLE"), ("view", "VIEW"), ("table", "BASE TABLE")]:
+        switched = Model(staged.name, staged.func, staged.key, materialized_on={"duckdb": materialized})
+        one = Project.from_parts({"stg_orders": switched}, {}, project.vars)
+        [result] = engine.build(one, target, ["stg_orders"], values)
+        assert (result.rows, target.con.con.execute(kind).fetchone()[0]) == (2, table_type)
+
+
+def test_cli_build_profile_prints_materializations_memory_and_time_around_models(db, monkeypatch):
+    monkeypatch.setenv("ECOM_DUCKDB_MEMORY_LIMIT", "512MiB")
+    result = runner.invoke(app, ["build", "--select", "stg_orders", "--profile", "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "Build profile (memory_limit 512.0 MiB, temp_directory " in text
+    row = next(line for line in result.stdout.splitlines() if "stg_orders" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[:4] == ["stg_orders", "staging", "view", "1"]
+    assert float(cells[6]) >= 0  # DuckDB's peak memory in MB, measured
+    assert "s before them (imports, source checks, variables)" in text
+
+
+def test_cli_bad_memory_limit_is_one_line_and_exit_1(db, monkeypatch):
+    monkeypatch.setenv("ECOM_DUCKDB_MEMORY_LIMIT", "lots")
+    result = runner.invoke(app, ["build", "--path", str(db)])
+    assert result.exit_code == 1
+    assert "ECOM_DUCKDB_MEMORY_LIMIT='lots' is refused by DuckDB" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("first", ["ecom.duckdb", "raw.duckdb"])
+def test_a_renamed_database_file_still_reads_its_staging_views(project, tmp_path, first):
+    """Staging models are views on DuckDB; their stored SQL must not name the file's catalog (a file
+    named like a schema, raw.duckdb, is the one exception, and still builds)."""
+    target = DuckDBTarget(tmp_path / first)
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    engine.build(project, target, project.select(["staging"]), engine.target_vars(project, target, {}))
+    assert project.models["stg_orders"].materialization("duckdb") == "view"
+    target.close()
+    moved = (tmp_path / first).rename(tmp_path / "moved.duckdb")
+    again = DuckDBTarget(moved, create=False)
+    if first == "ecom.duckdb":
+        assert again.table("stg_orders").count().execute() == 2
+    again.close()

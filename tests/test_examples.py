@@ -15,6 +15,7 @@ import typer
 import yaml
 
 from ecom.cli import app
+from ecom.targets.options import TargetOptions, choose_target
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLI = typer.main.get_command(app)
@@ -67,6 +68,20 @@ def test_the_workflow_runs_ecom_run_on_prod_daily(workflow):
     calls = [c for s in job["steps"] if "run" in s for c in ecom_calls(s["run"])]
     assert ["run", "--target", "prod", "--publish", "site"] in calls
     assert [u for c in calls if (u := unknown_usage(c))] == []
+
+
+def test_the_workflows_target_is_the_readmes_named_bigquery_target(workflow, tmp_path, monkeypatch):
+    """`--target prod` with the README's ecom.toml and the step's environment selects BigQuery."""
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    [toml] = [block for block in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[targets.prod]" in block]
+    (tmp_path / "ecom.toml").write_text(toml)
+    monkeypatch.chdir(tmp_path)
+    [job] = workflow["jobs"].values()
+    [step] = [s for s in job["steps"] if "ecom run" in s.get("run", "")]
+    [args] = ecom_calls(step["run"])
+    environ = {name: f"set-by-{name.lower()}" for name in step["env"]}  # each ${{ vars.X }} given a value
+    chosen = choose_target(TargetOptions(target=args[args.index("--target") + 1]), environ)
+    assert (chosen.name, chosen.type.name) == ("prod", "bigquery")
 
 
 def test_the_workflow_authenticates_by_workload_identity_federation(workflow):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -21,7 +22,8 @@ from typer.testing import CliRunner
 
 from ecom.cli import app
 from ecom.core import freshness as fresh
-from ecom.core.runs import RUNS_TABLE, history, masked
+from ecom.core.files import FileWriteError
+from ecom.core.runs import RUNS_TABLE, history
 from ecom.run import publish
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import bq_emulator  # noqa: F401 (fixture)
@@ -35,6 +37,7 @@ FRESH_NOW = "2024-03-30T06:00:00Z"  # orders 18 h old, events 22 h: both under a
 STALE_NOW = "2024-04-01T12:00:01Z"  # orders 3 days and 1 s old: past error_after (3 days)
 AS_OF = "2024-03-29"
 SENTINEL = "<html>yesterday's report</html>"
+ORPHAN = "relationships_stg_order_items_product_id__stg_products"  # the data test the failing morning fails
 
 
 # -- thresholds and the clock ------------------------------------------------------------------------
@@ -93,11 +96,6 @@ def test_ecom_now_freezes_the_clock(monkeypatch):
         fresh.now()
 
 
-def test_secret_variables_are_masked():
-    values = {"as_of": dt.date(2024, 3, 29), "visitor_salt": "s3cret", "session_timeout_minutes": 30}
-    assert masked(values) == {"as_of": "2024-03-29", "visitor_salt": "***", "session_timeout_minutes": "30"}
-
-
 def test_a_failed_publish_leaves_the_folder_and_no_temporary_one(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
@@ -107,7 +105,7 @@ def test_a_failed_publish_leaves_the_folder_and_no_temporary_one(tmp_path):
         (folder / "index.html").write_text("half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(FileWriteError, match="site: disk full; it was not replaced"):  # one line, as atomic_write
         publish(site, half_written)
     assert (site / "index.html").read_text() == SENTINEL
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
@@ -142,13 +140,23 @@ def webhook():
     server.server_close()
 
 
+SALT = "pepper-7f3a"  # the visitor_salt of the mornings: a secret no run record may hold
+
+
 def ecom(folder: Path, *args: str, now: str = FRESH_NOW):
-    return runner.invoke(app, [*args, "--path", str(folder / "ecom.duckdb")], env={"ECOM_NOW": now})
+    env = {"ECOM_NOW": now, "ECOM_VISITOR_SALT": SALT}
+    return runner.invoke(app, [*args, "--path", str(folder / "ecom.duckdb")], env=env)
 
 
 def load(folder: Path, data: Path) -> None:
     result = ecom(folder, "load", str(data))
     assert result.exit_code == 0, result.output
+
+
+def catalog_of(page: Path) -> int:
+    """How many models of a published catalog page carry a build (row counts read off the target)."""
+    data = re.search(r'<script type="application/json" id="catalog-data">(.*?)</script>', page.read_text(), re.S)
+    return sum(m["build"] is not None for m in json.loads(data[1])["models"].values())
 
 
 VARS = json.dumps(scenario_vars("attribution"), default=str)
@@ -164,13 +172,15 @@ def morning(tmp_path_factory, webhook):
     url, received = webhook
     folder = tmp_path_factory.mktemp("run")
     site = folder / "site"
-    runs, notified, sites, recorded = {}, {}, {}, {}
+    runs, notified, sites, recorded, catalog_models = {}, {}, {}, {}, []
 
     def morning_run(name: str, now: str) -> None:
         before = len(received)
         runs[name] = ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url, now=now)
         notified[name] = received[before:]
         sites[name] = (site / "index.html").read_text()
+        if name == "fresh":
+            catalog_models.append(catalog_of(site / "docs.html"))
         target = DuckDBTarget(folder / "ecom.duckdb", create=False)
         recorded[name] = len(history(target, 100))
         target.close()
@@ -192,14 +202,17 @@ def morning(tmp_path_factory, webhook):
 
         broken = folder / "broken"
         shutil.copytree(FIXTURES / "attribution", broken)
-        with (broken / "products.csv").open("a") as f:  # product 2 twice: its key is no longer unique
-            f.write("2,10.0,Tops,Plain Tee,Acme,25.0,Women,SKU2,1\n")
+        # an item of a product that is not in products: the load's checks pass (keys unique and not
+        # NULL), the relationships test fails
+        with (broken / "order_items.csv").open("a") as f:
+            f.write("1999,101,1,99,,Processing,2024-03-10 12:00:00,,,,100.0\n")
         load(folder, broken)
         (site / "index.html").write_text(SENTINEL)
         morning_run("failing", FRESH_NOW)
         listed = ecom(folder, "runs")
         target = DuckDBTarget(folder / "ecom.duckdb", create=False)
         latest_first = history(target, 10)
+        stored = target.table(RUNS_TABLE).to_pyarrow().to_pylist()
         target.close()
     yield SimpleNamespace(
         runs=runs,
@@ -207,9 +220,11 @@ def morning(tmp_path_factory, webhook):
         sites=sites,
         recorded=recorded,
         rebuilt=rebuilt,
+        catalog_models=catalog_models[0],
         leftovers=sorted(p.name for p in folder.iterdir() if p.name.startswith(".site")),
         listed=listed,
         latest_first=latest_first,
+        stored=stored,
         # the runs by name, if they were recorded in the order they ran (test_ecom_runs_lists_...)
         records=dict(zip(("failing", "stale", "warn", "fresh"), latest_first, strict=False)),
     )
@@ -220,13 +235,16 @@ def test_a_fresh_dataset_publishes_and_records_one_run(morning):
     assert result.exit_code == 0, result.output
     assert "Published" in result.output
     assert f'"as_of":"{AS_OF}"' in morning.sites["fresh"]  # the report of this build
+    assert morning.catalog_models == 25  # the catalog published beside it, with the build's row counts
     fresh_run = morning.records["fresh"]
     assert fresh_run["status"] == "success"
     assert fresh_run["as_of"] == dt.date(2024, 3, 29)
     assert fresh_run["published"].endswith("site")
     assert {t["status"] for t in fresh_run["tests"]} == {"pass"}
-    assert len(fresh_run["models"]) == 24 and all(m["rows"] >= 0 for m in fresh_run["models"])
+    assert len(fresh_run["models"]) == 25 and all(m["rows"] >= 0 for m in fresh_run["models"])
     assert fresh_run["vars"]["touch_window_days"] == "7"
+    assert fresh_run["vars"]["visitor_salt"] == "set"  # declared secret=True: only whether it is set
+    assert all(SALT not in str(row) for row in morning.stored)
     assert fresh_run["checked_at"] == dt.datetime(2024, 3, 30, 6, tzinfo=UTC)
     ages = {f["table"]: (f["age_seconds"], f["status"]) for f in fresh_run["freshness"]}
     assert ages["orders"] == (18 * 3600, "pass")
@@ -274,14 +292,14 @@ def test_a_stale_table_stops_the_run_before_the_build(morning):
 def test_a_failing_data_test_keeps_the_previous_report(morning):
     result = morning.runs["failing"]
     assert result.exit_code == 1, result.output
-    assert "FAIL  unique_stg_products_product_id (1 failing rows)" in result.output
+    assert f"FAIL  {ORPHAN} (1 failing rows)" in result.output
     assert morning.sites["failing"] == SENTINEL
     failed_run = morning.records["failing"]
     assert failed_run["status"] == "failed" and failed_run["published"] is None
     failing = {t["name"] for t in failed_run["tests"] if t["status"] != "pass"}
-    assert "unique_stg_products_product_id" in failing
+    assert ORPHAN in failing
     [message] = morning.notified["failing"]
-    assert "failed" in message["body"]["text"] and "unique_stg_products_product_id" in message["body"]["text"]
+    assert "failed" in message["body"]["text"] and ORPHAN in message["body"]["text"]
 
 
 def test_ecom_runs_lists_the_runs_latest_first(morning):
@@ -359,7 +377,7 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
     from ecom.core.runs import RunRecord, append
     from ecom.data.load import read_folder
 
-    target = bq_emulator.target("ecom_runs", "raw_runs")
+    target = bq_emulator.target(dataset="ecom_runs", raw_dataset="raw_runs")
     try:
         target.write_raw(read_folder(FIXTURES / "attribution"))
         assert fresh.newest_rows(target) == {
@@ -373,12 +391,12 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
         started = dt.datetime(2024, 4, 1, 6, tzinfo=UTC)
         for n, status in enumerate(("success", "stale")):
             record = RunRecord(f"run{n}", started + n * DAY, "bigquery test", status=status)
-            record.ended_at, record.vars = record.started_at + HOUR, masked({"visitor_salt": "s3cret"})
+            record.ended_at, record.vars = record.started_at + HOUR, {"visitor_salt": "set"}
             append(target, record)
         runs = history(target, 5)
         assert [(r["run_id"], r["status"], r["vars"]) for r in runs] == [
-            ("run1", "stale", {"visitor_salt": "***"}),
-            ("run0", "success", {"visitor_salt": "***"}),
+            ("run1", "stale", {"visitor_salt": "set"}),
+            ("run0", "success", {"visitor_salt": "set"}),
         ]
         assert runs[1]["ended_at"] == dt.datetime(2024, 4, 1, 7, tzinfo=UTC)
     finally:
@@ -418,7 +436,7 @@ def test_ecom_run_on_bigquery(bq_emulator, tmp_path, monkeypatch):  # noqa: F811
     from ecom.data.load import read_folder
 
     monkeypatch.chdir(tmp_path)
-    target = bq_emulator.target("ecom_morning", "raw_morning")
+    target = bq_emulator.target(dataset="ecom_morning", raw_dataset="raw_morning")
     target.write_raw(read_folder(FIXTURES / "attribution"))
     target.close()
     where = ["--target", "bigquery", "--dataset", "ecom_morning"]

@@ -36,7 +36,7 @@ import ibis.expr.types as ir
 
 from ecom.core.sources import TS
 from ecom.targets.base import Target
-from ecom.targets.bigquery.config import read_config
+from ecom.targets.config_file import read_config_file
 
 NOW_ENV = "ECOM_NOW"
 
@@ -113,7 +113,7 @@ def thresholds(config: Any, where: str = "ecom.toml") -> dict[str, dict[str, dt.
 
 def configured_thresholds(folder: Path | None = None) -> dict[str, dict[str, dt.timedelta | None]]:
     """The thresholds of the config file in `folder` (default: the working directory)."""
-    config, path = read_config(folder)
+    config, path = read_config_file(folder)
     return thresholds(config, str(path or "ecom.toml"))
 
 

@@ -1,9 +1,10 @@
-"""Models, data tests and build variables, and the DAG the code declares.
+"""Models, data tests, build variables, build summaries and exposures, and the DAG the code declares.
 
 A model is a plain function in `marts/` whose name is its table and whose parameters name what it
 reads: raw sources (`ecom.core.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
-what the engine needs besides the expression: the key, the materialization, BigQuery partitioning
-and clustering, and the generic data tests of its columns.
+what the engine needs besides the expression: the key, the materialization (per target), BigQuery
+partitioning and clustering, and the generic data tests of its columns. An `@exposure` (a report
+page) declares the marts and columns something outside the project reads, for lineage and `ecom ls`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 from ecom.core.sources import RAW_SCHEMAS
 
 LAYERS = ("staging", "intermediate", "marts")
+TARGETS = ("duckdb", "bigquery")
+MATERIALIZATIONS = ("table", "view")
 
 
 class ProjectError(Exception):
@@ -38,7 +41,8 @@ class Model:
     name: str
     func: Callable[..., Any]
     key: tuple[str, ...]
-    materialized: str = "table"
+    materialized: str = "table"  # on every target not in materialized_on
+    materialized_on: Mapping[str, str] = field(default_factory=dict)
     partition_by: str | None = None
     cluster_by: tuple[str, ...] = ()
     not_null: tuple[str, ...] = ()
@@ -48,6 +52,10 @@ class Model:
     @property
     def params(self) -> tuple[str, ...]:
         return tuple(inspect.signature(self.func).parameters)
+
+    def materialization(self, target: str) -> str:
+        """Whether the model is a "table" or a "view" on the target named `target` (duckdb, bigquery)."""
+        return self.materialized_on.get(target, self.materialized)
 
     @property
     def layer(self) -> str:
@@ -104,7 +112,11 @@ class Var:
     """A build variable (docs/contract.md#parameters).
 
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
-    scalar expression computed once per build.
+    scalar expression computed once per build. `env` names an environment variable read when the
+    variable is not given in --vars. A `secret` value is never printed nor recorded, only whether
+    it is set. `bounds`, a function of raw sources returning a one-row table with columns `low` and
+    `high` (NULL: no bound), is the range of values the data can support; its docstring's first
+    line says why.
     """
 
     name: str
@@ -112,6 +124,9 @@ class Var:
     default: Any
     doc: str
     positive: bool = False
+    env: str | None = None
+    secret: bool = False
+    bounds: Callable[..., Any] | None = None
 
 
 _MODELS: dict[str, Model] = {}
@@ -137,16 +152,24 @@ def _defined_at(func: Callable[..., Any]) -> str:
 def model(
     *,
     key: str | Iterable[str],
-    materialized: str = "table",
+    materialized: str | Mapping[str, str] = "table",
     partition_by: str | None = None,
     cluster_by: str | Iterable[str] | None = None,
     not_null: str | Iterable[str] | None = None,
     accepted_values: Mapping[str, Iterable[Any]] | None = None,
     relationships: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a model. `relationships` maps a column to `"model.column"` it must resolve to."""
-    if materialized not in ("table", "view"):
-        raise ValueError(f"materialized must be 'table' or 'view', not {materialized!r}")
+    """Register a model. `materialized` is "table" or "view" on every target, or per target, e.g.
+    `{"duckdb": "view"}` (a target not named builds a table). `relationships` maps a column to
+    `"model.column"` it must resolve to."""
+    per_target = {} if isinstance(materialized, str) else dict(materialized)
+    default = materialized if isinstance(materialized, str) else "table"
+    unknown = sorted(set(per_target) - set(TARGETS))
+    if unknown:
+        raise ValueError(f"materialized names unknown target(s) {', '.join(unknown)}; targets: {', '.join(TARGETS)}")
+    for kind in (default, *per_target.values()):
+        if kind not in MATERIALIZATIONS:
+            raise ValueError(f"materialized must be 'table' or 'view', not {kind!r}")
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         _claim("model", func.__name__, _defined_at(func))
@@ -154,7 +177,8 @@ def model(
             name=func.__name__,
             func=func,
             key=_tuple(key),
-            materialized=materialized,
+            materialized=default,
+            materialized_on=per_target,
             partition_by=partition_by,
             cluster_by=_tuple(cluster_by),
             not_null=_tuple(not_null),
@@ -191,10 +215,20 @@ def exposure(*, title: str, reads: Mapping[str, Iterable[str]]) -> Callable[[Cal
     return register
 
 
-def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False) -> None:
+def var(
+    name: str,
+    type: type,
+    default: Any,
+    doc: str,
+    *,
+    positive: bool = False,
+    env: str | None = None,
+    secret: bool = False,
+    bounds: Callable[..., Any] | None = None,
+) -> None:
     caller = sys._getframe(1)  # the `var(...)` call is the definition
     _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
-    _VARS[name] = Var(name, type, default, doc, positive)
+    _VARS[name] = Var(name, type, default, doc, positive, env, secret, bounds)
 
 
 def _import_all(package: str) -> None:
@@ -266,6 +300,13 @@ class Project:
     def vars_of(self, name: str) -> list[str]:
         return [p for p in self.models[name].params if p in self.vars]
 
+    def downstream_models(self, name: str) -> list[str]:
+        return [n for n in self.order if name in self.upstream_models(n)]
+
+    def exposures_of(self, name: str) -> list[str]:
+        """The exposures that read the model."""
+        return [e.name for e in self.exposures.values() if name in e.reads]
+
     def _closure(self, start: str, step: Callable[[str], Iterable[str]]) -> set[str]:
         seen, todo = set(), [start]
         while todo:
@@ -279,11 +320,7 @@ class Project:
         return self._closure(name, self.upstream_models)
 
     def descendants(self, name: str) -> set[str]:
-        children: dict[str, list[str]] = {n: [] for n in self.models}
-        for n in self.models:
-            for up in self.upstream_models(n):
-                children[up].append(n)
-        return self._closure(name, children.__getitem__)
+        return self._closure(name, self.downstream_models)
 
     def select(self, selectors: Iterable[str] | None) -> list[str]:
         """Models matched by dbt-style selectors, in dependency order.
@@ -299,6 +336,9 @@ class Project:
         for sel in selectors:
             for part in sel.replace(",", " ").split():
                 chosen |= self._select_one(part)
+        if not chosen:  # only blanks and commas: building "nothing" would still record its variables
+            given = " ".join(repr(s) for s in selectors)
+            raise ProjectError(f"--select {given} names no model; give a model or layer, or leave --select out for all")
         return [n for n in self.order if n in chosen]
 
     def _select_one(self, sel: str) -> set[str]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,9 +17,6 @@ from ecom.targets.base import Target
 
 RUNS_TABLE = "_ecom_runs"
 STATUSES = ("success", "stale", "failed", "error")  # failed: a data test failed; error: nothing to test
-# A variable whose name says it is a secret is recorded masked (visitor_salt keys the IP hash).
-SECRET = re.compile(r"salt|secret|password|token|credential", re.IGNORECASE)
-MASK = "***"
 
 SCHEMA = pa.schema(
     {
@@ -41,11 +36,6 @@ SCHEMA = pa.schema(
     }
 )
 JSON_COLUMNS = ("vars", "models", "tests", "freshness")
-
-
-def masked(values: Mapping[str, Any]) -> dict[str, str]:
-    """The variables as text, secrets replaced by ***."""
-    return {k: MASK if SECRET.search(k) else str(v) for k, v in values.items()}
 
 
 @dataclass

@@ -7,8 +7,11 @@ how to materialize an expression atomically. It knows nothing about any model.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import ibis
 import ibis.expr.types as ir
@@ -20,6 +23,10 @@ from ecom.core.registry import Model
 
 class TargetError(Exception):
     """The target cannot be reached or used (missing file, credentials, dataset)."""
+
+
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """Ctrl-C arrived while the commit ran; it was held until the commit completed: the new data is in."""
 
 
 def first_line(error: BaseException) -> str:
@@ -41,13 +48,47 @@ class Location:
 
 
 class Target:
-    """A live connection plus the two locations a build reads and writes."""
+    """A live connection plus the two locations a build reads and writes.
 
-    name: str
-    dialect: str
+    Each type of target declares how it is configured (`settings`, `open`, `offline_locations`) and
+    what it can do (the capabilities below): the engine and the CLI ask these, never which type it is.
+    """
+
+    name: ClassVar[str]  # the type: duckdb, bigquery
+    dialect: ClassVar[str]
+    # What a named target of this type may set in ecom.toml (`[targets.<name>]`), with each setting's type.
+    settings: ClassVar[dict[str, type]]
+
+    # Capabilities
+    embedded: ClassVar[bool] = False  # a database file on this machine (`path`), which `ecom generate` fills
+    supports_dry_run: ClassVar[bool] = False  # `dry_run` estimates a model's bytes without running it
+    test_workers: ClassVar[int] = 1  # data-test queries worth running at once
+
     con: BaseBackend
+    path: Path | None = None  # an embedded target's database file
+    # The engine's resource settings in force (DuckDB's memory limit and spill folder), for --profile.
+    resources: Mapping[str, str] = MappingProxyType({})
+    # Per model, what the build chose for it (BigQuery: monthly partitions), printed after the build.
+    notes: Mapping[str, str] = MappingProxyType({})
     raw: Location
     models: Location
+
+    @classmethod
+    def open(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False, read_only: bool = False
+    ) -> Target:
+        """Connect, with each setting from the flags (`given`), else the environment, else the named
+        target's table of ecom.toml (`named`), else the default. `create`: a missing database may be
+        created (to load raw data into); `read_only`: the command only reads (an embedded database
+        is then opened beside other readers, and on a read-only file)."""
+        raise NotImplementedError
+
+    @classmethod
+    def offline_locations(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any]
+    ) -> tuple[Callable[[str], Location], Location]:
+        """Where each raw table and the models would be, from the settings alone (no connection)."""
+        raise NotImplementedError
 
     def raw_location(self, table: str) -> Location:
         return self.raw
@@ -62,6 +103,9 @@ class Target:
             return None
         return self.con.table(table, database=self._db(loc)).schema()
 
+    def raw_exists(self, table: str) -> bool:
+        return self.raw_schema(table) is not None
+
     def source(self, table: str) -> ir.Table:
         return self.con.table(table, database=self._db(self.raw_location(table)))
 
@@ -75,6 +119,10 @@ class Target:
         """Replace the model's table (or view) in one statement; return its row count."""
         raise NotImplementedError
 
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        """Write the model's description and its columns' (column -> text) on its built table."""
+        raise NotImplementedError
+
     def write_raw(self, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
         """Replace the given raw tables (all or none); return their row counts."""
         raise NotImplementedError
@@ -83,9 +131,20 @@ class Target:
         """Replace a small table of the models' location with this data (build metadata)."""
         raise NotImplementedError
 
+    def dry_run(self, model: Model, expr: ir.Table) -> int:
+        """Bytes the model's query would process, estimated without running it (`supports_dry_run`)."""
+        raise NotImplementedError
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         yield
+
+    def profile(self) -> None:
+        """From now on, measure the engine's peak memory, when the target can."""
+
+    def peak_memory(self) -> int | None:
+        """The engine's peak memory in bytes so far (as of the last query), when the target measures it."""
+        return None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
