@@ -32,7 +32,7 @@ from ecom.core.runs import RunRecord, append
 from ecom.core.vars import printable
 from ecom.outputs import catalog
 from ecom.outputs import report as dashboard
-from ecom.targets.base import Location, Target, first_line
+from ecom.targets.base import InterruptedAfterCommit, Location, Target, first_line
 
 NOTIFY_TIMEOUT_SECONDS = 10
 EXIT_CODES = {"success": 0, "failed": 1, "error": 1, "stale": 2}
@@ -154,6 +154,10 @@ def run(
     try:
         limits = limits or fresh.configured_thresholds()
         _steps(project, target, given, site, bigquery_at, limits, outcome, on_step)
+    except KeyboardInterrupt:
+        if record.models:  # Ctrl-C after the build committed: not "nothing was committed"
+            raise InterruptedAfterCommit from None
+        raise
     except Exception as e:
         record.status, record.message = "error", first_line(e)
         # the history may be unreachable too: the first error is the one to show
@@ -194,7 +198,10 @@ def _steps(
     record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")
     built = engine.build(project, target, project.order, values)
-    record.models = [{"name": r.name, "rows": r.rows, "seconds": round(r.seconds, 3)} for r in built]
+    record.models = [
+        {"name": r.name, "rows": r.rows, "seconds": round(r.seconds, 3), "bytes": target.bytes_processed.get(r.name)}
+        for r in built
+    ]
     on_step("running the data tests")
     cases = engine.generic_tests(project, project.order) + engine.singular_tests(project, project.order, values)
     outcome.tests = engine.run_tests(cases, target.table, workers=target.test_workers)

@@ -242,6 +242,7 @@ def test_a_fresh_dataset_publishes_and_records_one_run(morning):
     assert fresh_run["published"].endswith("site")
     assert {t["status"] for t in fresh_run["tests"]} == {"pass"}
     assert len(fresh_run["models"]) == 25 and all(m["rows"] >= 0 for m in fresh_run["models"])
+    assert {m["bytes"] for m in fresh_run["models"]} == {None}  # DuckDB bills no bytes
     assert fresh_run["vars"]["touch_window_days"] == "7"
     assert fresh_run["vars"]["visitor_salt"] == "set"  # declared secret=True: only whether it is set
     assert all(SALT not in str(row) for row in morning.stored)
@@ -446,7 +447,30 @@ def test_ecom_run_on_bigquery(bq_emulator, tmp_path, monkeypatch):  # noqa: F811
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     assert f'"as_of":"{AS_OF}"' in (site / "index.html").read_text()
+    target = bq_emulator.target(dataset="ecom_morning", raw_dataset="raw_morning")
+    [record] = history(target, 5)
+    target.close()
+    # each model's bytes, summed over its jobs: the emulator reports a count, maybe 0, never none
+    assert len(record["models"]) == 25 and all(isinstance(m["bytes"], int) for m in record["models"])
     listed = runner.invoke(app, ["runs", *where], env=env)
     assert listed.exit_code == 0, listed.output
     rows = [line.split("│") for line in listed.output.splitlines() if line.startswith("│ ")]
     assert [row[4].strip() for row in rows if row[1].strip()] == ["success"]  # a run's first line names it
+
+
+def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch):
+    from ecom.core import engine
+
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "run_tests", interrupted)
+    result = ecom(tmp_path, "run", "--publish", str(tmp_path / "site"))
+    assert result.exit_code == 130 and "the new data is saved" in result.output, result.output
+    assert not (tmp_path / "site").exists()
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.exists("fact_daily_pnl")  # built and committed before the interruption
+    target.close()

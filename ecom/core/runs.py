@@ -51,7 +51,7 @@ class RunRecord:
     status: str = "error"
     as_of: dt.date | None = None
     vars: dict[str, str] = field(default_factory=dict)
-    models: list[dict[str, Any]] = field(default_factory=list)  # name, rows, seconds
+    models: list[dict[str, Any]] = field(default_factory=list)  # name, rows, seconds, bytes (BigQuery)
     tests: list[dict[str, Any]] = field(default_factory=list)  # name, status, failures, message
     freshness: list[dict[str, Any]] = field(default_factory=list)
     published: str | None = None  # the publish folder, when this run replaced it
