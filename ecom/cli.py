@@ -14,7 +14,7 @@ import inspect
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ecom.core import engine
+from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write
 from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
@@ -42,7 +43,15 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, TargetError, FileWriteError)
+EXPECTED = (
+    SourceContractError,
+    ProjectError,
+    VarsError,
+    engine.BuildError,
+    TargetError,
+    FileWriteError,
+    fresh.FreshnessError,
+)
 # Exit code of a run stopped by Ctrl-C, as shells report a process killed by SIGINT (128 + 2).
 INTERRUPTED = 130
 
@@ -536,14 +545,132 @@ def docs(
             err.print(f"No build read ({e}): the catalog has no row counts.", highlight=False, soft_wrap=True)
             tgt = None
         values = engine.built_vars(proj, tgt, given) if tgt else engine.resolve_vars(proj.vars, given, lambda _: None)
-        if tgt is not None and tgt.dialect == "bigquery":
-            bigquery_at = (tgt.raw_location, tgt.models)
-        else:  # the BigQuery SQL as `ecom compile --target bigquery` writes it
-            bigquery_at = choose_target(dataclasses.replace(target, target="bigquery")).offline_locations()
         with err.status("compiling every model for DuckDB and BigQuery"):
-            data = catalog.catalog(proj, values, bigquery_at, tgt)
+            data = catalog.catalog(proj, values, catalog.bigquery_locations(tgt, target), tgt)
         written = catalog.write_catalog(data, output or Path(f"target/catalog.{fmt}"), fmt)
         out.print(f"Wrote {written} ({len(data['models'])} models)", highlight=False)
+
+
+def _freshness_table(checks: list) -> Table:
+    from ecom.run import describe_age
+
+    colors = {"pass": "green", "warn": "yellow", "error": "red", "unchecked": "dim"}
+    table = Table("raw table", "newest row", "age", "warn after", "error after", "status", title="Source freshness")
+    for c in checks:
+        table.add_row(
+            c.table,
+            c.newest.strftime("%Y-%m-%d %H:%M UTC") if c.newest else "–",
+            describe_age(c.age),
+            describe_age(c.warn_after) if c.warn_after else "–",
+            describe_age(c.error_after) if c.error_after else "–",
+            f"[{colors[c.status]}]{c.status}[/]",
+        )
+    return table
+
+
+@app.command()
+@target_options
+def freshness(*, target: TargetOptions) -> None:
+    """How old each raw table's newest row is, against the freshness thresholds of ecom.toml.
+    Exit code 2 when a table is past its error_after (0 on warnings, as dbt's source freshness)."""
+    with friendly_errors():
+        limits, at = fresh.configured_thresholds(), fresh.now()
+        tgt = open_target(target, read_only=True)
+        engine.validate_sources(tgt, fresh.LOADED_AT)
+        checks = fresh.check(tgt, at, limits)
+        out.print(_freshness_table(checks))
+        if fresh.worst(checks) == "error":
+            raise typer.Exit(2)
+
+
+@app.command("run")
+@target_options
+def run_all(
+    vars: VarsOpt = None,
+    publish: Annotated[
+        Path, typer.Option("--publish", help="The folder the report is published to (replaced whole).")
+    ] = Path("site"),
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ECOM_NOTIFY_URL",
+            help='POST {"text": ...} as JSON here (e.g. a Slack webhook) when a run fails or data is stale.',
+        ),
+    ] = None,
+    *,
+    target: TargetOptions,
+) -> None:
+    """The unattended morning: check freshness, build every model, run the data tests, publish the
+    report, record the run (`ecom runs`). Exit 2: stale data, nothing built; exit 1: a model or data
+    test failed, the published report kept."""
+    from ecom.outputs import catalog
+    from ecom.run import run
+
+    with friendly_errors():
+        notify = notify or None  # an empty ECOM_NOTIFY_URL (an unset CI secret): no notification
+        if notify is not None and not notify.startswith(("http://", "https://")):
+            raise VarsError(f"--notify must be an http:// or https:// URL, not {notify!r}")
+        limits = fresh.configured_thresholds()
+        fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
+        proj = Project.load()
+        given = parse_vars(vars or [])
+        tgt = open_target(target)
+        # closed at the end of the run, not of the process: readers (`ecom runs`) may open it at once
+        with closing(tgt), err.status("starting") as status:
+            bigquery_at = catalog.bigquery_locations(tgt, target)
+            outcome = run(proj, tgt, given, publish, bigquery_at, notify, limits, on_step=status.update)
+        record = outcome.record
+        out.print(_freshness_table(outcome.checks))
+        if record.models:
+            rows = sum(m["rows"] for m in record.models)
+            out.print(f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}", highlight=False)
+        failed = [t for t in outcome.tests if t.status != "pass"]
+        for t in failed:
+            out.print(
+                f"[red]{t.status.upper():5}[/] {t.name}" + (f" ({t.failures:,} failing rows)" if t.failures else "")
+            )
+        if outcome.tests:
+            out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
+        if outcome.notified:
+            err.print(f"[yellow]warning:[/] the notification to {notify} failed: {outcome.notified}", highlight=False)
+        endings = {
+            "success": f"Published {publish}/index.html and {publish}/docs.html",
+            "stale": "Stale raw data (past error_after): nothing built, the published report kept",
+            "failed": f"Data tests failed: {publish} kept as it was",
+        }
+        out.print(f"Run {record.run_id}: {endings[record.status]}", highlight=False)
+        raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+@target_options
+def runs(
+    limit: Annotated[int, typer.Option(help="How many runs to list, latest first.", min=1)] = 20,
+    *,
+    target: TargetOptions,
+) -> None:
+    """The history of `ecom run`, latest first."""
+    from ecom.core.runs import history
+
+    with friendly_errors():
+        tgt = open_target(target, read_only=True)
+        records = history(tgt, limit)
+        table = Table(
+            "run", "started (UTC)", "seconds", "status", "as_of", "models", "tests failed", "stale", title="Runs"
+        )
+        for r in records:
+            stale = [f["table"] for f in r["freshness"] if f["status"] in ("warn", "error")]
+            table.add_row(
+                r["run_id"],
+                r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                f"{(r['ended_at'] - r['started_at']).total_seconds():.1f}",
+                r["status"],
+                str(r["as_of"] or "–"),
+                str(len(r["models"])),
+                str(sum(t["status"] != "pass" for t in r["tests"])) if r["tests"] else "–",
+                ", ".join(stale) or "–",
+            )
+        out.print(table if records else f"No runs recorded on {engine.describe(tgt)} yet: `ecom run` records one.")
 
 
 @app.command("ls")

@@ -184,7 +184,9 @@ T = "`my-proj.ecom"
 
 def test_same_spec_is_one_create_or_replace_after_the_partition_count():
     recorder = Recorder(existing=(("day", "DAY"), ("c",)))
-    assert _target(recorder).materialize(MODEL, SOURCE) == 7
+    target = _target(recorder)
+    assert target.materialize(MODEL, SOURCE) == 7
+    assert target.bytes_processed == {"fact_x": 2_000}  # the two jobs, 1,000 bytes each (Recorder)
     assert [s[: len(COUNT)] if s.startswith("SELECT") else s for s in _statements(recorder)] == [
         COUNT,
         f"CREATE OR REPLACE TABLE {T}.fact_x` PARTITION BY `day` CLUSTER BY `c` "
@@ -319,6 +321,7 @@ def test_dry_run_adds_the_partition_count_to_the_estimate_and_notes_monthly():
     recorder = Recorder(days=9_000, estimate=5_000)
     target = _target(recorder)
     assert target.dry_run(MODEL, SOURCE) == 5_000 + 1_000  # the query's estimate + the count it ran
+    assert target.bytes_processed == {"fact_x": 1_000}  # the count ran; the estimate processed nothing
     assert "partitioned by month" in target.notes["fact_x"]
     assert not any(s.startswith(("CREATE", "ALTER", "DROP")) for s in _statements(recorder))
 

@@ -12,6 +12,7 @@ and the vendored lineage-graph library (assets/cytoscape.min.js) inlined: it ope
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -23,9 +24,18 @@ from ecom.core.docstrings import model_docs
 from ecom.core.files import atomic_write
 from ecom.core.registry import Project
 from ecom.targets.base import Location, Target
+from ecom.targets.options import TargetOptions, choose_target
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 SECRET = "(secret)"
+
+
+def bigquery_locations(target: Target | None, options: TargetOptions) -> tuple[Callable[[str], Location], Location]:
+    """Where the catalog's BigQuery SQL reads raw tables and models: the target's own on BigQuery,
+    else as `ecom compile --target bigquery` with the same options writes it."""
+    if target is not None and target.dialect == "bigquery":
+        return target.raw_location, target.models
+    return choose_target(dataclasses.replace(options, target="bigquery")).offline_locations()
 
 
 def catalog(

@@ -70,6 +70,8 @@ class Target:
     resources: Mapping[str, str] = MappingProxyType({})
     # Per model, what the build chose for it (BigQuery: monthly partitions), printed after the build.
     notes: Mapping[str, str] = MappingProxyType({})
+    # Per model, the bytes its build's jobs processed (BigQuery's billing basis), for the run record.
+    bytes_processed: Mapping[str, int] = MappingProxyType({})
     raw: Location
     models: Location
 

@@ -129,6 +129,7 @@ class BigQueryTarget(Target):
         )
         self.client.retry_seconds = RETRY_SECONDS["emulator" if self.endpoint else "google"]
         self.notes: dict[str, str] = {}  # per model: what the build chose (monthly partitions)
+        self.bytes_processed: dict[str, int] = {}  # per model: summed over the jobs that built it
         storage = self._storage_client(credentials)
         self.con = ibis.bigquery.connect(
             client=self.client,
@@ -316,6 +317,9 @@ class BigQueryTarget(Target):
             if any(isinstance(x, dict) and x.get("reason") == "bytesBilledLimitExceeded" for x in e.errors or []):
                 raise BigQueryError(self._over_cap(sql, model)) from None
             raise BigQueryError(message_of(e)) from None
+        if not config.dry_run:
+            processed = int(job.total_bytes_processed or 0)
+            self.bytes_processed[model.name] = self.bytes_processed.get(model.name, 0) + processed
         return job
 
     def _over_cap(self, sql: str, model: Model) -> str:

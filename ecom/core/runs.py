@@ -1,0 +1,80 @@
+"""The history of `ecom run`: one row per run in `_ecom_runs`, beside the models (`ecom runs` lists it).
+
+Nested results (models, tests, freshness, variables) are JSON text, so the table has the same plain
+columns on DuckDB and BigQuery and an older row never needs a migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from ecom.targets.base import Target
+
+RUNS_TABLE = "_ecom_runs"
+STATUSES = ("success", "stale", "failed", "error")  # failed: a data test failed; error: nothing to test
+
+SCHEMA = pa.schema(
+    {
+        "run_id": pa.string(),
+        "started_at": pa.timestamp("us", tz="UTC"),
+        "ended_at": pa.timestamp("us", tz="UTC"),
+        "status": pa.string(),
+        "target": pa.string(),
+        "checked_at": pa.timestamp("us", tz="UTC"),
+        "as_of": pa.date32(),
+        "vars": pa.string(),
+        "models": pa.string(),
+        "tests": pa.string(),
+        "freshness": pa.string(),
+        "published": pa.string(),
+        "message": pa.string(),
+    }
+)
+JSON_COLUMNS = ("vars", "models", "tests", "freshness")
+
+
+@dataclass
+class RunRecord:
+    """One run. started_at/ended_at are the machine's clock; checked_at is the time freshness was
+    judged against (ECOM_NOW when set)."""
+
+    run_id: str
+    started_at: dt.datetime
+    target: str
+    checked_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    status: str = "error"
+    as_of: dt.date | None = None
+    vars: dict[str, str] = field(default_factory=dict)
+    models: list[dict[str, Any]] = field(default_factory=list)  # name, rows, seconds, bytes (BigQuery)
+    tests: list[dict[str, Any]] = field(default_factory=list)  # name, status, failures, message
+    freshness: list[dict[str, Any]] = field(default_factory=list)
+    published: str | None = None  # the publish folder, when this run replaced it
+    message: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        row = asdict(self)
+        return {k: json.dumps(v) if k in JSON_COLUMNS else v for k, v in row.items()}
+
+
+def append(target: Target, record: RunRecord) -> None:
+    """Add the record to the history table (created by the first run)."""
+    new = pa.Table.from_pylist([record.row()], schema=SCHEMA)
+    if target.exists(RUNS_TABLE):
+        old = target.table(RUNS_TABLE).to_pyarrow().select(SCHEMA.names).cast(SCHEMA)
+        new = pa.concat_tables([old, new])
+    target.write_table(RUNS_TABLE, new)
+
+
+def history(target: Target, limit: int) -> list[dict[str, Any]]:
+    """The latest `limit` runs, latest first, their JSON columns parsed; [] before the first run."""
+    if not target.exists(RUNS_TABLE):
+        return []
+    t = target.table(RUNS_TABLE)
+    rows = t.order_by([t.started_at.desc(), t.run_id.desc()]).limit(limit).to_pyarrow().to_pylist()
+    return [{k: json.loads(v) if k in JSON_COLUMNS and v is not None else v for k, v in r.items()} for r in rows]

@@ -1,0 +1,216 @@
+"""`ecom run`, the unattended morning: freshness, build, data tests, publish, record (and notify).
+
+    freshness error      -> stop, nothing built                     status stale,  exit 2
+    a model fails        -> the build rolls back (DuckDB)            status error,  exit 1
+    a data test fails    -> the publish folder is left as it was     status failed, exit 1
+    otherwise            -> report and catalog published             status success, exit 0
+
+Every run, whatever its end, appends one record to `_ecom_runs` (ecom.core.runs). With a notify URL,
+a stale (warn or error) or unsuccessful run also POSTs `{"text": ...}`, Slack's incoming-webhook
+shape, which never changes the run's outcome.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+import tempfile
+import urllib.request
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecom.core import engine
+from ecom.core import freshness as fresh
+from ecom.core.files import FileWriteError, describe_os_error
+from ecom.core.registry import Project
+from ecom.core.runs import RunRecord, append
+from ecom.core.vars import printable
+from ecom.outputs import catalog
+from ecom.outputs import report as dashboard
+from ecom.targets.base import InterruptedAfterCommit, Location, Target, first_line
+
+NOTIFY_TIMEOUT_SECONDS = 10
+EXIT_CODES = {"success": 0, "failed": 1, "error": 1, "stale": 2}
+# Where the catalog's BigQuery SQL reads raw tables and models (ecom.outputs.catalog.bigquery_locations).
+BigQueryAt = tuple[Callable[[str], Location], Location]
+
+
+@dataclass
+class Outcome:
+    record: RunRecord
+    checks: list[fresh.Freshness]
+    tests: list[engine.TestResult]
+    notified: str | None  # why the notification failed, or None
+
+    @property
+    def stale(self) -> list[fresh.Freshness]:
+        return [c for c in self.checks if c.status in ("warn", "error")]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.record.status]
+
+
+def write_site(
+    project: Project, target: Target, values: Mapping[str, Any], folder: Path, bigquery_at: BigQueryAt
+) -> None:
+    """Everything published, as `ecom report` and `ecom docs` write it: the report as index.html,
+    the catalog as docs.html beside it."""
+    try:
+        dashboard.write_report(project.exposures.values(), target.table, values, folder / "index.html")
+    except dashboard.ReportError as e:
+        raise engine.BuildError(str(e)) from None
+    data = catalog.catalog(project, values, bigquery_at, target)
+    catalog.write_catalog(data, folder / "docs.html", "html")
+
+
+def publish(folder: Path, write: Callable[[Path], None]) -> None:
+    """Write into a new folder beside `folder`, then swap it in: readers see the old site or the new
+    one, never a half-written one (between the two renames the folder is briefly absent). A failed
+    write leaves `folder` untouched."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        new = Path(tempfile.mkdtemp(prefix=f".{folder.name}-new-", dir=folder.parent))
+    except OSError as e:
+        raise FileWriteError(f"cannot publish to {folder}: {describe_os_error(e)}") from None
+    old = new.with_name(new.name.replace("-new-", "-old-"))
+    try:
+        write(new)
+        new.chmod(0o755)  # mkdtemp's folder is private; a published site is read by a web server
+        if folder.exists():
+            folder.rename(old)
+        try:
+            new.rename(folder)
+        except BaseException:
+            if old.exists():
+                old.rename(folder)
+            raise
+    except BaseException as e:
+        shutil.rmtree(new, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise FileWriteError(f"cannot publish to {folder}: {describe_os_error(e)}; it was not replaced") from None
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def notify(url: str, text: str) -> str | None:
+    """POST {"text": text} as JSON; the reason it failed, or None. Never raises."""
+    request = urllib.request.Request(
+        url, data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=NOTIFY_TIMEOUT_SECONDS) as response:
+            response.read()
+    except Exception as e:  # unreachable, refused, timed out, HTTP error: reported, not raised
+        return first_line(e)
+    return None
+
+
+def describe_age(age: dt.timedelta | None) -> str:
+    """An age or threshold as people say it: hours up to two days, then days."""
+    if age is None:
+        return "no rows"
+    hours = age.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if abs(hours) >= 48 else f"{hours:.1f} hours"
+
+
+def summary(outcome: Outcome) -> str:
+    """One line for the notification: what ran where, how it ended, and why."""
+    r = outcome.record
+    parts = [f"ecom run on {r.target}: {r.status}" + (f" (as_of {r.as_of})" if r.as_of else "")]
+    if outcome.stale:
+        parts.append(
+            "old raw data: " + ", ".join(f"{c.table} {describe_age(c.age)} old ({c.status})" for c in outcome.stale)
+        )
+    failing = [t.name for t in outcome.tests if t.status != "pass"]
+    if failing:
+        parts.append(f"{len(failing)} data tests failed: {', '.join(failing[:5])}" + (" …" if len(failing) > 5 else ""))
+    if r.message and not failing:
+        parts.append(r.message)
+    if r.status != "success":
+        parts.append("the published report was not replaced")
+    return "; ".join(parts)
+
+
+def run(
+    project: Project,
+    target: Target,
+    given: Mapping[str, Any],
+    site: Path,
+    bigquery_at: BigQueryAt,
+    notify_url: str | None = None,
+    limits: Mapping[str, Mapping[str, dt.timedelta | None]] | None = None,
+    on_step: Callable[[str], None] = lambda text: None,
+) -> Outcome:
+    """One whole run; see the module's docstring. An unexpected error is recorded (and notified),
+    then raised."""
+    record = RunRecord(uuid.uuid4().hex[:12], dt.datetime.now(dt.UTC), engine.describe(target))
+    outcome = Outcome(record, [], [], None)
+    try:
+        limits = limits or fresh.configured_thresholds()
+        _steps(project, target, given, site, bigquery_at, limits, outcome, on_step)
+    except KeyboardInterrupt:
+        if record.models:  # Ctrl-C after the build committed: not "nothing was committed"
+            raise InterruptedAfterCommit from None
+        raise
+    except Exception as e:
+        record.status, record.message = "error", first_line(e)
+        # the history may be unreachable too: the first error is the one to show
+        with contextlib.suppress(Exception):
+            _finish(target, outcome, notify_url)
+        raise
+    _finish(target, outcome, notify_url)
+    return outcome
+
+
+def _finish(target: Target, outcome: Outcome, notify_url: str | None) -> None:
+    record = outcome.record
+    record.ended_at = dt.datetime.now(dt.UTC)
+    if notify_url and (record.status != "success" or outcome.stale):
+        outcome.notified = notify(notify_url, summary(outcome))
+    append(target, record)
+
+
+def _steps(
+    project: Project,
+    target: Target,
+    given: Mapping[str, Any],
+    site: Path,
+    bigquery_at: BigQueryAt,
+    limits: Mapping[str, Mapping[str, dt.timedelta | None]],
+    outcome: Outcome,
+    on_step: Callable[[str], None],
+) -> None:
+    record = outcome.record
+    engine.validate_sources(target)
+    record.checked_at = fresh.now()
+    outcome.checks = fresh.check(target, record.checked_at, limits)
+    record.freshness = [c.as_dict() for c in outcome.checks]
+    if fresh.worst(outcome.checks) == "error":
+        record.status = "stale"
+        return
+    values = engine.target_vars(project, target, given)
+    record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
+    on_step(f"building {len(project.order)} models")
+    built = engine.build(project, target, project.order, values)
+    record.models = [
+        {"name": r.name, "rows": r.rows, "seconds": round(r.seconds, 3), "bytes": target.bytes_processed.get(r.name)}
+        for r in built
+    ]
+    on_step("running the data tests")
+    cases = engine.generic_tests(project, project.order) + engine.singular_tests(project, project.order, values)
+    outcome.tests = engine.run_tests(cases, target.table, workers=target.test_workers)
+    record.tests = [
+        {"name": t.name, "status": t.status, "failures": t.failures, "message": t.message} for t in outcome.tests
+    ]
+    if any(t.status != "pass" for t in outcome.tests):
+        record.status = "failed"
+        return
+    on_step(f"publishing to {site}")
+    publish(site, lambda folder: write_site(project, target, values, folder, bigquery_at))
+    record.status, record.published = "success", str(site)

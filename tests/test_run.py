@@ -1,0 +1,476 @@
+"""`ecom freshness`, `ecom run` and `ecom runs` on fixtures/attribution, with the clock frozen by ECOM_NOW.
+
+The fixture's newest rows, read off its CSV files: orders and order_items 2024-03-29 12:00, events
+2024-03-29 08:00, users 2023-01-01 00:00, marketing_spend 2024-04-01 (a day: 00:00 UTC),
+inventory_items none (header only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+
+import ibis
+import pytest
+from typer.testing import CliRunner
+
+from ecom.cli import app
+from ecom.core import freshness as fresh
+from ecom.core.files import FileWriteError
+from ecom.core.runs import RUNS_TABLE, history
+from ecom.run import publish
+from ecom.targets.duckdb import DuckDBTarget
+from tests.bq_emulator import bq_emulator  # noqa: F401 (fixture)
+from tests.conftest import FIXTURES, scenario_vars
+from tests.services import free_port
+
+runner = CliRunner()
+UTC = dt.UTC
+DAY, HOUR = dt.timedelta(days=1), dt.timedelta(hours=1)
+FRESH_NOW = "2024-03-30T06:00:00Z"  # orders 18 h old, events 22 h: both under a day
+STALE_NOW = "2024-04-01T12:00:01Z"  # orders 3 days and 1 s old: past error_after (3 days)
+AS_OF = "2024-03-29"
+SENTINEL = "<html>yesterday's report</html>"
+ORPHAN = "relationships_stg_order_items_product_id__stg_products"  # the data test the failing morning fails
+
+
+# -- thresholds and the clock ------------------------------------------------------------------------
+
+
+def test_default_thresholds_are_the_issues():
+    limits = fresh.thresholds({})
+    assert limits["events"] == limits["orders"] == {"warn_after": DAY, "error_after": 3 * DAY}
+    assert limits["marketing_spend"] == {"warn_after": 2 * DAY, "error_after": None}
+    assert limits["users"] == {"warn_after": None, "error_after": None}
+
+
+def test_a_tables_section_wins_over_the_sections_keys_over_the_defaults():
+    config = {
+        "freshness": {
+            "warn_after": "6 hours",
+            "events": {"warn_after": "90 minutes", "error_after": "none"},
+        }
+    }
+    limits = fresh.thresholds(config)
+    assert limits["events"] == {"warn_after": dt.timedelta(minutes=90), "error_after": None}
+    assert limits["orders"] == {"warn_after": 6 * HOUR, "error_after": 3 * DAY}
+    assert limits["users"] == {"warn_after": 6 * HOUR, "error_after": None}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"freshness": {"warn_after": "tomorrow"}}, "freshness.warn_after = 'tomorrow': write a duration"),
+        ({"freshness": {"events": {"warn_after": 3}}}, "freshness.events.warn_after = 3"),
+        ({"freshness": {"products": {"warn_after": "1 day"}}}, "unknown freshness setting(s) products"),
+        ({"freshness": {"events": {"warn": "1 day"}}}, "freshness.events may set only warn_after and error_after"),
+    ],
+)
+def test_bad_thresholds_say_what_to_write(config, message):
+    with pytest.raises(fresh.FreshnessError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        fresh.thresholds(config)
+
+
+def test_status_is_strictly_past_a_threshold_and_an_empty_table_is_past_all():
+    assert fresh.judge(DAY, DAY, 3 * DAY) == "pass"  # exactly a day old: not yet past
+    assert fresh.judge(DAY + dt.timedelta(microseconds=1), DAY, 3 * DAY) == "warn"
+    assert fresh.judge(3 * DAY + dt.timedelta(microseconds=1), DAY, 3 * DAY) == "error"
+    assert fresh.judge(None, DAY, 3 * DAY) == "error"
+    assert fresh.judge(None, 2 * DAY, None) == "warn"
+    assert fresh.judge(None, None, None) == "unchecked"
+
+
+def test_ecom_now_freezes_the_clock(monkeypatch):
+    monkeypatch.setenv("ECOM_NOW", "2024-03-30T06:00:00")  # naive: UTC
+    assert fresh.now() == dt.datetime(2024, 3, 30, 6, tzinfo=UTC)
+    monkeypatch.setenv("ECOM_NOW", "2024-03-30T08:00:00+02:00")
+    assert fresh.now() == dt.datetime(2024, 3, 30, 6, tzinfo=UTC)
+    monkeypatch.setenv("ECOM_NOW", "yesterday")
+    with pytest.raises(fresh.FreshnessError, match="ECOM_NOW='yesterday' is not a time"):
+        fresh.now()
+
+
+def test_a_failed_publish_leaves_the_folder_and_no_temporary_one(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(SENTINEL)
+
+    def half_written(folder: Path) -> None:
+        (folder / "index.html").write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(FileWriteError, match="site: disk full; it was not replaced"):  # one line, as atomic_write
+        publish(site, half_written)
+    assert (site / "index.html").read_text() == SENTINEL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+    publish(site, lambda folder: (folder / "index.html").write_text("new"))
+    assert (site / "index.html").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+# -- the commands on a fixture -------------------------------------------------------------------------
+
+
+class Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Hook.received.append({"type": self.headers["Content-Type"], "body": json.loads(body)})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook():
+    server = HTTPServer(("127.0.0.1", free_port()), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", Hook.received
+    server.shutdown()
+    server.server_close()
+
+
+SALT = "pepper-7f3a"  # the visitor_salt of the mornings: a secret no run record may hold
+
+
+def ecom(folder: Path, *args: str, now: str = FRESH_NOW):
+    env = {"ECOM_NOW": now, "ECOM_VISITOR_SALT": SALT}
+    return runner.invoke(app, [*args, "--path", str(folder / "ecom.duckdb")], env=env)
+
+
+def load(folder: Path, data: Path) -> None:
+    result = ecom(folder, "load", str(data))
+    assert result.exit_code == 0, result.output
+
+
+def catalog_of(page: Path) -> int:
+    """How many models of a published catalog page carry a build (row counts read off the target)."""
+    data = re.search(r'<script type="application/json" id="catalog-data">(.*?)</script>', page.read_text(), re.S)
+    return sum(m["build"] is not None for m in json.loads(data[1])["models"].values())
+
+
+VARS = json.dumps(scenario_vars("attribution"), default=str)
+
+
+WARN_NOW = "2024-03-30T10:00:00Z"  # events 26 h old: past warn_after (1 day), orders 22 h
+
+
+@pytest.fixture(scope="module")
+def morning(tmp_path_factory, webhook):
+    """Four mornings on one database: fresh, events late (warn), stale, then a raw export that fails
+    a data test."""
+    url, received = webhook
+    folder = tmp_path_factory.mktemp("run")
+    site = folder / "site"
+    runs, notified, sites, recorded, catalog_models = {}, {}, {}, {}, []
+
+    def morning_run(name: str, now: str) -> None:
+        before = len(received)
+        runs[name] = ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url, now=now)
+        notified[name] = received[before:]
+        sites[name] = (site / "index.html").read_text()
+        if name == "fresh":
+            catalog_models.append(catalog_of(site / "docs.html"))
+        target = DuckDBTarget(folder / "ecom.duckdb", create=False)
+        recorded[name] = len(history(target, 100))
+        target.close()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)  # no ecom.toml here: the default thresholds
+        load(folder, FIXTURES / "attribution")
+        morning_run("fresh", FRESH_NOW)
+        (site / "index.html").write_text(SENTINEL)
+        morning_run("warn", WARN_NOW)
+
+        target = DuckDBTarget(folder / "ecom.duckdb", create=False)
+        target.con.raw_sql("DROP TABLE main.fact_daily_pnl")  # does a stale run rebuild it?
+        target.close()
+        morning_run("stale", STALE_NOW)
+        target = DuckDBTarget(folder / "ecom.duckdb", create=False)
+        rebuilt = target.exists("fact_daily_pnl")
+        target.close()
+
+        broken = folder / "broken"
+        shutil.copytree(FIXTURES / "attribution", broken)
+        # an item of a product that is not in products: the load's checks pass (keys unique and not
+        # NULL), the relationships test fails
+        with (broken / "order_items.csv").open("a") as f:
+            f.write("1999,101,1,99,,Processing,2024-03-10 12:00:00,,,,100.0\n")
+        load(folder, broken)
+        (site / "index.html").write_text(SENTINEL)
+        morning_run("failing", FRESH_NOW)
+        listed = ecom(folder, "runs")
+        target = DuckDBTarget(folder / "ecom.duckdb", create=False)
+        latest_first = history(target, 10)
+        stored = target.table(RUNS_TABLE).to_pyarrow().to_pylist()
+        target.close()
+    yield SimpleNamespace(
+        runs=runs,
+        notified=notified,
+        sites=sites,
+        recorded=recorded,
+        rebuilt=rebuilt,
+        catalog_models=catalog_models[0],
+        leftovers=sorted(p.name for p in folder.iterdir() if p.name.startswith(".site")),
+        listed=listed,
+        latest_first=latest_first,
+        stored=stored,
+        # the runs by name, if they were recorded in the order they ran (test_ecom_runs_lists_...)
+        records=dict(zip(("failing", "stale", "warn", "fresh"), latest_first, strict=False)),
+    )
+
+
+def test_a_fresh_dataset_publishes_and_records_one_run(morning):
+    result = morning.runs["fresh"]
+    assert result.exit_code == 0, result.output
+    assert "Published" in result.output
+    assert f'"as_of":"{AS_OF}"' in morning.sites["fresh"]  # the report of this build
+    assert morning.catalog_models == 25  # the catalog published beside it, with the build's row counts
+    fresh_run = morning.records["fresh"]
+    assert fresh_run["status"] == "success"
+    assert fresh_run["as_of"] == dt.date(2024, 3, 29)
+    assert fresh_run["published"].endswith("site")
+    assert {t["status"] for t in fresh_run["tests"]} == {"pass"}
+    assert len(fresh_run["models"]) == 25 and all(m["rows"] >= 0 for m in fresh_run["models"])
+    assert {m["bytes"] for m in fresh_run["models"]} == {None}  # DuckDB bills no bytes
+    assert fresh_run["vars"]["touch_window_days"] == "7"
+    assert fresh_run["vars"]["visitor_salt"] == "set"  # declared secret=True: only whether it is set
+    assert all(SALT not in str(row) for row in morning.stored)
+    assert fresh_run["checked_at"] == dt.datetime(2024, 3, 30, 6, tzinfo=UTC)
+    ages = {f["table"]: (f["age_seconds"], f["status"]) for f in fresh_run["freshness"]}
+    assert ages["orders"] == (18 * 3600, "pass")
+    assert ages["events"] == (22 * 3600, "pass")
+    assert ages["marketing_spend"] == (-42 * 3600, "pass")  # 2024-04-01 00:00 is ahead of the clock
+    assert ages["inventory_items"] == (None, "unchecked")
+    assert morning.notified["fresh"] == []  # nothing to say on a fresh, passing morning
+    assert morning.recorded == {"fresh": 1, "warn": 2, "stale": 3, "failing": 4}  # one record a run
+    assert morning.leftovers == []
+
+
+def test_a_late_table_past_warn_after_publishes_and_notifies(morning):
+    result = morning.runs["warn"]
+    assert result.exit_code == 0, result.output
+    assert f'"as_of":"{AS_OF}"' in morning.sites["warn"]  # replaced the sentinel written before
+    warn_run = morning.records["warn"]
+    assert warn_run["status"] == "success"
+    status = {f["table"]: f["status"] for f in warn_run["freshness"]}
+    assert (status["events"], status["orders"]) == ("warn", "pass")  # 26 h and 22 h
+    [message] = morning.notified["warn"]
+    assert message["body"]["text"] == (
+        "ecom run on duckdb main: success (as_of 2024-03-29); old raw data: events 26.0 hours old (warn)"
+    )
+
+
+def test_a_stale_table_stops_the_run_before_the_build(morning):
+    result = morning.runs["stale"]
+    assert result.exit_code == 2, result.output
+    assert "nothing built" in result.output
+    assert not morning.rebuilt
+    assert morning.sites["stale"] == morning.sites["warn"]
+    stale_run = morning.records["stale"]
+    assert stale_run["status"] == "stale"
+    assert stale_run["models"] == [] and stale_run["as_of"] is None and stale_run["published"] is None
+    status = {f["table"]: f["status"] for f in stale_run["freshness"]}
+    assert status["orders"] == "error"  # 3 days and 1 s
+    assert status["events"] == "error"  # 3 days 4 h
+    assert status["marketing_spend"] == "pass"  # 12 h
+    [message] = morning.notified["stale"]
+    assert message["type"] == "application/json"
+    assert message["body"]["text"].startswith("ecom run on duckdb main: stale")
+    assert "orders 3.0 days old (error)" in message["body"]["text"]
+
+
+def test_a_failing_data_test_keeps_the_previous_report(morning):
+    result = morning.runs["failing"]
+    assert result.exit_code == 1, result.output
+    assert f"FAIL  {ORPHAN} (1 failing rows)" in result.output
+    assert morning.sites["failing"] == SENTINEL
+    failed_run = morning.records["failing"]
+    assert failed_run["status"] == "failed" and failed_run["published"] is None
+    failing = {t["name"] for t in failed_run["tests"] if t["status"] != "pass"}
+    assert ORPHAN in failing
+    [message] = morning.notified["failing"]
+    assert "failed" in message["body"]["text"] and ORPHAN in message["body"]["text"]
+
+
+def test_ecom_runs_lists_the_runs_latest_first(morning):
+    result = morning.listed
+    assert result.exit_code == 0, result.output
+    assert [r["status"] for r in morning.latest_first] == ["failed", "stale", "success", "success"]
+    assert morning.latest_first[2]["checked_at"] == dt.datetime(2024, 3, 30, 10, tzinfo=UTC)  # the warn run
+    lines = result.output.splitlines()
+    # each run's line starts with its id and shows its status; the latest run's line comes first
+    found = [
+        next(i for i, line in enumerate(lines) if line.startswith(f"│ {r['run_id'][:6]}")) for r in morning.latest_first
+    ]
+    assert found == sorted(found)
+    assert [lines[i].split("│")[4].strip() for i in found] == ["failed", "stale", "success", "success"]
+
+
+def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    warned = ecom(tmp_path, "freshness", now="2024-03-30T10:00:00Z")  # events 26 h old: warn
+    assert warned.exit_code == 0, warned.output
+    assert [line.split()[-2] for line in warned.output.splitlines() if line.startswith("│ events")] == ["warn"]
+    assert ecom(tmp_path, "freshness", now=STALE_NOW).exit_code == 2
+    (tmp_path / "ecom.toml").write_text(
+        '[freshness.orders]\nerror_after = "4 days"\n[freshness.events]\nerror_after = "none"\n'
+    )
+    assert ecom(tmp_path, "freshness", now=STALE_NOW).exit_code == 0
+    (tmp_path / "ecom.toml").write_text('[freshness]\nwarn_after = "soon"\n')
+    bad = ecom(tmp_path, "freshness")
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "freshness.warn_after = 'soon'" in bad.output
+
+
+def test_a_notification_that_fails_does_not_fail_the_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    nobody = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+    result = ecom(tmp_path, "run", "--notify", nobody, now=STALE_NOW)
+    assert result.exit_code == 2, result.output
+    assert "the notification to" in result.output and "failed" in result.output
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert [r["status"] for r in history(target, 5)] == ["stale"]
+    target.close()
+
+
+def test_bad_run_input_is_one_line_and_records_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    for args, now, message in [
+        (["--notify", "slack.example.com/hook"], FRESH_NOW, "--notify must be an http:// or https:// URL"),
+        ([], "soon", "ECOM_NOW='soon' is not a time"),
+    ]:
+        result = ecom(tmp_path, "run", *args, now=now)
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert not target.exists(RUNS_TABLE)
+    target.close()
+
+
+def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
+    import sqlglot
+    from sqlglot import exp
+
+    from ecom.core.sources import RAW_SCHEMAS
+    from ecom.targets.base import Location
+
+    expr = fresh.newest_query(lambda t: Location("thelook", "proj").unbound(t, RAW_SCHEMAS[t]))
+    tree = sqlglot.parse_one(ibis.to_sql(expr, dialect="bigquery"), read="bigquery")
+    assert {t.name for t in tree.find_all(exp.Table)} == set(fresh.LOADED_AT)
+    assert {c.name for c in tree.find_all(exp.Column)} == {"created_at", "date"}
+
+
+@pytest.mark.emulator
+def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
+    from ecom.core.runs import RunRecord, append
+    from ecom.data.load import read_folder
+
+    target = bq_emulator.target(dataset="ecom_runs", raw_dataset="raw_runs")
+    try:
+        target.write_raw(read_folder(FIXTURES / "attribution"))
+        assert fresh.newest_rows(target) == {
+            "orders": dt.datetime(2024, 3, 29, 12, tzinfo=UTC),
+            "order_items": dt.datetime(2024, 3, 29, 12, tzinfo=UTC),
+            "users": dt.datetime(2023, 1, 1, tzinfo=UTC),
+            "events": dt.datetime(2024, 3, 29, 8, tzinfo=UTC),
+            "inventory_items": None,
+            "marketing_spend": dt.datetime(2024, 4, 1, tzinfo=UTC),
+        }
+        started = dt.datetime(2024, 4, 1, 6, tzinfo=UTC)
+        for n, status in enumerate(("success", "stale")):
+            record = RunRecord(f"run{n}", started + n * DAY, "bigquery test", status=status)
+            record.ended_at, record.vars = record.started_at + HOUR, {"visitor_salt": "set"}
+            append(target, record)
+        runs = history(target, 5)
+        assert [(r["run_id"], r["status"], r["vars"]) for r in runs] == [
+            ("run1", "stale", {"visitor_salt": "set"}),
+            ("run0", "success", {"visitor_salt": "set"}),
+        ]
+        assert runs[1]["ended_at"] == dt.datetime(2024, 4, 1, 7, tzinfo=UTC)
+    finally:
+        target.close()
+
+
+def test_a_failing_model_is_recorded_as_an_error_and_notified(tmp_path, monkeypatch, webhook):
+    from ecom.core import engine
+
+    url, received = webhook
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(SENTINEL)
+
+    def failing_build(*args, **kwargs):
+        raise engine.BuildError("model fact_daily_pnl failed: division by zero")
+
+    monkeypatch.setattr(engine, "build", failing_build)
+    before = len(received)
+    result = ecom(tmp_path, "run", "--publish", str(site), "--notify", url)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "error: model fact_daily_pnl failed: division by zero" in result.output
+    assert (site / "index.html").read_text() == SENTINEL
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    [record] = history(target, 5)
+    target.close()
+    assert (record["status"], record["message"]) == ("error", "model fact_daily_pnl failed: division by zero")
+    [message] = received[before:]
+    assert "error" in message["body"]["text"] and "division by zero" in message["body"]["text"]
+
+
+@pytest.mark.emulator
+@pytest.mark.slow  # every model built on the emulator
+def test_ecom_run_on_bigquery(bq_emulator, tmp_path, monkeypatch):  # noqa: F811
+    from ecom.data.load import read_folder
+
+    monkeypatch.chdir(tmp_path)
+    target = bq_emulator.target(dataset="ecom_morning", raw_dataset="raw_morning")
+    target.write_raw(read_folder(FIXTURES / "attribution"))
+    target.close()
+    where = ["--target", "bigquery", "--dataset", "ecom_morning"]
+    env = {**bq_emulator.env(), "ECOM_NOW": FRESH_NOW}
+    site = tmp_path / "site"
+    args = ["run", *where, "--raw-dataset", "raw_morning", "--vars", VARS, "--publish", str(site)]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert f'"as_of":"{AS_OF}"' in (site / "index.html").read_text()
+    target = bq_emulator.target(dataset="ecom_morning", raw_dataset="raw_morning")
+    [record] = history(target, 5)
+    target.close()
+    # each model's bytes, summed over its jobs: the emulator reports a count, maybe 0, never none
+    assert len(record["models"]) == 25 and all(isinstance(m["bytes"], int) for m in record["models"])
+    listed = runner.invoke(app, ["runs", *where], env=env)
+    assert listed.exit_code == 0, listed.output
+    rows = [line.split("│") for line in listed.output.splitlines() if line.startswith("│ ")]
+    assert [row[4].strip() for row in rows if row[1].strip()] == ["success"]  # a run's first line names it
+
+
+def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch):
+    from ecom.core import engine
+
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "run_tests", interrupted)
+    result = ecom(tmp_path, "run", "--publish", str(tmp_path / "site"))
+    assert result.exit_code == 130 and "the new data is saved" in result.output, result.output
+    assert not (tmp_path / "site").exists()
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.exists("fact_daily_pnl")  # built and committed before the interruption
+    target.close()
