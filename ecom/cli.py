@@ -202,8 +202,10 @@ def build(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="BigQuery: estimate bytes processed per model; write nothing.")
     ] = False,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models in full.")] = False,
 ) -> None:
-    """Validate the raw sources, then materialize the selected models in dependency order."""
+    """Validate the raw sources, then materialize the selected models in dependency order
+    (incremental models only from their first changed day; see README, "Incremental builds")."""
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select)
@@ -222,12 +224,12 @@ def build(
             def done(result: engine.ModelResult) -> None:
                 bar.update(task, advance=1, description=f"built {result.name}")
 
-            results = engine.build(proj, tgt, selected, values, on_done=done)
-        report = Table("model", "layer", "rows", "seconds", title="Build")
+            results = engine.build(proj, tgt, selected, values, on_done=done, full_refresh=full_refresh)
+        report = Table("model", "layer", "rows", "seconds", "incremental", title="Build")
         for r in results:
-            report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}")
+            report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}", r.note)
         total = sum(r.seconds for r in results)
-        report.add_row("total", "", "", f"{total:.2f}", style="bold")
+        report.add_row("total", "", "", f"{total:.2f}", "", style="bold")
         out.print(report)
         for title, rows in engine.summaries(proj, tgt, set(selected)):
             out.print(_rich_table(title, rows))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from ecom.core import incremental
 from ecom.core.registry import DataTest, Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
 from ecom.core.vars import check_value, resolve_vars
@@ -88,6 +90,7 @@ class ModelResult:
     rows: int | None = None
     seconds: float = 0.0
     message: str = ""
+    note: str = ""  # an incremental model: how it was built (from which day, or why in full)
 
 
 def model_inputs(
@@ -114,13 +117,16 @@ def build(
     selected: list[str],
     values: Mapping[str, Any],
     on_done: Callable[[ModelResult], None] = lambda r: None,
+    full_refresh: bool = False,
 ) -> list[ModelResult]:
-    """Materialize the selected models in dependency order.
+    """Materialize the selected models in dependency order; incremental models replace only the
+    partitions their changes reach, unless `full_refresh` (ecom.core.incremental).
 
     The first failure stops the build and raises BuildError; on DuckDB the whole build is one
     transaction, so the failure leaves every table as it was.
     """
     results = []
+    run = IncrementalRun(project, target, values, full_refresh)
     with target.transaction():
         target.write_table(
             VARS_TABLE,
@@ -129,17 +135,81 @@ def build(
         for name in selected:
             model: Model = project.models[name]
             start = time.perf_counter()
+            note = ""
             try:
-                expr = call(model.func, model_inputs(project, target, name), values)
-                rows = target.materialize(model, expr)
+                inputs = model_inputs(project, target, name)
+                expr = call(model.func, inputs, values)
+                if model.materialized == "incremental":
+                    rows, note = run.materialize(model, inputs, expr)
+                else:
+                    rows = target.materialize(model, expr)
             except BuildError:
                 raise
             except Exception as e:  # the backend's message is the useful part
                 raise BuildError(f"model {name} failed: {first_line(e)}") from e
-            result = ModelResult(name, "ok", rows, time.perf_counter() - start)
+            result = ModelResult(name, "ok", rows, time.perf_counter() - start, note=note)
             results.append(result)
             on_done(result)
+        run.save()
     return results
+
+
+class IncrementalRun:
+    """One build's incremental decisions and the state it leaves (ecom.core.incremental)."""
+
+    def __init__(self, project: Project, target: Target, values: Mapping[str, Any], full_refresh: bool):
+        self.project, self.target, self.values, self.full_refresh = project, target, values, full_refresh
+        self.state = incremental.read_state(target)
+        self.build_id = uuid.uuid4().hex
+        self.done: dict[str, incremental.Decision] = {}
+        self.built: dict[str, dict[str, Any]] = {}
+        self.fingerprints: dict[str, dict] = {}
+
+    def materialize(self, model: Model, inputs: Mapping[str, ir.Table], expr: ir.Table) -> tuple[int, str]:
+        """Build an incremental model in full or from its first changed day; (its rows, how)."""
+        project, target, values = self.project, self.target, self.values
+        digest = incremental.vars_digest(project, model.name, values)
+        code_expr = call(model.func, inputs, {**values, "as_of": incremental.CODE_AS_OF})
+        code = incremental.code_hash(target, project, model, code_expr, target.dialect)
+        decision = incremental.decide(
+            project, target, model, values, self.state, self.done, digest, code, self.full_refresh
+        )
+        days = [self.done[up].since for up in project.upstream_models(model.name)]
+        if project.sources_of(model.name):
+            self.fingerprints[model.name] = now = incremental.fingerprints(model, expr)
+            days.append(incremental.first_changed_day(incremental.stored_fingerprints(target, model.name), now))
+        decision = incremental.earliest(decision, days)
+        replaced_from = None
+        if decision.since is None:
+            rows = target.materialize(model, expr)
+        else:
+            this = {"this": target.table(model.name)}
+            if model.since is None:
+                replaced_from = decision.since
+                new_rows = expr.filter(incremental.partition_day(model, expr) >= replaced_from)
+            else:
+                replaced_from, new_rows = call(model.since, {**inputs, **this}, {**values, "since": decision.since})
+            rows = target.replace_partitions(model, new_rows, replaced_from)
+        note = decision.reason if replaced_from is None else f"incremental from {replaced_from}"
+        self.done[model.name] = incremental.Decision(replaced_from, note)
+        self.built[model.name] = {
+            "model": model.name,
+            "build_id": self.build_id,
+            "as_of": values["as_of"],
+            "mode": "full" if replaced_from is None else "incremental",
+            "replaced_from": replaced_from,
+            "vars": digest,
+            "code_hash": code,
+        }
+        return rows, note
+
+    def save(self) -> None:
+        if self.built:
+            self.target.write_table(incremental.STATE_TABLE, incremental.state_rows(self.state, self.built))
+        if self.fingerprints:
+            self.target.write_table(
+                incremental.PARTITIONS_TABLE, incremental.partition_rows(self.target, self.fingerprints)
+            )
 
 
 def dry_run_plan(
