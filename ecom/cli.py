@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ecom.core import engine
+from ecom.core import engine, incremental
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars
@@ -385,19 +385,39 @@ def report(
 def list_models(
     select: SelectOpt = None,
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Print the lineage as a Mermaid graph.")] = False,
+    target: TargetOpt = "duckdb",
+    path: PathOpt = None,
 ) -> None:
-    """List the models with their layer, key and upstreams, or the lineage graph."""
+    """List the models with their layer, key and upstreams, and how each was last built on the
+    target (when its database exists), or the lineage graph."""
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select)
         if mermaid:
             print(engine.mermaid(proj, selected))
             return
-        table = Table("model", "layer", "materialized", "key", "reads", title=f"{len(selected)} models")
+        state = _built_state(target, path)
+        table = Table("model", "layer", "materialized", "key", "reads", "last built", title=f"{len(selected)} models")
         for name in selected:
             m = proj.models[name]
-            table.add_row(name, m.layer, m.materialized, ", ".join(m.key), ", ".join(m.params))
+            s = state.get(name)
+            built = f"as_of {s['as_of']}, {s['mode']}" if s else ""
+            if s and s["replaced_from"]:
+                built += f" from {s['replaced_from']}"
+            table.add_row(name, m.layer, m.materialized, ", ".join(m.key), ", ".join(m.params), built)
         out.print(table)
+
+
+def _built_state(target: str, path: Path | None) -> dict[str, dict]:
+    """The incremental state on the target, or nothing when no DuckDB database exists yet."""
+    try:
+        tgt = open_target(target, path)
+    except TargetError:
+        return {}
+    try:
+        return incremental.read_state(tgt)
+    finally:
+        tgt.close()
 
 
 def main() -> None:  # pragma: no cover - the console script
