@@ -45,12 +45,13 @@ def _web_sessions_since(
     earlier event (then the new session 1 is that session, number n), else it starts session n + 1.
     """
     new = int_web_sessions(stg_events.filter(stg_events.event_date >= since), session_timeout_minutes)
-    before = this.filter(this.event_date < since)
+    first_new = new.filter(new.is_session_start & (new.session_number == 1)).select("visitor_id", first_at="created_at")
+    # only the visitors with new events carry anything over: filter before aggregating
+    before = this.filter(this.event_date < since).semi_join(first_new, "visitor_id")
     # session_number never decreases along a visitor's events: the max is the last event's
     last = before.group_by("visitor_id").aggregate(
         last_at=before.created_at.max(), last_number=before.session_number.max()
     )
-    first_new = new.filter(new.is_session_start & (new.session_number == 1)).select("visitor_id", first_at="created_at")
     carried = last.inner_join(first_new, "visitor_id")
     carried = carried.select(
         "visitor_id",
