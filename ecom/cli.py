@@ -7,12 +7,15 @@ caught, so a bug still shows its traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
+import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,11 +23,13 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ecom.core import engine, incremental
+from ecom.core.files import FileWriteError, atomic_write
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import SourceContractError
-from ecom.core.vars import VarsError, parse_vars
-from ecom.targets.base import Target, TargetError
-from ecom.targets.duckdb import DEFAULT_DUCKDB_PATH, DuckDBTarget
+from ecom.core.vars import VarsError, parse_vars, printable
+from ecom.targets import duckdb
+from ecom.targets.base import InterruptedAfterCommit, Target, TargetError
+from ecom.targets.options import TARGET_ENV, ChosenTarget, TargetOptions, choose_target, open_target
 
 app = typer.Typer(
     help="Portable e-commerce profitability models: build on DuckDB or BigQuery, compile, test.",
@@ -35,17 +40,29 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, TargetError)
+EXPECTED = (SourceContractError, ProjectError, VarsError, engine.BuildError, TargetError, FileWriteError)
+# Exit code of a run stopped by Ctrl-C, as shells report a process killed by SIGINT (128 + 2).
+INTERRUPTED = 130
 
 
 @contextmanager
-def friendly_errors() -> Iterator[None]:
-    """Expected failures become one readable line and exit code 1."""
+def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
+    """Expected failures (EXPECTED, and a command's own `expected`) become one readable line and
+    exit code 1; Ctrl-C one line saying whether the data was committed, and exit code 130."""
     try:
         yield
-    except EXPECTED as e:
+    except (*EXPECTED, *expected) as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    except InterruptedAfterCommit:
+        err.print(
+            "interrupted after the commit completed: the new data is saved; the rest of the output was skipped",
+            soft_wrap=True,
+        )
+        raise typer.Exit(INTERRUPTED) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was committed, existing tables and files are as they were", soft_wrap=True)
+        raise typer.Exit(INTERRUPTED) from None
     except Exception as e:
         # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis
         message = _google_error(e)
@@ -63,22 +80,58 @@ def _google_error(e: Exception) -> str | None:
     return describe_error(e)
 
 
-# Options shared by the commands that talk to a target.
-TargetOpt = Annotated[str, typer.Option("--target", "-t", help="duckdb (local file, default) or bigquery.")]
-PathOpt = Annotated[
-    Path | None,
-    typer.Option("--path", help=f"DuckDB database file (env ECOM_DUCKDB_PATH, default {DEFAULT_DUCKDB_PATH})."),
-]
-ProjectOpt = Annotated[str | None, typer.Option(help="BigQuery project (env ECOM_BQ_PROJECT).")]
-DatasetOpt = Annotated[str | None, typer.Option(help="BigQuery dataset for the models (env ECOM_BQ_DATASET).")]
-RawDatasetOpt = Annotated[
-    str | None,
-    typer.Option(help="BigQuery dataset of the raw tables, project.dataset or dataset (env ECOM_BQ_RAW_DATASET)."),
-]
-LocationOpt = Annotated[str | None, typer.Option(help="BigQuery location, e.g. US or EU (env ECOM_BQ_LOCATION).")]
-EndpointOpt = Annotated[
-    str | None, typer.Option(help="BigQuery API endpoint, for an emulator (env BIGQUERY_EMULATOR_HOST).")
-]
+# The target options, declared once (dbt-core's cli/params.py pattern) and stacked on every command
+# that works on a target by `@target_options`; they fill one TargetOptions (ecom/targets/options.py).
+def _target_option(help: str, *names: str) -> typer.models.OptionInfo:
+    return typer.Option(*names, help=help, rich_help_panel="Target (flag > environment > named target > default)")
+
+
+TARGET_OPTIONS = {
+    "target": Annotated[
+        str | None,
+        _target_option(
+            f"A target named in ecom.toml (default: its `default`), or a type: duckdb or bigquery "
+            f"(env {TARGET_ENV}; without either, duckdb).",
+            "--target",
+            "-t",
+        ),
+    ],
+    "path": Annotated[
+        Path | None,
+        _target_option(f"DuckDB database file (env {duckdb.PATH_ENV}, default {duckdb.DEFAULT_DUCKDB_PATH})."),
+    ],
+    "project": Annotated[str | None, _target_option("BigQuery project (env ECOM_BQ_PROJECT).")],
+    "dataset": Annotated[str | None, _target_option("BigQuery dataset for the models (env ECOM_BQ_DATASET).")],
+    "raw_dataset": Annotated[
+        str | None,
+        _target_option("BigQuery dataset of the raw tables, project.dataset or dataset (env ECOM_BQ_RAW_DATASET)."),
+    ],
+    "location": Annotated[str | None, _target_option("BigQuery location, e.g. US or EU (env ECOM_BQ_LOCATION).")],
+    "endpoint": Annotated[
+        str | None, _target_option("BigQuery API endpoint, for an emulator (env BIGQUERY_EMULATOR_HOST).")
+    ],
+}
+
+
+def target_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Stack the target options on a command: it declares one parameter `target: TargetOptions` and
+    receives every target option in it (typer sees them as the command's own options)."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for name, p in signature.parameters.items() if name != "target"]
+    stacked = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        for name, annotation in TARGET_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def with_target(**kwargs: Any) -> None:
+        command(target=TargetOptions(**{name: kwargs.pop(name) for name in TARGET_OPTIONS}), **kwargs)
+
+    with_target.__signature__ = signature.replace(parameters=[*own, *stacked])  # type: ignore[attr-defined]
+    with_target.__annotations__ = {p.name: p.annotation for p in [*own, *stacked]}
+    return with_target
+
+
 SelectOpt = Annotated[
     list[str] | None,
     typer.Option("--select", "-s", help="Models: name, +name (with upstreams), name+ (with downstreams), a layer."),
@@ -87,28 +140,6 @@ VarsOpt = Annotated[
     list[str] | None,
     typer.Option("--vars", help="Build variables: '{as_of: 2024-06-30, session_timeout_minutes: 45}' or key=value."),
 ]
-
-
-def open_target(
-    target: str,
-    path: Path | None,
-    project: str | None = None,
-    dataset: str | None = None,
-    raw_dataset: str | None = None,
-    location: str | None = None,
-    endpoint: str | None = None,
-    *,
-    create: bool = False,
-) -> Target:
-    if target == "duckdb":
-        return DuckDBTarget(path, create=create)
-    if target == "bigquery":
-        from ecom.targets.bigquery.target import BigQueryTarget
-
-        return BigQueryTarget.from_options(
-            project=project, dataset=dataset, raw_dataset=raw_dataset, location=location, endpoint=endpoint
-        )
-    raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
 
 
 def progress() -> Progress:
@@ -124,6 +155,7 @@ def progress() -> Progress:
 
 
 @app.command()
+@target_options
 def generate(
     scale: Annotated[float, typer.Option(help="1.0 = thelook's size (100,000 users).")] = 0.1,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
@@ -132,29 +164,28 @@ def generate(
     ] = None,
     parquet: Annotated[Path | None, typer.Option(help="Also write one Parquet file per table here.")] = None,
     no_duckdb: Annotated[bool, typer.Option("--no-duckdb", help="Write only the Parquet folder.")] = False,
-    path: PathOpt = None,
+    *,
+    target: TargetOptions,
 ) -> None:
     """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema."""
     from ecom.data import generate as gen
 
-    with friendly_errors():
-        if scale <= 0:
-            raise VarsError(f"--scale must be a positive number, not {scale}")
+    with friendly_errors(gen.GenerateError):
         try:
             end = dt.date.fromisoformat(end_date) if end_date else gen.DEFAULT_END_DATE
         except ValueError:
             raise VarsError(f"--end-date must be a date written YYYY-MM-DD, not {end_date!r}") from None
         if no_duckdb and parquet is None:
             raise VarsError("--no-duckdb needs --parquet DIR: there would be nowhere to write")
-        target = None if no_duckdb else DuckDBTarget(path, create=True)
+        tgt = None if no_duckdb else _generate_into(choose_target(target))
         with progress() as bar:
             task = bar.add_task("generating", total=None)
 
             def on_rows(table: str, rows: int) -> None:
                 bar.update(task, description=f"generating {table}", advance=rows)
 
-            counts = gen.run(scale, seed, end, target, parquet, on_rows)
-        where = [str(target.path)] if target else []
+            counts = gen.run(scale, seed, end, tgt, parquet, on_rows)
+        where = [str(tgt.path)] if tgt else []
         where += [str(parquet)] if parquet else []
         summary = Table(
             "raw table", "rows", title=f"Generated (scale {scale}, seed {seed}, to {end}) into {', '.join(where)}"
@@ -164,15 +195,21 @@ def generate(
         out.print(summary)
 
 
+def _generate_into(chosen: ChosenTarget) -> Target:
+    if not chosen.type.embedded:
+        raise TargetError(
+            f"ecom generate writes into a local DuckDB file, not target {chosen.name} ({chosen.type.name}): "
+            "generate Parquet with --parquet DIR --no-duckdb, then `ecom load DIR` into that target"
+        )
+    return chosen.open(create=True)
+
+
 @app.command()
+@target_options
 def load(
     folder: Annotated[Path, typer.Argument(help="A folder with one Parquet or CSV file per raw table.")],
-    target: TargetOpt = "duckdb",
-    path: PathOpt = None,
-    project: ProjectOpt = None,
-    raw_dataset: RawDatasetOpt = None,
-    location: LocationOpt = None,
-    endpoint: EndpointOpt = None,
+    *,
+    target: TargetOptions,
 ) -> None:
     """Load your own export (e.g. thelook from BigQuery) into the raw tables, checked first: on any
     problem nothing is written."""
@@ -180,7 +217,7 @@ def load(
 
     with friendly_errors():
         tables = read_folder(folder)
-        tgt = open_target(target, path, project, None, raw_dataset, location, endpoint, create=True)
+        tgt = open_target(target, create=True)
         counts = tgt.write_raw(tables)
         summary = Table("raw table", "rows", title=f"Loaded {folder} into {engine.describe(tgt, raw=True)}")
         for table, rows in counts.items():
@@ -189,20 +226,16 @@ def load(
 
 
 @app.command()
+@target_options
 def build(
     select: SelectOpt = None,
     vars: VarsOpt = None,
-    target: TargetOpt = "duckdb",
-    path: PathOpt = None,
-    project: ProjectOpt = None,
-    dataset: DatasetOpt = None,
-    raw_dataset: RawDatasetOpt = None,
-    location: LocationOpt = None,
-    endpoint: EndpointOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="BigQuery: estimate bytes processed per model; write nothing.")
     ] = False,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models in full.")] = False,
+    *,
+    target: TargetOptions,
 ) -> None:
     """Validate the raw sources, then materialize the selected models in dependency order
     (incremental models only from their first changed day; see README, "Incremental builds")."""
@@ -210,13 +243,15 @@ def build(
         proj = Project.load()
         selected = proj.select(select)
         given = parse_vars(vars or [])
-        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        tgt = open_target(target)
+        if dry_run and not tgt.supports_dry_run:
+            raise TargetError(f"--dry-run needs a target that estimates bytes (bigquery), not {engine.describe(tgt)}")
         engine.validate_sources(tgt)
         values = engine.target_vars(proj, tgt, given)
         if dry_run:
             _dry_run(proj, tgt, selected, values)
             return
-        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {len(selected)} models on {engine.describe(tgt)} with {shown}", highlight=False)
         with progress() as bar:
             task = bar.add_task("building", total=len(selected))
@@ -236,8 +271,6 @@ def build(
 
 
 def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> None:
-    if not hasattr(tgt, "dry_run"):
-        raise TargetError("--dry-run asks BigQuery for estimates: use it with --target bigquery")
     # The queries the build would run; an upstream model not built yet is computed inline.
     plan = engine.dry_run_plan(proj, tgt, selected, values)
     report = Table("model", "estimated bytes", "note", title="Dry run (nothing written)")
@@ -273,60 +306,46 @@ def _fmt(value: object) -> str:
 
 
 @app.command()
+@target_options
 def compile(
     select: SelectOpt = None,
     vars: VarsOpt = None,
-    target: TargetOpt = "duckdb",
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the .sql files.")] = Path("target/compiled"),
-    path: PathOpt = None,
-    project: ProjectOpt = None,
-    dataset: DatasetOpt = None,
-    raw_dataset: RawDatasetOpt = None,
-    location: LocationOpt = None,
-    endpoint: EndpointOpt = None,
+    *,
+    target: TargetOptions,
 ) -> None:
     """Write each model's SQL for the target's dialect to OUT/<target>/<model>.sql (deterministic).
 
-    as_of defaults to the latest order date of the target's raw data; give --vars as_of=YYYY-MM-DD
-    to compile with no connection at all.
+    Variables whose default comes from the data (as_of: the latest order date) are read from the
+    target's raw data; give them all with --vars to compile with no connection at all.
     """
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select)
-        given = parse_vars(vars or [])
-        if "as_of" in given:
-            values = engine.resolve_vars(proj.vars, given, lambda _: None)
-            raw_at, models, dialect = engine.compile_locations(target, project, dataset, raw_dataset, path)
-        else:
-            tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
-            values = engine.target_vars(proj, tgt, given)
-            raw_at, models, dialect = tgt.raw_location, tgt.models, tgt.dialect
+        chosen = choose_target(target)
+        values, raw_at, models = engine.compile_inputs(proj, chosen, parse_vars(vars or []))
         exprs = engine.unbound_expressions(proj, values, raw_at, models)
-        folder = out_dir / target
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = out_dir / chosen.name
         for name in selected:
-            (folder / f"{name}.sql").write_text(engine.to_sql(exprs[name], dialect))
-        err.print(f"Wrote {len(selected)} {dialect} models to {folder}/ (as_of {values['as_of']})")
+            atomic_write(folder / f"{name}.sql", engine.to_sql(exprs[name], chosen.type.dialect))
+        shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
+        err.print(f"Wrote {len(selected)} {chosen.type.dialect} models to {folder}/ ({shown})", highlight=False)
 
 
 @app.command()
+@target_options
 def test(
     select: SelectOpt = None,
     vars: VarsOpt = None,
-    target: TargetOpt = "duckdb",
-    path: PathOpt = None,
-    project: ProjectOpt = None,
-    dataset: DatasetOpt = None,
-    raw_dataset: RawDatasetOpt = None,
-    location: LocationOpt = None,
-    endpoint: EndpointOpt = None,
+    *,
+    target: TargetOptions,
 ) -> None:
     """Run the data tests of the selected (built) models: keys, not-null, accepted values,
     relationships and the cross-mart invariants."""
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select)
-        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        tgt = open_target(target, read_only=True)
         values = engine.built_vars(proj, tgt, parse_vars(vars or []))
         missing = [m for m in selected if not tgt.exists(m)]
         if missing:
@@ -342,7 +361,7 @@ def test(
             )
             out.print(f"[{colors[r.status]}]{r.status.upper():5}[/] {r.name}{detail}", highlight=False)
 
-        results = engine.run_tests(cases, tgt.table, on_done=done, workers=getattr(tgt, "test_workers", 1))
+        results = engine.run_tests(cases, tgt.table, on_done=done, workers=tgt.test_workers)
         failed = [r for r in results if r.status != "pass"]
         out.print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
         if failed:
@@ -350,22 +369,18 @@ def test(
 
 
 @app.command("report")
+@target_options
 def report(
     output: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
-    target: TargetOpt = "duckdb",
-    path: PathOpt = None,
-    project: ProjectOpt = None,
-    dataset: DatasetOpt = None,
-    raw_dataset: RawDatasetOpt = None,
-    location: LocationOpt = None,
-    endpoint: EndpointOpt = None,
+    *,
+    target: TargetOptions,
 ) -> None:
     """Write a self-contained HTML dashboard of the built marts (opens offline, no server)."""
     from ecom.outputs import report as dashboard
 
     with friendly_errors():
         proj = Project.load()
-        tgt = open_target(target, path, project, dataset, raw_dataset, location, endpoint)
+        tgt = open_target(target, read_only=True)
         marts = dict.fromkeys(m for e in proj.exposures.values() for m in e.reads)
         missing = [m for m in marts if not tgt.exists(m)]
         if missing:
@@ -381,37 +396,121 @@ def report(
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)
 
 
+@app.command("docs")
+@target_options
+def docs(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="html (a page that opens offline) or json (for tools).")
+    ] = "html",
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The file to write (default target/catalog.html or .json).")
+    ] = None,
+    vars: VarsOpt = None,
+    *,
+    target: TargetOptions,
+) -> None:
+    """Write the catalog: every model's grain, columns, tests, lineage and SQL, and its last build on
+    the target. With no target to read, give --vars as_of=YYYY-MM-DD to compile the SQL."""
+    from ecom.outputs import catalog
+
+    with friendly_errors():
+        if fmt not in ("html", "json"):
+            raise VarsError(f"--format must be html or json, not {fmt!r}")
+        proj = Project.load()
+        given = parse_vars(vars or [])
+        try:
+            tgt = open_target(target, read_only=True)
+        except TargetError as e:
+            if not set(engine.data_derived(proj)) <= set(given):
+                raise
+            err.print(f"No build read ({e}): the catalog has no row counts.", highlight=False, soft_wrap=True)
+            tgt = None
+        values = engine.built_vars(proj, tgt, given) if tgt else engine.resolve_vars(proj.vars, given, lambda _: None)
+        if tgt is not None and tgt.dialect == "bigquery":
+            bigquery_at = (tgt.raw_location, tgt.models)
+        else:  # the BigQuery SQL as `ecom compile --target bigquery` writes it
+            bigquery_at = choose_target(dataclasses.replace(target, target="bigquery")).offline_locations()
+        with err.status("compiling every model for DuckDB and BigQuery"):
+            data = catalog.catalog(proj, values, bigquery_at, tgt)
+        written = catalog.write_catalog(data, output or Path(f"target/catalog.{fmt}"), fmt)
+        out.print(f"Wrote {written} ({len(data['models'])} models)", highlight=False)
+
+
 @app.command("ls")
+@target_options
 def list_models(
+    name: Annotated[str | None, typer.Argument(help="A model: print its columns.", show_default=False)] = None,
     select: SelectOpt = None,
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Print the lineage as a Mermaid graph.")] = False,
-    target: TargetOpt = "duckdb",
-    path: PathOpt = None,
+    *,
+    target: TargetOptions,
 ) -> None:
-    """List the models with their layer, key and upstreams, and how each was last built on the
-    target (when its database exists), or the lineage graph."""
+    """List the models (layer, key, grain, how an incremental model was last built on the target when
+    its database exists) and the exposures that read them, the lineage graph, or one model's columns
+    with their types and descriptions."""
+    from ecom.core.docstrings import model_docs
+
     with friendly_errors():
         proj = Project.load()
+        if name is not None:
+            _list_columns(proj, name)
+            return
         selected = proj.select(select)
         if mermaid:
             print(engine.mermaid(proj, selected))
             return
-        state = _built_state(target, path)
-        table = Table("model", "layer", "materialized", "key", "reads", "last built", title=f"{len(selected)} models")
-        for name in selected:
-            m = proj.models[name]
-            s = state.get(name)
+        docs = model_docs(proj)
+        state = _built_state(target)
+        table = Table(
+            "model",
+            "layer",
+            "key",
+            "grain",
+            "last built",
+            title=f"{len(selected)} models (`ecom ls MODEL`: its columns)",
+        )
+        for model_name in selected:
+            m = proj.models[model_name]
+            s = state.get(model_name)
             built = f"as_of {s['as_of']}, {s['mode']}" if s else ""
             if s and s["replaced_from"]:
                 built += f" from {s['replaced_from']}"
-            table.add_row(name, m.layer, m.materialized, ", ".join(m.key), ", ".join(m.params), built)
+            table.add_row(model_name, m.layer, ", ".join(m.key), docs[model_name].grain, built)
         out.print(table)
+        consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]
+        if consumers:
+            exposures = Table("exposure", "reads", "description", title=f"{len(consumers)} exposures (consumers)")
+            for e in consumers:
+                exposures.add_row(e.name, ", ".join(e.reads), e.title)
+            out.print(exposures)
 
 
-def _built_state(target: str, path: Path | None) -> dict[str, dict]:
-    """The incremental state on the target, or nothing when no DuckDB database exists yet."""
+def _list_columns(proj: Project, name: str) -> None:
+    """One model's grain, description and columns (types compiled over unbound tables: no connection)."""
+    from ecom.core.docstrings import model_docs
+
+    if name not in proj.models:
+        proj.select([name])  # an unknown name: the selector's one-line error, with close matches
+        raise ProjectError(
+            f"{name!r} selects several models: `ecom ls MODEL` names one, `ecom ls -s {name}` lists them"
+        )
+    model, doc, schema = proj.models[name], model_docs(proj)[name], engine.model_schemas(proj)[name]
+    out.print(f"[bold]{name}[/] ({model.layer}, key {', '.join(model.key)}): {doc.grain}", highlight=False)
+    if doc.description:
+        out.print(doc.description, highlight=False)
+    table = Table("column", "type", "description", title=f"{name}: {len(schema)} columns")
+    for column, dtype in schema.items():
+        table.add_row(column, str(dtype), doc.columns.get(column, ""))
+    out.print(table)
+    out.print(f"reads: {', '.join(model.params)}", highlight=False)
+    readers = proj.downstream_models(name) + [f"exposure {e}" for e in proj.exposures_of(name)]
+    out.print(f"read by: {', '.join(readers) or 'nothing'}", highlight=False)
+
+
+def _built_state(target: TargetOptions) -> dict[str, dict]:
+    """The incremental state on the target, or nothing when it cannot be read (no database yet)."""
     try:
-        tgt = open_target(target, path)
+        tgt = open_target(target, read_only=True)
     except TargetError:
         return {}
     try:

@@ -32,9 +32,33 @@ PLATFORM_OF_TRAFFIC_SOURCE = {
 }
 
 
+PLATFORMS = tuple(PLATFORM_OF_TRAFFIC_SOURCE.values())
+# The channels of the attribution and funnel marts (docs/contract.md#fact_attribution_models): a
+# session's platform, else `Organic`; an order with no touch is `Unattributed`.
+SESSION_CHANNELS = (*PLATFORMS, "Organic")
+CHANNELS = (*SESSION_CHANNELS, "Unattributed")
+
+
 def platform_of(traffic_source: ir.StringValue) -> ir.StringValue:
     """The ad platform of an event traffic source, NULL when it maps to none (case-sensitive)."""
     return traffic_source.cases(*PLATFORM_OF_TRAFFIC_SOURCE.items(), else_=ibis.null("string"))
+
+
+def channel_of(platform: ir.StringValue) -> ir.StringValue:
+    """A session's channel: its platform, `Organic` when it has none."""
+    return platform.fill_null("Organic")
+
+
+def literal_rows(column: str, values: tuple, type: str = "string") -> ir.Table:
+    """A table of one column with one row per value, written as a UNION ALL of literals (no memtable:
+    its generated name would change the compiled SQL on every compile)."""
+    return ibis.union(*(ibis.literal(v, type).name(column).as_table() for v in values), distinct=False)
+
+
+def sha256_hex(text: ir.StringValue) -> ir.StringValue:
+    """The lower-case hex SHA-256 of the text's UTF-8 bytes (DuckDB sha256(x), BigQuery
+    TO_HEX(SHA256(x)))."""
+    return text.hexdigest("sha256")
 
 
 # --- Order items as the metrics see them (docs/contract.md#conventions) ---------------------------
@@ -91,8 +115,10 @@ def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
     return day_number(later) - day_number(earlier)
 
 
-# Decimal places of the day offsets in a date spine: 10**5 offsets cover 273 years.
+# Decimal places of the day offsets in a date spine: 10**5 offsets cover 273 years. A longer span
+# would be cut short silently, so the as_of variable's bounds (marts/vars.py) refuse one.
 _SPINE_PLACES = 5
+SPINE_DAYS = 10**_SPINE_PLACES
 
 
 def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:
@@ -107,7 +133,7 @@ def date_spine(start: ir.Table, as_of: dt.date) -> ir.Table:
       transpiles to DuckDB's 1-based `WITH ORDINALITY`, silently dropping the last array element
       in the dialect cross-check.
     """
-    digits = ibis.union(*(ibis.literal(d, "int64").name("digit").as_table() for d in range(10)), distinct=False)
+    digits = literal_rows("digit", tuple(range(10)), "int64")
     bounds = start.select("start", last=days_between(ibis.date(as_of), start.start))
     offsets = bounds
     offset = ibis.literal(0, type="int64")
@@ -151,35 +177,7 @@ def totals_disagree(left: ir.NumericScalar, right: ir.NumericScalar) -> ir.Boole
     return (a - b).abs() > 1e-6 * ibis.greatest(1, a.abs(), b.abs())
 
 
-# --- Orders, customers and cohorts ------------------------------------------------------------------
-
-
-def non_cancelled_orders(
-    stg_orders: ir.Table, stg_order_items: ir.Table, stg_products: ir.Table | None = None
-) -> ir.Table:
-    """One row per non-cancelled order (an order with at least one non-cancelled item; the order's
-    own status is not consulted), with its totals over its net items.
-
-    Columns: order_id, user_id (the ORDER's user, never stg_order_items.user_id), ordered_at (the
-    order's created_at), order_date, net_items, net_revenue (Σ sale_price of the net items; 0 when
-    every item was returned) and, only when stg_products is given, net_cost (Σ product cost of the
-    net items; a missing product adds none, the relationship tests report it). Models that need no
-    cost leave stg_products out, so they neither read nor join it.
-    """
-    items = stg_order_items.filter(is_non_cancelled(stg_order_items.status))
-    if stg_products is not None:
-        items = items.left_join(stg_products.select("product_id", product_cost="cost"), "product_id")
-    net = is_net(items.status)
-    totals = {
-        "net_items": net.cast("int64").sum(),
-        "net_revenue": ibis.ifelse(net, items.sale_price, 0.0).sum(),
-    }
-    if stg_products is not None:
-        totals["net_cost"] = ibis.ifelse(net, items.product_cost.fill_null(0.0), 0.0).sum()
-    per_order = items.group_by("order_id").aggregate(**totals)
-    orders = stg_orders.select("order_id", "user_id", "order_date", ordered_at=stg_orders.created_at)
-    joined = per_order.inner_join(orders, "order_id")
-    return joined.select("order_id", "user_id", "ordered_at", "order_date", *totals)
+# --- Months ----------------------------------------------------------------------------------------
 
 
 def month_index(d: ir.DateValue) -> ir.IntegerValue:

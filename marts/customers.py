@@ -16,7 +16,6 @@ from marts._common import (
     days_between,
     month_index,
     month_start,
-    non_cancelled_orders,
     not_finite,
     outside,
     ratio,
@@ -37,9 +36,7 @@ AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 
 
 @model(key="user_id", partition_by="signup_date", not_null=("signup_date",))
-def int_user_acquisition(
-    stg_users: ir.Table, stg_orders: ir.Table, stg_order_items: ir.Table, stg_events: ir.Table
-) -> ir.Table:
+def int_user_acquisition(stg_users: ir.Table, int_orders: ir.Table, stg_events: ir.Table) -> ir.Table:
     """One row per user signed up by `as_of`: how they came and when they first bought
     (docs/contract.md#int_user_acquisition).
 
@@ -58,8 +55,7 @@ def int_user_acquisition(
         first_touch_traffic_source: traffic_source of the user's first event by (created_at,
             event_id); NULL when the user has no event.
     """
-    orders = non_cancelled_orders(stg_orders, stg_order_items)
-    first_orders = orders.group_by("user_id").aggregate(first_order_at=orders.ordered_at.min())
+    first_orders = int_orders.group_by("user_id").aggregate(first_order_at=int_orders.ordered_at.min())
 
     identified = stg_events.filter(stg_events.user_id.notnull())
     first_touch = (
@@ -68,7 +64,7 @@ def int_user_acquisition(
                 group_by=identified.user_id, order_by=(identified.created_at, identified.event_id)
             )
         )
-        .filter(ibis._.touch == 0)
+        .filter(ibis._.touch == 0)  # ibis's row_number() is 0-based: 0 is the first event
         .select("user_id", first_touch_traffic_source="traffic_source")
     )
 
@@ -114,13 +110,7 @@ def age_band(age: ir.IntegerValue) -> ir.StringValue:
     ),
     accepted_values={"age_band": AGE_BANDS},
 )
-def dim_customers(
-    stg_users: ir.Table,
-    stg_orders: ir.Table,
-    stg_order_items: ir.Table,
-    stg_products: ir.Table,
-    as_of: dt.date,
-) -> ir.Table:
+def dim_customers(stg_users: ir.Table, int_orders: ir.Table, as_of: dt.date) -> ir.Table:
     """One row per user signed up by `as_of`, customer or not (docs/contract.md#dim_customers); no PII.
 
     Orders are non-cancelled orders, items are net items, lifetime_net_revenue is Σ sale_price of
@@ -152,14 +142,13 @@ def dim_customers(
         tenure_days: `as_of` − signup_date in calendar days.
         is_customer: true when orders > 0.
     """
-    orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
-    per_user = orders.group_by("user_id").aggregate(
-        first_order_date=orders.order_date.min(),
-        last_order_date=orders.order_date.max(),
-        orders=orders.count(),
-        items=orders.net_items.sum(),
-        lifetime_net_revenue=orders.net_revenue.sum(),
-        lifetime_cost=orders.net_cost.sum(),
+    per_user = int_orders.group_by("user_id").aggregate(
+        first_order_date=int_orders.order_date.min(),
+        last_order_date=int_orders.order_date.max(),
+        orders=int_orders.count(),
+        items=int_orders.net_items.sum(),
+        lifetime_net_revenue=int_orders.net_revenue.sum(),
+        lifetime_cost=int_orders.net_cost.sum(),
     )
     joined = stg_users.left_join(per_user, "user_id")
     order_count = joined.orders.fill_null(0)
@@ -294,7 +283,7 @@ def dim_customer_segments(dim_customers: ir.Table) -> ir.Table:
         "cumulative_net_revenue_per_customer",
     ),
 )
-def fact_cohort_retention(stg_orders: ir.Table, stg_order_items: ir.Table, as_of: dt.date) -> ir.Table:
+def fact_cohort_retention(int_orders: ir.Table, as_of: dt.date) -> ir.Table:
     """One row per (cohort_month, months_since_first), every cell from month 0 to the month of
     `as_of`, silent months as zeros (docs/contract.md#fact_cohort_retention).
 
@@ -317,8 +306,7 @@ def fact_cohort_retention(stg_orders: ir.Table, stg_order_items: ir.Table, as_of
         cumulative_net_revenue_per_customer: Σ net_revenue of months 0 through months_since_first
             / cohort_size.
     """
-    orders = non_cancelled_orders(stg_orders, stg_order_items)
-    orders = orders.mutate(order_month=month_start(orders.order_date))
+    orders = int_orders.mutate(order_month=month_start(int_orders.order_date))
     firsts = orders.group_by("user_id").aggregate(cohort_month=orders.order_month.min())
     cohort_orders = orders.inner_join(firsts, "user_id")
 

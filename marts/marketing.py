@@ -4,7 +4,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import data_test, model
-from marts._common import PLATFORM_OF_TRAFFIC_SOURCE, non_cancelled_orders, not_finite, ratio
+from marts._common import PLATFORMS, not_finite, ratio
 
 ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
 
@@ -45,6 +45,7 @@ def top_campaign_by_clicks(stg_marketing: ir.Table) -> ir.Table:
         order_by=[stg_marketing.clicks.fill_null(0).desc(), stg_marketing.campaign_id],
     )
     ranked = stg_marketing.mutate(choice=ibis.row_number().over(by_clicks))
+    # ibis's row_number() is 0-based (SQL's ROW_NUMBER() - 1): 0 is the first campaign
     return ranked.filter(ranked.choice == 0).select("spend_date", "platform", "campaign_id")
 
 
@@ -55,14 +56,12 @@ def top_campaign_by_clicks(stg_marketing: ir.Table) -> ir.Table:
     not_null=("user_id", "order_date", "ordered_at", "net_revenue", "gross_profit", "attribution_status"),
     accepted_values={
         "attribution_status": ATTRIBUTION_STATUSES,
-        "platform": tuple(PLATFORM_OF_TRAFFIC_SOURCE.values()),
+        "platform": PLATFORMS,
     },
     relationships={"order_id": "stg_orders.order_id", "session_id": "fact_session_metrics.session_id"},
 )
 def int_campaign_attribution(
-    stg_orders: ir.Table,
-    stg_order_items: ir.Table,
-    stg_products: ir.Table,
+    int_orders: ir.Table,
     fact_session_metrics: ir.Table,
     stg_marketing: ir.Table,
     attribution_lookback_hours: int,
@@ -82,7 +81,8 @@ def int_campaign_attribution(
     session whenever there is one (so an `unmatched` order whose session came from a platform
     without a campaign that day keeps that platform; an `organic` order has platform NULL); all
     three are NULL when there is no candidate session. campaign_id is set only when `attributed`.
-    net_revenue is Σ sale_price of the order's net items; gross_profit that minus their product cost.
+    net_revenue is Σ sale_price of the order's net items; gross_profit that minus their product cost
+    (both int_orders').
 
     Columns:
         order_id: the non-cancelled order (stg_orders.order_id); the key.
@@ -104,7 +104,7 @@ def int_campaign_attribution(
             maps to no platform) or `unmatched` (no session, or a platform without a marketing row
             on order_date).
     """
-    orders = non_cancelled_orders(stg_orders, stg_order_items, stg_products)
+    orders = int_orders.select("order_id", "user_id", "ordered_at", "order_date", "net_revenue", "gross_profit")
 
     sessions = fact_session_metrics.select("session_id", "visitor_id", "session_start", "traffic_source", "platform")
     lookback = ibis.interval(hours=attribution_lookback_hours)
@@ -124,6 +124,7 @@ def int_campaign_attribution(
         group_by=candidates.order_id,
         order_by=[candidates.session_start.desc(), candidates.session_id],
     )
+    # ibis's row_number() is 0-based (SQL's ROW_NUMBER() - 1): 0 is the latest session
     last_touch = candidates.mutate(touch=ibis.row_number().over(latest_first)).filter(ibis._.touch == 0)
 
     top_campaign = top_campaign_by_clicks(stg_marketing)
@@ -146,7 +147,7 @@ def int_campaign_attribution(
         order_date=credited.order_date,
         ordered_at=credited.ordered_at,
         net_revenue=credited.net_revenue,
-        gross_profit=credited.net_revenue - credited.net_cost,
+        gross_profit=credited.gross_profit,
         session_id=credited.session_id,
         traffic_source=credited.traffic_source,
         platform=credited.platform,

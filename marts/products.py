@@ -10,6 +10,7 @@ import ibis.expr.types as ir
 
 from ecom.core.registry import data_test, model
 from marts._common import (
+    cents,
     days_between,
     is_net,
     is_non_cancelled,
@@ -34,8 +35,9 @@ def fact_product_performance(stg_products: ir.Table, stg_order_items: ir.Table, 
 
     units_sold counts net items and units_returned returned items; net_revenue is Σ sale_price of
     net items and cogs their product cost (products.cost). A product without sales has 0 units and
-    money and NULL margin_pct / return_rate. revenue_rank orders by net_revenue rounded to cents,
-    descending, ties to the smaller product_id, ranks unique (1..n). revenue_share =
+    money and NULL margin_pct / return_rate. revenue_rank orders by net_revenue in integer cents,
+    FLOOR(x × 100 + 0.5) (`cents`: not ROUND(x, 2), which BigQuery and DuckDB round differently at a
+    half cent), descending, ties to the smaller product_id, ranks unique (1..n). revenue_share =
     net_revenue / Σ net_revenue over all products, and cumulative_revenue_share the running sum of
     net_revenue by rank over that total; both are NULL when total net revenue is 0 (no sales: a
     share of nothing is undefined, as for every other ratio).
@@ -78,14 +80,13 @@ def fact_product_performance(stg_products: ir.Table, stg_order_items: ir.Table, 
         net_revenue=products.net_revenue.fill_null(0),
         cogs=products.cogs.fill_null(0),
     )
-    by_revenue = ibis.window(order_by=[filled.net_revenue.round(2).desc(), filled.product_id.asc()])
+    by_revenue = [cents(filled.net_revenue).desc(), filled.product_id.asc()]
     ranked = filled.mutate(
         gross_profit=filled.net_revenue - filled.cogs,
-        revenue_rank=ibis.row_number().over(by_revenue) + 1,
+        # row_number() is 0-based in ibis: + 1 makes rank 1 the highest revenue.
+        revenue_rank=ibis.row_number().over(ibis.window(order_by=by_revenue)) + 1,
         total_net_revenue=filled.net_revenue.sum().over(),
-        running_net_revenue=filled.net_revenue.cumsum(
-            order_by=[filled.net_revenue.round(2).desc(), filled.product_id.asc()]
-        ),
+        running_net_revenue=filled.net_revenue.cumsum(order_by=by_revenue),
     )
     return ranked.select(
         "product_id",

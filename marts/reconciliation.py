@@ -7,13 +7,25 @@ from ecom.core.registry import data_test
 from marts._common import totals_disagree
 
 
+def _one_row(totals: dict[str, ir.Scalar]) -> ir.Table:
+    first, *others = [total.name(name).as_table() for name, total in totals.items()]
+    return first.cross_join(*others) if others else first
+
+
 def disagreeing_totals(**totals: ir.NumericScalar) -> ir.Table:
     """One row of the named totals when any differs from the first by more than 1e-6 relative (float
     sums added in another order on another engine may differ in the last bits); no row otherwise."""
-    first, *others = [total.name(name).as_table() for name, total in totals.items()]
-    row = first.cross_join(*others) if others else first
+    row = _one_row(totals)
     names = row.columns
     return row.filter(ibis.or_(*(totals_disagree(row[names[0]], row[n]) for n in names[1:])))
+
+
+def unequal_counts(**counts: ir.IntegerScalar) -> ir.Table:
+    """One row of the named counts when any differs from the first (a NULL sum over no rows is 0);
+    no row otherwise."""
+    row = _one_row({name: count.fill_null(0) for name, count in counts.items()})
+    names = row.columns
+    return row.filter(ibis.or_(*(row[names[0]] != row[n] for n in names[1:])))
 
 
 @data_test

@@ -28,24 +28,28 @@ from ecom.outputs.report.layout import (
     ratio_of_sums,
     total,
 )
-from marts._common import PLATFORM_OF_TRAFFIC_SOURCE
+from marts._common import CHANNELS, PLATFORMS
+from marts.attribution import ATTRIBUTION_MODELS, LTV_HORIZONS, unobserved_from
 from marts.customers import SEGMENTS
 from marts.products import INVENTORY_STATUSES
 
-PLATFORMS = tuple(PLATFORM_OF_TRAFFIC_SOURCE.values())
-# fact_attribution_models' channels (docs/contract.md#fact_attribution_models); the funnel has no Unattributed
-CHANNELS = (*PLATFORMS, "Organic", "Unattributed")
-ATTRIBUTION_MODELS = {
-    "last_touch": "all credit to the last session before the order",
-    "first_touch": "all credit to the first session in the touch window",
-    "linear": "credit split equally over the sessions in the touch window",
-    "position_based": "40% to the first and 40% to the last session, 20% split over those between",
-    "time_decay": "credit halves for every time_decay_half_life_hours a session is older than the order",
-}
+# One line per attribution model, in the mart's order (docs/contract.md#fact_attribution_models).
+MODEL_EXPLANATIONS = dict(
+    zip(
+        ATTRIBUTION_MODELS,
+        (
+            "all credit to the last session before the order",
+            "all credit to the first session in the touch window",
+            "credit split equally over the sessions in the touch window",
+            "40% to the first and 40% to the last session, 20% split over those between",
+            "credit halves for every time_decay_half_life_hours a session is older than the order",
+        ),
+        strict=True,
+    )
+)
 TOP_CUSTOMERS = 500
 TOP_PRODUCTS = 1000
 TOP_STOCK = 200
-LTV_HORIZONS = (30, 90, 365)
 
 PNL = ("date", "orders", "net_revenue", "ad_spend", "gross_profit", "contribution_profit")
 PNL_MONEY = PNL[2:]
@@ -202,7 +206,7 @@ def marketing(
         " <b>Blended ROAS</b> divides all net revenue, attributed or not, by all ad spend.</p>"
         "<p>The five attribution models below credit every order once over the sessions in the"
         " touch_window_days before it:</p><ul>"
-        + "".join(f"<li><b>{name}</b>: {text}</li>" for name, text in ATTRIBUTION_MODELS.items())
+        + "".join(f"<li><b>{name}</b>: {text}</li>" for name, text in MODEL_EXPLANATIONS.items())
         + "</ul>"
     )
     roas_by_model = ratio_of_sums("credited_revenue", "spend")
@@ -272,10 +276,10 @@ def marketing(
                 [Series("ROAS", roas_by_model)],
                 "roas",
                 split="attribution_model",
-                split_order=tuple(ATTRIBUTION_MODELS),
+                split_order=ATTRIBUTION_MODELS,
                 categories=PLATFORMS,
                 wide=True,
-                note="credited revenue / spend; " + "; ".join(f"{n}: {t}" for n, t in ATTRIBUTION_MODELS.items()),
+                note="credited revenue / spend; " + "; ".join(f"{n}: {t}" for n, t in MODEL_EXPLANATIONS.items()),
             ),
             Table(
                 "Credit by channel and attribution model",
@@ -349,17 +353,6 @@ ECONOMICS = (
 )
 
 
-def _month_end(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-
-
-def first_unobservable_month(as_of: dt.date, days: int) -> dt.date:
-    """The first cohort month whose `days`-day window has not ended by as_of for all its customers:
-    the month's last day + (days - 1) > as_of (docs/contract.md#fact_channel_economics)."""
-    month = (as_of - dt.timedelta(days=days - 1)).replace(day=1)
-    return month if _month_end(month) + dt.timedelta(days=days - 1) > as_of else _month_end(month) + dt.timedelta(1)
-
-
 def _ltv(n: int) -> Column:
     return Column(
         f"LTV {n}d",
@@ -425,8 +418,7 @@ def customers(
     top = c.order_by((c.lifetime_net_revenue * 100 + 0.5).floor().desc(), c.user_id).limit(TOP_CUSTOMERS)
     ltv = ratio_of_sums("lifetime_net_revenue", "customers")
     unobservable = "".join(
-        f"<li>{n}-day LTV: cohorts from {first_unobservable_month(as_of, n):%Y-%m} on (their window ends after"
-        f" {as_of})</li>"
+        f"<li>{n}-day LTV: cohorts from {unobserved_from(as_of, n):%Y-%m} on (their window ends after {as_of})</li>"
         for n in LTV_HORIZONS
     )
     return Page(

@@ -12,19 +12,20 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import data_test, model
-from marts._common import end_of_day, platform_of
+from marts._common import PLATFORMS, SESSION_CHANNELS, channel_of, end_of_day, not_finite, outside, platform_of, ratio
+from marts.reconciliation import unequal_counts
 from marts.staging import EVENT_TYPES
 
 
 def visitor_of(events: ir.Table) -> ir.StringValue:
-    """'u' || user_id, else 'a' || ip_address, else 'e' || event_id (a visitor of its own).
+    """'u' || user_id, else 'a' || ip_hash, else 'e' || event_id (a visitor of its own).
 
     Spelled with explicit NULL tests rather than COALESCE over concatenations: NULL handling in
     string concatenation differs across engines (DuckDB's concat() skips NULLs).
     """
     return ibis.cases(
         (events.user_id.notnull(), "u" + events.user_id.cast("string")),
-        (events.ip_address.notnull(), "a" + events.ip_address),
+        (events.ip_hash.notnull(), "a" + events.ip_hash),
         else_="e" + events.event_id.cast("string"),
     )
 
@@ -94,9 +95,9 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     session_timeout_minutes (and any variable of stg_events but as_of) changes past rows: a change
     rebuilds in full.
 
-    Choices where the contract is silent: only a NULL ip_address is missing (an empty string is an
-    address like any other, as the source gives it); a signed-in user's events form one visitor
-    whatever IP they come from, and never join the sessions of that IP's anonymous events.
+    Choices where the contract is silent: a signed-in user's events form one visitor whatever IP
+    they come from, and never join the sessions of that IP's anonymous events (an empty ip_address
+    is an address like any other, docs/contract.md#staging, so only a NULL ip_hash is missing).
 
     Columns:
         event_id: the event (stg_events.event_id); the key.
@@ -196,7 +197,7 @@ def _session_metrics_since(int_web_sessions: ir.Table, this: ir.Table, since: dt
     ),
     accepted_values={
         "landing_event_type": EVENT_TYPES,
-        "platform": ("Google", "Facebook", "YouTube", "Email"),
+        "platform": PLATFORMS,
     },
     relationships={"session_id": "int_web_sessions.session_id"},
 )
@@ -279,13 +280,79 @@ def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
     )
 
 
+FUNNEL_COUNTS = (
+    "sessions",
+    "identified_sessions",
+    "product_view_sessions",
+    "cart_sessions",
+    "purchase_sessions",
+    "cart_purchase_sessions",
+    "bounced_sessions",
+)
+# The first four divide by sessions (never 0 on a row); cart_to_purchase_rate by cart_sessions.
+FUNNEL_RATES = ("product_view_rate", "cart_rate", "purchase_rate", "bounce_rate", "cart_to_purchase_rate")
+
+
+@model(
+    key=("session_date", "channel"),
+    partition_by="session_date",
+    cluster_by=("channel",),
+    not_null=(*FUNNEL_COUNTS, "avg_duration_seconds", *FUNNEL_RATES[:4]),
+    accepted_values={"channel": SESSION_CHANNELS},
+    relationships={"session_date": "fact_session_metrics.session_date"},
+)
+def fact_funnel_daily(fact_session_metrics: ir.Table) -> ir.Table:
+    """One row per (session_date, channel) with at least one session (docs/contract.md#fact_funnel_daily).
+
+    Anonymous sessions count like identified ones (identified_sessions says how many are signed in).
+    Choice the contract leaves open: a session is counted on the date it starts, whatever date its
+    events run into; days and channels without sessions have no row (not zero-filled).
+
+    Columns:
+        session_date: UTC date of session_start.
+        channel: the session's platform (Google, Facebook, YouTube, Email), else Organic.
+        sessions: sessions starting that day from that channel.
+        identified_sessions: of those, sessions with a user_id.
+        product_view_sessions: sessions with product_views > 0.
+        cart_sessions: sessions with a `cart` event (has_cart).
+        purchase_sessions: sessions with a `purchase` event (has_purchase).
+        cart_purchase_sessions: sessions with both a cart and a purchase event.
+        bounced_sessions: sessions of a single event (event_count = 1).
+        avg_duration_seconds: mean duration_seconds (exact, fractional seconds; a bounce counts 0).
+        product_view_rate: product_view_sessions / sessions (never NULL: a row has a session).
+        cart_rate: cart_sessions / sessions.
+        purchase_rate: purchase_sessions / sessions.
+        bounce_rate: bounced_sessions / sessions.
+        cart_to_purchase_rate: cart_purchase_sessions / cart_sessions; NULL when cart_sessions = 0.
+    """
+    s = fact_session_metrics.mutate(channel=channel_of(fact_session_metrics.platform))
+    counts = s.group_by("session_date", "channel").aggregate(
+        sessions=s.count(),
+        identified_sessions=s.is_identified.sum(),
+        product_view_sessions=(s.product_views > 0).sum(),
+        cart_sessions=s.has_cart.sum(),
+        purchase_sessions=s.has_purchase.sum(),
+        cart_purchase_sessions=(s.has_cart & s.has_purchase).sum(),
+        bounced_sessions=(s.event_count == 1).sum(),
+        avg_duration_seconds=s.duration_seconds.mean(),
+    )
+    return counts.select(
+        "session_date",
+        "channel",
+        *FUNNEL_COUNTS,
+        "avg_duration_seconds",
+        product_view_rate=ratio(counts.product_view_sessions, counts.sessions),
+        cart_rate=ratio(counts.cart_sessions, counts.sessions),
+        purchase_rate=ratio(counts.purchase_sessions, counts.sessions),
+        bounce_rate=ratio(counts.bounced_sessions, counts.sessions),
+        cart_to_purchase_rate=ratio(counts.cart_purchase_sessions, counts.cart_sessions),
+    )
+
+
 @data_test
 def session_event_count_matches_events(fact_session_metrics: ir.Table, stg_events: ir.Table) -> ir.Table:
     """Σ fact_session_metrics.event_count = count(stg_events): one row when they differ."""
-    in_sessions = fact_session_metrics.aggregate(session_events=fact_session_metrics.event_count.sum().fill_null(0))
-    in_staging = stg_events.aggregate(staged_events=stg_events.count())
-    both = in_sessions.cross_join(in_staging)
-    return both.filter(both.session_events != both.staged_events)
+    return unequal_counts(session_events=fact_session_metrics.event_count.sum(), staged_events=stg_events.count())
 
 
 @data_test
@@ -296,3 +363,22 @@ def session_gaps_within_timeout(int_web_sessions: ir.Table, session_timeout_minu
     by_session = ibis.window(group_by=events.session_id, order_by=_visitor_order(events))
     gaps = events.mutate(previous_at=events.created_at.lag().over(by_session))
     return gaps.filter(gaps.created_at > gaps.previous_at + ibis.interval(minutes=session_timeout_minutes))
+
+
+@data_test
+def funnel_counts_every_session(fact_funnel_daily: ir.Table, fact_session_metrics: ir.Table) -> ir.Table:
+    """Σ fact_funnel_daily.sessions = count(fact_session_metrics): one row when they differ."""
+    return unequal_counts(funnel_sessions=fact_funnel_daily.sessions.sum(), sessions=fact_session_metrics.count())
+
+
+@data_test
+def funnel_steps_ordered_and_rates_in_range(fact_funnel_daily: ir.Table) -> ir.Table:
+    """purchase_sessions ≥ cart_purchase_sessions ≤ cart_sessions ≤ sessions; every rate ∈ [0, 1]
+    (± 1e-9) and finite or NULL."""
+    t = fact_funnel_daily
+    return t.filter(
+        (t.purchase_sessions < t.cart_purchase_sessions)
+        | (t.cart_purchase_sessions > t.cart_sessions)
+        | (t.cart_sessions > t.sessions)
+        | ibis.or_(*(outside(t[rate], 0, 1) | not_finite(t[rate]) for rate in FUNNEL_RATES))
+    )

@@ -2,6 +2,8 @@
 
 `as_of` makes a build reproduce the marts as they stood that day: rows created after the end of
 `as_of` are dropped, and later shipped/delivered/returned/sold times are NULL (not yet happened).
+Rows whose created_at is NULL are dropped too (they cannot be shown to exist by `as_of`): the filter
+`created_at < end of as_of` is NULL for them, which WHERE treats as false on every engine.
 See docs/contract.md#staging.
 """
 
@@ -11,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import model
-from marts._common import end_of_day, happened
+from marts._common import end_of_day, happened, sha256_hex
 
 STATUSES = ("processing", "shipped", "complete", "cancelled", "returned")
 EVENT_TYPES = ("home", "department", "product", "cart", "purchase", "cancel")
@@ -74,7 +76,7 @@ def stg_orders(orders: ir.Table, as_of: dt.date) -> ir.Table:
     key="order_item_id",
     partition_by="order_date",
     cluster_by=("product_id",),
-    not_null=("order_id", "product_id", "status", "sale_price", "order_date"),
+    not_null=("order_id", "product_id", "status", "sale_price", "created_at", "order_date"),
     accepted_values={"status": STATUSES},
     relationships={"order_id": "stg_orders.order_id", "product_id": "stg_products.product_id"},
 )
@@ -82,8 +84,8 @@ def stg_order_items(order_items: ir.Table, orders: ir.Table, as_of: dt.date) -> 
     """One row per order item whose order was created by the end of `as_of`.
 
     An item belongs to its order: it takes the order's date and is kept or dropped with it (its own
-    created_at can run days before or after the order's and is kept as it is). Items whose order is
-    absent from raw orders are dropped.
+    created_at can run days before or after the order's and is kept as it is, unless NULL: such an
+    item is dropped, its order kept). Items whose order is absent from raw orders are dropped.
 
     Columns:
         order_item_id: the source's order item id (order_items.id); the key.
@@ -95,7 +97,8 @@ def stg_order_items(order_items: ir.Table, orders: ir.Table, as_of: dt.date) -> 
         status: the item's point-in-time status at the end of `as_of`, as for stg_orders.status but
             from the item's own raw status and timestamps.
         sale_price: the price the item sold for (FLOAT64, the source's currency), as given.
-        created_at: the item's own created_at (UTC), as given; it may differ from its order's.
+        created_at: the item's own created_at (UTC), as given; it may differ from its order's;
+            never NULL (items without it are dropped).
         shipped_at: when the item shipped (UTC); NULL when not shipped by the end of `as_of`.
         delivered_at: when the item was delivered (UTC); NULL when not delivered by the end of
             `as_of`.
@@ -105,7 +108,8 @@ def stg_order_items(order_items: ir.Table, orders: ir.Table, as_of: dt.date) -> 
     placed = orders.filter(orders.created_at < end_of_day(as_of)).select(
         "order_id", order_date=orders.created_at.date()
     )
-    items = order_items.inner_join(placed, "order_id")
+    dated = order_items.filter(order_items.created_at.notnull())
+    items = dated.inner_join(placed, "order_id")
     return items.select(
         order_item_id=items.id,
         order_id=items.order_id,
@@ -189,7 +193,7 @@ def stg_users(users: ir.Table, as_of: dt.date) -> ir.Table:
     not_null=("created_at", "event_date"),
     accepted_values={"event_type": EVENT_TYPES},
 )
-def stg_events(events: ir.Table, as_of: dt.date) -> ir.Table:
+def stg_events(events: ir.Table, as_of: dt.date, visitor_salt: str) -> ir.Table:
     """One row per web event that happened by the end of `as_of`; user_id is NULL for anonymous
     visitors. traffic_source keeps the source's spelling (platform mapping is case-sensitive).
 
@@ -217,12 +221,15 @@ def stg_events(events: ir.Table, as_of: dt.date) -> ir.Table:
         event_date: the UTC date of created_at.
     """
     happened_by = events.filter(events.created_at < end_of_day(as_of))
+    ip = happened_by.ip_address
+    # NULL tested on the raw column, not left to the concatenation: DuckDB's concat() skips NULLs.
+    ip_hash = ibis.ifelse(ip.isnull(), ibis.null("string"), sha256_hex(ibis.literal(visitor_salt, "string") + ip))
     return happened_by.select(
         event_id=happened_by.id,
         user_id=happened_by.user_id,
         source_session_id=happened_by.session_id,
         sequence_number=happened_by.sequence_number,
-        ip_address=happened_by.ip_address,
+        ip_hash=ip_hash.substr(0, 16),
         browser=happened_by.browser,
         traffic_source=happened_by.traffic_source,
         uri=happened_by.uri,

@@ -2,9 +2,11 @@
 
 import datetime as dt
 
+import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import var
+from marts._common import SPINE_DAYS
 
 
 def latest_order_date(orders: ir.Table) -> ir.Scalar:
@@ -12,7 +14,17 @@ def latest_order_date(orders: ir.Table) -> ir.Scalar:
     return orders.created_at.date().max()
 
 
-var("as_of", dt.date, latest_order_date, "the build's today; defaults to the latest order date")
+def as_of_bounds(orders: ir.Table, marketing_spend: ir.Table) -> ir.Table:
+    """the date spine runs from the first order or spend date, for at most 100,000 days"""
+    firsts = orders.aggregate(o=orders.created_at.date().min()).cross_join(
+        marketing_spend.aggregate(m=marketing_spend.date.min())
+    )
+    # coalesced: BigQuery's LEAST is NULL when either is, DuckDB's ignores a NULL
+    first = ibis.least(firsts.o.coalesce(firsts.m), firsts.m.coalesce(firsts.o))
+    return firsts.select(low=first, high=first + ibis.interval(days=SPINE_DAYS - 1))
+
+
+var("as_of", dt.date, latest_order_date, "the build's today; defaults to the latest order date", bounds=as_of_bounds)
 var("session_timeout_minutes", int, 30, "inactivity gap that ends a web session", positive=True)
 var("attribution_lookback_hours", int, 24, "how long before an order a session may start", positive=True)
 var("velocity_window_days", int, 30, "trailing window for sales velocity and dead stock", positive=True)
@@ -21,3 +33,13 @@ var("low_days", int, 14, "days of stock below which a product is low", positive=
 var("overstock_days", int, 90, "days of stock above which a product is overstocked", positive=True)
 var("lead_time_days", int, 14, "supplier lead time a reorder must cover", positive=True)
 var("cover_days", int, 30, "days of sales a reorder must cover beyond the lead time", positive=True)
+var("touch_window_days", int, 7, "how long before an order a session may start and still be a touch", positive=True)
+var("time_decay_half_life_hours", int, 24, "half-life of a touch's weight in time-decay attribution", positive=True)
+var(
+    "visitor_salt",
+    str,
+    "",
+    "secret mixed into the hash of anonymous visitors' IP addresses (stg_events.ip_hash)",
+    env="ECOM_VISITOR_SALT",
+    secret=True,
+)

@@ -1,23 +1,48 @@
-"""Shared test set-up: a UTC DuckDB as ibis's default backend, the project, the fixture scenarios."""
+"""Shared test set-up and the one harness: a UTC DuckDB as ibis's default backend, the project, the
+fixture scenarios, a scenario built on DuckDB (`build_scenario`), a model run natively and through
+its BigQuery SQL transpiled to DuckDB (`run_both`, `run_model_both`, `Built.run_both`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import math
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
 import pytest
+import sqlglot
 import yaml
+from ibis.backends import BaseBackend
 
-from ecom.core.registry import Project
-from ecom.targets.duckdb import connect_duckdb
+from ecom.core import engine
+from ecom.core.registry import Exposure, Project
+from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.load import read_folder
+from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
 
 # Tests execute models on memtables through ibis's default backend: give it the UTC session the
 # engine's own connections have, whatever the machine's time zone.
 ibis.set_backend(connect_duckdb(":memory:"))
 
+# A deployment's visitor_salt in the environment would change every hash the tests expect (and the
+# SQL snapshots): the tests give the salt themselves.
+os.environ.pop("ECOM_VISITOR_SALT", None)
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and (p / "orders.csv").exists())
+
+# Real data is never committed: a folder of thelook Parquet files, named by the environment. Tests
+# that read it skip when it is absent.
+THELOOK_SAMPLE = Path(os.environ.get("ECOM_THELOOK_SAMPLE", "no-thelook-sample"))
+
+PROJECT = Project.load()
 
 # The variables the compiled-SQL snapshots are rendered with: fixed, so the SQL is deterministic.
 SNAPSHOT_AS_OF = dt.date(2024, 6, 30)
@@ -25,10 +50,202 @@ SNAPSHOT_AS_OF = dt.date(2024, 6, 30)
 
 @pytest.fixture(scope="session")
 def project() -> Project:
-    return Project.load()
+    return PROJECT
+
+
+def ts(text: str) -> dt.datetime:
+    """'2024-01-01 10:00:00[.ffffff]' as a UTC datetime."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
 def scenario_vars(scenario: str) -> dict:
     """The build variables a fixture scenario declares in its vars.yml (none: the defaults)."""
     path = FIXTURES / scenario / "vars.yml"
     return yaml.safe_load(path.read_text()) or {} if path.exists() else {}
+
+
+# --- the one harness: a scenario built on DuckDB, a model run natively and through its BigQuery SQL ---
+
+# ibis writes every BigQuery division as IEEE_DIVIDE, which sqlglot passes to DuckDB untranslated.
+# DuckDB's division of doubles is IEEE's (x/0 = ±inf, 0/0 = NaN, NULL in gives NULL), which is
+# BigQuery's IEEE_DIVIDE; tests/test_dialects.py checks the macro gives those values.
+IEEE_DIVIDE_MACRO = "CREATE OR REPLACE MACRO ieee_divide(a, b) AS CAST(a AS DOUBLE) / CAST(b AS DOUBLE)"
+
+
+def memory_target() -> DuckDBTarget:
+    """An in-memory DuckDB target that can also run BigQuery SQL transpiled by sqlglot."""
+    target = DuckDBTarget(":memory:")
+    target.con.raw_sql(IEEE_DIVIDE_MACRO)
+    return target
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, floats to 1e-9 (relative or absolute), NaN equal to NaN."""
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+def rows_by_key(table: pa.Table, key: Sequence[str]) -> list[dict]:
+    return sorted(table.to_pylist(), key=lambda r: tuple((r[k] is None, r[k]) for k in key))
+
+
+def assert_same_rows(got: pa.Table, want: pa.Table, key: Sequence[str], what: str = "") -> list[dict]:
+    """Same columns and, sorted by `key`, the same rows (`same` per value); returns want's rows."""
+    assert got.column_names == want.column_names, what
+    g, w = rows_by_key(got, key), rows_by_key(want, key)
+    assert len(g) == len(w), f"{what}: {len(g)} rows, expected {len(w)}"
+    for a, b in zip(g, w, strict=True):
+        diffs = {c: (a[c], b[c]) for c in b if not same(a[c], b[c])}
+        assert not diffs, f"{what} row {[b[k] for k in key]}: (got, expected) {diffs}"
+    return w
+
+
+def run_both(con: BaseBackend, native: ir.Table, portable: ir.Table, key: Sequence[str]) -> list[dict]:
+    """`native` run on DuckDB, sorted by key, after checking that `portable` (the same model over
+    unbound tables of con's schemas) compiled to BigQuery SQL and transpiled to DuckDB gives the
+    same rows: the dialect cross-check (docs/architecture.md#testing-layers, layer 3)."""
+    duckdb_sql = sqlglot.transpile(engine.to_sql(portable, "bigquery"), read="bigquery", write="duckdb")[0]
+    return assert_same_rows(con.sql(duckdb_sql).to_pyarrow(), con.to_pyarrow(native), key, "BigQuery SQL on DuckDB")
+
+
+def run_model_both(
+    func: Callable[..., Any], inputs: dict[str, pa.Table], key: Sequence[str], **values: Any
+) -> list[dict]:
+    """A model function on the given tables (raw ones in schema raw, models in main) through `run_both`."""
+    target = memory_target()
+    bound, unbound = {}, {}
+    for name, data in inputs.items():
+        loc = target.raw if name in RAW_SCHEMAS else target.models
+        target.con.create_table(name, data, database=loc.database, overwrite=True)
+        bound[name] = target.con.table(name, database=loc.database)
+        unbound[name] = loc.unbound(name, bound[name].schema())
+    rows = run_both(target.con, engine.call(func, bound, values), engine.call(func, unbound, values), key)
+    target.close()
+    return rows
+
+
+class Built:
+    """Raw tables loaded into an in-memory DuckDB and models built on them as `ecom build` does."""
+
+    def __init__(self, raw: dict[str, pa.Table], given: dict[str, Any], select: list[str] | None = None):
+        self.target = memory_target()
+        self.target.write_raw(raw)
+        self.values = engine.target_vars(PROJECT, self.target, given)
+        self.selected = PROJECT.select(select) if select else list(PROJECT.order)
+        engine.build(PROJECT, self.target, self.selected, self.values)
+
+    def rows(self, model: str) -> list[dict]:
+        """The built model's rows, sorted by its key."""
+        return rows_by_key(self.target.table(model).to_pyarrow(), PROJECT.models[model].key)
+
+    def by_key(self, model: str) -> dict[Any, dict]:
+        """The built model's rows by key (a tuple for a composite key)."""
+        key = PROJECT.models[model].key
+        return {(r[key[0]] if len(key) == 1 else tuple(r[k] for k in key)): r for r in self.rows(model)}
+
+    def run_both(self, model: str) -> list[dict]:
+        """The built model's rows, checked against its BigQuery SQL run on the same upstream tables."""
+        exprs = engine.unbound_expressions(PROJECT, self.values, self.target.raw, self.target.models)
+        return run_both(self.target.con, self.target.table(model), exprs[model], PROJECT.models[model].key)
+
+    def failing_data_tests(self, models: list[str] | None = None) -> list[tuple]:
+        """(name, status, failing rows, message) of every data test of `models` (default: the built
+        ones) that does not pass."""
+        models = self.selected if models is None else models
+        cases = engine.generic_tests(PROJECT, models) + engine.singular_tests(PROJECT, self.selected, self.values)
+        results = engine.run_tests(cases, self.target.table)
+        return [(r.name, r.status, r.failures, r.message) for r in results if r.status != "pass"]
+
+    def close(self) -> None:
+        self.target.close()
+
+
+def build_scenario(scenario: str, select: list[str] | None = None, **given: Any) -> Built:
+    """fixtures/<scenario> built on an in-memory DuckDB: every model, or the `select`ed ones;
+    `given` overrides the scenario's vars.yml."""
+    return Built(read_folder(FIXTURES / scenario), {**scenario_vars(scenario), **given}, select)
+
+
+def approx_rows(rows: dict[Any, dict], expected: dict[Any, dict]) -> None:
+    """Each expected row's columns equal the actual ones (floats to 1e-9)."""
+    assert set(rows) == set(expected)
+    for k, exp in expected.items():
+        got = {c: rows[k][c] for c in exp}
+        # pytest.approx only for floats (it rejects dates); everything else exactly.
+        assert got == {
+            c: pytest.approx(v, rel=1e-9, abs=1e-9) if isinstance(v, float) else v for c, v in exp.items()
+        }, k
+
+
+def memtable(data: dict[str, list], schema: dict[str, str]) -> Any:
+    """An inline table with explicit types (so an empty one works too)."""
+    return ibis.memtable(pa.Table.from_pydict(data, schema=ibis.schema(schema).to_pyarrow()))
+
+
+@pytest.fixture(scope="session")
+def sales() -> Built:
+    """fixtures/sales built at its as_of, 2024-03-31 (tests/test_sales.py, tests/test_products.py)."""
+    return build_scenario("sales")
+
+
+@pytest.fixture(scope="session")
+def sales_early() -> Built:
+    """fixtures/sales as it stood at the end of 2024-03-10."""
+    return build_scenario("sales", as_of=dt.date(2024, 3, 10))
+
+
+def empty_raw() -> dict[str, pa.Table]:
+    return {t: schema.to_pyarrow().empty_table() for t, schema in RAW_SCHEMAS.items()}
+
+
+def raw_with_orders(*dates: str) -> dict[str, pa.Table]:
+    tables = empty_raw()
+    n = len(dates)
+    tables["orders"] = pa.table(
+        {
+            "order_id": list(range(1, n + 1)),
+            "user_id": [1] * n,
+            "status": ["Processing"] * n,
+            "gender": ["F"] * n,
+            "created_at": [dt.datetime.fromisoformat(d + "T10:00:00+00:00") for d in dates],
+            "returned_at": [None] * n,
+            "shipped_at": [None] * n,
+            "delivered_at": [None] * n,
+            "num_of_item": [1] * n,
+        },
+        schema=RAW_SCHEMAS["orders"].to_pyarrow(),
+    )
+    return tables
+
+
+def weekly_review(fact_daily_pnl, dim_customers, fact_not_here):
+    """A consumer declared as the report's pages are (marts/report.py); it reads a mart this project
+    does not have (an exposure may read a mart of another branch)."""
+
+
+# Declared as `@exposure` would, but not registered: the tests add it to a copy of the project.
+EXPOSURE = Exposure(
+    "weekly_review",
+    weekly_review,
+    "The Monday review: revenue and ad spend per day.",
+    {
+        "fact_daily_pnl": ("date", "net_revenue", "ad_spend"),
+        "dim_customers": ("user_id",),
+        "fact_not_here": ("anything",),
+    },
+)
+
+
+def snapshot(db: Path) -> dict[str, tuple]:
+    """Every table of a DuckDB file: its row count and an order-independent hash of each column."""
+    gc.collect()  # the connections of in-process CLI runs, so that this one may be read-only
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = con.execute("SELECT database_name, schema_name, table_name FROM duckdb_tables()").fetchall()
+        return {
+            f"{s}.{t}": con.execute(f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{d}"."{s}"."{t}"').fetchone()
+            for d, s, t in names
+        }
+    finally:
+        con.close()

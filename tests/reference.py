@@ -12,6 +12,7 @@ Where the contract is silent, the choice made here is written next to the code (
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections import defaultdict
 
@@ -24,6 +25,7 @@ DEFAULT_VARS = {
     "overstock_days": 90,
     "lead_time_days": 14,
     "cover_days": 30,
+    "visitor_salt": "",
 }
 
 # docs/contract.md#sources: event traffic source -> platform, case-sensitively; anything else -> None.
@@ -39,6 +41,7 @@ KEYS = {
     "stg_inventory": ("inventory_item_id",),
     "stg_marketing": ("spend_date", "platform", "campaign_id"),
     "int_web_sessions": ("event_id",),
+    "int_orders": ("order_id",),
     "int_user_acquisition": ("user_id",),
     "int_daily_sales": ("order_date",),
     "int_daily_marketing": ("spend_date", "platform"),
@@ -164,13 +167,14 @@ def stg_orders(raw, v):
 
 
 def stg_order_items(raw, v, orders):
-    """Items follow their order (kept/dropped with it, its order_date); orphans are dropped."""
+    """Items follow their order (kept/dropped with it, its order_date); orphans are dropped, and so
+    are items whose own created_at is NULL (docs/contract.md#parameters: they cannot be shown to exist)."""
     as_of = v["as_of"]
     order_by_id = {o["order_id"]: o for o in orders}
     out = []
     for i in raw["order_items"]:
         order = order_by_id.get(i["order_id"])
-        if order is None:
+        if order is None or i["created_at"] is None:
             continue
         shipped = happened(i["shipped_at"], as_of)
         delivered = happened(i["delivered_at"], as_of)
@@ -233,6 +237,11 @@ def stg_users(raw, v):
     ]
 
 
+def ip_hash(ip: str | None, salt: str) -> str | None:
+    """docs/contract.md#staging: the first 16 lower-case hex characters of SHA-256(salt || ip), UTF-8."""
+    return None if ip is None else hashlib.sha256((salt + ip).encode("utf-8")).hexdigest()[:16]
+
+
 def stg_events(raw, v):
     limit = end_of_day(v["as_of"])
     return [
@@ -241,7 +250,7 @@ def stg_events(raw, v):
             "user_id": e["user_id"],
             "source_session_id": e["session_id"],
             "sequence_number": e["sequence_number"],
-            "ip_address": e["ip_address"],
+            "ip_hash": ip_hash(e["ip_address"], v["visitor_salt"]),
             "browser": e["browser"],
             "traffic_source": e["traffic_source"],
             "uri": e["uri"],
@@ -319,8 +328,8 @@ def int_web_sessions(events, v):
     for e in events:
         if e["user_id"] is not None:
             visitor = f"u{e['user_id']}"
-        elif e["ip_address"] is not None:
-            visitor = f"a{e['ip_address']}"
+        elif e["ip_hash"] is not None:
+            visitor = f"a{e['ip_hash']}"
         else:
             visitor = f"e{e['event_id']}"
         by_visitor[visitor].append(e)
@@ -350,6 +359,34 @@ def int_web_sessions(events, v):
                     "browser": e["browser"],
                 }
             )
+    return out
+
+
+def int_orders(orders, items, products):
+    """docs/contract.md#conventions: each non-cancelled order with the totals of its net items."""
+    cost = {p["product_id"]: p["cost"] for p in products}
+    totals: dict[int, list] = defaultdict(lambda: [0, 0.0, 0.0])
+    for i in items:
+        if is_net(i):
+            t = totals[i["order_id"]]
+            t[0] += 1
+            t[1] += i["sale_price"]
+            t[2] += cost[i["product_id"]]
+    out = []
+    for o in non_cancelled_orders(orders, items).values():
+        net_items, revenue, net_cost = totals[o["order_id"]]
+        out.append(
+            {
+                "order_id": o["order_id"],
+                "user_id": o["user_id"],
+                "ordered_at": o["created_at"],
+                "order_date": o["order_date"],
+                "net_items": net_items,
+                "net_revenue": revenue,
+                "net_cost": net_cost,
+                "gross_profit": revenue - net_cost,
+            }
+        )
     return out
 
 
@@ -904,6 +941,190 @@ def dim_customer_segments(customers):
 
 
 # ---------------------------------------------------------------------------------------------
+# multi-touch attribution, funnel, channel economics (docs/contract.md#fact_attribution_models and the next two)
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_VARS.update(touch_window_days=7, time_decay_half_life_hours=24)
+KEYS.update(
+    fact_attribution_models=("date", "channel", "attribution_model"),
+    fact_funnel_daily=("session_date", "channel"),
+    fact_channel_economics=("cohort_month", "channel"),
+)
+CHANNELS = ["Google", "Facebook", "YouTube", "Email", "Organic", "Unattributed"]
+ATTRIBUTION_MODELS = ["last_touch", "first_touch", "linear", "position_based", "time_decay"]
+
+
+def channel(session) -> str:
+    return session["platform"] if session["platform"] is not None else "Organic"
+
+
+def touches_of(order, sessions_by_visitor, v) -> list[dict]:
+    """The order's touches: sessions of 'u' || user_id with ordered_at - window <= start <= ordered_at."""
+    at = order["ordered_at"]
+    window = dt.timedelta(days=v["touch_window_days"])
+    found = [s for s in sessions_by_visitor.get(f"u{order['user_id']}", []) if at - window <= s["session_start"] <= at]
+    return sorted(found, key=lambda s: (s["session_start"], s["session_id"]))
+
+
+def credits(order, touches, v) -> dict[str, list[tuple[str, float]]]:
+    """attribution_model -> [(channel, credit)] for one order, straight from the contract's words."""
+    if not touches:
+        return {m: [("Unattributed", 1.0)] for m in ATTRIBUTION_MODELS}
+    n = len(touches)
+    chans = [channel(t) for t in touches]
+    if n == 1:
+        position = [1.0]
+    elif n == 2:
+        position = [0.5, 0.5]
+    else:
+        position = [0.4] + [0.2 / (n - 2)] * (n - 2) + [0.4]
+    weights = [
+        2 ** (-(micros(order["ordered_at"] - t["session_start"]) / 3.6e9) / v["time_decay_half_life_hours"])
+        for t in touches
+    ]
+    return {
+        "last_touch": [(chans[-1], 1.0)],
+        "first_touch": [(chans[0], 1.0)],
+        "linear": [(c, 1 / n) for c in chans],
+        "position_based": list(zip(chans, position, strict=True)),
+        "time_decay": [(c, w / sum(weights)) for c, w in zip(chans, weights, strict=True)],
+    }
+
+
+def by_visitor(session_metrics) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = defaultdict(list)
+    for s in session_metrics:
+        out[s["visitor_id"]].append(s)
+    return out
+
+
+def fact_attribution_models(attribution, session_metrics, pnl, daily_marketing, v):
+    sessions = by_visitor(session_metrics)
+    sums: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for o in attribution:
+        for model, shares in credits(o, touches_of(o, sessions, v), v).items():
+            for chan, credit in shares:
+                acc = sums[(o["order_date"], chan, model)]
+                acc[0] += credit
+                acc[1] += credit * o["net_revenue"]
+                acc[2] += credit * o["gross_profit"]
+    spend = {(m["spend_date"], m["platform"]): m["spend"] for m in daily_marketing}
+    out = []
+    for day in (r["date"] for r in pnl):
+        for chan in CHANNELS:
+            for model in ATTRIBUTION_MODELS:
+                orders_, revenue, profit = sums.get((day, chan, model), [0.0, 0.0, 0.0])
+                s = spend.get((day, chan), 0.0) if chan in PLATFORM_OF_SOURCE.values() else None
+                out.append(
+                    {
+                        "date": day,
+                        "channel": chan,
+                        "attribution_model": model,
+                        "credited_orders": orders_,
+                        "credited_revenue": revenue,
+                        "credited_gross_profit": profit,
+                        "spend": s,
+                        "roas": ratio(revenue, s),
+                        "cpa": ratio(s, orders_),
+                    }
+                )
+    return out
+
+
+def fact_funnel_daily(session_metrics):
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for s in session_metrics:
+        groups[(s["session_date"], channel(s))].append(s)
+    out = []
+    for (day, chan), ss in groups.items():
+        n = len(ss)
+        counts = {
+            "sessions": n,
+            "identified_sessions": sum(s["is_identified"] for s in ss),
+            "product_view_sessions": sum(s["product_views"] > 0 for s in ss),
+            "cart_sessions": sum(s["has_cart"] for s in ss),
+            "purchase_sessions": sum(s["has_purchase"] for s in ss),
+            "cart_purchase_sessions": sum(s["has_cart"] and s["has_purchase"] for s in ss),
+            "bounced_sessions": sum(s["event_count"] == 1 for s in ss),
+        }
+        out.append(
+            {
+                "session_date": day,
+                "channel": chan,
+                **counts,
+                "avg_duration_seconds": sum(s["duration_seconds"] for s in ss) / n,
+                "product_view_rate": counts["product_view_sessions"] / n,
+                "cart_rate": counts["cart_sessions"] / n,
+                "purchase_rate": counts["purchase_sessions"] / n,
+                "bounce_rate": counts["bounced_sessions"] / n,
+                "cart_to_purchase_rate": ratio(counts["cart_purchase_sessions"], counts["cart_sessions"]),
+            }
+        )
+    return out
+
+
+def last_day_of_month(month: dt.date) -> dt.date:
+    return index_to_month(month_index(month) + 1) - dt.timedelta(days=1)
+
+
+def fact_channel_economics(attribution, session_metrics, pnl, daily_marketing, v):
+    sessions = by_visitor(session_metrics)
+    first: dict[int, dict] = {}
+    for o in sorted(attribution, key=lambda o: (o["ordered_at"], o["order_id"])):
+        first.setdefault(o["user_id"], o)
+    customer: dict[int, tuple] = {}  # user -> (cohort_month, channel, first order date)
+    for user, o in first.items():
+        touches = touches_of(o, sessions, v)
+        chan = channel(touches[0]) if touches else "Unattributed"
+        customer[user] = (month_start(o["order_date"]), chan, o["order_date"])
+    new_customers: dict[tuple, int] = defaultdict(int)
+    for month, chan, _ in customer.values():
+        new_customers[(month, chan)] += 1
+    amounts: dict[tuple, float] = defaultdict(float)
+    for o in attribution:
+        month, chan, first_date = customer[o["user_id"]]
+        age = (o["order_date"] - first_date).days
+        for n in (30, 90, 365):
+            if age <= n - 1:
+                amounts[(month, chan, f"revenue_{n}d")] += o["net_revenue"]
+        if age <= 364:
+            amounts[(month, chan, "gross_profit_365d")] += o["gross_profit"]
+    spend: dict[tuple, float] = defaultdict(float)
+    for m in daily_marketing:
+        spend[(month_start(m["spend_date"]), m["platform"])] += m["spend"]
+    months = sorted({month_start(r["date"]) for r in pnl})
+    out = []
+    for month in months:
+        for chan in CHANNELS:
+            customers = new_customers.get((month, chan), 0)
+            s = spend.get((month, chan), 0.0) if chan in PLATFORM_OF_SOURCE.values() else None
+            cac = ratio(s, customers)
+
+            def observed(column: str, n: int, month=month, chan=chan):
+                # the N-day window has ended for every customer of the month
+                ended = last_day_of_month(month) + dt.timedelta(days=n - 1) <= v["as_of"]
+                return amounts.get((month, chan, column), 0.0) if ended else None
+
+            row = {"cohort_month": month, "channel": chan, "new_customers": customers, "spend": s, "cac": cac}
+            row.update({f"revenue_{n}d": observed(f"revenue_{n}d", n) for n in (30, 90, 365)})
+            row["gross_profit_365d"] = observed("gross_profit_365d", 365)
+            row.update({f"ltv_{n}d": ratio(row[f"revenue_{n}d"], customers) for n in (30, 90, 365)})
+            row["gp_ltv_365d"] = ratio(row["gross_profit_365d"], customers)
+            row["ltv_to_cac_365d"] = ratio(row["gp_ltv_365d"], cac)
+            out.append(row)
+    return out
+
+
+def build_new_marts(m: dict[str, list[dict]], v: dict) -> None:
+    """The three marts above, added to build_all's models."""
+    attribution, sessions = m["int_campaign_attribution"], m["fact_session_metrics"]
+    pnl, daily_marketing = m["fact_daily_pnl"], m["int_daily_marketing"]
+    m["fact_attribution_models"] = fact_attribution_models(attribution, sessions, pnl, daily_marketing, v)
+    m["fact_funnel_daily"] = fact_funnel_daily(sessions)
+    m["fact_channel_economics"] = fact_channel_economics(attribution, sessions, pnl, daily_marketing, v)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def build_all(raw: dict[str, list[dict]], given_vars: dict | None = None) -> dict[str, list[dict]]:
@@ -919,6 +1140,7 @@ def build_all(raw: dict[str, list[dict]], given_vars: dict | None = None) -> dic
     m["stg_marketing"] = stg_marketing(raw, v)
     orders, items, products = m["stg_orders"], m["stg_order_items"], m["stg_products"]
     m["int_web_sessions"] = int_web_sessions(m["stg_events"], v)
+    m["int_orders"] = int_orders(orders, items, products)
     m["int_user_acquisition"] = int_user_acquisition(m["stg_users"], orders, items, m["stg_events"])
     m["int_daily_sales"] = int_daily_sales(orders, items, products)
     m["int_daily_marketing"] = int_daily_marketing(m["stg_marketing"])
@@ -934,4 +1156,5 @@ def build_all(raw: dict[str, list[dict]], given_vars: dict | None = None) -> dic
     m["fact_inventory_forecast"] = fact_inventory_forecast(products, items, m["stg_inventory"], v)
     m["dim_customers"] = dim_customers(m["stg_users"], orders, items, products, v)
     m["dim_customer_segments"] = dim_customer_segments(m["dim_customers"])
+    build_new_marts(m, v)
     return m

@@ -11,7 +11,6 @@ dialect cross-check cover those.
 from __future__ import annotations
 
 import functools
-import math
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import pytest
 from google.cloud.bigquery import Dataset, LoadJobConfig
 
 from ecom.core import engine
+from ecom.core.docstrings import model_docs
 from ecom.core.registry import Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.data.load import read_folder
@@ -35,7 +35,7 @@ from ecom.targets.bigquery.errors import BigQueryError
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import Emulator, bq_emulator, clean_env, tiny_raw  # noqa: F401 (fixture)
-from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, scenario_vars
+from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, assert_same_rows, scenario_vars
 
 ROOT = Path(__file__).resolve().parent.parent
 # google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
@@ -98,7 +98,7 @@ def test_offline_compile_uses_the_same_settings_as_a_build(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('[bigquery]\nprojekt = "x"\n', "unknown bigquery setting(s) projekt"),
+        ('[bigquery]\nprojekt = "x"\n', "bigquery: unknown setting(s) projekt"),
         ('[bigquery.sources]\nordres = "x"\n', "per-source dataset given for ordres"),
         ("[bigquery\n", "cannot read"),
     ],
@@ -271,22 +271,9 @@ def built(project, bq, raw_data, tmp_path_factory):
     duck.close()
 
 
-def _rows(table: pa.Table, key: tuple[str, ...]) -> list[dict]:
-    def order(row):
-        return tuple((row[k] is None, row[k]) for k in key)
-
-    return sorted(table.to_pylist(), key=order)
-
-
 def _types(schema: ibis.Schema) -> dict[str, str]:
     """Column types, BigQuery's TIMESTAMP (no declared scale) equal to DuckDB's (microseconds)."""
     return {c: str(t.copy(scale=None) if t.is_timestamp() else t) for c, t in schema.items()}
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) or (math.isnan(a) and math.isnan(b))
-    return a == b
 
 
 @pytest.mark.emulator
@@ -303,19 +290,9 @@ def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
         # wider ones, e.g. SUM(BIGINT) as HUGEINT, read back as decimal(38, 0): values still agree.)
         assert _types(bq.table(name).schema()) == _types(declared[name].schema()), name
         assert ours.num_rows > 0, f"{name} is empty on the test data: it proves nothing"
-        _assert_same_rows(name, key, theirs, ours)
+        assert_same_rows(theirs, ours, key, name)
         result = next(r for r in built.results if r.name == name)
         assert result.rows == ours.num_rows
-
-
-def _assert_same_rows(name: str, key: tuple[str, ...], theirs: pa.Table, ours: pa.Table) -> None:
-    """Row for row, sorted by the model's key; floats to 1e-9."""
-    assert theirs.schema.names == ours.schema.names, name
-    got, want = _rows(theirs, key), _rows(ours, key)
-    assert len(got) == len(want), name
-    for g, w in zip(got, want, strict=True):
-        bad = [c for c in w if not _same(g[c], w[c])]
-        assert not bad, f"{name} {[(c, g[c], w[c]) for c in bad]}"
 
 
 @pytest.mark.emulator
@@ -339,7 +316,7 @@ def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenar
     assert _build(project, duck, given)[0] == values
     for name in project.order:
         theirs, ours = target.table(name).to_pyarrow(), duck.table(name).to_pyarrow()
-        _assert_same_rows(name, project.models[name].key, theirs, ours)
+        assert_same_rows(theirs, ours, project.models[name].key, name)
     duck.close()
     target.close()
 
@@ -414,6 +391,30 @@ def test_data_tests_pass_on_bigquery(project, bq_emulator, built):  # noqa: F811
 
 
 @pytest.mark.emulator
+def test_every_table_and_column_carries_its_description(project, bq, built):
+    docs = model_docs(project)
+    for name in project.order:
+        table = bq.client.get_table(f"{bq.project}.ecom.{name}")
+        doc = docs[name]
+        assert table.description == (f"{doc.grain}\n\n{doc.description}" if doc.description else doc.grain), name
+        described = {f.name: f.description for f in table.schema}
+        assert described == {c: doc.columns.get(c) for c in described}, name
+    assert described  # the loop read columns
+
+
+@pytest.mark.emulator
+def test_descriptions_with_quotes_backslashes_and_newlines_round_trip(bq, built):
+    text = 'it\'s "quoted", a back\\slash, `ticks`;\nand a second line -- not a comment'
+    model = _model("stg_quoted")
+    expr = bq.source("orders").select(order_id=bq.source("orders").order_id)
+    bq.materialize(model, expr)
+    bq.describe(model, text, {"order_id": text})
+    table = bq.client.get_table(f"{bq.project}.ecom.stg_quoted")
+    assert (table.description, table.schema[0].description) == (text, text)
+    bq.client.delete_table(table)
+
+
+@pytest.mark.emulator
 def test_a_second_build_replaces_the_tables(project, bq, built):
     before = {n: bq.client.get_table(f"{bq.project}.ecom.{n}") for n in project.order}
     _, results = _build(project, bq, built.values)
@@ -422,7 +423,7 @@ def test_a_second_build_replaces_the_tables(project, bq, built):
         assert after.num_rows == before[r.name].num_rows == r.rows
         assert after.modified >= before[r.name].modified
     tables = {t.table_id for t in bq.client.list_tables(f"{bq.project}.ecom")}
-    assert tables == set(project.order) | {engine.VARS_TABLE}  # nothing left over
+    assert tables == set(project.order) | {engine.VARS_TABLE, engine.BUILD_TABLE}  # nothing left over
 
 
 @pytest.mark.emulator

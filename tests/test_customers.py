@@ -3,29 +3,22 @@
 
 Expected values are computed by hand, arithmetic in the comments. The fixture scenario is built by
 the engine like `ecom build` (and tests/test_dialects.py cross-checks its BigQuery SQL); the inline
-cases run each model natively on DuckDB AND as its BigQuery SQL transpiled to DuckDB (`run_both`).
+cases run each model natively on DuckDB AND as its BigQuery SQL transpiled to DuckDB
+(`run_model_both`, tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
 
 import ibis
 import pyarrow as pa
 import pytest
-import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecom.core import engine
-from ecom.core.registry import Project
-from ecom.core.sources import RAW_SCHEMAS
-from ecom.data.load import read_folder
-from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
 from marts.customers import (
     SEGMENTS,
     age_band,
@@ -37,77 +30,9 @@ from marts.customers import (
     rank_score,
 )
 from marts.summaries import customer_segment_shares
-from tests.conftest import FIXTURES, scenario_vars
-from tests.test_dialects import rows_by_key, same
+from tests.conftest import approx_rows, build_scenario, run_model_both, ts
 
-PROJECT = Project.load()
 D = dt.date
-
-
-def ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
-# --- helpers shared with tests/test_marketing.py -------------------------------------------------
-
-
-def build_scenario(scenario: str, **given: Any) -> DuckDBTarget:
-    """fixtures/<scenario> loaded and every model built on an in-memory DuckDB, as `ecom build`
-    does; `given` overrides the scenario's vars.yml."""
-    target = DuckDBTarget(":memory:")
-    target.write_raw(read_folder(FIXTURES / scenario))
-    values = engine.target_vars(PROJECT, target, {**scenario_vars(scenario), **given})
-    engine.build(PROJECT, target, list(PROJECT.order), values)
-    target.values = values  # for the data tests
-    return target
-
-
-def model_rows(target: DuckDBTarget, name: str) -> dict[Any, dict]:
-    """A built model's rows by key (a tuple key for a composite one)."""
-    key = PROJECT.models[name].key
-    rows = target.table(name).to_pyarrow().to_pylist()
-    return {(r[key[0]] if len(key) == 1 else tuple(r[k] for k in key)): r for r in rows}
-
-
-def failing_data_tests(target: DuckDBTarget) -> list[tuple]:
-    cases = engine.generic_tests(PROJECT, PROJECT.order) + engine.singular_tests(PROJECT, PROJECT.order, target.values)
-    return [
-        (r.name, r.status, r.failures, r.message) for r in engine.run_tests(cases, target.table) if r.status != "pass"
-    ]
-
-
-def run_both(func: Callable[..., Any], inputs: dict[str, pa.Table], key: tuple[str, ...], **values: Any) -> list[dict]:
-    """The model's rows (sorted by key) on the given input tables, after checking that its BigQuery
-    SQL, transpiled by sqlglot to DuckDB, returns the same rows as the native DuckDB run."""
-    con = connect_duckdb(":memory:")
-    con.raw_sql("CREATE SCHEMA IF NOT EXISTS raw")
-    # ibis compiles BigQuery division to IEEE_DIVIDE, which sqlglot passes through untranslated.
-    con.raw_sql("CREATE OR REPLACE MACRO ieee_divide(a, b) AS a / b")
-    bound, unbound = {}, {}
-    for name, data in inputs.items():
-        db = "raw" if name in RAW_SCHEMAS else "main"
-        con.create_table(name, data, database=db)
-        bound[name] = con.table(name, database=db)
-        unbound[name] = ibis.table(bound[name].schema(), name=name, database=db)
-    native = con.to_pyarrow(engine.call(func, bound, values))
-    bigquery_sql = ibis.to_sql(engine.call(func, unbound, values), dialect="bigquery")
-    transpiled = con.sql(sqlglot.transpile(bigquery_sql, read="bigquery", write="duckdb")[0]).to_pyarrow()
-    want, got = rows_by_key(native, key), rows_by_key(transpiled, key)
-    assert len(got) == len(want)
-    for g, w in zip(got, want, strict=True):
-        assert all(same(g[c], w[c]) for c in w), f"transpiled {g} != native {w}"
-    return want
-
-
-def approx_rows(rows: dict[Any, dict], expected: dict[Any, dict]) -> None:
-    """Each expected row's columns equal the actual ones (floats to 1e-9)."""
-    assert set(rows) == set(expected)
-    for k, exp in expected.items():
-        got = {c: rows[k][c] for c in exp}
-        # pytest.approx only for floats (it rejects dates); everything else exactly.
-        assert got == {
-            c: pytest.approx(v, rel=1e-9, abs=1e-9) if isinstance(v, float) else v for c, v in exp.items()
-        }, k
 
 
 # --- fixtures/customers at as_of 2024-03-31 -------------------------------------------------------
@@ -128,13 +53,13 @@ def february():
 
 
 def test_fixture_data_tests_pass(march, february):
-    assert failing_data_tests(march) == []
-    assert failing_data_tests(february) == []
+    assert march.failing_data_tests() == []
+    assert february.failing_data_tests() == []
 
 
 def test_user_acquisition(march):
     approx_rows(
-        model_rows(march, "int_user_acquisition"),
+        march.by_key("int_user_acquisition"),
         {
             # First non-cancelled order: order 1 (01-10 10:00); 01-05 -> 01-10 = 5 days. First touch:
             # events 1 and 2 share 01-09 10:00:00, event_id 1 (Email) first; event 3 is 1 µs later.
@@ -180,7 +105,7 @@ def test_user_acquisition(march):
 
 
 def test_dim_customers(march):
-    rows = model_rows(march, "dim_customers")
+    rows = march.by_key("dim_customers")
     approx_rows(
         rows,
         {
@@ -289,7 +214,7 @@ def test_dim_customer_segments(march):
     # monetary (asc): 0 (u4) -> 1; 90 (u1) -> 3; 100 (u2) -> 5.
     # fm = (f + m + 1) div 2: u1 (5 + 3 + 1) div 2 = 4; u2 (1 + 5 + 1) div 2 = 3; u4 3 div 2 = 1.
     approx_rows(
-        model_rows(march, "dim_customer_segments"),
+        march.by_key("dim_customer_segments"),
         {
             1: {
                 "recency_days": 16,
@@ -327,7 +252,7 @@ def test_dim_customer_segments(march):
 
 def test_cohort_retention_with_a_silent_month(march):
     approx_rows(
-        model_rows(march, "fact_cohort_retention"),
+        march.by_key("fact_cohort_retention"),
         {
             # Jan cohort = users 1 (order 1, 01-10) and 4 (order 5, 01-25): size 2.
             # month 0: both active; net 50 (order 1: item 1; item 2 returned) + 0 (order 5) = 50;
@@ -379,7 +304,7 @@ def test_cohort_retention_with_a_silent_month(march):
 
 def test_earlier_as_of_customers(february):
     approx_rows(
-        model_rows(february, "dim_customers"),
+        february.by_key("dim_customers"),
         {
             # Order 2 (03-15) not yet placed; item 2's return (03-05) not yet happened, so it is a
             # net item (delivered 01-15): revenue 50 + 30 = 80, cost 20 + 10 = 30, profit 50.
@@ -412,7 +337,7 @@ def test_earlier_as_of_customers(february):
 
 def test_earlier_as_of_cohorts(february):
     approx_rows(
-        model_rows(february, "fact_cohort_retention"),
+        february.by_key("fact_cohort_retention"),
         {
             # Jan: 80 (order 1 with both items net) + 0 (order 5) = 80, 80 / 2 = 40.
             (D(2024, 1, 1), 0): {
@@ -462,7 +387,7 @@ def segments_of(rows: list[tuple]) -> dict[int, dict]:
         {"user_id": 0, "days_since_last_order": None, "orders": 0, "lifetime_net_revenue": 0.0, "is_customer": False}
     )
     table = pa.Table.from_pylist(data, schema=DIM_CUSTOMERS_SCHEMA)
-    result = run_both(dim_customer_segments, {"dim_customers": table}, ("user_id",))
+    result = run_model_both(dim_customer_segments, {"dim_customers": table}, ("user_id",))
     return {r["user_id"]: r for r in result}
 
 
@@ -566,7 +491,7 @@ def test_age_bands():
 
 
 def test_segment_shares_summary(march):
-    got = customer_segment_shares(march.table("dim_customer_segments")).to_pyarrow().to_pylist()
+    got = customer_segment_shares(march.target.table("dim_customer_segments")).to_pyarrow().to_pylist()
     # 3 customers, one per segment (33.33 % each); revenue 90 + 100 + 0 = 190 -> 90 / 190, 100 / 190, 0.
     # Rows in the contract's segment order; segments with no customer are not listed.
     assert got == [

@@ -10,64 +10,38 @@ from __future__ import annotations
 
 import math
 
-import pyarrow as pa
 import pytest
-import sqlglot
 
-from ecom.core import engine
-from ecom.core.registry import Project
-from ecom.data.load import read_folder
-from ecom.targets.base import Location
-from ecom.targets.duckdb import DuckDBTarget
-from tests.conftest import FIXTURES, SCENARIOS, scenario_vars
-
-PROJECT = Project.load()
+from tests.conftest import PROJECT, SCENARIOS, build_scenario, memory_target
 
 
 @pytest.fixture(scope="module", params=SCENARIOS)
 def built(request):
-    """A scenario's raw tables in an in-memory DuckDB with every model built natively."""
-    target = DuckDBTarget(":memory:")
-    target.write_raw(read_folder(FIXTURES / request.param))
-    # ibis compiles every BigQuery division to IEEE_DIVIDE, which sqlglot passes to DuckDB as is;
-    # DuckDB's `/` is the same IEEE division on doubles (x/0 = inf, 0/0 = nan).
-    target.con.raw_sql("CREATE MACRO ieee_divide(a, b) AS a / b")
-    values = engine.target_vars(PROJECT, target, scenario_vars(request.param))
-    engine.build(PROJECT, target, list(PROJECT.order), values)
-    yield target, values
-    target.close()
-
-
-def rows_by_key(table: pa.Table, key: tuple[str, ...]) -> list[dict]:
-    return sorted(table.to_pylist(), key=lambda r: tuple((r[k] is None, r[k]) for k in key))
-
-
-def same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return a == b
+    built = build_scenario(request.param)
+    yield built
+    built.close()
 
 
 @pytest.mark.parametrize("name", PROJECT.order)
 def test_bigquery_sql_on_duckdb_equals_native(built, name):
-    target, values = built
-    exprs = engine.unbound_expressions(PROJECT, values, Location("raw"), Location("main"))
-    bigquery_sql = engine.to_sql(exprs[name], "bigquery")
-    duckdb_sql = sqlglot.transpile(bigquery_sql, read="bigquery", write="duckdb")[0]
-    transpiled = target.con.sql(duckdb_sql).to_pyarrow()
-    native = target.table(name).to_pyarrow()
-
-    assert transpiled.column_names == native.column_names
-    key = PROJECT.models[name].key
-    got, want = rows_by_key(transpiled, key), rows_by_key(native, key)
-    assert len(got) == len(want)
-    for g, w in zip(got, want, strict=True):
-        diffs = {c: (g[c], w[c]) for c in w if not same(g[c], w[c])}
-        assert not diffs, f"{name} row {[w[k] for k in key]}: transpiled vs native {diffs}"
+    built.run_both(name)
 
 
 def test_data_tests_pass(built):
-    target, values = built
-    cases = engine.generic_tests(PROJECT, PROJECT.order) + engine.singular_tests(PROJECT, PROJECT.order, values)
-    failed = [r for r in engine.run_tests(cases, target.table) if r.status != "pass"]
-    assert not failed, [(r.name, r.status, r.failures, r.message) for r in failed]
+    assert built.failing_data_tests() == []
+
+
+def test_ieee_divide_macro_is_bigquerys_ieee_divide():
+    """IEEE_DIVIDE(x, 0) is ±inf, IEEE_DIVIDE(0, 0) NaN, a NULL operand gives NULL, integers divide as floats."""
+    target = memory_target()
+    row = (
+        target.con.sql(
+            "SELECT ieee_divide(1, 0) AS a, ieee_divide(-2.5, 0) AS b, ieee_divide(0, 0) AS c, "
+            "ieee_divide(1, NULL) AS d, ieee_divide(NULL, 0) AS e, ieee_divide(5, 2) AS f"
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    target.close()
+    assert row["a"] == math.inf and row["b"] == -math.inf and math.isnan(row["c"])
+    assert row["d"] is None and row["e"] is None and row["f"] == 2.5

@@ -11,16 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from ecom.core.docstrings import DocstringError, model_docs, parse_model_doc
+from ecom.core.engine import model_schemas
 from ecom.core.registry import Model, Project
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.outputs.docs import (
-    CONTRACT,
-    DocstringError,
-    model_docs,
-    model_schemas,
-    parse_model_doc,
-    with_generated_models,
-)
+from ecom.outputs.docs import CONTRACT, with_generated_models
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = Project.load()

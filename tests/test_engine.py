@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import ibis
@@ -15,7 +16,9 @@ from ecom.core import engine
 from ecom.core.registry import Model, Project, ProjectError, Var
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.core.vars import VarsError, parse_vars, resolve_vars
+from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
+from tests.conftest import empty_raw, raw_with_orders
 
 
 def m(func, key="id"):
@@ -119,30 +122,6 @@ def test_as_of_default_needs_orders():
         resolve_vars(declared, {}, lambda default: None)
 
 
-def empty_raw() -> dict[str, pa.Table]:
-    return {t: schema.to_pyarrow().empty_table() for t, schema in RAW_SCHEMAS.items()}
-
-
-def raw_with_orders(*dates: str) -> dict[str, pa.Table]:
-    tables = empty_raw()
-    n = len(dates)
-    tables["orders"] = pa.table(
-        {
-            "order_id": list(range(1, n + 1)),
-            "user_id": [1] * n,
-            "status": ["Processing"] * n,
-            "gender": ["F"] * n,
-            "created_at": [dt.datetime.fromisoformat(d + "T10:00:00+00:00") for d in dates],
-            "returned_at": [None] * n,
-            "shipped_at": [None] * n,
-            "delivered_at": [None] * n,
-            "num_of_item": [1] * n,
-        },
-        schema=RAW_SCHEMAS["orders"].to_pyarrow(),
-    )
-    return tables
-
-
 def test_as_of_defaults_to_latest_order_date(project):
     target = DuckDBTarget(":memory:")
     target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
@@ -213,12 +192,12 @@ def test_missing_raw_table_and_columns_are_all_listed():
 
 def test_compile_is_deterministic(project):
     values = resolve_vars(project.vars, {"as_of": dt.date(2024, 6, 30)}, lambda _: None)
-    raw_at, models, dialect = engine.compile_locations("bigquery", "p", "d", "public.raw", None)
+    raw_at, models = BigQueryTarget.offline_locations({"project": "p", "dataset": "d", "raw_dataset": "public.raw"}, {})
     first = {
-        n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
+        n: engine.to_sql(e, "bigquery") for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
     }
     second = {
-        n: engine.to_sql(e, dialect) for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
+        n: engine.to_sql(e, "bigquery") for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
     }
     assert first == second
     assert "`public`.`raw`.`orders`" in first["stg_orders"]
@@ -266,6 +245,71 @@ def test_cli_build_then_test(db):
     result = runner.invoke(app, ["test", "--select", "staging", "--path", str(db)])
     assert result.exit_code == 0, result.output
     assert " 0 failed" in result.stdout
+
+
+SALT = "n0t-in-any-log"
+
+
+@pytest.fixture
+def db_with_event(tmp_path):
+    """An order and one anonymous event from IP 10.0.0.1, so stg_events has a hash to check."""
+    path = tmp_path / "ecom.duckdb"
+    raw = raw_with_orders("2024-03-01")
+    event = {c: None for c in RAW_SCHEMAS["events"]}
+    event.update(id=1, created_at=dt.datetime(2024, 3, 1, 9, tzinfo=dt.UTC), ip_address="10.0.0.1")
+    raw["events"] = pa.Table.from_pylist([event], schema=RAW_SCHEMAS["events"].to_pyarrow())
+    target = DuckDBTarget(path)
+    target.write_raw(raw)
+    target.close()
+    return path
+
+
+def built_hash_and_recorded_salt(path: Path) -> tuple[str, dict]:
+    target = DuckDBTarget(path)
+    try:
+        ip_hash = target.table("stg_events").ip_hash.to_pyarrow().to_pylist()
+        recorded = {r["name"]: r["value"] for r in target.table(engine.VARS_TABLE).to_pyarrow().to_pylist()}
+        return ip_hash, recorded
+    finally:
+        target.close()
+
+
+@pytest.mark.parametrize("how", ["vars", "env", "both"])
+def test_visitor_salt_is_used_but_never_printed_nor_recorded(db_with_event, monkeypatch, how):
+    args = ["build", "--select", "stg_events", "--path", str(db_with_event)]
+    if how in ("env", "both"):
+        monkeypatch.setenv("ECOM_VISITOR_SALT", SALT if how == "env" else "the-env-loses")
+    if how in ("vars", "both"):
+        args += ["--vars", f"visitor_salt={SALT}"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert SALT not in result.output and "the-env-loses" not in result.output
+    assert "visitor_salt=set" in " ".join(result.stderr.split())
+    ip_hash, recorded = built_hash_and_recorded_salt(db_with_event)
+    assert ip_hash == [hashlib.sha256(f"{SALT}10.0.0.1".encode()).hexdigest()[:16]]  # --vars wins over env
+    assert recorded["visitor_salt"] == "set"
+    assert SALT not in db_with_event.read_bytes().decode("latin-1")  # nowhere in the database file
+    # `ecom test` reads the recorded vars: "set" is not taken for the salt, and the tests pass.
+    result = runner.invoke(app, ["test", "--select", "stg_events", "--path", str(db_with_event)])
+    assert result.exit_code == 0, result.output
+
+
+def test_visitor_salt_unset_is_recorded_as_such(db_with_event, monkeypatch):
+    monkeypatch.delenv("ECOM_VISITOR_SALT", raising=False)
+    result = runner.invoke(app, ["build", "--select", "stg_events", "--path", str(db_with_event)])
+    assert result.exit_code == 0, result.output
+    ip_hash, recorded = built_hash_and_recorded_salt(db_with_event)
+    assert ip_hash == [hashlib.sha256(b"10.0.0.1").hexdigest()[:16]]
+    assert recorded["visitor_salt"] == "not set"
+
+
+def test_a_salt_of_the_wrong_type_is_refused_without_showing_it(db_with_event):
+    # YAML reads 80512 as a number: refused, and the message does not repeat it.
+    result = runner.invoke(app, ["build", "--path", str(db_with_event), "--vars", "visitor_salt=80512"])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert "visitor_salt must be a str, not a value of type int (secret, not shown)" in message
+    assert "ECOM_VISITOR_SALT" in message and "80512" not in result.output
 
 
 def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project):

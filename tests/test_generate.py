@@ -359,9 +359,21 @@ def test_failure_leaves_raw_tables_and_parquet_as_they_were(tmp_path):
     target.close()
 
 
-def test_default_end_date_is_fixed():
-    """A fixed date, never today: the same command gives the same data on any day."""
-    assert dt.date(2025, 12, 31) == gen.DEFAULT_END_DATE
+def test_default_end_date_is_fixed(tmp_path):
+    """Without --end-date, `ecom generate` ends on a fixed date, never today: the same command gives
+    the same data on any day."""
+    from typer.testing import CliRunner
+
+    from ecom.cli import app
+
+    args = ["generate", "--scale", "0.002", "--seed", "4", "--no-duckdb", "--parquet", str(tmp_path / "cli")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    gen.run(0.002, 4, gen.DEFAULT_END_DATE, None, tmp_path / "fixed")
+    for t in RAW_SCHEMAS:
+        assert pq.read_table(tmp_path / "cli" / f"{t}.parquet").equals(
+            pq.read_table(tmp_path / "fixed" / f"{t}.parquet")
+        )
 
 
 def test_platform_roas_is_calibrated(generated):

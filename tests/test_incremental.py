@@ -23,7 +23,6 @@ from typer.testing import CliRunner
 from ecom.cli import app
 from ecom.core import incremental
 from ecom.core.engine import build, target_vars
-from ecom.core.registry import Project
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
 from ecom.targets.bigquery.target import BigQueryTarget
@@ -111,11 +110,6 @@ def contents(target) -> dict[str, list[dict]]:
 
 def notes(results) -> dict[str, str]:
     return {r.name: r.note for r in results if r.name in CHAIN}
-
-
-@pytest.fixture(scope="module")
-def project():
-    return Project.load()
 
 
 def run(project, path: Path, raw: dict[str, pa.Table], values: dict, **options):
@@ -215,6 +209,15 @@ def test_a_var_that_changes_past_rows_rebuilds_in_full(project, tmp_path):
     assert set(notes(results).values()) == {"full: --full-refresh"}
 
 
+def test_a_new_visitor_salt_rebuilds_the_chain_in_full(project, tmp_path):
+    raw = tables({"events": [{"id": 1, "ip_address": "10.0.0.9", "created_at": utc(FIRST_A, 0)}]})
+    run(project, tmp_path / "db.duckdb", raw, {"as_of": FIRST_A})
+    results, got = run(project, tmp_path / "db.duckdb", raw, {"as_of": FIRST_A, "visitor_salt": "pepper"})
+    assert set(notes(results).values()) == {"full: visitor_salt changed since the last build"}
+    hashed = hashlib.sha256(b"pepper10.0.0.9").hexdigest()[:16]
+    assert [r["visitor_id"] for r in got["int_web_sessions"]] == ["a" + hashed]
+
+
 def test_a_model_built_apart_from_its_upstream_rebuilds_in_full(project, tmp_path):
     raw = tables({"events": [{"id": 1, "user_id": 1, "created_at": utc(FIRST_A, 0)}]})
     run(project, tmp_path / "db.duckdb", raw, {"as_of": FIRST_A})
@@ -242,8 +245,12 @@ def test_cli_full_refresh_and_ls_show_the_state(tmp_path):
 
 
 def test_state_keeps_hashes_of_the_vars_that_change_past_rows(project):
-    digest = incremental.vars_digest(project, "int_web_sessions", {"session_timeout_minutes": 30, "as_of": FIRST_A})
-    assert json.loads(digest) == {"session_timeout_minutes": hashlib.sha256(b"30").hexdigest()[:16]}
+    values = {"session_timeout_minutes": 30, "visitor_salt": "pepper", "as_of": FIRST_A}
+    digest = incremental.vars_digest(project, "int_web_sessions", values)
+    assert json.loads(digest) == {
+        "session_timeout_minutes": hashlib.sha256(b"30").hexdigest()[:16],
+        "visitor_salt": hashlib.sha256(b"pepper").hexdigest()[:16],
+    }
 
 
 # -- BigQuery, on the local emulator -----------------------------------------------------------------

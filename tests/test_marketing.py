@@ -3,7 +3,7 @@
 
 Expected values are computed by hand, arithmetic in the comments. The fixture scenario is built by
 the engine like `ecom build` (tests/test_dialects.py cross-checks its BigQuery SQL); the inline cases
-run natively on DuckDB and as BigQuery SQL transpiled to DuckDB (`run_both`).
+run natively on DuckDB and as BigQuery SQL transpiled to DuckDB (`run_model_both`, tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -23,16 +23,13 @@ from marts.marketing import (
     int_campaign_attribution,
     top_campaign_by_clicks,
 )
+from marts.orders import int_orders
 from marts.reconciliation import net_revenue_agrees_across_marts
 from marts.summaries import attribution_coverage, platform_roas
-from tests.test_customers import approx_rows, build_scenario, failing_data_tests, model_rows, run_both
+from tests.conftest import approx_rows, build_scenario, run_model_both, ts
 
 D = dt.date
 NULL = None
-
-
-def ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +40,7 @@ def built():
 
 
 def test_fixture_data_tests_pass(built):
-    assert failing_data_tests(built) == []
+    assert built.failing_data_tests() == []
 
 
 def attribution(order_date, ordered_at, net_revenue, gross_profit, session_id, source, platform, campaign, status):
@@ -91,7 +88,7 @@ EXPECTED_ATTRIBUTION = {
 
 
 def test_attribution(built):
-    rows = model_rows(built, "int_campaign_attribution")
+    rows = built.by_key("int_campaign_attribution")
     approx_rows(rows, EXPECTED_ATTRIBUTION)
     assert {k: r["user_id"] for k, r in rows.items()} == {k: k for k in EXPECTED_ATTRIBUTION}
     assert list(rows[1]) == [
@@ -149,7 +146,7 @@ EXPECTED_PERFORMANCE = {
 
 
 def test_campaign_performance(built):
-    rows = model_rows(built, "fact_campaign_performance")
+    rows = built.by_key("fact_campaign_performance")
     approx_rows(rows, EXPECTED_PERFORMANCE)
     # Σ spend, NULL as 0: 20 + 30 + 5 + 0 + 8 + 0 + 10 + 14 = 87.
     assert sum(r["spend"] or 0 for r in rows.values()) == pytest.approx(87.0)
@@ -158,8 +155,8 @@ def test_campaign_performance(built):
 def test_earlier_as_of_drops_later_orders_and_spend():
     target = build_scenario("marketing", as_of=D(2024, 2, 1))
     try:
-        attributed = model_rows(target, "int_campaign_attribution")
-        performance_rows = model_rows(target, "fact_campaign_performance")
+        attributed = target.by_key("int_campaign_attribution")
+        performance_rows = target.by_key("fact_campaign_performance")
     finally:
         target.close()
     # Order 7 (02-02) and the 02-02 marketing rows are not there yet. Order 1's item 2 (30.0, p2) is
@@ -180,7 +177,7 @@ def test_shorter_lookback():
     # and order 8's u8-1 (12:00) still count; u2-1 (24 h), u6-1 (2 h) and u7-1 (10 h) no longer do.
     target = build_scenario("marketing", attribution_lookback_hours=1)
     try:
-        rows = model_rows(target, "int_campaign_attribution")
+        rows = target.by_key("int_campaign_attribution")
     finally:
         target.close()
     assert {k: (r["session_id"], r["attribution_status"]) for k, r in rows.items()} == {
@@ -234,7 +231,7 @@ def test_top_campaign_by_clicks():
         ],
         schema=MARKETING,
     )
-    got = run_both(top_campaign_by_clicks, {"stg_marketing": table}, ("spend_date", "platform"))
+    got = run_model_both(top_campaign_by_clicks, {"stg_marketing": table}, ("spend_date", "platform"))
     assert {(r["spend_date"], r["platform"]): r["campaign_id"] for r in got} == {
         (D(2024, 3, 1), "Google"): "a",
         (D(2024, 3, 1), "Facebook"): "x1",
@@ -365,12 +362,10 @@ def test_attribution_on_session_metrics_shaped_tables():
         ],
         schema=MARKETING,
     )
-    got = run_both(
+    got = run_model_both(
         int_campaign_attribution,
         {
-            "stg_orders": orders,
-            "stg_order_items": items,
-            "stg_products": products,
+            "int_orders": int_orders(ibis.memtable(orders), ibis.memtable(items), ibis.memtable(products)).to_pyarrow(),
             "fact_session_metrics": sessions,
             "stg_marketing": marketing,
         },
@@ -398,7 +393,7 @@ def test_attribution_on_session_metrics_shaped_tables():
 
 
 def test_build_summaries(built):
-    roas = platform_roas(built.table("fact_campaign_performance")).to_pyarrow().to_pylist()
+    roas = platform_roas(built.target.table("fact_campaign_performance")).to_pyarrow().to_pylist()
     assert roas == [
         # spend 0.0; clicks 5; order 8 (15.0): roas 15 / 0 -> NULL, cpa 0 / 1 = 0.
         {
@@ -432,7 +427,7 @@ def test_build_summaries(built):
             "cpa": 39.5,
         },
     ]
-    coverage = attribution_coverage(built.table("int_campaign_attribution")).to_pyarrow().to_pylist()
+    coverage = attribution_coverage(built.target.table("int_campaign_attribution")).to_pyarrow().to_pylist()
     # attributed: orders 1, 2, 7, 8 = 50 + 25 + 70 + 15 = 160; organic: order 4 = 35; unmatched:
     # orders 3, 5, 6 = 60 + 20 + 45 = 125; total 320 -> 50 %, 10.9375 %, 39.0625 %.
     assert coverage == [
@@ -614,9 +609,7 @@ def test_attribution_matches_reference(orders, sessions, marketing, hours):
         schema=MARKETING,
     )
     expr = int_campaign_attribution(
-        ibis.memtable(stg_orders),
-        ibis.memtable(stg_items),
-        ibis.memtable(products),
+        int_orders(ibis.memtable(stg_orders), ibis.memtable(stg_items), ibis.memtable(products)),
         ibis.memtable(session_metrics),
         ibis.memtable(stg_marketing),
         hours,

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import ibis
 import pytest
 
 from marts.products import fact_inventory_forecast, fact_product_performance
-from tests.test_sales import Built, memtable
+from tests.conftest import Built, memtable
 
 D = dt.date
 DEFAULTS = dict(
@@ -20,21 +21,11 @@ DEFAULTS = dict(
 )
 
 
-@pytest.fixture(scope="module")
-def sales() -> Built:
-    return Built("sales")
-
-
-@pytest.fixture(scope="module")
-def early() -> Built:
-    return Built("sales", as_of=D(2024, 3, 10))
-
-
 # --- fact_product_performance on the fixture --------------------------------------------------------
 
 
 def test_product_performance(sales: Built) -> None:
-    p = sales.by("fact_product_performance", "product_id")
+    p = sales.by_key("fact_product_performance")
     total = 300 + 60 + 50 + 40.001 + 40.004 + 20  # = 510.005, Σ daily net revenue too
     # P1: net items 3 and 7 (2 × 30 = 60), item 4 returned, item 5 and order 1's item cancelled.
     # cogs 2 × 10 = 20; margin 40 / 60; return_rate 1 / (2 + 1).
@@ -69,8 +60,8 @@ def test_product_performance(sales: Built) -> None:
     assert p[3]["name"] == "Socks" and p[3]["retail_price"] == 12
 
 
-def test_product_performance_early_as_of(early: Built) -> None:
-    p = early.by("fact_product_performance", "product_id")
+def test_product_performance_early_as_of(sales_early: Built) -> None:
+    p = sales_early.by_key("fact_product_performance")
     # Item 4's return (2024-03-12) has not happened by 2024-03-10: 2 units sold, none returned.
     assert (p[1]["units_sold"], p[1]["units_returned"], p[1]["return_rate"]) == (2, 0, 0)
     # P1 60; P2 and P7 exactly 50 each: P2 first; then the unsold P3..P6 by product_id.
@@ -157,11 +148,35 @@ def test_product_performance_returned_only_product() -> None:
     assert rows.revenue_share.tolist() == [0.0, 1.0]
 
 
+def test_revenue_rank_ranks_integer_cents_not_rounded_amounts() -> None:
+    # cents(x) = FLOOR(x × 100 + 0.5), computed by hand in IEEE doubles:
+    # 2.675 is stored as 2.67499999999999982…; × 100 = 267.49999999999997, + 0.5 rounds to 268.0:
+    #   268 cents, the same as 2.68, so P1 and P2 tie and the smaller product_id (P1) ranks first.
+    #   ROUND(2.675, 2) is 2.67 on BigQuery (and in Python) but 2.68 on DuckDB: ranking on it would
+    #   put P2 first on BigQuery only.
+    # 0.004999999999999999 × 100 = 0.49999999999999994, + 0.5 rounds to 1.0: 1 cent, tying with
+    #   0.01 (P4), so P3 ranks before P4; DuckDB's ROUND(x, 2) gives 0.0 and would put P4 first.
+    assert round(2.675, 2) == 2.67  # the half cent where engines' ROUND disagree
+    sold = items(
+        [
+            (1, "complete", 2.675, D(2024, 1, 1)),
+            (2, "complete", 2.68, D(2024, 1, 1)),
+            (3, "complete", 0.004999999999999999, D(2024, 1, 1)),
+            (4, "complete", 0.01, D(2024, 1, 1)),
+        ]
+    )
+    expr = fact_product_performance(products([1, 2, 3, 4]), sold, orders(4))
+    rows = expr.order_by("product_id").execute()
+    assert rows.revenue_rank.tolist() == [1, 2, 3, 4]
+    bigquery = ibis.to_sql(expr, dialect="bigquery")
+    assert "ROUND(" not in bigquery and "FLOOR(" in bigquery
+
+
 # --- fact_inventory_forecast ------------------------------------------------------------------------
 
 
 def test_inventory_forecast_every_status(sales: Built) -> None:
-    f = sales.by("fact_inventory_forecast", "product_id")
+    f = sales.by_key("fact_inventory_forecast")
     status = {pid: r["inventory_status"] for pid, r in f.items()}
     # S stock, U non-cancelled units ordered 2024-03-02..03-31 (W = 30):
     # P1 S 0 (all sold), U 3 (items 3, 4 returned, 7; 5 cancelled)  → out_of_stock
@@ -194,8 +209,8 @@ def test_inventory_forecast_every_status(sales: Built) -> None:
     assert f[1]["last_sale_date"] == D(2024, 3, 20)
 
 
-def test_inventory_forecast_early_as_of(early: Built) -> None:
-    f = early.by("fact_inventory_forecast", "product_id")
+def test_inventory_forecast_early_as_of(sales_early: Built) -> None:
+    f = sales_early.by_key("fact_inventory_forecast")
     # At 2024-03-10, units sold later are still stock: P1 unit 105 (sold 03-20) → S 1; P2 units
     # 106..110 (03-20) and 116 (04-02) → S 6; P4 111..113 + 119 → 4; P5 114 + 4 → 5; P6 115 + 2 → 3.
     assert {pid: r["stock_on_hand"] for pid, r in f.items()} == {1: 1, 2: 6, 3: 2, 4: 4, 5: 5, 6: 3, 7: 1}

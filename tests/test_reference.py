@@ -13,24 +13,17 @@ same keys, equal values of the same Python type (floats to 1e-9 relative/absolut
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import math
-import os
 import random
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from ecom.core import engine
-from ecom.core.registry import Project
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
-from ecom.targets.duckdb import DuckDBTarget
 from tests import reference
-from tests.conftest import FIXTURES, SCENARIOS, scenario_vars
+from tests.conftest import FIXTURES, SCENARIOS, THELOOK_SAMPLE, Built, scenario_vars
 
-PROJECT = Project.load()
 MODELS = list(reference.KEYS)
 UTC = dt.UTC
 
@@ -78,19 +71,13 @@ def differences(name: str, got: list[dict], want: list[dict], columns: list[str]
 
 def build_both(raw: dict[str, pa.Table], given: dict) -> dict[str, tuple]:
     """Every model built by the engine on DuckDB and by the reference: name -> (got, columns, want)."""
-    target = DuckDBTarget(":memory:")
+    built = Built(raw, given)
     try:
-        target.write_raw(raw)
-        values = engine.target_vars(PROJECT, target, given)
-        engine.build(PROJECT, target, list(PROJECT.order), values)
-        built = {}
-        for name in MODELS:
-            table = target.table(name).to_pyarrow()
-            built[name] = (table.to_pylist(), table.column_names)
+        tables = {name: built.target.table(name).to_pyarrow() for name in MODELS}
     finally:
-        target.close()
+        built.close()
     want = reference.build_all({t: raw[t].to_pylist() for t in RAW_SCHEMAS}, given)
-    return {name: (*built[name], want[name]) for name in MODELS}
+    return {name: (tables[name].to_pylist(), tables[name].column_names, want[name]) for name in MODELS}
 
 
 def check(results: dict[str, tuple], name: str) -> None:
@@ -356,6 +343,12 @@ def random_raw(seed: int, variant: str | None = None) -> dict[str, pa.Table]:
     # rows without a creation time: staging cannot place them by as_of and drops them
     users.append({**users[0], "id": 40, "created_at": None})
     inventory.append({**inventory[0], "id": 200, "created_at": None, "sold_at": None})
+    if orders and items:
+        orders.append({**orders[0], "order_id": 900, "created_at": None})
+        items.append({**items[0], "id": 900, "order_id": 900})  # dropped with its order
+        items.append({**items[0], "id": 901, "created_at": None})  # dropped; its order stays
+    if events:
+        events.append({**events[0], "id": 900, "created_at": None})
     centers = [{"id": 1, "name": "DC", "latitude": 0.0, "longitude": 0.0}]
     rows = {
         "orders": orders,
@@ -373,9 +366,20 @@ def random_raw(seed: int, variant: str | None = None) -> dict[str, pa.Table]:
 # (seed, variant) -> the build variables it runs with (one without as_of: the latest order date)
 RANDOM_CASES = {
     (1, None): {"as_of": AS_OF},
-    (2, None): {"as_of": AS_OF, "session_timeout_minutes": 30, "attribution_lookback_hours": 24},
+    (2, None): {
+        "as_of": AS_OF,
+        "session_timeout_minutes": 30,
+        "attribution_lookback_hours": 24,
+        "visitor_salt": "sél-ünïcode",  # hashed as UTF-8 by both
+    },
     (3, None): {},
-    (4, None): {"as_of": dt.date(2024, 2, 20), "velocity_window_days": 7, "attribution_lookback_hours": 2},
+    (4, None): {
+        "as_of": dt.date(2024, 2, 20),
+        "velocity_window_days": 7,
+        "attribution_lookback_hours": 2,
+        "touch_window_days": 1,
+        "time_decay_half_life_hours": 3,
+    },
     (5, "all_cancelled"): {"as_of": AS_OF},
     (6, "all_returned"): {"as_of": AS_OF},
     (7, "one_order"): {"as_of": AS_OF},
@@ -400,8 +404,6 @@ def test_random_data_matches_reference(random_case, name):
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    if importlib.util.find_spec("ecom.data.generate") is None:
-        pytest.skip("ecom/data/generate.py does not exist yet")
     from ecom.data import generate
 
     folder = tmp_path_factory.mktemp("generated")
@@ -418,11 +420,19 @@ def test_generated_data_matches_reference(generated, name):
 # real thelook-generator data beside the project (never committed), when present
 # ---------------------------------------------------------------------------------------------
 
-# Real data is never committed: a folder of thelook Parquet files, named by the environment.
-THELOOK_SAMPLE = Path(os.environ.get("ECOM_THELOOK_SAMPLE", "no-thelook-sample"))
 
-
-@pytest.fixture(scope="module", params=[{}, {"as_of": dt.date(2026, 6, 15), "attribution_lookback_hours": 6}])
+@pytest.fixture(
+    scope="module",
+    params=[
+        {},
+        {
+            "as_of": dt.date(2026, 6, 15),
+            "attribution_lookback_hours": 6,
+            "touch_window_days": 2,
+            "time_decay_half_life_hours": 5,
+        },
+    ],
+)
 def thelook(request):
     if not (THELOOK_SAMPLE / "orders.parquet").exists():
         pytest.skip(f"{THELOOK_SAMPLE}/orders.parquet is not here: set ECOM_THELOOK_SAMPLE to a thelook export")

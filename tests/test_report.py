@@ -17,6 +17,7 @@ from ecom.core.registry import Exposure
 from ecom.outputs.report import ReportError, render
 from ecom.outputs.report.layout import Dataset, Page
 from marts import report as pages
+from marts.attribution import unobserved_from
 from tests.report_fixtures import fake_marts, fake_marts_in_duckdb, fake_values, write_fake_report
 
 D = dt.date
@@ -145,8 +146,8 @@ def test_project_load_refuses_an_exposure_whose_reads_differ_from_its_parameters
         (D(2024, 6, 27), 365, D(2023, 6, 1)),
     ],
 )
-def test_first_unobservable_month(as_of, days, first):
-    assert pages.first_unobservable_month(as_of, days) == first
+def test_unobserved_from(as_of, days, first):
+    assert unobserved_from(as_of, days) == first
 
 
 def test_pages_embed_additive_rows_equal_to_the_marts(small_report):

@@ -3,8 +3,7 @@ the tiles, charts and tables, whose numbers equal the marts queried through Ibis
 and filters; the campaign table sorts, searches and exports; no console error, no request; one
 screenshot per page at 1400 px and at 420 px.
 
-Chromium is Debian's `chromium` (/usr/bin/chromium, or $CHROMIUM), driven over the DevTools protocol
-(`--remote-debugging-port` + websocket-client): no browser is downloaded. Screenshots go to
+Chromium is Debian's `chromium`, driven over the DevTools protocol (tests/browser.py). Screenshots go to
 $ECOM_REPORT_SCREENSHOTS when set, else to the test's tmp dir.
 
 The marts come from `fake_marts()` (tests/report_fixtures.py): a small deterministic generator with
@@ -18,174 +17,33 @@ come from a real build:
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import csv
 import datetime as dt
 import io
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import ibis
 import pytest
 
+from tests.browser import Browser, chromium
 from tests.report_fixtures import AS_OF, write_fake_report
-from tests.services import free_port, stop
-
-# ------------------------------------------------------------------------------------------------
-# Chromium over the DevTools protocol
-# ------------------------------------------------------------------------------------------------
 
 PAGES = ("overview", "marketing", "customers", "products")
-
-
-def _chromium() -> str | None:
-    found = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if found or not _may_install_chromium():
-        return found
-    # CI runs as root on a machine that may be new: install Debian's Chromium rather than skip.
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        subprocess.run(
-            cmd, check=False, capture_output=True, timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        )
-    return shutil.which("chromium")
-
-
-def _may_install_chromium() -> bool:
-    return os.environ.get("CI") == "true" and os.geteuid() == 0 and shutil.which("apt-get") is not None
-
-
-class Browser:
-    """One headless Chromium with one page, driven by CDP commands over a websocket."""
-
-    def __init__(self, exe: str, width: int = 1440, height: int = 900):
-        import websocket  # websocket-client
-
-        self.profile = tempfile.mkdtemp(prefix="ecom-chromium-")
-        port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                exe,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
-                "--hide-scrollbars",
-                "--mute-audio",
-                # no network: every host name fails to resolve and no proxy is reachable
-                "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--proxy-server=127.0.0.1:9",
-                f"--user-data-dir={self.profile}",
-                f"--remote-debugging-port={port}",
-                f"--window-size={width},{height}",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        ws_url = None
-        while time.monotonic() < deadline and ws_url is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as r:
-                    targets = [t for t in json.load(r) if t.get("type") == "page"]
-                ws_url = targets[0]["webSocketDebuggerUrl"] if targets else None
-            except OSError:
-                time.sleep(0.2)
-        if ws_url is None:
-            self.close()
-            raise RuntimeError("chromium did not open its DevTools port")
-        self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict] = []
-        self.width, self.height = width, height
-
-    def send(self, method: str, **params) -> dict:
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.next_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    def eval(self, js: str):
-        r = self.send("Runtime.evaluate", expression=js, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in r:
-            raise RuntimeError(f"{js}: {r['exceptionDetails']}")
-        return r["result"].get("value")
-
-    def wait_for(self, js: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.eval(js):
-            if time.monotonic() > deadline:
-                raise TimeoutError(js)
-            time.sleep(0.1)
-
-    def screenshot(self, path: Path) -> None:
-        h = self.eval("Math.ceil(document.documentElement.scrollHeight)")
-        self.send("Emulation.setDeviceMetricsOverride", width=self.width, height=h, deviceScaleFactor=1, mobile=False)
-        time.sleep(1.5)
-        png = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
-        path.write_bytes(base64.b64decode(png))
-        self.send(
-            "Emulation.setDeviceMetricsOverride",
-            width=self.width,
-            height=self.height,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.ws.close()
-        stop(self.proc)
-        shutil.rmtree(self.profile, ignore_errors=True)
-
-
-PAGES = ("overview", "marketing", "customers", "products")
-
-
-def _errors(events: list[dict]) -> list[dict]:
-    return [
-        e
-        for e in events
-        if e.get("method") == "Runtime.exceptionThrown"
-        or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
-        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
-    ]
-
-
-def _requests(events: list[dict]) -> list[str]:
-    return [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
 
 
 def open_report(html: Path, width: int) -> Browser:
     """Chromium on the report, offline, the first page drawn; skips without chromium."""
-    exe = _chromium()
+    exe = chromium()
     if not exe:
         pytest.skip("headless Chromium not installed (apt-get install chromium); set CHROMIUM to its path")
     pytest.importorskip("websocket", reason="websocket-client not installed (pip install -e .[test])")
     b = Browser(exe, width=width)
     # the window cannot be narrower than 500 px: emulate the screen
     b.send("Emulation.setDeviceMetricsOverride", width=width, height=b.height, deviceScaleFactor=1, mobile=False)
-    for domain in ("Runtime", "Log", "Network", "Page"):
-        b.send(f"{domain}.enable")
-    b.send("Network.emulateNetworkConditions", offline=True, latency=0, downloadThroughput=-1, uploadThroughput=-1)
-    b.send("Page.navigate", url=html.resolve().as_uri())
+    b.open_offline(html)
     b.wait_for("document.readyState === 'complete' && !!window.reportStatus && window.reportStatus.ready")
     return b
 
@@ -193,9 +51,9 @@ def open_report(html: Path, width: int) -> Browser:
 def check_clean(b: Browser) -> None:
     """No console error, no exception, no request but the file itself (and the CSV's blob)."""
     b.send("Runtime.evaluate", expression="1")  # drain pending events
-    assert not _errors(b.events), _errors(b.events)
+    assert not b.errors(), b.errors()
     assert b.eval("window.reportStatus.errors") == []
-    requests = _requests(b.events)
+    requests = b.requests()
     assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
 
 

@@ -8,21 +8,14 @@ P1 10, P2 25, P4 6, P5 15, P6 8, P7 20 (inventory cost is 999 everywhere: never 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import ibis
-import pyarrow as pa
 import pytest
-import sqlglot
-import yaml
 
-from ecom.core.engine import build, generic_tests, run_tests, singular_tests, target_vars, to_sql, unbound_expressions
-from ecom.core.registry import Project
-from ecom.data.load import read_folder
-from ecom.targets.duckdb import DuckDBTarget
+from ecom.core.engine import generic_tests, singular_tests
+from tests.conftest import PROJECT, Built, memtable
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
 MY_MODELS = (
     "int_daily_sales",
     "fact_daily_pnl",
@@ -31,58 +24,6 @@ MY_MODELS = (
     "fact_inventory_forecast",
 )
 D = dt.date
-IEEE_DIVIDE_MACRO = """
-CREATE OR REPLACE MACRO ieee_divide(a, b) AS CASE
-    WHEN b <> 0 THEN a / b
-    WHEN a > 0 THEN 'inf'::DOUBLE WHEN a < 0 THEN '-inf'::DOUBLE ELSE 'nan'::DOUBLE END
-"""
-
-
-class Built:
-    """A scenario folder built on an in-memory DuckDB: rows of every model, by key."""
-
-    def __init__(self, scenario: str, **given: Any):
-        folder = FIXTURES / scenario
-        if (folder / "vars.yml").exists():
-            given = {**yaml.safe_load((folder / "vars.yml").read_text()), **given}
-        self.project = Project.load()
-        self.target = DuckDBTarget(":memory:")
-        self.target.write_raw(read_folder(folder))
-        self.values = target_vars(self.project, self.target, given)
-        selected = self.project.select([f"+{m}" for m in MY_MODELS])
-        build(self.project, self.target, selected, self.values)
-        self.selected = selected
-
-    def rows(self, model: str) -> list[dict[str, Any]]:
-        key = list(self.project.models[model].key)
-        return self.target.table(model).order_by(key).to_pyarrow().to_pylist()
-
-    def by(self, model: str, key: str) -> dict[Any, dict[str, Any]]:
-        return {r[key]: r for r in self.rows(model)}
-
-    def bigquery_sql_on_duckdb(self, model: str) -> list[dict[str, Any]]:
-        """The model's BigQuery SQL, transpiled by sqlglot and run on this DuckDB's raw/main.
-
-        ibis writes every BigQuery division as IEEE_DIVIDE, which sqlglot 30.17 passes through
-        untranslated; DuckDB gets a macro with its meaning (±inf / NaN on a zero divisor).
-        """
-        self.target.con.raw_sql(IEEE_DIVIDE_MACRO)
-        exprs = unbound_expressions(self.project, self.values, self.target.raw, self.target.models)
-        sql = sqlglot.transpile(to_sql(exprs[model], "bigquery"), read="bigquery", write="duckdb")[0]
-        key = self.project.models[model].key
-        rows = self.target.con.raw_sql(sql).fetch_arrow_table().to_pylist()
-        return sorted(rows, key=lambda r: tuple(r[k] for k in key))
-
-
-@pytest.fixture(scope="module")
-def sales() -> Built:
-    return Built("sales")
-
-
-@pytest.fixture(scope="module")
-def early() -> Built:
-    """The same raw data as it stood at the end of 2024-03-10."""
-    return Built("sales", as_of=D(2024, 3, 10))
 
 
 def approx(x: float) -> Any:
@@ -93,7 +34,7 @@ def approx(x: float) -> Any:
 
 
 def test_int_daily_sales(sales: Built) -> None:
-    days = sales.by("int_daily_sales", "order_date")
+    days = sales.by_key("int_daily_sales")
     # Only dates with a non-cancelled item: 2023-03-20 (order 1, all cancelled) and 2024-04-02
     # (after as_of) are absent.
     assert list(days) == [D(2023, 3, 27), D(2024, 3, 5), D(2024, 3, 20), D(2024, 3, 25), D(2024, 3, 31)]
@@ -127,8 +68,8 @@ def test_int_daily_sales(sales: Built) -> None:
     assert (days[D(2024, 3, 31)]["customers"], days[D(2024, 3, 31)]["new_customers"]) == (1, 0)
 
 
-def test_int_daily_sales_early_as_of(early: Built) -> None:
-    days = early.by("int_daily_sales", "order_date")
+def test_int_daily_sales_early_as_of(sales_early: Built) -> None:
+    days = sales_early.by_key("int_daily_sales")
     assert list(days) == [D(2023, 3, 27), D(2024, 3, 5)]
     # Item 4 is returned on 2024-03-12, after this as_of: it is still a net item (delivered 03-08).
     # items 3, 4, 6; gross 110; returned 0; net 110; cogs 10 + 10 + 25 = 45.
@@ -158,7 +99,7 @@ def test_pnl_spine(sales: Built) -> None:
 
 
 def test_pnl_quiet_day_is_zeros_with_null_ratios(sales: Built) -> None:
-    quiet = sales.by("fact_daily_pnl", "date")[D(2023, 6, 1)]
+    quiet = sales.by_key("fact_daily_pnl")[D(2023, 6, 1)]
     assert quiet == {
         "date": D(2023, 6, 1),
         **dict.fromkeys(("orders", "items_sold", "customers", "new_customers"), 0),
@@ -169,11 +110,11 @@ def test_pnl_quiet_day_is_zeros_with_null_ratios(sales: Built) -> None:
         "aov": None,
     }
     # The first spine day has only a cancelled order: 0 orders.
-    assert sales.by("fact_daily_pnl", "date")[D(2023, 3, 20)]["orders"] == 0
+    assert sales.by_key("fact_daily_pnl")[D(2023, 3, 20)]["orders"] == 0
 
 
 def test_pnl_ratios_and_spend(sales: Built) -> None:
-    pnl = sales.by("fact_daily_pnl", "date")
+    pnl = sales.by_key("fact_daily_pnl")
     d = pnl[D(2024, 3, 5)]
     # spend 40 (Google c1) + 20 (Facebook c2) = 60; roas 80 / 60; aov 80 / 2 = 40;
     # gross_margin 45 / 80 = 0.5625; contribution 45 − 60 = −15.
@@ -196,16 +137,11 @@ def test_pnl_ratios_and_spend(sales: Built) -> None:
     assert sum(r["net_revenue"] for r in pnl.values()) == approx(50 + 80 + 280 + 80.005 + 20)
 
 
-def test_pnl_early_as_of(early: Built) -> None:
-    rows = early.rows("fact_daily_pnl")
+def test_pnl_early_as_of(sales_early: Built) -> None:
+    rows = sales_early.rows("fact_daily_pnl")
     assert [r["date"] for r in rows] == every_day(D(2023, 3, 20), D(2024, 3, 10))
     # Spend dated by 2024-03-10 only: 10 + 40 + 20.
     assert sum(r["ad_spend"] for r in rows) == 70
-
-
-def memtable(data: dict[str, list], schema: dict[str, str]) -> Any:
-    """An inline table with explicit types (so an empty one works too)."""
-    return ibis.memtable(pa.Table.from_pydict(data, schema=ibis.schema(schema).to_pyarrow()))
 
 
 def pnl_input(days: dict[dt.date, float], spend: dict[dt.date, float], order_dates: list[dt.date]) -> dict:
@@ -280,7 +216,7 @@ def test_pnl_without_orders_or_spend_is_empty() -> None:
 
 
 def test_advanced_trailing_windows(sales: Built) -> None:
-    adv = sales.by("fact_daily_pnl_advanced", "date")
+    adv = sales.by_key("fact_daily_pnl_advanced")
     d = adv[D(2024, 3, 25)]
     # 7 days 03-19..03-25: net 280 + 80.005 = 360.005; spend 0 + 25 = 25; roas_7d 14.4002 (a ratio of
     # the sums: the daily roas of 03-20 is NULL and does not enter).
@@ -306,7 +242,7 @@ def test_advanced_trailing_windows(sales: Built) -> None:
 
 
 def test_advanced_running_sums(sales: Built) -> None:
-    adv = sales.by("fact_daily_pnl_advanced", "date")
+    adv = sales.by_key("fact_daily_pnl_advanced")
     # mtd restarts each month; ytd each year; cumulative never.
     assert adv[D(2024, 3, 1)]["net_revenue_mtd"] == 0
     assert adv[D(2024, 3, 5)]["net_revenue_mtd"] == 80
@@ -321,7 +257,7 @@ def test_advanced_running_sums(sales: Built) -> None:
 
 
 def test_advanced_prev_year(sales: Built) -> None:
-    adv = sales.by("fact_daily_pnl_advanced", "date")
+    adv = sales.by_key("fact_daily_pnl_advanced")
     # 2024-03-25 − 364 = 2023-03-27 (2024 is a leap year), − 370 = 2023-03-21: holds 2023-03-27's 50.
     # 2024-03-31: [2023-03-27, 2023-04-02]: still 50. yoy = (100.005 − 50) / 50 = 1.0001.
     # 2024-03-24: [2023-03-20, 2023-03-26]: 0 → yoy NULL. 2023 dates reach before the spine: 0.
@@ -337,14 +273,14 @@ def test_advanced_prev_year(sales: Built) -> None:
 
 def test_advanced_trailing_sums_match_a_plain_python_reference(sales: Built) -> None:
     """Every trailing and running column against a loop over calendar dates."""
-    pnl = sales.by("fact_daily_pnl", "date")
+    pnl = sales.by_key("fact_daily_pnl")
     net = {d: r["net_revenue"] for d, r in pnl.items()}
 
     def window(d: dt.date, first_back: int, last_back: int) -> float:
         days = (d - dt.timedelta(days=k) for k in range(last_back, first_back + 1))
         return sum(net.get(x, 0.0) for x in days)
 
-    for d, r in sales.by("fact_daily_pnl_advanced", "date").items():
+    for d, r in sales.by_key("fact_daily_pnl_advanced").items():
         assert r["net_revenue_7d"] == pytest.approx(window(d, 6, 0), abs=1e-9)
         assert r["net_revenue_30d"] == pytest.approx(window(d, 29, 0), abs=1e-9)
         assert r["net_revenue_7d_prev_year"] == pytest.approx(window(d, 370, 364), abs=1e-9)
@@ -357,10 +293,9 @@ def test_advanced_trailing_sums_match_a_plain_python_reference(sales: Built) -> 
 
 
 @pytest.mark.parametrize("scenario", ["sales", "early"])
-def test_data_tests_pass(scenario: str, sales: Built, early: Built) -> None:
-    built = {"sales": sales, "early": early}[scenario]
-    cases = generic_tests(built.project, MY_MODELS) + singular_tests(built.project, built.selected, built.values)
-    names = {c.name for c in cases}
+def test_data_tests_pass(scenario: str, sales: Built, sales_early: Built) -> None:
+    built = {"sales": sales, "early": sales_early}[scenario]
+    names = {c.name for c in generic_tests(PROJECT, MY_MODELS) + singular_tests(PROJECT, built.selected, built.values)}
     assert {
         "fact_daily_pnl_spine_is_complete",
         "fact_daily_pnl_ratios_in_range",
@@ -368,8 +303,7 @@ def test_data_tests_pass(scenario: str, sales: Built, early: Built) -> None:
         "accepted_values_fact_inventory_forecast_inventory_status",
         "relationships_fact_product_performance_product_id__stg_products",
     } <= names
-    results = run_tests(cases, built.target.table)
-    assert [(r.name, r.status, r.message) for r in results if r.status != "pass"] == []
+    assert built.failing_data_tests(MY_MODELS) == []
 
 
 def test_reconciliation_data_test_fails_on_a_mismatch() -> None:
@@ -386,18 +320,8 @@ def test_reconciliation_data_test_fails_on_a_mismatch() -> None:
 
 @pytest.mark.parametrize("model", MY_MODELS)
 @pytest.mark.parametrize("scenario", ["sales", "early"])
-def test_bigquery_sql_gives_the_same_rows(model: str, scenario: str, sales: Built, early: Built) -> None:
-    built = {"sales": sales, "early": early}[scenario]
-    native = built.rows(model)
-    transpiled = built.bigquery_sql_on_duckdb(model)
-    assert len(transpiled) == len(native)
-    for a, b in zip(transpiled, native, strict=True):
-        assert a.keys() == b.keys()
-        for k in a:
-            if isinstance(b[k], float):
-                assert a[k] == pytest.approx(b[k], rel=1e-12, abs=1e-12), (model, k, b)
-            else:
-                assert a[k] == b[k], (model, k, b)
+def test_bigquery_sql_gives_the_same_rows(model: str, scenario: str, sales: Built, sales_early: Built) -> None:
+    {"sales": sales, "early": sales_early}[scenario].run_both(model)
 
 
 @pytest.mark.parametrize(

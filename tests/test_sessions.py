@@ -9,24 +9,19 @@ across dialects. Expectations are computed by hand, arithmetic in the comments.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import re
-from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pytest
-import sqlglot
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecom.core.engine import build, generic_tests, run_tests, singular_tests
-from ecom.core.registry import Project
+from ecom.core.engine import generic_tests, singular_tests
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.data.load import read_folder
-from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
 from marts._common import platform_of
 from marts.sessions import (
     fact_session_metrics,
@@ -35,15 +30,19 @@ from marts.sessions import (
     session_gaps_within_timeout,
 )
 from marts.staging import stg_events
+from tests.conftest import PROJECT, build_scenario, memory_target, run_both, ts
 
 AS_OF = dt.date(2024, 12, 31)
 UTC = dt.UTC
 EVENTS = RAW_SCHEMAS["events"]
+# fixtures/sessions/vars.yml's visitor_salt: anonymous visitors are 'a' || the first 16 hex of
+# SHA-256(salt || ip)
+SALT = "s3cret"
 
 
-def ts(text: str) -> dt.datetime:
-    """'2024-01-01 10:00:00[.ffffff]' as a UTC datetime."""
-    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
+def a(ip: str) -> str:
+    """The anonymous visitor of an IP address (docs/contract.md#int_web_sessions), by hashlib."""
+    return "a" + hashlib.sha256((SALT + ip).encode()).hexdigest()[:16]
 
 
 def ev(
@@ -75,46 +74,23 @@ def raw_events(rows: list[dict]) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def con():
-    con = connect_duckdb(":memory:")  # TimeZone = UTC
-    con.raw_sql("CREATE SCHEMA IF NOT EXISTS raw")
-    # ibis compiles BigQuery division to IEEE_DIVIDE, which sqlglot passes through untranslated;
-    # DuckDB's `/` on doubles is IEEE division (x/0 = inf, 0/0 = nan), the same function.
-    con.raw_sql("CREATE OR REPLACE MACRO ieee_divide(a, b) AS a / b")
-    return con
+    target = memory_target()  # TimeZone = UTC
+    yield target.con
+    target.close()
 
 
 def models(events: ir.Table, timeout: int) -> tuple[ir.Table, ir.Table]:
-    sessions = int_web_sessions(stg_events(events, AS_OF), timeout)
+    sessions = int_web_sessions(stg_events(events, AS_OF, SALT), timeout)
     return sessions, fact_session_metrics(sessions)
-
-
-def rows_of(table: pa.Table, key: str) -> list[dict]:
-    return sorted(table.to_pylist(), key=lambda r: r[key])
 
 
 def run(con, rows: list[dict], timeout: int = 30) -> tuple[list[dict], list[dict]]:
     """(int_web_sessions rows by event_id, fact_session_metrics rows by session_id), natively on
     DuckDB, after checking that the BigQuery SQL transpiled to DuckDB gives the same rows."""
-    data = raw_events(rows)
-    native = [con.to_pyarrow(m) for m in models(ibis.memtable(data), timeout)]
-
-    con.create_table("events", data, database="raw", overwrite=True)
-    unbound = ibis.table(EVENTS, name="events", database="raw")
-    via_bigquery = []
-    for m in models(unbound, timeout):
-        sql = ibis.to_sql(m, dialect="bigquery")
-        duck_sql = sqlglot.transpile(str(sql), read="bigquery", write="duckdb")[0]
-        cursor = con.raw_sql(duck_sql)
-        fetch = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table  # duckdb 1.4/1.5
-        via_bigquery.append(fetch())
-
-    result = []
-    for key, a, b in zip(("event_id", "session_id"), native, via_bigquery, strict=True):
-        assert a.column_names == b.column_names
-        ra, rb = rows_of(a, key), rows_of(b, key)
-        assert ra == rb, f"BigQuery SQL on DuckDB disagrees with native DuckDB:\n{ra}\n{rb}"
-        result.append(ra)
-    return result[0], result[1]
+    con.create_table("events", raw_events(rows), database="raw", overwrite=True)
+    native = models(con.table("events", database="raw"), timeout)
+    portable = models(ibis.table(EVENTS, name="events", database="raw"), timeout)
+    return run_both(con, native[0], portable[0], ["event_id"]), run_both(con, native[1], portable[1], ["session_id"])
 
 
 def sessions_by_event(rows: list[dict]) -> dict[int, tuple[str, bool]]:
@@ -197,11 +173,11 @@ CASES = {
         ],
         30,
         {
-            1: ("a10.0.0.1-1", True),
+            1: (a("10.0.0.1") + "-1", True),
             2: ("u3-1", True),
-            3: ("a10.0.0.1-1", False),
-            4: ("a10.0.0.2-1", True),
-            5: ("a10.0.0.1-2", True),
+            3: (a("10.0.0.1") + "-1", False),
+            4: (a("10.0.0.2") + "-1", True),
+            5: (a("10.0.0.1") + "-2", True),
         },
     ),
     # No user and no IP: each event is a visitor of its own, 'e' || event_id, one session each,
@@ -250,6 +226,26 @@ def test_sessionization(con, case):
     for r in sessions:
         visitor, number = r["session_id"].rsplit("-", 1)
         assert (r["visitor_id"], r["session_number"]) == (visitor, int(number))
+
+
+def test_anonymous_visitor_is_a_salted_ip_hash(con):
+    """'a' || the first 16 hex characters of SHA-256(salt || ip): hashes from `printf 's3cret10.0.0.1'
+    | sha256sum` and `printf 's3cret' | sha256sum`, the same natively and through the BigQuery SQL
+    (run() checks both). An empty address is an address like any other; only NULL has no hash."""
+    rows = [
+        ev(1, "2024-01-01 10:00:00", ip="10.0.0.1"),
+        ev(2, "2024-01-01 10:01:00", ip=""),
+        ev(3, "2024-01-01 10:02:00", ip=""),
+        ev(4, "2024-01-01 10:03:00"),
+    ]
+    sessions, metrics = run(con, rows)
+    assert {r["event_id"]: r["session_id"] for r in sessions} == {
+        1: "a37191286efd86393-1",
+        2: "a1ec1c26b50d5d3c5-1",
+        3: "a1ec1c26b50d5d3c5-1",
+        4: "e4-1",
+    }
+    assert not any("10.0.0.1" in str(v) for r in sessions + metrics for v in r.values())
 
 
 def test_int_web_sessions_columns(con):
@@ -305,10 +301,10 @@ def test_int_web_sessions_columns(con):
         },
         {
             "event_id": 2,
-            "visitor_id": "a10.0.0.1",
+            "visitor_id": a("10.0.0.1"),
             "user_id": None,
             "session_number": 1,
-            "session_id": "a10.0.0.1-1",
+            "session_id": a("10.0.0.1") + "-1",
             "is_session_start": True,
             "created_at": ts("2024-01-02 00:15:00"),
             "event_date": dt.date(2024, 1, 2),
@@ -390,8 +386,8 @@ def test_session_metrics(con):
     ]  # docs/contract.md#fact_session_metrics order
     assert metrics == [
         {
-            "session_id": "a10.0.0.9-1",
-            "visitor_id": "a10.0.0.9",
+            "session_id": a("10.0.0.9") + "-1",
+            "visitor_id": a("10.0.0.9"),
             "user_id": None,
             "is_identified": False,
             "session_date": dt.date(2024, 1, 1),  # the date of the start, not of the end
@@ -501,7 +497,7 @@ def test_platform_of(con):
 def test_data_tests_pass_on_model_output(con):
     rows = [ev(i, f"2024-01-01 10:{i:02d}:00", user_id=i % 3) for i in range(1, 40)]
     events = ibis.memtable(raw_events(rows))
-    staged = stg_events(events, AS_OF)
+    staged = stg_events(events, AS_OF, SALT)
     sessions = int_web_sessions(staged, 30)
     metrics = fact_session_metrics(sessions)
     assert con.execute(session_event_count_matches_events(metrics, staged).count()) == 0
@@ -510,7 +506,7 @@ def test_data_tests_pass_on_model_output(con):
 
 def test_event_count_data_test_fails_when_counts_differ(con):
     rows = [ev(1, "2024-01-01 10:00:00", user_id=1), ev(2, "2024-01-01 10:01:00", user_id=1)]
-    staged = stg_events(ibis.memtable(raw_events(rows)), AS_OF)
+    staged = stg_events(ibis.memtable(raw_events(rows)), AS_OF, SALT)
     metrics = fact_session_metrics(int_web_sessions(staged, 30))
     # Drop one event from staging: 2 events in sessions vs 1 staged -> one failing row.
     fewer = staged.filter(staged.event_id == 1)
@@ -528,7 +524,7 @@ def test_gap_data_test_catches_a_gap_over_the_timeout(con):
         ev(2, "2024-01-01 10:30:00", user_id=1),  # 30:00: fine
         ev(3, "2024-01-01 11:00:00.000001", user_id=1),  # 30:00.000001 after 10:30
     ]
-    sessions = int_web_sessions(stg_events(ibis.memtable(raw_events(rows)), AS_OF), 30)
+    sessions = int_web_sessions(stg_events(ibis.memtable(raw_events(rows)), AS_OF, SALT), 30)
     # Force every event into one session: the gap before event 3 exceeds 30:00.
     merged = sessions.mutate(session_id=ibis.literal("u1-1"))
     failing = con.to_pyarrow(session_gaps_within_timeout(merged, 30)).column("event_id").to_pylist()
@@ -548,7 +544,7 @@ def reference_sessions(rows: list[dict], timeout_minutes: int) -> dict[int, tupl
         if r["user_id"] is not None:
             visitor = f"u{r['user_id']}"
         elif r["ip_address"] is not None:
-            visitor = f"a{r['ip_address']}"
+            visitor = a(r["ip_address"])
         else:
             visitor = f"e{r['id']}"
         by_visitor.setdefault(visitor, []).append(r)
@@ -645,8 +641,6 @@ def test_sessions_match_a_python_loop_via_bigquery_sql(con):
 
 # --- fixtures/sessions through the engine ---------------------------------------------------------
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "sessions"
-
 # event_id: (session_id, is_session_start, event_date); see fixtures/sessions/README.md.
 FIXTURE_SESSIONS = {
     1: ("u1-1", True, "2024-01-10"),
@@ -660,8 +654,8 @@ FIXTURE_SESSIONS = {
     20: ("u3-1", True, "2024-01-12"),  # 09:00
     12: ("u3-1", False, "2024-01-12"),  # 09:20, gap 20:00
     11: ("u3-2", True, "2024-01-12"),  # 10:00, gap 40:00
-    13: ("a10.1.1.1-1", True, "2024-01-13"),
-    14: ("a10.1.1.1-1", False, "2024-01-14"),  # 23:59:30 -> 00:00:31 = 1:01
+    13: (a("10.1.1.1") + "-1", True, "2024-01-13"),
+    14: (a("10.1.1.1") + "-1", False, "2024-01-14"),  # 23:59:30 -> 00:00:31 = 1:01
     19: ("u4-1", True, "2024-01-13"),
     15: ("e15-1", True, "2024-01-15"),
     16: ("e16-1", True, "2024-01-15"),
@@ -692,7 +686,7 @@ FIXTURE_METRICS = {
         "Chrome",
     ),
     # 00:00:31 - 23:59:30 = 61 s; dated by its start
-    "a10.1.1.1-1": ("2024-01-13", 61.0, 2, 1, False, False, "/", "home", "YouTube", "YouTube", "IE"),
+    a("10.1.1.1") + "-1": ("2024-01-13", 61.0, 2, 1, False, False, "/", "home", "YouTube", "YouTube", "IE"),
     "u4-1": ("2024-01-13", 0.0, 1, 0, False, False, "/", "home", "Adwords", "Google", "Chrome"),
     "e15-1": ("2024-01-15", 0.0, 1, 0, False, False, "/", "home", None, None, None),
     "e16-1": ("2024-01-15", 0.0, 1, 0, False, False, "/", "home", "adwords", None, "Chrome"),
@@ -700,18 +694,14 @@ FIXTURE_METRICS = {
 
 
 @pytest.fixture(scope="module")
-def fixture_target(tmp_path_factory):
-    project = Project.load()
-    target = DuckDBTarget(tmp_path_factory.mktemp("sessions") / "ecom.duckdb")
-    target.write_raw(read_folder(FIXTURE))
-    values = yaml.safe_load((FIXTURE / "vars.yml").read_text())
-    build(project, target, project.select(["+fact_session_metrics"]), values)
-    yield project, target, values
-    target.close()
+def fixture_target():
+    built = build_scenario("sessions", ["+fact_session_metrics"])
+    yield built
+    built.close()
 
 
 def test_fixture_sessions(fixture_target):
-    _, target, _ = fixture_target
+    target = fixture_target.target
     got = {
         r["event_id"]: (r["session_id"], r["is_session_start"], r["event_date"].isoformat())
         for r in target.table("int_web_sessions").to_pyarrow().to_pylist()
@@ -720,7 +710,7 @@ def test_fixture_sessions(fixture_target):
 
 
 def test_fixture_session_metrics(fixture_target):
-    _, target, _ = fixture_target
+    target = fixture_target.target
     metrics = target.table("fact_session_metrics").to_pyarrow().to_pylist()
     got = {
         m["session_id"]: (
@@ -745,14 +735,12 @@ def test_fixture_session_metrics(fixture_target):
 
 
 def test_fixture_data_tests_pass(fixture_target):
-    project, target, values = fixture_target
-    built = project.select(["+fact_session_metrics"])
-    cases = generic_tests(project, built) + singular_tests(project, built, values)
+    built = fixture_target.selected
+    cases = generic_tests(PROJECT, built) + singular_tests(PROJECT, built, fixture_target.values)
     names = {c.name for c in cases}
     assert {"session_event_count_matches_events", "session_gaps_within_timeout"} <= names
     assert "relationships_fact_session_metrics_session_id__int_web_sessions" in names
-    results = run_tests(cases, target.table)
-    assert [(r.name, r.status, r.failures, r.message) for r in results if r.status != "pass"] == []
+    assert fixture_target.failing_data_tests() == []
 
 
 # --- the compiled SQL says what it means ----------------------------------------------------------

@@ -7,6 +7,7 @@ of as_of is 2024-04-01 00:00:00 UTC: a time t has happened iff t < 2024-04-01 00
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -15,9 +16,8 @@ import pytest
 import yaml
 
 from ecom.core.engine import build, generic_tests, run_tests
-from ecom.core.registry import Project
-from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget
+from tests.conftest import PROJECT, build_scenario, ts
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "staging"
 AS_OF = dt.date(2024, 3, 31)
@@ -31,22 +31,17 @@ STAGING = [
     "stg_marketing",
 ]
 UTC = dt.UTC
-
-
-def ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
+# fixtures/staging/vars.yml: a non-ASCII visitor_salt, so the tests show it is mixed in as UTF-8
+SALT = "pépper"
+VALUES = {"as_of": AS_OF, "visitor_salt": SALT}
 
 
 def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
-def build_staging(path: Path) -> DuckDBTarget:
-    project = Project.load()
-    target = DuckDBTarget(path)
-    target.write_raw(read_folder(FIXTURE))
-    build(project, target, project.select(["staging"]), {"as_of": AS_OF})
-    return target
+def build_staging() -> DuckDBTarget:
+    return build_scenario("staging", ["staging"]).target
 
 
 def rows(target: DuckDBTarget, name: str, key: str) -> dict:
@@ -55,14 +50,14 @@ def rows(target: DuckDBTarget, name: str, key: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory):
-    target = build_staging(tmp_path_factory.mktemp("staging") / "ecom.duckdb")
+def target():
+    target = build_staging()
     yield target
     target.close()
 
 
-def test_fixture_as_of_is_the_one_tested():
-    assert yaml.safe_load((FIXTURE / "vars.yml").read_text()) == {"as_of": AS_OF}
+def test_fixture_vars_are_the_ones_tested():
+    assert yaml.safe_load((FIXTURE / "vars.yml").read_text()) == VALUES
 
 
 def test_columns_in_metrics_order(target):
@@ -72,7 +67,7 @@ def test_columns_in_metrics_order(target):
         "created_at shipped_at delivered_at returned_at order_date",
         "stg_products": "product_id name brand category department sku cost retail_price distribution_center_id",
         "stg_users": "user_id age gender city state country acquisition_source created_at signup_date",
-        "stg_events": "event_id user_id source_session_id sequence_number ip_address browser "
+        "stg_events": "event_id user_id source_session_id sequence_number ip_hash browser "
         "traffic_source uri event_type created_at event_date",
         "stg_inventory": "inventory_item_id product_id cost created_at sold_at",
         "stg_marketing": "spend_date campaign_id platform spend clicks impressions",
@@ -114,6 +109,7 @@ def test_stg_orders(target):
         ),
         # raw 'SHIPPED' upper case; created 03:30 UTC (the previous day in America/Los_Angeles)
         10: ("shipped", ts("2024-03-25 10:00:00"), None, None, d("2024-03-24")),
+        # 11 has a NULL created_at: dropped
     }
     o = rows(target, "stg_orders", "order_id")
     assert (o[5]["user_id"], o[5]["item_count"], o[5]["created_at"]) == (
@@ -141,6 +137,8 @@ def test_stg_order_items(target):
         110: (4, "cancelled", None, d("2024-03-16")),  # raw 'CANCELLED'
         111: (9, "returned", ts("2024-03-05 10:00:00"), d("2024-02-28")),
         112: (10, "shipped", None, d("2024-03-24")),  # raw 'shipped' lower case
+        # 113 dropped with its order 11 (NULL created_at); 114 has a NULL created_at: dropped, its
+        # order 1 kept
     }
     items = rows(target, "stg_order_items", "order_item_id")
     assert items[105]["created_at"] == ts("2024-04-02 08:00:00")  # kept as it is
@@ -170,7 +168,8 @@ def test_stg_products(target):
 
 def test_stg_users(target):
     users = rows(target, "stg_users", "user_id")
-    # user 6 signed up 04-01 00:00:00: dropped; user 7 at 23:59:59.999999 on as_of: kept
+    # user 6 signed up 04-01 00:00:00: dropped; user 7 at 23:59:59.999999 on as_of: kept; user 8's
+    # created_at is NULL: dropped
     assert sorted(users) == [1, 2, 3, 4, 5, 7]
     assert users[5] == {
         "user_id": 5,
@@ -187,18 +186,29 @@ def test_stg_users(target):
     assert users[7]["signup_date"] == d("2024-03-31")
 
 
+def ip_hash(ip: str, salt: str = SALT) -> str:
+    """docs/contract.md#staging: the first 16 lower-case hex characters of SHA-256(salt || ip), UTF-8."""
+    return hashlib.sha256((salt + ip).encode()).hexdigest()[:16]
+
+
+def test_ip_hash_by_hand():
+    # `printf 'pépper10.0.0.1' | sha256sum` in a UTF-8 shell (é is the two bytes c3 a9)
+    assert ip_hash("10.0.0.1") == "ea33d1ac5c8a52dd"
+
+
 def test_stg_events(target):
     got = {
-        k: (r["user_id"], r["event_type"], r["event_date"], r["ip_address"])
+        k: (r["user_id"], r["event_type"], r["event_date"], r["ip_hash"])
         for k, r in rows(target, "stg_events", "event_id").items()
     }
     assert got == {
-        1: (1, "home", d("2024-03-01"), "10.0.0.1"),  # 'Home' lower-cased
-        2: (1, "product", d("2024-03-31"), "10.0.0.1"),  # 'PRODUCT'; 23:30 UTC (04-01 in Tokyo)
-        3: (None, "cart", d("2024-03-31"), "10.0.0.9"),  # anonymous, 23:59:59.999999: kept
+        1: (1, "home", d("2024-03-01"), ip_hash("10.0.0.1")),  # 'Home' lower-cased
+        2: (1, "product", d("2024-03-31"), ip_hash("10.0.0.1")),  # 'PRODUCT'; 23:30 UTC (04-01 in Tokyo)
+        3: (None, "cart", d("2024-03-31"), ip_hash("10.0.0.9")),  # anonymous, 23:59:59.999999: kept
         # 4 at 2024-04-01 00:00:00: dropped
-        5: (5, "department", d("2024-03-10"), "10.0.0.5"),  # 03:30 UTC (03-09 in Los Angeles)
-        6: (None, "home", d("2024-03-12"), None),  # neither user nor IP
+        5: (5, "department", d("2024-03-10"), ip_hash("10.0.0.5")),  # 03:30 UTC (03-09 in Los Angeles)
+        6: (None, "home", d("2024-03-12"), None),  # neither user nor IP: ip_hash NULL
+        # 7 has a NULL created_at: dropped
     }
     e = rows(target, "stg_events", "event_id")[2]
     assert (e["source_session_id"], e["sequence_number"], e["browser"], e["traffic_source"], e["uri"]) == (
@@ -219,6 +229,7 @@ def test_stg_inventory(target):
         # 13 received 04-01 00:00:00: dropped
         14: (3, None),  # received 23:59:59.999999 on as_of: kept
         15: (1, ts("2024-03-31 23:59:59.999999")),
+        # 16 has a NULL created_at: dropped
     }
     assert rows(target, "stg_inventory", "inventory_item_id")[11]["cost"] == 4.0
 
@@ -238,7 +249,7 @@ def test_stg_marketing(target):
 
 
 def test_generic_data_tests_pass(target):
-    project = Project.load()
+    project = PROJECT
     results = run_tests(generic_tests(project, STAGING), target.table)
     assert results
     assert [(r.name, r.status, r.message) for r in results if r.status != "pass"] == []
@@ -257,19 +268,19 @@ def dates_of(target: DuckDBTarget) -> dict:
 
 
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo"])
-def test_dates_are_utc_whatever_the_machine_time_zone(tmp_path, zone):
+def test_dates_are_utc_whatever_the_machine_time_zone(zone):
     """23:30 UTC is the next day in Tokyo; 03:30 UTC the previous day in Los Angeles. The target's
     connection sets TimeZone=UTC (ecom.targets.duckdb.connect_duckdb), so the process TZ plays no part."""
     before = os.environ.get("TZ")
     os.environ["TZ"] = zone
     time.tzset()
     try:
-        target = build_staging(tmp_path / "ecom.duckdb")
+        target = build_staging()
         try:
             assert dates_of(target) == DATES
             # The fixture rows are sensitive to the zone: on a session in `zone` the dates move.
             target.con.raw_sql(f"SET TimeZone = '{zone}'")
-            build(Project.load(), target, ["stg_orders"], {"as_of": AS_OF})
+            build(PROJECT, target, ["stg_orders"], VALUES)
             moved = rows(target, "stg_orders", "order_id")
             assert (moved[9]["order_date"], moved[10]["order_date"]) != (d("2024-02-28"), d("2024-03-24"))
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import time
 import uuid
@@ -15,14 +16,18 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from ecom.core import incremental
+from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.registry import DataTest, Model, Project
-from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems
-from ecom.core.vars import check_value, resolve_vars
-from ecom.targets.base import Location, Target, TargetError, first_line
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
+from ecom.core.vars import check_value, printable, resolve_vars
+from ecom.targets.base import Location, Target, first_line
+from ecom.targets.options import ChosenTarget
 
 __all__ = ["resolve_vars"]
 
 VARS_TABLE = "_ecom_vars"  # the variables of the last build, beside the models
+# Each built model's row count, seconds and when (UTC) its last build ran, beside the models.
+BUILD_TABLE = "_ecom_build"
 
 
 class BuildError(Exception):
@@ -38,7 +43,11 @@ def call(func: Callable[..., Any], tables: Mapping[str, ir.Table], values: Mappi
 
 
 def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS) -> None:
+    """Stop before any model when a raw table's shape or values break the source contract."""
+    tables = list(tables)
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
+    if not problems:
+        problems = [p for t in tables for p in value_problems(t, conform(t, target.source(t)))]
     if problems:
         raise SourceContractError(format_problems(problems, describe(target, raw=True)))
 
@@ -49,14 +58,18 @@ def describe(target: Target, raw: bool = False) -> str:
     return f"{target.name} {where}"
 
 
-def target_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Every variable's value on the target's raw data, defaults computed once."""
+def target_vars(
+    project: Project, target: Target, given: Mapping[str, Any], *, check_bounds: bool = True
+) -> dict[str, Any]:
+    """Every variable's value on the target's raw data, defaults and bounds computed once."""
 
     def compute(default: Callable[..., Any]) -> Any:
+        # Through Arrow, a NULL (no orders) is None rather than pandas' NaT: "no default".
         tables = {s: conform(s, target.source(s)) for s in RAW_SCHEMAS}
-        return call(default, tables, {}).execute()
+        result = call(default, tables, {}).to_pyarrow()
+        return result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
 
-    return resolve_vars(project.vars, given, compute)
+    return resolve_vars(project.vars, given, compute, check_bounds=check_bounds)
 
 
 def unbound_expressions(
@@ -77,6 +90,14 @@ def unbound_expressions(
         exprs[name] = call(project.models[name].func, tables, values)
         tables[name] = models.unbound(name, exprs[name].schema())
     return exprs
+
+
+def model_schemas(project: Project) -> dict[str, ibis.Schema]:
+    """Every model's output schema, compiled over unbound tables (no data, no connection)."""
+    # as_of only shapes values, never types: any date gives the schemas.
+    values = resolve_vars(project.vars, {"as_of": dt.date(2000, 1, 1)}, lambda _: None)
+    exprs = unbound_expressions(project, values, Location("raw"), Location("models"))
+    return {name: expr.schema() for name, expr in exprs.items()}
 
 
 def to_sql(expr: ir.Table, dialect: str) -> str:
@@ -119,19 +140,20 @@ def build(
     on_done: Callable[[ModelResult], None] = lambda r: None,
     full_refresh: bool = False,
 ) -> list[ModelResult]:
-    """Materialize the selected models in dependency order; incremental models replace only the
+    """Materialize the selected models in dependency order, each with its description and its
+    columns' (from its docstring) written on the table; incremental models replace only the
     partitions their changes reach, unless `full_refresh` (ecom.core.incremental).
 
     The first failure stops the build and raises BuildError; on DuckDB the whole build is one
     transaction, so the failure leaves every table as it was.
     """
+    docs = model_docs(project)
     results = []
     run = IncrementalRun(project, target, values, full_refresh)
+    started = dt.datetime.now(dt.UTC)
     with target.transaction():
-        target.write_table(
-            VARS_TABLE,
-            pa.table({"name": list(values), "value": [str(v) for v in values.values()]}),
-        )
+        recorded = printable(project.vars, values)
+        target.write_table(VARS_TABLE, pa.table({"name": list(recorded), "value": list(recorded.values())}))
         for name in selected:
             model: Model = project.models[name]
             start = time.perf_counter()
@@ -143,6 +165,9 @@ def build(
                     rows, note = run.materialize(model, inputs, expr)
                 else:
                     rows = target.materialize(model, expr)
+                doc = docs[name]
+                columns = {c: doc.columns[c] for c in expr.schema().names if c in doc.columns}
+                target.describe(model, table_description(doc), columns)
             except BuildError:
                 raise
             except Exception as e:  # the backend's message is the useful part
@@ -151,6 +176,7 @@ def build(
             results.append(result)
             on_done(result)
         run.save()
+        _record_build(target, results, started)
     return results
 
 
@@ -212,6 +238,34 @@ class IncrementalRun:
             )
 
 
+def table_description(doc: ModelDoc) -> str:
+    """A model's description as written on its table: the grain, then the choices it makes."""
+    return "\n\n".join(p for p in (doc.grain, doc.description) if p)
+
+
+def _record_build(target: Target, results: list[ModelResult], started: dt.datetime) -> None:
+    """Update BUILD_TABLE: these models' results replace their previous ones; other models keep theirs."""
+    rows = {r["model"]: r for r in last_builds(target).values()}
+    for r in results:
+        rows[r.name] = {"model": r.name, "rows": r.rows, "seconds": r.seconds, "built_at": started}
+    schema = pa.schema(
+        [
+            ("model", pa.string()),
+            ("rows", pa.int64()),
+            ("seconds", pa.float64()),
+            ("built_at", pa.timestamp("us", "UTC")),
+        ]
+    )
+    target.write_table(BUILD_TABLE, pa.Table.from_pylist(list(rows.values()), schema))
+
+
+def last_builds(target: Target) -> dict[str, dict[str, Any]]:
+    """Each model's last build on the target (model, rows, seconds, built_at); none: {}."""
+    if not target.exists(BUILD_TABLE):
+        return {}
+    return {r["model"]: r for r in target.table(BUILD_TABLE).to_pyarrow().to_pylist()}
+
+
 def dry_run_plan(
     project: Project, target: Target, selected: Iterable[str], values: Mapping[str, Any]
 ) -> dict[str, tuple[ir.Table, list[str]]]:
@@ -239,6 +293,7 @@ class TestCase:
     name: str
     model: str | None
     failing: Callable[[Callable[[str], ir.Table]], ir.Table]
+    columns: tuple[str, ...] = ()  # the columns a generic test checks
 
 
 def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
@@ -253,13 +308,14 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
             t = table(name)
             return t.group_by(key).aggregate(n=ibis._.count()).filter(ibis._.n > 1)
 
-        cases.append(TestCase(f"unique_{name}_{'_'.join(key)}", name, unique))
+        cases.append(TestCase(f"unique_{name}_{'_'.join(key)}", name, unique, tuple(key)))
         for col in dict.fromkeys([*m.key, *m.not_null]):
             cases.append(
                 TestCase(
                     f"not_null_{name}_{col}",
                     name,
                     lambda table, name=name, col=col: table(name).filter(table(name)[col].isnull()),
+                    (col,),
                 )
             )
         for col, accepted in m.accepted_values.items():
@@ -268,7 +324,7 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
                 t = table(name)
                 return t.filter(t[col].notnull() & ~t[col].isin(list(accepted)))
 
-            cases.append(TestCase(f"accepted_values_{name}_{col}", name, rejected))
+            cases.append(TestCase(f"accepted_values_{name}_{col}", name, rejected, (col,)))
         for col, ref in m.relationships.items():
             parent_name, parent_col = ref.split(".")
 
@@ -278,7 +334,7 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
                 present = child.filter(child[col].notnull())
                 return present.anti_join(keys, present[col] == keys.k)
 
-            cases.append(TestCase(f"relationships_{name}_{col}__{parent_name}", name, orphans))
+            cases.append(TestCase(f"relationships_{name}_{col}__{parent_name}", name, orphans, (col,)))
     return cases
 
 
@@ -336,28 +392,40 @@ def run_tests(
 def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
     """The variables the models on the target were built with (given ones win), so that data tests
     check a build against its own as_of."""
-    stored: dict[str, Any] = {}
-    if target.exists(VARS_TABLE):
-        rows = target.table(VARS_TABLE).to_pyarrow().to_pylist()
-        stored = {
-            r["name"]: check_value(project.vars[r["name"]], r["value"]) for r in rows if r["name"] in project.vars
-        }
-    return target_vars(project, target, {**stored, **given})
+    # A secret is recorded only as set or not: it comes from --vars or its environment variable again.
+    stored = {
+        name: check_value(project.vars[name], text)
+        for name, text in stored_vars(project, target).items()
+        if not project.vars[name].secret
+    }
+    # The bounds were checked when the models were built (and need the raw tables, which a
+    # database holding only marts lacks).
+    return target_vars(project, target, {**stored, **given}, check_bounds=False)
 
 
-def compile_locations(
-    target: str, project: str | None, dataset: str | None, raw_dataset: str | None, path: Any
-) -> tuple[Callable[[str], Location], Location, str]:
-    """Where a target's raw tables and models live, from options and environment only (no
-    connection): `ecom compile --vars as_of=...` works offline."""
-    if target == "duckdb":
-        return (lambda _: Location("raw")), Location("main"), "duckdb"
-    if target != "bigquery":
-        raise TargetError(f"unknown target {target!r}: use duckdb or bigquery")
-    from ecom.targets.bigquery.config import offline_locations  # flags, environment, ecom.toml: as a build reads them
+def stored_vars(project: Project, target: Target) -> dict[str, str]:
+    """The project's variables as the last build on the target stored them (name -> text); none: {}."""
+    if not target.exists(VARS_TABLE):
+        return {}
+    rows = target.table(VARS_TABLE).to_pyarrow().to_pylist()
+    return {r["name"]: r["value"] for r in rows if r["name"] in project.vars}
 
-    raw_at, models = offline_locations(project=project, dataset=dataset, raw_dataset=raw_dataset)
-    return raw_at, models, "bigquery"
+
+def data_derived(project: Project) -> list[str]:
+    """The variables whose default is computed from the raw data (as_of: the latest order date)."""
+    return [name for name, var in project.vars.items() if callable(var.default)]
+
+
+def compile_inputs(
+    project: Project, chosen: ChosenTarget, given: Mapping[str, Any]
+) -> tuple[dict[str, Any], Callable[[str], Location], Location]:
+    """The variable values and table locations `compile` renders with: from the settings alone (no
+    connection) when every data-derived variable is given, else read from the target's raw data."""
+    if set(data_derived(project)) <= set(given):
+        raw_at, models = chosen.offline_locations()
+        return resolve_vars(project.vars, given, lambda _: None), raw_at, models
+    target = chosen.open(read_only=True)
+    return target_vars(project, target, given), target.raw_location, target.models
 
 
 def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[str, list[dict]]]:
@@ -373,7 +441,8 @@ def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[s
 
 
 def mermaid(project: Project, selected: Iterable[str]) -> str:
-    """The lineage of the selected models (and the raw sources they read) as a Mermaid flowchart."""
+    """The lineage of the selected models (and the raw sources they read, and the exposures that read
+    them) as a Mermaid flowchart."""
     chosen = list(selected)
     lines = ["flowchart LR"]
     for name in chosen:
@@ -382,4 +451,8 @@ def mermaid(project: Project, selected: Iterable[str]) -> str:
                 lines.append(f"    raw_{p}[(raw.{p})] --> {name}")
             elif p in project.models:
                 lines.append(f"    {p} --> {name}")
+    for e in project.exposures.values():
+        for name in e.reads:
+            if name in chosen:
+                lines.append(f"    {name} --> exposure_{e.name}>{e.name}]")
     return "\n".join(lines) + "\n"

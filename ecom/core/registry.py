@@ -107,7 +107,11 @@ class Var:
     """A build variable (docs/contract.md#parameters).
 
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
-    scalar expression computed once per build.
+    scalar expression computed once per build. `env` names an environment variable read when the
+    variable is not given in --vars. A `secret` value is never printed nor recorded, only whether
+    it is set. `bounds`, a function of raw sources returning a one-row table with columns `low` and
+    `high` (NULL: no bound), is the range of values the data can support; its docstring's first
+    line says why.
     """
 
     name: str
@@ -115,6 +119,9 @@ class Var:
     default: Any
     doc: str
     positive: bool = False
+    env: str | None = None
+    secret: bool = False
+    bounds: Callable[..., Any] | None = None
 
 
 _MODELS: dict[str, Model] = {}
@@ -204,10 +211,20 @@ def exposure(*, title: str, reads: Mapping[str, Iterable[str]]) -> Callable[[Cal
     return register
 
 
-def var(name: str, type: type, default: Any, doc: str, *, positive: bool = False) -> None:
+def var(
+    name: str,
+    type: type,
+    default: Any,
+    doc: str,
+    *,
+    positive: bool = False,
+    env: str | None = None,
+    secret: bool = False,
+    bounds: Callable[..., Any] | None = None,
+) -> None:
     caller = sys._getframe(1)  # the `var(...)` call is the definition
     _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
-    _VARS[name] = Var(name, type, default, doc, positive)
+    _VARS[name] = Var(name, type, default, doc, positive, env, secret, bounds)
 
 
 def _import_all(package: str) -> None:
@@ -285,6 +302,13 @@ class Project:
     def vars_of(self, name: str) -> list[str]:
         return [p for p in self.models[name].params if p in self.vars]
 
+    def downstream_models(self, name: str) -> list[str]:
+        return [n for n in self.order if name in self.upstream_models(n)]
+
+    def exposures_of(self, name: str) -> list[str]:
+        """The exposures that read the model."""
+        return [e.name for e in self.exposures.values() if name in e.reads]
+
     def _closure(self, start: str, step: Callable[[str], Iterable[str]]) -> set[str]:
         seen, todo = set(), [start]
         while todo:
@@ -298,11 +322,7 @@ class Project:
         return self._closure(name, self.upstream_models)
 
     def descendants(self, name: str) -> set[str]:
-        children: dict[str, list[str]] = {n: [] for n in self.models}
-        for n in self.models:
-            for up in self.upstream_models(n):
-                children[up].append(n)
-        return self._closure(name, children.__getitem__)
+        return self._closure(name, self.downstream_models)
 
     def select(self, selectors: Iterable[str] | None) -> list[str]:
         """Models matched by dbt-style selectors, in dependency order.
@@ -318,6 +338,9 @@ class Project:
         for sel in selectors:
             for part in sel.replace(",", " ").split():
                 chosen |= self._select_one(part)
+        if not chosen:  # only blanks and commas: building "nothing" would still record its variables
+            given = " ".join(repr(s) for s in selectors)
+            raise ProjectError(f"--select {given} names no model; give a model or layer, or leave --select out for all")
         return [n for n in self.order if n in chosen]
 
     def _select_one(self, sel: str) -> set[str]:

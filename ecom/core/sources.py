@@ -126,6 +126,24 @@ RAW_SCHEMAS: dict[str, ibis.Schema] = {
 }
 
 
+# Each raw table's key: unique and never NULL (docs/contract.md#sources).
+RAW_KEYS: dict[str, tuple[str, ...]] = {
+    "orders": ("order_id",),
+    "order_items": ("id",),
+    "products": ("id",),
+    "users": ("id",),
+    "events": ("id",),
+    "inventory_items": ("id",),
+    "distribution_centers": ("id",),
+    "marketing_spend": ("date", "platform", "campaign_id"),
+}
+MONEY = {"cost", "retail_price", "sale_price", "spend", "product_retail_price"}
+# Timestamps and dates must lie in these years. Wide enough for any shop's history, yet inside
+# what every engine and library on the way handles (pandas' nanosecond timestamps end in 2262),
+# so that a typo such as year 1 or 9999 is caught here rather than deep in a build or a report.
+FIRST_YEAR, END_YEAR = 1900, 2200
+
+
 class SourceContractError(Exception):
     """The raw data does not satisfy the source contract; the message lists every problem."""
 
@@ -175,6 +193,36 @@ def check_schema(table: str, found: ibis.Schema | None) -> list[Problem]:
             problems.append(Problem(table, column, str(etype), "no such column"))
         elif not compatible(etype, found[column]):
             problems.append(Problem(table, column, str(etype), str(found[column])))
+    return problems
+
+
+def value_problems(table: str, data: ir.Table) -> list[Problem]:
+    """Values the models cannot use, with a count each: NaN or infinite money, timestamps and dates
+    outside FIRST_YEAR..END_YEAR - 1, NULL or duplicate keys. `data` has the contract's columns."""
+    schema = RAW_SCHEMAS[table]
+    key = list(RAW_KEYS[table])
+    low, high = (ibis.timestamp(f"{y}-01-01 00:00:00", timezone="UTC") for y in (FIRST_YEAR, END_YEAR))
+    checks: dict[str, tuple[str, str, ir.BooleanValue]] = {}
+    for c, t in schema.items():
+        col = data[c]
+        if c in MONEY:
+            checks[f"nan_{c}"] = (c, "finite amounts", col.isnan() | col.isinf())
+        if t.is_timestamp() or t.is_date():
+            instant = col if t.is_timestamp() else col.cast(TS)
+            checks[f"year_{c}"] = (c, f"years {FIRST_YEAR} to {END_YEAR - 1}", (instant < low) | (instant >= high))
+    null_key = ibis.or_(*(data[c].isnull() for c in key))
+    counts = data.aggregate(_null_key=null_key.sum(), **{name: cond.sum() for name, (_, _, cond) in checks.items()})
+    found = counts.to_pyarrow().to_pylist()[0]
+    keys = data.filter(~null_key).group_by(key).aggregate(n=ibis._.count())
+    extra = keys.filter(keys.n > 1).aggregate(extra=(keys.n - 1).sum()).to_pyarrow().to_pylist()[0]["extra"]
+    where = ", ".join(key)
+    problems = [
+        Problem(table, c, expected, f"{found[name]:,} rows") for name, (c, expected, _) in checks.items() if found[name]
+    ]
+    if found["_null_key"]:
+        problems.append(Problem(table, where, "a key that is never NULL", f"{found['_null_key']:,} rows with a NULL"))
+    if extra:
+        problems.append(Problem(table, where, "a unique key", f"{extra:,} rows repeating another row's key"))
     return problems
 
 

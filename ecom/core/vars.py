@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -14,6 +15,20 @@ from ecom.core.registry import Var
 
 class VarsError(Exception):
     """A `--vars` value that is malformed, unknown or of the wrong type."""
+
+
+# The largest whole-number variable: days, hours and minutes beyond it mean nothing for a shop's
+# data and would overflow 64-bit arithmetic in the models (2^63 - 1 days).
+MAX_WHOLE = 100_000
+
+
+def _scalar(text: str) -> Any:
+    """A `key=value` value as YAML reads it; text YAML takes for an impossible date
+    (`2024-02-30`) stays text, for the variable's check to report."""
+    try:
+        return yaml.safe_load(text)
+    except ValueError:
+        return text
 
 
 def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
@@ -29,6 +44,8 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
         if text.startswith("{"):
             try:
                 parsed = yaml.safe_load(text)
+            except ValueError as e:  # an impossible date such as 2024-13-01 is not a YAMLError
+                raise VarsError(f"--vars {text!r}: {e}; write dates as YYYY-MM-DD, e.g. 2024-06-30") from None
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem", None) or "not valid YAML"
                 raise VarsError(
@@ -46,7 +63,7 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                     f"--vars {pair!r} is neither key=value nor a {{key: value}} mapping; "
                     "write e.g. --vars as_of=2024-06-30"
                 )
-            result[key] = yaml.safe_load(value) if value else None
+            result[key] = _scalar(value) if value else None
     return result
 
 
@@ -68,21 +85,36 @@ def check_value(var: Var, value: Any) -> Any:
             raise VarsError(f"{var.name} must be a whole number, not {value!r}")
         if var.positive and value <= 0:
             raise VarsError(f"{var.name} must be a positive whole number, not {value!r}")
+        if value > MAX_WHOLE:
+            raise VarsError(f"{var.name} must be a whole number no larger than {MAX_WHOLE:,}, not {value!r}")
         return value
     if not isinstance(value, var.type):
-        raise VarsError(f"{var.name} must be a {var.type.__name__}, not {value!r}")
+        shown = f"a value of type {type(value).__name__} (secret, not shown)" if var.secret else repr(value)
+        hint = f"; quote it, e.g. --vars \"{{{var.name}: '...'}}\"" if var.type is str else ""
+        hint += f", or set {var.env}" if var.env else ""
+        raise VarsError(f"{var.name} must be a {var.type.__name__}, not {shown}{hint}")
     return value
+
+
+def printable(declared: Mapping[str, Var], values: Mapping[str, Any]) -> dict[str, str]:
+    """The variables as text to print or record: a secret one only says whether it is set."""
+    secret = {name for name, var in declared.items() if var.secret}
+    return {name: ("set" if value else "not set") if name in secret else str(value) for name, value in values.items()}
 
 
 def resolve_vars(
     declared: Mapping[str, Var],
     given: Mapping[str, Any],
     compute: Callable[[Callable[..., Any]], Any],
+    *,
+    check_bounds: bool = True,
 ) -> dict[str, Any]:
-    """Every declared variable's value: the given one, else its default.
+    """Every declared variable's value: the given one, else its environment variable, else its default.
 
     A default that is a function (of raw sources) is evaluated by `compute`, once; a None result
-    means the data cannot supply it, which is an error telling how to give the value.
+    means the data cannot supply it, which is an error telling how to give the value. A value
+    outside the variable's `bounds` (evaluated by `compute` too, unless `check_bounds` is off) is
+    an error giving the range.
     """
     unknown = sorted(set(given) - set(declared))
     if unknown:
@@ -91,6 +123,8 @@ def resolve_vars(
     for name, var in declared.items():
         if name in given:
             values[name] = check_value(var, given[name])
+        elif var.env and var.env in os.environ:
+            values[name] = check_value(var, os.environ[var.env])
         elif callable(var.default):
             value = compute(var.default)
             if value is None:
@@ -98,4 +132,19 @@ def resolve_vars(
             values[name] = check_value(var, value)
         else:
             values[name] = var.default
+        if check_bounds and var.bounds is not None:
+            _check_bounds(var, values[name], compute(var.bounds))
     return values
+
+
+def _check_bounds(var: Var, value: Any, bounds: Mapping[str, Any] | None) -> None:
+    low, high = (bounds or {}).get("low"), (bounds or {}).get("high")
+    if (low is None or value >= low) and (high is None or value <= high):
+        return
+    allowed = (
+        f"from {low} to {high}"
+        if low is not None and high is not None
+        else (f"from {low}" if low is not None else f"up to {high}")
+    )
+    why = (var.bounds.__doc__ or "").strip().splitlines()[0]
+    raise VarsError(f"{var.name}={value} is outside what this data supports ({why}): give a value {allowed}")

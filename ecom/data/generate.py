@@ -103,11 +103,13 @@ import pathlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ecom.core.files import describe_os_error
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.constants import (
     ADJECTIVES,
@@ -139,9 +141,13 @@ from ecom.data.constants import (
     USER_SOURCE_WEIGHTS,
     USER_SOURCES,
 )
-from ecom.targets.duckdb import DuckDBTarget
+from ecom.targets.base import first_line
+from ecom.targets.duckdb import STAGING_PREFIX, DuckDBTarget
 
 DEFAULT_END_DATE = datetime.date(2025, 12, 31)
+# The latest end date: timestamps run a few days past it, and the source contract reads years
+# before 2200 (ecom.core.sources.TIMESTAMP_YEARS).
+LAST_END_DATE = datetime.date(2199, 11, 30)
 START_DATE = datetime.date(2019, 1, 1)
 USERS_AT_SCALE_1 = 100_000
 CHUNK_USERS = 25_000  # part of the output's definition: changing it changes the data of a seed
@@ -866,6 +872,10 @@ def marketing_spend(seed: int, clock: Clock, counters: Counters) -> pa.Table:
 # ---------------------------------------------------------------------------------------------
 
 
+class GenerateError(ValueError):
+    """Options the generator cannot honour, or output it could not write."""
+
+
 class _ParquetSink:
     """One ParquetWriter per table, to temporary files renamed into place at the end."""
 
@@ -900,22 +910,22 @@ class _DuckDBSink:
     """Raw tables replaced all at once: chunks go to staging tables `raw._ecom_new_<table>`
     (committed as they come, so DuckDB's memory stays bounded: one transaction holding every
     chunk grows with the scale), swapped in by one transaction of DROP + RENAME at the end.
-    On failure the staging tables are dropped and the raw tables are untouched."""
-
-    PREFIX = "_ecom_new_"
+    On failure the staging tables are dropped and the raw tables are untouched; a killed run's
+    staging tables are dropped by the next command that opens the database for writing."""
 
     def __init__(self, target: DuckDBTarget):
-        self.raw = target.raw.database
+        self.target = target
         self.con = target.con.con  # the duckdb connection under the ibis backend
-        self._drop_staging()
-        for t in RAW_SCHEMAS:
-            self._run(
-                f"CREATE TABLE {self._staging(t)} AS SELECT * FROM _ecom_chunk",
-                RAW_SCHEMAS[t].to_pyarrow().empty_table(),
-            )
+        with target.transaction():  # all or none: a full disk here leaves no staging table
+            self._drop_staging()
+            for t in RAW_SCHEMAS:
+                self._run(
+                    f"CREATE TABLE {self._staging(t)} AS SELECT * FROM _ecom_chunk",
+                    RAW_SCHEMAS[t].to_pyarrow().empty_table(),
+                )
 
     def _staging(self, table: str) -> str:
-        return f'"{self.raw}"."{self.PREFIX}{table}"'
+        return self.target.qualified(self.target.raw, f"{STAGING_PREFIX}{table}")
 
     def _drop_staging(self) -> None:
         for t in RAW_SCHEMAS:
@@ -932,16 +942,14 @@ class _DuckDBSink:
         self._run(f"INSERT INTO {self._staging(table)} SELECT * FROM _ecom_chunk", data)
 
     def commit(self) -> None:
-        self.con.execute("BEGIN TRANSACTION")
         try:
-            for t in RAW_SCHEMAS:
-                self.con.execute(f'DROP TABLE IF EXISTS "{self.raw}"."{t}"')
-                self.con.execute(f'ALTER TABLE {self._staging(t)} RENAME TO "{t}"')
-        except BaseException:
-            self.con.execute("ROLLBACK")
+            with self.target.transaction():
+                for t in RAW_SCHEMAS:
+                    self.con.execute(f"DROP TABLE IF EXISTS {self.target.qualified(self.target.raw, t)}")
+                    self.con.execute(f'ALTER TABLE {self._staging(t)} RENAME TO "{t}"')
+        except Exception:
             self.abort()
             raise
-        self.con.execute("COMMIT")
 
     def abort(self) -> None:
         self._drop_staging()
@@ -963,13 +971,18 @@ def run(
     `progress(table, rows)` is called after each batch with the rows just written (a delta).
     """
     if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale must be a positive number (1 = 100,000 users), got {scale!r}")
+        raise GenerateError(f"--scale must be a positive number (1 = 100,000 users), not {scale!r}")
     if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
-    if end_date <= START_DATE:
-        raise ValueError(f"end_date must be after {START_DATE} (the data starts then), got {end_date}")
+        raise GenerateError(f"--seed must be a non-negative whole number, not {seed!r}")
+    if not START_DATE < end_date <= LAST_END_DATE:
+        raise GenerateError(
+            f"--end-date must be after {START_DATE} (the data starts then) and no later than {LAST_END_DATE}, "
+            f"not {end_date}"
+        )
+    if parquet_dir is not None and pathlib.Path(parquet_dir).exists() and not pathlib.Path(parquet_dir).is_dir():
+        raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
     if target is not None and not isinstance(target, DuckDBTarget):
-        raise ValueError(
+        raise GenerateError(
             f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
             "--parquet DIR --no-duckdb, then `ecom load DIR` into that target"
         )
@@ -999,10 +1012,23 @@ def run(
                 emit(name, data)
             del tables
         emit("marketing_spend", marketing_spend(seed, clock, counters))
-    except BaseException:
+    except BaseException as e:
         for s in sinks:
             s.abort()
-        raise
-    for s in sinks:
-        s.commit()
+        _raise_write_error(e)
+    try:
+        for s in sinks:
+            s.commit()
+    except Exception as e:
+        _raise_write_error(e)
     return {t: counts[t] for t in RAW_SCHEMAS}
+
+
+def _raise_write_error(e: BaseException) -> None:
+    """A full disk or an unwritable folder as one line (the sinks have been aborted); anything
+    else as it is."""
+    if isinstance(e, OSError):
+        raise GenerateError(f"cannot write the generated data: {describe_os_error(e)}; nothing was replaced") from None
+    if isinstance(e, duckdb.Error | pa.ArrowException):
+        raise GenerateError(f"cannot write the generated data: {first_line(e)}; nothing was replaced") from None
+    raise e

@@ -16,7 +16,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ecom.core.sources import RAW_SCHEMAS, Problem, SourceContractError, check_schema, format_problems
+from ecom.core.sources import (
+    RAW_SCHEMAS,
+    Problem,
+    SourceContractError,
+    check_schema,
+    format_problems,
+    value_problems,
+)
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -147,7 +154,8 @@ def _found_schema(data: pa.Table) -> tuple[pa.Table, ibis.Schema]:
 def read_folder(folder: str | Path) -> dict[str, pa.Table]:
     """Every raw table of an export folder, checked and converted; raises SourceContractError
     listing every problem (missing or unreadable files, missing columns, wrong types, unparseable
-    CSV values) before anything could be written."""
+    CSV values, unusable values: `value_problems`) before anything could be written. An empty
+    table is valid data (a build then needs an explicit as_of when orders is empty)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SourceContractError(f"{folder} is not a folder: give a folder with one file per raw table")
@@ -160,16 +168,16 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
             continue
         try:
             if path.suffix == ".parquet":
-                data, value_problems = pq.read_table(path), []
+                data, text_problems = pq.read_table(path), []
             else:
-                data, value_problems = _read_csv(path, table)
+                data, text_problems = _read_csv(path, table)
             data, found = _found_schema(data)
         except (pa.ArrowException, OSError, UnicodeDecodeError, csv.Error) as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             problems.append(Problem(table, None, f"a readable {path.suffix[1:]} file", f"{path.name}: {first}"))
             continue
-        bad_columns = {p.column for p in value_problems}
-        table_problems = value_problems + [p for p in check_schema(table, found) if p.column not in bad_columns]
+        bad_columns = {p.column for p in text_problems}
+        table_problems = text_problems + [p for p in check_schema(table, found) if p.column not in bad_columns]
         problems += table_problems
         if not table_problems:
             try:
@@ -177,6 +185,8 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
             except pa.ArrowException as e:  # e.g. a uint64 beyond int64, a decimal beyond float64
                 first = (str(e).strip().splitlines() or [type(e).__name__])[0]
                 problems.append(Problem(table, None, "values that fit the contract's types", first))
+                continue
+            problems += value_problems(table, ibis.memtable(tables[table]))
     if problems:
         raise SourceContractError(format_problems(problems, str(folder)))
     return tables

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
 
 import ibis
 import ibis.expr.types as ir
@@ -21,6 +23,10 @@ from ecom.core.registry import Model
 
 class TargetError(Exception):
     """The target cannot be reached or used (missing file, credentials, dataset)."""
+
+
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """Ctrl-C arrived while the commit ran; it was held until the commit completed: the new data is in."""
 
 
 def first_line(error: BaseException) -> str:
@@ -42,13 +48,43 @@ class Location:
 
 
 class Target:
-    """A live connection plus the two locations a build reads and writes."""
+    """A live connection plus the two locations a build reads and writes.
 
-    name: str
-    dialect: str
+    Each type of target declares how it is configured (`settings`, `open`, `offline_locations`) and
+    what it can do (the capabilities below): the engine and the CLI ask these, never which type it is.
+    """
+
+    name: ClassVar[str]  # the type: duckdb, bigquery
+    dialect: ClassVar[str]
+    # What a named target of this type may set in ecom.toml (`[targets.<name>]`), with each setting's type.
+    settings: ClassVar[dict[str, type]]
+
+    # Capabilities
+    embedded: ClassVar[bool] = False  # a database file on this machine (`path`), which `ecom generate` fills
+    supports_dry_run: ClassVar[bool] = False  # `dry_run` estimates a model's bytes without running it
+    test_workers: ClassVar[int] = 1  # data-test queries worth running at once
+
     con: BaseBackend
+    path: Path | None = None  # an embedded target's database file
     raw: Location
     models: Location
+
+    @classmethod
+    def open(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False, read_only: bool = False
+    ) -> Target:
+        """Connect, with each setting from the flags (`given`), else the environment, else the named
+        target's table of ecom.toml (`named`), else the default. `create`: a missing database may be
+        created (to load raw data into); `read_only`: the command only reads (an embedded database
+        is then opened beside other readers, and on a read-only file)."""
+        raise NotImplementedError
+
+    @classmethod
+    def offline_locations(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any]
+    ) -> tuple[Callable[[str], Location], Location]:
+        """Where each raw table and the models would be, from the settings alone (no connection)."""
+        raise NotImplementedError
 
     def raw_location(self, table: str) -> Location:
         return self.raw
@@ -81,12 +117,20 @@ class Target:
         rows (all of them from `since` on), atomically; return the table's row count."""
         raise NotImplementedError
 
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        """Write the model's description and its columns' (column -> text) on its built table."""
+        raise NotImplementedError
+
     def write_raw(self, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
         """Replace the given raw tables (all or none); return their row counts."""
         raise NotImplementedError
 
     def write_table(self, name: str, data: pa.Table) -> None:
         """Replace a small table of the models' location with this data (build metadata)."""
+        raise NotImplementedError
+
+    def dry_run(self, model: Model, expr: ir.Table) -> int:
+        """Bytes the model's query would process, estimated without running it (`supports_dry_run`)."""
         raise NotImplementedError
 
     @contextlib.contextmanager

@@ -6,9 +6,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -17,36 +21,139 @@ from ibis.backends.sql.datatypes import DuckDBType
 
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.targets.base import Location, Target, TargetError
+from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetError, first_line
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
+PATH_ENV = "ECOM_DUCKDB_PATH"
+# Raw tables being written by `ecom generate` before they are swapped in; a killed run leaves them.
+STAGING_PREFIX = "_ecom_new_"
+# Every DuckDB database file carries these bytes at offset 8 (its storage header).
+_MAGIC, _MAGIC_AT = b"DUCK", 8
+RAW = Location("raw")
+MODELS = Location("main")
 
 
-def connect_duckdb(path: str | Path) -> BaseBackend:
+def connect_duckdb(path: str | Path, read_only: bool = False) -> BaseBackend:
     """A DuckDB connection whose session time zone is UTC.
 
     DuckDB casts between naive and zoned timestamps, and takes the date of a zoned one, in the
     session's time zone, which defaults to the machine's: the contract's dates are UTC dates
     (docs/contract.md#conventions).
     """
-    con = ibis.duckdb.connect(str(path))
+    con = ibis.duckdb.connect(str(path), read_only=read_only)
     con.raw_sql("SET TimeZone = 'UTC'")
     return con
+
+
+def database_path(path: str | Path, *, create: bool) -> Path:
+    """The database file `path`, or TargetError saying why it cannot be one: a folder, a device, a
+    file that is not DuckDB's."""
+    path = Path(path)
+    if path.is_dir():
+        raise TargetError(f"{path} is a folder, not a DuckDB database: give a file name, e.g. {path / 'ecom.duckdb'}")
+    if not path.exists():
+        if not create:
+            raise TargetError(f"no DuckDB database at {path}: run `ecom generate` or `ecom load PATH` first")
+        return path
+    if not path.is_file():
+        raise TargetError(f"{path} is not a regular file: give a DuckDB database file")
+    try:
+        with open(path, "rb") as f:
+            header = f.read(_MAGIC_AT + len(_MAGIC))
+    except OSError as e:
+        raise TargetError(f"cannot read {path}: {e.strerror}; check its permissions") from None
+    if header[_MAGIC_AT:] != _MAGIC:
+        raise TargetError(f"{path} exists and is not a DuckDB database: give another --path (it was left untouched)")
+    return path
+
+
+def _open_error(path: Path, e: Exception) -> TargetError:
+    text = first_line(e)
+    if "lock" in text.lower():
+        return TargetError(
+            f"{path} is in use by another process (another ecom or duckdb session holds its lock): "
+            "close it or wait for it to finish, then retry"
+        )
+    if "permission" in text.lower() or "read-only" in text.lower():
+        return TargetError(f"cannot write {path} ({text}): check the permissions of the file and its folder")
+    return TargetError(f"cannot open the DuckDB database {path}: {text}")
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C while the block runs (a commit must not be left in doubt); the list yielded
+    records the signals that arrived, for the caller to act on once the block is done."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
+        yield caught
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield caught
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _literal(text: str) -> str:
+    """A DuckDB string literal: quotes doubled; backslashes and newlines are plain characters in it."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 class DuckDBTarget(Target):
     name = "duckdb"
     dialect = "duckdb"
+    settings = {"path": str}
+    embedded = True
 
-    def __init__(self, path: str | Path | None = None, *, create: bool = True):
-        self.path = Path(path or os.environ.get("ECOM_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
-        if not create and not self.path.exists():
-            raise TargetError(f"no DuckDB database at {self.path}: run `ecom generate` or `ecom load PATH` first")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = connect_duckdb(self.path)
-        self.raw = Location("raw")
-        self.models = Location("main")
-        self.con.raw_sql("CREATE SCHEMA IF NOT EXISTS raw")
+    def __init__(self, path: str | Path = DEFAULT_DUCKDB_PATH, *, create: bool = True, read_only: bool = False):
+        """Open (or with `create`, create) the database; `read_only` for commands that only read,
+        which then work on a read-only file and beside other readers."""
+        self.path = database_path(path, create=create and not read_only)
+        try:
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.con = connect_duckdb(self.path, read_only=read_only)
+            # Names are qualified with the database's catalog, named after the file: a file called
+            # raw.duckdb or main.duckdb would otherwise make `raw.orders` ambiguous.
+            (self.catalog,) = self.con.raw_sql("SELECT current_database()").fetchone()
+            if not read_only:
+                self.con.raw_sql(f"CREATE SCHEMA IF NOT EXISTS {self.qualified(RAW)}")
+                self._drop_staging_tables()
+        except (duckdb.Error, OSError) as e:
+            raise _open_error(self.path, e) from None
+        self.raw = RAW
+        self.models = MODELS
+
+    def qualified(self, loc: Location, name: str | None = None) -> str:
+        """`"catalog"."schema"` or `"catalog"."schema"."name"`, quoted for DuckDB's SQL."""
+        parts = [self.catalog, loc.database] + ([name] if name else [])
+        return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
+
+    def _db(self, loc: Location) -> tuple[str, str]:
+        return (self.catalog, loc.database)
+
+    def _drop_staging_tables(self) -> None:
+        """Remove the staging tables a killed `ecom generate` left behind (every writing command
+        opens the database this way, so they never outlive the next one)."""
+        leftover = [t for t in self.con.list_tables(database=self._db(RAW)) if t.startswith(STAGING_PREFIX)]
+        for t in leftover:
+            self.con.raw_sql(f"DROP TABLE IF EXISTS {self.qualified(RAW, t)}")
+
+    @classmethod
+    def open(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False, read_only: bool = False
+    ) -> DuckDBTarget:
+        env = os.environ.get(PATH_ENV)
+        if env is not None and not env.strip():
+            raise TargetError(f"{PATH_ENV} is set but empty: unset it or set it to a database file name")
+        path = given.get("path") or env or named.get("path") or DEFAULT_DUCKDB_PATH
+        return cls(path, create=create, read_only=read_only)
+
+    @classmethod
+    def offline_locations(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any]
+    ) -> tuple[Callable[[str], Location], Location]:
+        return (lambda _: RAW), MODELS
 
     def _select(self, expr: ir.Table) -> str:
         # Each column is cast to the type the expression declares: DuckDB widens SUM(BIGINT) to
@@ -57,7 +164,7 @@ class DuckDBTarget(Target):
     def materialize(self, model: Model, expr: ir.Table) -> int:
         kind = "VIEW" if model.materialized == "view" else "TABLE"
         sql = self._select(expr)
-        created = self.con.raw_sql(f'CREATE OR REPLACE {kind} "{self.models.database}"."{model.name}" AS {sql}')
+        created = self.con.raw_sql(f"CREATE OR REPLACE {kind} {self.qualified(self.models, model.name)} AS {sql}")
         # DuckDB answers CREATE TABLE AS with the row count: no second scan of the table.
         return int(created.fetchone()[0]) if kind == "TABLE" else self.row_count(model.name)
 
@@ -66,7 +173,7 @@ class DuckDBTarget(Target):
 
         The rows are computed into a temporary table first: they may read the model's own rows
         (before `since`), which the delete must not disturb while the query runs."""
-        table = f'"{self.models.database}"."{model.name}"'
+        table = self.qualified(self.models, model.name)
         self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE _ecom_partitions_new AS {self._select(expr)}")
         column = f'"{model.partition_by}"'
         if expr.schema()[model.partition_by].is_timestamp():
@@ -76,19 +183,37 @@ class DuckDBTarget(Target):
         self.con.raw_sql("DROP TABLE _ecom_partitions_new")
         return self.row_count(model.name)
 
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        kind = "VIEW" if model.materialized == "view" else "TABLE"
+        ref = self.qualified(self.models, model.name)
+        self.con.raw_sql(f"COMMENT ON {kind} {ref} IS {_literal(description)}")
+        for column, text in columns.items():
+            self.con.raw_sql(f'COMMENT ON COLUMN {ref}."{column}" IS {_literal(text)}')
+
     def row_count(self, name: str) -> int:
         return int(self.table(name).count().execute())
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing: a failed build leaves every table as it was before the build."""
+        """All-or-nothing: a failed or interrupted build leaves every table as it was before it.
+
+        Ctrl-C during the COMMIT is held until the commit is done, then raised as
+        InterruptedAfterCommit, so the user is told the data was committed. A DuckDB error (a
+        full disk) becomes a TargetError saying nothing changed.
+        """
         self.con.raw_sql("BEGIN TRANSACTION")
         try:
             yield
-        except BaseException:
-            self.con.raw_sql("ROLLBACK")
+            with sigint_deferred() as interrupted:
+                self.con.raw_sql("COMMIT")
+        except BaseException as e:
+            with contextlib.suppress(duckdb.Error):  # after a failed COMMIT there is nothing to roll back
+                self.con.raw_sql("ROLLBACK")
+            if isinstance(e, duckdb.Error):
+                raise TargetError(f"{first_line(e)}; nothing was changed in {self.path}") from None
             raise
-        self.con.raw_sql("COMMIT")
+        if interrupted:
+            raise InterruptedAfterCommit
 
     def write_raw(self, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]]) -> dict[str, int]:
         """Replace the given raw tables in one transaction; return their row counts.
@@ -110,6 +235,6 @@ class DuckDBTarget(Target):
         batches = data.to_batches() if isinstance(data, pa.Table) else data
         self.con.con.register("_ecom_incoming", pa.RecordBatchReader.from_batches(schema, batches))
         try:
-            self.con.raw_sql(f'CREATE OR REPLACE TABLE "{loc.database}"."{name}" AS SELECT * FROM _ecom_incoming')
+            self.con.raw_sql(f"CREATE OR REPLACE TABLE {self.qualified(loc, name)} AS SELECT * FROM _ecom_incoming")
         finally:
             self.con.con.unregister("_ecom_incoming")

@@ -22,6 +22,7 @@ from typing import Any
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from ecom.core.files import atomic_write
 from ecom.core.registry import Exposure
 from ecom.outputs.report.layout import Dataset, Page
 
@@ -193,8 +194,4 @@ def render_html(data: Mapping[str, Any], values: Mapping[str, Any]) -> str:
 def write_report(exposures: Iterable[Exposure], table: TableFn, values: Mapping[str, Any], path: Path) -> Path:
     """Query the pages through `table(name)` with the build's variables and write the dashboard to `path`."""
     pages = [page_of(e, table, values) for e in exposures]
-    text = render_html(report_data(pages, values), values)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+    return atomic_write(path, render_html(report_data(pages, values), values))

@@ -73,6 +73,10 @@ def default_credentials() -> tuple[Any, str | None]:
             return google.auth.default(scopes=list(SCOPES))
         explicit = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
         path = Path(explicit) if explicit else _gcloud_adc_path()
+        if explicit and path.is_dir():
+            raise TargetError(
+                f"GOOGLE_APPLICATION_CREDENTIALS names the folder {explicit}: set it to a service-account key file"
+            )
         if explicit or path.is_file():
             creds, project = google.auth.load_credentials_from_file(str(path), scopes=list(SCOPES))
             return creds, project or os.environ.get("GOOGLE_CLOUD_PROJECT") or _gcloud_project()

@@ -1,6 +1,6 @@
 """The BigQuery target's settings. First found wins: flags (`from_options` arguments), environment
-variables, then the `[bigquery]` section of `ecom.toml` / `ecom.yml` in the working directory
-(docs/bigquery.md):
+variables, the named target's table in `ecom.toml` (`[targets.prod]`, when one is selected), then the
+`[bigquery]` section of `ecom.toml` / `ecom.yml` in the working directory (docs/bigquery.md):
 
     project      ECOM_BQ_PROJECT       billing project, and the models' project
     dataset      ECOM_BQ_DATASET       where models are built (created on first build)
@@ -17,16 +17,15 @@ variables, then the `[bigquery]` section of `ecom.toml` / `ecom.yml` in the work
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.targets.base import Location, TargetError, first_line
+from ecom.targets import config_file
+from ecom.targets.base import Location, TargetError
 
-CONFIG_FILES = ("ecom.toml", "ecom.yml", "ecom.yaml")
 ENV = {
     "project": "ECOM_BQ_PROJECT",
     "dataset": "ECOM_BQ_DATASET",
@@ -35,6 +34,8 @@ ENV = {
     "endpoint": "BIGQUERY_EMULATOR_HOST",
     "storage_endpoint": "ECOM_BQ_STORAGE_EMULATOR_HOST",
 }
+# What a [bigquery] section or a named bigquery target of ecom.toml may set.
+SETTINGS = {key: str for key in ENV} | {"sources": dict}
 SOURCE_ENV_PREFIX = "ECOM_BQ_RAW_DATASET_"
 NO_DATASET = (
     "no BigQuery dataset for the models: pass --dataset, set ECOM_BQ_DATASET or add `dataset` "
@@ -54,48 +55,30 @@ class BigQueryConfig:
 
 
 def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
-    """The `[bigquery]` section of the first config file in `folder` (default: the cwd)."""
-    folder = Path.cwd() if folder is None else Path(folder)
-    for name in CONFIG_FILES:
-        path = folder / name
-        if not path.is_file():
-            continue
-        try:
-            if path.suffix == ".toml":
-                data = tomllib.loads(path.read_text())
-            else:
-                import yaml
-
-                data = yaml.safe_load(path.read_text()) or {}
-        except Exception as e:  # a syntax error in the user's file: say where
-            raise TargetError(f"cannot read {path}: {first_line(e)}") from None
-        section = data.get("bigquery", {}) if isinstance(data, dict) else None
-        if not isinstance(section, dict):
-            raise TargetError(f"{path}: `bigquery` must be a table of settings")
-        known = {"project", "dataset", "raw_dataset", "location", "endpoint", "storage_endpoint", "sources"}
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise TargetError(
-                f"{path}: unknown bigquery setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        if not isinstance(section.get("sources", {}), dict):
-            raise TargetError(f"{path}: bigquery.sources must map a raw table to a dataset")
-        return section, path
-    return {}, None
+    """The `[bigquery]` section of the config file in `folder` (default: the cwd), and the file's path."""
+    data, path = config_file.read_config_file(folder)
+    section = data.get("bigquery", {})
+    if not isinstance(section, dict):
+        raise TargetError(f"{path}: `bigquery` must be a table of settings")
+    config_file.check_settings(section, SETTINGS, f"{path}: bigquery")
+    return section, path
 
 
 def resolve_config(
     given: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
     folder: Path | None = None,
+    named: Mapping[str, Any] | None = None,
 ) -> BigQueryConfig:
-    """Flags over environment variables over the config file, per setting (and per source)."""
+    """Flags over environment variables over the named target's settings (`named`, checked by
+    `ecom.targets.options`) over the config file's [bigquery] section, per setting (and per source)."""
     environ = os.environ if environ is None else environ
+    named = named or {}
     file, path = read_config_file(folder)
     values: dict[str, Any] = {}
     for key, var in ENV.items():
-        values[key] = given.get(key) or environ.get(var) or file.get(key)
-    sources = {k: str(v) for k, v in file.get("sources", {}).items()}
+        values[key] = given.get(key) or environ.get(var) or named.get(key) or file.get(key)
+    sources = {k: str(v) for k, v in {**file.get("sources", {}), **named.get("sources", {})}.items()}
     for var, value in environ.items():
         if var.startswith(SOURCE_ENV_PREFIX) and value:
             sources[var.removeprefix(SOURCE_ENV_PREFIX).lower()] = value
@@ -117,11 +100,15 @@ def split_dataset(value: str, default_project: str) -> Location:
 
 
 def offline_locations(
-    environ: Mapping[str, str] | None = None, folder: Path | None = None, **given: Any
+    environ: Mapping[str, str] | None = None,
+    folder: Path | None = None,
+    named: Mapping[str, Any] | None = None,
+    **given: Any,
 ) -> tuple[Callable[[str], Location], Location]:
     """Where each raw table and the models live, from the settings alone (no credentials, no
-    connection): what `ecom compile --vars as_of=...` renders. Placeholders fill what is unset."""
-    config = resolve_config(given, environ, folder)
+    connection): what `ecom compile` renders when every data-derived variable is given.
+    Placeholders fill what is unset."""
+    config = resolve_config(given, environ, folder, named)
     project = config.project or "your-project"
     dataset = config.dataset or "ecom"
     raw = split_dataset(config.raw_dataset or f"{dataset}_raw", project)

@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,14 @@ from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets.base import Location, Target, TargetError
 from ecom.targets.bigquery.auth import default_credentials
-from ecom.targets.bigquery.config import NO_DATASET, BigQueryConfig, resolve_config, split_dataset
+from ecom.targets.bigquery.config import (
+    NO_DATASET,
+    SETTINGS,
+    BigQueryConfig,
+    offline_locations,
+    resolve_config,
+    split_dataset,
+)
 from ecom.targets.bigquery.ddl import create_statement, label
 from ecom.targets.bigquery.errors import BigQueryError, message_of, readable_errors
 
@@ -44,6 +51,8 @@ def _rest_only_client_class() -> type:
 class BigQueryTarget(Target):
     name = "bigquery"
     dialect = "bigquery"
+    settings = SETTINGS
+    supports_dry_run = True
     test_workers = 8  # data tests are small jobs that mostly wait: run several at once
 
     def __init__(self, config: BigQueryConfig):
@@ -127,6 +136,20 @@ class BigQueryTarget(Target):
             sources=sources,
         )
         return cls(resolve_config(given, folder=Path(config_dir) if config_dir else None))
+
+    @classmethod
+    def open(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False, read_only: bool = False
+    ) -> BigQueryTarget:
+        # `create` and `read_only` are moot: datasets are created when first written to, and the
+        # credentials' permissions decide what may be written
+        return cls(resolve_config(given, named=named))
+
+    @classmethod
+    def offline_locations(
+        cls, given: Mapping[str, Any], named: Mapping[str, Any]
+    ) -> tuple[Callable[[str], Location], Location]:
+        return offline_locations(named=named, **given)
 
     def _storage_client(self, credentials: Any) -> Any:
         from google.cloud.bigquery_storage_v1 import BigQueryReadClient
@@ -213,6 +236,9 @@ class BigQueryTarget(Target):
 
     def source(self, table: str) -> ir.Table:
         loc = self.raw_location(table)
+        # Looked up first with the target's retry timeout (ibis's own lookup retries for 10
+        # minutes), so that an unreachable endpoint fails as fast here as in every other command.
+        self._table_or_none(loc, table)
         return self.con.table(table, database=(loc.catalog, loc.database))
 
     def exists(self, name: str) -> bool:
@@ -276,6 +302,21 @@ class BigQueryTarget(Target):
         )
         self._run(script, self._job_config(model))
         return int(self.client.get_table(target).num_rows)
+
+    def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
+        """Set the table's and its columns' descriptions by a metadata update right after the job that
+        built it (the API carries the text as JSON: no quoting to get wrong)."""
+        from google.cloud import bigquery
+
+        ref = self._ref(self.models, model.name)
+        with readable_errors(f"describing {ref}"):
+            table = self.client.get_table(ref, retry=self.retry)
+            table.description = description
+            table.schema = [
+                bigquery.SchemaField.from_api_repr({**f.to_api_repr(), "description": columns.get(f.name)})
+                for f in table.schema
+            ]
+            self.client.update_table(table, ["description", "schema"], retry=self.retry)
 
     def dry_run(self, model: Model, expr: ir.Table) -> int:
         """Bytes BigQuery estimates the model's query would process; nothing is written."""

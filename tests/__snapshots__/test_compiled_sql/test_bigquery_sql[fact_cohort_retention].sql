@@ -1,4 +1,16 @@
-WITH `t23` AS (
+WITH `t18` AS (
+  SELECT
+    `t0`.`order_id`,
+    `t0`.`user_id`,
+    `t0`.`ordered_at`,
+    `t0`.`order_date`,
+    `t0`.`net_items`,
+    `t0`.`net_revenue`,
+    `t0`.`net_cost`,
+    `t0`.`gross_profit`,
+    DATE(EXTRACT(year FROM `t0`.`order_date`), EXTRACT(month FROM `t0`.`order_date`), 1) AS `order_month`
+  FROM `my-project`.`ecom`.`int_orders` AS `t0`
+), `t21` AS (
   SELECT
     *
   FROM (
@@ -10,15 +22,15 @@ WITH `t23` AS (
       FROM (
         SELECT
           4 AS `digit`
-      ) AS `t3`
+      ) AS `t2`
       UNION ALL
       SELECT
         *
       FROM (
         SELECT
           5 AS `digit`
-      ) AS `t4`
-    ) AS `t13`
+      ) AS `t3`
+    ) AS `t11`
     UNION ALL
     SELECT
       *
@@ -28,16 +40,16 @@ WITH `t23` AS (
       FROM (
         SELECT
           6 AS `digit`
-      ) AS `t5`
+      ) AS `t4`
       UNION ALL
       SELECT
         *
       FROM (
         SELECT
           7 AS `digit`
-      ) AS `t6`
-    ) AS `t14`
-  ) AS `t20`
+      ) AS `t5`
+    ) AS `t12`
+  ) AS `t16`
   UNION ALL
   SELECT
     *
@@ -50,15 +62,15 @@ WITH `t23` AS (
       FROM (
         SELECT
           8 AS `digit`
-      ) AS `t7`
+      ) AS `t6`
       UNION ALL
       SELECT
         *
       FROM (
         SELECT
           9 AS `digit`
-      ) AS `t8`
-    ) AS `t15`
+      ) AS `t7`
+    ) AS `t13`
     UNION ALL
     SELECT
       *
@@ -71,15 +83,15 @@ WITH `t23` AS (
         FROM (
           SELECT
             0 AS `digit`
-        ) AS `t2`
+        ) AS `t1`
         UNION ALL
         SELECT
           *
         FROM (
           SELECT
             1 AS `digit`
-        ) AS `t9`
-      ) AS `t16`
+        ) AS `t8`
+      ) AS `t14`
       UNION ALL
       SELECT
         *
@@ -89,131 +101,83 @@ WITH `t23` AS (
         FROM (
           SELECT
             2 AS `digit`
-        ) AS `t10`
+        ) AS `t9`
         UNION ALL
         SELECT
           *
         FROM (
           SELECT
             3 AS `digit`
-        ) AS `t11`
-      ) AS `t17`
-    ) AS `t21`
-  ) AS `t22`
-), `t43` AS (
+        ) AS `t10`
+      ) AS `t15`
+    ) AS `t17`
+  ) AS `t19`
+), `t29` AS (
   SELECT
-    `t42`.`order_id`,
-    `t42`.`user_id`,
-    `t42`.`ordered_at`,
-    `t42`.`order_date`,
-    `t42`.`net_items`,
-    `t42`.`net_revenue`,
-    DATE(EXTRACT(year FROM `t42`.`order_date`), EXTRACT(month FROM `t42`.`order_date`), 1) AS `order_month`
-  FROM (
-    SELECT
-      `t36`.`order_id`,
-      `t19`.`user_id`,
-      `t19`.`ordered_at`,
-      `t19`.`order_date`,
-      `t36`.`net_items`,
-      `t36`.`net_revenue`
-    FROM (
-      SELECT
-        `t18`.`order_id`,
-        SUM(CAST(NOT (
-          `t18`.`status` IN ('cancelled', 'returned')
-        ) AS INT64)) AS `net_items`,
-        SUM(
-          IF(NOT (
-            `t18`.`status` IN ('cancelled', 'returned')
-          ), `t18`.`sale_price`, 0.0)
-        ) AS `net_revenue`
-      FROM (
-        SELECT
-          *
-        FROM `my-project`.`ecom`.`stg_order_items` AS `t0`
-        WHERE
-          `t0`.`status` <> 'cancelled'
-      ) AS `t18`
-      GROUP BY
-        1
-    ) AS `t36`
-    INNER JOIN (
-      SELECT
-        `t1`.`order_id`,
-        `t1`.`user_id`,
-        `t1`.`order_date`,
-        `t1`.`created_at` AS `ordered_at`
-      FROM `my-project`.`ecom`.`stg_orders` AS `t1`
-    ) AS `t19`
-      ON `t36`.`order_id` = `t19`.`order_id`
-  ) AS `t42`
-), `t46` AS (
-  SELECT
-    `t44`.`user_id`,
-    MIN(`t44`.`order_month`) AS `cohort_month`
-  FROM `t43` AS `t44`
+    `t20`.`user_id`,
+    MIN(`t20`.`order_month`) AS `cohort_month`
+  FROM `t18` AS `t20`
   GROUP BY
     1
-), `t49` AS (
+), `t42` AS (
   SELECT
-    `t47`.`cohort_month`,
+    `t30`.`cohort_month`,
     COUNT(*) AS `cohort_size`
-  FROM `t46` AS `t47`
+  FROM `t29` AS `t30`
   GROUP BY
     1
 )
 SELECT
-  `t64`.`cohort_month`,
-  `t64`.`months_since_first`,
-  `t64`.`cohort_size`,
-  COALESCE(`t57`.`active_customers`, 0) AS `active_customers`,
+  `t57`.`cohort_month`,
+  `t57`.`months_since_first`,
+  `t57`.`cohort_size`,
+  COALESCE(`t50`.`active_customers`, 0) AS `active_customers`,
   IF(
-    `t64`.`cohort_size` = 0,
+    `t57`.`cohort_size` = 0,
     CAST(NULL AS FLOAT64),
-    ieee_divide(COALESCE(`t57`.`active_customers`, 0), `t64`.`cohort_size`)
+    ieee_divide(COALESCE(`t50`.`active_customers`, 0), `t57`.`cohort_size`)
   ) AS `retention_rate`,
-  COALESCE(`t57`.`net_revenue`, 0.0) AS `net_revenue`,
+  COALESCE(`t50`.`net_revenue`, 0.0) AS `net_revenue`,
   IF(
-    `t64`.`cohort_size` = 0,
+    `t57`.`cohort_size` = 0,
     CAST(NULL AS FLOAT64),
     ieee_divide(
-      SUM(COALESCE(`t57`.`net_revenue`, 0.0)) OVER (
-        PARTITION BY `t64`.`cohort_month`
-        ORDER BY `t64`.`months_since_first` ASC
+      SUM(COALESCE(`t50`.`net_revenue`, 0.0)) OVER (
+        PARTITION BY `t57`.`cohort_month`
+        ORDER BY `t57`.`months_since_first` ASC
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
       ),
-      `t64`.`cohort_size`
+      `t57`.`cohort_size`
     )
   ) AS `cumulative_net_revenue_per_customer`
 FROM (
   SELECT
-    `t51`.`cohort_month`,
-    `t51`.`cohort_size`,
+    `t44`.`cohort_month`,
+    `t44`.`cohort_size`,
     (
       (
         (
-          EXTRACT(year FROM `t61`.`month`) * 12
-        ) + EXTRACT(month FROM `t61`.`month`)
+          EXTRACT(year FROM `t54`.`month`) * 12
+        ) + EXTRACT(month FROM `t54`.`month`)
       ) - 1
     ) - (
       (
         (
-          EXTRACT(year FROM `t51`.`cohort_month`) * 12
-        ) + EXTRACT(month FROM `t51`.`cohort_month`)
+          EXTRACT(year FROM `t44`.`cohort_month`) * 12
+        ) + EXTRACT(month FROM `t44`.`cohort_month`)
       ) - 1
     ) AS `months_since_first`
-  FROM `t49` AS `t51`
+  FROM `t42` AS `t44`
   INNER JOIN (
     SELECT
-      `t59`.`date` AS `month`
+      `t52`.`date` AS `month`
     FROM (
       SELECT
-        DATE(TIMESTAMP_ADD(CAST(`t58`.`start` AS TIMESTAMP), INTERVAL `t58`.`offset` DAY)) AS `date`
+        DATE(TIMESTAMP_ADD(CAST(`t51`.`start` AS TIMESTAMP), INTERVAL `t51`.`offset` DAY)) AS `date`
       FROM (
         SELECT
-          `t55`.`start`,
-          `t55`.`last`,
+          `t48`.`start`,
+          `t48`.`last`,
           0 + (
             `t37`.`d0` * 1
           ) + (
@@ -227,83 +191,85 @@ FROM (
           ) AS `offset`
         FROM (
           SELECT
-            `t53`.`start`,
-            DATE_DIFF(DATE(2024, 6, 30), DATE(1970, 1, 1), DAY) - DATE_DIFF(`t53`.`start`, DATE(1970, 1, 1), DAY) AS `last`
+            `t46`.`start`,
+            DATE_DIFF(DATE(2024, 6, 30), DATE(1970, 1, 1), DAY) - DATE_DIFF(`t46`.`start`, DATE(1970, 1, 1), DAY) AS `last`
           FROM (
             SELECT
-              MIN(`t50`.`cohort_month`) AS `start`
-            FROM `t49` AS `t50`
-          ) AS `t53`
-        ) AS `t55`
+              MIN(`t43`.`cohort_month`) AS `start`
+            FROM `t42` AS `t43`
+          ) AS `t46`
+        ) AS `t48`
         CROSS JOIN (
           SELECT
-            `t25`.`digit` AS `d0`
-          FROM `t23` AS `t25`
+            `t24`.`digit` AS `d0`
+          FROM `t21` AS `t24`
         ) AS `t37`
         CROSS JOIN (
           SELECT
-            `t26`.`digit` AS `d1`
-          FROM `t23` AS `t26`
+            `t25`.`digit` AS `d1`
+          FROM `t21` AS `t25`
         ) AS `t38`
         CROSS JOIN (
           SELECT
-            `t27`.`digit` AS `d2`
-          FROM `t23` AS `t27`
+            `t26`.`digit` AS `d2`
+          FROM `t21` AS `t26`
         ) AS `t39`
         CROSS JOIN (
           SELECT
-            `t28`.`digit` AS `d3`
-          FROM `t23` AS `t28`
+            `t27`.`digit` AS `d3`
+          FROM `t21` AS `t27`
         ) AS `t40`
         CROSS JOIN (
           SELECT
-            `t29`.`digit` AS `d4`
-          FROM `t23` AS `t29`
+            `t28`.`digit` AS `d4`
+          FROM `t21` AS `t28`
         ) AS `t41`
-      ) AS `t58`
+      ) AS `t51`
       WHERE
-        `t58`.`offset` <= `t58`.`last`
-    ) AS `t59`
+        `t51`.`offset` <= `t51`.`last`
+    ) AS `t52`
     WHERE
-      EXTRACT(day FROM `t59`.`date`) = 1
-  ) AS `t61`
-    ON `t61`.`month` >= `t51`.`cohort_month`
-) AS `t64`
+      EXTRACT(day FROM `t52`.`date`) = 1
+  ) AS `t54`
+    ON `t54`.`month` >= `t44`.`cohort_month`
+) AS `t57`
 LEFT OUTER JOIN (
   SELECT
-    `t52`.`cohort_month`,
+    `t45`.`cohort_month`,
     (
       (
         (
-          EXTRACT(year FROM `t52`.`order_month`) * 12
-        ) + EXTRACT(month FROM `t52`.`order_month`)
+          EXTRACT(year FROM `t45`.`order_month`) * 12
+        ) + EXTRACT(month FROM `t45`.`order_month`)
       ) - 1
     ) - (
       (
         (
-          EXTRACT(year FROM `t52`.`cohort_month`) * 12
-        ) + EXTRACT(month FROM `t52`.`cohort_month`)
+          EXTRACT(year FROM `t45`.`cohort_month`) * 12
+        ) + EXTRACT(month FROM `t45`.`cohort_month`)
       ) - 1
     ) AS `months_since_first`,
-    COUNT(DISTINCT `t52`.`user_id`) AS `active_customers`,
-    SUM(`t52`.`net_revenue`) AS `net_revenue`
+    COUNT(DISTINCT `t45`.`user_id`) AS `active_customers`,
+    SUM(`t45`.`net_revenue`) AS `net_revenue`
   FROM (
     SELECT
-      `t45`.`order_id`,
-      `t45`.`user_id`,
-      `t45`.`ordered_at`,
-      `t45`.`order_date`,
-      `t45`.`net_items`,
-      `t45`.`net_revenue`,
-      `t45`.`order_month`,
-      `t48`.`cohort_month`
-    FROM `t43` AS `t45`
-    INNER JOIN `t46` AS `t48`
-      ON `t45`.`user_id` = `t48`.`user_id`
-  ) AS `t52`
+      `t22`.`order_id`,
+      `t22`.`user_id`,
+      `t22`.`ordered_at`,
+      `t22`.`order_date`,
+      `t22`.`net_items`,
+      `t22`.`net_revenue`,
+      `t22`.`net_cost`,
+      `t22`.`gross_profit`,
+      `t22`.`order_month`,
+      `t36`.`cohort_month`
+    FROM `t18` AS `t22`
+    INNER JOIN `t29` AS `t36`
+      ON `t22`.`user_id` = `t36`.`user_id`
+  ) AS `t45`
   GROUP BY
     1,
     2
-) AS `t57`
-  ON `t64`.`cohort_month` = `t57`.`cohort_month`
-  AND `t64`.`months_since_first` = `t57`.`months_since_first`
+) AS `t50`
+  ON `t57`.`cohort_month` = `t50`.`cohort_month`
+  AND `t57`.`months_since_first` = `t50`.`months_since_first`

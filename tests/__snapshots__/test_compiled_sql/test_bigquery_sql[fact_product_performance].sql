@@ -50,12 +50,16 @@ FROM (
     `t14`.`net_revenue` - `t14`.`cogs` AS `gross_profit`,
     (
       ROW_NUMBER() OVER (
-        ORDER BY CAST(ROUND(`t14`.`net_revenue`, 2) AS FLOAT64) DESC, `t14`.`product_id` ASC
+        ORDER BY CAST(FLOOR((
+          `t14`.`net_revenue` * 100
+        ) + 0.5) AS INT64) DESC, `t14`.`product_id` ASC
       ) - 1
     ) + 1 AS `revenue_rank`,
     SUM(`t14`.`net_revenue`) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS `total_net_revenue`,
     SUM(`t14`.`net_revenue`) OVER (
-      ORDER BY CAST(ROUND(`t14`.`net_revenue`, 2) AS FLOAT64) DESC, `t14`.`product_id` ASC
+      ORDER BY CAST(FLOOR((
+        `t14`.`net_revenue` * 100
+      ) + 0.5) AS INT64) DESC, `t14`.`product_id` ASC
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS `running_net_revenue`
   FROM (

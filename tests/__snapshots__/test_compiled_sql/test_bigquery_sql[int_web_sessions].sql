@@ -75,8 +75,8 @@ FROM (
           CASE
             WHEN `t0`.`user_id` IS NOT NULL
             THEN CONCAT('u', CAST(`t0`.`user_id` AS STRING))
-            WHEN `t0`.`ip_address` IS NOT NULL
-            THEN CONCAT('a', `t0`.`ip_address`)
+            WHEN `t0`.`ip_hash` IS NOT NULL
+            THEN CONCAT('a', `t0`.`ip_hash`)
             ELSE CONCAT('e', CAST(`t0`.`event_id` AS STRING))
           END AS `visitor_id`
         FROM `my-project`.`ecom`.`stg_events` AS `t0`

@@ -3,7 +3,27 @@ SELECT
   `t0`.`user_id`,
   `t0`.`session_id` AS `source_session_id`,
   `t0`.`sequence_number`,
-  `t0`.`ip_address`,
+  SUBSTRING(
+    IF(
+      `t0`.`ip_address` IS NULL,
+      CAST(NULL AS STRING),
+      TO_HEX(SHA256(CONCAT('', `t0`.`ip_address`)))
+    ),
+    IF(
+      (
+        0 + 1
+      ) >= 1,
+      0 + 1,
+      0 + 1 + LENGTH(
+        IF(
+          `t0`.`ip_address` IS NULL,
+          CAST(NULL AS STRING),
+          TO_HEX(SHA256(CONCAT('', `t0`.`ip_address`)))
+        )
+      )
+    ),
+    16
+  ) AS `ip_hash`,
   `t0`.`browser`,
   `t0`.`traffic_source`,
   `t0`.`uri`,

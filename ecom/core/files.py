@@ -1,0 +1,50 @@
+"""Writing the files a command produces (report, compiled SQL, docs) so that a failure never leaves
+a half-written file: the text goes to a temporary file in the same folder, renamed over the target
+only once complete (a rename within one file system is atomic)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+class FileWriteError(Exception):
+    """A file could not be written (full disk, no permission, a folder in the way); the old file,
+    if any, is unchanged."""
+
+
+def describe_os_error(e: OSError) -> str:
+    """`File too large`, `No space left on device`, ...: the OS's reason without the errno noise."""
+    return e.strerror or str(e) or type(e).__name__
+
+
+def _mode_for(path: Path) -> int:
+    """The replaced file's permissions, or what the umask gives a new file."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_write(path: str | Path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` all or nothing; raise FileWriteError in one line on failure."""
+    path = Path(path)
+    if path.is_dir():
+        raise FileWriteError(f"{path} is a folder: give a file name, e.g. {path / 'report.html'}")
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, _mode_for(path))  # mkstemp's file is private (0600); keep what a plain write gives
+        os.replace(tmp, path)
+    except BaseException as e:  # Ctrl-C included: no temporary file is left behind
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise FileWriteError(f"cannot write {path}: {describe_os_error(e)}; nothing was replaced") from None
+        raise
+    return path

@@ -1,0 +1,121 @@
+"""`ecom docs`: the catalog of the models, as one self-contained HTML file or as JSON for tools.
+
+Everything comes from the registry: each model's layer, key, grain, description and columns (types
+compiled over unbound tables, descriptions from its docstring, ecom.core.docstrings), the tests on
+it, its lineage (raw sources, models, and the exposures that read it), its SQL for DuckDB and for
+BigQuery, and, when the target holds a build, its row count, build time and the variables of the
+build (a secret variable's value is never written).
+
+The HTML page is assets/catalog.html with the catalog's JSON, assets/catalog.js, assets/catalog.css
+and the vendored lineage-graph library (assets/cytoscape.min.js) inlined: it opens offline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ecom.core import engine
+from ecom.core.docstrings import model_docs
+from ecom.core.files import atomic_write
+from ecom.core.registry import Project
+from ecom.targets.base import Location, Target
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+SECRET = "(secret)"
+
+
+def catalog(
+    project: Project,
+    values: Mapping[str, Any],
+    bigquery_at: tuple[Callable[[str], Location], Location],
+    target: Target | None = None,
+) -> dict[str, Any]:
+    """The catalog as plain data. `values` are the variables the SQL is compiled with;
+    `bigquery_at` is where the BigQuery SQL reads raw tables and models; `target`, when given,
+    adds its last build (row counts, times, variables)."""
+    docs = model_docs(project)
+    sql = {
+        "duckdb": engine.unbound_expressions(project, values, Location("raw"), Location("main")),
+        "bigquery": engine.unbound_expressions(project, values, *bigquery_at),
+    }
+    builds = engine.last_builds(target) if target else {}
+    column_tests: dict[tuple[str, str], list[str]] = {}
+    for case in engine.generic_tests(project, project.order):
+        for column in case.columns:
+            column_tests.setdefault((case.model, column), []).append(case.name)
+    data_tests = {
+        t.name: {"description": t.title, "models": [p for p in t.params if p in project.models]}
+        for t in project.tests.values()
+    }
+    models = {}
+    for name in project.order:
+        model, doc = project.models[name], docs[name]
+        schema = sql["duckdb"][name].schema()
+        models[name] = {
+            "layer": model.layer,
+            "materialized": model.materialized,
+            "key": list(model.key),
+            "grain": doc.grain,
+            "description": doc.description,
+            "columns": {
+                c: {"type": str(t), "description": doc.columns.get(c, ""), "tests": column_tests.get((name, c), [])}
+                for c, t in schema.items()
+            },
+            "upstream": {
+                "models": project.upstream_models(name),
+                "sources": project.sources_of(name),
+                "vars": project.vars_of(name),
+            },
+            "downstream": {"models": project.downstream_models(name), "exposures": project.exposures_of(name)},
+            "tests": [c.name for c in engine.generic_tests(project, [name])]
+            + [t for t, d in data_tests.items() if name in d["models"]],
+            "sql": {dialect: engine.to_sql(exprs[name], dialect) for dialect, exprs in sql.items()},
+            "build": _json_safe(builds.get(name)),
+        }
+    stored = engine.stored_vars(project, target) if target else {}
+    return {
+        "models": models,
+        "exposures": {
+            e.name: {"description": e.title, "reads": {m: list(c) for m, c in e.reads.items()}}
+            for e in project.exposures.values()
+        },
+        "data_tests": data_tests,
+        "build": {
+            "target": engine.describe(target),
+            "vars": {n: SECRET if project.vars[n].secret else v for n, v in stored.items()},
+        }
+        if builds or stored
+        else None,
+        "compiled_with": {n: SECRET if project.vars[n].secret else str(v) for n, v in values.items()},
+    }
+
+
+def _json_safe(build: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if build is None:
+        return None
+    return {"rows": build["rows"], "seconds": round(build["seconds"], 3), "built_at": build["built_at"].isoformat()}
+
+
+def _script_json(data: Any) -> str:
+    """JSON safe inside a <script> element: no `</script>` or `<!--` can end it early."""
+    return json.dumps(data, sort_keys=False).replace("<", "\\u003c")
+
+
+def render_html(data: Mapping[str, Any]) -> str:
+    """assets/catalog.html with each /*PART*/ marker replaced (in one pass over the template only)."""
+    parts = {
+        "CSS": (ASSETS / "catalog.css").read_text(),
+        "CATALOG": _script_json(data),
+        "CYTOSCAPE": (ASSETS / "cytoscape.min.js").read_text(),
+        "APP": (ASSETS / "catalog.js").read_text(),
+    }
+    return re.sub(r"/\*(CSS|CATALOG|CYTOSCAPE|APP)\*/", lambda m: parts[m[1]], (ASSETS / "catalog.html").read_text())
+
+
+def write_catalog(data: Mapping[str, Any], path: Path, fmt: str) -> Path:
+    text = json.dumps(data, indent=2) + "\n" if fmt == "json" else render_html(data)
+    return atomic_write(path, text)

@@ -1,0 +1,47 @@
+"""`ecom.toml` (or `ecom.yml`) in the working directory: the named targets and the `[bigquery]` section."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ecom.targets.base import TargetError, first_line
+
+CONFIG_FILES = ("ecom.toml", "ecom.yml", "ecom.yaml")
+
+
+def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+    """The first config file of `folder` (default: the cwd) as a mapping, and its path; ({}, None) if none."""
+    folder = Path.cwd() if folder is None else Path(folder)
+    for name in CONFIG_FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            if path.suffix == ".toml":
+                data = tomllib.loads(path.read_text())
+            else:
+                import yaml
+
+                data = yaml.safe_load(path.read_text()) or {}
+        except Exception as e:  # a syntax error in the user's file: say where
+            raise TargetError(f"cannot read {path}: {first_line(e)}") from None
+        if not isinstance(data, dict):
+            raise TargetError(f"{path} must hold settings (a mapping), not {type(data).__name__}")
+        return data, path
+    return {}, None
+
+
+def check_settings(settings: dict[str, Any], known: dict[str, type], where: str) -> None:
+    """One line naming the first unknown or mistyped setting of a table of `known` settings.
+
+    `where` names the file and the table, e.g. `ecom.toml: targets.prod`.
+    """
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise TargetError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    for key, value in settings.items():
+        if not isinstance(value, known[key]):
+            kind = "table" if known[key] is dict else "string"
+            raise TargetError(f"{where}.{key} must be a {kind}, not {value!r}")

@@ -1,0 +1,430 @@
+"""Bad input, interrupted runs and hostile settings (issue 14): each failure prints one line saying
+what is wrong, exits non-zero without a traceback, and leaves the tables and files as they were.
+
+The database is built once per module from the `sales` fixture scenario; a test that must change it
+works on a copy. Cases the user meets in a shell run the CLI in a subprocess (Ctrl-C, a full disk, a
+lock held by another process); the others run it in-process (CliRunner), which reports an uncaught
+exception as `result.exception`, so a traceback cannot pass unnoticed either way.
+
+A full disk is simulated with a file-size limit (RLIMIT_FSIZE) in the subprocess, with SIGXFSZ
+ignored, so a write past the limit fails with EFBIG as it would with ENOSPC: no mount needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from ecom.cli import app
+from tests.conftest import FIXTURES, snapshot
+
+runner = CliRunner()
+SCENARIO = FIXTURES / "sales"
+AS_OF = "as_of=2024-03-31"  # fixtures/sales/vars.yml
+
+
+def one_line_error(text: str) -> str:
+    """The message, asserted to be one line with no traceback."""
+    assert "Traceback" not in text
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def last_line(text: str) -> str:
+    """The closing message of a run that printed progress first, with no traceback anywhere."""
+    assert "Traceback" not in text
+    return text.strip().splitlines()[-1]
+
+
+def cli(*args: str, env: dict | None = None) -> tuple[int, str]:
+    """Run `ecom` in-process: (exit code, stderr)."""
+    result = runner.invoke(app, list(args), env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stderr
+
+
+def shell(*args: str, fsize: int | None = None, driver: str = "", cwd: Path | None = None, env=None):
+    """Run `ecom` as a user would, in a subprocess; `driver` is Python run first (to arrange an
+    interruption), `fsize` a file-size limit in bytes (a full disk)."""
+    code = driver + f"\nfrom ecom.cli import app\napp(prog_name='ecom', args={list(args)!r})\n"
+
+    def limit() -> None:
+        if fsize is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("robust") / "ecom.duckdb"
+    for args in (["load", str(SCENARIO)], ["build", "--vars", AS_OF]):
+        code, stderr = cli(*args, "--path", str(db))
+        assert code == 0, stderr
+    return db
+
+
+@pytest.fixture
+def copy(built, tmp_path) -> Path:
+    db = tmp_path / "ecom.duckdb"
+    shutil.copy(built, db)
+    return db
+
+
+def assert_refused(db: Path, *args: str, env=None, code: int = 1) -> str:
+    """Run a command that must fail on `db`; the database must be unchanged. Returns the message."""
+    before = snapshot(db)
+    exit_code, stderr = cli(*args, "--path", str(db), env=env)
+    assert exit_code == code, stderr
+    assert snapshot(db) == before
+    return one_line_error(stderr)
+
+
+# 1. An empty orders table: load accepts it (valid data), the build stops before any model.
+def test_empty_orders_stop_the_build_before_any_model(copy, tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(SCENARIO, folder)
+    header = (folder / "orders.csv").read_text().splitlines()[0]
+    (folder / "orders.csv").write_text(header + "\n")
+    assert cli("load", str(folder), "--path", str(copy))[0] == 0
+    models = {t: v for t, v in snapshot(copy).items() if t.startswith("main.")}
+    message = assert_refused(copy, "build")
+    assert "as_of" in message and "--vars as_of=" in message
+    assert {t: v for t, v in snapshot(copy).items() if t.startswith("main.")} == models
+
+
+# 2. Ctrl-C: before the commit nothing changes; during the commit it completes and says so.
+INTERRUPT_IN_MODEL = """
+import os, signal
+from ecom.targets.duckdb import DuckDBTarget
+materialize = DuckDBTarget.materialize
+def interrupted(self, model, expr):
+    if model.name == "fact_daily_pnl":
+        os.kill(os.getpid(), signal.SIGINT)
+    return materialize(self, model, expr)
+DuckDBTarget.materialize = interrupted
+"""
+INTERRUPT_IN_COMMIT = """
+import contextlib, os, signal
+import ecom.targets.duckdb as d
+deferred = d.sigint_deferred
+@contextlib.contextmanager
+def interrupted():
+    with deferred() as caught:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while COMMIT runs
+        yield caught
+d.sigint_deferred = interrupted
+"""
+
+
+def test_ctrl_c_before_the_commit_changes_nothing(copy):
+    before = snapshot(copy)
+    args = ["build", "--select", "+fact_daily_pnl", "--vars", AS_OF, "--vars", "cover_days=31"]
+    done = shell(*args, "--path", str(copy), driver=INTERRUPT_IN_MODEL)
+    assert done.returncode == 130
+    assert "nothing was committed" in last_line(done.stderr)
+    assert snapshot(copy) == before
+
+
+@pytest.mark.parametrize("command", ["build", "load"])
+def test_ctrl_c_during_the_commit_says_the_data_is_saved(copy, command):
+    build = ["build", "--select", "stg_orders", "--vars", AS_OF, "--vars", "cover_days=31"]
+    args = build if command == "build" else ["load", str(SCENARIO)]
+    done = shell(*args, "--path", str(copy), driver=INTERRUPT_IN_COMMIT)
+    assert done.returncode == 130
+    assert "the new data is saved" in last_line(done.stderr)
+    if command == "build":  # the committed build recorded its variables
+        con = duckdb.connect(str(copy), read_only=True)
+        value = con.execute("SELECT value FROM main._ecom_vars WHERE name = 'cover_days'").fetchone()
+        con.close()
+        assert value == ("31",)
+
+
+# 3. A selector that selects nothing.
+@pytest.mark.parametrize("selector", ["", " , "])
+def test_empty_selector_is_an_error(built, selector):
+    assert "names no model" in assert_refused(built, "build", "--select", selector)
+
+
+def first_date() -> dt.date:
+    """The fixture's first order or spend date, read from its CSVs: where the date spine starts."""
+    dates = []
+    for table, column in (("orders", "created_at"), ("marketing_spend", "date")):
+        with open(SCENARIO / f"{table}.csv", newline="") as f:
+            dates += [dt.date.fromisoformat(r[column][:10]) for r in csv.DictReader(f) if r[column]]
+    return min(dates)
+
+
+# 4. An as_of the data cannot support: the date spine of 100,000 days from the first date.
+def test_as_of_beyond_the_date_spine_is_refused(built):
+    first = first_date()
+    message = assert_refused(built, "build", "--vars", "as_of=2999-01-01")
+    assert f"from {first} to {first + dt.timedelta(days=99_999)}" in message
+    before = (first - dt.timedelta(days=1)).isoformat()
+    assert f"from {first}" in assert_refused(built, "build", "--vars", f"as_of={before}")
+
+
+# 5. Files are replaced whole or not at all, on a full disk too.
+def test_full_disk_report_keeps_the_old_file(built, tmp_path):
+    report = tmp_path / "report.html"
+    report.write_text("the old report")
+    done = shell("report", "--out", str(report), "--path", str(built), fsize=4096)
+    assert done.returncode == 1
+    assert "File too large" in one_line_error(done.stderr)
+    assert report.read_text() == "the old report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_full_disk_compile_keeps_the_old_files(tmp_path):
+    out = tmp_path / "compiled"
+    old = out / "duckdb" / "fact_daily_pnl.sql"
+    old.parent.mkdir(parents=True)
+    old.write_text("-- old")
+    done = shell("compile", "--vars", AS_OF, "--out", str(out), fsize=1024)
+    assert done.returncode == 1
+    assert "File too large" in one_line_error(done.stderr)
+    assert old.read_text() == "-- old"
+    assert not [p for p in old.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):
+    before = snapshot(copy)
+    for args in (["generate", "--scale", "0.001"], ["load", str(SCENARIO)]):
+        done = shell(*args, "--path", str(copy), fsize=1024)  # DuckDB's write-ahead log cannot grow
+        assert done.returncode == 1, done.stderr
+        one_line_error(done.stderr)
+        assert snapshot(copy) == before
+    parquet = tmp_path / "parquet"
+    parquet.mkdir()
+    (parquet / "orders.parquet").write_text("old")
+    done = shell("generate", "--scale", "0.001", "--no-duckdb", "--parquet", str(parquet), fsize=64 * 1024)
+    assert done.returncode == 1
+    assert "nothing was replaced" in one_line_error(done.stderr)
+    assert [p.name for p in parquet.iterdir()] == ["orders.parquet"]
+    assert (parquet / "orders.parquet").read_text() == "old"
+
+
+# 6. --path onto a file that is not a database; file names that clash with schema names.
+def test_load_refuses_a_file_that_is_not_a_database(tmp_path):
+    victim = tmp_path / "victim.csv"
+    victim.write_text("a,b\n1,2\n")
+    code, stderr = cli("load", str(SCENARIO), "--path", str(victim))
+    assert code == 1
+    assert "is not a DuckDB database" in one_line_error(stderr)
+    assert victim.read_text() == "a,b\n1,2\n"
+
+
+@pytest.mark.parametrize("name", ["raw.duckdb", "main.duckdb"])
+def test_any_file_name_works(tmp_path, name):
+    db = tmp_path / name
+    assert cli("load", str(SCENARIO), "--path", str(db))[0] == 0
+    assert cli("build", "--select", "+fact_daily_pnl", "--vars", AS_OF, "--path", str(db))[0] == 0
+    days = (dt.date(2024, 3, 31) - first_date()).days + 1  # every date of the spine, both ends
+    assert snapshot(db)["main.fact_daily_pnl"][0] == days
+
+
+# 7. Staging tables a killed `ecom generate` left are dropped by the next writing command.
+def test_leftover_staging_tables_are_dropped(copy):
+    con = duckdb.connect(str(copy))
+    con.execute("CREATE TABLE raw._ecom_new_orders AS SELECT 1 AS x")
+    con.close()
+    assert cli("build", "--select", "stg_orders", "--vars", AS_OF, "--path", str(copy))[0] == 0
+    assert "raw._ecom_new_orders" not in snapshot(copy)
+
+
+# 10. Values the models cannot use are listed with a count each, at load and at build.
+def test_load_lists_unusable_values_with_counts(copy, tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(SCENARIO, folder)
+    items = (folder / "order_items.csv").read_text().splitlines()
+    header = items[0].split(",")
+    price = header.index("sale_price")
+    created = header.index("created_at")
+    rows = [line.split(",") for line in items[1:]]
+    rows[0][price] = "-inf"  # (CSV text NaN reads as NULL, as pyarrow reads CSV)
+    rows[1][price] = "inf"
+    rows[2][created] = "0001-01-01 00:00:00"
+    rows.append(list(rows[3]))  # a duplicate id
+    rows[4][0] = ""  # a NULL id
+    (folder / "order_items.csv").write_text("\n".join([items[0], *(",".join(r) for r in rows)]) + "\n")
+    before = snapshot(copy)
+    code, stderr = cli("load", str(folder), "--path", str(copy))
+    assert code == 1
+    assert snapshot(copy) == before
+    text = " ".join(stderr.split())
+    assert "order_items.sale_price: expected finite amounts, found 2 rows" in text
+    assert "order_items.created_at: expected years 1900 to 2199, found 1 rows" in text
+    assert "order_items.id: expected a unique key, found 1 rows repeating another row's key" in text
+    assert "order_items.id: expected a key that is never NULL, found 1 rows with a NULL" in text
+    assert "Traceback" not in stderr
+
+
+def test_build_checks_the_values_of_the_sources(copy):
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE raw.orders SET created_at = TIMESTAMPTZ '9999-01-01 00:00:00+00' WHERE order_id = 1")
+    con.close()
+    before = snapshot(copy)
+    code, stderr = cli("build", "--vars", AS_OF, "--path", str(copy))
+    assert code == 1
+    assert "orders.created_at: expected years 1900 to 2199, found 1 rows" in " ".join(stderr.split())
+    assert snapshot(copy) == before
+
+
+# The one-line errors.
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["build", "--vars", "as_of=2024-13-01"],
+        ["build", "--vars", "as_of=2024-02-30"],
+        ["build", "--vars", "{as_of: 2024-13-01}"],
+        ["build", "--vars", f"cover_days={2**63 - 1}"],
+        ["report", "--out", "."],
+        ["compile", "--out", "/dev/null/x"],
+    ],
+)
+def test_bad_options_are_one_line(built, args, tmp_path):
+    assert_refused(built, *args)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("", "is set but empty"), ("/dev/null", "not a regular file"), (".", "is a folder"), ("x", "not a DuckDB")],
+)
+def test_bad_duckdb_path_setting(tmp_path, value, expected):
+    (tmp_path / "x").write_text("not a database")
+    value = value if value in ("", "/dev/null") else str(tmp_path / value)
+    code, stderr = cli("build", env={"ECOM_DUCKDB_PATH": value})
+    assert code == 1
+    assert expected in one_line_error(stderr)
+    assert (tmp_path / "x").read_text() == "not a database"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--seed", "-1"],
+        ["--scale", "nan"],
+        ["--scale", "inf"],
+        ["--scale", "0"],
+        ["--end-date", "2018-12-31"],
+        ["--end-date", "2300-01-01"],
+    ],
+)
+def test_generate_refuses_what_it_cannot_honour(copy, args):
+    assert_refused(copy, "generate", *args)
+
+
+def test_generate_parquet_onto_a_file(copy, tmp_path):
+    target = tmp_path / "data.parquet"
+    target.write_text("mine")
+    message = assert_refused(copy, "generate", "--scale", "0.001", "--parquet", str(target))
+    assert "is a file" in message
+    assert target.read_text() == "mine"
+
+
+def test_bigquery_settings_of_the_wrong_kind(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ecom.toml").write_text("[bigquery]\nproject = 5\n")
+    code, stderr = cli("compile", "--target", "bigquery", "--vars", AS_OF)
+    assert code == 1
+    assert "bigquery.project must be a string" in one_line_error(stderr)
+    (tmp_path / "ecom.toml").unlink()
+    code, stderr = cli(
+        "build", "--target", "bigquery", "--project", "p", "--dataset", "d",
+        env={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path), "BIGQUERY_EMULATOR_HOST": ""},
+    )  # fmt: skip
+    assert code == 1
+    assert "names the folder" in one_line_error(stderr)
+
+
+# Another process holds the database: writers are refused naming the file; readers still work.
+@contextlib.contextmanager
+def held(db: Path, read_only: bool):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys
+            con = duckdb.connect({str(db)!r}, read_only={read_only})
+            print("open", flush=True)
+            sys.stdin.read()
+        """)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        yield
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+def test_locked_database_is_named(copy):
+    with held(copy, read_only=False):
+        done = shell("build", "--vars", AS_OF, "--path", str(copy))
+    assert done.returncode == 1
+    message = one_line_error(done.stderr)
+    assert str(copy) in message and "another ecom or duckdb" in message
+
+
+def test_test_and_report_only_read(copy, tmp_path):
+    before = snapshot(copy)
+    with held(copy, read_only=True):
+        assert cli("test", "--path", str(copy))[0] == 0  # a writer would be refused the lock
+        code, stderr = cli("report", "--out", str(tmp_path / "r.html"), "--path", str(copy))
+        assert code == 0, stderr
+    assert snapshot(copy) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")
+def test_read_only_file(copy):
+    copy.chmod(0o444)
+    assert "cannot write" in assert_refused(copy, "build", "--vars", AS_OF)
+    assert shell("test", "--path", str(copy)).returncode == 0
+
+
+# One timeout policy: reading a source (as `compile` does for as_of's default) gives up after the
+# target's retry timeout, as every other lookup does, not after ibis's 10 minutes.
+def test_unreachable_endpoint_gives_up_within_the_targets_timeout():
+    import socket
+    import time
+
+    from google.cloud.bigquery import DEFAULT_RETRY
+
+    from ecom.targets.base import TargetError
+    from ecom.targets.bigquery.target import BigQueryTarget
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    target = BigQueryTarget.from_options(
+        project="p", dataset="d", endpoint=f"http://127.0.0.1:{port}", config_dir="/nonexistent"
+    )
+    target.retry = DEFAULT_RETRY.with_timeout(0.5)
+    start = time.monotonic()
+    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading p\.d_raw\.orders"):
+        target.source("orders")
+    assert time.monotonic() - start < 10

@@ -1,0 +1,199 @@
+"""Choosing a target: named targets in ecom.toml, with flags > environment > named target > defaults
+(ecom/targets/options.py), and the one option set every command that works on a target shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from ecom.cli import TARGET_OPTIONS, app
+from ecom.core import engine
+from ecom.targets.base import Location, TargetError
+from ecom.targets.bigquery.target import BigQueryTarget
+from ecom.targets.duckdb import DuckDBTarget
+from ecom.targets.options import TargetOptions, choose_target, open_target
+
+runner = CliRunner()
+
+ECOM_TOML = """
+default = "dev"
+
+[targets.dev]
+type = "duckdb"
+path = "dev.duckdb"
+
+[targets.prod]
+type = "bigquery"
+project = "shop-prod"
+dataset = "dbt_prod"
+raw_dataset = "bigquery-public-data.thelook_ecommerce"
+
+[targets.prod.sources]
+marketing_spend = "shop-prod.ads_raw"
+
+[bigquery]
+location = "EU"
+dataset = "from_bigquery_section"
+"""
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch) -> Path:
+    """An empty working folder and an environment without target settings."""
+    for var in list(os.environ):
+        if var.startswith(("ECOM_", "BIGQUERY_")):
+            monkeypatch.delenv(var)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def toml(here) -> Path:
+    (here / "ecom.toml").write_text(ECOM_TOML)
+    return here
+
+
+def test_without_ecom_toml_the_default_is_the_duckdb_file(here):
+    chosen = choose_target(TargetOptions())
+    assert (chosen.name, chosen.type) == ("duckdb", DuckDBTarget)
+    target = chosen.open(create=True)
+    assert target.path == Path("ecom.duckdb")
+    target.close()
+
+
+def test_the_default_named_target_and_its_path(toml):
+    chosen = choose_target(TargetOptions())
+    assert (chosen.name, chosen.type) == ("dev", DuckDBTarget)
+    target = open_target(TargetOptions(), create=True)
+    assert target.path == Path("dev.duckdb") and (toml / "dev.duckdb").exists()
+    target.close()
+
+
+def test_duckdb_path_flag_over_environment_over_named_target(toml, monkeypatch):
+    monkeypatch.setenv("ECOM_DUCKDB_PATH", "env.duckdb")
+    assert open_target(TargetOptions(), create=True).path == Path("env.duckdb")
+    assert open_target(TargetOptions(path=Path("flag.duckdb")), create=True).path == Path("flag.duckdb")
+
+
+def test_target_flag_over_environment_over_default(toml, monkeypatch):
+    monkeypatch.setenv("ECOM_TARGET", "prod")
+    assert choose_target(TargetOptions()).name == "prod"
+    assert choose_target(TargetOptions(target="dev")).name == "dev"
+    # a bare type is a target with no named settings
+    chosen = choose_target(TargetOptions(target="bigquery"))
+    assert (chosen.type, chosen.named) == (BigQueryTarget, {})
+
+
+def test_bigquery_settings_flag_over_environment_over_named_over_bigquery_section(toml, monkeypatch):
+    raw_at, models = choose_target(TargetOptions(target="prod")).offline_locations()
+    # the named target's dataset wins over the [bigquery] section's
+    assert models == Location("dbt_prod", "shop-prod")
+    assert raw_at("orders") == Location("thelook_ecommerce", "bigquery-public-data")
+    assert raw_at("marketing_spend") == Location("ads_raw", "shop-prod")
+    monkeypatch.setenv("ECOM_BQ_DATASET", "env_ds")
+    assert choose_target(TargetOptions(target="prod")).offline_locations()[1] == Location("env_ds", "shop-prod")
+    flagged = TargetOptions(target="prod", dataset="flag_ds", project="flag-proj")
+    assert choose_target(flagged).offline_locations()[1] == Location("flag_ds", "flag-proj")
+    # the bare type reads only the [bigquery] section (and placeholders where nothing is set)
+    monkeypatch.delenv("ECOM_BQ_DATASET")
+    raw_at, models = choose_target(TargetOptions(target="bigquery")).offline_locations()
+    assert models == Location("from_bigquery_section", "your-project")
+
+
+def test_the_named_location_reaches_the_connection(toml):
+    target = open_target(TargetOptions(target="prod", endpoint="127.0.0.1:9"))
+    assert (target.location, target.models) == ("EU", Location("dbt_prod", "shop-prod"))
+    assert target.raw_location("marketing_spend") == Location("ads_raw", "shop-prod")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[targets.dev]\ntype = "duckdb"\npath = 5\n', "ecom.toml: targets.dev.path must be a string, not 5"),
+        ('[targets.dev]\ntype = "postgres"\n', "targets.dev.type must be one of duckdb, bigquery, not 'postgres'"),
+        ("[targets.dev]\npath = 'x.duckdb'\n", "targets.dev.type must be one of duckdb, bigquery, not None"),
+        (
+            '[targets.dev]\ntype = "duckdb"\ndataset = "x"\n',
+            "targets.dev: unknown setting(s) dataset; known: type, path",
+        ),
+        ('[targets.prod]\ntype = "bigquery"\nsources = "x"\n', "targets.prod.sources must be a table, not 'x'"),
+        ('targets = "dev"\n', "`targets` must be tables of named targets"),
+        ('[targets]\ndev = "duckdb"\n', "targets.dev must be a table of settings"),
+        ('default = "stage"\n[targets.dev]\ntype = "duckdb"\n', "default = 'stage' names no target; "),
+        ("[bigquery]\nproject = 5\n", "bigquery.project must be a string, not 5"),
+    ],
+)
+def test_mistakes_in_ecom_toml_are_one_line(here, content, message):
+    (here / "ecom.toml").write_text(content)
+    with pytest.raises(TargetError, match=r"^[^\n]*$") as e:
+        open_target(TargetOptions(target="bigquery", endpoint="127.0.0.1:9"))
+    assert message in str(e.value)
+
+
+def test_unknown_target_lists_the_defined_ones(toml):
+    result = runner.invoke(app, ["build", "--target", "staging"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    line = " ".join(result.stderr.split())
+    assert "unknown target 'staging':" in line and "ecom.toml defines dev, prod" in line
+    assert "duckdb, bigquery" in line
+
+
+def test_every_target_command_takes_the_same_target_options():
+    commands = typer.main.get_command(app).commands
+    with_target = {name for name, c in commands.items() if any(p.name == "target" for p in c.params)}
+    assert with_target == {"generate", "load", "build", "compile", "test", "report", "docs"}
+    for name in with_target:
+        assert {p.name for p in commands[name].params} >= set(TARGET_OPTIONS), name
+
+
+def test_compile_offline_once_every_data_derived_variable_is_given(toml, project):
+    """No raw data and no database file: with as_of given, compile needs no connection; without, it
+    must read the raw data and says it cannot."""
+    assert engine.data_derived(project) == ["as_of"]  # marts/: the latest order date
+    chosen = choose_target(TargetOptions())
+    values, raw_at, models = engine.compile_inputs(project, chosen, {"as_of": "2024-06-30"})
+    assert values["as_of"] == dt.date(2024, 6, 30) and (raw_at("orders"), models) == (Location("raw"), Location("main"))
+    assert not (toml / "dev.duckdb").exists()
+    with pytest.raises(TargetError, match="no DuckDB database at dev.duckdb"):
+        engine.compile_inputs(project, chosen, {})
+
+
+def test_cli_compile_writes_the_named_targets_sql_offline(toml):
+    result = runner.invoke(app, ["compile", "--target", "prod", "--vars", "as_of=2024-06-30", "-s", "stg_orders"])
+    assert result.exit_code == 0, result.output
+    sql = (toml / "target/compiled/prod/stg_orders.sql").read_text()
+    assert "`bigquery-public-data`.`thelook_ecommerce`.`orders`" in sql
+    assert "as_of=2024-06-30" in " ".join(result.stderr.split())
+
+
+def test_generate_refuses_a_remote_target_before_connecting(toml):
+    # no credentials, no endpoint: opening prod would fail on credentials, not say this
+    result = runner.invoke(app, ["generate", "--target", "prod", "--scale", "0.001"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "ecom generate writes into a local DuckDB file, not target prod (bigquery)" in " ".join(
+        result.stderr.split()
+    )
+
+
+def test_dry_run_is_refused_where_the_target_cannot_estimate(here):
+    DuckDBTarget("ecom.duckdb").close()
+    result = runner.invoke(app, ["build", "--dry-run"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "--dry-run needs a target that estimates bytes (bigquery), not duckdb main" in " ".join(
+        result.stderr.split()
+    )
+
+
+def test_readme_ecom_toml_example_selects_dev_and_prod(here):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (here / "ecom.toml").write_text(example)
+    assert choose_target(TargetOptions()).named == {"path": "dev.duckdb"}
+    raw_at, models = choose_target(TargetOptions(target="prod")).offline_locations()
+    assert models == Location("dbt_prod", "my-project")
+    assert raw_at("marketing_spend") == Location("ecom_raw", "my-project")
