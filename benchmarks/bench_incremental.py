@@ -79,7 +79,10 @@ def one_scale(scale: float, repeat: int) -> None:
     project = Project.load()
     chain = [n for n in project.order if project.models[n].materialized == "incremental"]
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base.duckdb"
+        # one file name everywhere: DuckDB names its catalog after the file, and the compiled SQL
+        # (whose hash decides a full rebuild) names the catalog
+        base = Path(tmp) / "base" / "ecom.duckdb"
+        base.parent.mkdir()
         prepare(str(base), scale, None)
         target = DuckDBTarget(base)
         last = engine.target_vars(project, target, {})["as_of"]
@@ -93,7 +96,8 @@ def one_scale(scale: float, repeat: int) -> None:
         runs: dict[str, list[dict]] = {"incremental": [], "full": []}
         for _ in range(repeat):
             for kind in runs:
-                db = Path(tmp) / f"{kind}.duckdb"
+                db = Path(tmp) / kind / "ecom.duckdb"
+                db.parent.mkdir(exist_ok=True)
                 shutil.copy(base, db)
                 runs[kind].append(timed_build(project, db, last, full_refresh=kind == "full"))
     best = {k: min(v, key=lambda r: r["total"]) for k, v in runs.items()}
