@@ -1,6 +1,6 @@
 """Incremental benchmark: a daily build (as_of + 1 day) incremental against full, on DuckDB.
 
-    python benchmarks/bench_incremental.py [--scale 1] [--scale 10] [--repeat 2]
+    python benchmarks/bench_incremental.py [--scale 1] [--scale 10] [--from FOLDER] [--repeat 2]
 
 For each scale it generates the raw data, builds every model at as_of = the last order date − 1,
 then builds at the last order date twice from copies of that database: incrementally, and with
@@ -75,7 +75,7 @@ def timed_build(project: Project, db: Path, as_of: dt.date, full_refresh: bool) 
     }
 
 
-def one_scale(scale: float, repeat: int) -> None:
+def one_scale(scale: float | None, folder: str | None, repeat: int) -> None:
     project = Project.load()
     chain = [n for n in project.order if project.models[n].materialized == "incremental"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +83,7 @@ def one_scale(scale: float, repeat: int) -> None:
         # (whose hash decides a full rebuild) names the catalog
         base = Path(tmp) / "base" / "ecom.duckdb"
         base.parent.mkdir()
-        prepare(str(base), scale, None)
+        prepare(str(base), scale, folder)
         target = DuckDBTarget(base)
         last = engine.target_vars(project, target, {})["as_of"]
         engine.build(
@@ -102,7 +102,7 @@ def one_scale(scale: float, repeat: int) -> None:
                 runs[kind].append(timed_build(project, db, last, full_refresh=kind == "full"))
     best = {k: min(v, key=lambda r: r["total"]) for k, v in runs.items()}
     inc, full = best["incremental"], best["full"]
-    print(f"\nscale {scale}: as_of {last - dt.timedelta(days=1)} -> {last}, best of {repeat}")
+    print(f"\n{folder or f'scale {scale}'}: as_of {last - dt.timedelta(days=1)} -> {last}, best of {repeat}")
     print(f"{'model':<24}{'incremental s':>14}{'full s':>9}{'ratio':>8}{'BQ bytes incr':>16}{'BQ bytes full':>16}  how")
     for n in chain:
         i, f = inc["models"][n], full["models"][n]
@@ -120,10 +120,11 @@ def one_scale(scale: float, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, action="append", help="generator scale (repeatable)")
+    parser.add_argument("--from", dest="source", help="a raw export folder instead of generated data")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each; the best is shown")
     args = parser.parse_args()
-    for scale in args.scale or [1.0]:
-        one_scale(scale, args.repeat)
+    for scale in [None] if args.source else args.scale or [1.0]:
+        one_scale(scale, args.source, args.repeat)
 
 
 if __name__ == "__main__":

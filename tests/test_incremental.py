@@ -259,7 +259,7 @@ EMULATOR_BUILDS = itertools.count()
 
 
 @pytest.mark.emulator
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scenario=scenarios())
 def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator, scenario):  # noqa: F811
     """Smaller: the same property through the BigQuery target (DELETE + INSERT script), against a
