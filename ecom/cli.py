@@ -249,7 +249,7 @@ def build(
         engine.validate_sources(tgt)
         values = engine.target_vars(proj, tgt, given)
         if dry_run:
-            _dry_run(proj, tgt, selected, values)
+            _dry_run(proj, tgt, selected, values, full_refresh)
             return
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {len(selected)} models on {engine.describe(tgt)} with {shown}", highlight=False)
@@ -270,16 +270,20 @@ def build(
             out.print(_rich_table(title, rows))
 
 
-def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> None:
+def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict, full_refresh: bool) -> None:
     # The queries the build would run; an upstream model not built yet is computed inline.
     plan = engine.dry_run_plan(proj, tgt, selected, values)
-    report = Table("model", "estimated bytes", "note", title="Dry run (nothing written)")
-    total = 0
+    incremental_plans = engine.incremental_plans(proj, tgt, selected, values, full_refresh)
+    report = Table("model", "estimated bytes", "this build", "note", title="Dry run (nothing written)")
+    total = this_build = 0
     for name, (expr, inline) in plan.items():
         size = tgt.dry_run(proj.models[name], expr)
-        total += size
-        report.add_row(name, f"{size:,}", f"computes {', '.join(inline)} inline (not built yet)" if inline else "")
-    report.add_row("total", f"{total:,}", "", style="bold")
+        how, rows = incremental_plans.get(name, ("", None))
+        this = size if rows is None else tgt.dry_run(proj.models[name], rows)
+        total, this_build = total + size, this_build + this
+        note = [f"computes {', '.join(inline)} inline (not built yet)"] if inline else []
+        report.add_row(name, f"{size:,}", f"{this:,}", "; ".join([*note, how] if how else note))
+    report.add_row("total", f"{total:,}", f"{this_build:,}", "", style="bold")
     out.print(report)
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ecom.cli import app
-from ecom.core import incremental
+from ecom.core import engine, incremental
 from ecom.core.engine import build, target_vars
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
@@ -280,5 +280,11 @@ def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator,
     assert all(n.startswith("incremental from ") for n in notes(results).values()), notes(results)
     with tempfile.TemporaryDirectory() as tmp:
         _, expected = run(project, Path(tmp) / "full.duckdb", raw_b, {"as_of": b})
+    assert contents(bq) == expected
+    # a dry run plans the next build (as_of B again, nothing new) without writing: a query per model
+    plans = engine.incremental_plans(project, bq, selected, target_vars(project, bq, {"as_of": b}), False)
+    assert set(plans) == set(CHAIN)
+    for name, (how, rows) in plans.items():
+        assert how.startswith("incremental from ") and bq.dry_run(project.models[name], rows) >= 0
     assert contents(bq) == expected
     bq.close()

@@ -191,8 +191,9 @@ class IncrementalRun:
         self.built: dict[str, dict[str, Any]] = {}
         self.fingerprints: dict[str, dict] = {}
 
-    def materialize(self, model: Model, inputs: Mapping[str, ir.Table], expr: ir.Table) -> tuple[int, str]:
-        """Build an incremental model in full or from its first changed day; (its rows, how)."""
+    def plan(self, model: Model, inputs: Mapping[str, ir.Table], expr: ir.Table) -> ir.Table | None:
+        """Decide how to build an incremental model (recorded for its downstreams and the state):
+        None to build it in full, else the query of its new rows from the first replaced day."""
         project, target, values = self.project, self.target, self.values
         digest = incremental.vars_digest(project, model.name, values)
         code_expr = call(model.func, inputs, {**values, "as_of": incremental.CODE_AS_OF})
@@ -205,17 +206,13 @@ class IncrementalRun:
             self.fingerprints[model.name] = now = incremental.fingerprints(model, expr)
             days.append(incremental.first_changed_day(incremental.stored_fingerprints(target, model.name), now))
         decision = incremental.earliest(decision, days)
-        replaced_from = None
-        if decision.since is None:
-            rows = target.materialize(model, expr)
-        else:
+        replaced_from, new_rows = None, None
+        if decision.since is not None and model.since is None:
+            replaced_from = decision.since
+            new_rows = expr.filter(incremental.partition_day(model, expr) >= replaced_from)
+        elif decision.since is not None:
             this = {"this": target.table(model.name)}
-            if model.since is None:
-                replaced_from = decision.since
-                new_rows = expr.filter(incremental.partition_day(model, expr) >= replaced_from)
-            else:
-                replaced_from, new_rows = call(model.since, {**inputs, **this}, {**values, "since": decision.since})
-            rows = target.replace_partitions(model, new_rows, replaced_from)
+            replaced_from, new_rows = call(model.since, {**inputs, **this}, {**values, "since": decision.since})
         note = decision.reason if replaced_from is None else f"incremental from {replaced_from}"
         self.done[model.name] = incremental.Decision(replaced_from, note)
         self.built[model.name] = {
@@ -227,7 +224,15 @@ class IncrementalRun:
             "vars": digest,
             "code_hash": code,
         }
-        return rows, note
+        return new_rows
+
+    def materialize(self, model: Model, inputs: Mapping[str, ir.Table], expr: ir.Table) -> tuple[int, str]:
+        """Build an incremental model in full or from its first changed day; (its rows, how)."""
+        new_rows = self.plan(model, inputs, expr)
+        done = self.done[model.name]
+        if new_rows is None:
+            return self.target.materialize(model, expr), done.reason
+        return self.target.replace_partitions(model, new_rows, done.since), done.reason
 
     def save(self) -> None:
         if self.built:
@@ -286,6 +291,23 @@ def dry_run_plan(
         if not target.exists(name):
             unbuilt[name] = expr
     return {n: plan[n] for n in selected}
+
+
+def incremental_plans(
+    project: Project, target: Target, selected: Iterable[str], values: Mapping[str, Any], full_refresh: bool
+) -> dict[str, tuple[str, ir.Table | None]]:
+    """For each selected incremental model already built, what a build would do: (how, the query of
+    its new rows or None when in full). Nothing is written; a downstream's plan reads its upstreams
+    as they are built now."""
+    run = IncrementalRun(project, target, values, full_refresh)
+    plans = {}
+    for name in selected:
+        model = project.models[name]
+        if model.materialized == "incremental" and target.exists(name):
+            inputs = model_inputs(project, target, name)
+            rows = run.plan(model, inputs, call(model.func, inputs, values))
+            plans[name] = (run.done[name].reason, rows)
+    return plans
 
 
 @dataclass
