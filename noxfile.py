@@ -34,7 +34,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def benchmark(session: nox.Session) -> None:
-    """Generation and build benchmarks at scale 1 (pass `-- --scale 10` for more). Prints figures."""
+    """Generation and build benchmarks at scale 1 (`-- --scale 10`: scale 10 against scale 1). Prints figures."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench_generate.py", *session.posargs)
     session.run("python", "benchmarks/bench_build.py", *session.posargs)

@@ -94,7 +94,7 @@ def report(out: str, parquet: bool) -> None:
     import duckdb
 
     from ecom.core.sources import RAW_SCHEMAS
-    from ecom.data.generate import EXPECTED_ROAS
+    from ecom.data.calibration import EXPECTED_ROAS
 
     con = duckdb.connect(out if not parquet else ":memory:", read_only=not parquet)
     con.execute("SET TimeZone = 'UTC'")
@@ -128,7 +128,11 @@ def main() -> None:
         f"ecom generate benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
         f"target {'parquet' if args.parquet else 'duckdb'}, seed {args.seed} (targets: {TARGETS})"
     )
-    for scale in args.scale or [1.0]:
+    scales = sorted(set(args.scale or [1.0]))
+    if scales[-1] > 1 and 1.0 not in scales:
+        scales.insert(0, 1.0)  # the reference of the scale ratio
+    seconds_at: dict[float, float] = {}
+    for scale in scales:
         with tempfile.TemporaryDirectory() as tmp:
             out = str(pathlib.Path(tmp) / ("parquet" if args.parquet else "bench.duckdb"))
             cmd = [sys.executable, __file__, "--seed", str(args.seed), "--worker", str(scale), out]
@@ -142,7 +146,7 @@ def main() -> None:
                 raise SystemExit(f"scale {scale} failed")
             result = json.loads(done.stdout.strip().splitlines()[-1])
             children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            seconds = result["seconds"]
+            seconds = seconds_at[scale] = result["seconds"]
             total = sum(result["counts"].values())
             print(
                 f"\nscale {scale:g}: {seconds:.1f} s generating+writing ({wall:.1f} s incl. start-up), "
@@ -153,6 +157,11 @@ def main() -> None:
                 print(f"  {table:22s} {rows:>12,} rows")
             if not args.no_shares:
                 report(out, args.parquet)
+    for scale, seconds in seconds_at.items():
+        if scale > 1 and 1.0 in seconds_at:
+            print(
+                f"\nscale {scale:g} / scale 1 generation time: {seconds / seconds_at[1.0]:.2f}x (target <= {scale:g}x)"
+            )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import inspect
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,12 +20,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ecom.core import engine, incremental
 from ecom.core.files import FileWriteError, atomic_write
-from ecom.core.registry import Project, ProjectError
+from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
@@ -48,11 +50,12 @@ INTERRUPTED = 130
 @contextmanager
 def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
     """Expected failures (EXPECTED, and a command's own `expected`) become one readable line and
-    exit code 1; Ctrl-C one line saying whether the data was committed, and exit code 130."""
+    exit code 1 (escaped: a message naming `[bigquery.sources]` must not be read as rich markup and
+    lose it); Ctrl-C one line saying whether the data was committed, and exit code 130."""
     try:
         yield
     except (*EXPECTED, *expected) as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except InterruptedAfterCommit:
         err.print(
@@ -68,7 +71,7 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
         message = _google_error(e)
         if message is None:
             raise
-        err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -109,6 +112,13 @@ TARGET_OPTIONS = {
     "location": Annotated[str | None, _target_option("BigQuery location, e.g. US or EU (env ECOM_BQ_LOCATION).")],
     "endpoint": Annotated[
         str | None, _target_option("BigQuery API endpoint, for an emulator (env BIGQUERY_EMULATOR_HOST).")
+    ],
+    "max_bytes_billed": Annotated[
+        str | None,
+        _target_option(
+            "BigQuery: the cap on bytes billed per query job, e.g. 10GiB, 500MB; 0 for none "
+            "(env ECOM_BQ_MAX_BYTES_BILLED, default 10GiB)."
+        ),
     ],
 }
 
@@ -227,11 +237,68 @@ def load(
 
 @app.command()
 @target_options
+def spend(
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed and events give the same spend.")] = 42,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace an existing marketing_spend.")] = False,
+    into: Annotated[
+        str | None,
+        typer.Option(
+            help="BigQuery: [project.]dataset to write marketing_spend to (default: its per-source dataset, "
+            "env ECOM_BQ_RAW_DATASET_MARKETING_SPEND, else the raw dataset)."
+        ),
+    ] = None,
+    *,
+    target: TargetOptions,
+) -> None:
+    """Write a marketing_spend calibrated to the raw events already in the target: clicks follow each
+    day's sessions of the Adwords, Facebook, YouTube and Email traffic sources (ecom.data.calibration)."""
+    from ecom.data.spend import from_events
+
+    with friendly_errors():
+        chosen = choose_target(target)
+        if into:
+            if chosen.type.name != "bigquery":
+                raise TargetError("--into names a BigQuery dataset: on DuckDB marketing_spend goes to the raw schema")
+            chosen = dataclasses.replace(chosen, given={**chosen.given, "sources": {"marketing_spend": into}})
+        tgt = chosen.open(create=True)
+        loc = tgt.raw_location("marketing_spend")
+        where = ".".join(x for x in (loc.catalog, loc.database, "marketing_spend") if x)
+        if loc.catalog == "bigquery-public-data":  # read-only: the events are read there, spend goes elsewhere
+            raise TargetError(
+                f"{where} is in Google's read-only public project: pass --into DATASET, set "
+                "ECOM_BQ_RAW_DATASET_MARKETING_SPEND or add marketing_spend under [bigquery.sources] in ecom.toml"
+            )
+        if tgt.raw_exists("marketing_spend") and not replace:
+            raise TargetError(f"{where} exists: pass --replace to replace it")
+        table = from_events(tgt, seed)
+        rows = tgt.write_raw({"marketing_spend": table})["marketing_spend"]
+        first, last = table["date"][0], table["date"][-1]  # ordered by date
+        per_platform = table.group_by("platform").aggregate([("date", "count"), ("spend", "sum"), ("clicks", "sum")])
+        summary = Table(
+            "platform",
+            "rows",
+            "spend",
+            "clicks",
+            title=f"Wrote {rows:,} rows ({first} to {last}, seed {seed}) to {where}",
+        )
+        for r in per_platform.to_pylist():
+            summary.add_row(r["platform"], f"{r['date_count']:,}", f"{r['spend_sum']:,.2f}", f"{r['clicks_sum']:,}")
+        out.print(summary)
+
+
+@app.command()
+@target_options
 def build(
     select: SelectOpt = None,
     vars: VarsOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="BigQuery: estimate bytes processed per model; write nothing.")
+    ] = False,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            "--profile", help="Also print materializations, rows/s, DuckDB's peak memory and the time around models."
+        ),
     ] = False,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models in full.")] = False,
     *,
@@ -239,6 +306,7 @@ def build(
 ) -> None:
     """Validate the raw sources, then materialize the selected models in dependency order
     (incremental models only from their first changed day; see README, "Incremental builds")."""
+    started = time.perf_counter()
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select)
@@ -253,6 +321,9 @@ def build(
             return
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {len(selected)} models on {engine.describe(tgt)} with {shown}", highlight=False)
+        if profile:
+            tgt.profile()
+        setup = time.perf_counter() - started
         with progress() as bar:
             task = bar.add_task("building", total=len(selected))
 
@@ -260,30 +331,72 @@ def build(
                 bar.update(task, advance=1, description=f"built {result.name}")
 
             results = engine.build(proj, tgt, selected, values, on_done=done, full_refresh=full_refresh)
-        report = Table("model", "layer", "rows", "seconds", "incremental", title="Build")
-        for r in results:
-            report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}", r.note)
-        total = sum(r.seconds for r in results)
-        report.add_row("total", "", "", f"{total:.2f}", "", style="bold")
-        out.print(report)
+        out.print(_profile_table(proj, tgt, results) if profile else _build_table(proj, results))
+        for name, note in tgt.notes.items():
+            err.print(f"{name}: {note}", highlight=False)
+        summarized = time.perf_counter()
         for title, rows in engine.summaries(proj, tgt, set(selected)):
             out.print(_rich_table(title, rows))
+        if profile:
+            out.print(
+                f"Outside the models: {setup:.2f} s before them (imports, source checks, variables), "
+                f"{time.perf_counter() - summarized:.2f} s of summaries; "
+                f"{time.perf_counter() - started:.2f} s in all since the imports.",
+                highlight=False,
+            )
+
+
+def _build_table(proj: Project, results: list[engine.ModelResult]) -> Table:
+    report = Table("model", "layer", "rows", "seconds", "incremental", title="Build")
+    for r in results:
+        report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}", r.note)
+    report.add_row("total", "", "", f"{sum(r.seconds for r in results):.2f}", "", style="bold")
+    return report
+
+
+def _profile_table(proj: Project, tgt: Target, results: list[engine.ModelResult]) -> Table:
+    settings = ", ".join(f"{k} {v}" for k, v in tgt.resources.items())
+    report = Table(
+        "model",
+        "layer",
+        "materialized",
+        "rows",
+        "seconds",
+        "rows/s",
+        "DuckDB peak MB so far",
+        title=f"Build profile ({settings})",
+    )
+    for r in results:
+        rate = r.rows / r.seconds if r.seconds else 0
+        peak = _fmt(r.peak_bytes / 2**20 if r.peak_bytes is not None else None)
+        kind = proj.models[r.name].materialization(tgt.name)
+        report.add_row(r.name, proj.models[r.name].layer, kind, f"{r.rows:,}", f"{r.seconds:.2f}", f"{rate:,.0f}", peak)
+    report.add_row("total", "", "", "", f"{sum(r.seconds for r in results):.2f}", "", "", style="bold")
+    return report
 
 
 def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict, full_refresh: bool) -> None:
     # The queries the build would run; an upstream model not built yet is computed inline.
+    from ecom.targets.bigquery.config import format_bytes
+
     plan = engine.dry_run_plan(proj, tgt, selected, values)
     incremental_plans = engine.incremental_plans(proj, tgt, selected, values, full_refresh)
-    report = Table("model", "estimated bytes", "this build", "note", title="Dry run (nothing written)")
+    cap = tgt.max_bytes_billed
+    title = f"Dry run (nothing written; cap per query job: {format_bytes(cap) if cap else 'none'})"
+    report = Table("model", "estimated bytes", "this build", "of the cap", "note", title=title)
     total = this_build = 0
     for name, (expr, inline) in plan.items():
         size = tgt.dry_run(proj.models[name], expr)
         how, rows = incremental_plans.get(name, ("", None))
         this = size if rows is None else tgt.dry_run(proj.models[name], rows)
         total, this_build = total + size, this_build + this
-        note = [f"computes {', '.join(inline)} inline (not built yet)"] if inline else []
-        report.add_row(name, f"{size:,}", f"{this:,}", "; ".join([*note, how] if how else note))
-    report.add_row("total", f"{total:,}", f"{this_build:,}", "", style="bold")
+        notes = [f"computes {', '.join(inline)} inline (not built yet)"] if inline else []
+        notes += [tgt.notes[name]] if name in tgt.notes else []
+        notes += [how] if how else []
+        share = f"{size / cap:.0%}" + (" OVER" if size > cap else "") if cap else ""
+        row = (name, f"{size:,}", f"{this:,}", share, "; ".join(notes))
+        report.add_row(*row, style="red" if cap and size > cap else None)
+    report.add_row("total", f"{total:,}", f"{this_build:,}", "", "", style="bold")
     out.print(report)
 
 
@@ -468,18 +581,19 @@ def list_models(
         table = Table(
             "model",
             "layer",
+            "materialized",
             "key",
             "grain",
-            "last built",
             title=f"{len(selected)} models (`ecom ls MODEL`: its columns)",
         )
         for model_name in selected:
             m = proj.models[model_name]
+            kind = ", ".join(f"{t}: {m.materialization(t)}" for t in TARGETS) if m.materialized_on else m.materialized
             s = state.get(model_name)
             built = f"as_of {s['as_of']}, {s['mode']}" if s else ""
             if s and s["replaced_from"]:
                 built += f" from {s['replaced_from']}"
-            table.add_row(model_name, m.layer, ", ".join(m.key), docs[model_name].grain, built)
+            table.add_row(model_name, m.layer, kind, ", ".join(m.key), docs[model_name].grain, built)
         out.print(table)
         consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]
         if consumers:

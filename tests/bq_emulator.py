@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -44,6 +45,18 @@ class Emulator:
             "ECOM_BQ_STORAGE_EMULATOR_HOST": self.storage_endpoint,
             "ECOM_BQ_PROJECT": self.project,
         }
+
+    def target(self, **settings: Any) -> Any:
+        """A BigQueryTarget on this emulator (Storage Read API included), ignoring any ecom.toml."""
+        from ecom.targets.bigquery.target import BigQueryTarget
+
+        return BigQueryTarget.from_options(
+            project=self.project,
+            endpoint=self.endpoint,
+            storage_endpoint=self.storage_endpoint,
+            config_dir="/nonexistent",
+            **settings,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +112,20 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(extra)
     return env
+
+
+def product_copy(product: dict) -> dict:
+    """The product's columns an inventory unit carries (thelook copies them onto every unit)."""
+    return {
+        "cost": product["cost"],
+        "product_category": product["category"],
+        "product_name": product["name"],
+        "product_brand": product["brand"],
+        "product_retail_price": product["retail_price"],
+        "product_department": product["department"],
+        "product_sku": product["sku"],
+        "product_distribution_center_id": product["distribution_center_id"],
+    }
 
 
 def tiny_raw(seed: int = 7) -> dict[str, pa.Table]:
@@ -207,14 +234,7 @@ def tiny_raw(seed: int = 7) -> dict[str, pa.Table]:
                     "product_id": product["id"],
                     "created_at": created - dt.timedelta(days=rnd.randint(5, 20)),
                     "sold_at": created,
-                    "cost": product["cost"],
-                    "product_category": product["category"],
-                    "product_name": product["name"],
-                    "product_brand": product["brand"],
-                    "product_retail_price": product["retail_price"],
-                    "product_department": product["department"],
-                    "product_sku": product["sku"],
-                    "product_distribution_center_id": product["distribution_center_id"],
+                    **product_copy(product),
                 }
             )
             items.append(
@@ -241,14 +261,7 @@ def tiny_raw(seed: int = 7) -> dict[str, pa.Table]:
                     "product_id": product["id"],
                     "created_at": at(rnd.uniform(0, 100)),
                     "sold_at": None,
-                    "cost": product["cost"],
-                    "product_category": product["category"],
-                    "product_name": product["name"],
-                    "product_brand": product["brand"],
-                    "product_retail_price": product["retail_price"],
-                    "product_department": product["department"],
-                    "product_sku": product["sku"],
-                    "product_distribution_center_id": product["distribution_center_id"],
+                    **product_copy(product),
                 }
             )
     for k in range(8):  # anonymous browsing

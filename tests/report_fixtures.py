@@ -1,8 +1,9 @@
-"""Shared test data for the report tests: the marts' schemas (docs/contract.md#models columns and types),
-table builders, and `fake_marts()`, a small deterministic generator of plausible marts.
+"""Shared test data for the report tests: `fake_marts()`, a small deterministic generator of plausible
+marts with the contract's columns and types (the schemas below, docs/contract.md#models), and the
+helpers that put them in DuckDB, give their build variables and render their report.
 
-tests/test_report.py builds hand-made marts from the schemas; tests/test_report_browser.py (and the
-report's CLI / BigQuery / scale tests) render a whole report from `fake_marts()`.
+tests/test_report.py (CLI, BigQuery compile, scale) and tests/test_report_browser.py render whole
+reports from `fake_marts()`.
 """
 
 from __future__ import annotations
@@ -206,11 +207,6 @@ ECONOMICS_SCHEMA = dict(
 CHANNELS = (*PLATFORMS, "Organic", "Unattributed")
 MODELS = ("last_touch", "first_touch", "linear", "position_based", "time_decay")
 VARS_SCHEMA = dict(name="string", value="string")
-
-
-def mem(schema: dict[str, str], rows: list[tuple]) -> ibis.Table:
-    """A memtable of `schema` from rows given as tuples in the schema's column order."""
-    return ibis.memtable([dict(zip(schema, r, strict=True)) for r in rows], schema=ibis.schema(schema))
 
 
 def mem_records(schema: dict[str, str], records: list[dict]) -> ibis.Table:

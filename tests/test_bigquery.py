@@ -11,6 +11,7 @@ dialect cross-check cover those.
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
 import sys
 import time
@@ -75,8 +76,10 @@ def test_yaml_config_file_and_per_source_locations(tmp_path):
 
 
 def test_raw_dataset_defaults_beside_the_models_dataset():
-    target = BigQueryTarget.from_options(project="p", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
-    assert target.raw == Location("ecom_raw", "p")
+    target = BigQueryTarget.from_options(
+        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent"
+    )
+    assert target.raw == Location("ecom_raw", "my-proj")
     assert target.endpoint == "http://127.0.0.1:9"
     # no Storage Read endpoint given: results over REST, and no Storage client for Google's host
     assert target.con.storage_client is None and target.client._ensure_bqstorage_client() is None
@@ -113,8 +116,8 @@ def test_config_file_mistakes_are_one_line_errors(tmp_path, content, message):
 def test_missing_project_or_dataset_says_which_and_how():
     with pytest.raises(TargetError, match="no BigQuery project: pass --project, set ECOM_BQ_PROJECT"):
         BigQueryTarget(resolve_config({"dataset": "d", "endpoint": "127.0.0.1:9"}, {}, Path("/nonexistent")))
-    target = BigQueryTarget(resolve_config({"project": "p", "raw_dataset": "r", "endpoint": "127.0.0.1:9"}, {}))
-    assert target.raw == Location("r", "p")  # enough to upload raw data
+    target = BigQueryTarget(resolve_config({"project": "my-proj", "raw_dataset": "r", "endpoint": "127.0.0.1:9"}, {}))
+    assert target.raw == Location("r", "my-proj")  # enough to upload raw data
     with pytest.raises(TargetError, match="no BigQuery dataset for the models: pass --dataset"):
         _ = target.models
 
@@ -124,7 +127,9 @@ def test_missing_project_or_dataset_says_which_and_how():
 
 @pytest.fixture
 def offline_target() -> BigQueryTarget:
-    return BigQueryTarget.from_options(project="p", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
+    return BigQueryTarget.from_options(
+        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent"
+    )
 
 
 def _model(name: str, **kwargs) -> Model:
@@ -135,13 +140,13 @@ def test_ddl_partitions_clusters_and_labels(offline_target):
     t = ibis.table({"id": "int64", "day": "date", "ts": "timestamp('UTC')", "c": "string"}, name="src")
     by_date = offline_target.ddl(_model("fact_x", partition_by="day", cluster_by=("c", "id")), t)
     assert by_date.startswith(
-        "CREATE OR REPLACE TABLE `p.ecom.fact_x` PARTITION BY `day` CLUSTER BY `c`, `id` "
+        "CREATE OR REPLACE TABLE `my-proj.ecom.fact_x` PARTITION BY `day` CLUSTER BY `c`, `id` "
         'OPTIONS(labels=[("ecom_model", "fact_x")]) AS\nSELECT'
     )
     by_ts = offline_target.ddl(_model("fact_y", partition_by="ts"), t)
     assert "PARTITION BY DATE(`ts`) OPTIONS" in by_ts
     view = offline_target.ddl(_model("v", materialized="view"), t)
-    assert view.startswith('CREATE OR REPLACE VIEW `p.ecom.v` OPTIONS(labels=[("ecom_model", "v")]) AS')
+    assert view.startswith('CREATE OR REPLACE VIEW `my-proj.ecom.v` OPTIONS(labels=[("ecom_model", "v")]) AS')
     with pytest.raises(BigQueryError, match="partition_by='c' is string"):
         offline_target.ddl(_model("bad", partition_by="c"), t)
 
@@ -189,24 +194,23 @@ def test_dry_run_asks_for_a_dry_run_and_returns_the_estimate(offline_target):
 # -- errors a user meets without credentials -------------------------------------------------------
 
 
-def _cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
+def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**env, "PYTHONPATH": str(ROOT)}
-    start = time.perf_counter()
-    done = subprocess.run(
+    # The timeout only stops a hang: how fast the refusal comes is for a benchmark, not a test.
+    return subprocess.run(
         [sys.executable, "-m", "ecom", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
     )
-    return done, time.perf_counter() - start
 
 
-def test_no_credentials_prints_how_to_authenticate_fast(tmp_path):
+def test_no_credentials_prints_how_to_authenticate(tmp_path):
     home = tmp_path / "home"
     home.mkdir()  # no gcloud ADC file there
-    done, seconds = _cli(
+    done = _cli(
         "build",
         "--target",
         "bigquery",
         "--project",
-        "p",
+        "my-proj",
         "--dataset",
         "d",
         env=clean_env(HOME=str(home)),
@@ -216,14 +220,13 @@ def test_no_credentials_prints_how_to_authenticate_fast(tmp_path):
     assert HOW_TO_AUTHENTICATE.split(":")[0] in done.stderr
     assert "gcloud auth application-default login" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
-    assert seconds < 5, f"took {seconds:.1f} s"
 
 
 def test_a_missing_credentials_file_is_named(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     env = clean_env(HOME=str(home), GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "key.json"))
-    done, _ = _cli("build", "--target", "bigquery", "--project", "p", "--dataset", "d", env=env, cwd=tmp_path)
+    done = _cli("build", "--target", "bigquery", "--project", "my-proj", "--dataset", "d", env=env, cwd=tmp_path)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "Google credentials unusable" in done.stderr and "key.json" in done.stderr
 
@@ -465,17 +468,20 @@ def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, 
 
 @pytest.mark.emulator
 def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, built, tmp_path):  # noqa: F811
-    env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw")
-    done, _ = _cli("build", "--target", "bigquery", "--dry-run", "--select", "staging", env=env, cwd=tmp_path)
+    env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw", COLUMNS="200")
+    dry = ("build", "--target", "bigquery", "--dry-run", "--select", "staging", "--max-bytes-billed", "1GiB")
+    done = _cli(*dry, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Dry run (nothing written)" in done.stdout and "stg_orders" in done.stdout and "total" in done.stdout
+    assert "Dry run (nothing written; cap per query job: 1.0 GiB)" in done.stdout
+    assert "of the cap" in done.stdout and "stg_orders" in done.stdout and "total" in done.stdout
+    assert re.search(r"stg_orders\s+│\s+0\s+│\s+0%", done.stdout), done.stdout  # the emulator estimates 0
     assert "cli" not in {d.dataset_id for d in bq.client.list_datasets()}
-    done, _ = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    done = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (
         bq.client.get_table(f"{bq.project}.cli.stg_orders").num_rows == built.duck.table("stg_orders").count().execute()
     )
-    done, _ = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    done = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout
 
@@ -559,13 +565,11 @@ def test_the_cli_prints_bigquery_refusals_reached_through_ibis_as_one_line(capsy
 
 
 def test_an_unreachable_endpoint_is_one_line(tmp_path):
-    from google.cloud.bigquery import DEFAULT_RETRY
-
     target = BigQueryTarget.from_options(
-        project="p", dataset="d", endpoint=f"http://127.0.0.1:{_closed_port()}", config_dir="/nonexistent"
+        project="my-proj", dataset="d", endpoint=f"http://127.0.0.1:{_closed_port()}", config_dir="/nonexistent"
     )
-    target.retry = DEFAULT_RETRY.with_timeout(0.5)
-    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading p\.d_raw\.orders: [^\n]*$"):
+    target.client.retry_seconds = 0.5  # the emulator's policy is 10 s: no need to wait for it here
+    with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading my-proj\.d_raw\.orders: [^\n]*$"):
         target.raw_schema("orders")
 
 

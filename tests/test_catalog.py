@@ -82,7 +82,7 @@ def test_descriptions_with_quotes_backslashes_and_newlines_round_trip(tmp_path):
     assert comment == f"{text!r}."
 
 
-def test_the_build_records_rows_seconds_and_time_per_model(project, built, tmp_path):
+def test_the_build_records_rows_seconds_and_time_per_model(project, built):
     records = engine.last_builds(built)
     assert set(records) == set(project.order)
     assert records["stg_orders"]["rows"] == 2  # the two orders of the raw data
@@ -242,7 +242,7 @@ def test_docs_bad_input_is_one_line(args, message, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-def test_docs_without_a_build_compiles_with_the_given_as_of(project, tmp_path, monkeypatch):
+def test_docs_without_a_build_compiles_with_the_given_as_of(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["docs", "--path", "none.duckdb", "--vars", "as_of=2024-06-30"])
     assert result.exit_code == 0, result.output

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -80,7 +79,7 @@ def test_search_finds_a_column_by_a_word_of_its_description(browser, project):
 
 def _node_center(b: Browser, node: str) -> tuple[float, float]:
     b.eval("window.scrollTo(0, 0)")
-    time.sleep(0.2)
+    b.wait_for("window.scrollY === 0")  # a condition, not a guessed delay
     return _center(
         b,
         f"""(() => {{

@@ -31,6 +31,7 @@ from marts.customers import (
 )
 from marts.summaries import customer_segment_shares
 from tests.conftest import approx_rows, build_scenario, run_model_both, ts
+from tests.reference import segment
 
 D = dt.date
 
@@ -556,15 +557,6 @@ def reference_segments(rows: list[tuple[int, int, int, int]]) -> dict[int, tuple
     def score(rank: int) -> int:
         p = Fraction(rank - 1, n - 1) if n > 1 else Fraction(0)
         return min(5, 1 + math.floor(5 * p))
-
-    def segment(r: int, fm: int) -> str:
-        if r >= 4:
-            return "Champions" if fm >= 4 else "Potential Loyalists" if fm >= 2 else "New Customers"
-        if r == 3:
-            return "Loyal Customers" if fm >= 3 else "Need Attention"
-        if fm >= 3:
-            return "At Risk"
-        return "Hibernating" if r == 2 else "Lost"
 
     result = {}
     for user, recency, orders, cents in rows:

@@ -325,3 +325,38 @@ def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project):
 def test_readme_lineage_graph_is_current(project):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert engine.mermaid(project, project.order) in readme, "README's graph is stale: paste `ecom ls --mermaid`"
+
+
+def test_a_model_switches_between_table_and_view_on_the_same_duckdb_file(project):
+    """DuckDB refuses CREATE OR REPLACE VIEW over a table (and the reverse): the target drops the other kind."""
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    values = engine.target_vars(project, target, {})
+    staged = project.models["stg_orders"]
+    kind = "SELECT table_type FROM information_schema.tables WHERE table_name = 'stg_orders'"
+    for materialized, table_type in [("table", "BASE TABLE"), ("view", "VIEW"), ("table", "BASE TABLE")]:
+        switched = Model(staged.name, staged.func, staged.key, materialized_on={"duckdb": materialized})
+        one = Project.from_parts({"stg_orders": switched}, {}, project.vars)
+        [result] = engine.build(one, target, ["stg_orders"], values)
+        assert (result.rows, target.con.con.execute(kind).fetchone()[0]) == (2, table_type)
+
+
+def test_cli_build_profile_prints_materializations_memory_and_time_around_models(db, monkeypatch):
+    monkeypatch.setenv("ECOM_DUCKDB_MEMORY_LIMIT", "512MiB")
+    result = runner.invoke(app, ["build", "--select", "stg_orders", "--profile", "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "Build profile (memory_limit 512.0 MiB, temp_directory " in text
+    row = next(line for line in result.stdout.splitlines() if "stg_orders" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[:4] == ["stg_orders", "staging", "view", "1"]
+    assert float(cells[6]) >= 0  # DuckDB's peak memory in MB, measured
+    assert "s before them (imports, source checks, variables)" in text
+
+
+def test_cli_bad_memory_limit_is_one_line_and_exit_1(db, monkeypatch):
+    monkeypatch.setenv("ECOM_DUCKDB_MEMORY_LIMIT", "lots")
+    result = runner.invoke(app, ["build", "--path", str(db)])
+    assert result.exit_code == 1
+    assert "ECOM_DUCKDB_MEMORY_LIMIT='lots' is refused by DuckDB" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output

@@ -40,7 +40,9 @@ from ecom.core import engine
 from ecom.core.registry import Model, Project
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.core.vars import resolve_vars
+from ecom.targets.base import Location
 from ecom.targets.bigquery.config import resolve_config
+from ecom.targets.bigquery.ddl import create_statement
 from ecom.targets.bigquery.errors import BigQueryError
 from ecom.targets.bigquery.target import BigQueryTarget
 from tests.conftest import SNAPSHOT_AS_OF
@@ -227,18 +229,22 @@ def analyzer(zetasql_service, expressions) -> Analyzer:
 
 @pytest.mark.parametrize("name", PROJECT.order)
 def test_select_and_ddl_pass_the_analyzer_with_the_declared_columns(name, analyzer, expressions):
-    """The SELECT and the statement a build runs (TARGET.ddl: partitioning, clustering, labels) both
-    resolve, and produce exactly the model's declared columns, in order, with its BigQuery types."""
+    """The SELECT and the statement a build runs (TARGET.ddl: partitioning, clustering, labels; and
+    by month, as a build partitions over 4,000 days) resolve, and produce exactly the model's
+    declared columns, in order, with its BigQuery types."""
     model, expr = PROJECT.models[name], expressions[name]
     declared = columns(expr.schema())
     assert output_columns(analyzer.analyze(TARGET.compile(expr))) == declared
     created = analyzer.analyze(TARGET.ddl(model, expr))
     assert output_columns(created) == declared
-    if model.materialized == "table":
+    if model.materialization("bigquery") == "table":
         assert (len(created.partition_by_list), len(created.cluster_by_list)) == (
             int(model.partition_by is not None),
             len(model.cluster_by),
         )
+    if model.materialized == "table" and model.partition_by:  # the monthly fallback over 4,000 days
+        monthly = analyzer.analyze(TARGET.ddl(model, expr, monthly=True))
+        assert output_columns(monthly) == declared and len(monthly.partition_by_list) == 1
 
 
 # -- negative controls: what the analyzer must refuse, so the checks above cannot pass vacuously --
@@ -294,3 +300,19 @@ def test_partition_by_a_string_is_a_gap_the_projects_own_ddl_check_covers(analyz
     model = Model(name="m", func=lambda: None, key=("status",), partition_by="status")
     with pytest.raises(BigQueryError, match="partition_by='status' is string"):
         TARGET.ddl(model, ibis.table({"status": "string"}, name="t"))
+
+
+def test_a_hostile_name_stays_one_identifier_of_one_statement(analyzer):
+    """Settings are validated before any SQL is built (tests/test_bigquery_jobs.py); should a name
+    with a backquote reach the DDL anyway, BigQuery's escaping keeps it one identifier: GoogleSQL
+    reads one CREATE statement (three statements would be a syntax error) naming that table."""
+    hostile = "x` AS SELECT 1; DROP TABLE victim_t; --"
+    model = Model(name="m", func=lambda: None, key=("a",))
+    statement = create_statement(model, ibis.schema({"a": "int64"}), "SELECT 1 AS a", Location(hostile, "p"))
+    created = analyzer.analyze(statement)
+    assert output_columns(created) == [("a", {"type_kind": "TYPE_INT64"})]
+    while "name_path" not in created.DESCRIPTOR.fields_by_name:  # kept by the CREATE base node
+        created = created.parent
+    assert ".".join(created.name_path) == f"p.{hostile}.m"
+    with pytest.raises(AnalyzerError):  # the control: spliced without escaping, it is three statements
+        analyzer.analyze(statement.replace("\\`", "`"))

@@ -63,3 +63,31 @@ def test_a_variable_defined_twice_is_refused_and_the_same_definition_again_is_no
     model(key="order_id")(first_orders)
     model(key="order_id")(first_orders)  # a module imported again registers the same definition
     assert list(registry._MODELS) == ["first_orders"]
+
+
+def test_materialization_is_per_target_and_table_where_not_named():
+    def per_target_orders(stg_orders):
+        return stg_orders
+
+    def view_orders(stg_orders):
+        return stg_orders
+
+    model(key="order_id", materialized={"duckdb": "view"})(per_target_orders)
+    model(key="order_id", materialized="view")(view_orders)
+    per_target, everywhere = registry._MODELS["per_target_orders"], registry._MODELS["view_orders"]
+    assert (per_target.materialization("duckdb"), per_target.materialization("bigquery")) == ("view", "table")
+    assert (everywhere.materialization("duckdb"), everywhere.materialization("bigquery")) == ("view", "view")
+
+
+@pytest.mark.parametrize(
+    ("materialized", "message"),
+    [
+        ({"duckbd": "view"}, "materialized names unknown target(s) duckbd; targets: duckdb, bigquery"),
+        ({"duckdb": "ephemeral"}, "materialized must be 'table' or 'view', not 'ephemeral'"),
+        ("incremental", "materialized must be 'table' or 'view', not 'incremental'"),
+    ],
+)
+def test_a_bad_materialization_is_refused(materialized, message):
+    with pytest.raises(ValueError) as refused:
+        model(key="order_id", materialized=materialized)(first_orders)
+    assert str(refused.value) == message

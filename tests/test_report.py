@@ -193,7 +193,7 @@ def test_customer_rows_by_first_order_month_source_and_segment(small_report):
         assert got[key]["lifetime_net_revenue"] == pytest.approx(revenue, abs=0.005)
 
 
-def test_top_lists_are_capped_and_ranked(small_report, monkeypatch):
+def test_top_lists_are_capped_and_ranked(small_report):
     path, marts, _ = small_report
     data = embedded(path)
     top = rows_of(data, "top_customers")

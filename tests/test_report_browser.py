@@ -112,7 +112,7 @@ def approx(x):
 
 
 @pytest.mark.browser
-def test_pages_draw_offline(wide: Browser, fake):
+def test_pages_draw_offline(wide: Browser):
     print(
         f"first page interactive after {wide.eval('window.reportStatus.readyMs'):.0f} ms"
         " (headless Chromium, fake marts; a benchmark figure, not a limit)"

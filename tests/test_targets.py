@@ -146,7 +146,7 @@ def test_unknown_target_lists_the_defined_ones(toml):
 def test_every_target_command_takes_the_same_target_options():
     commands = typer.main.get_command(app).commands
     with_target = {name for name, c in commands.items() if any(p.name == "target" for p in c.params)}
-    assert with_target == {"generate", "load", "build", "compile", "test", "report", "docs", "ls"}
+    assert with_target == {"generate", "load", "spend", "build", "compile", "test", "report", "docs", "ls"}
     for name in with_target:
         assert {p.name for p in commands[name].params} >= set(TARGET_OPTIONS), name
 

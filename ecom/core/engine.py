@@ -112,6 +112,7 @@ class ModelResult:
     seconds: float = 0.0
     message: str = ""
     note: str = ""  # an incremental model: how it was built (from which day, or why in full)
+    peak_bytes: int | None = None  # the engine's peak memory up to this model, when the target measures it
 
 
 def model_inputs(
@@ -161,7 +162,7 @@ def build(
             try:
                 inputs = model_inputs(project, target, name)
                 expr = call(model.func, inputs, values)
-                if model.materialized == "incremental":
+                if model.materialization(target.name) == "incremental":
                     rows, note = run.materialize(model, inputs, expr)
                 else:
                     rows = target.materialize(model, expr)
@@ -172,7 +173,9 @@ def build(
                 raise
             except Exception as e:  # the backend's message is the useful part
                 raise BuildError(f"model {name} failed: {first_line(e)}") from e
-            result = ModelResult(name, "ok", rows, time.perf_counter() - start, note=note)
+            result = ModelResult(
+                name, "ok", rows, time.perf_counter() - start, peak_bytes=target.peak_memory(), note=note
+            )
             results.append(result)
             on_done(result)
         run.save()
@@ -303,7 +306,7 @@ def incremental_plans(
     plans = {}
     for name in selected:
         model = project.models[name]
-        if model.materialized == "incremental" and target.exists(name):
+        if model.materialization(target.name) == "incremental" and target.exists(name):
             inputs = model_inputs(project, target, name)
             rows = run.plan(model, inputs, call(model.func, inputs, values))
             plans[name] = (run.done[name].reason, rows)
@@ -453,10 +456,10 @@ def compile_inputs(
 def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[str, list[dict]]]:
     """The registered summaries whose models were all built, as (title, rows)."""
     result = []
+    values = built_vars(project, target, {})
     for s in project.summaries.values():
         reads = [p for p in s.params if p in project.models]
         if reads and set(reads) <= built:
-            values = built_vars(project, target, {})
             table = call(s.func, {p: target.table(p) for p in reads}, values)
             result.append((s.title, table.to_pyarrow().to_pylist()))
     return result

@@ -1,9 +1,10 @@
-"""Models, data tests and build variables, and the DAG the code declares.
+"""Models, data tests, build variables, build summaries and exposures, and the DAG the code declares.
 
 A model is a plain function in `marts/` whose name is its table and whose parameters name what it
 reads: raw sources (`ecom.core.sources.RAW_SCHEMAS`), other models, or build variables. `@model` records
-what the engine needs besides the expression: the key, the materialization, BigQuery partitioning
-and clustering, and the generic data tests of its columns.
+what the engine needs besides the expression: the key, the materialization (per target), BigQuery
+partitioning and clustering, and the generic data tests of its columns. An `@exposure` (a report
+page) declares the marts and columns something outside the project reads, for lineage and `ecom ls`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 from ecom.core.sources import RAW_SCHEMAS
 
 LAYERS = ("staging", "intermediate", "marts")
+TARGETS = ("duckdb", "bigquery")
+MATERIALIZATIONS = ("table", "view", "incremental")  # incremental: a table (ecom.core.incremental)
 
 
 class ProjectError(Exception):
@@ -38,7 +41,8 @@ class Model:
     name: str
     func: Callable[..., Any]
     key: tuple[str, ...]
-    materialized: str = "table"
+    materialized: str = "table"  # on every target not in materialized_on
+    materialized_on: Mapping[str, str] = field(default_factory=dict)
     partition_by: str | None = None
     cluster_by: tuple[str, ...] = ()
     not_null: tuple[str, ...] = ()
@@ -51,6 +55,11 @@ class Model:
     @property
     def params(self) -> tuple[str, ...]:
         return tuple(inspect.signature(self.func).parameters)
+
+    def materialization(self, target: str) -> str:
+        """Whether the model is a "table", a "view" or "incremental" (a table) on the target named
+        `target` (duckdb, bigquery)."""
+        return self.materialized_on.get(target, self.materialized)
 
     @property
     def layer(self) -> str:
@@ -147,7 +156,7 @@ def _defined_at(func: Callable[..., Any]) -> str:
 def model(
     *,
     key: str | Iterable[str],
-    materialized: str = "table",
+    materialized: str | Mapping[str, str] = "table",
     partition_by: str | None = None,
     cluster_by: str | Iterable[str] | None = None,
     not_null: str | Iterable[str] | None = None,
@@ -155,17 +164,25 @@ def model(
     relationships: Mapping[str, str] | None = None,
     since: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a model. `relationships` maps a column to `"model.column"` it must resolve to.
+    """Register a model. `materialized` is "table" or "view" on every target, or per target, e.g.
+    `{"duckdb": "view"}` (a target not named builds a table). `relationships` maps a column to
+    `"model.column"` it must resolve to.
 
     `materialized="incremental"` (with a date `partition_by`) rebuilds only the partitions from the
     first changed day on (ecom.core.incremental). `since`, when given, computes them: a function
     whose parameters name the model's inputs, its variables, `this` (the model's table as built)
     and `since` (the first changed day), returning (the first day to replace, its rows from then).
     """
-    if materialized not in ("table", "view", "incremental"):
-        raise ValueError(f"materialized must be 'table', 'view' or 'incremental', not {materialized!r}")
     if materialized == "incremental" and not partition_by:
         raise ValueError("materialized='incremental' replaces partitions: give partition_by")
+    per_target = {} if isinstance(materialized, str) else dict(materialized)
+    default = materialized if isinstance(materialized, str) else "table"
+    unknown = sorted(set(per_target) - set(TARGETS))
+    if unknown:
+        raise ValueError(f"materialized names unknown target(s) {', '.join(unknown)}; targets: {', '.join(TARGETS)}")
+    for kind in (default, *per_target.values()):
+        if kind not in MATERIALIZATIONS:
+            raise ValueError(f"materialized must be 'table', 'view' or 'incremental', not {kind!r}")
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         _claim("model", func.__name__, _defined_at(func))
@@ -173,7 +190,8 @@ def model(
             name=func.__name__,
             func=func,
             key=_tuple(key),
-            materialized=materialized,
+            materialized=default,
+            materialized_on=per_target,
             partition_by=partition_by,
             cluster_by=_tuple(cluster_by),
             not_null=_tuple(not_null),

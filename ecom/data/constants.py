@@ -1,7 +1,5 @@
-"""The generator's constant tables: thelook's figures and vocabularies, and the marketing platforms'
-economics (ecom.data.generate's docstring explains each figure)."""
-
-from dataclasses import dataclass
+"""The generator's constant tables: thelook's figures and vocabularies (ecom.data.generate's docstring
+explains each figure; the marketing platforms' economics are in ecom.data.calibration)."""
 
 # ---------------------------------------------------------------------------------------------
 # Reference data (thelook's figures)
@@ -429,38 +427,3 @@ LAST_NAMES = (
 )
 STREET_SUFFIXES = ("Street", "Avenue", "Road", "Lane", "Way", "Grove", "Bypass", "Mills", "Pass", "Court")
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
-
-# marketing: per-platform economics
-
-
-@dataclass(frozen=True)
-class Platform:
-    name: str
-    source: str  # the events.traffic_source whose sessions its clicks follow
-    clicks_per_session: float  # clicks recorded by the platform per session it brings
-    ctr: float  # clicks / impressions
-    cpc: float  # spend / click
-    campaigns: tuple[tuple[str, float], ...]  # (kind, weight); the first is always on
-
-
-PLATFORMS = (
-    Platform("Google", "Adwords", 1.4, 0.045, 2.15, (("brand", 0.35), ("search", 0.40), ("shopping", 0.25))),
-    Platform(
-        "Facebook",
-        "Facebook",
-        2.6,
-        0.012,
-        3.05,
-        (("retargeting", 0.40), ("prospecting", 0.35), ("lookalike", 0.25)),
-    ),
-    Platform("YouTube", "YouTube", 3.0, 0.006, 1.80, (("awareness", 0.55), ("consideration", 0.45))),
-    Platform(
-        "Email",
-        "Email",
-        1.1,
-        0.030,
-        0.97,
-        (("newsletter", 0.40), ("promo", 0.35), ("winback", 0.15), ("abandoned_cart", 0.10)),
-    ),
-)
-EXPECTED_ROAS = {"Email": (8, 15), "Google": (3, 5), "YouTube": (1.5, 3), "Facebook": (1, 2)}

@@ -71,27 +71,8 @@ Deviation from thelook: `order_items.inventory_item_id` points at the item's SOL
 points at one of the unsold units of the same product, whose id is 1-3 higher; no model uses the
 column).
 
-marketing_spend (thelook has none): platforms Google, Facebook, YouTube, Email, the platforms of
-the event traffic sources Adwords, Facebook, YouTube, Email. Every quarter each platform runs an
-always-on campaign for the whole quarter (e.g. `google_brand_2024q1`) and two or three others with
-their own start and end dates inside the quarter (`google_shopping_2024q1`, ...), clipped to the
-first order date .. `end_date`; one row per (date, platform, campaign_id) while a campaign is
-active. A day's clicks of a platform follow that day's sessions (identified and anonymous, by start
-date) of its traffic source: clicks = sessions x clicks_per_session[platform] x the campaign's share
-of the platform that day (kind weights, renormalised over the campaigns active that day) x a
-log-normal noise (sigma 0.25); impressions = clicks / CTR (per platform, noise sigma 0.15); spend
-= clicks x CPC (per platform, noise sigma 0.10). ~1 % of rows are paused days (spend, clicks,
-impressions 0) and ~0.5 % have NULL clicks (a tracking gap; spend kept).
-
-Calibration: an order is attributed to the platform of its last session starting within 24 h before
-it, and every order has its sessions 0-4 h before it, each with an independent traffic source, so a
-platform earns net revenue in proportion to its share of sessions, while its spend is its sessions
-x clicks_per_session x CPC. Platform ROAS is therefore (net revenue per session) / (cost per
-session); net revenue per session is ~12 (thelook converts a large share of its sessions), so the
-cost per session of each platform was set to give ROAS Email ~11, Google ~4, YouTube ~2.2 and
-Facebook ~1.5 (EXPECTED_ROAS) over the default period (benchmarks/bench_generate.py measures it
-with a last-touch approximation). Early days have a lower ROAS than recent ones, because anonymous
-traffic is uniform over time while orders grow.
+marketing_spend (thelook has none): `ecom.data.calibration`, the recipe `ecom spend` shares, over
+the sessions generated per day and traffic source, from the first order date to `end_date`.
 """
 
 from __future__ import annotations
@@ -100,7 +81,7 @@ import datetime
 import math
 import os
 import pathlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -111,6 +92,7 @@ import pyarrow.parquet as pq
 
 from ecom.core.files import describe_os_error
 from ecom.core.sources import RAW_SCHEMAS
+from ecom.data import calibration
 from ecom.data.constants import (
     ADJECTIVES,
     ANON_LENGTHS,
@@ -133,7 +115,6 @@ from ecom.data.constants import (
     NULL_BRANDS,
     NULL_NAMES,
     ORDERS_PER_USER,
-    PLATFORMS,
     STATUS_REACHES,
     STATUS_WEIGHTS,
     STATUSES,
@@ -786,85 +767,14 @@ def _events_table(
 # ---------------------------------------------------------------------------------------------
 
 
-def _next_quarter(q: datetime.date) -> datetime.date:
-    month = q.month + 3
-    return datetime.date(q.year + month // 13, (month - 1) % 12 + 1, 1)
-
-
-def _quarter_starts(first: datetime.date, last: datetime.date) -> Iterator[datetime.date]:
-    q = datetime.date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
-    while q <= last:
-        yield q
-        q = _next_quarter(q)
-
-
 def marketing_spend(seed: int, clock: Clock, counters: Counters) -> pa.Table:
-    """One row per (date, platform, campaign) while the campaign runs; see the module docstring."""
+    """The calibrated spend over the generated sessions, from the first order date to end_date."""
     if counters.first_order is None:
         return RAW_SCHEMAS["marketing_spend"].to_pyarrow().empty_table()
-    rng = np.random.default_rng([seed, 3])
-    epoch = datetime.date(1970, 1, 1)
-    first = epoch + datetime.timedelta(days=counters.first_order // DAY)
-    last = epoch + datetime.timedelta(days=clock.now // DAY)
-    # campaigns: (platform index, campaign id, kind weight, first day, last day) as day numbers
-    camp_platform, camp_id, camp_weight, camp_from, camp_to = [], [], [], [], []
-    for q in _quarter_starts(first, last):
-        q_last = _next_quarter(q) - datetime.timedelta(days=1)
-        qn = (q.month - 1) // 3 + 1
-        span = (q_last - q).days
-        for pi, plat in enumerate(PLATFORMS):
-            for k, (kind, weight) in enumerate(plat.campaigns):
-                if k == 0:  # always on
-                    lo, hi = 0, span
-                else:
-                    lo = int(rng.integers(0, 25))
-                    hi = span - int(rng.integers(0, 25))
-                c_from = max(q + datetime.timedelta(days=lo), first)
-                c_to = min(q + datetime.timedelta(days=hi), last)
-                if c_from > c_to:
-                    continue
-                camp_platform.append(pi)
-                camp_id.append(f"{plat.name.lower()}_{kind}_{q.year}q{qn}")
-                camp_weight.append(weight)
-                camp_from.append((c_from - epoch).days)
-                camp_to.append((c_to - epoch).days)
-    lengths = np.array(camp_to) - np.array(camp_from) + 1
-    r_camp, r_off = _segment_positions(lengths)
-    r_day = np.array(camp_from)[r_camp] + r_off  # days since the epoch
-    r_plat = np.array(camp_platform)[r_camp]
-    # the campaign's share of its platform that day: weights renormalised over active campaigns
-    weight = np.array(camp_weight)[r_camp]
-    key = (r_day - r_day.min()) * len(PLATFORMS) + r_plat
-    total = np.bincount(key, weights=weight)[key]
-    share = weight / total
-    src_index = np.array([EVENT_SOURCES.index(p.source) for p in PLATFORMS])
-    day_idx = np.clip(r_day - clock.start // DAY, 0, clock.days - 1)
-    sessions = counters.sessions[day_idx, src_index[r_plat]]
-    cps = np.array([p.clicks_per_session for p in PLATFORMS])[r_plat]
-    n = len(r_day)
-    clicks = np.rint(sessions * cps * share * rng.lognormal(0, 0.25, n)).astype(np.int64)
-    ctr = np.array([p.ctr for p in PLATFORMS])[r_plat] * rng.lognormal(0, 0.15, n)
-    impressions = np.ceil(clicks / ctr).astype(np.int64)
-    cpc = np.array([p.cpc for p in PLATFORMS])[r_plat] * rng.lognormal(0, 0.10, n)
-    spend = np.round(clicks * cpc, 2)
-    paused = rng.random(n) < 0.01
-    clicks[paused] = 0
-    impressions[paused] = 0
-    spend[paused] = 0.0
-    null_clicks = (rng.random(n) < 0.005) & ~paused
-    order = np.lexsort((np.array(camp_id)[r_camp], r_plat, r_day))
-    names = _strings(p.name for p in PLATFORMS)
-    return _table(
-        "marketing_spend",
-        {
-            "date": pa.array(r_day[order].astype(np.int32), pa.date32()),
-            "campaign_id": _take(_strings(camp_id), r_camp[order]),
-            "platform": _take(names, r_plat[order]),
-            "spend": pa.array(spend[order]),
-            "clicks": pa.array(clicks[order], mask=null_clicks[order]),
-            "impressions": pa.array(impressions[order]),
-        },
-    )
+    first, last = (counters.first_order - clock.start) // DAY, (clock.now - clock.start) // DAY
+    sources = [EVENT_SOURCES.index(s) for s in calibration.SOURCES]
+    sessions = counters.sessions[first : last + 1][:, sources]
+    return calibration.marketing_spend(sessions, START_DATE + datetime.timedelta(days=first), seed)
 
 
 # ---------------------------------------------------------------------------------------------

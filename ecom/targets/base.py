@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import ibis
@@ -66,6 +67,10 @@ class Target:
 
     con: BaseBackend
     path: Path | None = None  # an embedded target's database file
+    # The engine's resource settings in force (DuckDB's memory limit and spill folder), for --profile.
+    resources: Mapping[str, str] = MappingProxyType({})
+    # Per model, what the build chose for it (BigQuery: monthly partitions), printed after the build.
+    notes: Mapping[str, str] = MappingProxyType({})
     raw: Location
     models: Location
 
@@ -98,6 +103,9 @@ class Target:
         if table not in self.con.list_tables(database=self._db(loc)):
             return None
         return self.con.table(table, database=self._db(loc)).schema()
+
+    def raw_exists(self, table: str) -> bool:
+        return self.raw_schema(table) is not None
 
     def source(self, table: str) -> ir.Table:
         return self.con.table(table, database=self._db(self.raw_location(table)))
@@ -136,6 +144,13 @@ class Target:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         yield
+
+    def profile(self) -> None:
+        """From now on, measure the engine's peak memory, when the target can."""
+
+    def peak_memory(self) -> int | None:
+        """The engine's peak memory in bytes so far (as of the last query), when the target measures it."""
+        return None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -43,6 +43,7 @@ class TargetOptions:
     raw_dataset: str | None = None
     location: str | None = None
     endpoint: str | None = None
+    max_bytes_billed: str | None = None
 
 
 @dataclass(frozen=True)

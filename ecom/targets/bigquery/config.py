@@ -12,11 +12,14 @@ variables, the named target's table in `ecom.toml` (`[targets.prod]`, when one i
                                        own dataset while thelook is read from the public one
     endpoint     BIGQUERY_EMULATOR_HOST  a local emulator's REST root, with anonymous credentials
                  ECOM_BQ_STORAGE_EMULATOR_HOST  its Storage Read API (gRPC `host:port`), optional
+    max_bytes_billed  ECOM_BQ_MAX_BYTES_BILLED  the cap on every query job: bytes, or with a unit
+                                       (`500MB`, `10GiB`, `1TB`); default 10 GiB, 0 for none
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,14 +36,42 @@ ENV = {
     "location": "ECOM_BQ_LOCATION",
     "endpoint": "BIGQUERY_EMULATOR_HOST",
     "storage_endpoint": "ECOM_BQ_STORAGE_EMULATOR_HOST",
+    "max_bytes_billed": "ECOM_BQ_MAX_BYTES_BILLED",
 }
 # What a [bigquery] section or a named bigquery target of ecom.toml may set.
-SETTINGS = {key: str for key in ENV} | {"sources": dict}
+SETTINGS = {key: str for key in ENV} | {"max_bytes_billed": str | int, "sources": dict}
 SOURCE_ENV_PREFIX = "ECOM_BQ_RAW_DATASET_"
 NO_DATASET = (
     "no BigQuery dataset for the models: pass --dataset, set ECOM_BQ_DATASET or add `dataset` "
     "under [bigquery] in ecom.toml"
 )
+
+
+DEFAULT_MAX_BYTES_BILLED = 10 * 2**30
+UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15}
+UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50}
+
+
+def parse_bytes(value: Any, where: str) -> int:
+    """A byte count: an integer, or a number with a unit (`500MB`, `10 GiB`, `1.5TB`)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(value)) if not isinstance(value, bool) else None
+    unit = match and UNITS.get(match[2].upper())
+    if not unit or float(match[1]) * unit >= 2**63:
+        raise TargetError(
+            f"{where} is {value!r}, not a byte count: write bytes or a number with a unit, e.g. 10GiB, 500MB, "
+            "1TB (0 for no cap)"
+        )
+    return int(float(match[1]) * unit)
+
+
+def format_bytes(n: int) -> str:
+    """Bytes in binary units, e.g. 10.0 GiB."""
+    size, unit = float(n), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            break
+        size /= 1024
+    return f"{size:,.0f} B" if unit == "B" else f"{size:,.1f} {unit}"
 
 
 @dataclass(frozen=True)
@@ -51,7 +82,39 @@ class BigQueryConfig:
     location: str | None = None
     endpoint: str | None = None
     storage_endpoint: str | None = None
+    max_bytes_billed: int = DEFAULT_MAX_BYTES_BILLED  # 0: no cap
     sources: dict[str, str] = field(default_factory=dict)
+
+
+# BigQuery's naming rules (cloud.google.com/resource-manager/docs/creating-managing-projects,
+# cloud.google.com/bigquery/docs/datasets#dataset-naming): checked before any SQL is built, so that no
+# setting can carry SQL into a statement.
+PROJECT_ID = re.compile(r"(?:[a-z][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
+DATASET_ID = re.compile(r"[A-Za-z0-9_]{1,1024}")
+LOCATION = re.compile(r"[A-Za-z0-9-]{1,64}")
+RULES = {
+    "project": (PROJECT_ID, "a project id is 6-30 lowercase letters, digits and hyphens, starting with a letter"),
+    "dataset": (DATASET_ID, "a dataset id is letters, digits and underscores"),
+    "location": (LOCATION, "a location is a name such as US, EU or europe-west1"),
+}
+
+
+def check_identifier(kind: str, value: str, where: str) -> str:
+    """`value` if it follows BigQuery's rule for a `kind` (project, dataset, location), else
+    TargetError naming the setting and the rule."""
+    pattern, rule = RULES[kind]
+    if not pattern.fullmatch(value):
+        raise TargetError(f"{where} is {value!r}, not a BigQuery {kind}: {rule}")
+    return value
+
+
+def check_dataset_path(value: str, where: str) -> str:
+    """`dataset` or `project.dataset`, each part checked."""
+    project, _, dataset = value.rpartition(".")
+    if project:
+        check_identifier("project", project, f"{where} (its project)")
+    check_identifier("dataset", dataset, where)
+    return value
 
 
 def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -76,13 +139,28 @@ def resolve_config(
     named = named or {}
     file, path = read_config_file(folder)
     values: dict[str, Any] = {}
+    origin: dict[str, str] = {}  # where each setting came from, for the error messages
     for key, var in ENV.items():
-        values[key] = given.get(key) or environ.get(var) or named.get(key) or file.get(key)
-    sources = {k: str(v) for k, v in {**file.get("sources", {}), **named.get("sources", {})}.items()}
+        for value, where in ((given.get(key), f"--{key.replace('_', '-')}"), (environ.get(var), var)):
+            if value not in (None, ""):
+                values[key], origin[key] = value, where
+                break
+        else:
+            for settings, where in ((named, "of the named target"), (file, f"in {path}")):
+                if settings.get(key) is not None:
+                    values[key], origin[key] = settings[key], f"{key} {where}"
+                    break
+    sources, source_origin = {}, {}
+    for settings, where in ((file, f"in {path}"), (named, "of the named target")):
+        for k, v in settings.get("sources", {}).items():
+            sources[k], source_origin[k] = v, f"sources.{k} {where}"
     for var, value in environ.items():
         if var.startswith(SOURCE_ENV_PREFIX) and value:
-            sources[var.removeprefix(SOURCE_ENV_PREFIX).lower()] = value
-    sources.update({k: v for k, v in (given.get("sources") or {}).items() if v})
+            table = var.removeprefix(SOURCE_ENV_PREFIX).lower()
+            sources[table], source_origin[table] = value, var
+    for k, v in (given.get("sources") or {}).items():
+        if v:
+            sources[k], source_origin[k] = v, f"the dataset given for {k}"
     unknown = sorted(set(sources) - set(RAW_SCHEMAS))
     if unknown:
         where = f" (in {path} or {SOURCE_ENV_PREFIX}*)" if path else f" ({SOURCE_ENV_PREFIX}*)"
@@ -90,6 +168,17 @@ def resolve_config(
             f"per-source dataset given for {', '.join(unknown)}{where}, which is not a raw table; "
             f"raw tables: {', '.join(RAW_SCHEMAS)}"
         )
+    if "max_bytes_billed" in values:
+        values["max_bytes_billed"] = parse_bytes(values["max_bytes_billed"], origin["max_bytes_billed"])
+    for table, value in sources.items():
+        if not isinstance(value, str):
+            raise TargetError(f"{source_origin[table]} must be a string, not {value!r}")
+        check_dataset_path(value, source_origin[table])
+    for key in ("project", "dataset", "location"):
+        if values.get(key):
+            check_identifier(key, values[key], origin[key])
+    if values.get("raw_dataset"):
+        check_dataset_path(values["raw_dataset"], origin["raw_dataset"])
     return BigQueryConfig(**values, sources=sources)
 
 

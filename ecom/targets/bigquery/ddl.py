@@ -32,24 +32,37 @@ def label(value: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "_", value.lower())[:63]
 
 
-def _quote(*parts: str) -> str:
-    return "`" + ".".join(parts) + "`"
+def quote(*parts: str) -> str:
+    """A backquoted BigQuery path, backslash and backquote escaped as GoogleSQL reads them (the
+    settings were validated already: this keeps any name one identifier)."""
+    path = ".".join(parts).replace("\\", "\\\\").replace("`", "\\`")
+    return f"`{path}`"
 
 
-def create_statement(model: Model, schema: ibis.Schema, sql: str, models: Location) -> str:
+def create_statement(
+    model: Model,
+    schema: ibis.Schema,
+    sql: str,
+    models: Location,
+    *,
+    name: str | None = None,
+    monthly: bool = False,
+) -> str:
     """The one statement that (re)builds a model: partitioning, clustering and labels from its
-    decorator. A TIMESTAMP partition column is partitioned by its UTC date."""
-    target = _quote(models.catalog, models.database, model.name)
+    decorator. A TIMESTAMP partition column is partitioned by its UTC date, or by month when
+    `monthly` (BigQuery's partition limits). `name` builds it under another name (for a swap)."""
+    target = quote(models.catalog, models.database, name or model.name)
     labels = f'OPTIONS(labels=[("ecom_model", "{label(model.name)}")])'
-    if model.materialized == "view":
+    if model.materialization("bigquery") == "view":
         return f"CREATE OR REPLACE VIEW {target} {labels} AS\n{sql}"
     clauses = []
     if model.partition_by:
         dtype = schema[model.partition_by]
+        column = quote(model.partition_by)
         if dtype.is_timestamp():
-            clauses.append(f"PARTITION BY DATE({_quote(model.partition_by)})")
+            clauses.append(f"PARTITION BY {f'TIMESTAMP_TRUNC({column}, MONTH)' if monthly else f'DATE({column})'}")
         elif dtype.is_date():
-            clauses.append(f"PARTITION BY {_quote(model.partition_by)}")
+            clauses.append(f"PARTITION BY {f'DATE_TRUNC({column}, MONTH)' if monthly else column}")
         else:
             raise BigQueryError(
                 f"partition_by={model.partition_by!r} is {dtype}: BigQuery partitions by a date "
@@ -64,5 +77,5 @@ def create_statement(model: Model, schema: ibis.Schema, sql: str, models: Locati
                 f"cluster_by={model.cluster_by!r}: BigQuery clusters by at most 4 columns of type "
                 f"date, timestamp, integer, decimal, boolean or string{refused}"
             )
-        clauses.append("CLUSTER BY " + ", ".join(_quote(c) for c in model.cluster_by))
+        clauses.append("CLUSTER BY " + ", ".join(quote(c) for c in model.cluster_by))
     return " ".join([f"CREATE OR REPLACE TABLE {target}", *clauses, labels]) + f" AS\n{sql}"

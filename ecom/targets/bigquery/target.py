@@ -30,22 +30,47 @@ from ecom.targets.bigquery.config import (
     NO_DATASET,
     SETTINGS,
     BigQueryConfig,
+    check_identifier,
+    format_bytes,
     offline_locations,
     resolve_config,
     split_dataset,
 )
-from ecom.targets.bigquery.ddl import create_statement, label
+from ecom.targets.bigquery.ddl import create_statement, label, quote
 from ecom.targets.bigquery.errors import BigQueryError, message_of, readable_errors
 
+# One timeout policy for every call to BigQuery's API, made by ecom or by ibis through the same
+# client (the library's default retries a refused connection for 10 minutes): each HTTP request
+# gives up after REQUEST_SECONDS, and retrying transient errors after RETRY_SECONDS (an emulator
+# is local: a refused connection there is a wrong endpoint, not a blip).
+REQUEST_SECONDS = 30
+RETRY_SECONDS = {"google": 30, "emulator": 10}
+# BigQuery's partition limits: a job writes at most 4,000 partitions, a table holds at most 10,000.
+# Every build job creates its table afresh, so the per-job limit is the one a build can reach.
+MAX_PARTITIONS_PER_JOB = 4_000
+SWAP_PREFIX = "_ecom_"  # _ecom_new_<model> and _ecom_old_<model> during a swap
 
-def _rest_only_client_class() -> type:
+
+def _client_class(rest_only: bool) -> type:
     from google.cloud import bigquery
 
-    class RestOnlyClient(bigquery.Client):
-        def _ensure_bqstorage_client(self, *args: Any, **kwargs: Any) -> None:
-            return None
+    class Client(bigquery.Client):
+        retry_seconds: float = RETRY_SECONDS["google"]
 
-    return RestOnlyClient
+        def _call_api(self, retry: Any, *args: Any, **kwargs: Any) -> Any:
+            """Every API call goes through here: the timeout policy above."""
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = REQUEST_SECONDS
+            if retry is not None:
+                retry = retry.with_timeout(self.retry_seconds)
+            return super()._call_api(retry, *args, **kwargs)
+
+        if rest_only:  # an emulator without a Storage Read API
+
+            def _ensure_bqstorage_client(self, *args: Any, **kwargs: Any) -> None:
+                return None
+
+    return Client
 
 
 class BigQueryTarget(Target):
@@ -81,7 +106,7 @@ class BigQueryTarget(Target):
                 "or --raw-dataset, set ECOM_BQ_DATASET / ECOM_BQ_RAW_DATASET, or add them under "
                 "[bigquery] in ecom.toml"
             )
-        self.project = project
+        self.project = check_identifier("project", project, "the credentials' project")
         self.location = config.location
         # An upload needs only the raw dataset; anything touching models asks for `models`.
         self._models = Location(database=config.dataset, catalog=project) if config.dataset else None
@@ -91,13 +116,20 @@ class BigQueryTarget(Target):
         # An emulator without a Storage Read endpoint: results must come over REST, never through
         # a Storage client the library would otherwise create for Google's own host.
         rest_only = bool(self.endpoint and not config.storage_endpoint)
-        client_class = _rest_only_client_class() if rest_only else bigquery.Client
-        self.client = client_class(
-            project=project, credentials=credentials, location=self.location, client_options=options
+        self.max_bytes_billed = config.max_bytes_billed
+        # the cap on every query job, ibis's own (data tests, reads, defaults) included
+        # (QueryJobConfig stores a None as the string 'None': set the cap only when there is one)
+        self.cap = {"maximum_bytes_billed": self.max_bytes_billed} if self.max_bytes_billed else {}
+        capped = bigquery.QueryJobConfig(**self.cap)
+        self.client = _client_class(rest_only)(
+            project=project,
+            credentials=credentials,
+            location=self.location,
+            client_options=options,
+            default_query_job_config=capped,
         )
-        # The client retries a refused connection for 10 minutes by default: a wrong endpoint or a
-        # network outage should say so sooner.
-        self.retry = bigquery.DEFAULT_RETRY.with_timeout(10 if self.endpoint else 60)
+        self.client.retry_seconds = RETRY_SECONDS["emulator" if self.endpoint else "google"]
+        self.notes: dict[str, str] = {}  # per model: what the build chose (monthly partitions)
         storage = self._storage_client(credentials)
         self.con = ibis.bigquery.connect(
             client=self.client,
@@ -123,6 +155,7 @@ class BigQueryTarget(Target):
         endpoint: str | None = None,
         sources: Mapping[str, str] | None = None,
         *,
+        max_bytes_billed: int | str | None = None,
         storage_endpoint: str | None = None,
         config_dir: str | Path | None = None,
     ) -> BigQueryTarget:
@@ -133,6 +166,7 @@ class BigQueryTarget(Target):
             location=location,
             endpoint=endpoint,
             storage_endpoint=storage_endpoint,
+            max_bytes_billed=max_bytes_billed,
             sources=sources,
         )
         return cls(resolve_config(given, folder=Path(config_dir) if config_dir else None))
@@ -187,7 +221,7 @@ class BigQueryTarget(Target):
             return True
         with readable_errors(f"reading dataset {loc.catalog}.{loc.database}"):
             try:
-                self.client.get_dataset(f"{loc.catalog}.{loc.database}", retry=self.retry)
+                self.client.get_dataset(f"{loc.catalog}.{loc.database}")
             except NotFound:
                 return False
         self._checked.add(loc)
@@ -207,7 +241,7 @@ class BigQueryTarget(Target):
                 location = self.client.get_dataset(f"{self.raw.catalog}.{self.raw.database}").location
             if location:
                 ds.location = location
-            self.client.create_dataset(ds, exists_ok=True, retry=self.retry)
+            self.client.create_dataset(ds, exists_ok=True)
         self._checked.add(loc)
 
     def _table_or_none(self, loc: Location, name: str) -> Any:
@@ -215,7 +249,7 @@ class BigQueryTarget(Target):
 
         with readable_errors(f"reading {self._ref(loc, name)}"):
             try:
-                return self.client.get_table(self._ref(loc, name), retry=self.retry)
+                return self.client.get_table(self._ref(loc, name))
             except NotFound:
                 return None
 
@@ -233,6 +267,10 @@ class BigQueryTarget(Target):
                 )
             return None
         return BigQuerySchema.to_ibis(found.schema)
+
+    def raw_exists(self, table: str) -> bool:
+        """Whether the raw table exists (False too when its dataset does not exist yet)."""
+        return self._table_or_none(self.raw_location(table), table) is not None
 
     def source(self, table: str) -> ir.Table:
         loc = self.raw_location(table)
@@ -254,30 +292,99 @@ class BigQueryTarget(Target):
         `con.compile` would first run a query to find a session dataset for memtables)."""
         return str(ibis.to_sql(expr, dialect=self.dialect))
 
-    def ddl(self, model: Model, expr: ir.Table) -> str:
+    def ddl(self, model: Model, expr: ir.Table, *, name: str | None = None, monthly: bool = False) -> str:
         """The one statement that (re)builds a model (`ddl.create_statement`)."""
-        return create_statement(model, expr.schema(), self.compile(expr), self.models)
+        return create_statement(model, expr.schema(), self.compile(expr), self.models, name=name, monthly=monthly)
 
-    def _job_config(self, model: Model, **kwargs: Any) -> Any:
+    def _quoted(self, name: str) -> str:
+        return quote(self.models.catalog, self.models.database, name)
+
+    def _run(self, sql: str, model: Model, **kwargs: Any) -> Any:
+        """Run one job of a model, labelled with it and under the cost cap; BigQuery's refusal
+        becomes BigQueryError with its own message, or saying the estimate and the cap."""
+        from google.api_core.exceptions import GoogleAPICallError
         from google.cloud import bigquery
 
-        return bigquery.QueryJobConfig(labels={"ecom_model": label(model.name), "ecom_layer": model.layer}, **kwargs)
-
-    def _run(self, sql: str, config: Any) -> Any:
-        """Run one job; BigQuery's refusal becomes BigQueryError with its own message."""
-        from google.api_core.exceptions import GoogleAPICallError
-
+        config = bigquery.QueryJobConfig(
+            labels={"ecom_model": label(model.name), "ecom_layer": model.layer},
+            **self.cap,
+            **kwargs,
+        )
         try:
             job = self.client.query(sql, job_config=config)
             job.result()
         except GoogleAPICallError as e:
+            if any(isinstance(x, dict) and x.get("reason") == "bytesBilledLimitExceeded" for x in e.errors or []):
+                raise BigQueryError(self._over_cap(sql, model)) from None
             raise BigQueryError(message_of(e)) from None
         return job
 
+    def _over_cap(self, sql: str, model: Model) -> str:
+        estimate = int(self._run(sql, model, dry_run=True, use_query_cache=False).total_bytes_processed or 0)
+        return (
+            f"{model.name} would process {format_bytes(estimate)} ({estimate:,} bytes), over the cap of "
+            f"{format_bytes(self.max_bytes_billed)} per query job: raise it with --max-bytes-billed, "
+            "ECOM_BQ_MAX_BYTES_BILLED or max_bytes_billed in ecom.toml (0 for none)"
+        )
+
+    def _monthly(self, model: Model, expr: ir.Table) -> tuple[bool, int]:
+        """Whether a day-partitioned model must be partitioned by month (one job writes at most
+        4,000 partitions), and the bytes the query that knows it processed: it counts the partitions
+        (distinct days, and the NULL partition), reading only what the partition column is made of."""
+        if model.materialization(self.name) == "view" or not model.partition_by:
+            return False, 0
+        column = expr[model.partition_by]
+        day = column.date() if column.type().is_timestamp() else column
+        count = expr.aggregate(days=day.nunique(), nulls=day.isnull().any())
+        job = self._run(self.compile(count), model)
+        days, nulls = next(iter(job.result()))
+        partitions = int(days) + bool(nulls)
+        monthly = partitions > MAX_PARTITIONS_PER_JOB
+        if monthly:
+            self.notes[model.name] = (
+                f"{partitions:,} days > {MAX_PARTITIONS_PER_JOB:,} partitions per BigQuery job: partitioned by month"
+            )
+        return monthly, int(job.total_bytes_processed or 0)
+
+    def _spec(self, model: Model, monthly: bool) -> tuple[Any, ...]:
+        return (
+            (model.partition_by, "MONTH" if monthly else "DAY") if model.partition_by else None,
+            tuple(model.cluster_by),
+        )
+
+    @staticmethod
+    def _existing_spec(table: Any) -> tuple[Any, ...]:
+        if table.range_partitioning is not None:
+            return ("range",)
+        part = table.time_partitioning
+        return ((part.field, part.type_) if part else None, tuple(table.clustering_fields or ()))
+
+    def _swap(self, model: Model, expr: ir.Table, monthly: bool) -> None:
+        """Replace a table whose partitioning or clustering changed, which CREATE OR REPLACE refuses.
+        The new table is built beside the old one; then the old is renamed aside and the new one
+        takes its name (the old is renamed back if that fails); the old is dropped last. A failure
+        at any step leaves the old table under its name, except between the two renames (two
+        metadata operations) where it is readable as _ecom_old_<model>."""
+        new, old = f"{SWAP_PREFIX}new_{model.name}", f"{SWAP_PREFIX}old_{model.name}"
+        self._run(f"DROP TABLE IF EXISTS {self._quoted(old)}", model)  # left by an interrupted swap
+        self._run(self.ddl(model, expr, name=new, monthly=monthly), model)
+        self._run(f"ALTER TABLE {self._quoted(model.name)} RENAME TO {quote(old)}", model)
+        try:
+            self._run(f"ALTER TABLE {self._quoted(new)} RENAME TO {quote(model.name)}", model)
+        except BaseException:
+            self._run(f"ALTER TABLE {self._quoted(old)} RENAME TO {quote(model.name)}", model)
+            raise
+        self._run(f"DROP TABLE {self._quoted(old)}", model)
+
     def materialize(self, model: Model, expr: ir.Table) -> int:
         self.ensure_dataset(self.models)
-        self._run(self.ddl(model, expr), self._job_config(model))
-        if model.materialized == "view":
+        monthly, _ = self._monthly(model, expr)
+        existing = self._table_or_none(self.models, model.name) if model.materialization(self.name) != "view" else None
+        if existing is not None and self._existing_spec(existing) != self._spec(model, monthly):
+            self._swap(model, expr, monthly)
+        else:
+            self._run(self.ddl(model, expr, monthly=monthly), model)
+        if model.materialization(self.name) == "view":
             return int(self.table(model.name).count().execute())
         table = self.client.get_table(self._ref(self.models, model.name))
         return int(table.num_rows)
@@ -300,7 +407,7 @@ class BigQueryTarget(Target):
             f"INSERT INTO `{target}` ({columns}) SELECT {columns} FROM _ecom_new;\n"
             "COMMIT TRANSACTION;"
         )
-        self._run(script, self._job_config(model))
+        self._run(script, model)
         return int(self.client.get_table(target).num_rows)
 
     def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
@@ -310,22 +417,24 @@ class BigQueryTarget(Target):
 
         ref = self._ref(self.models, model.name)
         with readable_errors(f"describing {ref}"):
-            table = self.client.get_table(ref, retry=self.retry)
+            table = self.client.get_table(ref)
             table.description = description
             table.schema = [
                 bigquery.SchemaField.from_api_repr({**f.to_api_repr(), "description": columns.get(f.name)})
                 for f in table.schema
             ]
-            self.client.update_table(table, ["description", "schema"], retry=self.retry)
+            self.client.update_table(table, ["description", "schema"])
 
     def dry_run(self, model: Model, expr: ir.Table) -> int:
-        """Bytes BigQuery estimates the model's query would process; nothing is written."""
-        sql = self.compile(expr)
+        """Bytes BigQuery estimates the model's build would process: its query, plus the partition
+        count of a day-partitioned model (which runs: the only query a dry run bills, reading only
+        what the partition column is made of). Nothing is written."""
         try:
-            job = self._run(sql, self._job_config(model, dry_run=True, use_query_cache=False))
+            _, counted = self._monthly(model, expr)
+            query = self._run(self.compile(expr), model, dry_run=True, use_query_cache=False)
         except BigQueryError as e:
             raise TargetError(f"model {model.name} failed its dry run: {e}") from None
-        return int(job.total_bytes_processed or 0)
+        return int(query.total_bytes_processed or 0) + counted
 
     # -- raw data ---------------------------------------------------------------------------------
 

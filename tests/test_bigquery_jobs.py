@@ -1,0 +1,386 @@
+"""What the BigQuery target sends, for the failure modes the emulator cannot show (it runs on DuckDB
+and accepts them): hostile identifiers, the cost cap on every job, replacing a table whose
+partitioning changed, the partition limits, and the timeout of every call. The jobs are recorded
+by a fake client, so the tests assert the exact sequence BigQuery would receive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import ibis
+import pyarrow as pa
+import pytest
+import sqlglot
+from google.api_core.exceptions import BadRequest, NotFound
+from google.cloud.bigquery import QueryJobConfig
+
+from ecom.core.registry import Model
+from ecom.targets.base import TargetError
+from ecom.targets.bigquery.config import resolve_config
+from ecom.targets.bigquery.errors import BigQueryError
+from ecom.targets.bigquery.target import REQUEST_SECONDS, RETRY_SECONDS, BigQueryTarget
+from tests.bq_emulator import Emulator, bq_emulator  # noqa: F401 (fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = "x` AS SELECT 1; DROP TABLE victim_t; --"
+
+
+# -- identifiers: refused before any SQL is built ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "env", "toml", "named"),
+    [
+        ({"project": HOSTILE}, {}, "", "--project"),
+        ({"dataset": HOSTILE}, {}, "", "--dataset"),
+        ({"raw_dataset": HOSTILE}, {}, "", "--raw-dataset"),
+        ({"raw_dataset": f"{HOSTILE}.ds"}, {}, "", "--raw-dataset (its project)"),
+        ({"location": HOSTILE}, {}, "", "--location"),
+        ({"sources": {"marketing_spend": HOSTILE}}, {}, "", "the dataset given for marketing_spend"),
+        ({}, {"ECOM_BQ_PROJECT": HOSTILE}, "", "ECOM_BQ_PROJECT"),
+        ({}, {"ECOM_BQ_DATASET": HOSTILE}, "", "ECOM_BQ_DATASET"),
+        ({}, {"ECOM_BQ_RAW_DATASET": HOSTILE}, "", "ECOM_BQ_RAW_DATASET"),
+        ({}, {"ECOM_BQ_LOCATION": HOSTILE}, "", "ECOM_BQ_LOCATION"),
+        ({}, {"ECOM_BQ_RAW_DATASET_MARKETING_SPEND": HOSTILE}, "", "ECOM_BQ_RAW_DATASET_MARKETING_SPEND"),
+        ({}, {}, "project = 'Bad_Project'", "project in"),
+        ({}, {}, "dataset = 'a-b'", "dataset in"),
+        ({}, {}, "raw_dataset = 'p.d.e'", "raw_dataset in"),
+        ({}, {}, "[bigquery.sources]\nevents = 'ds;drop'", "sources.events in"),
+    ],
+)
+def test_identifiers_breaking_bigquerys_rules_are_refused(tmp_path, given, env, toml, named):
+    (tmp_path / "ecom.toml").write_text(f"[bigquery]\n{toml}\n")
+    with pytest.raises(TargetError) as refused:
+        resolve_config(given, env, tmp_path)
+    message = str(refused.value)
+    assert message.startswith(named) and "\n" not in message, message
+    assert "not a BigQuery" in message
+
+
+def test_spend_never_writes_into_the_public_project(tmp_path):
+    env = {"ECOM_BQ_PROJECT": "my-proj", "ECOM_BQ_RAW_DATASET": "bigquery-public-data.thelook_ecommerce"}
+    done = _cli("spend", "--target", "bigquery", "--endpoint", "127.0.0.1:9", env=env, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        1,
+        "error: bigquery-public-data.thelook_ecommerce.marketing_spend is in Google's read-only public project: "
+        "pass --into DATASET, set ECOM_BQ_RAW_DATASET_MARKETING_SPEND or add marketing_spend under "
+        "[bigquery.sources] in ecom.toml\n",
+    )
+
+
+def test_real_names_pass():
+    config = resolve_config(
+        {
+            "project": "example.com:my-proj",
+            "dataset": "Ecom_2024",
+            "raw_dataset": "bigquery-public-data.thelook_ecommerce",
+            "location": "europe-west1",
+            "sources": {"marketing_spend": "my-project.ecom_raw"},
+        },
+        {},
+        Path("/nonexistent"),
+    )
+    assert config.project == "example.com:my-proj"
+    assert config.sources == {"marketing_spend": "my-project.ecom_raw"}
+
+
+def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "ecom", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("compile", "--target", "bigquery", "--vars", "as_of=2024-01-31", "--out", "out", "--dataset", HOSTILE), {}),
+        (
+            ("compile", "--target", "bigquery", "--vars", "as_of=2024-01-31", "--out", "out"),
+            {"ECOM_BQ_PROJECT": HOSTILE},
+        ),
+        (
+            ("compile", "--target", "bigquery", "--vars", "as_of=2024-01-31", "--out", "out"),
+            {"ECOM_BQ_RAW_DATASET_MARKETING_SPEND": HOSTILE},
+        ),
+        (("spend", "--target", "bigquery", "--into", HOSTILE, "--endpoint", "127.0.0.1:9"), {}),
+        (("build", "--target", "bigquery", "--raw-dataset", HOSTILE, "--endpoint", "127.0.0.1:9"), {}),
+    ],
+)
+def test_the_cli_refuses_a_hostile_identifier_with_one_line_and_writes_nothing(tmp_path, args, env):
+    done = _cli(*args, env={"ECOM_BQ_PROJECT": "my-proj", "ECOM_BQ_DATASET": "ecom", **env}, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "not a BigQuery" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# -- the jobs a build sends, recorded ---------------------------------------------------------
+
+GiB = 2**30
+SOURCE = ibis.table({"id": "int64", "day": "date", "c": "string"}, name="src", database="raw", catalog="my-proj")
+MODEL = Model(name="fact_x", func=lambda: None, key=("id",), partition_by="day", cluster_by=("c",))
+
+
+class Recorder:
+    """A stand-in for google.cloud.bigquery.Client that records every job and answers like
+    BigQuery: `existing` is the model table's (partitioning, clustering), `days` the distinct
+    partition dates the count query finds, `fail` a statement prefix BigQuery refuses."""
+
+    def __init__(self, existing=None, days=10, fail=None, estimate=12 * GiB):
+        self.existing, self.days, self.fail, self.estimate = existing, days, fail, estimate
+        self.jobs: list[tuple[str, QueryJobConfig]] = []
+
+    def query(self, sql, job_config):
+        self.jobs.append((sql, job_config))
+        if job_config.dry_run:
+            return SimpleNamespace(result=lambda: iter(()), total_bytes_processed=self.estimate)
+        if self.fail and sql.startswith(self.fail):
+            reason = "bytesBilledLimitExceeded" if self.fail == "CREATE" else "invalidQuery"
+            raise BadRequest("refused", errors=[{"reason": reason, "message": f"refused: {reason}"}])
+        if sql.startswith("CREATE") and self.existing is None:
+            self.existing = ((None, None), ())  # now it exists (its spec is not read again)
+        rows = [(self.days, False)] if "COUNT(DISTINCT" in sql else []
+        return SimpleNamespace(result=lambda: iter(rows), total_bytes_processed=1_000)
+
+    def get_dataset(self, ref):
+        return SimpleNamespace(location="US")
+
+    def get_table(self, ref):
+        if self.existing is None:
+            raise NotFound(ref)
+        (field, kind), clustering = self.existing
+        return SimpleNamespace(
+            range_partitioning=None,
+            time_partitioning=SimpleNamespace(field=field, type_=kind) if field else None,
+            clustering_fields=list(clustering) or None,
+            num_rows=7,
+        )
+
+
+def _target(recorder: Recorder, **settings) -> BigQueryTarget:
+    target = BigQueryTarget.from_options(
+        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent", **settings
+    )
+    target.client = recorder
+    return target
+
+
+def _statements(recorder: Recorder) -> list[str]:
+    return [sql.split(" AS\n")[0] for sql, _ in recorder.jobs]
+
+
+COUNT = "SELECT\n  COUNT(DISTINCT"
+T = "`my-proj.ecom"
+
+
+def test_same_spec_is_one_create_or_replace_after_the_partition_count():
+    recorder = Recorder(existing=(("day", "DAY"), ("c",)))
+    assert _target(recorder).materialize(MODEL, SOURCE) == 7
+    assert [s[: len(COUNT)] if s.startswith("SELECT") else s for s in _statements(recorder)] == [
+        COUNT,
+        f"CREATE OR REPLACE TABLE {T}.fact_x` PARTITION BY `day` CLUSTER BY `c` "
+        'OPTIONS(labels=[("ecom_model", "fact_x")])',
+    ]
+
+
+@pytest.mark.parametrize(
+    "existing",
+    [(("day", "MONTH"), ("c",)), ((None, None), ("c",)), (("day", "DAY"), ()), (("day", "DAY"), ("c", "id"))],
+)
+def test_a_changed_spec_is_built_beside_and_swapped_in(existing):
+    recorder = Recorder(existing=existing)
+    _target(recorder).materialize(MODEL, SOURCE)
+    assert _statements(recorder)[1:] == [
+        f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
+        f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` PARTITION BY `day` CLUSTER BY `c` "
+        'OPTIONS(labels=[("ecom_model", "fact_x")])',
+        f"ALTER TABLE {T}.fact_x` RENAME TO `_ecom_old_fact_x`",
+        f"ALTER TABLE {T}._ecom_new_fact_x` RENAME TO `fact_x`",
+        f"DROP TABLE {T}._ecom_old_fact_x`",
+    ]
+
+
+def test_a_failed_swap_renames_the_old_table_back():
+    recorder = Recorder(existing=(("day", "MONTH"), ("c",)), fail=f"ALTER TABLE {T}._ecom_new_")
+    with pytest.raises(BigQueryError, match="^refused: invalidQuery$"):
+        _target(recorder).materialize(MODEL, SOURCE)
+    assert _statements(recorder)[3:] == [
+        f"ALTER TABLE {T}.fact_x` RENAME TO `_ecom_old_fact_x`",
+        f"ALTER TABLE {T}._ecom_new_fact_x` RENAME TO `fact_x`",
+        f"ALTER TABLE {T}._ecom_old_fact_x` RENAME TO `fact_x`",
+    ]
+
+
+def test_a_failed_new_table_touches_nothing():
+    recorder = Recorder(existing=(("day", "MONTH"), ("c",)), fail=f"CREATE OR REPLACE TABLE {T}._ecom_new_")
+    with pytest.raises(BigQueryError):
+        _target(recorder).materialize(MODEL, SOURCE)
+    assert not any(s.startswith(("ALTER", "DROP TABLE `")) for s in _statements(recorder))
+
+
+@pytest.mark.parametrize(("days", "monthly"), [(4_000, False), (4_001, True)])
+def test_more_than_4000_daily_partitions_fall_back_to_monthly(days, monthly):
+    recorder = Recorder(days=days)
+    target = _target(recorder)
+    target.materialize(MODEL, SOURCE)
+    create = _statements(recorder)[-1]
+    assert ("PARTITION BY DATE_TRUNC(`day`, MONTH)" in create) is monthly
+    assert ("PARTITION BY `day`" in create) is not monthly
+    assert target.notes.get("fact_x") == (
+        "4,001 days > 4,000 partitions per BigQuery job: partitioned by month" if monthly else None
+    )
+
+
+class OnDuckDB(Recorder):
+    """A Recorder whose queries run on DuckDB (transpiled from BigQuery's SQL) over real rows."""
+
+    def __init__(self, rows: pa.Table):
+        super().__init__()
+        self.con = duckdb.connect()
+        self.con.execute('ATTACH \':memory:\' AS "my-proj"; CREATE SCHEMA "my-proj".raw')
+        self.con.register("incoming", rows)
+        self.con.execute('CREATE TABLE "my-proj".raw.src AS SELECT * FROM incoming')
+
+    def query(self, sql, job_config):
+        if sql.startswith("SELECT"):
+            self.days, nulls = self.con.execute(sqlglot.transpile(sql, read="bigquery", write="duckdb")[0]).fetchone()
+            assert nulls is False
+        return super().query(sql, job_config)
+
+
+@pytest.mark.parametrize(("days", "monthly"), [(4_000, False), (4_001, True), (4_300, True)])
+def test_data_spanning_more_than_4000_days_is_partitioned_by_month(days, monthly):
+    """Two rows a day over `days` days, counted by the real partition-count query."""
+    first = dt.date(2014, 1, 1)
+    dates = [first + dt.timedelta(days=i // 2) for i in range(2 * days)]
+    rows = pa.table({"id": list(range(len(dates))), "day": dates, "c": ["x"] * len(dates)})
+    recorder = OnDuckDB(rows)
+    target = _target(recorder)
+    target.materialize(MODEL, SOURCE)
+    assert recorder.days == days
+    assert ("PARTITION BY DATE_TRUNC(`day`, MONTH)" in _statements(recorder)[-1]) is monthly
+    assert ("fact_x" in target.notes) is monthly
+
+
+def test_a_timestamp_column_falls_back_to_timestamp_trunc():
+    source = ibis.table({"id": "int64", "at": "timestamp('UTC')"}, name="src", database="raw", catalog="my-proj")
+    recorder = Recorder(days=5_000)
+    _target(recorder).materialize(Model(name="fact_t", func=lambda: None, key=("id",), partition_by="at"), source)
+    assert "PARTITION BY TIMESTAMP_TRUNC(`at`, MONTH)" in _statements(recorder)[-1]
+
+
+@pytest.mark.parametrize(
+    ("settings", "cap"),
+    [({}, 10 * GiB), ({"max_bytes_billed": "500MB"}, 500_000_000), ({"max_bytes_billed": "0"}, None)],
+)
+def test_the_cap_is_on_every_job(settings, cap):
+    recorder = Recorder(existing=(("day", "MONTH"), ()))
+    target = _target(recorder, **settings)
+    target.materialize(MODEL, SOURCE)
+    target.dry_run(MODEL, SOURCE)
+    assert len(recorder.jobs) == 8  # the partition count and 5 swap steps; a count and the dry run
+    assert [config.maximum_bytes_billed for _, config in recorder.jobs] == [cap] * 8
+    assert all(config.labels == {"ecom_model": "fact_x", "ecom_layer": "marts"} for _, config in recorder.jobs)
+
+
+def test_the_cap_covers_ibis_queries_too(monkeypatch):
+    """Data tests, reads and variable defaults run through ibis on the same client."""
+    monkeypatch.setenv("ECOM_BQ_MAX_BYTES_BILLED", "2GiB")
+    target = BigQueryTarget.from_options(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/x")
+    assert target.client.default_query_job_config.maximum_bytes_billed == 2 * GiB
+
+
+def test_a_job_over_the_cap_names_the_model_its_estimate_and_the_setting(tmp_path):
+    (tmp_path / "ecom.toml").write_text("[bigquery]\nmax_bytes_billed = '1GiB'\n")
+    recorder = Recorder(fail="CREATE")
+    target = BigQueryTarget.from_options(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir=tmp_path)
+    target.client = recorder
+    with pytest.raises(BigQueryError) as refused:
+        target.materialize(MODEL, SOURCE)
+    assert str(refused.value) == (
+        "fact_x would process 12.0 GiB (12,884,901,888 bytes), over the cap of 1.0 GiB per query job: raise it "
+        "with --max-bytes-billed, ECOM_BQ_MAX_BYTES_BILLED or max_bytes_billed in ecom.toml (0 for none)"
+    )
+    # the estimate came from a dry run of the refused statement
+    (sql, config) = recorder.jobs[-1]
+    assert config.dry_run and sql.startswith("CREATE OR REPLACE TABLE")
+
+
+def test_dry_run_adds_the_partition_count_to_the_estimate_and_notes_monthly():
+    recorder = Recorder(days=9_000, estimate=5_000)
+    target = _target(recorder)
+    assert target.dry_run(MODEL, SOURCE) == 5_000 + 1_000  # the query's estimate + the count it ran
+    assert "partitioned by month" in target.notes["fact_x"]
+    assert not any(s.startswith(("CREATE", "ALTER", "DROP")) for s in _statements(recorder))
+
+
+# -- one timeout policy -----------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_every_call_has_a_request_timeout_and_a_short_retry(monkeypatch):
+    """The library calls with a 600 s retry and no request timeout; the policy replaces both."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    seen = []
+    monkeypatch.setattr(bigquery.Client, "_call_api", lambda self, retry, **kw: seen.append((retry.timeout, kw)))
+    for endpoint, seconds in (("127.0.0.1:9", RETRY_SECONDS["emulator"]), (None, RETRY_SECONDS["google"])):
+        monkeypatch.setattr("ecom.targets.bigquery.target.default_credentials", lambda: (AnonymousCredentials(), None))
+        target = BigQueryTarget.from_options(project="my-proj", dataset="ecom", endpoint=endpoint, config_dir="/x")
+        target.client._call_api(bigquery.DEFAULT_RETRY, method="GET", path="/x")
+        target.client._call_api(bigquery.DEFAULT_RETRY, method="GET", path="/x", timeout=5)  # kept
+        assert seen == [(seconds, {"method": "GET", "path": "/x", "timeout": REQUEST_SECONDS})] + [
+            (seconds, {"method": "GET", "path": "/x", "timeout": 5})
+        ]
+        seen.clear()
+    assert bigquery.DEFAULT_RETRY.timeout == 600 and RETRY_SECONDS["google"] <= 30
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("compile", "--target", "bigquery"), ("build", "--target", "bigquery"), ("spend", "--target", "bigquery")],
+)
+def test_an_unreachable_endpoint_fails_in_seconds_for_every_command(tmp_path, command):
+    env = {"ECOM_BQ_PROJECT": "my-proj", "ECOM_BQ_DATASET": "ecom", "BIGQUERY_EMULATOR_HOST": ""}
+    start = time.perf_counter()
+    done = _cli(*command, "--endpoint", f"http://127.0.0.1:{_closed_port()}", env=env, cwd=tmp_path)
+    seconds = time.perf_counter() - start
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: cannot reach BigQuery") and done.stderr.count("\n") == 1, done.stderr
+    assert seconds < 45  # the retry policy's 10 s plus a loaded machine's start-up; 580 s before
+
+
+# -- the same on the emulator: the statements run -----------------------------------------------
+
+
+@pytest.mark.emulator
+def test_swap_and_monthly_partitions_run_on_the_emulator(bq_emulator: Emulator):  # noqa: F811
+    """The emulator would replace in place, but the swap's own statements must run there, and a
+    model over 4,100 days of data must come out partitioned by month."""
+    target = bq_emulator.target(dataset="swaps")
+    days = [dt.date(2010, 1, 1) + dt.timedelta(days=i) for i in range(4_100)]
+    target.write_table("src", pa.table({"id": range(len(days)), "day": days, "c": ["a", "b"] * 2_050}))
+    source = target.table("src")
+    daily = Model(name="fact_x", func=lambda: None, key=("id",), partition_by="day", cluster_by=("c",))
+    target.materialize(daily, source.filter(source.day < dt.date(2015, 1, 1)))  # 1,826 days: daily
+    assert target.client.get_table(f"{bq_emulator.project}.swaps.fact_x").time_partitioning.type_ == "DAY"
+    assert target.materialize(daily, source) == 4_100  # the spec changes to monthly: swapped
+    table = target.client.get_table(f"{bq_emulator.project}.swaps.fact_x")
+    assert (table.time_partitioning.field, table.time_partitioning.type_) == ("day", "MONTH")
+    assert target.notes["fact_x"] == "4,100 days > 4,000 partitions per BigQuery job: partitioned by month"
+    assert {t.table_id for t in target.client.list_tables(f"{bq_emulator.project}.swaps")} == {"src", "fact_x"}
