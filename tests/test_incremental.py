@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from typer.testing import CliRunner
 from ecom.cli import app
 from ecom.core import engine, incremental
 from ecom.core.engine import build, target_vars
+from ecom.core.registry import Project, ProjectError, model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
 from ecom.targets.bigquery.target import BigQueryTarget
@@ -251,6 +253,17 @@ def test_state_keeps_hashes_of_the_vars_that_change_past_rows(project):
         "session_timeout_minutes": hashlib.sha256(b"30").hexdigest()[:16],
         "visitor_salt": hashlib.sha256(b"pepper").hexdigest()[:16],
     }
+
+
+def test_an_incremental_model_needs_a_date_partition():
+    with pytest.raises(ValueError, match="replaces partitions: give partition_by"):
+        model(key="id", materialized="incremental")
+
+
+def test_an_incremental_model_reads_only_incremental_models(project):
+    models = {**project.models, "int_web_sessions": replace(project.models["int_web_sessions"], materialized="table")}
+    with pytest.raises(ProjectError, match="fact_session_metrics is incremental but reads int_web_sessions"):
+        Project.from_parts(models, {}, project.vars)
 
 
 # -- BigQuery, on the local emulator -----------------------------------------------------------------
