@@ -22,6 +22,7 @@ from marts.attribution import (
     channel_economics_counts_every_customer,
     channel_economics_spend_matches_marketing,
 )
+from marts.sessions import funnel_counts_every_session, funnel_steps_ordered_and_rates_in_range
 from tests.conftest import approx_rows, build_scenario
 
 D = dt.date
@@ -308,11 +309,6 @@ def count(table) -> int:
 
 def test_data_tests_fail_on_broken_marts(built):
     """Each new invariant test returns rows once its mart is broken on purpose (and none as built)."""
-    # Imported here, not at the top: importing marts.sessions (and with it marts.staging) before
-    # Project.load() would register models out of `ecom ls` order, and test_engine's README graph
-    # check compares with the order of the whole pytest session.
-    from marts.sessions import funnel_counts_every_session, funnel_steps_ordered_and_rates_in_range
-
     attribution, pnl = built.target.table("fact_attribution_models"), built.target.table("fact_daily_pnl")
     marketing, customers = built.target.table("int_daily_marketing"), built.target.table("dim_customers")
     economics, funnel = built.target.table("fact_channel_economics"), built.target.table("fact_funnel_daily")

@@ -48,8 +48,11 @@ def built(project, tmp_path_factory):
 
 def test_every_built_table_and_column_carries_its_description(project, built):
     docs = model_docs(project)
-    tables = dict(
-        built.con.raw_sql("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+    tables = dict(  # staging models are views on DuckDB
+        built.con.raw_sql(
+            "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main'"
+            " UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main'"
+        ).fetchall()
     )
     columns = built.con.raw_sql(
         "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'main'"

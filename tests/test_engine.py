@@ -192,7 +192,8 @@ def test_missing_raw_table_and_columns_are_all_listed():
 
 def test_compile_is_deterministic(project):
     values = resolve_vars(project.vars, {"as_of": dt.date(2024, 6, 30)}, lambda _: None)
-    raw_at, models = BigQueryTarget.offline_locations({"project": "p", "dataset": "d", "raw_dataset": "public.raw"}, {})
+    settings = {"project": "my-proj", "dataset": "d", "raw_dataset": "public.raw"}
+    raw_at, models = BigQueryTarget.offline_locations(settings, {})
     first = {
         n: engine.to_sql(e, "bigquery") for n, e in engine.unbound_expressions(project, values, raw_at, models).items()
     }
@@ -360,3 +361,19 @@ def test_cli_bad_memory_limit_is_one_line_and_exit_1(db, monkeypatch):
     assert result.exit_code == 1
     assert "ECOM_DUCKDB_MEMORY_LIMIT='lots' is refused by DuckDB" in " ".join(result.stderr.split())
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("first", ["ecom.duckdb", "raw.duckdb"])
+def test_a_renamed_database_file_still_reads_its_staging_views(project, tmp_path, first):
+    """Staging models are views on DuckDB; their stored SQL must not name the file's catalog (a file
+    named like a schema, raw.duckdb, is the one exception, and still builds)."""
+    target = DuckDBTarget(tmp_path / first)
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    engine.build(project, target, project.select(["staging"]), engine.target_vars(project, target, {}))
+    assert project.models["stg_orders"].materialization("duckdb") == "view"
+    target.close()
+    moved = (tmp_path / first).rename(tmp_path / "moved.duckdb")
+    again = DuckDBTarget(moved, create=False)
+    if first == "ecom.duckdb":
+        assert again.table("stg_orders").count().execute() == 2
+    again.close()

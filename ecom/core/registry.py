@@ -301,9 +301,13 @@ class Project:
             sorter.prepare()
         except graphlib.CycleError as e:
             raise ProjectError(f"models form a cycle: {' -> '.join(e.args[1])}") from None
-        # Among the models ready at each step: layer first, then the order they are written in,
-        # so that listings and builds read staging -> intermediate -> marts.
-        rank = {name: (LAYERS.index(m.layer), i) for i, (name, m) in enumerate(models.items())}
+        # Among the models ready at each step: layer first, then where they are written (module,
+        # line), so that listings and builds read staging -> intermediate -> marts, whatever order
+        # the modules happened to be imported in.
+        rank = {
+            name: (LAYERS.index(m.layer), m.func.__module__, m.func.__code__.co_firstlineno)
+            for name, m in models.items()
+        }
         order: list[str] = []
         while sorter.is_active():
             ready = sorted(sorter.get_ready(), key=rank.__getitem__)

@@ -124,9 +124,11 @@ class DuckDBTarget(Target):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self.con = connect_duckdb(self.path, read_only=read_only)
             self._limit_memory()
-            # Names are qualified with the database's catalog, named after the file: a file called
-            # raw.duckdb or main.duckdb would otherwise make `raw.orders` ambiguous.
-            (self.catalog,) = self.con.raw_sql("SELECT current_database()").fetchone()
+            # The catalog is named after the file. A file called raw.duckdb or main.duckdb makes
+            # `raw.orders` ambiguous, so its names carry the catalog; every other file's names do not,
+            # so the staging views it stores still resolve after the file is renamed or copied.
+            (catalog,) = self.con.raw_sql("SELECT current_database()").fetchone()
+            self.catalog = catalog if catalog in (RAW.database, MODELS.database) else None
             if not read_only:
                 self.con.raw_sql(f"CREATE SCHEMA IF NOT EXISTS {self.qualified(RAW)}")
                 self._drop_staging_tables()
@@ -137,12 +139,12 @@ class DuckDBTarget(Target):
         self.models = MODELS
 
     def qualified(self, loc: Location, name: str | None = None) -> str:
-        """`"catalog"."schema"` or `"catalog"."schema"."name"`, quoted for DuckDB's SQL."""
-        parts = [self.catalog, loc.database] + ([name] if name else [])
+        """`"schema"` or `"schema"."name"` (behind the catalog where it must be), quoted for DuckDB's SQL."""
+        parts = [self.catalog] * bool(self.catalog) + [loc.database] + ([name] if name else [])
         return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
 
-    def _db(self, loc: Location) -> tuple[str, str]:
-        return (self.catalog, loc.database)
+    def _db(self, loc: Location) -> tuple[str, str] | str:
+        return (self.catalog, loc.database) if self.catalog else loc.database
 
     def _drop_staging_tables(self) -> None:
         """Remove the staging tables a killed `ecom generate` left behind (every writing command
@@ -208,8 +210,8 @@ class DuckDBTarget(Target):
         first (inside the build's transaction, so a failed build restores it)."""
         found = self.con.con.execute(
             "SELECT table_type FROM information_schema.tables"
-            " WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
-            [self.catalog, self.models.database, name],
+            " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+            [self.models.database, name],
         ).fetchone()
         existing = found and ("VIEW" if found[0] == "VIEW" else "TABLE")
         if existing and existing != kind:
