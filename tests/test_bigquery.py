@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 from google.cloud.bigquery import Dataset, LoadJobConfig
 
-from ecom.core import engine
+from ecom.core import engine, incremental
 from ecom.core.docstrings import model_docs
 from ecom.core.registry import Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
@@ -426,7 +426,8 @@ def test_a_second_build_replaces_the_tables(project, bq, built):
         assert after.num_rows == before[r.name].num_rows == r.rows
         assert after.modified >= before[r.name].modified
     tables = {t.table_id for t in bq.client.list_tables(f"{bq.project}.ecom")}
-    assert tables == set(project.order) | {engine.VARS_TABLE, engine.BUILD_TABLE}  # nothing left over
+    state = {incremental.STATE_TABLE, incremental.PARTITIONS_TABLE}
+    assert tables == set(project.order) | {engine.VARS_TABLE, engine.BUILD_TABLE} | state  # nothing left over
 
 
 @pytest.mark.emulator
