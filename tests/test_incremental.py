@@ -27,7 +27,6 @@ from ecom.core.engine import build, target_vars
 from ecom.core.registry import Project, ProjectError, model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
-from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import bq_emulator  # noqa: F401 (fixture)
 
@@ -279,13 +278,7 @@ def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator,
     full DuckDB build at B (the dialects agree: test_bigquery)."""
     a, b, raw_a, raw_b = scenario
     n = next(EMULATOR_BUILDS)
-    bq = BigQueryTarget.from_options(
-        project=bq_emulator.project,
-        dataset=f"incr_{n}",
-        raw_dataset=f"incr_raw_{n}",
-        endpoint=bq_emulator.endpoint,
-        config_dir="/nonexistent",
-    )
+    bq = bq_emulator.target(dataset=f"incr_{n}", raw_dataset=f"incr_raw_{n}")
     selected = project.select(["+int_campaign_attribution"])
     for raw, as_of in ((raw_a, a), (raw_b, b)):
         bq.write_raw(raw)
