@@ -38,3 +38,4 @@ def benchmark(session: nox.Session) -> None:
     session.install("-e", ".")
     session.run("python", "benchmarks/bench_generate.py", *session.posargs)
     session.run("python", "benchmarks/bench_build.py", *session.posargs)
+    session.run("python", "benchmarks/bench_incremental.py", *session.posargs)

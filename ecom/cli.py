@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ecom.core import engine
+from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write
 from ecom.core.registry import TARGETS, Project, ProjectError
@@ -309,10 +309,12 @@ def build(
             "--profile", help="Also print materializations, rows/s, DuckDB's peak memory and the time around models."
         ),
     ] = False,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models in full.")] = False,
     *,
     target: TargetOptions,
 ) -> None:
-    """Validate the raw sources, then materialize the selected models in dependency order."""
+    """Validate the raw sources, then materialize the selected models in dependency order
+    (incremental models only from their first changed day; see README, "Incremental builds")."""
     started = time.perf_counter()
     with friendly_errors():
         proj = Project.load()
@@ -324,7 +326,7 @@ def build(
         engine.validate_sources(tgt)
         values = engine.target_vars(proj, tgt, given)
         if dry_run:
-            _dry_run(proj, tgt, selected, values)
+            _dry_run(proj, tgt, selected, values, full_refresh)
             return
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {len(selected)} models on {engine.describe(tgt)} with {shown}", highlight=False)
@@ -337,7 +339,7 @@ def build(
             def done(result: engine.ModelResult) -> None:
                 bar.update(task, advance=1, description=f"built {result.name}")
 
-            results = engine.build(proj, tgt, selected, values, on_done=done)
+            results = engine.build(proj, tgt, selected, values, on_done=done, full_refresh=full_refresh)
         out.print(_profile_table(proj, tgt, results) if profile else _build_table(proj, results))
         for name, note in tgt.notes.items():
             err.print(f"{name}: {note}", highlight=False)
@@ -354,10 +356,10 @@ def build(
 
 
 def _build_table(proj: Project, results: list[engine.ModelResult]) -> Table:
-    report = Table("model", "layer", "rows", "seconds", title="Build")
+    report = Table("model", "layer", "rows", "seconds", "incremental", title="Build")
     for r in results:
-        report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}")
-    report.add_row("total", "", "", f"{sum(r.seconds for r in results):.2f}", style="bold")
+        report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}", r.note)
+    report.add_row("total", "", "", f"{sum(r.seconds for r in results):.2f}", "", style="bold")
     return report
 
 
@@ -382,23 +384,28 @@ def _profile_table(proj: Project, tgt: Target, results: list[engine.ModelResult]
     return report
 
 
-def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict) -> None:
+def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict, full_refresh: bool) -> None:
     # The queries the build would run; an upstream model not built yet is computed inline.
     from ecom.targets.bigquery.config import format_bytes
 
     plan = engine.dry_run_plan(proj, tgt, selected, values)
+    incremental_plans = engine.incremental_plans(proj, tgt, selected, values, full_refresh)
     cap = tgt.max_bytes_billed
     title = f"Dry run (nothing written; cap per query job: {format_bytes(cap) if cap else 'none'})"
-    report = Table("model", "estimated bytes", "of the cap", "note", title=title)
-    total = 0
+    report = Table("model", "estimated bytes", "this build", "of the cap", "note", title=title)
+    total = this_build = 0
     for name, (expr, inline) in plan.items():
         size = tgt.dry_run(proj.models[name], expr)
-        total += size
+        how, rows = incremental_plans.get(name, ("", None))
+        this = size if rows is None else tgt.dry_run(proj.models[name], rows)
+        total, this_build = total + size, this_build + this
         notes = [f"computes {', '.join(inline)} inline (not built yet)"] if inline else []
         notes += [tgt.notes[name]] if name in tgt.notes else []
+        notes += [how] if how else []
         share = f"{size / cap:.0%}" + (" OVER" if size > cap else "") if cap else ""
-        report.add_row(name, f"{size:,}", share, "; ".join(notes), style="red" if cap and size > cap else None)
-    report.add_row("total", f"{total:,}", "", "", style="bold")
+        row = (name, f"{size:,}", f"{this:,}", share, "; ".join(notes))
+        report.add_row(*row, style="red" if cap and size > cap else None)
+    report.add_row("total", f"{total:,}", f"{this_build:,}", "", "", style="bold")
     out.print(report)
 
 
@@ -674,13 +681,17 @@ def runs(
 
 
 @app.command("ls")
+@target_options
 def list_models(
     name: Annotated[str | None, typer.Argument(help="A model: print its columns.", show_default=False)] = None,
     select: SelectOpt = None,
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Print the lineage as a Mermaid graph.")] = False,
+    *,
+    target: TargetOptions,
 ) -> None:
-    """List the models (layer, key, grain) and the exposures that read them, the lineage graph, or one
-    model's columns with their types and descriptions."""
+    """List the models (layer, key, grain, how an incremental model was last built on the target when
+    its database exists) and the exposures that read them, the lineage graph, or one model's columns
+    with their types and descriptions."""
     from ecom.core.docstrings import model_docs
 
     with friendly_errors():
@@ -693,6 +704,7 @@ def list_models(
             print(engine.mermaid(proj, selected))
             return
         docs = model_docs(proj)
+        state = _built_state(target)
         table = Table(
             "model",
             "layer",
@@ -704,7 +716,11 @@ def list_models(
         for model_name in selected:
             m = proj.models[model_name]
             kind = ", ".join(f"{t}: {m.materialization(t)}" for t in TARGETS) if m.materialized_on else m.materialized
-            table.add_row(model_name, m.layer, kind, ", ".join(m.key), docs[model_name].grain)
+            s = state.get(model_name)
+            built = f"as_of {s['as_of']}, {s['mode']}" if s else ""
+            if s and s["replaced_from"]:
+                built += f" from {s['replaced_from']}"
+            table.add_row(model_name, m.layer, kind, ", ".join(m.key), docs[model_name].grain, built)
         out.print(table)
         consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]
         if consumers:
@@ -734,6 +750,18 @@ def _list_columns(proj: Project, name: str) -> None:
     out.print(f"reads: {', '.join(model.params)}", highlight=False)
     readers = proj.downstream_models(name) + [f"exposure {e}" for e in proj.exposures_of(name)]
     out.print(f"read by: {', '.join(readers) or 'nothing'}", highlight=False)
+
+
+def _built_state(target: TargetOptions) -> dict[str, dict]:
+    """The incremental state on the target, or nothing when it cannot be read (no database yet)."""
+    try:
+        tgt = open_target(target, read_only=True)
+    except TargetError:
+        return {}
+    try:
+        return incremental.read_state(tgt)
+    finally:
+        tgt.close()
 
 
 def main() -> None:  # pragma: no cover - the console script

@@ -6,11 +6,13 @@ comparing instants (`created_at > previous + interval`), never by counting minut
 DuckDB and BigQuery split sessions identically (docs/architecture.md#portability-rules).
 """
 
+import datetime as dt
+
 import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import data_test, model
-from marts._common import PLATFORMS, SESSION_CHANNELS, channel_of, not_finite, outside, platform_of, ratio
+from marts._common import PLATFORMS, SESSION_CHANNELS, channel_of, end_of_day, not_finite, outside, platform_of, ratio
 from marts.reconciliation import unequal_counts
 from marts.staging import EVENT_TYPES
 
@@ -33,8 +35,45 @@ def _visitor_order(t: ir.Table) -> list[ir.Value]:
     return [t.created_at, t.event_id]
 
 
+def _web_sessions_since(
+    stg_events: ir.Table, this: ir.Table, since: dt.date, session_timeout_minutes: int
+) -> tuple[dt.date, ir.Table]:
+    """int_web_sessions' rows from `since` on: the model over the events from `since`, each
+    visitor's numbering then continued from its rows before `since` in `this` (the model as built).
+
+    Over the new events alone, a visitor's first new event starts session 1. In the full model it
+    continues the visitor's last earlier session when it comes within the timeout of the last
+    earlier event (then the new session 1 is that session, number n), else it starts session n + 1.
+    """
+    new = int_web_sessions(stg_events.filter(stg_events.event_date >= since), session_timeout_minutes)
+    first_new = new.filter(new.is_session_start & (new.session_number == 1)).select("visitor_id", first_at="created_at")
+    # only the visitors with new events carry anything over: filter before aggregating
+    before = this.filter(this.event_date < since).semi_join(first_new, "visitor_id")
+    # session_number never decreases along a visitor's events: the max is the last event's
+    last = before.group_by("visitor_id").aggregate(
+        last_at=before.created_at.max(), last_number=before.session_number.max()
+    )
+    carried = last.inner_join(first_new, "visitor_id")
+    carried = carried.select(
+        "visitor_id",
+        "last_number",
+        continues=carried.first_at <= carried.last_at + ibis.interval(minutes=session_timeout_minutes),
+    )
+    rows = new.left_join(carried, "visitor_id")
+    continues = rows.continues.fill_null(False)
+    number = rows.session_number + (rows.last_number - continues.cast("int64")).fill_null(0)
+    return since, rows.select(
+        *[c for c in new.columns if c not in ("session_number", "session_id", "is_session_start")],
+        session_number=number,
+        session_id=rows.visitor_id + "-" + number.cast("string"),
+        is_session_start=rows.is_session_start & ~(continues & (rows.session_number == 1)),
+    ).select(*new.columns)
+
+
 @model(
     key="event_id",
+    materialized="incremental",
+    since=_web_sessions_since,
     partition_by="event_date",
     cluster_by=("visitor_id",),
     not_null=("visitor_id", "session_number", "session_id", "is_session_start", "created_at", "event_date"),
@@ -48,6 +87,13 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     more than `session_timeout_minutes` (strictly, exact elapsed time) have passed since the
     visitor's previous event. A visitor's events at the same instant are ordered by event_id, so
     the second of two identical timestamps continues the session of the first.
+
+    Incremental (docs/contract.md#int_web_sessions): an event's visitor, session number and start
+    flag depend only on its visitor's events up to it, so the rows before the first day stg_events
+    changed on stay; the rows from that day are recomputed and each visitor's numbering continues
+    from its last earlier event (a session crossing the boundary keeps its number).
+    session_timeout_minutes (and any variable of stg_events but as_of) changes past rows: a change
+    rebuilds in full.
 
     Choices where the contract is silent: a signed-in user's events form one visitor whatever IP
     they come from, and never join the sessions of that IP's anonymous events (an empty ip_address
@@ -113,8 +159,28 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     )
 
 
+def _session_metrics_since(int_web_sessions: ir.Table, this: ir.Table, since: dt.date) -> tuple[dt.date, ir.Table]:
+    """fact_session_metrics' rows from the first start day of a session whose rows changed.
+
+    int_web_sessions changed from `since` on: the sessions that had (in `this`, as built) or have
+    an event from `since` on may change, and they may have started days earlier. Every session
+    starting on or after the earliest of their start days is recomputed from its events.
+    """
+    events = int_web_sessions
+    touched = events.filter(events.event_date >= since).select("session_id").distinct()
+    starts = events.filter(events.is_session_start)
+    new_first = starts.semi_join(touched, "session_id").event_date.min()
+    old_first = this.filter(this.session_end >= end_of_day(since - dt.timedelta(days=1))).session_date.min()
+    first = min(d for d in (since, new_first.to_pyarrow().as_py(), old_first.to_pyarrow().as_py()) if d is not None)
+    recent = events.filter(events.event_date >= first)
+    recent = recent.semi_join(recent.filter(recent.is_session_start).select("session_id"), "session_id")
+    return first, fact_session_metrics(recent)
+
+
 @model(
     key="session_id",
+    materialized="incremental",
+    since=_session_metrics_since,
     partition_by="session_date",
     cluster_by=("visitor_id",),
     not_null=(
@@ -143,6 +209,11 @@ def fact_session_metrics(int_web_sessions: ir.Table) -> ir.Table:
     on that flag instead of arg_min, whose tie handling is not portable. has_cart/has_purchase are
     false (never NULL) when the session has no such event; events with a NULL event_type count
     towards event_count only.
+
+    Incremental: a session's row depends only on its events, so when int_web_sessions changed from
+    a day on, the rows replaced are those from the earliest start day of a session with an event on
+    or after that day (as built before, or now), which may be days earlier for a long session. No
+    variable of its own; those of its upstreams rebuild it in full.
 
     Columns:
         session_id: the session (int_web_sessions.session_id); the key.

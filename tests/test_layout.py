@@ -13,14 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # Each part of the code, top to bottom, and the parts it may import besides itself.
-# cli -> the morning run -> core's runners -> targets; data in and outputs use the core; models use only the
-# registry; the definitions (registry, variables, source contract) import nothing above them.
+# cli -> the morning run -> core's runners (engine, incremental, freshness, runs) -> targets; data in
+# and outputs use the core; models use only the registry; the definitions (registry, variables,
+# source contract) import nothing above them.
 PARTS = {
     "cli": ("ecom.cli", "ecom.__main__"),
     "run": ("ecom.run",),
     "data": ("ecom.data",),
     "outputs": ("ecom.outputs",),
-    "engine": ("ecom.core.engine", "ecom.core.freshness", "ecom.core.runs"),
+    "engine": ("ecom.core.engine", "ecom.core.incremental", "ecom.core.freshness", "ecom.core.runs"),
     "targets": ("ecom.targets",),
     "models": ("marts",),
     # the report's layout vocabulary is plain data the pages in marts/report.py are written in

@@ -83,8 +83,8 @@ def test_materialization_is_per_target_and_table_where_not_named():
     ("materialized", "message"),
     [
         ({"duckbd": "view"}, "materialized names unknown target(s) duckbd; targets: duckdb, bigquery"),
-        ({"duckdb": "ephemeral"}, "materialized must be 'table' or 'view', not 'ephemeral'"),
-        ("incremental", "materialized must be 'table' or 'view', not 'incremental'"),
+        ({"duckdb": "ephemeral"}, "materialized must be 'table', 'view' or 'incremental', not 'ephemeral'"),
+        ("ephemeral", "materialized must be 'table', 'view' or 'incremental', not 'ephemeral'"),
     ],
 )
 def test_a_bad_materialization_is_refused(materialized, message):

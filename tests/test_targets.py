@@ -147,7 +147,7 @@ def test_every_target_command_takes_the_same_target_options():
     commands = typer.main.get_command(app).commands
     with_target = {name for name, c in commands.items() if any(p.name == "target" for p in c.params)}
     data_in = {"generate", "load", "spend"}
-    runners = {"build", "compile", "test", "report", "docs", "freshness", "run", "runs"}
+    runners = {"build", "compile", "test", "report", "docs", "freshness", "run", "runs", "ls"}
     assert with_target == data_in | runners
     for name in with_target:
         assert {p.name for p in commands[name].params} >= set(TARGET_OPTIONS), name

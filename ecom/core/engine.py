@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from ecom.core import incremental
 from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.registry import DataTest, Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
@@ -109,6 +111,7 @@ class ModelResult:
     rows: int | None = None
     seconds: float = 0.0
     message: str = ""
+    note: str = ""  # an incremental model: how it was built (from which day, or why in full)
     peak_bytes: int | None = None  # the engine's peak memory up to this model, when the target measures it
 
 
@@ -136,15 +139,18 @@ def build(
     selected: list[str],
     values: Mapping[str, Any],
     on_done: Callable[[ModelResult], None] = lambda r: None,
+    full_refresh: bool = False,
 ) -> list[ModelResult]:
     """Materialize the selected models in dependency order, each with its description and its
-    columns' (from its docstring) written on the table.
+    columns' (from its docstring) written on the table; incremental models replace only the
+    partitions their changes reach, unless `full_refresh` (ecom.core.incremental).
 
     The first failure stops the build and raises BuildError; on DuckDB the whole build is one
     transaction, so the failure leaves every table as it was.
     """
     docs = model_docs(project)
     results = []
+    run = IncrementalRun(project, target, values, full_refresh)
     started = dt.datetime.now(dt.UTC)
     with target.transaction():
         recorded = printable(project.vars, values)
@@ -152,9 +158,14 @@ def build(
         for name in selected:
             model: Model = project.models[name]
             start = time.perf_counter()
+            note = ""
             try:
-                expr = call(model.func, model_inputs(project, target, name), values)
-                rows = target.materialize(model, expr)
+                inputs = model_inputs(project, target, name)
+                expr = call(model.func, inputs, values)
+                if model.materialization(target.name) == "incremental":
+                    rows, note = run.materialize(model, inputs, expr)
+                else:
+                    rows = target.materialize(model, expr)
                 doc = docs[name]
                 columns = {c: doc.columns[c] for c in expr.schema().names if c in doc.columns}
                 target.describe(model, table_description(doc), columns)
@@ -162,11 +173,77 @@ def build(
                 raise
             except Exception as e:  # the backend's message is the useful part
                 raise BuildError(f"model {name} failed: {first_line(e)}") from e
-            result = ModelResult(name, "ok", rows, time.perf_counter() - start, peak_bytes=target.peak_memory())
+            result = ModelResult(
+                name, "ok", rows, time.perf_counter() - start, peak_bytes=target.peak_memory(), note=note
+            )
             results.append(result)
             on_done(result)
+        run.save()
         _record_build(target, results, started)
     return results
+
+
+class IncrementalRun:
+    """One build's incremental decisions and the state it leaves (ecom.core.incremental)."""
+
+    def __init__(self, project: Project, target: Target, values: Mapping[str, Any], full_refresh: bool):
+        self.project, self.target, self.values, self.full_refresh = project, target, values, full_refresh
+        self.state = incremental.read_state(target)
+        self.build_id = uuid.uuid4().hex
+        self.done: dict[str, incremental.Decision] = {}
+        self.built: dict[str, dict[str, Any]] = {}
+        self.fingerprints: dict[str, dict] = {}
+
+    def plan(self, model: Model, inputs: Mapping[str, ir.Table], expr: ir.Table) -> ir.Table | None:
+        """Decide how to build an incremental model (recorded for its downstreams and the state):
+        None to build it in full, else the query of its new rows from the first replaced day."""
+        project, target, values = self.project, self.target, self.values
+        digest = incremental.vars_digest(project, model.name, values)
+        code_expr = call(model.func, inputs, {**values, "as_of": incremental.CODE_AS_OF})
+        code = incremental.code_hash(target, project, model, code_expr, target.dialect)
+        decision = incremental.decide(
+            project, target, model, values, self.state, self.done, digest, code, self.full_refresh
+        )
+        days = [self.done[up].since for up in project.upstream_models(model.name)]
+        if project.sources_of(model.name):
+            self.fingerprints[model.name] = now = incremental.fingerprints(model, expr)
+            days.append(incremental.first_changed_day(incremental.stored_fingerprints(target, model.name), now))
+        decision = incremental.earliest(decision, days)
+        replaced_from, new_rows = None, None
+        if decision.since is not None and model.since is None:
+            replaced_from = decision.since
+            new_rows = expr.filter(incremental.partition_day(model, expr) >= replaced_from)
+        elif decision.since is not None:
+            this = {"this": target.table(model.name)}
+            replaced_from, new_rows = call(model.since, {**inputs, **this}, {**values, "since": decision.since})
+        note = decision.reason if replaced_from is None else f"incremental from {replaced_from}"
+        self.done[model.name] = incremental.Decision(replaced_from, note)
+        self.built[model.name] = {
+            "model": model.name,
+            "build_id": self.build_id,
+            "as_of": values["as_of"],
+            "mode": "full" if replaced_from is None else "incremental",
+            "replaced_from": replaced_from,
+            "vars": digest,
+            "code_hash": code,
+        }
+        return new_rows
+
+    def materialize(self, model: Model, inputs: Mapping[str, ir.Table], expr: ir.Table) -> tuple[int, str]:
+        """Build an incremental model in full or from its first changed day; (its rows, how)."""
+        new_rows = self.plan(model, inputs, expr)
+        done = self.done[model.name]
+        if new_rows is None:
+            return self.target.materialize(model, expr), done.reason
+        return self.target.replace_partitions(model, new_rows, done.since), done.reason
+
+    def save(self) -> None:
+        if self.built:
+            self.target.write_table(incremental.STATE_TABLE, incremental.state_rows(self.state, self.built))
+        if self.fingerprints:
+            self.target.write_table(
+                incremental.PARTITIONS_TABLE, incremental.partition_rows(self.target, self.fingerprints)
+            )
 
 
 def table_description(doc: ModelDoc) -> str:
@@ -217,6 +294,23 @@ def dry_run_plan(
         if not target.exists(name):
             unbuilt[name] = expr
     return {n: plan[n] for n in selected}
+
+
+def incremental_plans(
+    project: Project, target: Target, selected: Iterable[str], values: Mapping[str, Any], full_refresh: bool
+) -> dict[str, tuple[str, ir.Table | None]]:
+    """For each selected incremental model already built, what a build would do: (how, the query of
+    its new rows or None when in full). Nothing is written; a downstream's plan reads its upstreams
+    as they are built now."""
+    run = IncrementalRun(project, target, values, full_refresh)
+    plans = {}
+    for name in selected:
+        model = project.models[name]
+        if model.materialization(target.name) == "incremental" and target.exists(name):
+            inputs = model_inputs(project, target, name)
+            rows = run.plan(model, inputs, call(model.func, inputs, values))
+            plans[name] = (run.done[name].reason, rows)
+    return plans
 
 
 @dataclass

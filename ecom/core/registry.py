@@ -23,7 +23,7 @@ from ecom.core.sources import RAW_SCHEMAS
 
 LAYERS = ("staging", "intermediate", "marts")
 TARGETS = ("duckdb", "bigquery")
-MATERIALIZATIONS = ("table", "view")
+MATERIALIZATIONS = ("table", "view", "incremental")  # incremental: a table (ecom.core.incremental)
 
 
 class ProjectError(Exception):
@@ -48,13 +48,17 @@ class Model:
     not_null: tuple[str, ...] = ()
     accepted_values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     relationships: Mapping[str, str] = field(default_factory=dict)
+    # materialized="incremental": the rows from a day on (ecom.core.incremental); None: the model's
+    # rows filtered to partition_by >= since
+    since: Callable[..., Any] | None = None
 
     @property
     def params(self) -> tuple[str, ...]:
         return tuple(inspect.signature(self.func).parameters)
 
     def materialization(self, target: str) -> str:
-        """Whether the model is a "table" or a "view" on the target named `target` (duckdb, bigquery)."""
+        """Whether the model is a "table", a "view" or "incremental" (a table) on the target named
+        `target` (duckdb, bigquery)."""
         return self.materialized_on.get(target, self.materialized)
 
     @property
@@ -158,10 +162,19 @@ def model(
     not_null: str | Iterable[str] | None = None,
     accepted_values: Mapping[str, Iterable[Any]] | None = None,
     relationships: Mapping[str, str] | None = None,
+    since: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a model. `materialized` is "table" or "view" on every target, or per target, e.g.
     `{"duckdb": "view"}` (a target not named builds a table). `relationships` maps a column to
-    `"model.column"` it must resolve to."""
+    `"model.column"` it must resolve to.
+
+    `materialized="incremental"` (with a date `partition_by`) rebuilds only the partitions from the
+    first changed day on (ecom.core.incremental). `since`, when given, computes them: a function
+    whose parameters name the model's inputs, its variables, `this` (the model's table as built)
+    and `since` (the first changed day), returning (the first day to replace, its rows from then).
+    """
+    if materialized == "incremental" and not partition_by:
+        raise ValueError("materialized='incremental' replaces partitions: give partition_by")
     per_target = {} if isinstance(materialized, str) else dict(materialized)
     default = materialized if isinstance(materialized, str) else "table"
     unknown = sorted(set(per_target) - set(TARGETS))
@@ -169,7 +182,7 @@ def model(
         raise ValueError(f"materialized names unknown target(s) {', '.join(unknown)}; targets: {', '.join(TARGETS)}")
     for kind in (default, *per_target.values()):
         if kind not in MATERIALIZATIONS:
-            raise ValueError(f"materialized must be 'table' or 'view', not {kind!r}")
+            raise ValueError(f"materialized must be 'table', 'view' or 'incremental', not {kind!r}")
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         _claim("model", func.__name__, _defined_at(func))
@@ -184,6 +197,7 @@ def model(
             not_null=_tuple(not_null),
             accepted_values={c: tuple(v) for c, v in (accepted_values or {}).items()},
             relationships=dict(relationships or {}),
+            since=since,
         )
         return func
 
@@ -275,6 +289,12 @@ class Project:
             for column, target in m.relationships.items():
                 if target.split(".")[0] not in models:
                     raise ProjectError(f"{m.name}.{column} relates to {target}: no such model")
+        for m in models.values():
+            full = [p for p in m.params if p in models and models[p].materialized != "incremental"]
+            if m.materialized == "incremental" and full:
+                raise ProjectError(
+                    f"{m.name} is incremental but reads {', '.join(full)}, rebuilt in full: its past rows could change"
+                )
         graph = {m.name: {p for p in m.params if p in models} for m in models.values()}
         sorter = graphlib.TopologicalSorter(graph)
         try:

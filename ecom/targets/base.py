@@ -7,6 +7,7 @@ how to materialize an expression atomically. It knows nothing about any model.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,11 @@ class Target:
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
         """Replace the model's table (or view) in one statement; return its row count."""
+        raise NotImplementedError
+
+    def replace_partitions(self, model: Model, expr: ir.Table, since: dt.date) -> int:
+        """Replace the model's rows whose partition day is `since` or later with the expression's
+        rows (all of them from `since` on), atomically; return the table's row count."""
         raise NotImplementedError
 
     def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:

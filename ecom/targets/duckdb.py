@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -168,16 +169,34 @@ class DuckDBTarget(Target):
     ) -> tuple[Callable[[str], Location], Location]:
         return (lambda _: RAW), MODELS
 
-    def materialize(self, model: Model, expr: ir.Table) -> int:
-        kind = model.materialization(self.name).upper()
-        self._drop_other_kind(model.name, kind)
+    def _select(self, expr: ir.Table) -> str:
         # Each column is cast to the type the expression declares: DuckDB widens SUM(BIGINT) to
         # HUGEINT, which would otherwise be stored and read back as DECIMAL(38, 0).
         columns = ", ".join(f'CAST("{c}" AS {DuckDBType.to_string(t)}) AS "{c}"' for c, t in expr.schema().items())
-        sql = f"SELECT {columns} FROM ({self.con.compile(expr)})"
+        return f"SELECT {columns} FROM ({self.con.compile(expr)})"
+
+    def materialize(self, model: Model, expr: ir.Table) -> int:
+        kind = "VIEW" if model.materialization(self.name) == "view" else "TABLE"
+        self._drop_other_kind(model.name, kind)
+        sql = self._select(expr)
         created = self.con.raw_sql(f"CREATE OR REPLACE {kind} {self.qualified(self.models, model.name)} AS {sql}")
         # DuckDB answers CREATE TABLE AS with the row count: no second scan of the table.
         return int(created.fetchone()[0]) if kind == "TABLE" else self.row_count(model.name)
+
+    def replace_partitions(self, model: Model, expr: ir.Table, since: dt.date) -> int:
+        """Delete the partitions from `since` on and insert the new rows, in the build's transaction.
+
+        The rows are computed into a temporary table first: they may read the model's own rows
+        (before `since`), which the delete must not disturb while the query runs."""
+        table = self.qualified(self.models, model.name)
+        self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE _ecom_partitions_new AS {self._select(expr)}")
+        column = f'"{model.partition_by}"'
+        if expr.schema()[model.partition_by].is_timestamp():
+            column = f"CAST({column} AS DATE)"
+        self.con.raw_sql(f"DELETE FROM {table} WHERE {column} >= DATE '{since.isoformat()}'")
+        self.con.raw_sql(f"INSERT INTO {table} BY NAME SELECT * FROM _ecom_partitions_new")
+        self.con.raw_sql("DROP TABLE _ecom_partitions_new")
+        return self.row_count(model.name)
 
     def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
         kind = "VIEW" if model.materialization(self.name) == "view" else "TABLE"

@@ -9,6 +9,7 @@ a failed model leaves its previous table (there is no multi-statement build tran
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import tempfile
@@ -334,7 +335,7 @@ class BigQueryTarget(Target):
         """Whether a day-partitioned model must be partitioned by month (one job writes at most
         4,000 partitions), and the bytes the query that knows it processed: it counts the partitions
         (distinct days, and the NULL partition), reading only what the partition column is made of."""
-        if model.materialization(self.name) != "table" or not model.partition_by:
+        if model.materialization(self.name) == "view" or not model.partition_by:
             return False, 0
         column = expr[model.partition_by]
         day = column.date() if column.type().is_timestamp() else column
@@ -382,7 +383,7 @@ class BigQueryTarget(Target):
     def materialize(self, model: Model, expr: ir.Table) -> int:
         self.ensure_dataset(self.models)
         monthly, _ = self._monthly(model, expr)
-        existing = self._table_or_none(self.models, model.name) if model.materialization(self.name) == "table" else None
+        existing = self._table_or_none(self.models, model.name) if model.materialization(self.name) != "view" else None
         if existing is not None and self._existing_spec(existing) != self._spec(model, monthly):
             self._swap(model, expr, monthly)
         else:
@@ -391,6 +392,27 @@ class BigQueryTarget(Target):
             return int(self.table(model.name).count().execute())
         table = self.client.get_table(self._ref(self.models, model.name))
         return int(table.num_rows)
+
+    def replace_partitions(self, model: Model, expr: ir.Table, since: dt.date) -> int:
+        """One script: the new rows into a temporary table, then in one transaction DELETE the
+        partitions from `since` on and INSERT them. A DELETE of whole partitions is a metadata
+        operation BigQuery does not bill; the rows' query reads only the partitions its filters
+        reach. (A MERGE would scan the target table to match rows; partition-decorator writes
+        need one job per day and are not atomic together.)"""
+        target = self._ref(self.models, model.name)
+        column = f"`{model.partition_by}`"
+        if expr.schema()[model.partition_by].is_timestamp():
+            column = f"DATE({column})"
+        columns = ", ".join(f"`{c}`" for c in expr.columns)
+        script = (
+            f"CREATE TEMP TABLE _ecom_new AS {self.compile(expr)};\n"
+            "BEGIN TRANSACTION;\n"
+            f"DELETE FROM `{target}` WHERE {column} >= DATE '{since.isoformat()}';\n"
+            f"INSERT INTO `{target}` ({columns}) SELECT {columns} FROM _ecom_new;\n"
+            "COMMIT TRANSACTION;"
+        )
+        self._run(script, model)
+        return int(self.client.get_table(target).num_rows)
 
     def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
         """Set the table's and its columns' descriptions by a metadata update right after the job that
