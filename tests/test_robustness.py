@@ -16,9 +16,7 @@ import contextlib
 import csv
 import datetime as dt
 import os
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -60,19 +58,22 @@ def cli(*args: str, env: dict | None = None) -> tuple[int, str]:
 def shell(*args: str, fsize: int | None = None, driver: str = "", cwd: Path | None = None, env=None):
     """Run `ecom` as a user would, in a subprocess; `driver` is Python run first (to arrange an
     interruption), `fsize` a file-size limit in bytes (a full disk)."""
-    code = driver + f"\nfrom ecom.cli import app\napp(prog_name='ecom', args={list(args)!r})\n"
-
-    def limit() -> None:
-        if fsize is not None:
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-
+    # The limit is set by the child itself, not by a preexec_fn: this test process may run gRPC's
+    # threads (the analyzer and emulator clients), whose fork handlers can abort a child forked
+    # from it to run Python code.
+    limit = (
+        "import resource, signal\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize}, {fsize}))\n"
+        if fsize is not None
+        else ""
+    )
+    code = limit + driver + f"\nfrom ecom.cli import app\napp(prog_name='ecom', args={list(args)!r})\n"
     return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=120,
-        preexec_fn=limit,
         cwd=cwd,
         env={**os.environ, **(env or {})},
     )
