@@ -6,7 +6,9 @@ For each scale it generates the raw data once (or loads FOLDER, e.g. a thelook e
 the file twice. Then, `--repeat` times, alternating: (1) "plain SQL": a fresh Python process that
 runs the compiled DuckDB SQL of every model as `CREATE OR REPLACE TABLE main.<model> AS ...` in
 dependency order in one duckdb connection (one transaction, DuckDB's default settings), on its
-copy; (2) `python -m ecom build --profile` on the other copy. Each is timed as a whole process
+copy; (2) `python -m ecom build --profile --full-refresh` on the other copy (a full build: without
+--full-refresh the second run would be an incremental build with nothing to do, see
+bench_incremental.py for that comparison). Each is timed as a whole process
 (start-up and imports included), with its own peak RSS (getrusage of that child). The copies are
 kept between repeats, so every run after the first replaces existing tables of a file the OS has
 cached ("warm file"); the best time of each is shown.
@@ -128,7 +130,7 @@ def run_scale(scale: float | None, folder: str | None, repeat: int, tmp: str) ->
     for _ in range(repeat):
         run = timed([sys.executable, __file__, "--plain-sql", plain_db, sql_file])
         plain_runs.append({**run, "models": json.loads(run.pop("stdout").strip().splitlines()[-1])})
-        run = timed([sys.executable, "-m", "ecom", "build", "--profile", "--path", ecom_db])
+        run = timed([sys.executable, "-m", "ecom", "build", "--profile", "--full-refresh", "--path", ecom_db])
         ecom_runs.append({**run, "models": profile_rows(run.pop("stdout"))})
     result = {"prepare": prepare_s, "plain": plain_runs, "ecom": ecom_runs}
     print(json.dumps(result), file=sys.stderr)  # the raw figures, kept if the report below fails

@@ -354,6 +354,7 @@ def test_failure_leaves_raw_tables_and_parquet_as_they_were(tmp_path):
         assert target.source(t).to_pyarrow().equals(before[t]), t
         assert (tmp_path / "pq" / f"{t}.parquet").read_bytes() == files[t], t
     assert sorted(p.name for p in (tmp_path / "pq").iterdir()) == sorted(f"{t}.parquet" for t in RAW_SCHEMAS)
+    assert not list(tmp_path.glob(".x.duckdb.ecom-*")), "the DuckDB sink's scratch folder is removed"
     # and the connection is usable afterwards
     assert isinstance(target.source("orders").count().execute(), int | np.integer)
     target.close()

@@ -219,6 +219,12 @@ def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):
         assert done.returncode == 1, done.stderr
         one_line_error(done.stderr)
         assert snapshot(copy) == before
+    # generate's files in its scratch folder fit under 4 MB; DuckDB's writes of them do not
+    done = shell("generate", "--scale", "0.001", "--path", str(copy), fsize=4 * 2**20)
+    assert done.returncode == 1, done.stderr
+    assert "nothing was changed" in one_line_error(done.stderr)
+    assert snapshot(copy) == before
+    assert not list(copy.parent.glob(f".{copy.name}.ecom-*"))
     parquet = tmp_path / "parquet"
     parquet.mkdir()
     (parquet / "orders.parquet").write_text("old")
@@ -248,13 +254,17 @@ def test_any_file_name_works(tmp_path, name):
     assert snapshot(db)["main.fact_daily_pnl"][0] == days
 
 
-# 7. Staging tables a killed `ecom generate` left are dropped by the next writing command.
-def test_leftover_staging_tables_are_dropped(copy):
-    con = duckdb.connect(str(copy))
-    con.execute("CREATE TABLE raw._ecom_new_orders AS SELECT 1 AS x")
-    con.close()
+# 7. The scratch folder a killed `ecom generate` left beside the database is removed by the next
+# writing command on that database; another database's folder is left alone.
+def test_leftover_scratch_folders_are_removed(copy):
+    mine = copy.parent / f".{copy.name}.ecom-generate-killed"
+    theirs = copy.parent / ".other.duckdb.ecom-generate-running"
+    for folder in (mine, theirs):
+        folder.mkdir()
+        (folder / "events.parquet").write_bytes(b"partial")
     assert cli("build", "--select", "stg_orders", "--vars", AS_OF, "--path", str(copy))[0] == 0
-    assert "raw._ecom_new_orders" not in snapshot(copy)
+    assert not mine.exists()
+    assert (theirs / "events.parquet").read_bytes() == b"partial"
 
 
 # 10. Values the models cannot use are listed with a count each, at load and at build.

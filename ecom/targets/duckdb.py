@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import json
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -27,8 +29,6 @@ from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetEr
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
 PATH_ENV = "ECOM_DUCKDB_PATH"
-# Raw tables being written by `ecom generate` before they are swapped in; a killed run leaves them.
-STAGING_PREFIX = "_ecom_new_"
 # Every DuckDB database file carries these bytes at offset 8 (its storage header).
 _MAGIC, _MAGIC_AT = b"DUCK", 8
 RAW = Location("raw")
@@ -104,7 +104,7 @@ def sigint_deferred() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     """A DuckDB string literal: quotes doubled; backslashes and newlines are plain characters in it."""
     return "'" + text.replace("'", "''") + "'"
 
@@ -131,7 +131,7 @@ class DuckDBTarget(Target):
             self.catalog = catalog if catalog in (RAW.database, MODELS.database) else None
             if not read_only:
                 self.con.raw_sql(f"CREATE SCHEMA IF NOT EXISTS {self.qualified(RAW)}")
-                self._drop_staging_tables()
+                self._remove_scratch_folders()
         except (duckdb.Error, OSError) as e:
             raise _open_error(self.path, e) from None
         self.profile_path: Path | None = None
@@ -146,12 +146,21 @@ class DuckDBTarget(Target):
     def _db(self, loc: Location) -> tuple[str, str] | str:
         return (self.catalog, loc.database) if self.catalog else loc.database
 
-    def _drop_staging_tables(self) -> None:
-        """Remove the staging tables a killed `ecom generate` left behind (every writing command
-        opens the database this way, so they never outlive the next one)."""
-        leftover = [t for t in self.con.list_tables(database=self._db(RAW)) if t.startswith(STAGING_PREFIX)]
-        for t in leftover:
-            self.con.raw_sql(f"DROP TABLE IF EXISTS {self.qualified(RAW, t)}")
+    def scratch_folder(self, purpose: str) -> Path:
+        """A new folder beside the database for a command's temporary files (same disk as the data
+        they become), named after the file so that the next writing command on this database, and
+        only this one, removes it if the command was killed."""
+        return Path(tempfile.mkdtemp(prefix=f"{self._scratch_prefix}{purpose}-", dir=self.path.parent))
+
+    @property
+    def _scratch_prefix(self) -> str:
+        return f".{self.path.name}.ecom-"
+
+    def _remove_scratch_folders(self) -> None:
+        """Remove what a killed command left (a writing command holds the database's lock, so no
+        other command is using them)."""
+        for leftover in self.path.parent.glob(f"{glob.escape(self._scratch_prefix)}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
     @classmethod
     def open(
@@ -201,9 +210,9 @@ class DuckDBTarget(Target):
     def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
         kind = "VIEW" if model.materialization(self.name) == "view" else "TABLE"
         ref = self.qualified(self.models, model.name)
-        self.con.raw_sql(f"COMMENT ON {kind} {ref} IS {_literal(description)}")
+        self.con.raw_sql(f"COMMENT ON {kind} {ref} IS {sql_literal(description)}")
         for column, text in columns.items():
-            self.con.raw_sql(f'COMMENT ON COLUMN {ref}."{column}" IS {_literal(text)}')
+            self.con.raw_sql(f'COMMENT ON COLUMN {ref}."{column}" IS {sql_literal(text)}')
 
     def _drop_other_kind(self, name: str, kind: str) -> None:
         """DuckDB refuses to replace a table by a view or a view by a table: drop the other kind
