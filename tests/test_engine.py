@@ -355,6 +355,16 @@ def test_cli_build_profile_prints_materializations_memory_and_time_around_models
     assert "s before them (imports, source checks, variables)" in text
 
 
+@pytest.mark.parametrize(("env", "shown"), [(None, "FSST"), ("none", "none"), ("fsst,dictionary", "Dictionary,FSST")])
+def test_fsst_compression_is_off_unless_asked_for(tmp_path, monkeypatch, env, shown):
+    if env is not None:
+        monkeypatch.setenv("ECOM_DUCKDB_DISABLED_COMPRESSION_METHODS", env)
+    target = DuckDBTarget(tmp_path / "x.duckdb")
+    (setting,) = target.con.con.execute("SELECT current_setting('disabled_compression_methods')").fetchone()
+    assert (setting or "none", target.resources["disabled_compression_methods"]) == (shown, shown)
+    target.close()
+
+
 def test_cli_bad_memory_limit_is_one_line_and_exit_1(db, monkeypatch):
     monkeypatch.setenv("ECOM_DUCKDB_MEMORY_LIMIT", "lots")
     result = runner.invoke(app, ["build", "--path", str(db)])

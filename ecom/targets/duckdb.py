@@ -123,7 +123,7 @@ class DuckDBTarget(Target):
             if not read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self.con = connect_duckdb(self.path, read_only=read_only)
-            self._limit_memory()
+            self._apply_settings()
             # The catalog is named after the file. A file called raw.duckdb or main.duckdb makes
             # `raw.orders` ambiguous, so its names carry the catalog; every other file's names do not,
             # so the staging views it stores still resolve after the file is renamed or copied.
@@ -226,12 +226,19 @@ class DuckDBTarget(Target):
         if existing and existing != kind:
             self.con.raw_sql(f"DROP {existing} {self.qualified(self.models, name)}")
 
-    def _limit_memory(self) -> None:
-        """DuckDB's memory limit, and where large sorts spill beyond it (DuckDB's default: <path>.tmp
-        beside the file); ECOM_DUCKDB_MEMORY_LIMIT (e.g. 8GB) and ECOM_DUCKDB_TEMP_DIRECTORY override them."""
+    def _apply_settings(self) -> None:
+        """DuckDB's settings for ecom's work, each overridden by ECOM_DUCKDB_<NAME>:
+
+        - memory_limit: half the RAM, at most MEMORY_CAP_BYTES (e.g. 8GB);
+        - temp_directory: where large sorts spill beyond it (DuckDB's default: <path>.tmp beside the file);
+        - disabled_compression_methods: FSST, DuckDB's string compression, whose analysis took a quarter of
+          the time of writing the models at scale 1 for 5 % of the file (README, Performance); `none`
+          enables it again.
+        """
         settings = {
             "memory_limit": os.environ.get("ECOM_DUCKDB_MEMORY_LIMIT") or default_memory_limit(),
             "temp_directory": os.environ.get("ECOM_DUCKDB_TEMP_DIRECTORY"),
+            "disabled_compression_methods": os.environ.get("ECOM_DUCKDB_DISABLED_COMPRESSION_METHODS") or "fsst",
         }
         for name, value in settings.items():
             if not value:
@@ -241,10 +248,11 @@ class DuckDBTarget(Target):
             except Exception as e:
                 env = f"ECOM_DUCKDB_{name.upper()}"
                 raise TargetError(
-                    f"{env}={value!r} is refused by DuckDB ({first_line(e)}); write e.g. 4GB or a folder, or unset it"
+                    f"{env}={value!r} is refused by DuckDB ({first_line(e)}); write e.g. 4GB, a folder or none, "
+                    "or unset it"
                 ) from None
         self.resources = {
-            name: self.con.con.execute(f"SELECT current_setting('{name}')").fetchone()[0] for name in settings
+            name: self.con.con.execute(f"SELECT current_setting('{name}')").fetchone()[0] or "none" for name in settings
         }
 
     def profile(self) -> None:
