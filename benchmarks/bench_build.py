@@ -2,14 +2,15 @@
 
     python benchmarks/bench_build.py [--scale 1] [--scale 10] [--from FOLDER] [--repeat 2]
 
-For each scale it generates the raw data once (or loads FOLDER, e.g. a thelook export) and copies
+For each scale it generates the raw data once (`ecom generate`, a whole process: its time is the
+generation figure of the scale ratio; or `ecom load FOLDER`, e.g. a thelook export) and copies
 the file twice. Then, `--repeat` times, alternating: (1) "plain SQL": a fresh Python process that
 runs the compiled DuckDB SQL of every model as `CREATE OR REPLACE TABLE main.<model> AS ...` in
 dependency order in one duckdb connection (one transaction, DuckDB's default settings), on its
 copy; (2) `python -m ecom build --profile --full-refresh` on the other copy (a full build: without
 --full-refresh the second run would be an incremental build with nothing to do, see
 bench_incremental.py for that comparison). Each is timed as a whole process
-(start-up and imports included), with its own peak RSS (getrusage of that child). The copies are
+(start-up and imports included), with its own peak RSS (measure.py says how). The copies are
 kept between repeats, so every run after the first replaces existing tables of a file the OS has
 cached ("warm file"); the best time of each is shown.
 
@@ -25,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from measure import timed  # noqa: E402
 
 DBT_OVER_PLAIN = 10.0 / 6.6  # dbt-duckdb / plain SQL, both measured in issue 16
 
@@ -71,21 +72,6 @@ def plain_sql(db: str, sql_file: str) -> None:
     print(json.dumps(seconds))
 
 
-def timed(cmd: list[str]) -> dict:
-    """Run a child process to the end: its wall and CPU (user + system) seconds, its own peak RSS in
-    MB, its stdout. CPU time is what a shared, loaded machine distorts least."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, env={**os.environ, "COLUMNS": "200"})
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        out.seek(0), err.seek(0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit(f"benchmark child {' '.join(cmd)} failed:\n{err.read()}")
-        cpu = usage.ru_utime + usage.ru_stime
-        return {"total": seconds, "cpu": cpu, "rss_mb": usage.ru_maxrss / 1024, "stdout": out.read()}
-
-
 def profile_rows(stdout: str) -> dict[str, dict[str, float]]:
     """Per-model rows, seconds and DuckDB peak MB from the table `ecom build --profile` prints
     (its rows up to `total`; the summaries follow)."""
@@ -101,20 +87,9 @@ def profile_rows(stdout: str) -> dict[str, dict[str, float]]:
 
 
 def prepare(db: str, scale: float | None, folder: str | None) -> float:
-    from ecom.targets.duckdb import DuckDBTarget
-
-    target = DuckDBTarget(db)
-    start = time.perf_counter()
-    if folder:
-        from ecom.data.load import read_folder
-
-        target.write_raw(read_folder(folder))
-    else:
-        from ecom.data import generate
-
-        generate.run(scale, 42, generate.DEFAULT_END_DATE, target, None)
-    target.close()
-    return time.perf_counter() - start
+    """`ecom generate --scale S` (seed 42) or `ecom load FOLDER` into `db`, as a whole process: its wall seconds."""
+    source = ["load", folder] if folder else ["generate", "--scale", f"{scale:g}", "--seed", "42"]
+    return timed([sys.executable, "-m", "ecom", *source, "--path", db])["total"]
 
 
 def run_scale(scale: float | None, folder: str | None, repeat: int, tmp: str) -> dict:
@@ -128,7 +103,7 @@ def run_scale(scale: float | None, folder: str | None, repeat: int, tmp: str) ->
     Path(raw).unlink()
     plain_runs, ecom_runs = [], []
     for _ in range(repeat):
-        run = timed([sys.executable, __file__, "--plain-sql", plain_db, sql_file])
+        run = timed([sys.executable, str(Path(__file__).resolve()), "--plain-sql", plain_db, sql_file])
         plain_runs.append({**run, "models": json.loads(run.pop("stdout").strip().splitlines()[-1])})
         run = timed([sys.executable, "-m", "ecom", "build", "--profile", "--full-refresh", "--path", ecom_db])
         ecom_runs.append({**run, "models": profile_rows(run.pop("stdout"))})

@@ -4,9 +4,8 @@
     python benchmarks/bench_generate.py --scale 1 --scale 10
     python benchmarks/bench_generate.py --scale 1 --parquet   # write Parquet instead of DuckDB
 
-Each scale runs in a fresh child process (so its peak RSS is its own: the child reports
-getrusage(RUSAGE_SELF).ru_maxrss, which includes DuckDB's memory; the parent also prints the
-RUSAGE_CHILDREN maximum), writing into a temporary DuckDB file (or Parquet folder). The parent then
+Each scale runs in a fresh child process (its peak RSS its own, measure.py says how, including
+DuckDB's memory), writing into a temporary DuckDB file (or Parquet folder). The parent then
 reads the result and prints the shares the generator is meant to reproduce, and each platform's
 ROAS under an approximation of last-touch attribution (the order's latest source session starting
 within 24 h before it; revenue of its items that are neither cancelled nor returned).
@@ -18,14 +17,14 @@ import argparse
 import datetime
 import json
 import pathlib
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from measure import timed  # noqa: E402
 
 TARGETS = {"scale 1": "<= 20 s, <= 2 GB", "scale 10": "<= 10x scale-1 time, <= 4 GB"}
 
@@ -40,8 +39,7 @@ def worker(scale: float, seed: int, out: str, parquet: bool) -> None:
     seconds = time.perf_counter() - start
     if target is not None:
         target.close()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"counts": counts, "seconds": seconds, "peak_mb": peak_kb / 1024}))
+    print(json.dumps({"counts": counts, "seconds": seconds}))
 
 
 SHARES_SQL = {
@@ -135,23 +133,24 @@ def main() -> None:
     for scale in scales:
         with tempfile.TemporaryDirectory() as tmp:
             out = str(pathlib.Path(tmp) / ("parquet" if args.parquet else "bench.duckdb"))
-            cmd = [sys.executable, __file__, "--seed", str(args.seed), "--worker", str(scale), out]
+            cmd = [
+                sys.executable,
+                str(ROOT / "benchmarks" / "bench_generate.py"),
+                "--seed",
+                str(args.seed),
+                "--worker",
+                str(scale),
+                out,
+            ]
             if args.parquet:
                 cmd.append("--parquet")
-            wall = time.perf_counter()
-            done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-            wall = time.perf_counter() - wall
-            if done.returncode:
-                print(done.stdout, done.stderr)
-                raise SystemExit(f"scale {scale} failed")
-            result = json.loads(done.stdout.strip().splitlines()[-1])
-            children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            run = timed(cmd)
+            result = json.loads(run["stdout"].strip().splitlines()[-1])
             seconds = seconds_at[scale] = result["seconds"]
             total = sum(result["counts"].values())
             print(
-                f"\nscale {scale:g}: {seconds:.1f} s generating+writing ({wall:.1f} s incl. start-up), "
-                f"peak RSS {result['peak_mb']:.0f} MB (max over children so far {children_mb:.0f} MB), "
-                f"{total:,} rows, {total / seconds:,.0f} rows/s"
+                f"\nscale {scale:g}: {seconds:.1f} s generating+writing ({run['total']:.1f} s incl. start-up), "
+                f"peak RSS {run['rss_mb']:.0f} MB, {total:,} rows, {total / seconds:,.0f} rows/s"
             )
             for table, rows in result["counts"].items():
                 print(f"  {table:22s} {rows:>12,} rows")
