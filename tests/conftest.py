@@ -262,3 +262,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    # The emulator tests first, so that (with --no-loadscope-reorder) the workers start the long
+    # builds first: xdist would order the groups by their number of tests, the one-test groups last.
+    items.sort(key=lambda item: item.get_closest_marker("emulator") is None)
