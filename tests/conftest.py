@@ -34,6 +34,9 @@ ibis.set_backend(connect_duckdb(":memory:"))
 # A deployment's visitor_salt in the environment would change every hash the tests expect (and the
 # SQL snapshots): the tests give the salt themselves.
 os.environ.pop("ECOM_VISITOR_SALT", None)
+# pytest-xdist's workers run with COLUMNS=80, which rich reads once, when ecom.cli makes its consoles:
+# the CLI tests give the width per invocation (CliRunner's env), as in a serial run.
+os.environ.pop("COLUMNS", None)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and (p / "orders.csv").exists())
@@ -249,3 +252,16 @@ def snapshot(db: Path) -> dict[str, tuple]:
         }
     finally:
         con.close()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (pyproject's addopts), a module's tests run on one worker, so that its
+    module fixtures are built once; a test with an xdist_group mark of its own (a long emulator
+    build that needs no module fixture's build) runs beside them on another worker."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    # The emulator tests first, so that (with --no-loadscope-reorder) the workers start the long
+    # builds first: xdist would order the groups by their number of tests, the one-test groups last.
+    items.sort(key=lambda item: item.get_closest_marker("emulator") is None)

@@ -263,15 +263,20 @@ def _build(project: Project, target, given=None):
 
 
 @pytest.fixture(scope="module")
-def built(project, bq, raw_data, tmp_path_factory):
+def duck(project, raw_data, tmp_path_factory):
+    """Every model built on DuckDB from the raw data the emulator gets."""
+    target = DuckDBTarget(tmp_path_factory.mktemp("duck") / "ecom.duckdb")
+    target.write_raw(raw_data)
+    yield SimpleNamespace(values=_build(project, target)[0], target=target)
+    target.close()
+
+
+@pytest.fixture(scope="module")
+def built(project, bq, duck):
     """Every model built on the emulator and, from the same raw data, on DuckDB."""
     values, results = _build(project, bq)
-    duck = DuckDBTarget(tmp_path_factory.mktemp("duck") / "ecom.duckdb")
-    duck.write_raw(raw_data)
-    duck_values, _ = _build(project, duck)
-    assert duck_values == values
-    yield SimpleNamespace(values=values, results=results, duck=duck)
-    duck.close()
+    assert duck.values == values
+    return SimpleNamespace(values=values, results=results, duck=duck.target)
 
 
 def _types(schema: ibis.Schema) -> dict[str, str]:
@@ -300,7 +305,10 @@ def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
 
 @pytest.mark.emulator
 @pytest.mark.slow  # ~20 models built per scenario: deselect with -m "not slow" while iterating
-@pytest.mark.parametrize("scenario", SCENARIOS)
+# each scenario's build on its own pytest-xdist worker (tests/conftest.py), beside the module's
+@pytest.mark.parametrize(
+    "scenario", [pytest.param(s, marks=pytest.mark.xdist_group(f"bigquery-{s}")) for s in SCENARIOS]
+)
 def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):  # noqa: F811
     """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both, read over REST."""
     raw = read_folder(FIXTURES / scenario)
@@ -448,7 +456,8 @@ def test_a_failing_model_is_named_and_leaves_the_previous_table(project, bq, bui
 
 
 @pytest.mark.emulator
-def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, bq, built):  # noqa: F811
+@pytest.mark.xdist_group("bigquery-dry-run")  # needs no build: beside the module's tests (tests/conftest.py)
+def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, bq):  # noqa: F811
     fresh = BigQueryTarget.from_options(
         project=bq_emulator.project,
         dataset="never_built",
@@ -457,7 +466,7 @@ def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, 
         config_dir="/nonexistent",
     )
     datasets = {d.dataset_id for d in bq.client.list_datasets()}
-    plan = engine.dry_run_plan(project, fresh, list(project.order), built.values)
+    plan = engine.dry_run_plan(project, fresh, list(project.order), engine.target_vars(project, bq, {}))
     assert list(plan) == list(project.order)
     estimates = {name: fresh.dry_run(project.models[name], expr) for name, (expr, _) in plan.items()}
     # the emulator answers dry runs without estimating (0 bytes); real BigQuery gives the bytes
@@ -468,7 +477,8 @@ def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, 
 
 
 @pytest.mark.emulator
-def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, built, tmp_path):  # noqa: F811
+@pytest.mark.xdist_group("bigquery-cli")  # builds its own dataset: beside the module's tests (tests/conftest.py)
+def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, duck, tmp_path):  # noqa: F811
     env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw", COLUMNS="200")
     dry = ("build", "--target", "bigquery", "--dry-run", "--select", "staging", "--max-bytes-billed", "1GiB")
     done = _cli(*dry, env=env, cwd=tmp_path)
@@ -481,7 +491,8 @@ def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, built, tm
     done = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (
-        bq.client.get_table(f"{bq.project}.cli.stg_orders").num_rows == built.duck.table("stg_orders").count().execute()
+        bq.client.get_table(f"{bq.project}.cli.stg_orders").num_rows
+        == duck.target.table("stg_orders").count().execute()
     )
     done = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr

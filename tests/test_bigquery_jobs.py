@@ -358,6 +358,7 @@ def test_every_call_has_a_request_timeout_and_a_short_retry(monkeypatch):
     "command",
     [("compile", "--target", "bigquery"), ("build", "--target", "bigquery"), ("spend", "--target", "bigquery")],
 )
+@pytest.mark.xdist_group("unreachable-endpoint")  # ~10 s waits, beside the module's tests (tests/conftest.py)
 def test_an_unreachable_endpoint_fails_in_seconds_for_every_command(tmp_path, command):
     env = {"ECOM_BQ_PROJECT": "my-proj", "ECOM_BQ_DATASET": "ecom", "BIGQUERY_EMULATOR_HOST": ""}
     start = time.perf_counter()

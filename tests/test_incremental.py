@@ -271,6 +271,7 @@ EMULATOR_BUILDS = itertools.count()
 
 
 @pytest.mark.emulator
+@pytest.mark.xdist_group("incremental-on-bigquery")  # beside the module's tests (tests/conftest.py)
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scenario=scenarios())
 def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator, scenario):  # noqa: F811

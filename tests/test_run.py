@@ -433,6 +433,7 @@ def test_a_failing_model_is_recorded_as_an_error_and_notified(tmp_path, monkeypa
 
 @pytest.mark.emulator
 @pytest.mark.slow  # every model built on the emulator
+@pytest.mark.xdist_group("ecom-run-on-bigquery")  # beside the module's tests (tests/conftest.py)
 def test_ecom_run_on_bigquery(bq_emulator, tmp_path, monkeypatch):  # noqa: F811
     from ecom.data.load import read_folder
 

@@ -145,6 +145,8 @@ class BigQueryTarget(Target):
         if rest_only:
             self.con.storage_client = None
         self._checked: set[Location] = set()
+        # raw tables looked up once (a build reads each in several models); write_raw forgets them
+        self._sources: dict[str, ir.Table] = {}
 
     @classmethod
     def from_options(
@@ -274,11 +276,13 @@ class BigQueryTarget(Target):
         return self._table_or_none(self.raw_location(table), table) is not None
 
     def source(self, table: str) -> ir.Table:
-        loc = self.raw_location(table)
-        # Looked up first with the target's retry timeout (ibis's own lookup retries for 10
-        # minutes), so that an unreachable endpoint fails as fast here as in every other command.
-        self._table_or_none(loc, table)
-        return self.con.table(table, database=(loc.catalog, loc.database))
+        if table not in self._sources:
+            loc = self.raw_location(table)
+            # Looked up first with the target's retry timeout (ibis's own lookup retries for 10
+            # minutes), so that an unreachable endpoint fails as fast here as in every other command.
+            self._table_or_none(loc, table)
+            self._sources[table] = self.con.table(table, database=(loc.catalog, loc.database))
+        return self._sources[table]
 
     def exists(self, name: str) -> bool:
         return self._table_or_none(self.models, name) is not None
@@ -453,6 +457,7 @@ class BigQueryTarget(Target):
         from ibis.backends.bigquery.datatypes import BigQuerySchema
 
         staged: dict[str, str] = {}
+        self._sources.clear()
         try:
             with tempfile.TemporaryDirectory(prefix="ecom-upload-") as tmp:
                 for name, data in tables.items():
