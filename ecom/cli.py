@@ -487,7 +487,7 @@ def test(
             )
             out.print(f"[{colors[r.status]}]{r.status.upper():5}[/] {r.name}{detail}", highlight=False)
 
-        results = engine.run_tests(cases, tgt.table, on_done=done, workers=tgt.test_workers)
+        results = engine.run_tests(cases, tgt.table, on_done=done, workers=tgt.test_workers, batch=tgt.batch_tests)
         failed = [r for r in results if r.status != "pass"]
         out.print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
         if failed:

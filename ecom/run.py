@@ -204,7 +204,7 @@ def _steps(
     ]
     on_step("running the data tests")
     cases = engine.generic_tests(project, project.order) + engine.singular_tests(project, project.order, values)
-    outcome.tests = engine.run_tests(cases, target.table, workers=target.test_workers)
+    outcome.tests = engine.run_tests(cases, target.table, workers=target.test_workers, batch=target.batch_tests)
     record.tests = [
         {"name": t.name, "status": t.status, "failures": t.failures, "message": t.message} for t in outcome.tests
     ]

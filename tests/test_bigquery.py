@@ -395,7 +395,7 @@ def test_data_tests_pass_on_bigquery(project, bq_emulator, built):  # noqa: F811
     )
     table = functools.cache(rest.table)  # one metadata request per model, not per test
     start = time.perf_counter()
-    results = engine.run_tests(cases, table, workers=rest.test_workers)
+    results = engine.run_tests(cases, table, workers=rest.test_workers, batch=rest.batch_tests)
     print(f"{len(cases)} data tests in {time.perf_counter() - start:.1f} s")
     assert len(results) == len(cases) > 0
     assert [r for r in results if r.status != "pass"] == []

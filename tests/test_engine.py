@@ -387,3 +387,37 @@ def test_a_renamed_database_file_still_reads_its_staging_views(project, tmp_path
     if first == "ecom.duckdb":
         assert again.table("stg_orders").count().execute() == 2
     again.close()
+
+
+def test_batched_data_tests_count_each_test_and_name_the_one_that_errs():
+    con = ibis.duckdb.connect()
+    con.create_table("t", ibis.memtable({"k": [1, 1, 2, None], "v": ["a", "b", "c", "d"]}))
+    t = con.table("t")
+
+    calls: dict[str, int] = {}
+
+    def case(name, model, failing):
+        def counted(table):
+            calls[name] = calls.get(name, 0) + 1
+            return failing(table)
+
+        return engine.TestCase(name, model, counted)
+
+    cases = [
+        # k = 1 twice: one failing group (the NULL group has one row)
+        case("unique_k", "t", lambda table: table("t").group_by("k").aggregate(n=ibis._.count()).filter(ibis._.n > 1)),
+        case("not_null_k", "t", lambda table: table("t").filter(t.k.isnull())),  # 1 row
+        case("no_z", "t", lambda table: table("t").filter(t.v == "z")),  # none
+        case("positive_k", "u", lambda table: table("t").filter(t.k > 0)),  # 3 rows (1, 1, 2): another model
+    ]
+    expected = [("unique_k", "fail", 1), ("not_null_k", "fail", 1), ("no_z", "pass", 0), ("positive_k", "fail", 3)]
+    for batch in (False, True):
+        calls.clear()
+        assert [(r.name, r.status, r.failures) for r in engine.run_tests(cases, con.table, batch=batch)] == expected
+        assert calls == dict.fromkeys(calls, 1) and len(calls) == 4  # each test's query built once: no fallback
+    # a test that cannot run fails its model's query: each test then runs alone, and only it errs
+    broken = [*cases[:2], case("reads_nothing", "t", lambda table: table("missing")), *cases[2:]]
+    results = engine.run_tests(broken, con.table, batch=True)
+    assert [(r.name, r.status, r.failures) for r in results if r.status != "error"] == expected
+    [error] = [r for r in results if r.status == "error"]
+    assert error.name == "reads_nothing" and "missing" in error.message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -395,9 +396,13 @@ def run_tests(
     table: Callable[[str], ir.Table],
     on_done: Callable[[TestResult], None] = lambda r: None,
     workers: int = 1,
+    batch: bool = False,
 ) -> list[TestResult]:
     """Run the tests, reporting each in order. `workers` > 1 runs that many queries at once (for a
-    remote engine such as BigQuery, where each test is a job that mostly waits)."""
+    remote engine such as BigQuery, where each test is a job that mostly waits). With `batch`, the
+    consecutive tests of one model are one query (a UNION ALL of their failure counts: a job each
+    costs latency and, on BigQuery, a minimum bill); if it fails, each test runs alone, to name
+    the one that errs."""
 
     def run(case: TestCase) -> TestResult:
         try:
@@ -406,11 +411,26 @@ def run_tests(
         except Exception as e:
             return TestResult(case.name, "error", message=first_line(e))
 
+    def run_group(group: list[TestCase]) -> list[TestResult]:
+        if len(group) > 1:
+            try:
+                counts = ibis.union(
+                    *(c.failing(table).aggregate(failures=ibis._.count()).mutate(test=i) for i, c in enumerate(group)),
+                    distinct=False,
+                )
+                found = {r["test"]: int(r["failures"]) for r in counts.to_pyarrow().to_pylist()}
+                return [TestResult(c.name, "pass" if found[i] == 0 else "fail", found[i]) for i, c in enumerate(group)]
+            except Exception:
+                pass  # one test's error fails the whole query: each alone names it
+        return [run(c) for c in group]
+
+    groups = [list(g) for _, g in itertools.groupby(cases, key=lambda c: c.model)] if batch else [[c] for c in cases]
     results = []
     with ThreadPoolExecutor(max(workers, 1)) as pool:
-        for result in pool.map(run, cases) if workers > 1 else map(run, cases):
-            results.append(result)
-            on_done(result)
+        for group in pool.map(run_group, groups) if workers > 1 else map(run_group, groups):
+            for result in group:
+                results.append(result)
+                on_done(result)
     return results
 
 

@@ -64,6 +64,7 @@ class Target:
     embedded: ClassVar[bool] = False  # a database file on this machine (`path`), which `ecom generate` fills
     supports_dry_run: ClassVar[bool] = False  # `dry_run` estimates a model's bytes without running it
     test_workers: ClassVar[int] = 1  # data-test queries worth running at once
+    batch_tests: ClassVar[bool] = False  # a model's data tests as one query (engine.run_tests)
 
     con: BaseBackend
     path: Path | None = None  # an embedded target's database file

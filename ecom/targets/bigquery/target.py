@@ -79,6 +79,7 @@ class BigQueryTarget(Target):
     settings = SETTINGS
     supports_dry_run = True
     test_workers = 8  # data tests are small jobs that mostly wait: run several at once
+    batch_tests = True  # and fewer of them: each job has its latency and its minimum bill
 
     def __init__(self, config: BigQueryConfig):
         from google.api_core.client_options import ClientOptions
