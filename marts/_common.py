@@ -198,8 +198,8 @@ def cents(amount: ir.FloatingValue) -> ir.IntegerValue:
     """A money amount as whole cents, halves up: the key to rank money on (docs/contract.md#conventions:
     rankings use the amount in cents).
 
-    FLOOR(x × 100 + 0.5) is the same IEEE arithmetic on every engine, while ROUND(x, 2) of a float
-    that lies at a binary hair from a half cent is engine-specific (DuckDB rounds 2.675 up to 2.68
-    but 1.005 down to 1.0). It equals round(x, 2) × 100 everywhere else.
+    FLOOR(x × 100 + 0.5) is the same IEEE arithmetic on every engine, while rounding a float that
+    lies at a binary hair from a half cent to two decimals is engine-specific (DuckDB takes 2.675 up
+    to 2.68 but 1.005 down to 1.0). Away from half cents both give the same cents.
     """
     return (amount * 100 + 0.5).floor().cast("int64")

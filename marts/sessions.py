@@ -96,8 +96,8 @@ def int_web_sessions(stg_events: ir.Table, session_timeout_minutes: int) -> ir.T
     rebuilds in full.
 
     Choices where the contract is silent: a signed-in user's events form one visitor whatever IP
-    they come from, and never join the sessions of that IP's anonymous events (an empty ip_address
-    is an address like any other, docs/contract.md#staging, so only a NULL ip_hash is missing).
+    they come from, and never join the sessions of that IP's anonymous events (an empty address is
+    hashed like any other, docs/contract.md#staging, so only a NULL ip_hash is missing).
 
     Columns:
         event_id: the event (stg_events.event_id); the key.
