@@ -124,7 +124,7 @@ from ecom.data.constants import (
     USER_SOURCES,
 )
 from ecom.targets.base import first_line
-from ecom.targets.duckdb import DuckDBTarget, sql_literal
+from ecom.targets.duckdb import DuckDBTarget
 
 DEFAULT_END_DATE = datetime.date(2025, 12, 31)
 # The latest end date: timestamps run a few days past it, and the source contract reads years
@@ -843,12 +843,7 @@ class _DuckDBSink:
     def commit(self) -> None:
         try:
             self.files.commit()
-            with self.target.transaction():
-                for t in RAW_SCHEMAS:
-                    self.target.con.raw_sql(
-                        f"CREATE OR REPLACE TABLE {self.target.qualified(self.target.raw, t)} AS "
-                        f"SELECT * FROM read_parquet({sql_literal(str(self.files.path(t)))})"
-                    )
+            self.target.write_raw_files({t: self.files.path(t) for t in RAW_SCHEMAS})
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 

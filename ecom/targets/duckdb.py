@@ -104,7 +104,7 @@ def sigint_deferred() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def sql_literal(text: str) -> str:
+def _literal(text: str) -> str:
     """A DuckDB string literal: quotes doubled; backslashes and newlines are plain characters in it."""
     return "'" + text.replace("'", "''") + "'"
 
@@ -210,9 +210,9 @@ class DuckDBTarget(Target):
     def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
         kind = "VIEW" if model.materialization(self.name) == "view" else "TABLE"
         ref = self.qualified(self.models, model.name)
-        self.con.raw_sql(f"COMMENT ON {kind} {ref} IS {sql_literal(description)}")
+        self.con.raw_sql(f"COMMENT ON {kind} {ref} IS {_literal(description)}")
         for column, text in columns.items():
-            self.con.raw_sql(f'COMMENT ON COLUMN {ref}."{column}" IS {sql_literal(text)}')
+            self.con.raw_sql(f'COMMENT ON COLUMN {ref}."{column}" IS {_literal(text)}')
 
     def _drop_other_kind(self, name: str, kind: str) -> None:
         """DuckDB refuses to replace a table by a view or a view by a table: drop the other kind
@@ -307,6 +307,16 @@ class DuckDBTarget(Target):
                 self._replace(self.raw, name, RAW_SCHEMAS[name].to_pyarrow(), data)
                 counts[name] = int(self.source(name).count().execute())
         return counts
+
+    def write_raw_files(self, files: Mapping[str, Path]) -> None:
+        """Replace the given raw tables by the contents of their Parquet files, in one transaction:
+        DuckDB reads each file in parallel and compresses each table once."""
+        with self.transaction():
+            for name, path in files.items():
+                self.con.raw_sql(
+                    f"CREATE OR REPLACE TABLE {self.qualified(self.raw, name)} AS "
+                    f"SELECT * FROM read_parquet({_literal(str(path))})"
+                )
 
     def write_table(self, name: str, data: pa.Table) -> None:
         self._replace(self.models, name, data.schema, data)
