@@ -8,7 +8,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +146,11 @@ def build(
     columns' (from its docstring) written on the table; incremental models replace only the
     partitions their changes reach, unless `full_refresh` (ecom.core.incremental).
 
+    Each model reads the models built before it as tables known by the schemas of their
+    expressions (what `ecom compile` renders), so no model waits for the catalog, and a thread
+    builds and compiles the next models' expressions while the engine runs this one (the engine
+    releases Python while it works).
+
     The first failure stops the build and raises BuildError; on DuckDB the whole build is one
     transaction, so the failure leaves every table as it was.
     """
@@ -156,32 +161,69 @@ def build(
     with target.transaction():
         recorded = printable(project.vars, values)
         target.write_table(VARS_TABLE, pa.table({"name": list(recorded), "value": list(recorded.values())}))
-        for name in selected:
-            model: Model = project.models[name]
-            start = time.perf_counter()
-            note = ""
+        prepare = _preparer(project, target, selected, values)
+        with ThreadPoolExecutor(1, thread_name_prefix="ecom-prepare") as ahead:
             try:
-                inputs = model_inputs(project, target, name)
-                expr = call(model.func, inputs, values)
-                if model.materialization(target.name) == "incremental":
-                    rows, note = run.materialize(model, inputs, expr)
-                else:
-                    rows = target.materialize(model, expr)
-                doc = docs[name]
-                columns = {c: doc.columns[c] for c in expr.schema().names if c in doc.columns}
-                target.describe(model, table_description(doc), columns)
-            except BuildError:
-                raise
-            except Exception as e:  # the backend's message is the useful part
-                raise BuildError(f"model {name} failed: {first_line(e)}") from e
-            result = ModelResult(
-                name, "ok", rows, time.perf_counter() - start, peak_bytes=target.peak_memory(), note=note
-            )
-            results.append(result)
-            on_done(result)
+                for name, prepared in zip(selected, [ahead.submit(prepare, n) for n in selected], strict=True):
+                    results.append(_build_one(project, target, run, docs, name, prepared))
+                    on_done(results[-1])
+            finally:
+                ahead.shutdown(cancel_futures=True)
         run.save()
         _record_build(target, results, started)
     return results
+
+
+def _preparer(
+    project: Project, target: Target, selected: list[str], values: Mapping[str, Any]
+) -> Callable[[str], tuple[dict[str, ir.Table], ir.Table]]:
+    """A function giving a selected model's inputs and expression, compiled, for one thread to call
+    in `selected`'s order. Everything it reads from the target is looked up here, first: the raw
+    tables, and the upstream models not in the selection (which must be built already)."""
+    sources = {s: target.source(s) for name in selected for s in project.sources_of(name)}
+    tables: dict[str, ir.Table] = {}
+    chosen = set(selected)
+    for name in selected:
+        for up in project.upstream_models(name):
+            if up in tables or up in chosen:
+                continue
+            if not target.exists(up):
+                raise BuildError(
+                    f"{name} reads {up}, which is not built on {describe(target)}: build it too, e.g. --select +{name}"
+                )
+            tables[up] = target.table(up)
+
+    def prepare(name: str) -> tuple[dict[str, ir.Table], ir.Table]:
+        inputs = {s: conform(s, sources[s]) for s in project.sources_of(name)}
+        inputs.update({up: tables[up] for up in project.upstream_models(name)})
+        expr = call(project.models[name].func, inputs, values)
+        target.compile(expr)
+        tables[name] = target.models.unbound(name, expr.schema())
+        return inputs, expr
+
+    return prepare
+
+
+def _build_one(
+    project: Project, target: Target, run: IncrementalRun, docs: Mapping[str, ModelDoc], name: str, prepared: Future
+) -> ModelResult:
+    model: Model = project.models[name]
+    start = time.perf_counter()
+    note = ""
+    try:
+        inputs, expr = prepared.result()
+        if model.materialization(target.name) == "incremental":
+            rows, note = run.materialize(model, inputs, expr)
+        else:
+            rows = target.materialize(model, expr)
+        doc = docs[name]
+        columns = {c: doc.columns[c] for c in expr.schema().names if c in doc.columns}
+        target.describe(model, table_description(doc), columns)
+    except BuildError:
+        raise
+    except Exception as e:  # the backend's message is the useful part
+        raise BuildError(f"model {name} failed: {first_line(e)}") from e
+    return ModelResult(name, "ok", rows, time.perf_counter() - start, peak_bytes=target.peak_memory(), note=note)
 
 
 class IncrementalRun:
@@ -215,8 +257,11 @@ class IncrementalRun:
             replaced_from = decision.since
             new_rows = expr.filter(incremental.partition_day(model, expr) >= replaced_from)
         elif decision.since is not None:
-            this = {"this": target.table(model.name)}
-            replaced_from, new_rows = call(model.since, {**inputs, **this}, {**values, "since": decision.since})
+            # `since` may query its inputs (the first day they changed): it reads the upstream
+            # models as built, a build having handed it their expressions' schemas only.
+            built = {up: target.table(up) for up in project.upstream_models(model.name)}
+            tables = {**inputs, **built, "this": target.table(model.name)}
+            replaced_from, new_rows = call(model.since, tables, {**values, "since": decision.since})
         note = decision.reason if replaced_from is None else f"incremental from {replaced_from}"
         self.done[model.name] = incremental.Decision(replaced_from, note)
         self.built[model.name] = {

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 from ibis.backends import BaseBackend
@@ -77,6 +78,9 @@ class Target:
     raw: Location
     models: Location
 
+    def __init__(self) -> None:
+        self._compiled: dict[ops.Node, str] = {}
+
     @classmethod
     def open(
         cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False, read_only: bool = False
@@ -118,6 +122,17 @@ class Target:
 
     def table(self, name: str) -> ir.Table:
         return self.con.table(name, database=self._db(self.models))
+
+    def compile(self, expr: ir.Table) -> str:
+        """The expression's SQL as this target runs it, compiled once per expression: a build
+        compiles the next models in a thread while the engine runs this one (engine.build)."""
+        op = expr.op()
+        if op not in self._compiled:
+            self._compiled[op] = self._compile(expr)
+        return self._compiled[op]
+
+    def _compile(self, expr: ir.Table) -> str:
+        raise NotImplementedError
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
         """Replace the model's table (or view) in one statement; return its row count."""

@@ -118,6 +118,7 @@ class DuckDBTarget(Target):
     def __init__(self, path: str | Path = DEFAULT_DUCKDB_PATH, *, create: bool = True, read_only: bool = False):
         """Open (or with `create`, create) the database; `read_only` for commands that only read,
         which then work on a read-only file and beside other readers."""
+        super().__init__()
         self.path = database_path(path, create=create and not read_only)
         try:
             if not read_only:
@@ -135,16 +136,13 @@ class DuckDBTarget(Target):
         except (duckdb.Error, OSError) as e:
             raise _open_error(self.path, e) from None
         self.profile_path: Path | None = None
-        self.raw = RAW
-        self.models = MODELS
+        self.raw = Location(RAW.database, self.catalog)
+        self.models = Location(MODELS.database, self.catalog)
 
     def qualified(self, loc: Location, name: str | None = None) -> str:
         """`"schema"` or `"schema"."name"` (behind the catalog where it must be), quoted for DuckDB's SQL."""
         parts = [self.catalog] * bool(self.catalog) + [loc.database] + ([name] if name else [])
         return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
-
-    def _db(self, loc: Location) -> tuple[str, str] | str:
-        return (self.catalog, loc.database) if self.catalog else loc.database
 
     def scratch_folder(self, purpose: str) -> Path:
         """A new folder beside the database for a command's temporary files (same disk as the data
@@ -178,7 +176,7 @@ class DuckDBTarget(Target):
     ) -> tuple[Callable[[str], Location], Location]:
         return (lambda _: RAW), MODELS
 
-    def _select(self, expr: ir.Table) -> str:
+    def _compile(self, expr: ir.Table) -> str:
         # Each column is cast to the type the expression declares: DuckDB widens SUM(BIGINT) to
         # HUGEINT, which would otherwise be stored and read back as DECIMAL(38, 0).
         columns = ", ".join(f'CAST("{c}" AS {DuckDBType.to_string(t)}) AS "{c}"' for c, t in expr.schema().items())
@@ -187,7 +185,7 @@ class DuckDBTarget(Target):
     def materialize(self, model: Model, expr: ir.Table) -> int:
         kind = "VIEW" if model.materialization(self.name) == "view" else "TABLE"
         self._drop_other_kind(model.name, kind)
-        sql = self._select(expr)
+        sql = self.compile(expr)
         created = self.con.raw_sql(f"CREATE OR REPLACE {kind} {self.qualified(self.models, model.name)} AS {sql}")
         # DuckDB answers CREATE TABLE AS with the row count: no second scan of the table.
         return int(created.fetchone()[0]) if kind == "TABLE" else self.row_count(model.name)
@@ -198,7 +196,7 @@ class DuckDBTarget(Target):
         The rows are computed into a temporary table first: they may read the model's own rows
         (before `since`), which the delete must not disturb while the query runs."""
         table = self.qualified(self.models, model.name)
-        self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE _ecom_partitions_new AS {self._select(expr)}")
+        self.con.raw_sql(f"CREATE OR REPLACE TEMP TABLE _ecom_partitions_new AS {self.compile(expr)}")
         column = f'"{model.partition_by}"'
         if expr.schema()[model.partition_by].is_timestamp():
             column = f"CAST({column} AS DATE)"

@@ -85,6 +85,7 @@ class BigQueryTarget(Target):
         from google.api_core.client_options import ClientOptions
         from google.cloud import bigquery
 
+        super().__init__()
         self.config = config
         self.endpoint = config.endpoint
         if self.endpoint:
@@ -293,7 +294,7 @@ class BigQueryTarget(Target):
 
     # -- building ---------------------------------------------------------------------------------
 
-    def compile(self, expr: ir.Table) -> str:
+    def _compile(self, expr: ir.Table) -> str:
         """The expression's BigQuery SQL, as `ecom compile` and the snapshots render it (ibis's
         `con.compile` would first run a query to find a session dataset for memtables)."""
         return str(ibis.to_sql(expr, dialect=self.dialect))
