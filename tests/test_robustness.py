@@ -23,10 +23,14 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import ibis.expr.types as ir
 import pytest
 from typer.testing import CliRunner
 
 from ecom.cli import app
+from ecom.core.engine import validate_sources
+from ecom.core.sources import SourceContractError
+from ecom.targets.duckdb import DuckDBTarget
 from tests.conftest import FIXTURES, snapshot
 
 runner = CliRunner()
@@ -294,15 +298,27 @@ def test_load_lists_unusable_values_with_counts(copy, tmp_path):
     assert "Traceback" not in stderr
 
 
-def test_build_checks_the_values_of_the_sources(copy):
+def test_build_checks_the_values_of_the_sources(copy, monkeypatch):
     con = duckdb.connect(str(copy))
     con.execute("UPDATE raw.orders SET created_at = TIMESTAMPTZ '9999-01-01 00:00:00+00' WHERE order_id = 1")
+    con.execute("INSERT INTO raw.products SELECT * FROM raw.products ORDER BY id LIMIT 2")  # two repeated ids
     con.close()
     before = snapshot(copy)
     code, stderr = cli("build", "--vars", AS_OF, "--path", str(copy))
     assert code == 1
-    assert "orders.created_at: expected years 1900 to 2199, found 1 rows" in " ".join(stderr.split())
+    text = " ".join(stderr.split())
+    late = "orders.created_at: expected years 1900 to 2199, found 1 rows"
+    repeated = "products.id: expected a unique key, found 2 rows repeating another row's key"
+    assert late in text and repeated in text and text.index(late) < text.index(repeated)  # the contract's order
     assert snapshot(copy) == before
+    # every table's counts come back in one query (one job on BigQuery)
+    queries, real = [], ir.Table.to_pyarrow
+    monkeypatch.setattr(ir.Table, "to_pyarrow", lambda self, *a, **k: queries.append(self) or real(self, *a, **k))
+    target = DuckDBTarget(copy, read_only=True)
+    with pytest.raises(SourceContractError):
+        validate_sources(target)
+    target.close()
+    assert len(queries) == 1
 
 
 # The one-line errors.

@@ -48,7 +48,7 @@ def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS) -> Non
     tables = list(tables)
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
     if not problems:
-        problems = [p for t in tables for p in value_problems(t, conform(t, target.source(t)))]
+        problems = value_problems({t: conform(t, target.source(t)) for t in tables})
     if problems:
         raise SourceContractError(format_problems(problems, describe(target, raw=True)))
 

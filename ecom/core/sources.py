@@ -8,6 +8,8 @@ models see one shape whatever the export looked like.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import ibis
@@ -196,34 +198,44 @@ def check_schema(table: str, found: ibis.Schema | None) -> list[Problem]:
     return problems
 
 
-def value_problems(table: str, data: ir.Table) -> list[Problem]:
+def value_problems(tables: Mapping[str, ir.Table]) -> list[Problem]:
     """Values the models cannot use, with a count each: NaN or infinite money, timestamps and dates
-    outside FIRST_YEAR..END_YEAR - 1, NULL or duplicate keys. `data` has the contract's columns."""
-    schema = RAW_SCHEMAS[table]
-    key = list(RAW_KEYS[table])
+    outside FIRST_YEAR..END_YEAR - 1, NULL or duplicate keys. Each table has the contract's columns.
+
+    Every count of every table is one query's one row (a cross join of one-row aggregates): one
+    job on BigQuery, where each job costs a second or more and a minimum bill."""
     low, high = (ibis.timestamp(f"{y}-01-01 00:00:00", timezone="UTC") for y in (FIRST_YEAR, END_YEAR))
-    checks: dict[str, tuple[str, str, ir.BooleanValue]] = {}
-    for c, t in schema.items():
-        col = data[c]
-        if c in MONEY:
-            checks[f"nan_{c}"] = (c, "finite amounts", col.isnan() | col.isinf())
-        if t.is_timestamp() or t.is_date():
-            instant = col if t.is_timestamp() else col.cast(TS)
-            checks[f"year_{c}"] = (c, f"years {FIRST_YEAR} to {END_YEAR - 1}", (instant < low) | (instant >= high))
-    null_key = ibis.or_(*(data[c].isnull() for c in key))
-    counts = data.aggregate(_null_key=null_key.sum(), **{name: cond.sum() for name, (_, _, cond) in checks.items()})
-    found = counts.to_pyarrow().to_pylist()[0]
-    keys = data.filter(~null_key).group_by(key).aggregate(n=ibis._.count())
-    extra = keys.filter(keys.n > 1).aggregate(extra=(keys.n - 1).sum()).to_pyarrow().to_pylist()[0]["extra"]
-    where = ", ".join(key)
-    problems = [
-        Problem(table, c, expected, f"{found[name]:,} rows") for name, (c, expected, _) in checks.items() if found[name]
+    # result column -> (table, column, what the contract expects, what its count counts)
+    checks: dict[str, tuple[str, str, str, str]] = {}
+    parts = []
+    for table, data in tables.items():
+        key = list(RAW_KEYS[table])
+        where = ", ".join(key)
+        conditions = {}
+        for c, t in RAW_SCHEMAS[table].items():
+            col = data[c]
+            if c in MONEY:
+                checks[f"{table}__nan_{c}"] = (table, c, "finite amounts", "rows")
+                conditions[f"{table}__nan_{c}"] = col.isnan() | col.isinf()
+            if t.is_timestamp() or t.is_date():
+                instant = col if t.is_timestamp() else col.cast(TS)
+                checks[f"{table}__year_{c}"] = (table, c, f"years {FIRST_YEAR} to {END_YEAR - 1}", "rows")
+                conditions[f"{table}__year_{c}"] = (instant < low) | (instant >= high)
+        null_key = ibis.or_(*(data[c].isnull() for c in key))
+        checks[f"{table}__null_key"] = (table, where, "a key that is never NULL", "rows with a NULL")
+        conditions[f"{table}__null_key"] = null_key
+        parts.append(data.aggregate(**{n: c.sum() for n, c in conditions.items()}))
+        keys = data.filter(~null_key).group_by(key).aggregate(n=ibis._.count())
+        checks[f"{table}__extra"] = (table, where, "a unique key", "rows repeating another row's key")
+        parts.append(keys.filter(keys.n > 1).aggregate(**{f"{table}__extra": (keys.n - 1).sum()}))
+    if not parts:
+        return []
+    found = functools.reduce(ir.Table.cross_join, parts).to_pyarrow().to_pylist()[0]
+    return [
+        Problem(table, column, expected, f"{found[name]:,} {counted}")
+        for name, (table, column, expected, counted) in checks.items()
+        if found[name]
     ]
-    if found["_null_key"]:
-        problems.append(Problem(table, where, "a key that is never NULL", f"{found['_null_key']:,} rows with a NULL"))
-    if extra:
-        problems.append(Problem(table, where, "a unique key", f"{extra:,} rows repeating another row's key"))
-    return problems
 
 
 def format_problems(problems: list[Problem], where: str) -> str:

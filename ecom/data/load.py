@@ -186,7 +186,7 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
                 first = (str(e).strip().splitlines() or [type(e).__name__])[0]
                 problems.append(Problem(table, None, "values that fit the contract's types", first))
                 continue
-            problems += value_problems(table, ibis.memtable(tables[table]))
+            problems += value_problems({table: ibis.memtable(tables[table])})
     if problems:
         raise SourceContractError(format_problems(problems, str(folder)))
     return tables
