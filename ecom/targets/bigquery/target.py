@@ -149,6 +149,9 @@ class BigQueryTarget(Target):
         self._checked: set[Location] = set()
         # raw tables looked up once (a build reads each in several models); write_raw forgets them
         self._sources: dict[str, ir.Table] = {}
+        # each model's table as the job that built it left it, read once for its row count and
+        # its descriptions (a metadata read is a round trip)
+        self._built: dict[str, Any] = {}
 
     @classmethod
     def from_options(
@@ -396,7 +399,10 @@ class BigQueryTarget(Target):
             self._run(self.ddl(model, expr, monthly=monthly), model)
         if model.materialization(self.name) == "view":
             return int(self.table(model.name).count().execute())
-        table = self.client.get_table(self._ref(self.models, model.name))
+        return self._built_rows(model)
+
+    def _built_rows(self, model: Model) -> int:
+        self._built[model.name] = table = self.client.get_table(self._ref(self.models, model.name))
         return int(table.num_rows)
 
     def replace_partitions(self, model: Model, expr: ir.Table, since: dt.date) -> int:
@@ -418,7 +424,7 @@ class BigQueryTarget(Target):
             "COMMIT TRANSACTION;"
         )
         self._run(script, model)
-        return int(self.client.get_table(target).num_rows)
+        return self._built_rows(model)
 
     def describe(self, model: Model, description: str, columns: Mapping[str, str]) -> None:
         """Set the table's and its columns' descriptions by a metadata update right after the job that
@@ -427,7 +433,7 @@ class BigQueryTarget(Target):
 
         ref = self._ref(self.models, model.name)
         with readable_errors(f"describing {ref}"):
-            table = self.client.get_table(ref)
+            table = self._built.pop(model.name, None) or self.client.get_table(ref)
             table.description = description
             table.schema = [
                 bigquery.SchemaField.from_api_repr({**f.to_api_repr(), "description": columns.get(f.name)})
