@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+import time
 from pathlib import Path
 
 import ibis
@@ -421,3 +423,87 @@ def test_batched_data_tests_count_each_test_and_name_the_one_that_errs():
     assert [(r.name, r.status, r.failures) for r in results if r.status != "error"] == expected
     [error] = [r for r in results if r.status == "error"]
     assert error.name == "reads_nothing" and "missing" in error.message
+
+
+def _diamond():
+    """stg_a, read by int_b and int_c, both read by fact_d; stg_e reads nothing built."""
+
+    def stg_a(orders):
+        return orders
+
+    def int_b(stg_a):
+        return stg_a
+
+    def int_c(stg_a):
+        return stg_a
+
+    def fact_d(int_b, int_c):
+        return int_b
+
+    def stg_e(users):
+        return users
+
+    return tiny_project(stg_a, int_b, int_c, fact_d, stg_e)
+
+
+def test_models_build_side_by_side_once_what_they_read_is_built():
+    project = _diamond()
+    events, lock = [], threading.Lock()
+    both_running = threading.Barrier(2, timeout=10)  # int_b and int_c must be running at the same time
+
+    def build_one(name):
+        with lock:
+            events.append(("start", name))
+        if name in ("int_b", "int_c"):
+            both_running.wait()
+        with lock:
+            events.append(("end", name))
+        return engine.ModelResult(name, "ok")
+
+    done = [r.name for r in engine._in_dependency_order(project, list(project.order), 3, build_one)]
+    assert sorted(done) == sorted(project.order)
+    at = {e: i for i, e in enumerate(events)}
+    for up, down in [("stg_a", "int_b"), ("stg_a", "int_c"), ("int_b", "fact_d"), ("int_c", "fact_d")]:
+        assert at[("end", up)] < at[("start", down)], (up, down)
+    # one at a time: exactly the given order
+    events.clear()
+    sequential = [r.name for r in engine._in_dependency_order(project, ["stg_e", "stg_a"], 1, build_one)]
+    assert sequential == ["stg_e", "stg_a"] and events == [("start", "stg_e"), ("end", "stg_e")] + [
+        ("start", "stg_a"),
+        ("end", "stg_a"),
+    ]
+
+
+def test_after_a_failure_no_model_starts_and_the_running_ones_finish():
+    def stg_a(orders):
+        return orders
+
+    def int_b(stg_a):
+        return stg_a
+
+    def int_c(stg_a):
+        return stg_a
+
+    def int_f(stg_a):
+        return stg_a
+
+    project = tiny_project(stg_a, int_b, int_c, int_f)
+    started, int_c_running = [], threading.Event()
+
+    def build_one(name):
+        started.append(name)
+        if name == "int_b":
+            int_c_running.wait(10)  # fails while int_c is still being built
+            raise engine.BuildError("model int_b failed: boom")
+        if name == "int_c":
+            int_c_running.set()
+            time.sleep(0.2)
+        return engine.ModelResult(name, "ok")
+
+    done = []
+    # two at a time: int_b and int_c start once stg_a is built; int_f waits for a free worker
+    with pytest.raises(engine.BuildError, match="int_b failed: boom"):
+        for result in engine._in_dependency_order(project, ["stg_a", "int_b", "int_c", "int_f"], 2, build_one):
+            done.append(result.name)
+    assert done == ["stg_a", "int_c"]  # int_c was running: it finished and was reported
+    assert "int_f" not in started  # a worker came free after the failure: nothing more started

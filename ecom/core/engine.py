@@ -7,8 +7,8 @@ import inspect
 import itertools
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,12 +163,18 @@ def build(
         target.write_table(VARS_TABLE, pa.table({"name": list(recorded), "value": list(recorded.values())}))
         prepare = _preparer(project, target, selected, values)
         with ThreadPoolExecutor(1, thread_name_prefix="ecom-prepare") as ahead:
+            prepared = {n: ahead.submit(prepare, n) for n in selected}
+
+            def build_one(name: str) -> ModelResult:
+                return _build_one(project, target, run, docs, name, prepared[name])
+
             try:
-                for name, prepared in zip(selected, [ahead.submit(prepare, n) for n in selected], strict=True):
-                    results.append(_build_one(project, target, run, docs, name, prepared))
-                    on_done(results[-1])
+                for result in _in_dependency_order(project, selected, target.build_workers, build_one):
+                    results.append(result)
+                    on_done(result)
             finally:
                 ahead.shutdown(cancel_futures=True)
+        results.sort(key=lambda r: selected.index(r.name))
         run.save()
         _record_build(target, results, started)
     return results
@@ -202,6 +208,39 @@ def _preparer(
         return inputs, expr
 
     return prepare
+
+
+def _in_dependency_order(
+    project: Project, selected: list[str], workers: int, build_one: Callable[[str], ModelResult]
+) -> Iterator[ModelResult]:
+    """Each selected model's result as it is built: one at a time in `selected`'s order, or with
+    `workers` > 1 up to that many at once, each as soon as the selected models it reads are built.
+    After a failure no model starts; those running finish, then the first failure is raised."""
+    if workers <= 1:
+        yield from map(build_one, selected)
+        return
+    waiting = {n: {up for up in project.upstream_models(n) if up in selected} for n in selected}
+    running: dict[Future, str] = {}
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(workers, thread_name_prefix="ecom-build") as pool:
+        while waiting or running:
+            ready = [n for n, ups in waiting.items() if not ups] if failure is None else []
+            for name in ready[: workers - len(running)]:
+                del waiting[name]
+                running[pool.submit(build_one, name)] = name
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                if future.exception() is not None:
+                    failure = failure or future.exception()
+                    continue
+                for ups in waiting.values():
+                    ups.discard(name)
+                yield future.result()
+    if failure is not None:
+        raise failure
 
 
 def _build_one(

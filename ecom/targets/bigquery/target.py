@@ -80,6 +80,7 @@ class BigQueryTarget(Target):
     supports_dry_run = True
     test_workers = 8  # data tests are small jobs that mostly wait: run several at once
     batch_tests = True  # and fewer of them: each job has its latency and its minimum bill
+    build_workers = 4  # a model's jobs mostly wait too: independent models build side by side (dbt's default)
 
     def __init__(self, config: BigQueryConfig):
         from google.api_core.client_options import ClientOptions
