@@ -425,56 +425,9 @@ def test_batched_data_tests_count_each_test_and_name_the_one_that_errs():
     assert error.name == "reads_nothing" and "missing" in error.message
 
 
-def _diamond():
-    """stg_a, read by int_b and int_c, both read by fact_d; stg_e reads nothing built."""
+def _fan_out():
+    """stg_a, read by int_b, int_c and int_f; fact_d reads int_b and int_c."""
 
-    def stg_a(orders):
-        return orders
-
-    def int_b(stg_a):
-        return stg_a
-
-    def int_c(stg_a):
-        return stg_a
-
-    def fact_d(int_b, int_c):
-        return int_b
-
-    def stg_e(users):
-        return users
-
-    return tiny_project(stg_a, int_b, int_c, fact_d, stg_e)
-
-
-def test_models_build_side_by_side_once_what_they_read_is_built():
-    project = _diamond()
-    events, lock = [], threading.Lock()
-    both_running = threading.Barrier(2, timeout=10)  # int_b and int_c must be running at the same time
-
-    def build_one(name):
-        with lock:
-            events.append(("start", name))
-        if name in ("int_b", "int_c"):
-            both_running.wait()
-        with lock:
-            events.append(("end", name))
-        return engine.ModelResult(name, "ok")
-
-    done = [r.name for r in engine._in_dependency_order(project, list(project.order), 3, build_one)]
-    assert sorted(done) == sorted(project.order)
-    at = {e: i for i, e in enumerate(events)}
-    for up, down in [("stg_a", "int_b"), ("stg_a", "int_c"), ("int_b", "fact_d"), ("int_c", "fact_d")]:
-        assert at[("end", up)] < at[("start", down)], (up, down)
-    # one at a time: exactly the given order
-    events.clear()
-    sequential = [r.name for r in engine._in_dependency_order(project, ["stg_e", "stg_a"], 1, build_one)]
-    assert sequential == ["stg_e", "stg_a"] and events == [("start", "stg_e"), ("end", "stg_e")] + [
-        ("start", "stg_a"),
-        ("end", "stg_a"),
-    ]
-
-
-def test_after_a_failure_no_model_starts_and_the_running_ones_finish():
     def stg_a(orders):
         return orders
 
@@ -487,7 +440,40 @@ def test_after_a_failure_no_model_starts_and_the_running_ones_finish():
     def int_f(stg_a):
         return stg_a
 
-    project = tiny_project(stg_a, int_b, int_c, int_f)
+    def fact_d(int_b, int_c):
+        return int_b
+
+    return tiny_project(stg_a, int_b, int_c, int_f, fact_d)
+
+
+def test_models_build_side_by_side_once_what_they_read_is_built():
+    project = _fan_out()
+    events, lock = [], threading.Lock()
+    both_running = threading.Barrier(2, timeout=10)  # int_b and int_c must be running at the same time
+
+    def build_one(name):
+        with lock:
+            events.append(("start", name))
+        if name in ("int_b", "int_c"):
+            both_running.wait()
+        with lock:
+            events.append(("end", name))
+        return engine.ModelResult(name, "ok")
+
+    done = [r.name for r in engine._in_dependency_order(project, ["stg_a", "int_b", "int_c", "fact_d"], 3, build_one)]
+    assert sorted(done) == ["fact_d", "int_b", "int_c", "stg_a"]
+    at = {e: i for i, e in enumerate(events)}
+    for up, down in [("stg_a", "int_b"), ("stg_a", "int_c"), ("int_b", "fact_d"), ("int_c", "fact_d")]:
+        assert at[("end", up)] < at[("start", down)], (up, down)
+    # one at a time: exactly the given order
+    events.clear()
+    sequential = [r.name for r in engine._in_dependency_order(project, ["stg_a", "int_f"], 1, build_one)]
+    assert sequential == ["stg_a", "int_f"]
+    assert events == [("start", "stg_a"), ("end", "stg_a"), ("start", "int_f"), ("end", "int_f")]
+
+
+def test_after_a_failure_no_model_starts_and_the_running_ones_finish():
+    project = _fan_out()
     started, int_c_running = [], threading.Event()
 
     def build_one(name):
