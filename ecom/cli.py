@@ -129,6 +129,10 @@ TARGET_OPTIONS = {
             "(env ECOM_BQ_MAX_BYTES_BILLED, default 10GiB)."
         ),
     ],
+    "threads": Annotated[
+        str | None,
+        _target_option("BigQuery: models a build runs at once, 1 to 64 (env ECOM_BQ_THREADS, default 4)."),
+    ],
 }
 
 

@@ -388,3 +388,41 @@ def test_swap_and_monthly_partitions_run_on_the_emulator(bq_emulator: Emulator):
     assert (table.time_partitioning.field, table.time_partitioning.type_) == ("day", "MONTH")
     assert target.notes["fact_x"] == "4,100 days > 4,000 partitions per BigQuery job: partitioned by month"
     assert {t.table_id for t in target.client.list_tables(f"{bq_emulator.project}.swaps")} == {"src", "fact_x"}
+
+
+# -- models built at once ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "env", "toml", "threads"),
+    [
+        ({}, {}, "", 4),  # dbt's default
+        ({"threads": "1"}, {"ECOM_BQ_THREADS": "8"}, "", 1),  # the flag wins
+        ({}, {"ECOM_BQ_THREADS": "8"}, "threads = 2", 8),  # then the environment
+        ({}, {}, "threads = 2", 2),  # then ecom.toml (an integer there)
+    ],
+)
+def test_threads_come_from_flag_environment_or_ecom_toml(tmp_path, monkeypatch, given, env, toml, threads):
+    (tmp_path / "ecom.toml").write_text(f"[bigquery]\n{toml}\n")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    target = BigQueryTarget.from_options(
+        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir=tmp_path, **given
+    )
+    assert target.build_workers == threads
+
+
+@pytest.mark.parametrize("value", ["0", "65", "four", "1.5", "-2"])
+def test_a_bad_threads_value_is_one_line_through_the_cli(tmp_path, value):
+    env = {
+        **os.environ,
+        "ECOM_BQ_PROJECT": "my-proj",
+        "ECOM_BQ_DATASET": "ecom",
+        "BIGQUERY_EMULATOR_HOST": "http://127.0.0.1:9",
+    }
+    args = [sys.executable, "-m", "ecom", "build", "--target", "bigquery", "--threads", value]
+    done = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"error: --threads is {value!r}, not a number of models to build at once: write a whole number from 1 to 64\n"
+    )

@@ -65,7 +65,7 @@ class Target:
     embedded: ClassVar[bool] = False  # a database file on this machine (`path`), which `ecom generate` fills
     supports_dry_run: ClassVar[bool] = False  # `dry_run` estimates a model's bytes without running it
     test_workers: ClassVar[int] = 1  # data-test queries worth running at once
-    build_workers: ClassVar[int] = 1  # models worth building at once (each once the models it reads are built)
+    build_workers: int = 1  # models to build at once (each once the models it reads are built); may be a setting
     batch_tests: ClassVar[bool] = False  # a model's data tests as one query (engine.run_tests)
 
     con: BaseBackend

@@ -44,6 +44,7 @@ class TargetOptions:
     location: str | None = None
     endpoint: str | None = None
     max_bytes_billed: str | None = None
+    threads: str | None = None
 
 
 @dataclass(frozen=True)

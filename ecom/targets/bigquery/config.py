@@ -14,6 +14,7 @@ variables, the named target's table in `ecom.toml` (`[targets.prod]`, when one i
                  ECOM_BQ_STORAGE_EMULATOR_HOST  its Storage Read API (gRPC `host:port`), optional
     max_bytes_billed  ECOM_BQ_MAX_BYTES_BILLED  the cap on every query job: bytes, or with a unit
                                        (`500MB`, `10GiB`, `1TB`); default 10 GiB, 0 for none
+    threads      ECOM_BQ_THREADS       models a build runs at once (default 4, as dbt's threads)
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ ENV = {
     "endpoint": "BIGQUERY_EMULATOR_HOST",
     "storage_endpoint": "ECOM_BQ_STORAGE_EMULATOR_HOST",
     "max_bytes_billed": "ECOM_BQ_MAX_BYTES_BILLED",
+    "threads": "ECOM_BQ_THREADS",
 }
 # What a [bigquery] section or a named bigquery target of ecom.toml may set.
-SETTINGS = {key: str for key in ENV} | {"max_bytes_billed": str | int, "sources": dict}
+SETTINGS = {key: str for key in ENV} | {"max_bytes_billed": str | int, "threads": str | int, "sources": dict}
 SOURCE_ENV_PREFIX = "ECOM_BQ_RAW_DATASET_"
 NO_DATASET = (
     "no BigQuery dataset for the models: pass --dataset, set ECOM_BQ_DATASET or add `dataset` "
@@ -48,6 +50,7 @@ NO_DATASET = (
 
 
 DEFAULT_MAX_BYTES_BILLED = 10 * 2**30
+DEFAULT_THREADS, MAX_THREADS = 4, 64
 UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15}
 UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50}
 
@@ -62,6 +65,17 @@ def parse_bytes(value: Any, where: str) -> int:
             "1TB (0 for no cap)"
         )
     return int(float(match[1]) * unit)
+
+
+def parse_threads(value: Any, where: str) -> int:
+    """A number of models to build at once: a whole number from 1 to MAX_THREADS."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_THREADS:
+        raise TargetError(
+            f"{where} is {value!r}, not a number of models to build at once: write a whole number from 1 to "
+            f"{MAX_THREADS}"
+        )
+    return int(text)
 
 
 def format_bytes(n: int) -> str:
@@ -83,6 +97,7 @@ class BigQueryConfig:
     endpoint: str | None = None
     storage_endpoint: str | None = None
     max_bytes_billed: int = DEFAULT_MAX_BYTES_BILLED  # 0: no cap
+    threads: int = DEFAULT_THREADS
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -170,6 +185,8 @@ def resolve_config(
         )
     if "max_bytes_billed" in values:
         values["max_bytes_billed"] = parse_bytes(values["max_bytes_billed"], origin["max_bytes_billed"])
+    if "threads" in values:
+        values["threads"] = parse_threads(values["threads"], origin["threads"])
     for table, value in sources.items():
         if not isinstance(value, str):
             raise TargetError(f"{source_origin[table]} must be a string, not {value!r}")

@@ -80,7 +80,6 @@ class BigQueryTarget(Target):
     supports_dry_run = True
     test_workers = 8  # data tests are small jobs that mostly wait: run several at once
     batch_tests = True  # and fewer of them: each job has its latency and its minimum bill
-    build_workers = 4  # a model's jobs mostly wait too: independent models build side by side (dbt's default)
 
     def __init__(self, config: BigQueryConfig):
         from google.api_core.client_options import ClientOptions
@@ -120,6 +119,8 @@ class BigQueryTarget(Target):
         # a Storage client the library would otherwise create for Google's own host.
         rest_only = bool(self.endpoint and not config.storage_endpoint)
         self.max_bytes_billed = config.max_bytes_billed
+        # a model's jobs mostly wait too: independent models build side by side
+        self.build_workers = config.threads
         # the cap on every query job, ibis's own (data tests, reads, defaults) included
         # (QueryJobConfig stores a None as the string 'None': set the cap only when there is one)
         self.cap = {"maximum_bytes_billed": self.max_bytes_billed} if self.max_bytes_billed else {}
@@ -165,6 +166,7 @@ class BigQueryTarget(Target):
         sources: Mapping[str, str] | None = None,
         *,
         max_bytes_billed: int | str | None = None,
+        threads: int | str | None = None,
         storage_endpoint: str | None = None,
         config_dir: str | Path | None = None,
     ) -> BigQueryTarget:
@@ -176,6 +178,7 @@ class BigQueryTarget(Target):
             endpoint=endpoint,
             storage_endpoint=storage_endpoint,
             max_bytes_billed=max_bytes_billed,
+            threads=threads,
             sources=sources,
         )
         return cls(resolve_config(given, folder=Path(config_dir) if config_dir else None))
