@@ -226,6 +226,11 @@ def db(tmp_path):
         (["build", "--vars", "session_timeout_minutes=soon"], "session_timeout_minutes must be a whole number"),
         (["build", "--vars", "colour=blue"], "unknown variable colour"),
         (["test", "--select", "fact_session_metrics"], "not built on duckdb main: fact_session_metrics"),
+        # int_orders' first upstream (its parameters' order) is stg_orders; nothing is built yet
+        (
+            ["build", "--select", "int_orders"],
+            "int_orders reads stg_orders, which is not built on duckdb main: build it too, e.g. --select +int_orders",
+        ),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_1(db, args, message):

@@ -123,15 +123,17 @@ def model_inputs(
     from `inline` (a dry run computes a model not built yet inside the query that reads it)."""
     tables = {s: conform(s, target.source(s)) for s in project.sources_of(name)}
     for up in project.upstream_models(name):
-        if inline and up in inline:
-            tables[up] = inline[up]
-            continue
-        if not target.exists(up):
-            raise BuildError(
-                f"{name} reads {up}, which is not built on {describe(target)}: build it too, e.g. --select +{name}"
-            )
-        tables[up] = target.table(up)
+        tables[up] = inline[up] if inline and up in inline else built_upstream(target, name, up)
     return tables
+
+
+def built_upstream(target: Target, name: str, up: str) -> ir.Table:
+    """The built table of `up`, which model `name` reads; BuildError saying what to build when it is not."""
+    if not target.exists(up):
+        raise BuildError(
+            f"{name} reads {up}, which is not built on {describe(target)}: build it too, e.g. --select +{name}"
+        )
+    return target.table(up)
 
 
 def build(
@@ -191,13 +193,8 @@ def _preparer(
     chosen = set(selected)
     for name in selected:
         for up in project.upstream_models(name):
-            if up in tables or up in chosen:
-                continue
-            if not target.exists(up):
-                raise BuildError(
-                    f"{name} reads {up}, which is not built on {describe(target)}: build it too, e.g. --select +{name}"
-                )
-            tables[up] = target.table(up)
+            if up not in tables and up not in chosen:
+                tables[up] = built_upstream(target, name, up)
 
     def prepare(name: str) -> tuple[dict[str, ir.Table], ir.Table]:
         inputs = {s: conform(s, sources[s]) for s in project.sources_of(name)}
@@ -219,7 +216,8 @@ def _in_dependency_order(
     if workers <= 1:
         yield from map(build_one, selected)
         return
-    waiting = {n: {up for up in project.upstream_models(n) if up in selected} for n in selected}
+    chosen = set(selected)
+    waiting = {n: set(project.upstream_models(n)) & chosen for n in selected}
     running: dict[Future, str] = {}
     failure: BaseException | None = None
     with ThreadPoolExecutor(workers, thread_name_prefix="ecom-build") as pool:
