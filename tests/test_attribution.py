@@ -37,10 +37,6 @@ def built():
     target.close()
 
 
-def test_fixture_data_tests_pass(built):
-    assert built.failing_data_tests() == []
-
-
 # --- fact_attribution_models --------------------------------------------------------------------
 
 # Orders of 2024-03-10 12:00 (T), net revenue / gross profit:

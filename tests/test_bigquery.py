@@ -255,11 +255,12 @@ def bq(bq_emulator: Emulator, raw_data) -> BigQueryTarget:  # noqa: F811
     target.close()
 
 
-def _build(project: Project, target, given=None):
-    """What `ecom build` does: validate the sources, resolve the variables, build every model."""
+def _build(project: Project, target, given=None, selected=None):
+    """What `ecom build` does: validate the sources, resolve the variables, build every model (or
+    the `selected` ones)."""
     engine.validate_sources(target)
     values = engine.target_vars(project, target, given or {})
-    return values, engine.build(project, target, list(project.order), values)
+    return values, engine.build(project, target, selected or list(project.order), values)
 
 
 @pytest.fixture(scope="module")
@@ -303,14 +304,35 @@ def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
         assert result.rows == ours.num_rows
 
 
+# The models whose edge cases each fixture scenario holds (fixtures/README.md), with their ancestors:
+# what its emulator build selects. The emulator is a second translator of BigQuery SQL to DuckDB, and
+# its cost is per model, not per row (about a second each): every model is built on it in full by
+# the module's build above, and on every scenario by the dialect cross-check (tests/test_dialects.py).
+SCENARIO_MODELS = {
+    "attribution": ["+fact_attribution_models", "+fact_funnel_daily", "+fact_channel_economics"],
+    "customers": ["+dim_customer_segments", "+fact_cohort_retention", "+int_user_acquisition"],
+    "marketing": ["+fact_campaign_performance"],
+    "sales": ["+fact_daily_pnl_advanced", "+fact_product_performance", "+fact_inventory_forecast"],
+    "sessions": ["+fact_session_metrics", "+fact_funnel_daily"],
+    "staging": ["staging"],
+}
+
+
+def test_every_model_is_in_a_scenarios_emulator_build(project):
+    assert set(SCENARIO_MODELS) == set(SCENARIOS)
+    assert {m for sel in SCENARIO_MODELS.values() for m in project.select(sel)} == set(project.order)
+
+
 @pytest.mark.emulator
-@pytest.mark.slow  # ~20 models built per scenario: deselect with -m "not slow" while iterating
+@pytest.mark.slow  # 4 to 15 models built per scenario: deselect with -m "not slow" while iterating
 # each scenario's build on its own pytest-xdist worker (tests/conftest.py), beside the module's
 @pytest.mark.parametrize(
     "scenario", [pytest.param(s, marks=pytest.mark.xdist_group(f"bigquery-{s}")) for s in SCENARIOS]
 )
 def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):  # noqa: F811
-    """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both, read over REST."""
+    """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both, read over REST:
+    the models it is made for (SCENARIO_MODELS)."""
+    selected = project.select(SCENARIO_MODELS[scenario])
     raw = read_folder(FIXTURES / scenario)
     target = BigQueryTarget.from_options(
         project=bq_emulator.project,
@@ -323,10 +345,13 @@ def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenar
     duck = DuckDBTarget(tmp_path / "ecom.duckdb")
     duck.write_raw(raw)
     given = scenario_vars(scenario)
-    values, _ = _build(project, target, given)
-    assert _build(project, duck, given)[0] == values
-    for name in project.order:
-        theirs, ours = target.table(name).to_pyarrow(), duck.table(name).to_pyarrow()
+    values, _ = _build(project, target, given, selected)
+    assert _build(project, duck, given, selected)[0] == values
+    for name in selected:
+        # the table's rows as stored (tabledata.list): no query job, a quarter of the emulator's time
+        # (the models' reads through ibis are test_every_model_on_bigquery_equals_duckdb's)
+        rows = target.client.list_rows(f"{target.project}.ecom_{scenario}.{name}")
+        theirs, ours = rows.to_arrow(create_bqstorage_client=False), duck.table(name).to_pyarrow()
         assert_same_rows(theirs, ours, project.models[name].key, name)
     duck.close()
     target.close()
@@ -427,8 +452,12 @@ def test_descriptions_with_quotes_backslashes_and_newlines_round_trip(bq, built)
 
 @pytest.mark.emulator
 def test_a_second_build_replaces_the_tables(project, bq, built):
-    before = {n: bq.client.get_table(f"{bq.project}.ecom.{n}") for n in project.order}
-    _, results = _build(project, bq, built.values)
+    # one model of each way a table is replaced: unpartitioned (stg_products), day-partitioned
+    # (fact_daily_pnl) and the incremental chain (its partitions replaced by a script)
+    again = project.select(["stg_products", "fact_daily_pnl", "+fact_session_metrics"])
+    before = {n: bq.client.get_table(f"{bq.project}.ecom.{n}") for n in again}
+    _, results = _build(project, bq, built.values, again)
+    assert [r.name for r in results] == again
     for r in results:
         after = bq.client.get_table(f"{bq.project}.ecom.{r.name}")
         assert after.num_rows == before[r.name].num_rows == r.rows

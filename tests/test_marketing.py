@@ -39,10 +39,6 @@ def built():
     target.close()
 
 
-def test_fixture_data_tests_pass(built):
-    assert built.failing_data_tests() == []
-
-
 def attribution(order_date, ordered_at, net_revenue, gross_profit, session_id, source, platform, campaign, status):
     return {
         "order_date": order_date,
