@@ -46,5 +46,6 @@ def timed(cmd: list[str]) -> dict:
             )
         result = json.loads(figures.read_text())
         if result.pop("code") != 0:
-            sys.exit(f"benchmark child {' '.join(cmd)} failed:\n{err.read_text()}")
+            # dbt writes its errors to stdout
+            sys.exit(f"benchmark child {' '.join(cmd)} failed:\n{err.read_text() or out.read_text()[-3000:]}")
         return {**result, "stdout": out.read_text()}
