@@ -7,7 +7,7 @@ generation figure of the scale ratio; or `ecom load FOLDER`, e.g. a thelook expo
 the file for each contender. Then, `--repeat` times, alternating: (1) "plain SQL": a fresh Python process that
 runs the compiled DuckDB SQL of every model as `CREATE OR REPLACE TABLE main.<model> AS ...` in
 dependency order in one duckdb connection (one transaction, DuckDB's default settings), on its
-copy; (2) `python -m ecom build --profile --full-refresh` on the other copy (a full build: without
+copy; (2) `python -m ecom build --profile --full-refresh` on its own copy (a full build: without
 --full-refresh the second run would be an incremental build with nothing to do, see
 bench_incremental.py for that comparison). Each is timed as a whole process
 (start-up and imports included), with its own peak RSS (measure.py says how). The copies are
@@ -127,13 +127,14 @@ def run_scale(scale: float | None, folder: str | None, repeat: int, tmp: str) ->
     raw = f"{tmp}/generated.duckdb"  # not raw.duckdb: its catalog name would clash with the schema raw
     prepare_s = prepare(raw, scale, folder)
     sql_file = f"{tmp}/models.json"
-    Path(sql_file).write_text(json.dumps(compiled_sql(raw)))
+    sql = compiled_sql(raw)
+    Path(sql_file).write_text(json.dumps(sql))
     plain_db, ecom_db, dbt_db = f"{tmp}/plain.duckdb", f"{tmp}/ecom.duckdb", f"{tmp}/dbt.duckdb"
     shutil.copy(raw, plain_db)
     shutil.copy(raw, ecom_db)
     if DBT.exists():
         shutil.copy(raw, dbt_db)
-        dbt_project(Path(tmp) / "dbt", dbt_db, json.loads(Path(sql_file).read_text()))
+        dbt_project(Path(tmp) / "dbt", dbt_db, sql)
     Path(raw).unlink()
     result = {"prepare": prepare_s, "plain": [], "ecom": [], "dbt": []}
     for _ in range(repeat):
@@ -157,13 +158,13 @@ def report(label: str, r: dict, repeat: int) -> None:
     kinds = {"plain": "plain SQL", "ecom": "ecom build", **({"dbt": "dbt run"} if r["dbt"] else {})}
     top = {k: best(r[k]) for k in kinds}
     plain, ecom = top["plain"], top["ecom"]
-    dbt = top.get("dbt", {"models": {}})
+    dbt = top.get("dbt")
     print(f"\n== {label}: raw data prepared in {r['prepare']:.1f} s; best of {repeat} runs, whole processes")
-    head = f"{'model':28} {'rows':>11} {'plain s':>8} {'ecom s':>8}" + (f" {'dbt s':>8}" if r["dbt"] else "")
+    head = f"{'model':28} {'rows':>11} {'plain s':>8} {'ecom s':>8}" + (f" {'dbt s':>8}" if dbt else "")
     print(f"{head} {'ecom rows/s':>12} {'duckdb peak MB':>15}")
     for name, m in ecom["models"].items():
         rate = m["rows"] / m["seconds"] if m["seconds"] else 0
-        theirs = f" {dbt['models'][name]:>8.2f}" if r["dbt"] else ""
+        theirs = f" {dbt['models'][name]:>8.2f}" if dbt else ""
         print(
             f"{name:28} {m['rows']:>11,} {plain['models'][name]:>8.2f} {m['seconds']:>8.2f}{theirs} {rate:>12,.0f} "
             f"{m['peak_mb']:>15,.0f}"
@@ -178,7 +179,7 @@ def report(label: str, r: dict, repeat: int) -> None:
     print("peak RSS: " + ", ".join(f"{v} {rss[k]:,.0f} MB" for k, v in kinds.items()) + " (ecom: <= 4,096 at scale 10)")
     ratio = ecom["total"] / plain["total"]
     print(f"ecom build / plain SQL, wall time: {ratio:.2f} (target <= 0.90)")
-    if r["dbt"]:
+    if dbt:
         print(
             f"dbt run / plain SQL, wall time: {dbt['total'] / plain['total']:.2f}; dbt run / ecom build: "
             f"{dbt['total'] / ecom['total']:.2f} (target >= 1.6: ecom 1.6x faster; below 1, dbt is faster)"
