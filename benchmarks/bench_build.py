@@ -43,8 +43,9 @@ DBT_OVER_PLAIN = 10.0 / 6.6  # dbt-duckdb / plain SQL, both measured in issue 16
 DBT = ROOT / ".dbt-venv" / "bin" / "dbt"
 
 
-def compiled_sql(db: str) -> dict[str, str]:
-    """Every model's DuckDB SQL in dependency order, reading upstream models as tables of `main`."""
+def compiled_sql(db: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Every model's DuckDB SQL in dependency order, reading upstream models as tables of `main`,
+    and the values of the query parameters it names (the secret variables: SET VARIABLE first)."""
     from ecom.core import engine
     from ecom.core.registry import Project
     from ecom.targets.base import Location
@@ -55,7 +56,8 @@ def compiled_sql(db: str) -> dict[str, str]:
     values = engine.target_vars(project, target, {})
     target.close()
     exprs = engine.unbound_expressions(project, values, Location("raw"), Location("main"))
-    return {name: engine.to_sql(exprs[name], "duckdb") for name in project.order}
+    parameters = {name: values[name] for name, var in project.vars.items() if var.secret}
+    return {name: engine.to_sql(exprs[name], "duckdb") for name in project.order}, parameters
 
 
 def plain_sql(db: str, sql_file: str) -> None:
@@ -64,9 +66,12 @@ def plain_sql(db: str, sql_file: str) -> None:
 
     con = duckdb.connect(db)
     con.execute("SET TimeZone = 'UTC'")
+    compiled = json.loads(Path(sql_file).read_text())
+    for name, value in compiled["parameters"].items():
+        con.execute(f"SET VARIABLE {name} = ?", [value])
     seconds = {}
     con.execute("BEGIN TRANSACTION")
-    for name, sql in json.loads(Path(sql_file).read_text()).items():
+    for name, sql in compiled["models"].items():
         start = time.perf_counter()
         con.execute(f'CREATE OR REPLACE TABLE "main"."{name}" AS {sql}').fetchone()
         seconds[name] = time.perf_counter() - start
@@ -75,8 +80,9 @@ def plain_sql(db: str, sql_file: str) -> None:
     print(json.dumps(seconds))
 
 
-def dbt_project(folder: Path, db: str, sql: dict[str, str]) -> None:
-    """The models' SQL as a dbt project: each model a table, its upstream models read by ref()."""
+def dbt_project(folder: Path, db: str, sql: dict[str, str], parameters: dict[str, str]) -> None:
+    """The models' SQL as a dbt project: each model a table, its upstream models read by ref(); the
+    query parameters set by a pre-hook of the models that name them (on the model's connection)."""
     models = folder / "models"
     models.mkdir(parents=True)
     (folder / "dbt_project.yml").write_text(
@@ -92,7 +98,9 @@ def dbt_project(folder: Path, db: str, sql: dict[str, str]) -> None:
         assert not any(tag in text for tag in ("{{", "{%", "{#")), f"{name}'s SQL would be read as Jinja"
         for upstream in sql:
             text = text.replace(f'"main"."{upstream}"', f"{{{{ ref('{upstream}') }}}}")
-        (models / f"{name}.sql").write_text(text)
+        hooks = [f"SET VARIABLE {p} = '{v.replace(chr(39), chr(39) * 2)}'" for p, v in parameters.items() if p in text]
+        config = f"{{{{ config(pre_hook={json.dumps(hooks)}) }}}}\n" if hooks else ""
+        (models / f"{name}.sql").write_text(config + text)
 
 
 def dbt_run(folder: Path) -> dict:
@@ -127,14 +135,14 @@ def run_scale(scale: float | None, folder: str | None, repeat: int, tmp: str) ->
     raw = f"{tmp}/generated.duckdb"  # not raw.duckdb: its catalog name would clash with the schema raw
     prepare_s = prepare(raw, scale, folder)
     sql_file = f"{tmp}/models.json"
-    sql = compiled_sql(raw)
-    Path(sql_file).write_text(json.dumps(sql))
+    sql, parameters = compiled_sql(raw)
+    Path(sql_file).write_text(json.dumps({"models": sql, "parameters": parameters}))
     plain_db, ecom_db, dbt_db = f"{tmp}/plain.duckdb", f"{tmp}/ecom.duckdb", f"{tmp}/dbt.duckdb"
     shutil.copy(raw, plain_db)
     shutil.copy(raw, ecom_db)
     if DBT.exists():
         shutil.copy(raw, dbt_db)
-        dbt_project(Path(tmp) / "dbt", dbt_db, sql)
+        dbt_project(Path(tmp) / "dbt", dbt_db, sql, parameters)
     Path(raw).unlink()
     result = {"prepare": prepare_s, "plain": [], "ecom": [], "dbt": []}
     for _ in range(repeat):

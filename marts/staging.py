@@ -196,9 +196,9 @@ def stg_users(users: ir.Table, as_of: dt.date) -> ir.Table:
     )
 
 
-# A table on every target, not a view: a view's stored SQL would keep the visitor_salt literal in the
-# database file, and the salt is never stored in clear (docs/contract.md#parameters); an incremental
-# one, whose days the event chain fingerprints and replaces (ecom.core.incremental).
+# A table on every target, not a view: the SQL names visitor_salt as a query parameter, which only a
+# build binds (a view's readers would have no value to bind); an incremental one, whose days the
+# event chain fingerprints and replaces (ecom.core.incremental).
 @model(
     key="event_id",
     materialized="incremental",
@@ -207,9 +207,11 @@ def stg_users(users: ir.Table, as_of: dt.date) -> ir.Table:
     not_null=("created_at", "event_date"),
     accepted_values={"event_type": EVENT_TYPES},
 )
-def stg_events(events: ir.Table, as_of: dt.date, visitor_salt: str) -> ir.Table:
+def stg_events(events: ir.Table, as_of: dt.date, visitor_salt: ir.StringValue) -> ir.Table:
     """One row per web event that happened by the end of `as_of`; user_id is NULL for anonymous
     visitors. traffic_source keeps the source's spelling (platform mapping is case-sensitive).
+
+    `visitor_salt` is a query parameter (a secret: the build binds its value, the SQL only names it).
 
     Incremental: a row depends only on its raw event (and variables but as_of), and as_of only
     drops later days, so a build replaces the days from the first whose raw events changed (by a
@@ -237,7 +239,7 @@ def stg_events(events: ir.Table, as_of: dt.date, visitor_salt: str) -> ir.Table:
     happened_by = events.filter(events.created_at < end_of_day(as_of))
     ip = happened_by.ip_address
     # NULL tested on the raw column, not left to the concatenation: DuckDB's concat() skips NULLs.
-    ip_hash = ibis.ifelse(ip.isnull(), ibis.null("string"), sha256_hex(ibis.literal(visitor_salt, "string") + ip))
+    ip_hash = ibis.ifelse(ip.isnull(), ibis.null("string"), sha256_hex(visitor_salt + ip))
     return happened_by.select(
         event_id=happened_by.id,
         user_id=happened_by.user_id,

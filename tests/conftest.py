@@ -9,7 +9,7 @@ import functools
 import gc
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import yaml
 from ibis.backends import BaseBackend
 
 from ecom.core import engine
-from ecom.core.registry import Exposure, Project
+from ecom.core.registry import Exposure, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
@@ -105,12 +105,23 @@ def assert_same_rows(got: pa.Table, want: pa.Table, key: Sequence[str], what: st
     return w
 
 
-def run_both(con: BaseBackend, native: ir.Table, portable: ir.Table, key: Sequence[str]) -> list[dict]:
+def run_both(
+    con: BaseBackend, native: ir.Table, portable: ir.Table, key: Sequence[str], parameters: Mapping[str, str]
+) -> list[dict]:
     """`native` run on DuckDB, sorted by key, after checking that `portable` (the same model over
     unbound tables of con's schemas) compiled to BigQuery SQL and transpiled to DuckDB gives the
-    same rows: the dialect cross-check (docs/architecture.md#testing-layers, layer 3)."""
+    same rows: the dialect cross-check (docs/architecture.md#testing-layers, layer 3). The query
+    parameters a BigQuery job would be given (the secret variables' `parameters`) are bound by name
+    (`@name` is DuckDB's `$name`); `native` reads the same values as the connection's variables."""
     duckdb_sql = sqlglot.transpile(engine.to_sql(portable, "bigquery"), read="bigquery", write="duckdb")[0]
-    return assert_same_rows(con.sql(duckdb_sql).to_pyarrow(), con.to_pyarrow(native), key, "BigQuery SQL on DuckDB")
+    named = {name: value for name, value in parameters.items() if f"${name}" in duckdb_sql}
+    portable_rows = con.con.execute(duckdb_sql, named).fetch_arrow_table()
+    return assert_same_rows(portable_rows, con.to_pyarrow(native), key, "BigQuery SQL on DuckDB")
+
+
+def secrets(values: Mapping[str, Any]) -> dict[str, str]:
+    """The secret variables among `values`: what a build binds as query parameters."""
+    return {name: value for name, value in values.items() if is_secret(name)}
 
 
 def run_model_both(
@@ -124,7 +135,9 @@ def run_model_both(
         target.con.create_table(name, data, database=loc.database, overwrite=True)
         bound[name] = target.con.table(name, database=loc.database)
         unbound[name] = loc.unbound(name, bound[name].schema())
-    rows = run_both(target.con, engine.call(func, bound, values), engine.call(func, unbound, values), key)
+    parameters = secrets(values)
+    target.bind_parameters(parameters)
+    rows = run_both(target.con, engine.call(func, bound, values), engine.call(func, unbound, values), key, parameters)
     target.close()
     return rows
 
@@ -155,7 +168,8 @@ class Built:
 
     def run_both(self, model: str) -> list[dict]:
         """The built model's rows, checked against its BigQuery SQL run on the same upstream tables."""
-        return run_both(self.target.con, self.target.table(model), self.unbound[model], PROJECT.models[model].key)
+        key = PROJECT.models[model].key
+        return run_both(self.target.con, self.target.table(model), self.unbound[model], key, secrets(self.values))
 
     def failing_data_tests(self, models: list[str] | None = None) -> list[tuple]:
         """(name, status, failing rows, message) of every data test of `models` (default: the built

@@ -354,6 +354,29 @@ def test_every_call_has_a_request_timeout_and_a_short_retry(monkeypatch):
     assert bigquery.DEFAULT_RETRY.timeout == 600 and RETRY_SECONDS["google"] <= 30
 
 
+def test_a_bound_secret_is_a_parameter_of_the_jobs_naming_it(monkeypatch):
+    """ecom's jobs and ibis's (query, query_and_wait) get the parameters their SQL names, once,
+    their own configuration kept; a job naming none is sent as given."""
+    from google.cloud import bigquery
+
+    sent = []
+    monkeypatch.setattr(bigquery.Client, "query", lambda self, sql, job_config=None, **kw: sent.append(job_config))
+    monkeypatch.setattr(
+        bigquery.Client, "query_and_wait", lambda self, sql, *, job_config=None, **kw: sent.append(job_config)
+    )
+    target = BigQueryTarget.from_options(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/x")
+    target.bind_parameters({"visitor_salt": "pépper", "unused": "x"})
+    own = QueryJobConfig(labels={"ecom_model": "stg_events"})
+    salt = bigquery.ScalarQueryParameter("visitor_salt", "STRING", "pépper")
+    target.client.query("SELECT CONCAT(@visitor_salt, ip) FROM t", job_config=own)
+    target.client.query_and_wait("SELECT CONCAT(@visitor_salt, ip) FROM t")
+    target.client.query("SELECT @visitor_salt", QueryJobConfig(query_parameters=[salt]))  # already given
+    target.client.query("SELECT @visitor_salt_2 AS x, 1 AS visitor_salt", job_config=own)  # names another
+    assert [c.query_parameters for c in sent[:3]] == [[salt]] * 3
+    assert sent[0].labels == {"ecom_model": "stg_events"} and own.query_parameters == []  # a copy
+    assert sent[3] is own
+
+
 @pytest.mark.parametrize(
     "command",
     [("compile", "--target", "bigquery"), ("build", "--target", "bigquery"), ("spend", "--target", "bigquery")],

@@ -302,6 +302,24 @@ def test_visitor_salt_is_used_but_never_printed_nor_recorded(db_with_event, monk
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.parametrize("where", [[], ["--target", "bigquery", "--project", "my-project", "--dataset", "ecom"]])
+def test_compiled_sql_names_the_salt_and_never_holds_it(db_with_event, tmp_path, monkeypatch, where):
+    """The SQL names visitor_salt as a query parameter: it can be shared, and it is the same
+    whatever the salt (what a build runs on either engine, bound to the value then)."""
+    compiled = []
+    for i, salt in enumerate((SALT, "another-salt")):
+        monkeypatch.setenv("ECOM_VISITOR_SALT", salt)
+        out = tmp_path / f"out{i}"
+        args = ["compile", "--select", "stg_events", "--vars", "as_of=2024-03-01", "--out", str(out)]
+        result = runner.invoke(app, [*args, "--path", str(db_with_event), *where])
+        assert result.exit_code == 0, result.output
+        (sql,) = [f.read_text() for f in out.rglob("stg_events.sql")]
+        assert salt not in sql and salt not in result.output
+        compiled.append(sql)
+    assert compiled[0] == compiled[1]
+    assert ("@visitor_salt" if where else "GETVARIABLE('visitor_salt')") in compiled[0]
+
+
 def test_visitor_salt_unset_is_recorded_as_such(db_with_event, monkeypatch):
     monkeypatch.delenv("ECOM_VISITOR_SALT", raising=False)
     result = runner.invoke(app, ["build", "--select", "stg_events", "--path", str(db_with_event)])

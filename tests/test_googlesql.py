@@ -150,6 +150,11 @@ class Analyzer:
             "language_options": language,
             "default_timezone": "UTC",
             "error_message_mode": "ERROR_MESSAGE_MULTI_LINE_WITH_CARET",
+            # the secret variables, which the SQL names as query parameters (ecom.core.dialects):
+            # a build gives each as a STRING parameter of its jobs
+            "query_parameters": [
+                {"name": n, "type": zetasql_type(dt.string)} for n, v in PROJECT.vars.items() if v.secret
+            ],
             "allowed_hints_and_options": {
                 "disallow_unknown_options": True,
                 "option": [{"name": n, "type": zetasql_type(t)} for n, t in TABLE_OPTIONS.items()],
@@ -261,6 +266,7 @@ ORDERS = "`bigquery-public-data`.`thelook_ecommerce`.`orders`"
             "No matching signature for operator < for argument types: DATE, TIMESTAMP",
         ),
         (f"SELECT no_such_column FROM {ORDERS}", "Unrecognized name: no_such_column"),
+        (f"SELECT CONCAT(@no_such_secret, status) AS s FROM {ORDERS}", "Query parameter 'no_such_secret' not found"),
         ("SELECT order_id FROM `bigquery-public-data`.`thelook_ecommerce`.`no_such_table`", "Table not found"),
         (f"SELECT CAST(order_id AS DOUBLE) AS x FROM {ORDERS}", "Type not found: DOUBLE"),  # PRODUCT_EXTERNAL
         (

@@ -90,7 +90,9 @@ def run(con, rows: list[dict], timeout: int = 30) -> tuple[list[dict], list[dict
     con.create_table("events", raw_events(rows), database="raw", overwrite=True)
     native = models(con.table("events", database="raw"), timeout)
     portable = models(ibis.table(EVENTS, name="events", database="raw"), timeout)
-    return run_both(con, native[0], portable[0], ["event_id"]), run_both(con, native[1], portable[1], ["session_id"])
+    # the salt is given as a literal here (SALT): no query parameter to bind
+    sessions = run_both(con, native[0], portable[0], ["event_id"], {})
+    return sessions, run_both(con, native[1], portable[1], ["session_id"], {})
 
 
 def sessions_by_event(rows: list[dict]) -> dict[int, tuple[str, bool]]:

@@ -17,8 +17,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from ecom.core import incremental
+from ecom.core.dialects import query_parameter
 from ecom.core.docstrings import ModelDoc, model_docs
-from ecom.core.registry import DataTest, Model, Project
+from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
 from ecom.core.vars import check_value, printable, resolve_vars
 from ecom.targets.base import Location, Target, first_line
@@ -36,11 +37,17 @@ class BuildError(Exception):
 
 
 def call(func: Callable[..., Any], tables: Mapping[str, ir.Table], values: Mapping[str, Any]) -> Any:
-    """Call a model or test function with the tables and variable values its parameters name."""
+    """Call a model or test function with the tables and variable values its parameters name; a
+    secret variable as a query parameter, so that its value never enters the SQL (`bind_secrets`)."""
     args = {}
     for p in inspect.signature(func).parameters:
-        args[p] = tables[p] if p in tables else values[p]
+        args[p] = tables[p] if p in tables else query_parameter(p) if is_secret(p) else values[p]
     return func(**args)
+
+
+def bind_secrets(project: Project, target: Target, values: Mapping[str, Any]) -> None:
+    """Give the target the secret variables' values, which the SQL names as query parameters."""
+    target.bind_parameters({name: values[name] for name, var in project.vars.items() if var.secret})
 
 
 def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS) -> None:
@@ -158,6 +165,7 @@ def build(
     """
     docs = model_docs(project)
     results = []
+    bind_secrets(project, target, values)
     run = IncrementalRun(project, target, values, full_refresh)
     started = dt.datetime.now(dt.UTC)
     with target.transaction():
@@ -366,6 +374,7 @@ def dry_run_plan(
     its expression is inlined (reading its own inputs), and the estimate covers computing it.
     """
     selected = list(selected)
+    bind_secrets(project, target, values)
     needed = set(selected).union(*(project.ancestors(n) for n in selected))
     unbuilt: dict[str, ir.Table] = {}
     plan: dict[str, tuple[ir.Table, list[str]]] = {}
@@ -385,6 +394,7 @@ def incremental_plans(
     """For each selected incremental model already built, what a build would do: (how, the query of
     its new rows or None when in full). Nothing is written; a downstream's plan reads its upstreams
     as they are built now."""
+    bind_secrets(project, target, values)
     run = IncrementalRun(project, target, values, full_refresh)
     plans = {}
     for name in selected:

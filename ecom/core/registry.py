@@ -118,9 +118,10 @@ class Var:
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
     scalar expression computed once per build. `env` names an environment variable read when the
     variable is not given in --vars. A `secret` value is never printed nor recorded, only whether
-    it is set. `bounds`, a function of raw sources returning a one-row table with columns `low` and
-    `high` (NULL: no bound), is the range of values the data can support; its docstring's first
-    line says why.
+    it is set, and never enters the SQL: models receive it as a query parameter, which the target
+    binds when it runs the query (ecom.core.engine.call). `bounds`, a function of raw sources
+    returning a one-row table with columns `low` and `high` (NULL: no bound), is the range of values
+    the data can support; its docstring's first line says why.
     """
 
     name: str
@@ -227,6 +228,11 @@ def exposure(*, title: str, reads: Mapping[str, Iterable[str]]) -> Callable[[Cal
         return func
 
     return register
+
+
+def is_secret(name: str) -> bool:
+    """Whether `name` is a declared secret variable."""
+    return name in _VARS and _VARS[name].secret
 
 
 def var(

@@ -135,6 +135,11 @@ class Target:
     def _compile(self, expr: ir.Table) -> str:
         raise NotImplementedError
 
+    def bind_parameters(self, values: Mapping[str, str]) -> None:
+        """Bind these values to the query parameters of the same names (ecom.core.dialects) in
+        every query run from now on, ecom's and ibis's alike."""
+        raise NotImplementedError
+
     def materialize(self, model: Model, expr: ir.Table) -> int:
         """Replace the model's table (or view) in one statement; return its row count."""
         raise NotImplementedError

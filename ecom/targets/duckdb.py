@@ -182,6 +182,11 @@ class DuckDBTarget(Target):
         columns = ", ".join(f'CAST("{c}" AS {DuckDBType.to_string(t)}) AS "{c}"' for c, t in expr.schema().items())
         return f"SELECT {columns} FROM ({self.con.compile(expr)})"
 
+    def bind_parameters(self, values: Mapping[str, str]) -> None:
+        # variables of the connection: in memory only, never in the database file
+        for name, value in values.items():
+            self.con.con.execute(f"SET VARIABLE {name} = ?", [value])
+
     def materialize(self, model: Model, expr: ir.Table) -> int:
         kind = "VIEW" if model.materialization(self.name) == "view" else "TABLE"
         self._drop_other_kind(model.name, kind)

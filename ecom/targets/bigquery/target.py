@@ -9,12 +9,14 @@ a failed model leaves its previous table (there is no multi-statement build tran
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import ibis
@@ -56,6 +58,27 @@ def _client_class(rest_only: bool) -> type:
 
     class Client(bigquery.Client):
         retry_seconds: float = RETRY_SECONDS["google"]
+        parameters: Mapping[str, str] = MappingProxyType({})  # BigQueryTarget.bind_parameters
+
+        def _with_parameters(self, query: str, config: Any) -> Any:
+            """The job's configuration with the bound parameters its SQL names (@name), whoever
+            runs it: ecom's jobs and ibis's reads alike."""
+            named = [n for n in self.parameters if re.search(rf"@{n}\b", query)]
+            given = {p.name for p in (config.query_parameters if config else [])}
+            if not set(named) - given:
+                return config
+            config = copy.deepcopy(config) if config else bigquery.QueryJobConfig()
+            config.query_parameters = [
+                *config.query_parameters,
+                *(bigquery.ScalarQueryParameter(n, "STRING", self.parameters[n]) for n in named if n not in given),
+            ]
+            return config
+
+        def query(self, query: str, job_config: Any = None, *args: Any, **kwargs: Any) -> Any:
+            return super().query(query, self._with_parameters(query, job_config), *args, **kwargs)
+
+        def query_and_wait(self, query: str, *, job_config: Any = None, **kwargs: Any) -> Any:
+            return super().query_and_wait(query, job_config=self._with_parameters(query, job_config), **kwargs)
 
         def _call_api(self, retry: Any, *args: Any, **kwargs: Any) -> Any:
             """Every API call goes through here: the timeout policy above."""
@@ -392,6 +415,9 @@ class BigQueryTarget(Target):
             self._run(f"ALTER TABLE {self._quoted(old)} RENAME TO {quote(model.name)}", model)
             raise
         self._run(f"DROP TABLE {self._quoted(old)}", model)
+
+    def bind_parameters(self, values: Mapping[str, str]) -> None:
+        self.client.parameters = dict(values)
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
         self.ensure_dataset(self.models)

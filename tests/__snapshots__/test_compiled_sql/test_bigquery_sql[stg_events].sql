@@ -7,7 +7,7 @@ SELECT
     IF(
       `t0`.`ip_address` IS NULL,
       CAST(NULL AS STRING),
-      TO_HEX(SHA256(CONCAT('', `t0`.`ip_address`)))
+      TO_HEX(SHA256(CONCAT(@visitor_salt, `t0`.`ip_address`)))
     ),
     IF(
       (
@@ -18,7 +18,7 @@ SELECT
         IF(
           `t0`.`ip_address` IS NULL,
           CAST(NULL AS STRING),
-          TO_HEX(SHA256(CONCAT('', `t0`.`ip_address`)))
+          TO_HEX(SHA256(CONCAT(@visitor_salt, `t0`.`ip_address`)))
         )
       )
     ),
