@@ -56,8 +56,7 @@ def compiled_sql(db: str) -> tuple[dict[str, str], dict[str, str]]:
     values = engine.target_vars(project, target, {})
     target.close()
     exprs = engine.unbound_expressions(project, values, Location("raw"), Location("main"))
-    parameters = {name: values[name] for name, var in project.vars.items() if var.secret}
-    return {name: engine.to_sql(exprs[name], "duckdb") for name in project.order}, parameters
+    return {name: engine.to_sql(exprs[name], "duckdb") for name in project.order}, engine.secret_values(project, values)
 
 
 def plain_sql(db: str, sql_file: str) -> None:

@@ -23,7 +23,7 @@ import yaml
 from ibis.backends import BaseBackend
 
 from ecom.core import engine
-from ecom.core.registry import Exposure, Project, is_secret
+from ecom.core.registry import Exposure, Project
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget, connect_duckdb
@@ -119,11 +119,6 @@ def run_both(
     return assert_same_rows(portable_rows, con.to_pyarrow(native), key, "BigQuery SQL on DuckDB")
 
 
-def secrets(values: Mapping[str, Any]) -> dict[str, str]:
-    """The secret variables among `values`: what a build binds as query parameters."""
-    return {name: value for name, value in values.items() if is_secret(name)}
-
-
 def run_model_both(
     func: Callable[..., Any], inputs: dict[str, pa.Table], key: Sequence[str], **values: Any
 ) -> list[dict]:
@@ -135,7 +130,7 @@ def run_model_both(
         target.con.create_table(name, data, database=loc.database, overwrite=True)
         bound[name] = target.con.table(name, database=loc.database)
         unbound[name] = loc.unbound(name, bound[name].schema())
-    parameters = secrets(values)
+    parameters = engine.secret_values(PROJECT, values)
     target.bind_parameters(parameters)
     rows = run_both(target.con, engine.call(func, bound, values), engine.call(func, unbound, values), key, parameters)
     target.close()
@@ -168,8 +163,8 @@ class Built:
 
     def run_both(self, model: str) -> list[dict]:
         """The built model's rows, checked against its BigQuery SQL run on the same upstream tables."""
-        key = PROJECT.models[model].key
-        return run_both(self.target.con, self.target.table(model), self.unbound[model], key, secrets(self.values))
+        key, parameters = PROJECT.models[model].key, engine.secret_values(PROJECT, self.values)
+        return run_both(self.target.con, self.target.table(model), self.unbound[model], key, parameters)
 
     def failing_data_tests(self, models: list[str] | None = None) -> list[tuple]:
         """(name, status, failing rows, message) of every data test of `models` (default: the built

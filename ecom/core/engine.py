@@ -45,9 +45,14 @@ def call(func: Callable[..., Any], tables: Mapping[str, ir.Table], values: Mappi
     return func(**args)
 
 
+def secret_values(project: Project, values: Mapping[str, Any]) -> dict[str, str]:
+    """The secret variables among `values`: what the SQL names as query parameters."""
+    return {name: values[name] for name, var in project.vars.items() if var.secret and name in values}
+
+
 def bind_secrets(project: Project, target: Target, values: Mapping[str, Any]) -> None:
     """Give the target the secret variables' values, which the SQL names as query parameters."""
-    target.bind_parameters({name: values[name] for name, var in project.vars.items() if var.secret})
+    target.bind_parameters(secret_values(project, values))
 
 
 def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS) -> None:
