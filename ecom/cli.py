@@ -404,7 +404,6 @@ def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict, full
         this = size if rows is None else tgt.dry_run(proj.models[name], rows)
         total, this_build = total + size, this_build + this
         notes = [f"computes {', '.join(inline)} inline (not built yet)"] if inline else []
-        notes += [tgt.notes[name]] if name in tgt.notes else []
         notes += [how] if how else []
         share = f"{size / cap:.0%}" + (" OVER" if size > cap else "") if cap else ""
         row = (name, f"{size:,}", f"{this:,}", share, "; ".join(notes))

@@ -14,11 +14,9 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import duckdb
 import ibis
 import pyarrow as pa
 import pytest
-import sqlglot
 from google.api_core.exceptions import BadRequest, NotFound
 from google.cloud.bigquery import QueryJobConfig
 
@@ -130,10 +128,17 @@ SOURCE = ibis.table({"id": "int64", "day": "date", "c": "string"}, name="src", d
 MODEL = Model(name="fact_x", func=lambda: None, key=("id",), partition_by="day", cluster_by=("c",))
 
 
+def too_many(days: int) -> str:
+    """BigQuery's refusal of a job writing more than 4,000 partitions, in its own words (as users
+    report it, e.g. fivetran/dbt_zendesk#39)."""
+    return f"Too many partitions produced by query, allowed 4000, query produces at least {days} partitions"
+
+
 class Recorder:
     """A stand-in for google.cloud.bigquery.Client that records every job and answers like
     BigQuery: `existing` is the model table's (partitioning, clustering), `days` the distinct
-    partition dates the count query finds, `fail` a statement prefix BigQuery refuses."""
+    partition dates of the model's rows (a day-partitioned CREATE over more than 4,000 is refused),
+    `fail` a statement prefix BigQuery refuses."""
 
     def __init__(self, existing=None, days=10, fail=None, estimate=12 * GiB):
         self.existing, self.days, self.fail, self.estimate = existing, days, fail, estimate
@@ -146,10 +151,12 @@ class Recorder:
         if self.fail and sql.startswith(self.fail):
             reason = "bytesBilledLimitExceeded" if self.fail == "CREATE" else "invalidQuery"
             raise BadRequest("refused", errors=[{"reason": reason, "message": f"refused: {reason}"}])
+        head = sql.split(" AS\n")[0]
+        if "PARTITION BY" in head and ", MONTH)" not in head and self.days > 4_000:
+            raise BadRequest("refused", errors=[{"reason": "invalidQuery", "message": too_many(self.days)}])
         if sql.startswith("CREATE") and self.existing is None:
             self.existing = ((None, None), ())  # now it exists (its spec is not read again)
-        rows = [(self.days, False)] if "COUNT(DISTINCT" in sql else []
-        return SimpleNamespace(result=lambda: iter(rows), total_bytes_processed=1_000)
+        return SimpleNamespace(result=lambda: iter(()), total_bytes_processed=1_000)
 
     def get_dataset(self, ref):
         return SimpleNamespace(location="US")
@@ -178,20 +185,17 @@ def _statements(recorder: Recorder) -> list[str]:
     return [sql.split(" AS\n")[0] for sql, _ in recorder.jobs]
 
 
-COUNT = "SELECT\n  COUNT(DISTINCT"
 T = "`my-proj.ecom"
+DAILY = 'PARTITION BY `day` CLUSTER BY `c` OPTIONS(labels=[("ecom_model", "fact_x")])'
+MONTHLY = 'PARTITION BY DATE_TRUNC(`day`, MONTH) CLUSTER BY `c` OPTIONS(labels=[("ecom_model", "fact_x")])'
 
 
-def test_same_spec_is_one_create_or_replace_after_the_partition_count():
+def test_same_spec_is_one_create_or_replace():
     recorder = Recorder(existing=(("day", "DAY"), ("c",)))
     target = _target(recorder)
     assert target.materialize(MODEL, SOURCE) == 7
-    assert target.bytes_processed == {"fact_x": 2_000}  # the two jobs, 1,000 bytes each (Recorder)
-    assert [s[: len(COUNT)] if s.startswith("SELECT") else s for s in _statements(recorder)] == [
-        COUNT,
-        f"CREATE OR REPLACE TABLE {T}.fact_x` PARTITION BY `day` CLUSTER BY `c` "
-        'OPTIONS(labels=[("ecom_model", "fact_x")])',
-    ]
+    assert target.bytes_processed == {"fact_x": 1_000}  # one job of 1,000 bytes (Recorder)
+    assert _statements(recorder) == [f"CREATE OR REPLACE TABLE {T}.fact_x` {DAILY}"]
 
 
 @pytest.mark.parametrize(
@@ -201,10 +205,9 @@ def test_same_spec_is_one_create_or_replace_after_the_partition_count():
 def test_a_changed_spec_is_built_beside_and_swapped_in(existing):
     recorder = Recorder(existing=existing)
     _target(recorder).materialize(MODEL, SOURCE)
-    assert _statements(recorder)[1:] == [
+    assert _statements(recorder) == [
         f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
-        f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` PARTITION BY `day` CLUSTER BY `c` "
-        'OPTIONS(labels=[("ecom_model", "fact_x")])',
+        f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` {DAILY}",
         f"ALTER TABLE {T}.fact_x` RENAME TO `_ecom_old_fact_x`",
         f"ALTER TABLE {T}._ecom_new_fact_x` RENAME TO `fact_x`",
         f"DROP TABLE {T}._ecom_old_fact_x`",
@@ -215,7 +218,7 @@ def test_a_failed_swap_renames_the_old_table_back():
     recorder = Recorder(existing=(("day", "MONTH"), ("c",)), fail=f"ALTER TABLE {T}._ecom_new_")
     with pytest.raises(BigQueryError, match="^refused: invalidQuery$"):
         _target(recorder).materialize(MODEL, SOURCE)
-    assert _statements(recorder)[3:] == [
+    assert _statements(recorder)[2:] == [
         f"ALTER TABLE {T}.fact_x` RENAME TO `_ecom_old_fact_x`",
         f"ALTER TABLE {T}._ecom_new_fact_x` RENAME TO `fact_x`",
         f"ALTER TABLE {T}._ecom_old_fact_x` RENAME TO `fact_x`",
@@ -229,48 +232,50 @@ def test_a_failed_new_table_touches_nothing():
     assert not any(s.startswith(("ALTER", "DROP TABLE `")) for s in _statements(recorder))
 
 
-@pytest.mark.parametrize(("days", "monthly"), [(4_000, False), (4_001, True)])
+@pytest.mark.parametrize(("days", "monthly"), [(4_000, False), (4_001, True), (9_000, True)])
 def test_more_than_4000_daily_partitions_fall_back_to_monthly(days, monthly):
+    """No query asks first: BigQuery refuses the day-partitioned job, unbilled, and the model is
+    built again by month."""
     recorder = Recorder(days=days)
     target = _target(recorder)
-    target.materialize(MODEL, SOURCE)
-    create = _statements(recorder)[-1]
-    assert ("PARTITION BY DATE_TRUNC(`day`, MONTH)" in create) is monthly
-    assert ("PARTITION BY `day`" in create) is not monthly
-    assert target.notes.get("fact_x") == (
-        "4,001 days > 4,000 partitions per BigQuery job: partitioned by month" if monthly else None
+    assert target.materialize(MODEL, SOURCE) == 7
+    assert _statements(recorder) == [f"CREATE OR REPLACE TABLE {T}.fact_x` {DAILY}"] + (
+        [f"CREATE OR REPLACE TABLE {T}.fact_x` {MONTHLY}"] if monthly else []
     )
+    assert target.bytes_processed == {"fact_x": 1_000}  # the refused job processed nothing
+    assert target.notes.get("fact_x") == (f"{too_many(days)}: partitioned by month" if monthly else None)
 
 
-class OnDuckDB(Recorder):
-    """A Recorder whose queries run on DuckDB (transpiled from BigQuery's SQL) over real rows."""
-
-    def __init__(self, rows: pa.Table):
-        super().__init__()
-        self.con = duckdb.connect()
-        self.con.execute('ATTACH \':memory:\' AS "my-proj"; CREATE SCHEMA "my-proj".raw')
-        self.con.register("incoming", rows)
-        self.con.execute('CREATE TABLE "my-proj".raw.src AS SELECT * FROM incoming')
-
-    def query(self, sql, job_config):
-        if sql.startswith("SELECT"):
-            self.days, nulls = self.con.execute(sqlglot.transpile(sql, read="bigquery", write="duckdb")[0]).fetchone()
-            assert nulls is False
-        return super().query(sql, job_config)
+def test_a_table_partitioned_by_month_stays_so_and_the_refused_daily_table_touches_nothing():
+    """The day-partitioned attempt is built beside the monthly table (a changed spec) and refused:
+    nothing was renamed, and the monthly table is replaced in place."""
+    recorder = Recorder(existing=(("day", "MONTH"), ("c",)), days=5_000)
+    _target(recorder).materialize(MODEL, SOURCE)
+    assert _statements(recorder) == [
+        f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
+        f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` {DAILY}",
+        f"CREATE OR REPLACE TABLE {T}.fact_x` {MONTHLY}",
+    ]
 
 
-@pytest.mark.parametrize(("days", "monthly"), [(4_000, False), (4_001, True), (4_300, True)])
-def test_data_spanning_more_than_4000_days_is_partitioned_by_month(days, monthly):
-    """Two rows a day over `days` days, counted by the real partition-count query."""
-    first = dt.date(2014, 1, 1)
-    dates = [first + dt.timedelta(days=i // 2) for i in range(2 * days)]
-    rows = pa.table({"id": list(range(len(dates))), "day": dates, "c": ["x"] * len(dates)})
-    recorder = OnDuckDB(rows)
-    target = _target(recorder)
-    target.materialize(MODEL, SOURCE)
-    assert recorder.days == days
-    assert ("PARTITION BY DATE_TRUNC(`day`, MONTH)" in _statements(recorder)[-1]) is monthly
-    assert ("fact_x" in target.notes) is monthly
+def test_a_daily_table_grown_past_4000_days_is_swapped_to_monthly():
+    recorder = Recorder(existing=(("day", "DAY"), ("c",)), days=4_001)
+    _target(recorder).materialize(MODEL, SOURCE)
+    assert _statements(recorder) == [
+        f"CREATE OR REPLACE TABLE {T}.fact_x` {DAILY}",
+        f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
+        f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` {MONTHLY}",
+        f"ALTER TABLE {T}.fact_x` RENAME TO `_ecom_old_fact_x`",
+        f"ALTER TABLE {T}._ecom_new_fact_x` RENAME TO `fact_x`",
+        f"DROP TABLE {T}._ecom_old_fact_x`",
+    ]
+
+
+def test_another_refusal_is_not_taken_for_too_many_partitions():
+    recorder = Recorder(fail="CREATE OR REPLACE TABLE")
+    with pytest.raises(BigQueryError, match="^refused: invalidQuery$"):
+        _target(recorder).materialize(MODEL, SOURCE)
+    assert len(recorder.jobs) == 1
 
 
 def test_a_timestamp_column_falls_back_to_timestamp_trunc():
@@ -289,8 +294,8 @@ def test_the_cap_is_on_every_job(settings, cap):
     target = _target(recorder, **settings)
     target.materialize(MODEL, SOURCE)
     target.dry_run(MODEL, SOURCE)
-    assert len(recorder.jobs) == 8  # the partition count and 5 swap steps; a count and the dry run
-    assert [config.maximum_bytes_billed for _, config in recorder.jobs] == [cap] * 8
+    assert len(recorder.jobs) == 6  # the 5 swap steps and the dry run
+    assert [config.maximum_bytes_billed for _, config in recorder.jobs] == [cap] * 6
     assert all(config.labels == {"ecom_model": "fact_x", "ecom_layer": "marts"} for _, config in recorder.jobs)
 
 
@@ -317,13 +322,12 @@ def test_a_job_over_the_cap_names_the_model_its_estimate_and_the_setting(tmp_pat
     assert config.dry_run and sql.startswith("CREATE OR REPLACE TABLE")
 
 
-def test_dry_run_adds_the_partition_count_to_the_estimate_and_notes_monthly():
+def test_a_dry_run_is_one_dry_job_that_bills_nothing():
     recorder = Recorder(days=9_000, estimate=5_000)
     target = _target(recorder)
-    assert target.dry_run(MODEL, SOURCE) == 5_000 + 1_000  # the query's estimate + the count it ran
-    assert target.bytes_processed == {"fact_x": 1_000}  # the count ran; the estimate processed nothing
-    assert "partitioned by month" in target.notes["fact_x"]
-    assert not any(s.startswith(("CREATE", "ALTER", "DROP")) for s in _statements(recorder))
+    assert target.dry_run(MODEL, SOURCE) == 5_000
+    assert [config.dry_run for _, config in recorder.jobs] == [True]
+    assert target.bytes_processed == {} and target.notes == {}
 
 
 # -- one timeout policy -----------------------------------------------------------------------
@@ -396,20 +400,30 @@ def test_an_unreachable_endpoint_fails_in_seconds_for_every_command(tmp_path, co
 
 
 @pytest.mark.emulator
-def test_swap_and_monthly_partitions_run_on_the_emulator(bq_emulator: Emulator):  # noqa: F811
+def test_swap_and_monthly_partitions_run_on_the_emulator(bq_emulator: Emulator, monkeypatch):  # noqa: F811
     """The emulator would replace in place, but the swap's own statements must run there, and a
-    model over 4,100 days of data must come out partitioned by month."""
+    model over 4,100 days of data must come out partitioned by month. The emulator writes any
+    number of partitions: it is given BigQuery's refusal of the day-partitioned job over 4,100 days."""
     target = bq_emulator.target(dataset="swaps")
+    query, refused = target.client.query, []
+
+    def limited(sql, job_config=None, **kwargs):
+        if refused and "PARTITION BY `day`" in sql.split(" AS\n")[0]:
+            raise BadRequest("refused", errors=[{"reason": "invalidQuery", "message": too_many(4_100)}])
+        return query(sql, job_config=job_config, **kwargs)
+
+    monkeypatch.setattr(target.client, "query", limited)
     days = [dt.date(2010, 1, 1) + dt.timedelta(days=i) for i in range(4_100)]
     target.write_table("src", pa.table({"id": range(len(days)), "day": days, "c": ["a", "b"] * 2_050}))
     source = target.table("src")
     daily = Model(name="fact_x", func=lambda: None, key=("id",), partition_by="day", cluster_by=("c",))
     target.materialize(daily, source.filter(source.day < dt.date(2015, 1, 1)))  # 1,826 days: daily
     assert target.client.get_table(f"{bq_emulator.project}.swaps.fact_x").time_partitioning.type_ == "DAY"
+    refused.append(True)
     assert target.materialize(daily, source) == 4_100  # the spec changes to monthly: swapped
     table = target.client.get_table(f"{bq_emulator.project}.swaps.fact_x")
     assert (table.time_partitioning.field, table.time_partitioning.type_) == ("day", "MONTH")
-    assert target.notes["fact_x"] == "4,100 days > 4,000 partitions per BigQuery job: partitioned by month"
+    assert target.notes["fact_x"] == f"{too_many(4_100)}: partitioned by month"
     assert {t.table_id for t in target.client.list_tables(f"{bq_emulator.project}.swaps")} == {"src", "fact_x"}
 
 

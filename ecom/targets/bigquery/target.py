@@ -48,8 +48,9 @@ from ecom.targets.bigquery.errors import BigQueryError, message_of, readable_err
 REQUEST_SECONDS = 30
 RETRY_SECONDS = {"google": 30, "emulator": 10}
 # BigQuery's partition limits: a job writes at most 4,000 partitions, a table holds at most 10,000.
-# Every build job creates its table afresh, so the per-job limit is the one a build can reach.
-MAX_PARTITIONS_PER_JOB = 4_000
+# Every build job creates its table afresh, so the per-job limit is the one a build can reach, and
+# BigQuery refuses such a job with this message (it bills no query that returns an error).
+TOO_MANY_PARTITIONS = "too many partitions produced by query"
 SWAP_PREFIX = "_ecom_"  # _ecom_new_<model> and _ecom_old_<model> during a swap
 
 
@@ -367,25 +368,6 @@ class BigQueryTarget(Target):
             "ECOM_BQ_MAX_BYTES_BILLED or max_bytes_billed in ecom.toml (0 for none)"
         )
 
-    def _monthly(self, model: Model, expr: ir.Table) -> tuple[bool, int]:
-        """Whether a day-partitioned model must be partitioned by month (one job writes at most
-        4,000 partitions), and the bytes the query that knows it processed: it counts the partitions
-        (distinct days, and the NULL partition), reading only what the partition column is made of."""
-        if model.materialization(self.name) == "view" or not model.partition_by:
-            return False, 0
-        column = expr[model.partition_by]
-        day = column.date() if column.type().is_timestamp() else column
-        count = expr.aggregate(days=day.nunique(), nulls=day.isnull().any())
-        job = self._run(self.compile(count), model)
-        days, nulls = next(iter(job.result()))
-        partitions = int(days) + bool(nulls)
-        monthly = partitions > MAX_PARTITIONS_PER_JOB
-        if monthly:
-            self.notes[model.name] = (
-                f"{partitions:,} days > {MAX_PARTITIONS_PER_JOB:,} partitions per BigQuery job: partitioned by month"
-            )
-        return monthly, int(job.total_bytes_processed or 0)
-
     def _spec(self, model: Model, monthly: bool) -> tuple[Any, ...]:
         return (
             (model.partition_by, "MONTH" if monthly else "DAY") if model.partition_by else None,
@@ -420,16 +402,28 @@ class BigQueryTarget(Target):
         self.client.parameters = dict(values)
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
+        """Build the model's table (or view) by one job. A day-partitioned model whose rows span
+        more than 4,000 days is refused by BigQuery, unbilled: it is built again partitioned by
+        month (asking first would cost a query per model and build, for a case thelook never reaches)."""
         self.ensure_dataset(self.models)
-        monthly, _ = self._monthly(model, expr)
-        existing = self._table_or_none(self.models, model.name) if model.materialization(self.name) != "view" else None
+        if model.materialization(self.name) == "view":
+            self._run(self.ddl(model, expr), model)
+            return int(self.table(model.name).count().execute())
+        existing = self._table_or_none(self.models, model.name)
+        try:
+            self._replace(model, expr, existing, monthly=False)
+        except BigQueryError as e:
+            if not model.partition_by or TOO_MANY_PARTITIONS not in str(e).lower():
+                raise
+            self.notes[model.name] = f"{e}: partitioned by month"
+            self._replace(model, expr, existing, monthly=True)
+        return self._built_rows(model)
+
+    def _replace(self, model: Model, expr: ir.Table, existing: Any, monthly: bool) -> None:
         if existing is not None and self._existing_spec(existing) != self._spec(model, monthly):
             self._swap(model, expr, monthly)
         else:
             self._run(self.ddl(model, expr, monthly=monthly), model)
-        if model.materialization(self.name) == "view":
-            return int(self.table(model.name).count().execute())
-        return self._built_rows(model)
 
     def _built_rows(self, model: Model) -> int:
         self._built[model.name] = table = self.client.get_table(self._ref(self.models, model.name))
@@ -472,15 +466,13 @@ class BigQueryTarget(Target):
             self.client.update_table(table, ["description", "schema"])
 
     def dry_run(self, model: Model, expr: ir.Table) -> int:
-        """Bytes BigQuery estimates the model's build would process: its query, plus the partition
-        count of a day-partitioned model (which runs: the only query a dry run bills, reading only
-        what the partition column is made of). Nothing is written."""
+        """Bytes BigQuery estimates the model's build would process (a dry run: nothing is
+        written, nothing billed)."""
         try:
-            _, counted = self._monthly(model, expr)
             query = self._run(self.compile(expr), model, dry_run=True, use_query_cache=False)
         except BigQueryError as e:
             raise TargetError(f"model {model.name} failed its dry run: {e}") from None
-        return int(query.total_bytes_processed or 0) + counted
+        return int(query.total_bytes_processed or 0)
 
     # -- raw data ---------------------------------------------------------------------------------
 
