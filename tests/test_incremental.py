@@ -230,6 +230,21 @@ def test_a_model_built_apart_from_its_upstream_rebuilds_in_full(project, tmp_pat
     target.close()
 
 
+@pytest.mark.parametrize("full_refresh", [False, True])
+def test_a_model_selected_without_its_upstream_rebuilds_in_full_from_the_built_one(project, tmp_path, full_refresh):
+    """`--select marts`: fact_session_metrics reads int_web_sessions as built, whole."""
+    raw = tables({"events": [{"id": 1, "user_id": 1, "created_at": utc(FIRST_A, 0)}]})
+    _, before = run(project, tmp_path / "db.duckdb", raw, {"as_of": FIRST_A})
+    target = DuckDBTarget(tmp_path / "db.duckdb")
+    values = target_vars(project, target, {"as_of": FIRST_A})
+    [result] = build(project, target, ["fact_session_metrics"], values, full_refresh=full_refresh)
+    assert result.note == (
+        "full: --full-refresh" if full_refresh else "full: int_web_sessions is not built in this build"
+    )
+    assert contents(target) == before
+    target.close()
+
+
 def test_cli_full_refresh_and_ls_show_the_state(tmp_path):
     target = DuckDBTarget(tmp_path / "db.duckdb")
     target.write_raw(tables({"events": [{"id": 1, "user_id": 1, "created_at": utc(FIRST_A, 0)}]}))

@@ -297,7 +297,8 @@ class IncrementalRun:
         decision = incremental.decide(
             project, target, model, values, self.state, self.done, digest, code, self.full_refresh
         )
-        days = [self.done[up].since for up in project.upstream_models(model.name)]
+        # an upstream not in this build has no day to give: decide() rebuilds in full then
+        days = [self.done[up].since for up in project.upstream_models(model.name) if up in self.done]
         if project.sources_of(model.name):
             self.fingerprints[model.name] = now = incremental.fingerprints(model, expr)
             days.append(incremental.first_changed_day(incremental.stored_fingerprints(target, model.name), now))
