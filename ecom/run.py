@@ -56,23 +56,44 @@ class Outcome:
         return EXIT_CODES[self.record.status]
 
 
+SITE_FILES = ("index.html", "docs.html")  # what a run publishes, and all a folder it replaces may hold
+
+
 def write_site(
     project: Project, target: Target, values: Mapping[str, Any], folder: Path, bigquery_at: BigQueryAt
 ) -> None:
     """Everything published, as `ecom report` and `ecom docs` write it: the report as index.html,
     the catalog as docs.html beside it."""
     try:
-        dashboard.write_report(project.exposures.values(), target.table, values, folder / "index.html")
+        dashboard.write_report(project.exposures.values(), target.table, values, folder / SITE_FILES[0])
     except dashboard.ReportError as e:
         raise engine.BuildError(str(e)) from None
     data = catalog.catalog(project, values, bigquery_at, target)
-    catalog.write_catalog(data, folder / "docs.html", "html")
+    catalog.write_catalog(data, folder / SITE_FILES[1], "html")
+
+
+def check_replaceable(folder: Path) -> None:
+    """Publishing replaces the folder whole: refuse one holding anything a run does not publish (the
+    database, the project, a parent of the working folder), or a file in its place."""
+    if folder.exists() and not folder.is_dir():
+        raise FileWriteError(f"cannot publish to {folder}: it is a file, not a folder; nothing was replaced")
+    try:
+        foreign = sorted(p.name for p in folder.iterdir() if p.name not in SITE_FILES) if folder.is_dir() else []
+    except OSError as e:
+        raise FileWriteError(f"cannot publish to {folder}: {describe_os_error(e)}; nothing was replaced") from None
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise FileWriteError(
+            f"cannot publish to {folder}: it holds {shown}, which a run does not publish, and publishing "
+            "replaces the folder whole: choose a new or empty folder; nothing was replaced"
+        )
 
 
 def publish(folder: Path, write: Callable[[Path], None]) -> None:
     """Write into a new folder beside `folder`, then swap it in: readers see the old site or the new
     one, never a half-written one (between the two renames the folder is briefly absent). A failed
-    write leaves `folder` untouched."""
+    write leaves `folder` untouched, and so does a folder `check_replaceable` refuses."""
+    check_replaceable(folder)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         new = Path(tempfile.mkdtemp(prefix=f".{folder.name}-new-", dir=folder.parent))
@@ -187,6 +208,7 @@ def _steps(
     on_step: Callable[[str], None],
 ) -> None:
     record = outcome.record
+    check_replaceable(site)  # before anything is built: the folder is checked again when published
     engine.validate_sources(target)
     record.checked_at = fresh.now()
     outcome.checks = fresh.check(target, record.checked_at, limits)

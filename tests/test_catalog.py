@@ -231,6 +231,21 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["catalog.html"]  # no temporary file left
 
 
+def test_docs_out_the_database_it_reads_is_refused_and_the_database_kept(tmp_path):
+    """`ecom docs --out ecom.duckdb` would have replaced the database with the catalog's HTML."""
+    database = tmp_path / "ecom.duckdb"
+    target = DuckDBTarget(database)
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    target.close()
+    before = database.read_bytes()
+    result = runner.invoke(app, ["docs", "--path", str(database), "--out", str(database)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"{database} is a DuckDB database: give another file name; nothing was replaced" in " ".join(
+        result.stderr.split()
+    )
+    assert database.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

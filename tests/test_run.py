@@ -114,6 +114,38 @@ def test_a_failed_publish_leaves_the_folder_and_no_temporary_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
+def test_publish_refuses_a_folder_holding_what_a_run_does_not_publish(tmp_path):
+    """Publishing replaces the folder whole: a folder holding the database (or any other file) is
+    refused before anything is written, and kept as it was; so is a file in the folder's place."""
+    site = tmp_path / "data"
+    site.mkdir()
+    for name, text in (("ecom.duckdb", "db"), ("index.html", SENTINEL), ("notes.txt", "mine")):
+        (site / name).write_text(text)
+    with pytest.raises(FileWriteError, match=r"data: it holds ecom.duckdb, notes.txt, which a run does not publish"):
+        publish(site, lambda folder: (folder / "index.html").write_text("new"))
+    assert {p.name: p.read_text() for p in site.iterdir()} == {
+        "ecom.duckdb": "db",
+        "index.html": SENTINEL,
+        "notes.txt": "mine",
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(FileWriteError, match="file: it is a file, not a folder; nothing was replaced"):
+        publish(tmp_path / "file", lambda folder: (folder / "index.html").write_text("new"))
+    assert (tmp_path / "file").read_text() == "mine"
+
+
+def test_run_publishing_into_the_databases_folder_stops_before_the_build(tmp_path):
+    load(tmp_path, FIXTURES / "attribution")
+    result = ecom(tmp_path, "run", "--publish", str(tmp_path))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "which a run does not publish" in result.output and "ecom.duckdb" in result.output
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert not target.exists("stg_orders")  # nothing built
+    target.close()
+    assert (tmp_path / "ecom.duckdb").exists()
+
+
 # -- the commands on a fixture -------------------------------------------------------------------------
 
 

@@ -28,11 +28,23 @@ def _mode_for(path: Path) -> int:
     return 0o666 & ~umask
 
 
+def is_duckdb_database(path: Path) -> bool:
+    """Whether `path` is a DuckDB database file (its main header's magic bytes, DUCK at offset 8)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(12)[8:] == b"DUCK"
+    except OSError:
+        return False
+
+
 def atomic_write(path: str | Path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` all or nothing; raise FileWriteError in one line on failure."""
+    """Write `text` (UTF-8) to `path` all or nothing; raise FileWriteError in one line on failure.
+    A DuckDB database is never replaced (`ecom report --out ecom.duckdb` would have lost the data)."""
     path = Path(path)
     if path.is_dir():
-        raise FileWriteError(f"{path} is a folder: give a file name, e.g. {path / 'report.html'}")
+        raise FileWriteError(f"{path} is a folder: give the name of a file to write (in it or elsewhere)")
+    if is_duckdb_database(path):
+        raise FileWriteError(f"{path} is a DuckDB database: give another file name; nothing was replaced")
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
