@@ -240,6 +240,26 @@ def test_cli_bad_input_is_one_line_and_exit_1(db, args, message):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ("session_timeout_minutes=[", "--vars session_timeout_minutes=...: the value is not one YAML can read"),
+        ("visitor_salt='Pr1vate", "--vars visitor_salt=...: the value is not one YAML can read (not shown)"),
+        ("visitor_salt=@Pr1vate", "--vars visitor_salt=...: the value is not one YAML can read (not shown)"),
+        ("as_of=\x01", "--vars as_of=...: the value is not one YAML can read (special characters are not allowed)"),
+        ("{visitor_salt: Pr1vate, as_of: 2024-02-30}", "--vars (not shown: it names a secret variable): day is out"),
+        ("{visitor_salt: 'Pr1vate}", "--vars (not shown: it names a secret variable) is not a valid mapping (not"),
+    ],
+)
+def test_cli_unreadable_vars_are_one_line_that_never_shows_a_secret(db, given, message):
+    """YAML's own errors were tracebacks quoting the value, the salt included; the one-line errors
+    quoted the whole --vars text, the salt included."""
+    result = runner.invoke(app, ["build", "--vars", given, "--path", str(db)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert message in " ".join(result.stderr.split()) and result.stderr.count("\n") <= 2, result.stderr
+    assert "Pr1vate" not in result.output
+
+
 def test_cli_missing_database_says_what_to_do(tmp_path):
     result = runner.invoke(app, ["build", "--path", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 1

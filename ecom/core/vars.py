@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import yaml
 
-from ecom.core.registry import Var
+from ecom.core.registry import Var, is_secret
 
 
 class VarsError(Exception):
@@ -22,13 +23,36 @@ class VarsError(Exception):
 MAX_WHOLE = 100_000
 
 
-def _scalar(text: str) -> Any:
+# A --vars text naming a secret variable may hold its value: messages never quote it (nor YAML's
+# account of it, which can quote a character of it).
+def _names_secret(text: str) -> bool:
+    return any(is_secret(word) for word in re.findall(r"\w+", text))
+
+
+def _quoted(text: str) -> str:
+    return "(not shown: it names a secret variable)" if _names_secret(text) else repr(text)
+
+
+def _yaml_problem(e: yaml.YAMLError, text: str) -> str:
+    if _names_secret(text):
+        return "not shown"
+    # a ScannerError's problem ("found unexpected end of stream"), a ReaderError's reason (a control
+    # character); never str(e), which quotes the text
+    return getattr(e, "problem", None) or getattr(e, "reason", None) or "not valid YAML"
+
+
+def _scalar(key: str, text: str) -> Any:
     """A `key=value` value as YAML reads it; text YAML takes for an impossible date
     (`2024-02-30`) stays text, for the variable's check to report."""
     try:
         return yaml.safe_load(text)
     except ValueError:
         return text
+    except yaml.YAMLError as e:
+        raise VarsError(
+            f"--vars {key}=...: the value is not one YAML can read ({_yaml_problem(e, key)}); quote it whole, "
+            f"e.g. --vars \"{key}='...'\""
+        ) from None
 
 
 def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
@@ -45,15 +69,14 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
             try:
                 parsed = yaml.safe_load(text)
             except ValueError as e:  # an impossible date such as 2024-13-01 is not a YAMLError
-                raise VarsError(f"--vars {text!r}: {e}; write dates as YYYY-MM-DD, e.g. 2024-06-30") from None
+                raise VarsError(f"--vars {_quoted(text)}: {e}; write dates as YYYY-MM-DD, e.g. 2024-06-30") from None
             except yaml.YAMLError as e:
-                mark = getattr(e, "problem", None) or "not valid YAML"
                 raise VarsError(
-                    f"--vars {text!r} is not a valid mapping ({mark}); "
+                    f"--vars {_quoted(text)} is not a valid mapping ({_yaml_problem(e, text)}); "
                     "write e.g. --vars '{as_of: 2024-06-30, session_timeout_minutes: 45}'"
                 ) from None
             if not isinstance(parsed, dict):
-                raise VarsError(f"--vars {text!r} is not a mapping; write e.g. --vars '{{as_of: 2024-06-30}}'")
+                raise VarsError(f"--vars {_quoted(text)} is not a mapping; write e.g. --vars '{{as_of: 2024-06-30}}'")
             result.update({str(k): v for k, v in parsed.items()})
             continue
         for pair in text.replace(",", " ").split():
@@ -63,7 +86,7 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                     f"--vars {pair!r} is neither key=value nor a {{key: value}} mapping; "
                     "write e.g. --vars as_of=2024-06-30"
                 )
-            result[key] = _scalar(value) if value else None
+            result[key] = _scalar(key, value) if value else None
     return result
 
 
