@@ -31,7 +31,7 @@ from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
-from ecom.targets.base import InterruptedAfterCommit, Target, TargetError
+from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
 from ecom.targets.options import TARGET_ENV, ChosenTarget, TargetOptions, choose_target, open_target
 
 app = typer.Typer(
@@ -76,12 +76,24 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
         err.print("interrupted: nothing was committed, existing tables and files are as they were", soft_wrap=True)
         raise typer.Exit(INTERRUPTED) from None
     except Exception as e:
-        # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis
-        message = _google_error(e)
+        # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis, and
+        # DuckDB's outside a build (a corrupt file, a memory limit too small, a dropped table)
+        message = _google_error(e) or _duckdb_error(e)
         if message is None:
             raise
         err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+
+
+def _duckdb_error(e: Exception) -> str | None:
+    import duckdb as duckdb_client
+
+    if not isinstance(e, duckdb_client.Error):
+        return None
+    hint = ""
+    if isinstance(e, duckdb_client.CatalogException):
+        hint = ": load the raw data (`ecom load PATH` or `ecom generate`) and build the models (`ecom build`) first"
+    return f"DuckDB: {first_line(e)}{hint}"
 
 
 def _google_error(e: Exception) -> str | None:
@@ -273,18 +285,19 @@ def spend(
             if chosen.type.name != "bigquery":
                 raise TargetError("--into names a BigQuery dataset: on DuckDB marketing_spend goes to the raw schema")
             chosen = dataclasses.replace(chosen, given={**chosen.given, "sources": {"marketing_spend": into}})
-        tgt = chosen.open(create=True)
-        loc = tgt.raw_location("marketing_spend")
-        where = ".".join(x for x in (loc.catalog, loc.database, "marketing_spend") if x)
-        if loc.catalog == "bigquery-public-data":  # read-only: the events are read there, spend goes elsewhere
-            raise TargetError(
-                f"{where} is in Google's read-only public project: pass --into DATASET, set "
-                "ECOM_BQ_RAW_DATASET_MARKETING_SPEND or add marketing_spend under [bigquery.sources] in ecom.toml"
-            )
-        if tgt.raw_exists("marketing_spend") and not replace:
-            raise TargetError(f"{where} exists: pass --replace to replace it")
-        table = from_events(tgt, seed)
-        rows = tgt.write_raw({"marketing_spend": table})["marketing_spend"]
+        with closing(chosen.open(create=True)) as tgt:  # closed on every way out (the in-process tests)
+            loc = tgt.raw_location("marketing_spend")
+            where = ".".join(x for x in (loc.catalog, loc.database, "marketing_spend") if x)
+            if loc.catalog == "bigquery-public-data":  # read-only: the events are read there, spend goes elsewhere
+                raise TargetError(
+                    f"{where} is in Google's read-only public project: pass --into DATASET, set "
+                    "ECOM_BQ_RAW_DATASET_MARKETING_SPEND or add marketing_spend under [bigquery.sources] in ecom.toml"
+                )
+            if tgt.raw_exists("marketing_spend") and not replace:
+                raise TargetError(f"{where} exists: pass --replace to replace it")
+            engine.validate_sources(tgt, ["events"], values=False)  # its columns, before spend is made of them
+            table = from_events(tgt, seed)
+            rows = tgt.write_raw({"marketing_spend": table})["marketing_spend"]
         first, last = table["date"][0], table["date"][-1]  # ordered by date
         per_platform = table.group_by("platform").aggregate([("date", "count"), ("spend", "sum"), ("clicks", "sum")])
         summary = Table(

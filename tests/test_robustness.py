@@ -418,6 +418,42 @@ def test_locked_database_is_named(copy):
     assert str(copy) in message and "another ecom or duckdb" in message
 
 
+def test_a_corrupt_database_is_not_called_in_use(copy):
+    """DuckDB's "checksum ... in block at location ..." once read as a lock ("block")."""
+    with copy.open("r+b") as f:
+        f.seek(12_288)
+        f.write(b"GARBAGE" * 2_000)
+    done = shell("build", "--vars", AS_OF, "--path", str(copy))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    message = one_line_error(done.stderr)
+    assert message.startswith(f"error: cannot open the DuckDB database {copy}: ") and "in use" not in message
+
+
+def test_duckdb_refusing_outside_a_build_is_one_line(copy):
+    """DuckDB's errors before the build's transaction (here the source checks under a memory limit
+    too small for them) were tracebacks."""
+    message = assert_refused(copy, "build", "--vars", AS_OF, env={"ECOM_DUCKDB_MEMORY_LIMIT": "1MB"})
+    assert message.startswith("error: DuckDB: Out of Memory Error")
+
+
+@pytest.mark.parametrize("command", [["compile"], ["test"], ["docs"], ["spend", "--replace"]])
+def test_a_missing_raw_column_is_the_source_contracts_list_in_every_command(tmp_path, monkeypatch, command):
+    """compile, test and docs read the raw data for a variable's default (here nothing is built:
+    test and docs compute the variables), spend reads the events: each said
+    `IbisTypeError: Column 'created_at' is not found` in a traceback."""
+    db = tmp_path / "ecom.duckdb"
+    assert cli("load", str(SCENARIO), "--path", str(db))[0] == 0
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE raw.events DROP COLUMN created_at")
+    con.close()
+    before = snapshot(db)
+    monkeypatch.chdir(tmp_path)  # compile and docs write under the working folder
+    result = runner.invoke(app, [*command, "--path", str(db)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "events.created_at: expected timestamp('UTC'), found no such column" in result.stderr
+    assert snapshot(db) == before
+
+
 def test_test_and_report_only_read(copy, tmp_path):
     before = snapshot(copy)
     with held(copy, read_only=True):

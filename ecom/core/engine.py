@@ -55,11 +55,12 @@ def bind_secrets(project: Project, target: Target, values: Mapping[str, Any]) ->
     target.bind_parameters(secret_values(project, values))
 
 
-def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS) -> None:
-    """Stop before any model when a raw table's shape or values break the source contract."""
+def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS, values: bool = True) -> None:
+    """Stop before any model when a raw table's shape (or, with `values`, its values) breaks the
+    source contract."""
     tables = list(tables)
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
-    if not problems:
+    if not problems and values:
         problems = value_problems({t: conform(t, target.source(t)) for t in tables})
     if problems:
         raise SourceContractError(format_problems(problems, describe(target, raw=True)))
@@ -77,6 +78,9 @@ def target_vars(
     """Every variable's value on the target's raw data, defaults and bounds computed once."""
 
     def compute(default: Callable[..., Any]) -> Any:
+        # A missing raw table or column is the source contract's one-line list (compile, test and
+        # docs read the raw data only here), not ibis's error.
+        validate_sources(target, values=False)
         # Through Arrow, a NULL (no orders) is None rather than pandas' NaT: "no default".
         tables = {s: conform(s, target.source(s)) for s in RAW_SCHEMAS}
         result = call(default, tables, {}).to_pyarrow()

@@ -8,6 +8,7 @@ import datetime as dt
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -79,7 +80,7 @@ def database_path(path: str | Path, *, create: bool) -> Path:
 
 def _open_error(path: Path, e: Exception) -> TargetError:
     text = first_line(e)
-    if "lock" in text.lower():
+    if re.search(r"\block\b", text, re.IGNORECASE):  # not "block", as in a corrupt block's message
         return TargetError(
             f"{path} is in use by another process (another ecom or duckdb session holds its lock): "
             "close it or wait for it to finish, then retry"
