@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,7 +31,15 @@ from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
-from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
+from ecom.targets.base import (
+    InterruptedAfterCommit,
+    Target,
+    TargetError,
+    committed,
+    ctrl_c_pressed,
+    first_line,
+    watching_ctrl_c,
+)
 from ecom.targets.options import TARGET_ENV, ChosenTarget, TargetOptions, choose_target, open_target
 
 app = typer.Typer(
@@ -61,28 +69,41 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
     """Expected failures (EXPECTED, and a command's own `expected`) become one readable line and
     exit code 1 (escaped: a message naming `[bigquery.sources]` must not be read as rich markup and
     lose it); Ctrl-C one line saying whether the data was committed, and exit code 130."""
-    try:
-        yield
-    except (*EXPECTED, *expected) as e:
-        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    except InterruptedAfterCommit:
+    with watching_ctrl_c():
+        try:
+            yield
+        except InterruptedAfterCommit:
+            _interrupted(saved=True)
+        except KeyboardInterrupt:
+            _interrupted(saved=committed())
+        except (*EXPECTED, *expected) as e:
+            if ctrl_c_pressed():  # what a Ctrl-C became (a model "failed: Query interrupted")
+                _interrupted(saved=committed())
+            err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except Exception as e:
+            if ctrl_c_pressed():  # DuckDB's RuntimeError('Query interrupted'), or the exit it led to
+                _interrupted(saved=committed())
+            # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis, and
+            # DuckDB's outside a build (a corrupt file, a memory limit too small, a dropped table)
+            message = _google_error(e) or _duckdb_error(e)
+            if message is None:
+                raise
+            err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        if ctrl_c_pressed():  # swallowed on the way, and no transaction committed after it
+            _interrupted(saved=committed())
+
+
+def _interrupted(saved: bool) -> NoReturn:
+    if saved:
         err.print(
             "interrupted after the commit completed: the new data is saved; the rest of the output was skipped",
             soft_wrap=True,
         )
-        raise typer.Exit(INTERRUPTED) from None
-    except KeyboardInterrupt:
+    else:
         err.print("interrupted: nothing was committed, existing tables and files are as they were", soft_wrap=True)
-        raise typer.Exit(INTERRUPTED) from None
-    except Exception as e:
-        # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis, and
-        # DuckDB's outside a build (a corrupt file, a memory limit too small, a dropped table)
-        message = _google_error(e) or _duckdb_error(e)
-        if message is None:
-            raise
-        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    raise typer.Exit(INTERRUPTED) from None
 
 
 def _duckdb_error(e: Exception) -> str | None:

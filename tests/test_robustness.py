@@ -146,6 +146,38 @@ d.sigint_deferred = interrupted
 """
 
 
+# Ctrl-C as DuckDB makes of it: a query running when it arrives is interrupted and raises
+# RuntimeError('Query interrupted'), the KeyboardInterrupt consumed; a call that drops it goes on.
+INTERRUPT_AS_DUCKDB_DOES = """
+import os, signal, threading, time
+from ecom.targets.duckdb import DuckDBTarget
+materialize = DuckDBTarget.materialize
+def interrupted(self, model, expr):
+    if model.name == "fact_daily_pnl":
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        if "{how}" == "query":
+            self.con.con.execute("SELECT count(*) FROM range(20000000000) t(x) WHERE x % 7 = 3").fetchall()
+        try:
+            time.sleep(5)
+        except KeyboardInterrupt:
+            pass  # dropped
+    return materialize(self, model, expr)
+DuckDBTarget.materialize = interrupted
+"""
+
+
+@pytest.mark.parametrize("how", ["query", "dropped"])
+def test_ctrl_c_that_duckdb_turns_into_an_error_or_drops_commits_nothing(copy, how):
+    """A model "failed: Query interrupted" with exit 1, or (dropped) the build committed and exited
+    0: a Ctrl-C is an interruption, whatever DuckDB made of it."""
+    before = snapshot(copy)
+    args = ["build", "--select", "+fact_daily_pnl", "--vars", AS_OF, "--vars", "cover_days=31"]
+    done = shell(*args, "--path", str(copy), driver=INTERRUPT_AS_DUCKDB_DOES.replace("{how}", how))
+    assert done.returncode == 130, done.stderr
+    assert "interrupted: nothing was committed" in last_line(done.stderr)
+    assert snapshot(copy) == before
+
+
 def test_ctrl_c_before_the_commit_changes_nothing(copy):
     before = snapshot(copy)
     args = ["build", "--select", "+fact_daily_pnl", "--vars", AS_OF, "--vars", "cover_days=31"]

@@ -26,7 +26,15 @@ from ibis.backends.sql.datatypes import DuckDBType
 
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetError, first_line
+from ecom.targets.base import (
+    InterruptedAfterCommit,
+    Location,
+    Target,
+    TargetError,
+    ctrl_c_pressed,
+    first_line,
+    mark_committed,
+)
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
 PATH_ENV = "ECOM_DUCKDB_PATH"
@@ -290,6 +298,8 @@ class DuckDBTarget(Target):
         self.con.raw_sql("BEGIN TRANSACTION")
         try:
             yield
+            if ctrl_c_pressed():  # a Ctrl-C a query swallowed: the build did not complete as asked
+                raise KeyboardInterrupt
             with sigint_deferred() as interrupted:
                 self.con.raw_sql("COMMIT")
         except BaseException as e:
@@ -298,6 +308,7 @@ class DuckDBTarget(Target):
             if isinstance(e, duckdb.Error):
                 raise TargetError(f"{first_line(e)}; nothing was changed in {self.path}") from None
             raise
+        mark_committed()
         if interrupted:
             raise InterruptedAfterCommit
 
