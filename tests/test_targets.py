@@ -126,6 +126,12 @@ def test_the_named_location_reaches_the_connection(toml):
         ('[targets]\ndev = "duckdb"\n', "targets.dev must be a table of settings"),
         ('default = "stage"\n[targets.dev]\ntype = "duckdb"\n', "default = 'stage' names no target; "),
         ("[bigquery]\nproject = 5\n", "bigquery.project must be a string, not 5"),
+        # a misspelt key was ignored: the build went to ecom.duckdb instead of the named target's file
+        (
+            'defualt = "prod"\n[targets.prod]\ntype = "duckdb"\npath = "prod.duckdb"\n',
+            "ecom.toml: unknown key(s) defualt; known: bigquery, default, freshness, targets",
+        ),
+        ("[bigqeury]\nproject = 'p'\n[freshnes]\n", "unknown key(s) bigqeury, freshnes; known: "),
     ],
 )
 def test_mistakes_in_ecom_toml_are_one_line(here, content, message):
@@ -133,6 +139,12 @@ def test_mistakes_in_ecom_toml_are_one_line(here, content, message):
     with pytest.raises(TargetError, match=r"^[^\n]*$") as e:
         open_target(TargetOptions(target="bigquery", endpoint="127.0.0.1:9"))
     assert message in str(e.value)
+
+
+def test_an_ecom_toml_that_is_a_folder_is_named(here):
+    (here / "ecom.toml").mkdir()
+    with pytest.raises(TargetError, match="ecom.toml is not a file: remove it, or make it the settings file"):
+        open_target(TargetOptions())
 
 
 def test_unknown_target_lists_the_defined_ones(toml):

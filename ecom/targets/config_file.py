@@ -9,6 +9,8 @@ from typing import Any
 from ecom.targets.base import TargetError, first_line
 
 CONFIG_FILES = ("ecom.toml", "ecom.yml", "ecom.yaml")
+# Its top-level keys: a misspelt one (`defualt`, `[bigqeury]`) would otherwise be ignored in silence.
+SECTIONS = ("bigquery", "default", "freshness", "targets")
 
 
 def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -16,8 +18,10 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
     folder = Path.cwd() if folder is None else Path(folder)
     for name in CONFIG_FILES:
         path = folder / name
-        if not path.is_file():
+        if not path.exists():
             continue
+        if not path.is_file():
+            raise TargetError(f"{path} is not a file: remove it, or make it the settings file")
         try:
             if path.suffix == ".toml":
                 data = tomllib.loads(path.read_text())
@@ -29,6 +33,9 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
             raise TargetError(f"cannot read {path}: {first_line(e)}") from None
         if not isinstance(data, dict):
             raise TargetError(f"{path} must hold settings (a mapping), not {type(data).__name__}")
+        unknown = sorted(str(k) for k in set(data) - set(SECTIONS))
+        if unknown:
+            raise TargetError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
         return data, path
     return {}, None
 
