@@ -118,6 +118,28 @@ def test_an_undeclared_mart_is_refused():
         render.page_of(_exposure(page, {"m": ("a",)}), {"m": t}.__getitem__, {})
 
 
+@pytest.mark.parametrize(
+    ("mart", "message"),
+    [
+        ({"b": [2.0]}, "page page cannot read the marts as built (no column m.a): rebuild with `ecom build`"),
+        (
+            {"a": ["1"]},
+            "page page cannot read the marts as built ('StringColumn' object has no attribute 'sum'): rebuild with "
+            "`ecom build`",
+        ),
+    ],
+)
+def test_a_mart_built_otherwise_than_its_model_is_one_line_saying_rebuild(mart, message):
+    """A mart of another version of the models, or changed by hand: a traceback before."""
+
+    def page(m):
+        return Page("p", "P", [Dataset("d", m.aggregate(total=m.a.sum()))], [])
+
+    with pytest.raises(ReportError) as refused:
+        render.page_of(_exposure(page, {"m": ("a",)}), {"m": ibis.memtable(mart)}.__getitem__, {})
+    assert str(refused.value) == message
+
+
 def test_project_load_refuses_an_exposure_whose_reads_differ_from_its_parameters():
     from ecom.core import registry
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
+from ibis.common.exceptions import IbisTypeError
 
 from ecom.core.files import atomic_write
 from ecom.core.registry import Exposure
@@ -56,9 +57,18 @@ def reads_of(expr: ir.Table, tables: Mapping[str, ir.Table]) -> set[tuple[str, s
 
 
 def page_of(exposure: Exposure, table: TableFn, values: Mapping[str, Any]) -> Page:
-    """Call the exposure with its marts and variables; refuse any read it did not declare."""
+    """Call the exposure with its marts and variables; refuse any read it did not declare, and marts
+    built otherwise than the models say (by another version, or changed by hand)."""
     tables = {m: table(m) for m in exposure.reads}
-    page = exposure.func(**{p: tables[p] if p in tables else values[p] for p in exposure.params})
+    missing = sorted(f"{m}.{c}" for m, columns in exposure.reads.items() for c in columns if c not in tables[m].columns)
+    problem = f"no column {', '.join(missing)}" if missing else None
+    if not missing:
+        try:
+            page = exposure.func(**{p: tables[p] if p in tables else values[p] for p in exposure.params})
+        except (IbisTypeError, AttributeError) as e:  # a column of another type: 'StringColumn' has no sum
+            problem = str(e)
+    if problem:
+        raise ReportError(f"page {exposure.name} cannot read the marts as built ({problem}): rebuild with `ecom build`")
     for ds in page.datasets:
         undeclared = sorted(
             f"{m}.{c}" if c else m
