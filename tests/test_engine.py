@@ -275,6 +275,23 @@ def test_cli_build_then_test(db):
     assert " 0 failed" in result.stdout
 
 
+def test_cli_test_against_other_variables_than_the_build_is_refused(db):
+    """The data tests of a build at one as_of, run at another, failed for that reason alone (the
+    spine ends elsewhere): one line instead. The build's own value is accepted."""
+    assert (
+        runner.invoke(app, ["build", "--select", "staging", "--vars", "as_of=2024-03-01", "--path", str(db)]).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["test", "--select", "staging", "--vars", "as_of=2024-02-01", "--path", str(db)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert (
+        "--vars as_of=2024-02-01: the models on duckdb main were built with as_of=2024-03-01, and their data tests "
+        "check them with their build's variables: drop it, or build with it first"
+    ) in " ".join(result.stderr.split())
+    result = runner.invoke(app, ["test", "--select", "staging", "--vars", "as_of=2024-03-01", "--path", str(db)])
+    assert result.exit_code == 0, result.output
+
+
 SALT = "n0t-in-any-log"
 
 

@@ -21,7 +21,7 @@ from ecom.core.dialects import query_parameter
 from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
-from ecom.core.vars import check_value, printable, resolve_vars
+from ecom.core.vars import VarsError, check_value, printable, resolve_vars
 from ecom.targets.base import Location, Target, first_line
 from ecom.targets.options import ChosenTarget
 
@@ -545,6 +545,13 @@ def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> di
         for name, text in stored_vars(project, target).items()
         if not project.vars[name].secret
     }
+    for name, value in given.items():
+        if name in stored and name in project.vars and check_value(project.vars[name], value) != stored[name]:
+            # tests of one build against other variables fail for that reason alone (a spine to another as_of)
+            raise VarsError(
+                f"--vars {name}={value}: the models on {describe(target)} were built with {name}={stored[name]}, "
+                "and their data tests check them with their build's variables: drop it, or build with it first"
+            )
     # The bounds were checked when the models were built (and need the raw tables, which a
     # database holding only marts lacks).
     return target_vars(project, target, {**stored, **given}, check_bounds=False)
