@@ -222,13 +222,22 @@ def test_no_credentials_prints_how_to_authenticate(tmp_path):
     assert "Traceback" not in done.stderr + done.stdout
 
 
-def test_a_missing_credentials_file_is_named(tmp_path):
+@pytest.mark.parametrize(("content", "reason"), [(None, "was not found"), ("{not json", "is not a valid json file")])
+def test_an_unusable_credentials_file_is_named_with_the_variable(tmp_path, content, reason):
+    """Named by the variable that points at it (google-auth's own message for a file that is not
+    JSON was a Python tuple)."""
     home = tmp_path / "home"
     home.mkdir()
-    env = clean_env(HOME=str(home), GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "key.json"))
+    key = tmp_path / "key.json"
+    if content is not None:
+        key.write_text(content)
+    env = clean_env(HOME=str(home), GOOGLE_APPLICATION_CREDENTIALS=str(key))
     done = _cli("build", "--target", "bigquery", "--project", "my-proj", "--dataset", "d", env=env, cwd=tmp_path)
-    assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert "Google credentials unusable" in done.stderr and "key.json" in done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr == (
+        f"error: GOOGLE_APPLICATION_CREDENTIALS={key}: File {key} {reason}; set it to a service-account key file, "
+        "or unset it and run `gcloud auth application-default login`\n"
+    )
 
 
 # -- end to end on the emulator --------------------------------------------------------------------

@@ -81,7 +81,15 @@ def default_credentials() -> tuple[Any, str | None]:
             creds, project = google.auth.load_credentials_from_file(str(path), scopes=list(SCOPES))
             return creds, project or os.environ.get("GOOGLE_CLOUD_PROJECT") or _gcloud_project()
     except DefaultCredentialsError as e:
-        if not (os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or _on_google_cloud()):
+        explicit = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if not (explicit or _on_google_cloud()):
             raise TargetError(HOW_TO_AUTHENTICATE) from None
-        raise TargetError(f"Google credentials unusable: {message_of(e)}") from None
+        # google-auth gives (message, the JSON error) for a file that is not a key: the message alone
+        reason = e.args[0] if e.args and isinstance(e.args[0], str) else message_of(e)
+        if explicit:
+            raise TargetError(
+                f"GOOGLE_APPLICATION_CREDENTIALS={explicit}: {reason.rstrip('.')}; set it to a service-account "
+                "key file, or unset it and run `gcloud auth application-default login`"
+            ) from None
+        raise TargetError(f"Google credentials unusable: {reason}") from None
     raise TargetError(HOW_TO_AUTHENTICATE)
