@@ -234,7 +234,7 @@ def generate(
         if no_duckdb and parquet is None:
             raise VarsError("--no-duckdb needs --parquet DIR: there would be nowhere to write")
         tgt = None if no_duckdb else _generate_into(choose_target(target))
-        with progress() as bar:
+        with _created_file_removed_on_failure(tgt), progress() as bar:
             task = bar.add_task("generating", total=None)
 
             def on_rows(table: str, rows: int) -> None:
@@ -249,6 +249,19 @@ def generate(
         for table, rows in counts.items():
             summary.add_row(table, f"{rows:,}")
         out.print(summary)
+
+
+@contextmanager
+def _created_file_removed_on_failure(tgt: Target | None) -> Iterator[None]:
+    """A database file the command created is removed if it fails before committing (refused,
+    interrupted, a full disk): no empty database is left behind. Once committed it stays (a Ctrl-C
+    held during the commit: InterruptedAfterCommit)."""
+    try:
+        yield
+    except BaseException:
+        if isinstance(tgt, duckdb.DuckDBTarget) and tgt.created and not committed():
+            tgt.discard()
+        raise
 
 
 def _generate_into(chosen: ChosenTarget) -> Target:
@@ -274,7 +287,8 @@ def load(
     with friendly_errors():
         tables = read_folder(folder)
         tgt = open_target(target, create=True)
-        counts = tgt.write_raw(tables)
+        with _created_file_removed_on_failure(tgt):
+            counts = tgt.write_raw(tables)
         summary = Table("raw table", "rows", title=f"Loaded {folder} into {engine.describe(tgt, raw=True)}")
         for table, rows in counts.items():
             summary.add_row(table, f"{rows:,}")

@@ -133,6 +133,12 @@ def interrupted(self, model, expr):
     return materialize(self, model, expr)
 DuckDBTarget.materialize = interrupted
 """
+INTERRUPT_IN_WRITE = """
+from ecom.targets.duckdb import DuckDBTarget
+def interrupted(self, files):
+    raise KeyboardInterrupt
+DuckDBTarget.write_raw_files = interrupted
+"""
 INTERRUPT_IN_COMMIT = """
 import contextlib, os, signal
 import ecom.targets.duckdb as d
@@ -187,13 +193,18 @@ def test_ctrl_c_before_the_commit_changes_nothing(copy):
     assert snapshot(copy) == before
 
 
-@pytest.mark.parametrize("command", ["build", "load"])
+@pytest.mark.parametrize("command", ["build", "load", "load into a new file"])
 def test_ctrl_c_during_the_commit_says_the_data_is_saved(copy, command):
     build = ["build", "--select", "stg_orders", "--vars", AS_OF, "--vars", "cover_days=31"]
     args = build if command == "build" else ["load", str(SCENARIO)]
-    done = shell(*args, "--path", str(copy), driver=INTERRUPT_IN_COMMIT)
+    path = copy.with_name("new.duckdb") if command == "load into a new file" else copy
+    done = shell(*args, "--path", str(path), driver=INTERRUPT_IN_COMMIT)
     assert done.returncode == 130
     assert "the new data is saved" in last_line(done.stderr)
+    if path != copy:  # a file the command created is kept once committed
+        con = duckdb.connect(str(path), read_only=True)
+        assert con.execute("SELECT count(*) FROM raw.orders").fetchone()[0] > 0
+        con.close()
     if command == "build":  # the committed build recorded its variables
         con = duckdb.connect(str(copy), read_only=True)
         value = con.execute("SELECT value FROM main._ecom_vars WHERE name = 'cover_days'").fetchone()
@@ -246,6 +257,15 @@ def test_full_disk_compile_keeps_the_old_files(tmp_path):
     assert "File too large" in one_line_error(done.stderr)
     assert old.read_text() == "-- old"
     assert not [p for p in old.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_failed_generate_or_load_into_a_new_file_leaves_no_file(tmp_path):
+    """Refused or interrupted before its commit, a first generate or load left an empty database."""
+    new = tmp_path / "new.duckdb"
+    for args, driver in ((["load", str(SCENARIO)], ""), (["generate", "--scale", "0.001"], INTERRUPT_IN_WRITE)):
+        done = shell(*args, "--path", str(new), fsize=1024 if not driver else None, driver=driver)
+        assert done.returncode in (1, 130), done.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == [], done.stderr
 
 
 def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):

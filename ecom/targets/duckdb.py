@@ -129,6 +129,7 @@ class DuckDBTarget(Target):
         which then work on a read-only file and beside other readers."""
         super().__init__()
         self.path = database_path(path, create=create and not read_only)
+        self.created = not self.path.exists()  # by this connection: `discard` removes it again
         try:
             if not read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -143,6 +144,8 @@ class DuckDBTarget(Target):
                 self.con.raw_sql(f"CREATE SCHEMA IF NOT EXISTS {self.qualified(RAW)}")
                 self._remove_scratch_folders()
         except (duckdb.Error, OSError) as e:
+            if self.created:  # half a new file (a full disk): nothing to keep
+                self.discard()
             raise _open_error(self.path, e) from None
         self.profile_path: Path | None = None
         self.raw = Location(RAW.database, self.catalog)
@@ -268,6 +271,12 @@ class DuckDBTarget(Target):
         self.resources = {
             name: self.con.con.execute(f"SELECT current_setting('{name}')").fetchone()[0] or "none" for name in settings
         }
+
+    def discard(self) -> None:
+        """Close and remove the database file this target created (with its write-ahead log)."""
+        self.close()
+        for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+            path.unlink(missing_ok=True)
 
     def profile(self) -> None:
         """Have DuckDB write each query's profile (only its peak buffer memory) to a temporary file."""
