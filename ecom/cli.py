@@ -76,22 +76,19 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
             _interrupted(saved=True)
         except KeyboardInterrupt:
             _interrupted(saved=committed())
-        except (*EXPECTED, *expected) as e:
-            if ctrl_c_pressed():  # what a Ctrl-C became (a model "failed: Query interrupted")
-                _interrupted(saved=committed())
-            err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
         except Exception as e:
-            if ctrl_c_pressed():  # DuckDB's RuntimeError('Query interrupted'), or the exit it led to
+            # what a Ctrl-C became: DuckDB's RuntimeError('Query interrupted'), a model "failed:
+            # Query interrupted", an error or exit it led to
+            if ctrl_c_pressed():
                 _interrupted(saved=committed())
-            # BigQuery's refusals (permissions, quotas, expired credentials) reached through ibis, and
-            # DuckDB's outside a build (a corrupt file, a memory limit too small, a dropped table)
-            message = _google_error(e) or _duckdb_error(e)
+            # the expected failures; BigQuery's refusals (permissions, quotas, expired credentials)
+            # reached through ibis; DuckDB's outside a build (a corrupt file, a memory limit too small)
+            message = str(e) if isinstance(e, (*EXPECTED, *expected)) else _google_error(e) or _duckdb_error(e)
             if message is None:
                 raise
             err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
-        if ctrl_c_pressed():  # swallowed on the way, and no transaction committed after it
+        if ctrl_c_pressed():  # dropped on the way; no transaction committed after it
             _interrupted(saved=committed())
 
 

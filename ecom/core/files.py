@@ -4,6 +4,7 @@ only once complete (a rename within one file system is atomic)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -29,12 +30,10 @@ def _mode_for(path: Path) -> int:
 
 
 def is_duckdb_database(path: Path) -> bool:
-    """Whether `path` is a DuckDB database file (its main header's magic bytes, DUCK at offset 8)."""
-    try:
-        with path.open("rb") as f:
-            return f.read(12)[8:] == b"DUCK"
-    except OSError:
-        return False
+    """Whether the file at `path` is a DuckDB database (its main header's magic bytes, DUCK at
+    offset 8); OSError when it cannot be read."""
+    with path.open("rb") as f:
+        return f.read(12)[8:] == b"DUCK"
 
 
 def atomic_write(path: str | Path, text: str) -> Path:
@@ -43,8 +42,9 @@ def atomic_write(path: str | Path, text: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise FileWriteError(f"{path} is a folder: give the name of a file to write (in it or elsewhere)")
-    if is_duckdb_database(path):
-        raise FileWriteError(f"{path} is a DuckDB database: give another file name; nothing was replaced")
+    with contextlib.suppress(OSError):  # an unreadable file: the write below says what is wrong
+        if path.is_file() and is_duckdb_database(path):
+            raise FileWriteError(f"{path} is a DuckDB database: give another file name; nothing was replaced")
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,7 @@ def _on_ctrl_c(signum: int, frame: Any) -> None:
 @contextlib.contextmanager
 def watching_ctrl_c() -> Iterator[None]:
     """For one command: remember a Ctrl-C, whatever a library makes of the KeyboardInterrupt, so
-    that no transaction commits after it (`interrupt_pending`) and the command ends as interrupted."""
+    that no transaction commits after it (`ctrl_c_pressed`) and the command ends as interrupted."""
     _ctrl_c.clear()
     _committed.clear()
     if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals

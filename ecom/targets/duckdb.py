@@ -24,6 +24,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
+from ecom.core.files import is_duckdb_database
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets.base import (
@@ -38,8 +39,6 @@ from ecom.targets.base import (
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
 PATH_ENV = "ECOM_DUCKDB_PATH"
-# Every DuckDB database file carries these bytes at offset 8 (its storage header).
-_MAGIC, _MAGIC_AT = b"DUCK", 8
 RAW = Location("raw")
 MODELS = Location("main")
 MEMORY_CAP_BYTES = 3 * 2**30  # with Python and Arrow on top, a scale-10 build peaked at 3.4 GB RSS
@@ -77,11 +76,10 @@ def database_path(path: str | Path, *, create: bool) -> Path:
     if not path.is_file():
         raise TargetError(f"{path} is not a regular file: give a DuckDB database file")
     try:
-        with open(path, "rb") as f:
-            header = f.read(_MAGIC_AT + len(_MAGIC))
+        is_duckdb = is_duckdb_database(path)
     except OSError as e:
         raise TargetError(f"cannot read {path}: {e.strerror}; check its permissions") from None
-    if header[_MAGIC_AT:] != _MAGIC:
+    if not is_duckdb:
         raise TargetError(f"{path} exists and is not a DuckDB database: give another --path (it was left untouched)")
     return path
 
