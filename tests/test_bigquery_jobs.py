@@ -246,29 +246,36 @@ def test_more_than_4000_daily_partitions_fall_back_to_monthly(days, monthly):
     assert target.notes.get("fact_x") == (f"{too_many(days)}: partitioned by month" if monthly else None)
 
 
-def test_a_table_partitioned_by_month_stays_so_and_the_refused_daily_table_touches_nothing():
-    """The day-partitioned attempt is built beside the monthly table (a changed spec) and refused:
-    nothing was renamed, and the monthly table is replaced in place."""
-    recorder = Recorder(existing=(("day", "MONTH"), ("c",)), days=5_000)
-    _target(recorder).materialize(MODEL, SOURCE)
-    assert _statements(recorder) == [
-        f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
-        f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` {DAILY}",
-        f"CREATE OR REPLACE TABLE {T}.fact_x` {MONTHLY}",
-    ]
+SWAP_TO_MONTHLY = [
+    f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
+    f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` {MONTHLY}",
+    f"ALTER TABLE {T}.fact_x` RENAME TO `_ecom_old_fact_x`",
+    f"ALTER TABLE {T}._ecom_new_fact_x` RENAME TO `fact_x`",
+    f"DROP TABLE {T}._ecom_old_fact_x`",
+]
 
 
-def test_a_daily_table_grown_past_4000_days_is_swapped_to_monthly():
-    recorder = Recorder(existing=(("day", "DAY"), ("c",)), days=4_001)
+@pytest.mark.parametrize(
+    ("existing", "days", "jobs"),
+    [
+        # a monthly table stays so: the daily attempt, built beside it, is refused before any rename
+        (
+            "MONTH",
+            5_000,
+            [
+                f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
+                f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` {DAILY}",
+                f"CREATE OR REPLACE TABLE {T}.fact_x` {MONTHLY}",
+            ],
+        ),
+        # a daily table grown past 4,000 days: refused in place, then swapped to monthly
+        ("DAY", 4_001, [f"CREATE OR REPLACE TABLE {T}.fact_x` {DAILY}", *SWAP_TO_MONTHLY]),
+    ],
+)
+def test_an_existing_table_over_4000_days_ends_monthly(existing, days, jobs):
+    recorder = Recorder(existing=(("day", existing), ("c",)), days=days)
     _target(recorder).materialize(MODEL, SOURCE)
-    assert _statements(recorder) == [
-        f"CREATE OR REPLACE TABLE {T}.fact_x` {DAILY}",
-        f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
-        f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` {MONTHLY}",
-        f"ALTER TABLE {T}.fact_x` RENAME TO `_ecom_old_fact_x`",
-        f"ALTER TABLE {T}._ecom_new_fact_x` RENAME TO `fact_x`",
-        f"DROP TABLE {T}._ecom_old_fact_x`",
-    ]
+    assert _statements(recorder) == jobs
 
 
 def test_another_refusal_is_not_taken_for_too_many_partitions():
