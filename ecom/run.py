@@ -26,13 +26,13 @@ from typing import Any
 
 from ecom.core import engine
 from ecom.core import freshness as fresh
-from ecom.core.files import FileWriteError, describe_os_error
+from ecom.core.files import FileWriteError, describe_os_error, is_duckdb_database
 from ecom.core.registry import Project
 from ecom.core.runs import RunRecord, append
 from ecom.core.vars import printable
 from ecom.outputs import catalog
 from ecom.outputs import report as dashboard
-from ecom.targets.base import InterruptedAfterCommit, Location, Target, first_line
+from ecom.targets.base import InterruptedAfterCommit, Location, Target, ctrl_c_pressed, first_line
 
 NOTIFY_TIMEOUT_SECONDS = 10
 EXIT_CODES = {"success": 0, "failed": 1, "error": 1, "stale": 2}
@@ -72,20 +72,41 @@ def write_site(
     catalog.write_catalog(data, folder / SITE_FILES[1], "html")
 
 
+def _published_file(path: Path) -> bool:
+    """Whether `path` can be a file a run published: a regular file of that name, not a database."""
+    if path.name not in SITE_FILES or path.is_symlink() or not path.is_file():
+        return False
+    with contextlib.suppress(OSError):
+        return not is_duckdb_database(path)
+    return False
+
+
 def check_replaceable(folder: Path) -> None:
     """Publishing replaces the folder whole: refuse one holding anything a run does not publish (the
-    database, the project, a parent of the working folder), or a file in its place."""
+    database, the project, a parent of the working folder), the working folder itself, a link
+    (replacing it would not publish through it), or a file in its place or in its path."""
+
+    def refuse(why: str) -> FileWriteError:
+        return FileWriteError(f"cannot publish to {folder}: {why}; nothing was replaced")
+
+    if folder.is_symlink():
+        raise refuse("it is a symbolic link: give the folder it points to")
     if folder.exists() and not folder.is_dir():
-        raise FileWriteError(f"cannot publish to {folder}: it is a file, not a folder; nothing was replaced")
+        raise refuse("it is a file, not a folder")
+    for parent in folder.absolute().parents:
+        if parent.exists() and not parent.is_dir():
+            raise refuse(f"{parent} is a file, not a folder")
+    if folder.exists() and folder.resolve() == Path.cwd().resolve():
+        raise refuse("it is the working folder")
     try:
-        foreign = sorted(p.name for p in folder.iterdir() if p.name not in SITE_FILES) if folder.is_dir() else []
+        foreign = sorted(p.name for p in folder.iterdir() if not _published_file(p)) if folder.is_dir() else []
     except OSError as e:
-        raise FileWriteError(f"cannot publish to {folder}: {describe_os_error(e)}; nothing was replaced") from None
+        raise refuse(describe_os_error(e)) from None
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise FileWriteError(
-            f"cannot publish to {folder}: it holds {shown}, which a run does not publish, and publishing "
-            "replaces the folder whole: choose a new or empty folder; nothing was replaced"
+        raise refuse(
+            f"it holds {shown}, which a run does not publish, and publishing replaces the folder whole: "
+            "choose a new or empty folder"
         )
 
 
@@ -180,6 +201,8 @@ def run(
             raise InterruptedAfterCommit from None
         raise
     except Exception as e:
+        if ctrl_c_pressed():  # what DuckDB made of a Ctrl-C ("Query interrupted"): not a failed run
+            raise (InterruptedAfterCommit if record.models else KeyboardInterrupt) from None
         record.status, record.message = "error", first_line(e)
         # the history may be unreachable too: the first error is the one to show
         with contextlib.suppress(Exception):

@@ -222,7 +222,14 @@ def test_no_credentials_prints_how_to_authenticate(tmp_path):
     assert "Traceback" not in done.stderr + done.stdout
 
 
-@pytest.mark.parametrize(("content", "reason"), [(None, "was not found"), ("{not json", "is not a valid json file")])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "was not found"),
+        ("{not json", "is not a valid json file"),
+        ("[1, 2]", "is not a credentials file (a JSON object)"),  # a traceback: google-auth calls .get() on it
+    ],
+)
 def test_an_unusable_credentials_file_is_named_with_the_variable(tmp_path, content, reason):
     """Named by the variable that points at it (google-auth's own message for a file that is not
     JSON was a Python tuple)."""

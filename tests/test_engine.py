@@ -247,8 +247,15 @@ def test_cli_bad_input_is_one_line_and_exit_1(db, args, message):
         ("visitor_salt='Pr1vate", "--vars visitor_salt=...: the value is not one YAML can read (not shown)"),
         ("visitor_salt=@Pr1vate", "--vars visitor_salt=...: the value is not one YAML can read (not shown)"),
         ("as_of=\x01", "--vars as_of=...: the value is not one YAML can read (special characters are not allowed)"),
-        ("{visitor_salt: Pr1vate, as_of: 2024-02-30}", "--vars (not shown: it names a secret variable): day is out"),
-        ("{visitor_salt: 'Pr1vate}", "--vars (not shown: it names a secret variable) is not a valid mapping (not"),
+        ("{visitor_salt: Pr1vate, as_of: 2024-02-30}", "--vars {...}: day is out of range for month"),
+        ("{visitor_salt: 'Pr1vate}", "--vars {...} is not a valid mapping (not shown)"),
+        # YAML spells the key with an escape: no {mapping} text is quoted
+        ('{"visitor\\x5fsalt": Pr1vate, as_of: 2024-02-30}', "--vars {...}: day is out of range for month"),
+        # a space or a comma splits a key=value salt: the part after it is not quoted
+        ("visitor_salt=Pr1 Pr1vate", "--vars a part is neither key=value nor a {key: value} mapping"),
+        ("visitor_salt=Pr1,Pr1vate", "--vars a part is neither key=value nor a {key: value} mapping"),
+        # YAML's escape for a byte that is not UTF-8 (as a shell passes one): a traceback in the binding
+        ('{visitor_salt: "Pr1vate\\udcff"}', "visitor_salt holds bytes that are not UTF-8 text: (secret, not shown)"),
     ],
 )
 def test_cli_unreadable_vars_are_one_line_that_never_shows_a_secret(db, given, message):

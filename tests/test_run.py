@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import ibis
 import pytest
 from typer.testing import CliRunner
@@ -24,7 +25,7 @@ from ecom.cli import app
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError
 from ecom.core.runs import RUNS_TABLE, history
-from ecom.run import publish
+from ecom.run import check_replaceable, publish
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import bq_emulator  # noqa: F401 (fixture)
 from tests.conftest import FIXTURES, scenario_vars
@@ -133,6 +134,44 @@ def test_publish_refuses_a_folder_holding_what_a_run_does_not_publish(tmp_path):
     with pytest.raises(FileWriteError, match="file: it is a file, not a folder; nothing was replaced"):
         publish(tmp_path / "file", lambda folder: (folder / "index.html").write_text("new"))
     assert (tmp_path / "file").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("layout", "why"),
+    [
+        ("database named index.html", "it holds index.html, which a run does not publish"),
+        ("folder named index.html", "it holds index.html, which a run does not publish"),
+        ("symlink", "it is a symbolic link: give the folder it points to"),
+        ("inside a file", "is a file, not a folder"),
+        ("working folder", "it is the working folder"),
+    ],
+)
+def test_publish_refuses_what_it_would_destroy_or_misplace(tmp_path, monkeypatch, layout, why):
+    """Each was replaced (the database under a published name, a folder's contents, the link) or
+    failed only after the build."""
+    site = tmp_path / "site"
+    if layout == "database named index.html":
+        site.mkdir()
+        con = duckdb.connect(str(site / "index.html"))
+        con.close()
+    elif layout == "folder named index.html":
+        (site / "index.html").mkdir(parents=True)
+        (site / "index.html" / "mine.txt").write_text("mine")
+    elif layout == "symlink":
+        (tmp_path / "real").mkdir()
+        site.symlink_to(tmp_path / "real")
+    elif layout == "inside a file":
+        (tmp_path / "afile").write_text("mine")
+        site = tmp_path / "afile" / "site"
+    else:
+        site.mkdir()
+        monkeypatch.chdir(site)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    with pytest.raises(FileWriteError, match=f"cannot publish to {re.escape(str(site))}: .*{re.escape(why)}"):
+        check_replaceable(site)
+    with pytest.raises(FileWriteError):
+        publish(site, lambda folder: (folder / "index.html").write_text("new"))
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before
 
 
 def test_run_publishing_into_the_databases_folder_stops_before_the_build(tmp_path):

@@ -23,14 +23,11 @@ class VarsError(Exception):
 MAX_WHOLE = 100_000
 
 
-# A --vars text naming a secret variable may hold its value: messages never quote it (nor YAML's
-# account of it, which can quote a character of it).
+# A --vars text may hold a secret's value: messages quote no {mapping} text (YAML can spell a key
+# with escapes), a key=value part only when no key of the text is secret, and YAML's account of a
+# problem (which can quote a character) only when the text names no secret.
 def _names_secret(text: str) -> bool:
     return any(is_secret(word) for word in re.findall(r"\w+", text))
-
-
-def _quoted(text: str) -> str:
-    return "(not shown: it names a secret variable)" if _names_secret(text) else repr(text)
 
 
 def _yaml_problem(e: yaml.YAMLError, text: str) -> str:
@@ -69,22 +66,23 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
             try:
                 parsed = yaml.safe_load(text)
             except ValueError as e:  # an impossible date such as 2024-13-01 is not a YAMLError
-                raise VarsError(f"--vars {_quoted(text)}: {e}; write dates as YYYY-MM-DD, e.g. 2024-06-30") from None
+                raise VarsError(f"--vars {{...}}: {e}; write dates as YYYY-MM-DD, e.g. 2024-06-30") from None
             except yaml.YAMLError as e:
                 raise VarsError(
-                    f"--vars {_quoted(text)} is not a valid mapping ({_yaml_problem(e, text)}); "
+                    f"--vars {{...}} is not a valid mapping ({_yaml_problem(e, text)}); "
                     "write e.g. --vars '{as_of: 2024-06-30, session_timeout_minutes: 45}'"
                 ) from None
             if not isinstance(parsed, dict):
-                raise VarsError(f"--vars {_quoted(text)} is not a mapping; write e.g. --vars '{{as_of: 2024-06-30}}'")
+                raise VarsError("--vars {...} is not a mapping; write e.g. --vars '{as_of: 2024-06-30}'")
             result.update({str(k): v for k, v in parsed.items()})
             continue
         for pair in text.replace(",", " ").split():
             key, sep, value = pair.partition("=")
             if not sep or not key:
+                shown = "a part" if _names_secret(text) else repr(pair)  # a secret's value with a space or comma
                 raise VarsError(
-                    f"--vars {pair!r} is neither key=value nor a {{key: value}} mapping; "
-                    "write e.g. --vars as_of=2024-06-30"
+                    f"--vars {shown} is neither key=value nor a {{key: value}} mapping; "
+                    "write e.g. --vars as_of=2024-06-30 (quote a value holding spaces or commas as a mapping)"
                 )
             result[key] = _scalar(key, value) if value else None
     return result
@@ -116,6 +114,12 @@ def check_value(var: Var, value: Any) -> Any:
         hint = f"; quote it, e.g. --vars \"{{{var.name}: '...'}}\"" if var.type is str else ""
         hint += f", or set {var.env}" if var.env else ""
         raise VarsError(f"{var.name} must be a {var.type.__name__}, not {shown}{hint}")
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 (the shell passes them as surrogates)
+            shown = "(secret, not shown)" if var.secret else repr(value)
+            raise VarsError(f"{var.name} holds bytes that are not UTF-8 text: {shown}") from None
     return value
 
 

@@ -78,7 +78,10 @@ def default_credentials() -> tuple[Any, str | None]:
                 f"GOOGLE_APPLICATION_CREDENTIALS names the folder {explicit}: set it to a service-account key file"
             )
         if explicit or path.is_file():
-            creds, project = google.auth.load_credentials_from_file(str(path), scopes=list(SCOPES))
+            try:
+                creds, project = google.auth.load_credentials_from_file(str(path), scopes=list(SCOPES))
+            except (AttributeError, TypeError):  # JSON, but not an object: google-auth calls .get() on it
+                raise DefaultCredentialsError(f"File {path} is not a credentials file (a JSON object)") from None
             return creds, project or os.environ.get("GOOGLE_CLOUD_PROJECT") or _gcloud_project()
     except DefaultCredentialsError as e:
         explicit = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
