@@ -27,19 +27,12 @@ from rich.table import Table
 from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write
+from ecom.core.interrupts import committed, ctrl_c_pressed, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
-from ecom.targets.base import (
-    InterruptedAfterCommit,
-    Target,
-    TargetError,
-    committed,
-    ctrl_c_pressed,
-    first_line,
-    watching_ctrl_c,
-)
+from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
 from ecom.targets.options import TARGET_ENV, ChosenTarget, TargetOptions, choose_target, open_target
 
 app = typer.Typer(

@@ -27,12 +27,13 @@ from typing import Any
 from ecom.core import engine
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, describe_os_error, is_duckdb_database
+from ecom.core.interrupts import ctrl_c_pressed, stop_if_ctrl_c
 from ecom.core.registry import Project
 from ecom.core.runs import RunRecord, append
 from ecom.core.vars import printable
 from ecom.outputs import catalog
 from ecom.outputs import report as dashboard
-from ecom.targets.base import InterruptedAfterCommit, Location, Target, ctrl_c_pressed, first_line
+from ecom.targets.base import InterruptedAfterCommit, Location, Target, first_line
 
 NOTIFY_TIMEOUT_SECONDS = 10
 EXIT_CODES = {"success": 0, "failed": 1, "error": 1, "stale": 2}
@@ -124,6 +125,7 @@ def publish(folder: Path, write: Callable[[Path], None]) -> None:
     try:
         write(new)
         new.chmod(0o755)  # mkdtemp's folder is private; a published site is read by a web server
+        stop_if_ctrl_c()  # one a query swallowed: yesterday's site is not replaced after it
         if folder.exists():
             folder.rename(old)
         try:

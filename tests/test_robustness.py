@@ -185,6 +185,35 @@ def test_ctrl_c_that_duckdb_turns_into_an_error_or_drops_commits_nothing(copy, h
     assert snapshot(copy) == before
 
 
+# A Ctrl-C DuckDB drops in the first call of a command (opening the connection): the command used
+# to run on to the end, replacing the report, running every data test.
+INTERRUPT_AT_OPEN = """
+import os, signal, time
+from ecom.targets.duckdb import DuckDBTarget
+apply_settings = DuckDBTarget._apply_settings
+def interrupted(self):
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        pass  # dropped
+    apply_settings(self)
+DuckDBTarget._apply_settings = interrupted
+"""
+
+
+@pytest.mark.parametrize("command", ["report", "test"])
+def test_a_dropped_ctrl_c_stops_before_the_next_step(built, tmp_path, command):
+    out = tmp_path / "report.html"
+    out.write_text("yesterday's report")
+    args = ["report", "--out", str(out)] if command == "report" else ["test"]
+    done = shell(*args, "--path", str(built), driver=INTERRUPT_AT_OPEN)
+    assert done.returncode == 130, done.stderr
+    assert "interrupted: nothing was committed" in last_line(done.stderr)
+    assert out.read_text() == "yesterday's report"
+    assert " passed" not in done.stdout and "PASS" not in done.stdout  # no data test ran
+
+
 def test_ctrl_c_before_the_commit_changes_nothing(copy):
     before = snapshot(copy)
     args = ["build", "--select", "+fact_daily_pnl", "--vars", AS_OF, "--vars", "cover_days=31"]

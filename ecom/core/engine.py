@@ -19,6 +19,7 @@ import pyarrow as pa
 from ecom.core import incremental
 from ecom.core.dialects import query_parameter
 from ecom.core.docstrings import ModelDoc, model_docs
+from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
 from ecom.core.vars import VarsError, check_value, printable, resolve_vars
@@ -262,6 +263,7 @@ def _build_one(
     project: Project, target: Target, run: IncrementalRun, docs: Mapping[str, ModelDoc], name: str, prepared: Future
 ) -> ModelResult:
     model: Model = project.models[name]
+    stop_if_ctrl_c()  # one a query swallowed: no model starts after it
     start = time.perf_counter()
     note = ""
     try:
@@ -276,6 +278,7 @@ def _build_one(
     except BuildError:
         raise
     except Exception as e:  # the backend's message is the useful part
+        stop_if_ctrl_c()  # DuckDB's 'Query interrupted' is a Ctrl-C, not a failed model
         raise BuildError(f"model {name} failed: {first_line(e)}") from e
     return ModelResult(name, "ok", rows, time.perf_counter() - start, peak_bytes=target.peak_memory(), note=note)
 
@@ -511,9 +514,11 @@ def run_tests(
             n = int(case.failing(table).count().execute())
             return TestResult(case.name, "pass" if n == 0 else "fail", n)
         except Exception as e:
+            stop_if_ctrl_c()  # DuckDB's 'Query interrupted' is a Ctrl-C, not an erring test
             return TestResult(case.name, "error", message=first_line(e))
 
     def run_group(group: list[TestCase]) -> list[TestResult]:
+        stop_if_ctrl_c()  # no test starts after one
         if len(group) > 1:
             try:
                 counts = ibis.union(

@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from ecom.core.interrupts import stop_if_ctrl_c
+
 
 class FileWriteError(Exception):
     """A file could not be written (full disk, no permission, a folder in the way); the old file,
@@ -52,6 +54,7 @@ def atomic_write(path: str | Path, text: str) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(tmp, _mode_for(path))  # mkstemp's file is private (0600); keep what a plain write gives
+        stop_if_ctrl_c()  # one a query swallowed: the file is not replaced after it
         os.replace(tmp, path)
     except BaseException as e:  # Ctrl-C included: no temporary file is left behind
         if tmp is not None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,45 +29,6 @@ class TargetError(Exception):
 
 class InterruptedAfterCommit(KeyboardInterrupt):
     """Ctrl-C arrived while the commit ran; it was held until the commit completed: the new data is in."""
-
-
-# Ctrl-C during one command, as seen by `watching_ctrl_c`'s handler: DuckDB turns the KeyboardInterrupt
-# of a query it interrupts into RuntimeError('Query interrupted'), and some of its calls drop it.
-_ctrl_c = threading.Event()
-_committed = threading.Event()  # a transaction of this command committed: a later Ctrl-C finds its data in
-
-
-def _on_ctrl_c(signum: int, frame: Any) -> None:
-    _ctrl_c.set()
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def watching_ctrl_c() -> Iterator[None]:
-    """For one command: remember a Ctrl-C, whatever a library makes of the KeyboardInterrupt, so
-    that no transaction commits after it (`ctrl_c_pressed`) and the command ends as interrupted."""
-    _ctrl_c.clear()
-    _committed.clear()
-    if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, _on_ctrl_c)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def ctrl_c_pressed() -> bool:
-    return _ctrl_c.is_set()
-
-
-def mark_committed() -> None:
-    _committed.set()
-
-
-def committed() -> bool:
-    return _committed.is_set()
 
 
 def first_line(error: BaseException) -> str:

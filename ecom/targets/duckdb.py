@@ -25,17 +25,10 @@ from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
 from ecom.core.files import is_duckdb_database
+from ecom.core.interrupts import mark_committed, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.targets.base import (
-    InterruptedAfterCommit,
-    Location,
-    Target,
-    TargetError,
-    ctrl_c_pressed,
-    first_line,
-    mark_committed,
-)
+from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetError, first_line
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
 PATH_ENV = "ECOM_DUCKDB_PATH"
@@ -305,8 +298,7 @@ class DuckDBTarget(Target):
         self.con.raw_sql("BEGIN TRANSACTION")
         try:
             yield
-            if ctrl_c_pressed():  # a Ctrl-C a query swallowed: the build did not complete as asked
-                raise KeyboardInterrupt
+            stop_if_ctrl_c()  # one a query swallowed: the build did not complete as asked
             with sigint_deferred() as interrupted:
                 self.con.raw_sql("COMMIT")
         except BaseException as e:

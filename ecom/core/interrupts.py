@@ -1,0 +1,58 @@
+"""Ctrl-C during one command, whatever a library makes of it.
+
+DuckDB turns the KeyboardInterrupt of a query it interrupts into RuntimeError('Query interrupted'),
+and some of its calls drop it. `watching_ctrl_c` remembers the Ctrl-C, so that no transaction
+commits after it, no file is replaced after it, no further model or data test starts, and the
+command ends as interrupted, saying whether a transaction of its had committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+_ctrl_c = threading.Event()
+_committed = threading.Event()  # a transaction of this command committed: a later Ctrl-C finds its data in
+
+
+def _on_ctrl_c(signum: int, frame: Any) -> None:
+    _ctrl_c.set()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def watching_ctrl_c() -> Iterator[None]:
+    """For one command: remember a Ctrl-C, whatever a library makes of the KeyboardInterrupt, so
+    that the steps after it stop (`stop_if_ctrl_c`) and the command ends as interrupted."""
+    _ctrl_c.clear()
+    _committed.clear()
+    if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def ctrl_c_pressed() -> bool:
+    return _ctrl_c.is_set()
+
+
+def mark_committed() -> None:
+    _committed.set()
+
+
+def committed() -> bool:
+    return _committed.is_set()
+
+
+def stop_if_ctrl_c() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C was pressed during this command (before a step that would
+    otherwise run on: the next model, the next data test, a commit, a file's replacement)."""
+    if _ctrl_c.is_set():
+        raise KeyboardInterrupt
