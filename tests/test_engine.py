@@ -89,6 +89,10 @@ def test_selectors(project):
         ),
         ("as_of=2024-06-30 session_timeout_minutes=45", {"as_of": dt.date(2024, 6, 30), "session_timeout_minutes": 45}),
         ("as_of=2024-06-30,low_days=10", {"as_of": dt.date(2024, 6, 30), "low_days": 10}),
+        # whole numbers are decimal: YAML 1.1 reads 030 as octal 24 and 1:30 as 90 (base 60)
+        ("session_timeout_minutes=030 low_days=-07", {"session_timeout_minutes": 30, "low_days": -7}),
+        ("{session_timeout_minutes: 030, low_days: +9}", {"session_timeout_minutes": 30, "low_days": 9}),
+        ("a=0x1e b=1_000 c=1:30 d=0o17", {"a": "0x1e", "b": "1_000", "c": "1:30", "d": "0o17"}),
     ],
 )
 def test_parse_vars(text, expected):
@@ -104,11 +108,18 @@ def test_parse_vars(text, expected):
         ({"session_timeout_minutes": 1.5}, "must be a whole number"),
         ({"session_timeout_minutes": True}, "must be a whole number"),
         ({"session_timout_minutes": 45}, "unknown variable session_timout_minutes"),
+        ({"session_timeout_minutes": "1:30"}, "must be a whole number, not '1:30'"),
+        ({"as_of": dt.datetime(2024, 6, 30, 10)}, r"as_of is a day: write it YYYY-MM-DD, not a date and time"),
     ],
 )
 def test_bad_vars_are_one_clear_error(project, given, message):
     with pytest.raises(VarsError, match=message):
         resolve_vars(project.vars, {"as_of": dt.date(2024, 1, 1), **given}, lambda _: None)
+
+
+def test_a_date_at_midnight_is_its_day(project):
+    values = resolve_vars(project.vars, {"as_of": dt.datetime(2024, 6, 30)}, lambda _: None, check_bounds=False)
+    assert values["as_of"] == dt.date(2024, 6, 30)
 
 
 def test_malformed_vars_text():

@@ -38,11 +38,30 @@ def _yaml_problem(e: yaml.YAMLError, text: str) -> str:
     return getattr(e, "problem", None) or getattr(e, "reason", None) or "not valid YAML"
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 as PyYAML reads it, but whole numbers are decimal only: `030` is 30, not octal 24;
+    `0x1e`, `1_000` and `1:30` (base 60, which YAML 1.1 reads as 90) stay text, for the variable's
+    check to refuse."""
+
+
+_INT = "tag:yaml.org,2002:int"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _INT]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_constructor(_INT, lambda loader, node: int(loader.construct_scalar(node)))
+
+
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader: builds no Python objects
+
+
 def _scalar(key: str, text: str) -> Any:
     """A `key=value` value as YAML reads it; text YAML takes for an impossible date
     (`2024-02-30`) stays text, for the variable's check to report."""
     try:
-        return yaml.safe_load(text)
+        return _load(text)
     except ValueError:
         return text
     except yaml.YAMLError as e:
@@ -64,7 +83,7 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
             continue
         if text.startswith("{"):
             try:
-                parsed = yaml.safe_load(text)
+                parsed = _load(text)
             except ValueError as e:  # an impossible date such as 2024-13-01 is not a YAMLError
                 raise VarsError(f"--vars {{...}}: {e}; write dates as YYYY-MM-DD, e.g. 2024-06-30") from None
             except yaml.YAMLError as e:
@@ -92,6 +111,8 @@ def check_value(var: Var, value: Any) -> Any:
     """The value converted to the variable's type, or a VarsError saying what is expected."""
     if var.type is dt.date:
         if isinstance(value, dt.datetime):
+            if value.time() != dt.time():  # YAML reads 2024-06-30T10:00:00 as an instant: not a day
+                raise VarsError(f"{var.name} is a day: write it YYYY-MM-DD, not a date and time ({value})")
             value = value.date()
         if isinstance(value, str):
             with contextlib.suppress(ValueError):  # not a date: reported just below
