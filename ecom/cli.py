@@ -267,6 +267,9 @@ def _generate_into(chosen: ChosenTarget) -> Target:
 @target_options
 def load(
     folder: Annotated[Path, typer.Argument(help="A folder with one Parquet or CSV file per raw table.")],
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Let a file with no rows replace a raw table that has rows.")
+    ] = False,
     *,
     target: TargetOptions,
 ) -> None:
@@ -278,11 +281,25 @@ def load(
         tables = read_folder(folder)
         tgt = open_target(target, create=True)
         with _created_file_removed_on_failure(tgt):
+            if not allow_empty:
+                _refuse_emptying(tgt, [name for name, data in tables.items() if data.num_rows == 0])
             counts = tgt.write_raw(tables)
         summary = Table("raw table", "rows", title=f"Loaded {folder} into {engine.describe(tgt, raw=True)}")
         for table, rows in counts.items():
             summary.add_row(table, f"{rows:,}")
         out.print(summary)
+
+
+def _refuse_emptying(tgt: Target, empty: list[str]) -> None:
+    """An empty file over a table with rows is more often a failed export than a shop without
+    orders: refused unless --allow-empty says it is meant."""
+    held = {name: tgt.source(name).count().execute() for name in empty if tgt.raw_exists(name)}
+    emptied = [f"{name} ({n:,} {'row' if n == 1 else 'rows'} now)" for name, n in held.items() if n]
+    if emptied:
+        raise TargetError(
+            f"the export has no rows for {', '.join(emptied)}: loading it would empty them; check the export, "
+            "or pass --allow-empty to load it as it is"
+        )
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from contextlib import closing
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -211,7 +212,7 @@ def test_missing_table_and_missing_column_are_all_listed(tmp_path):
     (folder / "events.parquet").unlink()
     message = problems_of(folder)
     assert "3 problems" in message
-    assert "events: expected a file events.parquet or events.csv, found none" in message
+    assert "events: expected a single file events.parquet or events.csv, found none" in message
     assert "users.age: expected int64, found no such column" in message
     assert "users.created_at: expected timestamp('UTC'), found no such column" in message
 
@@ -268,7 +269,7 @@ def test_loaded_tables_satisfy_the_contract_in_duckdb(tmp_path):
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("defect", ["missing_table", "wrong_type", "garbage", "bad_csv_value"])
+@pytest.mark.parametrize("defect", ["missing_table", "wrong_type", "garbage", "bad_csv_value", "two_files"])
 def test_cli_load_of_a_bad_folder_writes_nothing(tmp_path, defect):
     db = tmp_path / "ecom.duckdb"
     good = write_parquet_folder(tmp_path / "good")
@@ -283,15 +284,44 @@ def test_cli_load_of_a_bad_folder_writes_nothing(tmp_path, defect):
         pq.write_table(contract_table("users").set_column(4, "age", pa.array(["30"])), bad / "users.parquet")
     elif defect == "garbage":
         (bad / "products.parquet").write_bytes(b"PAR1 not really")
-    else:
+    elif defect == "bad_csv_value":
         (bad / "users.parquet").unlink()
         (bad / "users.csv").write_text("id,age\nx,1\n")
+    else:  # a valid CSV beside the valid Parquet: which is the current export?
+        shutil.copy(write_csv_folder(tmp_path / "csv") / "users.csv", bad / "users.csv")
     result = runner.invoke(app, ["load", str(bad), "--path", str(db)])
     assert result.exit_code == 1
     assert "does not match the source contract" in " ".join(result.stderr.split())
     target = DuckDBTarget(db)
     assert target.source("orders").to_pyarrow().equals(contract_table("orders"))  # still order 1
     target.close()
+
+
+def test_two_files_of_one_table_are_named(tmp_path):
+    folder = write_parquet_folder(tmp_path)
+    shutil.copy(write_csv_folder(tmp_path / "csv") / "orders.csv", folder / "orders.csv")
+    expected = "orders: expected a single file orders.parquet or orders.csv, found orders.parquet and orders.csv"
+    assert expected in " ".join(problems_of(folder).split())
+
+
+def test_an_empty_file_does_not_empty_a_table_unless_asked(tmp_path):
+    db = tmp_path / "ecom.duckdb"
+    assert runner.invoke(app, ["load", str(write_parquet_folder(tmp_path / "good")), "--path", str(db)]).exit_code == 0
+    empty = {name: contract_table(name).slice(0, 0) for name in ("orders", "marketing_spend")}
+    folder = write_parquet_folder(tmp_path / "empty", **empty)
+    result = runner.invoke(app, ["load", str(folder), "--path", str(db)])
+    assert result.exit_code == 1
+    assert " ".join(result.stderr.split()) == (
+        "error: the export has no rows for orders (1 row now), marketing_spend (1 row now): loading it would "
+        "empty them; check the export, or pass --allow-empty to load it as it is"
+    )
+    with closing(DuckDBTarget(db)) as target:
+        assert target.source("orders").to_pyarrow().equals(contract_table("orders"))
+    result = runner.invoke(app, ["load", str(folder), "--path", str(db), "--allow-empty"])
+    assert result.exit_code == 0
+    with closing(DuckDBTarget(db)) as target:
+        assert target.source("orders").count().execute() == 0
+        assert target.source("users").count().execute() == 1
 
 
 def test_header_only_csv_is_an_empty_table(tmp_path):

@@ -32,12 +32,10 @@ _ZONE = r"(Z|[+-]\d\d(:?\d\d)?)$"
 _ISO = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?" + _ZONE
 
 
-def find_file(folder: Path, table: str) -> Path | None:
-    """The table's file in the folder (Parquet preferred when both exist)."""
-    for suffix in SUFFIXES:
-        if (folder / f"{table}{suffix}").is_file():
-            return folder / f"{table}{suffix}"
-    return None
+def find_files(folder: Path, table: str) -> list[Path]:
+    """The table's files in the folder: one is right; two (a Parquet and a CSV) is an export over
+    another, and which one is current only the user knows."""
+    return [folder / f"{table}{suffix}" for suffix in SUFFIXES if (folder / f"{table}{suffix}").is_file()]
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -162,10 +160,12 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
     problems: list[Problem] = []
     tables: dict[str, pa.Table] = {}
     for table in RAW_SCHEMAS:
-        path = find_file(folder, table)
-        if path is None:
-            problems.append(Problem(table, None, f"a file {table}.parquet or {table}.csv", "none"))
+        files = find_files(folder, table)
+        if len(files) != 1:
+            found = " and ".join(f.name for f in files) or "none"
+            problems.append(Problem(table, None, f"a single file {table}.parquet or {table}.csv", found))
             continue
+        path = files[0]
         try:
             if path.suffix == ".parquet":
                 data, text_problems = pq.read_table(path), []
