@@ -811,9 +811,11 @@ def _list_columns(proj: Project, name: str) -> None:
 
 
 def _built_state(target: TargetOptions) -> dict[str, dict]:
-    """The incremental state on the target, or nothing when it cannot be read (no database yet)."""
+    """The incremental state on the target, or nothing when it cannot be opened (no database yet,
+    no credentials: the list needs neither). A broken setting is an error all the same."""
+    chosen = choose_target(target)
     try:
-        tgt = open_target(target, read_only=True)
+        tgt = chosen.open(read_only=True)
     except TargetError:
         return {}
     try:

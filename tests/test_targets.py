@@ -147,6 +147,21 @@ def test_an_ecom_toml_that_is_a_folder_is_named(here):
         open_target(TargetOptions())
 
 
+def test_an_ecom_toml_linking_to_nothing_is_named(here):
+    (here / "ecom.toml").symlink_to(here / "settings" / "ecom.toml")
+    with pytest.raises(TargetError, match="ecom.toml is a link to .*/settings/ecom.toml, which does not exist: fix or"):
+        open_target(TargetOptions())
+
+
+def test_ecom_ls_reports_a_broken_ecom_toml(here):
+    (here / "ecom.toml").write_text("[default\n")
+    result = runner.invoke(app, ["ls"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot read" in result.stderr and "ecom.toml: Expected ']'" in result.stderr
+    (here / "ecom.toml").unlink()
+    assert runner.invoke(app, ["ls"]).exit_code == 0  # no database, no settings: the list all the same
+
+
 def test_unknown_target_lists_the_defined_ones(toml):
     result = runner.invoke(app, ["build", "--target", "staging"])
     assert result.exit_code == 1 and "Traceback" not in result.output

@@ -19,6 +19,8 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
     for name in CONFIG_FILES:
         path = folder / name
         if not path.exists():
+            if path.is_symlink():  # a link to nothing: the settings the user meant are not read
+                raise TargetError(f"{path} is a link to {path.readlink()}, which does not exist: fix or remove it")
             continue
         if not path.is_file():
             raise TargetError(f"{path} is not a file: remove it, or make it the settings file")
