@@ -26,7 +26,7 @@ from rich.table import Table
 
 from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
-from ecom.core.files import FileWriteError, atomic_write
+from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.interrupts import committed, ctrl_c_pressed, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
@@ -510,8 +510,7 @@ def compile(
         values, raw_at, models = engine.compile_inputs(proj, chosen, parse_vars(vars or []))
         exprs = engine.unbound_expressions(proj, values, raw_at, models)
         folder = out_dir / chosen.name
-        for name in selected:
-            atomic_write(folder / f"{name}.sql", engine.to_sql(exprs[name], chosen.type.dialect))
+        atomic_write_all({folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected})
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
         err.print(f"Wrote {len(selected)} {chosen.type.dialect} models to {folder}/ ({shown})", highlight=False)
 

@@ -403,6 +403,27 @@ def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project):
     assert ibis.__version__ == "12.0.0"
 
 
+def test_cli_compile_writes_every_file_or_none(tmp_path, project):
+    """A path it cannot write (here a folder in the way, the last model's) replaces no file, the
+    ones before it included."""
+    folder = tmp_path / "bigquery"
+    folder.mkdir()
+    for name in project.order:
+        (folder / f"{name}.sql").write_text("-- old")
+    last = folder / f"{project.order[-1]}.sql"
+    last.unlink()
+    last.mkdir()
+    result = runner.invoke(
+        app, ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert f"{last} is a folder: give the name of a file to write" in " ".join(result.stderr.split())
+    assert {p.name: p.read_text() for p in folder.glob("*.sql") if p.is_file()} == {
+        f"{name}.sql": "-- old" for name in project.order[:-1]
+    }
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{name}.sql" for name in project.order)
+
+
 def test_readme_lineage_graph_is_current(project):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert engine.mermaid(project, project.order) in readme, "README's graph is stale: paste `ecom ls --mermaid`"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from ecom.core.interrupts import stop_if_ctrl_c
@@ -38,28 +39,42 @@ def is_duckdb_database(path: Path) -> bool:
         return f.read(12)[8:] == b"DUCK"
 
 
+def _refuse_replacing(path: Path) -> None:
+    if path.is_dir():
+        raise FileWriteError(f"{path} is a folder: give the name of a file to write (in it or elsewhere)")
+    with contextlib.suppress(OSError):  # an unreadable file: the write says what is wrong
+        if path.is_file() and is_duckdb_database(path):
+            raise FileWriteError(f"{path} is a DuckDB database: give another file name; nothing was replaced")
+
+
 def atomic_write(path: str | Path, text: str) -> Path:
     """Write `text` (UTF-8) to `path` all or nothing; raise FileWriteError in one line on failure.
     A DuckDB database is never replaced (`ecom report --out ecom.duckdb` would have lost the data)."""
-    path = Path(path)
-    if path.is_dir():
-        raise FileWriteError(f"{path} is a folder: give the name of a file to write (in it or elsewhere)")
-    with contextlib.suppress(OSError):  # an unreadable file: the write below says what is wrong
-        if path.is_file() and is_duckdb_database(path):
-            raise FileWriteError(f"{path} is a DuckDB database: give another file name; nothing was replaced")
-    tmp = None
+    return atomic_write_all({Path(path): text})[0]
+
+
+def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
+    """Write several files all or nothing, as atomic_write does one: every path is checked and every
+    text written to its temporary file before the first is renamed over its target."""
+    paths = [Path(p) for p in files]
+    for path in paths:
+        _refuse_replacing(path)
+    tmps: list[str] = []
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, _mode_for(path))  # mkstemp's file is private (0600); keep what a plain write gives
-        stop_if_ctrl_c()  # one a query swallowed: the file is not replaced after it
-        os.replace(tmp, path)
+        for path, text in zip(paths, files.values(), strict=True):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            tmps.append(tmp)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.chmod(tmp, _mode_for(path))  # mkstemp's file is private (0600); keep what a plain write gives
+        stop_if_ctrl_c()  # one a query swallowed: no file is replaced after it
+        for tmp, path in zip(tmps, paths, strict=True):
+            os.replace(tmp, path)
     except BaseException as e:  # Ctrl-C included: no temporary file is left behind
-        if tmp is not None:
+        for tmp in tmps:
             Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise FileWriteError(f"cannot write {path}: {describe_os_error(e)}; nothing was replaced") from None
         raise
-    return path
+    return paths
