@@ -536,6 +536,18 @@ def test_a_missing_raw_column_is_the_source_contracts_list_in_every_command(tmp_
     assert snapshot(db) == before
 
 
+def test_test_of_a_view_whose_raw_table_is_gone_names_it(copy):
+    """The staging views read the raw tables: with raw.orders dropped after the build, each of their
+    20 data tests said `ERROR <test> (stg_orders)`, as if stg_orders were missing."""
+    with duckdb.connect(str(copy)) as con:
+        con.execute("DROP TABLE raw.orders")
+    before = snapshot(copy)
+    code, stderr = cli("test", "--path", str(copy))
+    assert code == 1 and "ERROR" not in stderr
+    assert "- orders: expected a table, found none" in stderr
+    assert snapshot(copy) == before
+
+
 def test_test_and_report_only_read(copy, tmp_path):
     before = snapshot(copy)
     with held(copy, read_only=True):
