@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import functools
 import inspect
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -824,11 +823,3 @@ def _built_state(target: TargetOptions) -> dict[str, dict]:
         return incremental.read_state(tgt)
     finally:
         tgt.close()
-
-
-def main() -> None:  # pragma: no cover - the console script
-    app(prog_name="ecom")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

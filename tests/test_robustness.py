@@ -214,6 +214,26 @@ def test_a_dropped_ctrl_c_stops_before_the_next_step(built, tmp_path, command):
     assert " passed" not in done.stdout and "PASS" not in done.stdout  # no data test ran
 
 
+def test_ctrl_c_while_the_command_starts_is_one_line():
+    """A Ctrl-C while Python loads the libraries (about a second) was a KeyboardInterrupt traceback."""
+    driver = textwrap.dedent(
+        """
+        import sys
+        class CtrlC:  # the key pressed as ibis is imported
+            def find_spec(self, name, path=None, target=None):
+                if name == "ibis":
+                    raise KeyboardInterrupt
+        sys.meta_path.insert(0, CtrlC())
+        from ecom.__main__ import main
+        sys.argv = ["ecom", "ls"]
+        main()
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130
+    assert one_line_error(done.stderr) == "interrupted while starting: nothing was done"
+
+
 def test_ctrl_c_before_the_commit_changes_nothing(copy):
     before = snapshot(copy)
     args = ["build", "--select", "+fact_daily_pnl", "--vars", AS_OF, "--vars", "cover_days=31"]
