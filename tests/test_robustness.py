@@ -325,15 +325,18 @@ def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):
         assert done.returncode == 1, done.stderr
         one_line_error(done.stderr)
         assert snapshot(copy) == before
-    # generate's files in its scratch folder fit under 4 MB; DuckDB's writes of them do not
-    done = shell("generate", "--scale", "0.001", "--path", str(copy), fsize=4 * 2**20)
+    # generate's files (in its scratch folder, and the --parquet ones) fit under 4 MB; DuckDB's
+    # writes of them do not: the Parquet files, complete, must not replace the old ones either
+    parquet = tmp_path / "parquet"
+    parquet.mkdir()
+    (parquet / "orders.parquet").write_text("old")
+    done = shell("generate", "--scale", "0.001", "--path", str(copy), "--parquet", str(parquet), fsize=4 * 2**20)
     assert done.returncode == 1, done.stderr
     assert "nothing was changed" in one_line_error(done.stderr)
     assert snapshot(copy) == before
     assert not list(copy.parent.glob(f".{copy.name}.ecom-*"))
-    parquet = tmp_path / "parquet"
-    parquet.mkdir()
-    (parquet / "orders.parquet").write_text("old")
+    assert [p.name for p in parquet.iterdir()] == ["orders.parquet"]
+    assert (parquet / "orders.parquet").read_text() == "old"
     done = shell("generate", "--scale", "0.001", "--no-duckdb", "--parquet", str(parquet), fsize=64 * 1024)
     assert done.returncode == 1
     assert "nothing was replaced" in one_line_error(done.stderr)

@@ -788,7 +788,8 @@ class GenerateError(ValueError):
 
 
 class _ParquetSink:
-    """One ParquetWriter per table, to temporary files renamed into place at the end."""
+    """One ParquetWriter per table, to temporary files renamed into place at the end: `close`
+    completes them (a full disk fails there), `commit` renames them."""
 
     def __init__(self, folder: pathlib.Path, compression: str = "zstd"):
         self.folder = folder
@@ -806,9 +807,11 @@ class _ParquetSink:
     def write(self, table: str, data: pa.Table) -> None:
         self.writers[table].write_table(data)
 
-    def commit(self) -> None:
+    def close(self) -> None:
         for w in self.writers.values():
             w.close()
+
+    def commit(self) -> None:
         for t in RAW_SCHEMAS:
             os.replace(self._tmp(t), self.path(t))
 
@@ -839,6 +842,9 @@ class _DuckDBSink:
 
     def write(self, table: str, data: pa.Table) -> None:
         self.files.write(table, data)
+
+    def close(self) -> None:
+        self.files.close()
 
     def commit(self) -> None:
         try:
@@ -899,10 +905,12 @@ def run(
         progress(table, data.num_rows)
 
     try:
-        if parquet_dir is not None:
-            sinks.append(_ParquetSink(pathlib.Path(parquet_dir)))
+        # DuckDB's first: its transaction commits before the Parquet files are renamed, so a refused
+        # or interrupted commit leaves both as they were
         if target is not None:
             sinks.append(_DuckDBSink(target))
+        if parquet_dir is not None:
+            sinks.append(_ParquetSink(pathlib.Path(parquet_dir)))
         emit("products", catalog.products)
         emit("distribution_centers", distribution_centers())
         for chunk, first in enumerate(range(0, n_users, CHUNK_USERS)):
@@ -911,14 +919,13 @@ def run(
                 emit(name, data)
             del tables
         emit("marketing_spend", marketing_spend(seed, clock, counters))
+        for s in sinks:
+            s.close()
+        for s in sinks:
+            s.commit()
     except BaseException as e:
         for s in sinks:
             s.abort()
-        _raise_write_error(e)
-    try:
-        for s in sinks:
-            s.commit()
-    except Exception as e:
         _raise_write_error(e)
     return {t: counts[t] for t in RAW_SCHEMAS}
 
