@@ -173,6 +173,7 @@ def build(
     The first failure stops the build and raises BuildError; on DuckDB the whole build is one
     transaction, so the failure leaves every table as it was.
     """
+    _refuse_mixing_builds(project, target, selected, values)
     docs = model_docs(project)
     results = []
     bind_secrets(project, target, values)
@@ -198,6 +199,24 @@ def build(
         run.save()
         _record_build(target, results, started)
     return results
+
+
+def _refuse_mixing_builds(project: Project, target: Target, selected: list[str], values: Mapping[str, Any]) -> None:
+    """A build of some models reads the models upstream of them as built: a variable those were
+    built with (as _ecom_vars recorded it) may not change, or the tables would disagree (marts at
+    one as_of over staging at another). A secret is recorded only as set or not: not compared."""
+    unselected = {up for name in selected for up in project.ancestors(name)} - set(selected)
+    used = {v for up in unselected for v in project.vars_of(up) if not project.vars[v].secret}
+    stored, now = stored_vars(project, target), printable(project.vars, values)
+    changed = sorted(v for v in used if v in stored and stored[v] != now[v])
+    if changed:
+        upstream = [n for n in project.order if n in unselected and set(project.vars_of(n)) & set(changed)]
+        raise BuildError(
+            f"{', '.join(f'{v}={now[v]}' for v in changed)}: the models this build reads as built "
+            f"({', '.join(upstream)}) were built with {', '.join(f'{v}={stored[v]}' for v in changed)}, "
+            "and would disagree with the selected ones; select them too (e.g. --select +MODEL) or build with "
+            "the values they have"
+        )
 
 
 def _preparer(
