@@ -170,6 +170,21 @@ def test_unknown_target_lists_the_defined_ones(toml):
     assert "duckdb, bigquery" in line
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        # the cap the user counts on would not apply: a DuckDB build ignored it, exit 0
+        (["--max-bytes-billed", "1GB", "--threads", "8"], "--max-bytes-billed, --threads: not a setting of duckdb"),
+        (["--target", "prod", "--path", "x.duckdb"], "--path: not a setting of bigquery targets, and target prod is"),
+    ],
+)
+def test_a_flag_the_target_does_not_take_is_refused(toml, args, message):
+    result = runner.invoke(app, ["build", *args])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert message in " ".join(result.stderr.split())
+    assert sorted(p.name for p in toml.iterdir()) == ["ecom.toml"]
+
+
 def test_every_target_command_takes_the_same_target_options():
     commands = typer.main.get_command(app).commands
     with_target = {name for name, c in commands.items() if any(p.name == "target" for p in c.params)}

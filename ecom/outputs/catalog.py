@@ -35,7 +35,8 @@ def bigquery_locations(target: Target | None, options: TargetOptions) -> tuple[C
     else as `ecom compile --target bigquery` with the same options writes it."""
     if target is not None and target.dialect == "bigquery":
         return target.raw_location, target.models
-    return choose_target(dataclasses.replace(options, target="bigquery")).offline_locations()
+    # the DuckDB file a command was given is not a BigQuery setting
+    return choose_target(dataclasses.replace(options, target="bigquery", path=None)).offline_locations()
 
 
 def catalog(
