@@ -26,6 +26,7 @@ from rich.table import Table
 from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write_all
+from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import committed, ctrl_c_pressed, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
@@ -51,6 +52,7 @@ EXPECTED = (
     TargetError,
     FileWriteError,
     fresh.FreshnessError,
+    InternalTableError,
 )
 # Exit code of a run stopped by Ctrl-C, as shells report a process killed by SIGINT (128 + 2).
 INTERRUPTED = 130

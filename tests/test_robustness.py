@@ -607,3 +607,55 @@ def test_unreachable_endpoint_gives_up_within_the_targets_timeout():
     target.retry = DEFAULT_RETRY.with_timeout(0.5)
     with pytest.raises(TargetError, match=r"^cannot reach BigQuery while reading my-proj\.d_raw\.orders"):
         target.source("orders")
+
+
+# ecom's own tables beside the models, changed by hand.
+def tamper(db: Path, *statements: str) -> None:
+    con = duckdb.connect(str(db))
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+
+
+def models_and_raw(db: Path) -> dict[str, tuple]:
+    """The snapshot of every table but ecom's own (their build ids and times differ build to build)."""
+    return {t: v for t, v in snapshot(db).items() if not t.startswith("main._ecom_")}
+
+
+REFRESH = "run `ecom build --full-refresh` to rebuild the incremental models and write it anew"
+
+
+@pytest.mark.parametrize(
+    "statement, table, problem",
+    [
+        ("ALTER TABLE _ecom_state DROP COLUMN code_hash", "_ecom_state", "no column code_hash"),
+        ("ALTER TABLE _ecom_state DROP COLUMN model", "_ecom_state", "no column model"),
+        (
+            "UPDATE _ecom_state SET vars = 'not json' WHERE model = 'int_web_sessions'",
+            "_ecom_state",
+            "column vars holds a value that is not a JSON object",
+        ),
+        ("ALTER TABLE _ecom_state ALTER as_of TYPE VARCHAR", "_ecom_state", "column as_of is string, not date"),
+        ("ALTER TABLE _ecom_partitions DROP COLUMN fingerprint", "_ecom_partitions", "no column fingerprint"),
+    ],
+)
+def test_a_changed_state_table_stops_the_build_and_full_refresh_rebuilds(built, copy, statement, table, problem):
+    """The build said `model stg_events failed: 'code_hash'` (or the JSON parser's message), and
+    --full-refresh read the state too and failed the same way."""
+    tamper(copy, statement)
+    expected = f"error: the internal table {table} is not as ecom wrote it ({problem}): {REFRESH}"
+    before = snapshot(copy)
+    code, stderr = cli("build", "--vars", AS_OF, "--path", str(copy))
+    assert code == 1 and last_line(stderr) == expected, stderr  # after the line "Building 25 models on ..."
+    assert snapshot(copy) == before
+    if table == "_ecom_state":  # `ecom ls` shows the state
+        assert assert_refused(copy, "ls") == expected
+
+    code, stderr = cli("build", "--full-refresh", "--vars", AS_OF, "--path", str(copy))
+    assert code == 0, stderr
+    assert models_and_raw(copy) == models_and_raw(built)  # the raw tables kept, the models a clean build's
+    con = duckdb.connect(str(copy), read_only=True)
+    state = con.execute("SELECT model, mode, replaced_from FROM _ecom_state ORDER BY model").fetchall()
+    con.close()
+    assert state == [(m, "full", None) for m in ("fact_session_metrics", "int_web_sessions", "stg_events")]
+    assert cli("build", "--vars", AS_OF, "--path", str(copy))[0] == 0  # the state reads again

@@ -19,6 +19,7 @@ import pyarrow as pa
 from ecom.core import incremental
 from ecom.core.dialects import query_parameter
 from ecom.core.docstrings import ModelDoc, model_docs
+from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
@@ -307,7 +308,14 @@ class IncrementalRun:
 
     def __init__(self, project: Project, target: Target, values: Mapping[str, Any], full_refresh: bool):
         self.project, self.target, self.values, self.full_refresh = project, target, values, full_refresh
-        self.state = incremental.read_state(target)
+        try:
+            self.state, self.partitions = incremental.read_state(target), incremental.read_partitions(target)
+        except InternalTableError:
+            if not full_refresh:
+                raise
+            # --full-refresh needs neither: it rebuilds every model it selects and writes both anew,
+            # from this build alone (a model it did not select then has no state: built in full next)
+            self.state, self.partitions = {}, []
         self.build_id = uuid.uuid4().hex
         self.done: dict[str, incremental.Decision] = {}
         self.built: dict[str, dict[str, Any]] = {}
@@ -327,7 +335,8 @@ class IncrementalRun:
         days = [self.done[up].since for up in project.upstream_models(model.name) if up in self.done]
         if project.sources_of(model.name):
             self.fingerprints[model.name] = now = incremental.fingerprints(model, expr)
-            days.append(incremental.first_changed_day(incremental.stored_fingerprints(target, model.name), now))
+            stored = incremental.stored_fingerprints(self.partitions, model.name)
+            days.append(incremental.first_changed_day(stored, now))
         decision = incremental.earliest(decision, days)
         replaced_from, new_rows = None, None
         if decision.since is not None and model.since is None:
@@ -365,7 +374,7 @@ class IncrementalRun:
             self.target.write_table(incremental.STATE_TABLE, incremental.state_rows(self.state, self.built))
         if self.fingerprints:
             self.target.write_table(
-                incremental.PARTITIONS_TABLE, incremental.partition_rows(self.target, self.fingerprints)
+                incremental.PARTITIONS_TABLE, incremental.partition_rows(self.partitions, self.fingerprints)
             )
 
 

@@ -12,7 +12,8 @@ A model that reads incremental models starts where they started.
 
 State, beside the models: `_ecom_state` (per model: the build it was last built in, its as_of,
 mode, first replaced day, hashes of the variables that change past rows and of its code) and
-`_ecom_partitions` (the per-day fingerprints of the models that read raw sources).
+`_ecom_partitions` (the per-day fingerprints of the models that read raw sources). Either one not
+as ecom wrote it (changed by hand) stops a build, but for `--full-refresh`, which writes both anew.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from ecom.core.internal import read_rows
 from ecom.core.registry import Model, Project
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets.base import Target
@@ -53,13 +55,17 @@ PARTITIONS_SCHEMA = pa.schema(
 )
 
 
-def read(target: Target, name: str) -> list[dict[str, Any]]:
-    return target.table(name).to_pyarrow().to_pylist() if target.exists(name) else []
+REFRESH = "run `ecom build --full-refresh` to rebuild the incremental models and write it anew"
 
 
 def read_state(target: Target) -> dict[str, dict[str, Any]]:
     """The state of each model as last built, by model name."""
-    return {r["model"]: r for r in read(target, STATE_TABLE)}
+    return {r["model"]: r for r in read_rows(target, STATE_TABLE, STATE_SCHEMA, REFRESH, {"vars": dict})}
+
+
+def read_partitions(target: Target) -> list[dict[str, Any]]:
+    """The stored per-day fingerprints of every model that has them."""
+    return read_rows(target, PARTITIONS_TABLE, PARTITIONS_SCHEMA, REFRESH)
 
 
 def past_vars(project: Project, name: str) -> list[str]:
@@ -159,8 +165,8 @@ def state_rows(previous: Mapping[str, Mapping[str, Any]], built: Mapping[str, di
     return pa.Table.from_pylist([rows[m] for m in sorted(rows)], schema=STATE_SCHEMA)
 
 
-def partition_rows(target: Target, built: Mapping[str, Mapping[dt.date, tuple[int, str]]]) -> pa.Table:
-    kept = [r for r in read(target, PARTITIONS_TABLE) if r["model"] not in built]
+def partition_rows(stored: list[dict[str, Any]], built: Mapping[str, Mapping[dt.date, tuple[int, str]]]) -> pa.Table:
+    kept = [r for r in stored if r["model"] not in built]
     new = [
         {"model": m, "day": d, "row_count": n, "fingerprint": fp}
         for m, days in built.items()
@@ -169,5 +175,5 @@ def partition_rows(target: Target, built: Mapping[str, Mapping[dt.date, tuple[in
     return pa.Table.from_pylist(kept + new, schema=PARTITIONS_SCHEMA)
 
 
-def stored_fingerprints(target: Target, name: str) -> dict[dt.date, tuple[int, str]]:
-    return {r["day"]: (r["row_count"], r["fingerprint"]) for r in read(target, PARTITIONS_TABLE) if r["model"] == name}
+def stored_fingerprints(stored: list[dict[str, Any]], name: str) -> dict[dt.date, tuple[int, str]]:
+    return {r["day"]: (r["row_count"], r["fingerprint"]) for r in stored if r["model"] == name}

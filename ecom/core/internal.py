@@ -1,0 +1,56 @@
+"""ecom's own tables beside the models (the incremental state, the run history), read back only as
+ecom wrote them: a table changed by hand or by another tool (a column dropped or of another type,
+text that is not JSON) is refused with one line saying what to do, never half-read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from ecom.targets.base import Target
+
+# what a JSON column holds, in JSON's words
+JSON_KINDS = {dict: "object", list: "array"}
+
+
+class InternalTableError(Exception):
+    """One of ecom's own tables is not as ecom wrote it."""
+
+
+def read_rows(
+    target: Target, name: str, schema: pa.Schema, fix: str, json_columns: Mapping[str, type] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of ecom's table `name` ([] before it is first written), with the columns of the
+    `schema` it is written with. Refused (InternalTableError, ending with `fix`) when one of them is
+    missing or of another kind of type, or a JSON column holds a value that is not the JSON text of
+    its kind (`json_columns`: column -> dict or list). Types are compared by kind (a date, a string, a
+    timestamp), not by precision or time zone, which the targets report each in their own way."""
+    if not target.exists(name):
+        return []
+    table = target.table(name)
+    found = table.schema()
+    problems = [
+        f"no column {column}" if column not in found else f"column {column} is {found[column]}, not {dtype}"
+        for column, dtype in ibis.Schema.from_pyarrow(schema).items()
+        if column not in found or type(found[column]) is not type(dtype)
+    ]
+    rows = [] if problems else table.select(*schema.names).to_pyarrow().to_pylist()
+    problems += [
+        f"column {column} holds a value that is not a JSON {JSON_KINDS[kind]}"
+        for column, kind in (json_columns or {}).items()
+        if not all(_is_json(r[column], kind) for r in rows)
+    ]
+    if problems:
+        raise InternalTableError(f"the internal table {name} is not as ecom wrote it ({'; '.join(problems)}): {fix}")
+    return rows
+
+
+def _is_json(text: Any, kind: type) -> bool:
+    try:
+        return isinstance(json.loads(text), kind)
+    except (TypeError, ValueError):  # not text (NULL), or not JSON
+        return False
