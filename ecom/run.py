@@ -29,7 +29,7 @@ from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, describe_os_error, is_duckdb_database
 from ecom.core.interrupts import ctrl_c_pressed, stop_if_ctrl_c
 from ecom.core.registry import Project
-from ecom.core.runs import RunRecord, append
+from ecom.core.runs import RunRecord, append, recorded
 from ecom.core.vars import printable
 from ecom.outputs import catalog
 from ecom.outputs import report as dashboard
@@ -234,6 +234,7 @@ def _steps(
 ) -> None:
     record = outcome.record
     check_replaceable(site)  # before anything is built: the folder is checked again when published
+    recorded(target)  # a history changed by hand could not record the run: stop before it starts
     engine.validate_sources(target)
     record.checked_at = fresh.now()
     outcome.checks = fresh.check(target, record.checked_at, limits)

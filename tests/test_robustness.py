@@ -659,3 +659,29 @@ def test_a_changed_state_table_stops_the_build_and_full_refresh_rebuilds(built, 
     con.close()
     assert state == [(m, "full", None) for m in ("fact_session_metrics", "int_web_sessions", "stg_events")]
     assert cli("build", "--vars", AS_OF, "--path", str(copy))[0] == 0  # the state reads again
+
+
+@pytest.mark.parametrize(
+    "statement, problem",
+    [
+        ("ALTER TABLE _ecom_runs DROP COLUMN status", "no column status"),
+        ("UPDATE _ecom_runs SET tests = 'not json'", "column tests holds a value that is not a JSON array"),
+        (
+            "ALTER TABLE _ecom_runs ALTER started_at TYPE VARCHAR",
+            "column started_at is string, not timestamp('UTC', 6)",
+        ),
+    ],
+)
+def test_a_changed_run_history_is_one_line_in_runs_and_run(copy, tmp_path, statement, problem):
+    """`ecom runs` raised a KeyError (or the JSON parser's error), `ecom run` failed the same way
+    when it recorded the run, after building and publishing."""
+    site = tmp_path / "site"
+    assert cli("run", "--publish", str(site), "--path", str(copy))[0] == 2  # stale: recorded, nothing built
+    tamper(copy, statement)
+    expected = (
+        f"error: the internal table _ecom_runs is not as ecom wrote it ({problem}): "
+        "set it back, or drop it to start a new history (the runs it lists are lost)"
+    )
+    assert assert_refused(copy, "runs") == expected
+    assert assert_refused(copy, "run", "--publish", str(site)) == expected
+    assert not site.exists()

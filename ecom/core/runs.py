@@ -1,7 +1,8 @@
 """The history of `ecom run`: one row per run in `_ecom_runs`, beside the models (`ecom runs` lists it).
 
 Nested results (models, tests, freshness, variables) are JSON text, so the table has the same plain
-columns on DuckDB and BigQuery and an older row never needs a migration.
+columns on DuckDB and BigQuery and an older row never needs a migration. A table not as ecom wrote it
+(changed by hand) is neither listed nor appended to: one line says so, and what the user can do.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ecom.core.internal import read_rows
 from ecom.targets.base import Target
 
 RUNS_TABLE = "_ecom_runs"
@@ -35,7 +37,10 @@ SCHEMA = pa.schema(
         "message": pa.string(),
     }
 )
-JSON_COLUMNS = ("vars", "models", "tests", "freshness")
+JSON_COLUMNS = {"vars": dict, "models": list, "tests": list, "freshness": list}
+# the history is ecom's own and nothing is built from it: a table changed by hand can only be set
+# back by whoever changed it, or dropped, losing the runs it lists
+FIX = "set it back, or drop it to start a new history (the runs it lists are lost)"
 
 
 @dataclass
@@ -62,19 +67,17 @@ class RunRecord:
         return {k: json.dumps(v) if k in JSON_COLUMNS else v for k, v in row.items()}
 
 
+def recorded(target: Target) -> list[dict[str, Any]]:
+    """Every recorded run, its JSON columns as text; [] before the first run."""
+    return read_rows(target, RUNS_TABLE, SCHEMA, FIX, JSON_COLUMNS)
+
+
 def append(target: Target, record: RunRecord) -> None:
     """Add the record to the history table (created by the first run)."""
-    new = pa.Table.from_pylist([record.row()], schema=SCHEMA)
-    if target.exists(RUNS_TABLE):
-        old = target.table(RUNS_TABLE).to_pyarrow().select(SCHEMA.names).cast(SCHEMA)
-        new = pa.concat_tables([old, new])
-    target.write_table(RUNS_TABLE, new)
+    target.write_table(RUNS_TABLE, pa.Table.from_pylist([*recorded(target), record.row()], schema=SCHEMA))
 
 
 def history(target: Target, limit: int) -> list[dict[str, Any]]:
     """The latest `limit` runs, latest first, their JSON columns parsed; [] before the first run."""
-    if not target.exists(RUNS_TABLE):
-        return []
-    t = target.table(RUNS_TABLE)
-    rows = t.order_by([t.started_at.desc(), t.run_id.desc()]).limit(limit).to_pyarrow().to_pylist()
-    return [{k: json.loads(v) if k in JSON_COLUMNS and v is not None else v for k, v in r.items()} for r in rows]
+    latest = sorted(recorded(target), key=lambda r: (r["started_at"], r["run_id"]), reverse=True)[:limit]
+    return [{k: json.loads(v) if k in JSON_COLUMNS else v for k, v in r.items()} for r in latest]
