@@ -577,7 +577,7 @@ def report(
         with err.status("querying the marts and writing the report"):
             values = engine.built_vars(proj, tgt, {})
             try:
-                written = dashboard.write_report(proj.exposures.values(), tgt.table, values, output)
+                written = dashboard.write_report(proj, tgt.table, values, output)
             except dashboard.ReportError as e:
                 raise engine.BuildError(str(e)) from None
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)

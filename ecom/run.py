@@ -66,7 +66,7 @@ def write_site(
     """Everything published, as `ecom report` and `ecom docs` write it: the report as index.html,
     the catalog as docs.html beside it."""
     try:
-        dashboard.write_report(project.exposures.values(), target.table, values, folder / SITE_FILES[0])
+        dashboard.write_report(project, target.table, values, folder / SITE_FILES[0])
     except dashboard.ReportError as e:
         raise engine.BuildError(str(e)) from None
     data = catalog.catalog(project, values, bigquery_at, target)

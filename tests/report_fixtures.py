@@ -662,4 +662,4 @@ def write_fake_report(path, project, **sizes):
 
     marts = fake_marts(**sizes)
     values = fake_values(marts, project)
-    return write_report(project.exposures.values(), marts.__getitem__, values, path), marts, values
+    return write_report(project, marts.__getitem__, values, path), marts, values

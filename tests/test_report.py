@@ -13,6 +13,7 @@ import re
 import ibis
 import pytest
 
+from ecom.core.engine import model_schemas
 from ecom.core.registry import Exposure
 from ecom.outputs.report import ReportError, render
 from ecom.outputs.report.layout import Dataset, Page
@@ -104,8 +105,8 @@ def test_an_undeclared_column_is_refused():
         return Page("p", "P", [Dataset("d", j)], [])
 
     with pytest.raises(ReportError, match=r"page page reads m\.b, m\.c without declaring"):
-        render.page_of(_exposure(page, {"m": ("a",)}), {"m": t}.__getitem__, {})
-    render.page_of(_exposure(page, {"m": ("a", "b", "c")}), {"m": t}.__getitem__, {})
+        render.page_of(_exposure(page, {"m": ("a",)}), {"m": t}.__getitem__, {}, {"m": t.schema()})
+    render.page_of(_exposure(page, {"m": ("a", "b", "c")}), {"m": t}.__getitem__, {}, {"m": t.schema()})
 
 
 def test_an_undeclared_mart_is_refused():
@@ -115,29 +116,28 @@ def test_an_undeclared_mart_is_refused():
         return Page("p", "P", [Dataset("d", m.cross_join(other).select("a", "z"))], [])
 
     with pytest.raises(ReportError, match="fact_secret"):
-        render.page_of(_exposure(page, {"m": ("a",)}), {"m": t}.__getitem__, {})
+        render.page_of(_exposure(page, {"m": ("a",)}), {"m": t}.__getitem__, {}, {"m": t.schema()})
 
 
 @pytest.mark.parametrize(
-    ("mart", "message"),
+    ("mart", "problem"),
     [
-        ({"b": [2.0]}, "page page cannot read the marts as built (no column m.a): rebuild with `ecom build`"),
-        (
-            {"a": ["1"]},
-            "page page cannot read the marts as built ('StringColumn' object has no attribute 'sum'): rebuild with "
-            "`ecom build`",
-        ),
+        ({"b": [2.0]}, "no column m.a"),
+        ({"a": ["1"]}, "m.a is string, not float64"),
+        ({"a": [dt.date(2024, 1, 1)]}, "m.a is date, not float64"),
     ],
 )
-def test_a_mart_built_otherwise_than_its_model_is_one_line_saying_rebuild(mart, message):
-    """A mart of another version of the models, or changed by hand: a traceback before."""
+def test_a_mart_built_otherwise_than_its_model_is_one_line_saying_rebuild(mart, problem):
+    """A mart of another version of the models, or changed by hand: a traceback before (a column
+    held as text said `'StringColumn' object has no attribute 'sum'`)."""
 
     def page(m):
         return Page("p", "P", [Dataset("d", m.aggregate(total=m.a.sum()))], [])
 
+    built_as = {"m": ibis.schema({"a": "float64"})}
     with pytest.raises(ReportError) as refused:
-        render.page_of(_exposure(page, {"m": ("a",)}), {"m": ibis.memtable(mart)}.__getitem__, {})
-    assert str(refused.value) == message
+        render.page_of(_exposure(page, {"m": ("a",)}), {"m": ibis.memtable(mart)}.__getitem__, {}, built_as)
+    assert str(refused.value) == f"page page cannot read the marts as built ({problem}): rebuild with `ecom build`"
 
 
 def test_project_load_refuses_an_exposure_whose_reads_differ_from_its_parameters():
@@ -249,7 +249,7 @@ def test_every_dataset_compiles_to_bigquery(project):
     sql = [
         ibis.to_sql(ds.expr, dialect="bigquery")
         for e in project.exposures.values()
-        for ds in render.page_of(e, marts.__getitem__, values).datasets
+        for ds in render.page_of(e, marts.__getitem__, values, model_schemas(project)).datasets
     ]
     assert len(sql) >= 12
     assert all("CURRENT_DATE" not in s and "CURRENT_TIMESTAMP" not in s for s in sql)
@@ -260,9 +260,7 @@ def test_report_on_empty_marts(tmp_path, project):
     marts = {
         n: (t if n == "_ecom_vars" else t.limit(0)) for n, t in fake_marts(days=5, n_products=5, n_users=5).items()
     }
-    path = render.write_report(
-        project.exposures.values(), marts.__getitem__, fake_values(marts, project), tmp_path / "r.html"
-    )
+    path = render.write_report(project, marts.__getitem__, fake_values(marts, project), tmp_path / "r.html")
     assert all(d["n"] == 0 for d in embedded(path)["datasets"].values())
 
 

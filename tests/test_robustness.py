@@ -685,3 +685,39 @@ def test_a_changed_run_history_is_one_line_in_runs_and_run(copy, tmp_path, state
     assert assert_refused(copy, "runs") == expected
     assert assert_refused(copy, "run", "--publish", str(site)) == expected
     assert not site.exists()
+
+
+# Marts changed by hand to a type or value ibis reads but the page cannot show.
+REBUILD = "rebuild with `ecom build`"
+
+
+@pytest.mark.parametrize(
+    "statement, expected",
+    [
+        (
+            "ALTER TABLE fact_daily_pnl ALTER net_revenue TYPE DECIMAL(18, 2)",
+            "page overview cannot read the marts as built (fact_daily_pnl.net_revenue is decimal(18, 2), not float64)",
+        ),
+        (
+            "ALTER TABLE fact_daily_pnl ALTER date TYPE TIMESTAMP",
+            "page overview cannot read the marts as built (fact_daily_pnl.date is timestamp(6), not date)",
+        ),
+        (
+            "UPDATE fact_daily_pnl SET net_revenue = 'NaN' WHERE date = (SELECT max(date) FROM fact_daily_pnl)",
+            "the report's dataset pnl has NaN or infinity in net_revenue, which the models never write",
+        ),
+        (
+            "UPDATE fact_campaign_performance SET spend = 'inf' WHERE campaign_id = "
+            "(SELECT min(campaign_id) FROM fact_campaign_performance)",
+            "the report's dataset campaigns has NaN or infinity in spend, which the models never write",
+        ),
+    ],
+)
+def test_report_refuses_a_mart_changed_to_what_the_page_cannot_show(copy, tmp_path, statement, expected):
+    """A DECIMAL failed in the JSON encoder, a NaN or inf in it too (JSON has neither), a date held
+    as TIMESTAMP in ibis's union of the daily and monthly rows: tracebacks."""
+    tamper(copy, statement)
+    report = tmp_path / "report.html"
+    report.write_text("the old report")
+    assert assert_refused(copy, "report", "--out", str(report)) == f"error: {expected}: {REBUILD}"
+    assert report.read_text() == "the old report"

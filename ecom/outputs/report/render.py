@@ -19,18 +19,20 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
-from ibis.common.exceptions import IbisTypeError
 
+from ecom.core import engine
 from ecom.core.files import atomic_write
-from ecom.core.registry import Exposure
+from ecom.core.registry import Exposure, Project
 from ecom.outputs.report.layout import Dataset, Page
 
 TableFn = Callable[[str], ir.Table]
 ASSETS = files("ecom.outputs.report") / "assets"
 # relations that pass their parent's columns through unchanged: a column read through one is read of the parent
 _PASS_THROUGH = (ops.Filter, ops.Sort, ops.Limit, ops.Reference, ops.Distinct)
+REBUILD = "rebuild with `ecom build`"
 
 
 class ReportError(Exception):
@@ -56,19 +58,25 @@ def reads_of(expr: ir.Table, tables: Mapping[str, ir.Table]) -> set[tuple[str, s
     return found
 
 
-def page_of(exposure: Exposure, table: TableFn, values: Mapping[str, Any]) -> Page:
+def page_of(exposure: Exposure, table: TableFn, values: Mapping[str, Any], built_as: Mapping[str, ibis.Schema]) -> Page:
     """Call the exposure with its marts and variables; refuse any read it did not declare, and marts
-    built otherwise than the models say (by another version, or changed by hand)."""
+    built otherwise than the models say (by another version, or changed by hand): a column missing or
+    of another type than in the models' schemas `built_as` (engine.model_schemas). Another type is
+    refused even where a page could read it (a DECIMAL as a float): the pages' sums, dates and JSON
+    are written for the models' types, and `ecom build` gives them back."""
     tables = {m: table(m) for m in exposure.reads}
-    missing = sorted(f"{m}.{c}" for m, columns in exposure.reads.items() for c in columns if c not in tables[m].columns)
-    problem = f"no column {', '.join(missing)}" if missing else None
-    if not missing:
-        try:
-            page = exposure.func(**{p: tables[p] if p in tables else values[p] for p in exposure.params})
-        except (IbisTypeError, AttributeError) as e:  # a column of another type: 'StringColumn' has no sum
-            problem = str(e)
-    if problem:
-        raise ReportError(f"page {exposure.name} cannot read the marts as built ({problem}): rebuild with `ecom build`")
+    found = {m: t.schema() for m, t in tables.items()}
+    reads = [(m, c) for m, columns in exposure.reads.items() for c in columns]
+    missing = sorted(f"{m}.{c}" for m, c in reads if c not in found[m])
+    retyped = sorted(
+        f"{m}.{c} is {found[m][c]}, not {built_as[m][c]}"
+        for m, c in reads
+        if c in found[m] and found[m][c].copy(nullable=True) != built_as[m][c].copy(nullable=True)
+    )
+    problems = ([f"no column {', '.join(missing)}"] if missing else []) + retyped
+    if problems:
+        raise ReportError(f"page {exposure.name} cannot read the marts as built ({'; '.join(problems)}): {REBUILD}")
+    page = exposure.func(**{p: tables[p] if p in tables else values[p] for p in exposure.params})
     for ds in page.datasets:
         undeclared = sorted(
             f"{m}.{c}" if c else m
@@ -91,7 +99,7 @@ def _value(x: Any) -> Any:
         return x.isoformat()[:10]
     if isinstance(x, float):
         # other fractions (credited orders and revenue, daily units) to 6 decimals: the file stays small
-        return round(x, 6) if math.isfinite(x) else None
+        return round(x, 6)
     return x
 
 
@@ -116,6 +124,13 @@ def encode(ds: Dataset) -> dict[str, Any]:
     columns: dict[str, Any] = {}
     for name in table.column_names:
         values = table.column(name).to_pylist()
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            # Refused, not written as null: JSON has no NaN or infinity, and a null is left out of the
+            # page's sums, whose totals would look right and be wrong. The models never write either
+            # (a ratio without a denominator is NULL; pages embed sums): a mart was changed by hand.
+            raise ReportError(
+                f"the report's dataset {ds.name} has NaN or infinity in {name}, which the models never write: {REBUILD}"
+            )
         if name in ds.money:
             columns[name] = [_cents(v) for v in values]
             continue
@@ -201,7 +216,9 @@ def render_html(data: Mapping[str, Any], values: Mapping[str, Any]) -> str:
     return page
 
 
-def write_report(exposures: Iterable[Exposure], table: TableFn, values: Mapping[str, Any], path: Path) -> Path:
-    """Query the pages through `table(name)` with the build's variables and write the dashboard to `path`."""
-    pages = [page_of(e, table, values) for e in exposures]
+def write_report(project: Project, table: TableFn, values: Mapping[str, Any], path: Path) -> Path:
+    """Query the project's pages through `table(name)` with the build's variables and write the
+    dashboard to `path`."""
+    built_as = engine.model_schemas(project)
+    pages = [page_of(e, table, values, built_as) for e in project.exposures.values()]
     return atomic_write(path, render_html(report_data(pages, values), values))
