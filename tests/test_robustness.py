@@ -687,6 +687,38 @@ def test_a_changed_run_history_is_one_line_in_runs_and_run(copy, tmp_path, state
     assert not site.exists()
 
 
+@pytest.mark.parametrize(
+    "statement, table, problem",
+    [
+        ("ALTER TABLE _ecom_vars DROP COLUMN value", "_ecom_vars", "no column value"),
+        ("ALTER TABLE _ecom_build ALTER rows TYPE VARCHAR", "_ecom_build", "column rows is string, not int64"),
+    ],
+)
+def test_a_changed_build_record_is_one_line_and_a_build_writes_it_anew(built, copy, statement, table, problem):
+    """`ecom test` raised KeyError: 'value' on _ecom_vars without its value column; a build over
+    _ecom_build without a column wrote it back with that column NULL for every other model."""
+    tamper(copy, statement)
+    expected = (
+        f"error: the internal table {table} is not as ecom wrote it ({problem}): run `ecom build` to write it anew"
+    )
+    command = ["test"] if table == "_ecom_vars" else ["docs", "--out", str(copy.parent / "docs.html")]
+    assert assert_refused(copy, *command) == expected
+    assert cli("build", "--vars", AS_OF, "--path", str(copy))[0] == 0
+    with duckdb.connect(str(copy), read_only=True) as con:
+        columns = con.execute(f"SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = '{table}'")
+        assert columns.fetchall() == (
+            [("name", "VARCHAR"), ("value", "VARCHAR")]
+            if table == "_ecom_vars"
+            else [
+                ("model", "VARCHAR"),
+                ("rows", "BIGINT"),
+                ("seconds", "DOUBLE"),
+                ("built_at", "TIMESTAMP WITH TIME ZONE"),
+            ]
+        )
+    assert cli(*command, "--path", str(copy))[0] == 0
+
+
 # Marts changed by hand to a type or value ibis reads but the page cannot show.
 REBUILD = "rebuild with `ecom build`"
 

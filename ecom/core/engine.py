@@ -19,7 +19,7 @@ import pyarrow as pa
 from ecom.core import incremental
 from ecom.core.dialects import query_parameter
 from ecom.core.docstrings import ModelDoc, model_docs
-from ecom.core.internal import InternalTableError
+from ecom.core.internal import InternalTableError, read_rows
 from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
@@ -32,6 +32,12 @@ __all__ = ["resolve_vars"]
 VARS_TABLE = "_ecom_vars"  # the variables of the last build, beside the models
 # Each built model's row count, seconds and when (UTC) its last build ran, beside the models.
 BUILD_TABLE = "_ecom_build"
+VARS_SCHEMA = pa.schema([("name", pa.string()), ("value", pa.string())])
+BUILD_SCHEMA = pa.schema(
+    [("model", pa.string()), ("rows", pa.int64()), ("seconds", pa.float64()), ("built_at", pa.timestamp("us", "UTC"))]
+)
+# both are written anew by every build (a partial one keeps the other models' rows of _ecom_build)
+REWRITE = "run `ecom build` to write it anew"
 
 
 class BuildError(Exception):
@@ -182,7 +188,7 @@ def build(
     started = dt.datetime.now(dt.UTC)
     with target.transaction():
         recorded = printable(project.vars, values)
-        target.write_table(VARS_TABLE, pa.table({"name": list(recorded), "value": list(recorded.values())}))
+        target.write_table(VARS_TABLE, pa.table([list(recorded), list(recorded.values())], schema=VARS_SCHEMA))
         prepare = _preparer(project, target, selected, values)
         with ThreadPoolExecutor(1, thread_name_prefix="ecom-prepare") as ahead:
             prepared = {n: ahead.submit(prepare, n) for n in selected}
@@ -208,6 +214,8 @@ def _refuse_mixing_builds(project: Project, target: Target, selected: list[str],
     one as_of over staging at another). A secret is recorded only as set or not: not compared."""
     unselected = {up for name in selected for up in project.ancestors(name)} - set(selected)
     used = {v for up in unselected for v in project.vars_of(up) if not project.vars[v].secret}
+    if not used:  # a full build reads no model as built: it needs no record of the last one
+        return
     stored, now = stored_vars(project, target), printable(project.vars, values)
     changed = sorted(v for v in used if v in stored and stored[v] != now[v])
     if changed:
@@ -384,26 +392,20 @@ def table_description(doc: ModelDoc) -> str:
 
 
 def _record_build(target: Target, results: list[ModelResult], started: dt.datetime) -> None:
-    """Update BUILD_TABLE: these models' results replace their previous ones; other models keep theirs."""
-    rows = {r["model"]: r for r in last_builds(target).values()}
+    """Update BUILD_TABLE: these models' results replace their previous ones; other models keep
+    theirs, unless the table was changed by hand: then it is written anew, from this build."""
+    try:
+        rows = last_builds(target)
+    except InternalTableError:
+        rows = {}
     for r in results:
         rows[r.name] = {"model": r.name, "rows": r.rows, "seconds": r.seconds, "built_at": started}
-    schema = pa.schema(
-        [
-            ("model", pa.string()),
-            ("rows", pa.int64()),
-            ("seconds", pa.float64()),
-            ("built_at", pa.timestamp("us", "UTC")),
-        ]
-    )
-    target.write_table(BUILD_TABLE, pa.Table.from_pylist(list(rows.values()), schema))
+    target.write_table(BUILD_TABLE, pa.Table.from_pylist(list(rows.values()), BUILD_SCHEMA))
 
 
 def last_builds(target: Target) -> dict[str, dict[str, Any]]:
     """Each model's last build on the target (model, rows, seconds, built_at); none: {}."""
-    if not target.exists(BUILD_TABLE):
-        return {}
-    return {r["model"]: r for r in target.table(BUILD_TABLE).to_pyarrow().to_pylist()}
+    return {r["model"]: r for r in read_rows(target, BUILD_TABLE, BUILD_SCHEMA, REWRITE)}
 
 
 def dry_run_plan(
@@ -592,9 +594,7 @@ def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> di
 
 def stored_vars(project: Project, target: Target) -> dict[str, str]:
     """The project's variables as the last build on the target stored them (name -> text); none: {}."""
-    if not target.exists(VARS_TABLE):
-        return {}
-    rows = target.table(VARS_TABLE).to_pyarrow().to_pylist()
+    rows = read_rows(target, VARS_TABLE, VARS_SCHEMA, REWRITE)
     return {r["name"]: r["value"] for r in rows if r["name"] in project.vars}
 
 
