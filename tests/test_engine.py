@@ -390,7 +390,7 @@ def test_compiled_sql_names_the_salt_and_never_holds_it(db_with_event, tmp_path,
         monkeypatch.setenv("ECOM_VISITOR_SALT", salt)
         out = tmp_path / f"out{i}"
         args = ["compile", "--select", "stg_events", "--vars", "as_of=2024-03-01", "--out", str(out)]
-        result = runner.invoke(app, [*args, "--path", str(db_with_event), *where])
+        result = runner.invoke(app, [*args, *(where or ["--path", str(db_with_event)])])
         assert result.exit_code == 0, result.output
         (sql,) = [f.read_text() for f in out.rglob("stg_events.sql")]
         assert salt not in sql and salt not in result.output

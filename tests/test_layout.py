@@ -21,7 +21,13 @@ PARTS = {
     "run": ("ecom.run",),
     "data": ("ecom.data",),
     "outputs": ("ecom.outputs",),
-    "engine": ("ecom.core.engine", "ecom.core.incremental", "ecom.core.freshness", "ecom.core.runs"),
+    "engine": (
+        "ecom.core.engine",
+        "ecom.core.incremental",
+        "ecom.core.freshness",
+        "ecom.core.runs",
+        "ecom.core.internal",
+    ),
     "targets": ("ecom.targets",),
     "models": ("marts",),
     # the report's layout vocabulary is plain data the pages in marts/report.py are written in

@@ -114,7 +114,7 @@ def test_empty_orders_stop_the_build_before_any_model(copy, tmp_path):
     shutil.copytree(SCENARIO, folder)
     header = (folder / "orders.csv").read_text().splitlines()[0]
     (folder / "orders.csv").write_text(header + "\n")
-    assert cli("load", str(folder), "--path", str(copy))[0] == 0
+    assert cli("load", str(folder), "--allow-empty", "--path", str(copy))[0] == 0
     models = {t: v for t, v in snapshot(copy).items() if t.startswith("main.")}
     message = assert_refused(copy, "build")
     assert "as_of" in message and "--vars as_of=" in message
