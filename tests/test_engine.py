@@ -161,27 +161,41 @@ def test_failed_build_leaves_every_table_as_it_was(project):
     assert not target.exists("fact_broken")
 
 
-def test_a_partial_build_keeps_the_variables_of_the_models_it_reads(project):
+def test_a_partial_build_keeps_the_variables_of_the_models_it_leaves(project):
     """`--select marts --vars as_of=<other>` on a full build made marts at one as_of over staging
-    at another (and `ecom test` then failed); a variable only the selection uses may change."""
+    at another (and `ecom test` then failed). The models a build leaves as they are were built
+    with the variables it records: one they use may not change; one only the selection uses may."""
     target = DuckDBTarget(":memory:")
     target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
     values = engine.target_vars(project, target, {})
     engine.build(project, target, project.order, values)
     before = {name: target.table(name).to_pyarrow() for name in project.order}
-    selected = project.select(["marts"])
-    earlier = {**values, "as_of": dt.date(2024, 3, 1), "session_timeout_minutes": 45}
-    with pytest.raises(engine.BuildError) as e:
-        engine.build(project, target, selected, earlier)
-    assert str(e.value) == (
-        "as_of=2024-03-01, session_timeout_minutes=45: the models this build reads as built (stg_orders, "
-        "stg_order_items, stg_users, stg_events, stg_inventory, stg_marketing, int_web_sessions) were built with "
-        "as_of=2024-03-05, session_timeout_minutes=30, and would disagree with the selected ones; select them "
-        "too (e.g. --select +MODEL) or build with the values they have"
+    earlier = {**values, "as_of": dt.date(2024, 3, 1)}
+    tail = (
+        "and would disagree with the ones it builds; build them too (e.g. without --select), "
+        "or keep the values they have"
     )
+    # the staging models use as_of, int_web_sessions the timeout (their signatures)
+    with pytest.raises(engine.BuildError) as e:
+        engine.build(project, target, project.select(["marts"]), {**earlier, "session_timeout_minutes": 45})
+    assert str(e.value) == (
+        "as_of=2024-03-01, session_timeout_minutes=45: the built models this build leaves as they are (stg_orders, "
+        "stg_order_items, stg_users, stg_events, stg_inventory, stg_marketing, int_web_sessions) were built with "
+        f"as_of=2024-03-05, session_timeout_minutes=30, {tail}"
+    )
+    # stg_products reads no as_of, but every model that does would be left at the old one
+    for refused in (engine.build, engine.dry_run_plan):
+        with pytest.raises(engine.BuildError) as e:
+            refused(project, target, ["stg_products"], earlier)
+        assert str(e.value) == (
+            "as_of=2024-03-01: the built models this build leaves as they are (stg_orders, stg_order_items, "
+            "stg_users, stg_events, stg_inventory, stg_marketing, fact_inventory_forecast, dim_customers, "
+            f"fact_cohort_retention, fact_daily_pnl, fact_channel_economics) were built with as_of=2024-03-05, {tail}"
+        )
     assert {name: target.table(name).to_pyarrow() for name in project.order} == before
-    engine.build(project, target, ["fact_inventory_forecast"], {**values, "critical_days": 3})
-    engine.build(project, target, project.select(["+int_orders"]), {**values, "as_of": dt.date(2024, 3, 1)})
+    for critical_days in (3, 7):  # only fact_inventory_forecast uses it: recorded, then changed back
+        engine.build(project, target, ["fact_inventory_forecast"], {**values, "critical_days": critical_days})
+    engine.build(project, target, project.order, earlier)
     assert target.row_count("stg_orders") == 1  # the order of 2024-03-01 alone
 
 

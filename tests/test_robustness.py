@@ -698,9 +698,8 @@ def test_a_changed_build_record_is_one_line_and_a_build_writes_it_anew(built, co
     """`ecom test` raised KeyError: 'value' on _ecom_vars without its value column; a build over
     _ecom_build without a column wrote it back with that column NULL for every other model."""
     tamper(copy, statement)
-    expected = (
-        f"error: the internal table {table} is not as ecom wrote it ({problem}): run `ecom build` to write it anew"
-    )
+    rewrite = "run `ecom build` (every model) to write it anew"
+    expected = f"error: the internal table {table} is not as ecom wrote it ({problem}): {rewrite}"
     command = ["test"] if table == "_ecom_vars" else ["docs", "--out", str(copy.parent / "docs.html")]
     assert assert_refused(copy, *command) == expected
     assert cli("build", "--vars", AS_OF, "--path", str(copy))[0] == 0

@@ -37,7 +37,7 @@ BUILD_SCHEMA = pa.schema(
     [("model", pa.string()), ("rows", pa.int64()), ("seconds", pa.float64()), ("built_at", pa.timestamp("us", "UTC"))]
 )
 # both are written anew by every build (a partial one keeps the other models' rows of _ecom_build)
-REWRITE = "run `ecom build` to write it anew"
+REWRITE = "run `ecom build` (every model) to write it anew"
 
 
 class BuildError(Exception):
@@ -209,22 +209,26 @@ def build(
 
 
 def _refuse_mixing_builds(project: Project, target: Target, selected: list[str], values: Mapping[str, Any]) -> None:
-    """A build of some models reads the models upstream of them as built: a variable those were
-    built with (as _ecom_vars recorded it) may not change, or the tables would disagree (marts at
-    one as_of over staging at another). A secret is recorded only as set or not: not compared."""
-    unselected = {up for name in selected for up in project.ancestors(name)} - set(selected)
-    used = {v for up in unselected for v in project.vars_of(up) if not project.vars[v].secret}
-    if not used:  # a full build reads no model as built: it needs no record of the last one
+    """A build records its variables (_ecom_vars) for every model: the built models it leaves as
+    they are must have been built with the values it records. So a variable one of them uses may
+    not change: marts at one as_of over staging at another would disagree, and `ecom test` would
+    check the others against values they were not built with. A secret is recorded only as set or
+    not: not compared (a changed salt rebuilds the incremental models in full, by their digest)."""
+    others = set(project.models) - set(selected)
+    used = {v for m in others for v in project.vars_of(m) if not project.vars[v].secret}
+    if not used:  # a full build leaves no model as it was: it needs no record of the last one
         return
     stored, now = stored_vars(project, target), printable(project.vars, values)
     changed = sorted(v for v in used if v in stored and stored[v] != now[v])
-    if changed:
-        upstream = [n for n in project.order if n in unselected and set(project.vars_of(n)) & set(changed)]
+    if not changed:
+        return
+    built = last_builds(target)
+    kept = [n for n in project.order if n in others and n in built and set(project.vars_of(n)) & set(changed)]
+    if kept:
         raise BuildError(
-            f"{', '.join(f'{v}={now[v]}' for v in changed)}: the models this build reads as built "
-            f"({', '.join(upstream)}) were built with {', '.join(f'{v}={stored[v]}' for v in changed)}, "
-            "and would disagree with the selected ones; select them too (e.g. --select +MODEL) or build with "
-            "the values they have"
+            f"{', '.join(f'{v}={now[v]}' for v in changed)}: the built models this build leaves as they are "
+            f"({', '.join(kept)}) were built with {', '.join(f'{v}={stored[v]}' for v in changed)}, and would "
+            "disagree with the ones it builds; build them too (e.g. without --select), or keep the values they have"
         )
 
 
@@ -417,6 +421,7 @@ def dry_run_plan(
     its expression is inlined (reading its own inputs), and the estimate covers computing it.
     """
     selected = list(selected)
+    _refuse_mixing_builds(project, target, selected, values)  # what the build would refuse, before its estimate
     bind_secrets(project, target, values)
     needed = set(selected).union(*(project.ancestors(n) for n in selected))
     unbuilt: dict[str, ir.Table] = {}
