@@ -478,6 +478,41 @@ def test_generate_parquet_onto_a_file(copy, tmp_path):
     assert target.read_text() == "mine"
 
 
+def test_generate_parquet_with_a_folder_in_the_way_writes_nothing(copy, tmp_path):
+    """The folder was found only when the files were renamed, after the database's commit: the
+    raw tables and some Parquet files replaced, and the message said nothing was."""
+    folder = tmp_path / "parquet"
+    (folder / "users.parquet").mkdir(parents=True)
+    (folder / "orders.parquet").write_text("old")
+    message = assert_refused(copy, "generate", "--scale", "0.001", "--parquet", str(folder))
+    assert message == f"error: --parquet {folder}: users.parquet is a folder: remove it, or give another"
+    assert sorted(p.name for p in folder.iterdir()) == ["orders.parquet", "users.parquet"]
+    assert (folder / "orders.parquet").read_text() == "old"
+
+
+def test_generate_says_so_when_the_parquet_files_fail_after_the_commit(copy, tmp_path):
+    folder = tmp_path / "parquet"
+    driver = textwrap.dedent(
+        f"""
+        import ecom.data.generate as g
+        renames = g._ParquetSink.commit
+        def full(self):  # the --parquet folder's renames fail; the database's scratch files are renamed
+            if self.folder.name == {folder.name!r}:
+                raise OSError(28, "No space left on device")
+            renames(self)
+        g._ParquetSink.commit = full
+        """
+    )
+    done = shell("generate", "--scale", "0.001", "--path", str(copy), "--parquet", str(folder), driver=driver)
+    assert done.returncode == 1
+    assert one_line_error(done.stderr) == (
+        f"error: the database holds the new data, but the Parquet files in {folder} may be partly replaced "
+        "([Errno 28] No space left on device): generate them again with --no-duckdb"
+    )
+    with duckdb.connect(str(copy), read_only=True) as con:  # the generated users, not the scenario's
+        assert con.execute("SELECT count(*) FROM raw.users").fetchone()[0] == 100
+
+
 def test_bigquery_settings_of_the_wrong_kind(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "ecom.toml").write_text("[bigquery]\nproject = 5\n")

@@ -886,6 +886,12 @@ def run(
         )
     if parquet_dir is not None and pathlib.Path(parquet_dir).exists() and not pathlib.Path(parquet_dir).is_dir():
         raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
+    # a folder in the way of a file is found now, not when the files are renamed after the database's commit
+    in_the_way = [
+        f"{t}.parquet" for t in RAW_SCHEMAS if parquet_dir and pathlib.Path(parquet_dir, f"{t}.parquet").is_dir()
+    ]
+    if in_the_way:
+        raise GenerateError(f"--parquet {parquet_dir}: {', '.join(in_the_way)} is a folder: remove it, or give another")
     if target is not None and not isinstance(target, DuckDBTarget):
         raise GenerateError(
             f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
@@ -896,6 +902,7 @@ def run(
     counters = Counters(sessions=np.zeros((clock.days, len(EVENT_SOURCES)), np.int64))
     catalog = build_catalog(seed)
     sinks: list = []
+    committed: list = []
     counts = dict.fromkeys(RAW_SCHEMAS, 0)
 
     def emit(table: str, data: pa.Table) -> None:
@@ -923,9 +930,15 @@ def run(
             s.close()
         for s in sinks:
             s.commit()
+            committed.append(s)
     except BaseException as e:
         for s in sinks:
             s.abort()
+        if committed and isinstance(e, Exception):  # the renames after the commit: rare, but not "nothing"
+            raise GenerateError(
+                f"the database holds the new data, but the Parquet files in {parquet_dir} may be partly replaced "
+                f"({first_line(e)}): generate them again with --no-duckdb"
+            ) from None
         _raise_write_error(e)
     return {t: counts[t] for t in RAW_SCHEMAS}
 
