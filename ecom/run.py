@@ -47,6 +47,7 @@ class Outcome:
     checks: list[fresh.Freshness]
     tests: list[engine.TestResult]
     notified: str | None  # why the notification failed, or None
+    history: list[dict[str, Any]] | None = None  # the runs recorded before this one, once read
 
     @property
     def stale(self) -> list[fresh.Freshness]:
@@ -219,7 +220,7 @@ def _finish(target: Target, outcome: Outcome, notify_url: str | None) -> None:
     record.ended_at = dt.datetime.now(dt.UTC)
     if notify_url and (record.status != "success" or outcome.stale):
         outcome.notified = notify(notify_url, summary(outcome))
-    append(target, record)
+    append(target, record, outcome.history)
 
 
 def _steps(
@@ -234,7 +235,8 @@ def _steps(
 ) -> None:
     record = outcome.record
     check_replaceable(site)  # before anything is built: the folder is checked again when published
-    recorded(target)  # a history changed by hand could not record the run: stop before it starts
+    # read first: a history changed by hand could not record the run, which stops before it starts
+    outcome.history = recorded(target)
     engine.validate_sources(target)
     record.checked_at = fresh.now()
     outcome.checks = fresh.check(target, record.checked_at, limits)

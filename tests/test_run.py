@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from ecom.cli import app
 from ecom.core import freshness as fresh
+from ecom.core import runs as runs_module
 from ecom.core.files import FileWriteError
 from ecom.core.runs import RUNS_TABLE, history
 from ecom.run import check_replaceable, publish
@@ -243,11 +244,20 @@ def morning(tmp_path_factory, webhook):
     url, received = webhook
     folder = tmp_path_factory.mktemp("run")
     site = folder / "site"
-    runs, notified, sites, recorded, catalog_models = {}, {}, {}, {}, []
+    runs, notified, sites, recorded, catalog_models, reads = {}, {}, {}, {}, [], {}
+    read_rows = runs_module.read_rows
 
     def morning_run(name: str, now: str) -> None:
         before = len(received)
-        runs[name] = ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url, now=now)
+        reads[name] = 0
+
+        def counted(*args, **kwargs):  # the history's reads (a query each on BigQuery)
+            reads[name] += args[1] == RUNS_TABLE
+            return read_rows(*args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(runs_module, "read_rows", counted)
+            runs[name] = ecom(folder, "run", "--vars", VARS, "--publish", str(site), "--notify", url, now=now)
         notified[name] = received[before:]
         sites[name] = (site / "index.html").read_text()
         if name == "fresh":
@@ -290,6 +300,7 @@ def morning(tmp_path_factory, webhook):
         notified=notified,
         sites=sites,
         recorded=recorded,
+        reads=reads,
         rebuilt=rebuilt,
         catalog_models=catalog_models[0],
         leftovers=sorted(p.name for p in folder.iterdir() if p.name.startswith(".site")),
@@ -372,6 +383,10 @@ def test_a_failing_data_test_keeps_the_previous_report(morning):
     assert ORPHAN in failing
     [message] = morning.notified["failing"]
     assert "failed" in message["body"]["text"] and ORPHAN in message["body"]["text"]
+
+
+def test_a_run_reads_the_history_once(morning):
+    assert morning.reads == {"fresh": 1, "warn": 1, "stale": 1, "failing": 1}
 
 
 def test_ecom_runs_lists_the_runs_latest_first(morning):

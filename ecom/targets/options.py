@@ -81,11 +81,14 @@ def choose_target(options: TargetOptions, environ: Mapping[str, str] | None = No
     else:
         raise TargetError(f"unknown target {name!r}: {_known(targets, path)}")
     given = {k: v for k, v in asdict(options).items() if k != "target" and v is not None}
-    foreign = [f"--{k.replace('_', '-')}" for k in given if k not in kind.settings]
+    foreign = [k for k in given if k not in kind.settings]
     if foreign:  # e.g. --max-bytes-billed on DuckDB: the cap the user counts on would not apply
+        owner = next(t.name for t in TYPES.values() if foreign[0] in t.settings)
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in foreign)
+        one = len(foreign) == 1
         raise TargetError(
-            f"{', '.join(foreign)}: not a setting of {kind.name} targets, and target {name} is one; "
-            f"drop it, or choose a target of the type it belongs to with --target"
+            f"{flags} {'is a' if one else 'are'} {owner} setting{'' if one else 's'}, and target {name} is "
+            f"{kind.name}: drop {'it' if one else 'them'}, or choose a {owner} target with --target"
         )
     return ChosenTarget(name, kind, given, named)
 
