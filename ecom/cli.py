@@ -29,7 +29,7 @@ from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import committed, ctrl_c_pressed, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
-from ecom.core.sources import RAW_SCHEMAS, SourceContractError
+from ecom.core.sources import SourceContractError
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
 from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
@@ -536,9 +536,12 @@ def test(
             raise engine.BuildError(
                 f"not built on {engine.describe(tgt)}: {', '.join(missing)}; run `ecom build` first"
             )
-        # a view reads its raw tables when tested: one gone is the contract's line, not an error per test
-        views = [m for m in proj.models.values() if m.materialization(tgt.name) == "view" and tgt.exists(m.name)]
-        engine.validate_sources(tgt, sorted({p for m in views for p in m.params if p in RAW_SCHEMAS}), values=False)
+        # a view reads its raw tables when tested: one gone is the contract's line, not an error per
+        # test; the views are those the tests read (relationships name their parent models)
+        read = set(selected) | {p.split(".")[0] for m in selected for p in proj.models[m].relationships.values()}
+        read |= {up for m in read for up in proj.ancestors(m)}
+        views = [m for m in read if proj.models[m].materialization(tgt.name) == "view"]
+        engine.validate_sources(tgt, sorted({s for m in views for s in proj.sources_of(m)}), values=False)
         cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
         colors = {"pass": "green", "fail": "red", "error": "red"}
 

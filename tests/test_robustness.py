@@ -604,6 +604,8 @@ def test_test_of_a_view_whose_raw_table_is_gone_names_it(copy):
     assert code == 1 and "ERROR" not in stderr
     assert "- orders: expected a table, found none" in stderr
     assert snapshot(copy) == before
+    # the tests of the products' and inventory's models read no view over orders
+    assert cli("test", "--select", "stg_products", "--select", "stg_inventory", "--path", str(copy))[0] == 0
 
 
 def test_test_and_report_only_read(copy, tmp_path):
