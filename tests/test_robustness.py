@@ -28,7 +28,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ecom.cli import app
+from ecom.core import files
 from ecom.core.engine import validate_sources
+from ecom.core.files import FileWriteError
 from ecom.core.sources import SourceContractError
 from ecom.targets.duckdb import DuckDBTarget
 from tests.conftest import FIXTURES, snapshot
@@ -307,6 +309,26 @@ def test_full_disk_compile_keeps_the_old_files(tmp_path):
     assert "File too large" in one_line_error(done.stderr)
     assert old.read_text() == "-- old"
     assert not [p for p in old.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_rename_failing_after_others_says_which_were_replaced(tmp_path, monkeypatch):
+    """Every path is checked first, so this is seldom; the message said nothing was replaced."""
+    renamed = []
+
+    def replace(src, dst):
+        if renamed:
+            raise OSError(28, "No space left on device")
+        renamed.append(dst)
+        os.rename(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(FileWriteError) as e:
+        files.atomic_write_all({tmp_path / "a.sql": "a", tmp_path / "b.sql": "b"})
+    assert (
+        str(e.value)
+        == f"cannot write {tmp_path / 'b.sql'}: No space left on device; the files before it (1) were replaced"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.sql"]
 
 
 def test_a_failed_generate_or_load_into_a_new_file_leaves_no_file(tmp_path):

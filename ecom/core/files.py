@@ -60,6 +60,7 @@ def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
     for path in paths:
         _refuse_replacing(path)
     tmps: list[str] = []
+    replaced = 0
     try:
         for path, text in zip(paths, files.values(), strict=True):
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,10 +72,13 @@ def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
         stop_if_ctrl_c()  # one a query swallowed: no file is replaced after it
         for tmp, path in zip(tmps, paths, strict=True):
             os.replace(tmp, path)
+            replaced += 1
     except BaseException as e:  # Ctrl-C included: no temporary file is left behind
         for tmp in tmps:
             Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
-            raise FileWriteError(f"cannot write {path}: {describe_os_error(e)}; nothing was replaced") from None
+            # a rename failing after others (seldom: every path was checked first) is said as it is
+            done = f"the files before it ({replaced}) were replaced" if replaced else "nothing was replaced"
+            raise FileWriteError(f"cannot write {path}: {describe_os_error(e)}; {done}") from None
         raise
     return paths
