@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import itertools
 import time
@@ -542,7 +543,10 @@ def run_tests(
     remote engine such as BigQuery, where each test is a job that mostly waits). With `batch`, the
     consecutive tests of one model are one query (a UNION ALL of their failure counts: a job each
     costs latency and, on BigQuery, a minimum bill); if it fails, each test runs alone, to name
-    the one that errs."""
+    the one that errs. Each model's table is looked up once (a test reads it once or twice, and a
+    lookup is a schema query on DuckDB, a metadata request on BigQuery); a lookup that fails is
+    tried again by the next test, which then errs as it would alone."""
+    table = functools.cache(table)
 
     def run(case: TestCase) -> TestResult:
         try:
