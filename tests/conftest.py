@@ -9,7 +9,7 @@ import functools
 import gc
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -200,10 +200,36 @@ def memtable(data: dict[str, list], schema: dict[str, str]) -> Any:
     return ibis.memtable(pa.Table.from_pydict(data, schema=ibis.schema(schema).to_pyarrow()))
 
 
+def scenario_group(scenario: str) -> pytest.MarkDecorator:
+    """The pytest-xdist group of the tests that read fixtures/<scenario> as `built_scenario` builds
+    it: one worker runs them all (pytest_collection_modifyitems), so that it is built once."""
+    return pytest.mark.xdist_group(f"fixtures/{scenario}")
+
+
+# The scenarios as a fixture's params, each in its group.
+SCENARIO_PARAMS = [pytest.param(s, marks=scenario_group(s)) for s in SCENARIOS]
+
+
 @pytest.fixture(scope="session")
-def sales() -> Built:
+def built_scenario() -> Iterator[Callable[[str], Built]]:
+    """fixtures/<scenario> built at its vars.yml, once per worker: tests/test_dialects.py,
+    tests/test_reference.py and the scenario's own tests read one build (never write to it)."""
+    builds: dict[str, Built] = {}
+
+    def get(scenario: str) -> Built:
+        if scenario not in builds:
+            builds[scenario] = build_scenario(scenario)
+        return builds[scenario]
+
+    yield get
+    for built in builds.values():
+        built.close()
+
+
+@pytest.fixture(scope="session")
+def sales(built_scenario) -> Built:
     """fixtures/sales built at its as_of, 2024-03-31 (tests/test_sales.py, tests/test_products.py)."""
-    return build_scenario("sales")
+    return built_scenario("sales")
 
 
 @pytest.fixture(scope="session")
@@ -272,7 +298,8 @@ def snapshot(db: Path) -> dict[str, tuple]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (pyproject's addopts), a module's tests run on one worker, so that its
     module fixtures are built once; a test with an xdist_group mark of its own (a long emulator
-    build that needs no module fixture's build) runs beside them on another worker."""
+    build that needs no module fixture's build) runs beside them on another worker, and the tests
+    of several modules that read one scenario's shared build are one group (scenario_group)."""
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

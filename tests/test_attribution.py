@@ -23,18 +23,17 @@ from marts.attribution import (
     channel_economics_spend_matches_marketing,
 )
 from marts.sessions import funnel_counts_every_session, funnel_steps_ordered_and_rates_in_range
-from tests.conftest import approx_rows, build_scenario
+from tests.conftest import approx_rows, build_scenario, scenario_group
 
+pytestmark = scenario_group("attribution")  # reads fixtures/attribution as tests/conftest.py builds it
 D = dt.date
 NULL = None
 MAR10 = D(2024, 3, 10)
 
 
 @pytest.fixture(scope="module")
-def built():
-    target = build_scenario("attribution")
-    yield target
-    target.close()
+def built(built_scenario):
+    return built_scenario("attribution")
 
 
 # --- fact_attribution_models --------------------------------------------------------------------

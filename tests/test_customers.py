@@ -30,9 +30,10 @@ from marts.customers import (
     rank_score,
 )
 from marts.summaries import customer_segment_shares
-from tests.conftest import approx_rows, build_scenario, run_model_both, ts
+from tests.conftest import approx_rows, build_scenario, run_model_both, scenario_group, ts
 from tests.reference import segment
 
+pytestmark = scenario_group("customers")  # reads fixtures/customers as tests/conftest.py builds it
 D = dt.date
 
 
@@ -40,10 +41,8 @@ D = dt.date
 
 
 @pytest.fixture(scope="module")
-def march():
-    target = build_scenario("customers")
-    yield target
-    target.close()
+def march(built_scenario):
+    return built_scenario("customers")
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,12 @@ import math
 
 import pytest
 
-from tests.conftest import PROJECT, SCENARIOS, build_scenario, memory_target
+from tests.conftest import PROJECT, SCENARIO_PARAMS, memory_target
 
 
-@pytest.fixture(scope="module", params=SCENARIOS)
-def built(request):
-    built = build_scenario(request.param)
-    yield built
-    built.close()
+@pytest.fixture(scope="module", params=SCENARIO_PARAMS)
+def built(request, built_scenario):
+    return built_scenario(request.param)
 
 
 @pytest.mark.parametrize("name", PROJECT.order)

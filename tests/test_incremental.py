@@ -8,6 +8,7 @@ build at A), orders whose attributing session precedes the boundary.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -96,8 +97,14 @@ def scenarios(draw):
     return a, b, tables(at_a), tables(at_b)
 
 
+@functools.cache
+def fixture_tables() -> dict[str, pa.Table]:
+    """fixtures/marketing, read once (a quarter second: twice per Hypothesis example otherwise)."""
+    return read_folder(FIXTURE)
+
+
 def tables(rows: dict[str, list[dict]]) -> dict[str, pa.Table]:
-    base = read_folder(FIXTURE)
+    base = dict(fixture_tables())  # Arrow tables are immutable: only the dict is copied
     for name, given_rows in rows.items():
         full = [{c: r.get(c) for c in RAW_SCHEMAS[name]} for r in given_rows]
         base[name] = pa.Table.from_pylist(full, schema=RAW_SCHEMAS[name].to_pyarrow())

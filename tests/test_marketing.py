@@ -26,17 +26,16 @@ from marts.marketing import (
 from marts.orders import int_orders
 from marts.reconciliation import net_revenue_agrees_across_marts
 from marts.summaries import attribution_coverage, platform_roas
-from tests.conftest import approx_rows, build_scenario, run_model_both, ts
+from tests.conftest import approx_rows, build_scenario, run_model_both, scenario_group, ts
 
+pytestmark = scenario_group("marketing")  # reads fixtures/marketing as tests/conftest.py builds it
 D = dt.date
 NULL = None
 
 
 @pytest.fixture(scope="module")
-def built():
-    target = build_scenario("marketing")
-    yield target
-    target.close()
+def built(built_scenario):
+    return built_scenario("marketing")
 
 
 def attribution(order_date, ordered_at, net_revenue, gross_profit, session_id, source, platform, campaign, status):

@@ -13,8 +13,9 @@ import ibis
 import pytest
 
 from marts.products import fact_inventory_forecast, fact_product_performance
-from tests.conftest import Built, memtable
+from tests.conftest import Built, memtable, scenario_group
 
+pytestmark = scenario_group("sales")  # reads fixtures/sales as tests/conftest.py builds it
 D = dt.date
 DEFAULTS = dict(
     velocity_window_days=30, critical_days=7, low_days=14, overstock_days=90, lead_time_days=14, cover_days=30

@@ -22,7 +22,7 @@ import pytest
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
 from tests import reference
-from tests.conftest import FIXTURES, SCENARIOS, THELOOK_SAMPLE, Built, scenario_vars
+from tests.conftest import FIXTURES, SCENARIO_PARAMS, THELOOK_SAMPLE, Built, scenario_vars
 
 MODELS = list(reference.KEYS)
 UTC = dt.UTC
@@ -69,15 +69,21 @@ def differences(name: str, got: list[dict], want: list[dict], columns: list[str]
     return problems
 
 
-def build_both(raw: dict[str, pa.Table], given: dict) -> dict[str, tuple]:
-    """Every model built by the engine on DuckDB and by the reference: name -> (got, columns, want)."""
-    built = Built(raw, given)
-    try:
-        tables = {name: built.target.table(name).to_pyarrow() for name in MODELS}
-    finally:
-        built.close()
+def both(built: Built, raw: dict[str, pa.Table], given: dict) -> dict[str, tuple]:
+    """Every model as the engine built it on DuckDB from `raw` with `given`, and as the reference
+    builds it: name -> (got, columns, want)."""
+    tables = {name: built.target.table(name).to_pyarrow() for name in MODELS}
     want = reference.build_all({t: raw[t].to_pylist() for t in RAW_SCHEMAS}, given)
     return {name: (tables[name].to_pylist(), tables[name].column_names, want[name]) for name in MODELS}
+
+
+def build_both(raw: dict[str, pa.Table], given: dict) -> dict[str, tuple]:
+    """`both` on a build of its own."""
+    built = Built(raw, given)
+    try:
+        return both(built, raw, given)
+    finally:
+        built.close()
 
 
 def check(results: dict[str, tuple], name: str) -> None:
@@ -91,9 +97,10 @@ def check(results: dict[str, tuple], name: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=SCENARIOS)
-def scenario(request):
-    return build_both(read_folder(FIXTURES / request.param), scenario_vars(request.param))
+@pytest.fixture(scope="module", params=SCENARIO_PARAMS)
+def scenario(request, built_scenario):
+    """The scenario's build the other tests of its group read (tests/conftest.py)."""
+    return both(built_scenario(request.param), read_folder(FIXTURES / request.param), scenario_vars(request.param))
 
 
 @pytest.mark.parametrize("name", MODELS)

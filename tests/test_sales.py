@@ -14,7 +14,7 @@ import ibis
 import pytest
 
 from ecom.core.engine import generic_tests, singular_tests
-from tests.conftest import PROJECT, Built, memtable
+from tests.conftest import PROJECT, Built, memtable, scenario_group
 
 MY_MODELS = (
     "int_daily_sales",
@@ -23,6 +23,7 @@ MY_MODELS = (
     "fact_product_performance",
     "fact_inventory_forecast",
 )
+pytestmark = scenario_group("sales")  # reads fixtures/sales as tests/conftest.py builds it
 D = dt.date
 
 
