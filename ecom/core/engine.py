@@ -220,7 +220,8 @@ def _refuse_mixing_builds(project: Project, target: Target, selected: list[str],
     if not used:  # a full build leaves no model as it was: it needs no record of the last one
         return
     stored, now = stored_vars(project, target), printable(project.vars, values)
-    changed = sorted(v for v in used if v in stored and stored[v] != now[v])
+    # a value neither recorded nor given (a caller of build() may pass only those its models use) is not compared
+    changed = sorted(v for v in used if v in stored and v in now and stored[v] != now[v])
     if not changed:
         return
     built = last_builds(target)
