@@ -175,23 +175,26 @@ DuckDBTarget.materialize = interrupted
 """
 
 
+# a build that changes the data (cover_days is fact_inventory_forecast's alone: it may change)
+A_CHANGING_BUILD = [
+    "build",
+    "-s",
+    "+fact_daily_pnl",
+    "-s",
+    "fact_inventory_forecast",
+    "--vars",
+    AS_OF,
+    "--vars",
+    "cover_days=31",
+]
+
+
 @pytest.mark.parametrize("how", ["query", "dropped"])
 def test_ctrl_c_that_duckdb_turns_into_an_error_or_drops_commits_nothing(copy, how):
     """A model "failed: Query interrupted" with exit 1, or (dropped) the build committed and exited
     0: a Ctrl-C is an interruption, whatever DuckDB made of it."""
     before = snapshot(copy)
-    args = [
-        "build",
-        "-s",
-        "+fact_daily_pnl",
-        "-s",
-        "fact_inventory_forecast",
-        "--vars",
-        AS_OF,
-        "--vars",
-        "cover_days=31",
-    ]
-    done = shell(*args, "--path", str(copy), driver=INTERRUPT_AS_DUCKDB_DOES.replace("{how}", how))
+    done = shell(*A_CHANGING_BUILD, "--path", str(copy), driver=INTERRUPT_AS_DUCKDB_DOES.replace("{how}", how))
     assert done.returncode == 130, done.stderr
     assert "interrupted: nothing was committed" in last_line(done.stderr)
     assert snapshot(copy) == before
@@ -248,18 +251,7 @@ def test_ctrl_c_while_the_command_starts_is_one_line():
 
 def test_ctrl_c_before_the_commit_changes_nothing(copy):
     before = snapshot(copy)
-    args = [
-        "build",
-        "-s",
-        "+fact_daily_pnl",
-        "-s",
-        "fact_inventory_forecast",
-        "--vars",
-        AS_OF,
-        "--vars",
-        "cover_days=31",
-    ]
-    done = shell(*args, "--path", str(copy), driver=INTERRUPT_IN_MODEL)
+    done = shell(*A_CHANGING_BUILD, "--path", str(copy), driver=INTERRUPT_IN_MODEL)
     assert done.returncode == 130
     assert "nothing was committed" in last_line(done.stderr)
     assert snapshot(copy) == before

@@ -30,7 +30,7 @@ from ecom.targets.options import ChosenTarget
 
 __all__ = ["resolve_vars"]
 
-VARS_TABLE = "_ecom_vars"  # the variables of the last build, beside the models
+VARS_TABLE = "_ecom_vars"  # the variables the built models were built with (_refuse_mixing_builds), beside them
 # Each built model's row count, seconds and when (UTC) its last build ran, beside the models.
 BUILD_TABLE = "_ecom_build"
 VARS_SCHEMA = pa.schema([("name", pa.string()), ("value", pa.string())])
