@@ -708,6 +708,8 @@ REFRESH = "run `ecom build --full-refresh` to rebuild the incremental models and
             "column vars holds a value that is not a JSON object",
         ),
         ("ALTER TABLE _ecom_state ALTER as_of TYPE VARCHAR", "_ecom_state", "column as_of is string, not date"),
+        # 'model stg_events failed: '<' not supported between instances of 'datetime.date' and 'NoneType''
+        ("UPDATE _ecom_state SET as_of = NULL", "_ecom_state", "column as_of holds a NULL"),
         ("ALTER TABLE _ecom_partitions DROP COLUMN fingerprint", "_ecom_partitions", "no column fingerprint"),
     ],
 )
@@ -738,6 +740,7 @@ def test_a_changed_state_table_stops_the_build_and_full_refresh_rebuilds(built, 
     [
         ("ALTER TABLE _ecom_runs DROP COLUMN status", "no column status"),
         ("UPDATE _ecom_runs SET tests = 'not json'", "column tests holds a value that is not a JSON array"),
+        ("UPDATE _ecom_runs SET started_at = NULL", "column started_at holds a NULL"),  # runs are sorted by it
         (
             "ALTER TABLE _ecom_runs ALTER started_at TYPE VARCHAR",
             "column started_at is string, not timestamp('UTC', 6)",

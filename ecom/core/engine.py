@@ -411,7 +411,7 @@ def _record_build(target: Target, results: list[ModelResult], started: dt.dateti
 
 def last_builds(target: Target) -> dict[str, dict[str, Any]]:
     """Each model's last build on the target (model, rows, seconds, built_at); none: {}."""
-    return {r["model"]: r for r in read_rows(target, BUILD_TABLE, BUILD_SCHEMA, REWRITE)}
+    return {r["model"]: r for r in read_rows(target, BUILD_TABLE, BUILD_SCHEMA, REWRITE, nullable=["rows"])}
 
 
 def dry_run_plan(

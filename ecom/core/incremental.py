@@ -60,7 +60,8 @@ REFRESH = "run `ecom build --full-refresh` to rebuild the incremental models and
 
 def read_state(target: Target) -> dict[str, dict[str, Any]]:
     """The state of each model as last built, by model name."""
-    return {r["model"]: r for r in read_rows(target, STATE_TABLE, STATE_SCHEMA, REFRESH, {"vars": dict})}
+    rows = read_rows(target, STATE_TABLE, STATE_SCHEMA, REFRESH, {"vars": dict}, nullable=["replaced_from"])
+    return {r["model"]: r for r in rows}
 
 
 def read_partitions(target: Target) -> list[dict[str, Any]]:

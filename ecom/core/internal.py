@@ -5,7 +5,7 @@ text that is not JSON) is refused with one line saying what to do, never half-re
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ibis
@@ -22,13 +22,19 @@ class InternalTableError(Exception):
 
 
 def read_rows(
-    target: Target, name: str, schema: pa.Schema, fix: str, json_columns: Mapping[str, type] | None = None
+    target: Target,
+    name: str,
+    schema: pa.Schema,
+    fix: str,
+    json_columns: Mapping[str, type] | None = None,
+    nullable: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
     """The rows of ecom's table `name` ([] before it is first written), with the columns of the
     `schema` it is written with. Refused (InternalTableError, ending with `fix`) when one of them is
-    missing or of another kind of type, or a JSON column holds a value that is not the JSON text of
-    its kind (`json_columns`: column -> dict or list). Types are compared by kind (a date, a string, a
-    timestamp), not by precision or time zone, which the targets report each in their own way."""
+    missing or of another kind of type, holds a NULL where ecom writes none (every column but
+    `nullable`), or a JSON column holds a value that is not the JSON text of its kind (`json_columns`:
+    column -> dict or list). Types are compared by kind (a date, a string, a timestamp), not by
+    precision or time zone, which the targets report each in their own way."""
     if not target.exists(name):
         return []
     table = target.table(name)
@@ -39,6 +45,11 @@ def read_rows(
         if column not in found or type(found[column]) is not type(dtype)
     ]
     rows = [] if problems else table.select(*schema.names).to_pyarrow().to_pylist()
+    problems += [
+        f"column {column} holds a NULL"
+        for column in schema.names
+        if column not in nullable and column not in (json_columns or {}) and any(r[column] is None for r in rows)
+    ]
     problems += [
         f"column {column} holds a value that is not a JSON {JSON_KINDS[kind]}"
         for column, kind in (json_columns or {}).items()

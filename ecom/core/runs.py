@@ -38,6 +38,7 @@ SCHEMA = pa.schema(
     }
 )
 JSON_COLUMNS = {"vars": dict, "models": list, "tests": list, "freshness": list}
+NULLABLE = ("checked_at", "as_of", "published", "message")  # a run that stopped early, or published nothing
 # the history is ecom's own and nothing is built from it: a table changed by hand can only be set
 # back by whoever changed it, or dropped, losing the runs it lists
 FIX = "set it back, or drop it to start a new history (the runs it lists are lost)"
@@ -69,7 +70,7 @@ class RunRecord:
 
 def recorded(target: Target) -> list[dict[str, Any]]:
     """Every recorded run, its JSON columns as text; [] before the first run."""
-    return read_rows(target, RUNS_TABLE, SCHEMA, FIX, JSON_COLUMNS)
+    return read_rows(target, RUNS_TABLE, SCHEMA, FIX, JSON_COLUMNS, NULLABLE)
 
 
 def append(target: Target, record: RunRecord, previous: list[dict[str, Any]] | None = None) -> None:
