@@ -512,6 +512,20 @@ def test_cli_bad_memory_limit_is_one_line_and_exit_1(db, monkeypatch):
     assert "Traceback" not in result.output
 
 
+def test_cli_temp_directory_that_is_a_file_is_one_line(db, tmp_path, monkeypatch):
+    """DuckDB takes any path and fails only when a sort spills, as 'model X failed: IO Error'."""
+    spill = tmp_path / "spill"
+    spill.write_text("mine")
+    monkeypatch.setenv("ECOM_DUCKDB_TEMP_DIRECTORY", str(spill))
+    result = runner.invoke(app, ["build", "--path", str(db)])
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip()
+        == f"error: ECOM_DUCKDB_TEMP_DIRECTORY='{spill}' is not a folder: give a folder, or unset it"
+    )
+    assert spill.read_text() == "mine"
+
+
 @pytest.mark.parametrize("first", ["ecom.duckdb", "raw.duckdb"])
 def test_a_renamed_database_file_still_reads_its_staging_views(project, tmp_path, first):
     """Staging models are views on DuckDB; their stored SQL must not name the file's catalog (a file

@@ -248,6 +248,9 @@ class DuckDBTarget(Target):
             "temp_directory": os.environ.get("ECOM_DUCKDB_TEMP_DIRECTORY"),
             "disabled_compression_methods": os.environ.get("ECOM_DUCKDB_DISABLED_COMPRESSION_METHODS") or "fsst",
         }
+        spill = settings["temp_directory"]
+        if spill and Path(spill).exists() and not Path(spill).is_dir():  # DuckDB would fail only when it spills
+            raise TargetError(f"ECOM_DUCKDB_TEMP_DIRECTORY={spill!r} is not a folder: give a folder, or unset it")
         for name, value in settings.items():
             if not value:
                 continue
