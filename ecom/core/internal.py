@@ -37,6 +37,7 @@ def read_rows(
     precision or time zone, which the targets report each in their own way."""
     if not target.exists(name):
         return []
+    json_columns = json_columns or {}
     table = target.table(name)
     found = table.schema()
     problems = [
@@ -48,11 +49,11 @@ def read_rows(
     problems += [
         f"column {column} holds a NULL"
         for column in schema.names
-        if column not in nullable and column not in (json_columns or {}) and any(r[column] is None for r in rows)
+        if column not in nullable and column not in json_columns and any(r[column] is None for r in rows)
     ]
     problems += [
         f"column {column} holds a value that is not a JSON {JSON_KINDS[kind]}"
-        for column, kind in (json_columns or {}).items()
+        for column, kind in json_columns.items()
         if not all(_is_json(r[column], kind) for r in rows)
     ]
     if problems:

@@ -884,14 +884,15 @@ def run(
             f"--end-date must be after {START_DATE} (the data starts then) and no later than {LAST_END_DATE}, "
             f"not {end_date}"
         )
-    if parquet_dir is not None and pathlib.Path(parquet_dir).exists() and not pathlib.Path(parquet_dir).is_dir():
-        raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
-    # a folder in the way of a file is found now, not when the files are renamed after the database's commit
-    in_the_way = [
-        f"{t}.parquet" for t in RAW_SCHEMAS if parquet_dir and pathlib.Path(parquet_dir, f"{t}.parquet").is_dir()
-    ]
-    if in_the_way:
-        raise GenerateError(f"--parquet {parquet_dir}: {', '.join(in_the_way)} is a folder: remove it, or give another")
+    if parquet_dir is not None:
+        folder = pathlib.Path(parquet_dir)
+        if folder.exists() and not folder.is_dir():
+            raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
+        # a folder in the way of a file is found now, not when the files are renamed after the database's commit
+        in_the_way = [f"{t}.parquet" for t in RAW_SCHEMAS if (folder / f"{t}.parquet").is_dir()]
+        if in_the_way:
+            found = ", ".join(in_the_way)
+            raise GenerateError(f"--parquet {parquet_dir}: {found} is a folder: remove it, or give another")
     if target is not None and not isinstance(target, DuckDBTarget):
         raise GenerateError(
             f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
