@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import functools
 import inspect
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -41,8 +42,31 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+
+
+class _Console(Console):
+    """rich's Console, except when no terminal is attached at all (a scheduler's log, a CI job):
+    rich then lays everything out in 80 columns, which cuts model names short in the build's table
+    (`fact_attribution_m…`) and folds every table into a column of words. There the width is
+    LOG_WIDTH; a terminal, or COLUMNS, still decides when present."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        found = super().size
+        if self._width is None and "COLUMNS" not in self._environ and not any(map(os.isatty, (0, 1, 2))):
+            return ConsoleDimensions(LOG_WIDTH, found.height)
+        return found
+
+
+LOG_WIDTH = 200
+out = _Console()
+err = _Console(stderr=True)
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 model', '2 models', '1,024 rows'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
 
 EXPECTED = (
     SourceContractError,
@@ -295,7 +319,7 @@ def _refuse_emptying(tgt: Target, empty: list[str]) -> None:
     """An empty file over a table with rows is more often a failed export than a shop without
     orders: refused unless --allow-empty says it is meant."""
     held = {name: tgt.source(name).count().execute() for name in empty if tgt.raw_exists(name)}
-    emptied = [f"{name} ({n:,} {'row' if n == 1 else 'rows'} now)" for name, n in held.items() if n]
+    emptied = [f"{name} ({counted(n, 'row')} now)" for name, n in held.items() if n]
     if emptied:
         raise TargetError(
             f"the export has no rows for {', '.join(emptied)}: loading it would empty them; check the export, "
@@ -389,7 +413,7 @@ def build(
             _dry_run(proj, tgt, selected, values, full_refresh)
             return
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
-        err.print(f"Building {len(selected)} models on {engine.describe(tgt)} with {shown}", highlight=False)
+        err.print(f"Building {counted(len(selected), 'model')} on {engine.describe(tgt)} with {shown}", highlight=False)
         if profile:
             tgt.profile()
         setup = time.perf_counter() - started
@@ -513,7 +537,9 @@ def compile(
         folder = out_dir / chosen.name
         atomic_write_all({folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected})
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
-        err.print(f"Wrote {len(selected)} {chosen.type.dialect} models to {folder}/ ({shown})", highlight=False)
+        err.print(
+            f"Wrote {counted(len(selected), chosen.type.dialect + ' model')} to {folder}/ ({shown})", highlight=False
+        )
 
 
 @app.command()
@@ -775,7 +801,8 @@ def list_models(
             "materialized",
             "key",
             "grain",
-            title=f"{len(selected)} models (`ecom ls MODEL`: its columns)",
+            "last built",
+            title=f"{counted(len(selected), 'model')} (`ecom ls MODEL`: its columns)",
         )
         for model_name in selected:
             m = proj.models[model_name]

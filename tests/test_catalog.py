@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
 
-from ecom.cli import app
+from ecom.cli import app, counted
 from ecom.core import engine
 from ecom.core.docstrings import model_docs
 from ecom.core.files import FileWriteError, atomic_write
@@ -151,6 +154,38 @@ def test_ls_model_prints_columns_with_types_and_descriptions(monkeypatch, with_e
     assert "│ int64 " in orders
     downstream = "fact_daily_pnl_advanced, fact_attribution_models, fact_channel_economics, exposure weekly_review"
     assert f"read by: {downstream}" in result.stdout
+
+
+def test_ls_without_a_terminal_keeps_model_names_whole(project, tmp_path):
+    """A scheduler's log has no terminal at all: rich laid tables out in 80 columns there, cutting
+    names short (`stg_order_i…`) and folding the columns into a column of words."""
+    environ = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ecom", "ls"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("┃ model "))
+    assert [cell.strip() for cell in header.split("┃")[1:-1]] == [
+        "model",
+        "layer",
+        "materialized",
+        "key",
+        "grain",
+        "last built",
+    ]
+    models = lines[: next(i for i, line in enumerate(lines) if line.startswith("└"))]  # the exposures follow
+    first_cells = [line.split("│")[1].strip() for line in models if line.startswith("│")]
+    assert [name for name in first_cells if name] == list(project.order)
+
+
+def test_counted_says_one_model_and_many_rows():
+    assert (counted(1, "model"), counted(0, "model"), counted(1024, "row")) == ("1 model", "0 models", "1,024 rows")
 
 
 @pytest.mark.parametrize(

@@ -274,18 +274,19 @@ def db(tmp_path):
         (["build", "--vars", "{as_of: [2024"], "is not a valid mapping"),
         (["build", "--vars", "session_timeout_minutes=soon"], "session_timeout_minutes must be a whole number"),
         (["build", "--vars", "colour=blue"], "unknown variable colour"),
-        (["test", "--select", "fact_session_metrics"], "not built on duckdb main: fact_session_metrics"),
+        (["test", "--select", "fact_session_metrics"], "not built on duckdb main in {db}: fact_session_metrics"),
         # int_orders' first upstream (its parameters' order) is stg_orders; nothing is built yet
         (
             ["build", "--select", "int_orders"],
-            "int_orders reads stg_orders, which is not built on duckdb main: build it too, e.g. --select +int_orders",
+            "int_orders reads stg_orders, which is not built on duckdb main in {db}: build it too, "
+            "e.g. --select +int_orders",
         ),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_1(db, args, message):
     result = runner.invoke(app, [*args, "--path", str(db)])
     assert result.exit_code == 1
-    assert message in " ".join(result.stderr.split())
+    assert message.format(db=db) in " ".join(result.stderr.split())
     assert "Traceback" not in result.output
 
 
@@ -341,8 +342,8 @@ def test_cli_test_against_other_variables_than_the_build_is_refused(db):
     result = runner.invoke(app, ["test", "--select", "staging", "--vars", "as_of=2024-02-01", "--path", str(db)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert (
-        "--vars as_of=2024-02-01: the models on duckdb main were built with as_of=2024-03-01, and their data tests "
-        "check them with their build's variables: drop it, or build with it first"
+        f"--vars as_of=2024-02-01: the models on duckdb main in {db} were built with as_of=2024-03-01, and their "
+        "data tests check them with their build's variables: drop it, or build with it first"
     ) in " ".join(result.stderr.split())
     result = runner.invoke(app, ["test", "--select", "staging", "--vars", "as_of=2024-03-01", "--path", str(db)])
     assert result.exit_code == 0, result.output

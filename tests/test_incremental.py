@@ -264,7 +264,8 @@ def test_cli_full_refresh_and_ls_show_the_state(tmp_path):
     assert again.exit_code == 0 and "--full-refresh" in again.output
     listing = runner.invoke(app, ["ls", "--path", str(tmp_path / "db.duckdb"), "--select", "stg_events"])
     assert listing.exit_code == 0
-    assert str(FIRST_A) in listing.output and "full" in listing.output
+    row = next(line for line in listing.output.splitlines() if line.startswith("│ stg_events "))
+    assert row.split("│")[-2].strip() == f"as_of {FIRST_A}, full"  # the column headed "last built"
 
 
 def test_state_keeps_hashes_of_the_vars_that_change_past_rows(project):

@@ -297,6 +297,7 @@ def morning(tmp_path_factory, webhook):
         target.close()
     yield SimpleNamespace(
         runs=runs,
+        db=folder / "ecom.duckdb",
         notified=notified,
         sites=sites,
         recorded=recorded,
@@ -349,7 +350,8 @@ def test_a_late_table_past_warn_after_publishes_and_notifies(morning):
     assert (status["events"], status["orders"]) == ("warn", "pass")  # 26 h and 22 h
     [message] = morning.notified["warn"]
     assert message["body"]["text"] == (
-        "ecom run on duckdb main: success (as_of 2024-03-29); old raw data: events 26.0 hours old (warn)"
+        f"ecom run on duckdb main in {morning.db}: success (as_of 2024-03-29); "
+        "old raw data: events 26.0 hours old (warn)"
     )
 
 
@@ -368,7 +370,7 @@ def test_a_stale_table_stops_the_run_before_the_build(morning):
     assert status["marketing_spend"] == "pass"  # 12 h
     [message] = morning.notified["stale"]
     assert message["type"] == "application/json"
-    assert message["body"]["text"].startswith("ecom run on duckdb main: stale")
+    assert message["body"]["text"].startswith(f"ecom run on duckdb main in {morning.db}: stale")
     assert "orders 3.0 days old (error)" in message["body"]["text"]
 
 

@@ -236,7 +236,7 @@ def test_dry_run_is_refused_where_the_target_cannot_estimate(here):
     DuckDBTarget("ecom.duckdb").close()
     result = runner.invoke(app, ["build", "--dry-run"])
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "--dry-run needs a target that estimates bytes (bigquery), not duckdb main" in " ".join(
+    assert "--dry-run needs a target that estimates bytes (bigquery), not duckdb main in ecom.duckdb" in " ".join(
         result.stderr.split()
     )
 

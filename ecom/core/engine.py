@@ -76,9 +76,7 @@ def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS, values
 
 
 def describe(target: Target, raw: bool = False) -> str:
-    loc = target.raw if raw else target.models
-    where = ".".join(x for x in (loc.catalog, loc.database) if x)
-    return f"{target.name} {where}"
+    return target.place(target.raw if raw else target.models)
 
 
 def target_vars(

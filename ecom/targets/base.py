@@ -102,6 +102,10 @@ class Target:
     def raw_location(self, table: str) -> Location:
         return self.raw
 
+    def place(self, loc: Location) -> str:
+        """Where `loc` is, for messages and run records: the engine, then the dataset or schema."""
+        return f"{self.name} {'.'.join(x for x in (loc.catalog, loc.database) if x)}"
+
     def _db(self, loc: Location) -> str | tuple[str, str]:
         return loc.database if loc.catalog is None else (loc.catalog, loc.database)
 

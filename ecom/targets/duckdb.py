@@ -222,6 +222,10 @@ class DuckDBTarget(Target):
         # under --profile, a profile file DuckDB writes.
         self.con.raw_sql(";\n".join(comments))
 
+    def place(self, loc: Location) -> str:
+        # A schema name alone does not say which of a user's database files was meant.
+        return f"{super().place(loc)} in {self.path}"
+
     def _drop_other_kind(self, name: str, kind: str) -> None:
         """DuckDB refuses to replace a table by a view or a view by a table: drop the other kind
         first (inside the build's transaction, so a failed build restores it)."""
