@@ -753,10 +753,19 @@ def runs(
         tgt = open_target(target, read_only=True)
         records = history(tgt, limit)
         table = Table(
-            "run", "started (UTC)", "seconds", "status", "as_of", "models", "tests failed", "stale", title="Runs"
+            "run",
+            "started (UTC)",
+            "seconds",
+            "status",
+            "as_of",
+            "models",
+            "tests failed",
+            "late raw data",
+            title="Runs",
         )
         for r in records:
-            stale = [f["table"] for f in r["freshness"] if f["status"] in ("warn", "error")]
+            # the level too: a run is stale only past error_after, a table past warn_after alone is late
+            late = [f"{f['table']} ({f['status']})" for f in r["freshness"] if f["status"] in ("warn", "error")]
             table.add_row(
                 r["run_id"],
                 r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
@@ -765,7 +774,7 @@ def runs(
                 str(r["as_of"] or "–"),
                 str(len(r["models"])),
                 str(sum(t["status"] != "pass" for t in r["tests"])) if r["tests"] else "–",
-                ", ".join(stale) or "–",
+                ", ".join(late) or "–",
             )
         out.print(table if records else f"No runs recorded on {engine.describe(tgt)} yet: `ecom run` records one.")
 

@@ -403,6 +403,7 @@ def test_ecom_runs_lists_the_runs_latest_first(morning):
     ]
     assert found == sorted(found)
     assert [lines[i].split("│")[4].strip() for i in found] == ["failed", "stale", "success", "success"]
+    assert [lines[i].split("│")[-2].strip() for i in found[2:]] == ["events (warn)", "–"]  # warn, then fresh run
 
 
 def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, monkeypatch):
