@@ -864,3 +864,9 @@ def _built_state(target: TargetOptions) -> dict[str, dict]:
         return incremental.read_state(tgt)
     finally:
         tgt.close()
+
+
+# typer's rich help keeps a docstring's single line breaks in the command list of `ecom --help`,
+# breaking its sentences mid-line: each command's first paragraph is given to it as one line.
+for _command in app.registered_commands:
+    _command.short_help = " ".join(inspect.getdoc(_command.callback).split("\n\n")[0].split())

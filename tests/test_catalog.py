@@ -184,6 +184,18 @@ def test_ls_without_a_terminal_keeps_model_names_whole(project, tmp_path):
     assert [name for name in first_cells if name] == list(project.order)
 
 
+def test_help_lists_each_command_by_its_first_paragraph_in_one_line():
+    """typer kept the docstrings' line breaks in `ecom --help`'s command list: 'checked first: on any'
+    ended a line and 'problem nothing is written.' began the next, under a wide terminal too."""
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    [load] = [line for line in result.output.splitlines() if line.startswith("│ load ")]
+    assert load.split("│")[1].split(maxsplit=1)[1].strip() == (
+        "Load your own export (e.g. thelook from BigQuery) into the raw tables, checked first: on any problem "
+        "nothing is written."
+    )
+
+
 def test_counted_says_one_model_and_many_rows():
     assert (counted(1, "model"), counted(0, "model"), counted(1024, "row")) == ("1 model", "0 models", "1,024 rows")
 
