@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
 from collections import Counter
 
 import duckdb
@@ -336,6 +337,27 @@ def test_bad_scale_is_a_readable_error(scale, tmp_path):
     with pytest.raises(ValueError, match="scale must be a positive number"):
         gen.run(scale, 1, END, None, tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_scale_that_cannot_fit_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    """250 MB per unit of scale into DuckDB, 70 MB into Parquet (gen.BYTES_PER_SCALE), added up on
+    one file system: with 1 GB free, scale 3 fits DuckDB and Parquet (960 MB), scale 4 only Parquet."""
+    target = DuckDBTarget(tmp_path / "x.duckdb")
+    gen.run(0.002, 1, END, target)
+    before = target.source("users").to_pyarrow()
+    free = shutil.disk_usage(tmp_path)._replace(free=10**9)
+    monkeypatch.setattr(gen.shutil, "disk_usage", lambda where: free)
+    gen._refuse_what_cannot_fit(3, tmp_path, tmp_path / "new" / "pq")  # 750 + 210 MB
+    gen._refuse_what_cannot_fit(14, None, tmp_path / "pq")  # 980 MB
+    with pytest.raises(gen.GenerateError) as refused:
+        gen.run(4, 1, END, target, tmp_path / "pq")  # 1,000 + 280 MB
+    assert str(refused.value) == (
+        f"--scale 4 needs at least 1.3 GB free at {tmp_path}, which has 1.0 GB: choose a smaller --scale, "
+        "or free some space"
+    )
+    assert target.source("users").to_pyarrow().equals(before)
+    assert not (tmp_path / "pq").exists() and not list(tmp_path.glob(".x.duckdb.ecom-*"))  # no Parquet, no scratch
+    target.close()
 
 
 def test_failure_leaves_raw_tables_and_parquet_as_they_were(tmp_path):

@@ -787,6 +787,34 @@ class GenerateError(ValueError):
     """Options the generator cannot honour, or output it could not write."""
 
 
+# Disk a generation needs per unit of --scale at its peak, measured at scales 0.1 and 0.3
+# (2026-12-02): into DuckDB, the uncompressed chunk files beside the database plus the tables made
+# of them, 285 MB; into Parquet, the zstd files, 79 MB. Taken low, so that only a --scale that
+# surely cannot fit is refused: at once, rather than when the disk fills an hour into the run.
+BYTES_PER_SCALE = {"duckdb": 250e6, "parquet": 70e6}
+
+
+def _refuse_what_cannot_fit(scale: float, database: pathlib.Path | None, parquet_dir: pathlib.Path | None) -> None:
+    places: dict[int, pathlib.Path] = {}  # per file system (both outputs on one add up)
+    needs: dict[int, float] = {}
+    for where, per_scale in ((database, BYTES_PER_SCALE["duckdb"]), (parquet_dir, BYTES_PER_SCALE["parquet"])):
+        if where is None:
+            continue
+        while not where.exists():  # a folder still to be made: the file system it will be on
+            where = where.parent
+        device = where.stat().st_dev
+        places.setdefault(device, where)
+        needs[device] = needs.get(device, 0.0) + per_scale * scale
+    for device, need in needs.items():
+        where = places[device]
+        free = shutil.disk_usage(where).free
+        if need > free:
+            raise GenerateError(
+                f"--scale {scale:g} needs at least {need / 1e9:,.1f} GB free at {where}, which has "
+                f"{free / 1e9:,.1f} GB: choose a smaller --scale, or free some space"
+            )
+
+
 class _ParquetSink:
     """One ParquetWriter per table, to temporary files renamed into place at the end: `close`
     completes them (a full disk fails there), `commit` renames them."""
@@ -898,6 +926,7 @@ def run(
             f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
             "--parquet DIR --no-duckdb, then `ecom load DIR` into that target"
         )
+    _refuse_what_cannot_fit(scale, target.path.parent if target else None, parquet_dir and pathlib.Path(parquet_dir))
     n_users = max(1, round(USERS_AT_SCALE_1 * scale))
     clock = Clock.of(end_date)
     counters = Counters(sessions=np.zeros((clock.days, len(EVENT_SOURCES)), np.int64))
