@@ -129,6 +129,26 @@ def test_malformed_vars_text():
         parse_vars(["as_of"])
 
 
+@pytest.mark.parametrize(
+    "text, where",
+    [("as_of=2024-01-01,as_of=2024-02-01", "key=value"), ("{as_of: 2024-01-01, as_of: 2024-02-01}", "{...}")],
+)
+def test_a_variable_given_twice_in_one_vars_is_refused(text, where):
+    """PyYAML kept the last of a repeated key, and so did key=value pairs: the build ran at
+    2024-02-01 without a word. Separate --vars still merge, the later winning."""
+    with pytest.raises(VarsError) as refused:
+        parse_vars([text])
+    assert str(refused.value) == f"--vars {where} gives as_of more than once: give each variable once"
+    assert parse_vars(["as_of=2024-01-01", "as_of=2024-02-01"]) == {"as_of": dt.date(2024, 2, 1)}
+
+
+@pytest.mark.parametrize("text", ["as_of=", "{as_of: }", "{as_of: null}"])
+def test_a_variable_given_no_value_says_so(project, text):
+    with pytest.raises(VarsError) as refused:
+        resolve_vars(project.vars, parse_vars([text]), lambda _: None)
+    assert str(refused.value) == "as_of is given no value in --vars: give one, or leave it out for its default"
+
+
 def test_as_of_default_needs_orders():
     declared = {"as_of": Var("as_of", dt.date, lambda orders: None, "the latest order date")}
     with pytest.raises(VarsError, match="as_of has no default on this data"):

@@ -53,6 +53,24 @@ _Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?[0-9]+$"), list("-+012345
 _Loader.add_constructor(_INT, lambda loader, node: int(loader.construct_scalar(node)))
 
 
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
+    # PyYAML keeps the last of a repeated key; YAML says keys are unique: `{as_of: A, as_of: B}` is
+    # more likely a mistake than a choice of B
+    loader.flatten_mapping(node)
+    keys = [str(loader.construct_object(key)) for key, _ in node.value]
+    _refuse_repeats(keys, "{...}")
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _refuse_repeats(keys: list[str], where: str) -> None:
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise VarsError(f"--vars {where} gives {', '.join(repeated)} more than once: give each variable once")
+
+
 def _load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # a SafeLoader: builds no Python objects
 
@@ -74,7 +92,8 @@ def _scalar(key: str, text: str) -> Any:
 def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
     """`--vars` values, dbt-style: a YAML mapping (`{as_of: 2024-06-30, x: 5}`) or `key=value` pairs.
 
-    Several values merge, later ones winning.
+    Several values merge, later ones winning (a script's defaults, then an override); within one
+    value a variable is given once.
     """
     result: dict[str, Any] = {}
     for text in texts:
@@ -95,7 +114,9 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                 raise VarsError("--vars {...} is not a mapping; write e.g. --vars '{as_of: 2024-06-30}'")
             result.update({str(k): v for k, v in parsed.items()})
             continue
-        for pair in text.replace(",", " ").split():
+        pairs = text.replace(",", " ").split()
+        _refuse_repeats([pair.partition("=")[0] for pair in pairs], "key=value")
+        for pair in pairs:
             key, sep, value = pair.partition("=")
             if not sep or not key:
                 shown = "a part" if _names_secret(text) else repr(pair)  # a secret's value with a space or comma
@@ -109,6 +130,8 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
 
 def check_value(var: Var, value: Any) -> Any:
     """The value converted to the variable's type, or a VarsError saying what is expected."""
+    if value is None:  # `--vars as_of=` or `{as_of: }`
+        raise VarsError(f"{var.name} is given no value in --vars: give one, or leave it out for its default")
     if var.type is dt.date:
         if isinstance(value, dt.datetime):
             if value.time() != dt.time():  # YAML reads 2024-06-30T10:00:00 as an instant: not a day
