@@ -291,7 +291,11 @@ def test_cli_load_of_a_bad_folder_writes_nothing(tmp_path, defect):
         shutil.copy(write_csv_folder(tmp_path / "csv") / "users.csv", bad / "users.csv")
     result = runner.invoke(app, ["load", str(bad), "--path", str(db)])
     assert result.exit_code == 1
-    assert "does not match the source contract" in " ".join(result.stderr.split())
+    lines = result.stderr.strip().splitlines()
+    assert "does not match the source contract" in lines[0]
+    assert lines[-1] == "Fix the export and load it again; nothing was loaded."
+    if defect == "missing_table":
+        assert lines[0] == f"error: The raw data in {bad} does not match the source contract (1 problem):"
     target = DuckDBTarget(db)
     assert target.source("orders").to_pyarrow().equals(contract_table("orders"))  # still order 1
     target.close()

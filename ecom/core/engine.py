@@ -72,7 +72,13 @@ def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS, values
     if not problems and values:
         problems = value_problems({t: conform(t, target.source(t)) for t in tables})
     if problems:
-        raise SourceContractError(format_problems(problems, describe(target, raw=True)))
+        raise SourceContractError(
+            format_problems(
+                problems,
+                describe(target, raw=True),
+                "Fix the export (or load it again with `ecom load`); no model was run.",
+            )
+        )
 
 
 def describe(target: Target, raw: bool = False) -> str:

@@ -238,10 +238,12 @@ def value_problems(tables: Mapping[str, ir.Table]) -> list[Problem]:
     ]
 
 
-def format_problems(problems: list[Problem], where: str) -> str:
-    lines = [f"The raw data in {where} does not match the source contract ({len(problems)} problems):"]
+def format_problems(problems: list[Problem], where: str, advice: str) -> str:
+    """The problems, one a line, under a line saying where, then `advice`: what to do and what was not done."""
+    counted = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+    lines = [f"The raw data in {where} does not match the source contract ({counted}):"]
     lines += [f"  - {p}" for p in problems]
-    lines.append("Fix the export (or load it again with `ecom load`); no model was run.")
+    lines.append(advice)
     return "\n".join(lines)
 
 

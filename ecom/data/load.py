@@ -188,5 +188,7 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
                 continue
             problems += value_problems({table: ibis.memtable(tables[table])})
     if problems:
-        raise SourceContractError(format_problems(problems, str(folder)))
+        raise SourceContractError(
+            format_problems(problems, str(folder), "Fix the export and load it again; nothing was loaded.")
+        )
     return tables
