@@ -638,7 +638,7 @@ def docs(
             tgt = open_target(target, read_only=True)
         except TargetError as e:
             if not set(engine.data_derived(proj)) <= set(given):
-                raise
+                raise engine.without_target(proj, given, e) from None
             err.print(f"No build read ({e}): the catalog has no row counts.", highlight=False, soft_wrap=True)
             tgt = None
         values = engine.built_vars(proj, tgt, given) if tgt else engine.resolve_vars(proj.vars, given, lambda _: None)

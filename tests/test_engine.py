@@ -434,6 +434,20 @@ def test_compiled_sql_names_the_salt_and_never_holds_it(db_with_event, tmp_path,
     assert ("@visitor_salt" if where else "GETVARIABLE('visitor_salt')") in compiled[0]
 
 
+@pytest.mark.parametrize("command", ["compile", "docs"])
+def test_without_a_database_compile_and_docs_name_the_vars_that_do_without_it(tmp_path, command):
+    """Both compile offline when as_of is given: an error that only said 'run ecom generate' sent a
+    CI job that compiles the SQL to make data it does not need."""
+    missing, out = tmp_path / "none.duckdb", tmp_path / "out"
+    result = runner.invoke(app, [command, "--path", str(missing), "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: no DuckDB database at {missing}: run `ecom generate` or `ecom load PATH` first; "
+        "or give --vars as_of=YYYY-MM-DD to do without it\n"
+    )
+    assert not out.exists() and not missing.exists()
+
+
 def test_visitor_salt_unset_is_recorded_as_such(db_with_event, monkeypatch):
     monkeypatch.delenv("ECOM_VISITOR_SALT", raising=False)
     result = runner.invoke(app, ["build", "--select", "stg_events", "--path", str(db_with_event)])

@@ -25,7 +25,7 @@ from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
 from ecom.core.vars import VarsError, check_value, printable, resolve_vars
-from ecom.targets.base import Location, Target, first_line
+from ecom.targets.base import Location, Target, TargetError, first_line
 from ecom.targets.options import ChosenTarget
 
 __all__ = ["resolve_vars"]
@@ -625,8 +625,18 @@ def compile_inputs(
     if set(data_derived(project)) <= set(given):
         raw_at, models = chosen.offline_locations()
         return resolve_vars(project.vars, given, lambda _: None), raw_at, models
-    target = chosen.open(read_only=True)
+    try:
+        target = chosen.open(read_only=True)
+    except TargetError as e:
+        raise without_target(project, given, e) from None
     return target_vars(project, target, given), target.raw_location, target.models
+
+
+def without_target(project: Project, given: Mapping[str, Any], e: TargetError) -> TargetError:
+    """The target's error, saying which variables would make a connection needless (compile, docs)."""
+    missing = [n for n in data_derived(project) if n not in given]
+    shown = " ".join(f"{n}={'YYYY-MM-DD' if project.vars[n].type is dt.date else '...'}" for n in missing)
+    return TargetError(f"{e}; or give --vars {shown} to do without it")
 
 
 def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[str, list[dict]]]:
