@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import threading
 import time
 from pathlib import Path
@@ -547,18 +548,36 @@ def test_cli_bad_memory_limit_is_one_line_and_exit_1(db, monkeypatch):
     assert "Traceback" not in result.output
 
 
-def test_cli_temp_directory_that_is_a_file_is_one_line(db, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "under, problem",
+    [("", "is not a folder"), ("sub/spill", "cannot be made, {file} is a file")],
+)
+def test_cli_temp_directory_that_cannot_be_a_folder_is_one_line(db, tmp_path, monkeypatch, under, problem):
     """DuckDB takes any path and fails only when a sort spills, as 'model X failed: IO Error'."""
-    spill = tmp_path / "spill"
-    spill.write_text("mine")
+    file = tmp_path / "spill"
+    file.write_text("mine")
+    spill = file / under if under else file
     monkeypatch.setenv("ECOM_DUCKDB_TEMP_DIRECTORY", str(spill))
     result = runner.invoke(app, ["build", "--path", str(db)])
     assert result.exit_code == 1
-    assert (
-        result.stderr.strip()
-        == f"error: ECOM_DUCKDB_TEMP_DIRECTORY='{spill}' is not a folder: give a folder, or unset it"
+    assert result.stderr.strip() == (
+        f"error: ECOM_DUCKDB_TEMP_DIRECTORY='{spill}' {problem.format(file=file)}: give a folder, or unset it"
     )
-    assert spill.read_text() == "mine"
+    assert file.read_text() == "mine"
+
+
+def test_cli_temp_directory_that_cannot_be_written_is_one_line(db, tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    access = os.access  # root writes into any folder: this folder is made unwritable for everyone
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked and access(path, mode))
+    monkeypatch.setenv("ECOM_DUCKDB_TEMP_DIRECTORY", str(locked / "spill"))
+    result = runner.invoke(app, ["build", "--path", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: ECOM_DUCKDB_TEMP_DIRECTORY='{locked / 'spill'}' cannot be written ({locked} is not writable): "
+        "give another folder, or unset it"
+    )
 
 
 @pytest.mark.parametrize("first", ["ecom.duckdb", "raw.duckdb"])

@@ -77,6 +77,20 @@ def database_path(path: str | Path, *, create: bool) -> Path:
     return path
 
 
+def _check_spill_folder(path: Path) -> None:
+    """DuckDB takes any temp_directory and fails only when a sort spills, minutes into a large build,
+    as 'model X failed: IO Error': a folder that is a file, or cannot be made or written, is refused
+    when the target opens."""
+    setting = f"ECOM_DUCKDB_TEMP_DIRECTORY={str(path)!r}"
+    existing = next(p for p in (path, *path.parents) if p.exists())  # DuckDB makes what is missing
+    if existing == path and not path.is_dir():
+        raise TargetError(f"{setting} is not a folder: give a folder, or unset it")
+    if not existing.is_dir():
+        raise TargetError(f"{setting} cannot be made, {existing} is a file: give a folder, or unset it")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise TargetError(f"{setting} cannot be written ({existing} is not writable): give another folder, or unset it")
+
+
 def _open_error(path: Path, e: Exception) -> TargetError:
     text = first_line(e)
     if re.search(r"\block\b", text, re.IGNORECASE):  # not "block", as in a corrupt block's message
@@ -252,9 +266,8 @@ class DuckDBTarget(Target):
             "temp_directory": os.environ.get("ECOM_DUCKDB_TEMP_DIRECTORY"),
             "disabled_compression_methods": os.environ.get("ECOM_DUCKDB_DISABLED_COMPRESSION_METHODS") or "fsst",
         }
-        spill = settings["temp_directory"]
-        if spill and Path(spill).exists() and not Path(spill).is_dir():  # DuckDB would fail only when it spills
-            raise TargetError(f"ECOM_DUCKDB_TEMP_DIRECTORY={spill!r} is not a folder: give a folder, or unset it")
+        if settings["temp_directory"]:
+            _check_spill_folder(Path(settings["temp_directory"]))
         for name, value in settings.items():
             if not value:
                 continue
