@@ -53,7 +53,7 @@ class _Console(Console):
     @property
     def size(self) -> ConsoleDimensions:
         found = super().size
-        if self._width is None and "COLUMNS" not in self._environ and not any(map(os.isatty, (0, 1, 2))):
+        if "COLUMNS" not in os.environ and not any(map(os.isatty, (0, 1, 2))):
             return ConsoleDimensions(LOG_WIDTH, found.height)
         return found
 
