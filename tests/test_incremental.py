@@ -139,7 +139,7 @@ def test_incremental_build_equals_a_full_build(project, scenario):
         run(project, Path(tmp) / "incr.duckdb", raw_a, {"as_of": a})
         results, got = run(project, Path(tmp) / "incr.duckdb", raw_b, {"as_of": b})
         _, expected = run(project, Path(tmp) / "full.duckdb", raw_b, {"as_of": b})
-    assert all(n.startswith("incremental from ") for n in notes(results).values()), notes(results)
+    assert all(n.startswith("incremental") for n in notes(results).values()), notes(results)
     assert got == expected
 
 
@@ -189,7 +189,8 @@ def test_nothing_new_replaces_nothing(project, tmp_path):
     raw = tables({"events": [{"id": 1, "user_id": 1, "created_at": utc(FIRST_A, 3600)}]})
     run(project, tmp_path / "db.duckdb", raw, {"as_of": FIRST_A})
     results, got = run(project, tmp_path / "db.duckdb", raw, {"as_of": FIRST_A + dt.timedelta(days=1)})
-    assert notes(results) == dict.fromkeys(CHAIN, f"incremental from {FIRST_A + dt.timedelta(days=2)}")
+    later = FIRST_A + dt.timedelta(days=1)
+    assert notes(results) == dict.fromkeys(CHAIN, f"incremental: nothing changed up to {later}")
     assert [r["event_id"] for r in got["stg_events"]] == [1]
 
 
@@ -206,13 +207,13 @@ def test_a_var_that_changes_past_rows_rebuilds_in_full(project, tmp_path):
     run(project, tmp_path / "db.duckdb", raw, {"as_of": FIRST_A})
     results, got = run(project, tmp_path / "db.duckdb", raw, {"as_of": b, "session_timeout_minutes": 45})
     assert notes(results) == {
-        "stg_events": f"incremental from {b + dt.timedelta(days=1)}",
+        "stg_events": f"incremental: nothing changed up to {b}",
         "int_web_sessions": "full: session_timeout_minutes changed since the last build",
         "fact_session_metrics": "full: session_timeout_minutes changed since the last build",  # its upstream's
     }
     assert [r["session_id"] for r in got["int_web_sessions"]] == ["u1-1", "u1-1"]  # 40 min ≤ 45
     results, _ = run(project, tmp_path / "db.duckdb", raw, {"as_of": b, "session_timeout_minutes": 45})
-    assert set(notes(results).values()) == {f"incremental from {b + dt.timedelta(days=1)}"}
+    assert set(notes(results).values()) == {f"incremental: nothing changed up to {b}"}
     results, _ = run(project, tmp_path / "db.duckdb", raw, {"as_of": b}, full_refresh=True)
     assert set(notes(results).values()) == {"full: --full-refresh"}
 
@@ -309,7 +310,7 @@ def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator,
     for raw, as_of in ((raw_a, a), (raw_b, b)):
         bq.write_raw(raw)
         results = build(project, bq, selected, target_vars(project, bq, {"as_of": as_of}))
-    assert all(n.startswith("incremental from ") for n in notes(results).values()), notes(results)
+    assert all(n.startswith("incremental") for n in notes(results).values()), notes(results)
     with tempfile.TemporaryDirectory() as tmp:
         _, expected = run(project, Path(tmp) / "full.duckdb", raw_b, {"as_of": b})
     assert contents(bq) == expected
@@ -317,6 +318,6 @@ def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator,
     plans = engine.incremental_plans(project, bq, selected, target_vars(project, bq, {"as_of": b}), False)
     assert set(plans) == set(CHAIN)
     for name, (how, rows) in plans.items():
-        assert how.startswith("incremental from ") and bq.dry_run(project.models[name], rows) >= 0
+        assert how == f"incremental: nothing changed up to {b}" and bq.dry_run(project.models[name], rows) >= 0
     assert contents(bq) == expected
     bq.close()

@@ -366,7 +366,12 @@ class IncrementalRun:
             built = {up: target.table(up) for up in project.upstream_models(model.name)}
             tables = {**inputs, **built, "this": target.table(model.name)}
             replaced_from, new_rows = call(model.since, tables, {**values, "since": decision.since})
-        note = decision.reason if replaced_from is None else f"incremental from {replaced_from}"
+        if replaced_from is None:
+            note = decision.reason
+        elif replaced_from > values["as_of"]:  # the day after as_of: no partition to replace
+            note = f"incremental: nothing changed up to {values['as_of']}"
+        else:
+            note = f"incremental from {replaced_from}"
         self.done[model.name] = incremental.Decision(replaced_from, note)
         self.built[model.name] = {
             "model": model.name,
