@@ -55,7 +55,7 @@ def _zoned(op: ops.Value) -> bool:
 
 def _fixed_interval(op: ops.Value) -> int | None:
     """A literal interval's length in microseconds, when its unit has a fixed length in UTC."""
-    if isinstance(op, ops.Literal) and op.dtype.unit.value in _MICROSECONDS:
+    if isinstance(op, ops.Literal) and isinstance(op.value, int) and op.dtype.unit.value in _MICROSECONDS:
         return op.value * _MICROSECONDS[op.dtype.unit.value]
     return None
 
