@@ -540,11 +540,26 @@ def test_fsst_compression_is_off_unless_asked_for(tmp_path, monkeypatch, env, sh
     target.close()
 
 
-def test_cli_bad_memory_limit_is_one_line_and_exit_1(db, monkeypatch):
-    monkeypatch.setenv("ECOM_DUCKDB_MEMORY_LIMIT", "lots")
+@pytest.mark.parametrize(("env", "shown"), [(None, False), ("true", True), ("false", False)])
+def test_insertion_order_is_not_preserved_unless_asked_for(tmp_path, monkeypatch, env, shown):
+    if env is not None:
+        monkeypatch.setenv("ECOM_DUCKDB_PRESERVE_INSERTION_ORDER", env)
+    target = DuckDBTarget(tmp_path / "x.duckdb")
+    (setting,) = target.con.con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    assert (setting, target.resources["preserve_insertion_order"]) == (shown, shown)
+    target.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "hint"),
+    [("MEMORY_LIMIT", "lots", "write e.g. 4GB"), ("PRESERVE_INSERTION_ORDER", "sometimes", "write e.g. true or false")],
+)
+def test_cli_bad_duckdb_setting_is_one_line_and_exit_1(db, monkeypatch, name, value, hint):
+    monkeypatch.setenv(f"ECOM_DUCKDB_{name}", value)
     result = runner.invoke(app, ["build", "--path", str(db)])
     assert result.exit_code == 1
-    assert "ECOM_DUCKDB_MEMORY_LIMIT='lots' is refused by DuckDB" in " ".join(result.stderr.split())
+    message = " ".join(result.stderr.split())
+    assert f"ECOM_DUCKDB_{name}='{value}' is refused by DuckDB" in message and hint in message
     assert "Traceback" not in result.output
 
 

@@ -270,7 +270,8 @@ def dates_of(target: DuckDBTarget) -> dict:
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo"])
 def test_dates_are_utc_whatever_the_machine_time_zone(zone):
     """23:30 UTC is the next day in Tokyo; 03:30 UTC the previous day in Los Angeles. The target's
-    connection sets TimeZone=UTC (ecom.targets.duckdb.connect_duckdb), so the process TZ plays no part."""
+    connection sets TimeZone=UTC (ecom.targets.duckdb.connect_duckdb), so the process TZ plays no part,
+    and a zoned timestamp's date is computed in UTC (ecom.core.dialects), so not even the session's."""
     before = os.environ.get("TZ")
     os.environ["TZ"] = zone
     time.tzset()
@@ -278,11 +279,16 @@ def test_dates_are_utc_whatever_the_machine_time_zone(zone):
         target = build_staging()
         try:
             assert dates_of(target) == DATES
-            # The fixture rows are sensitive to the zone: on a session in `zone` the dates move.
+            # The fixture rows are sensitive to the zone: DuckDB's own cast, on a session in `zone`,
+            # moves their dates; a build on that session does not.
             target.con.raw_sql(f"SET TimeZone = '{zone}'")
+            moved = target.con.raw_sql(
+                "SELECT CAST(created_at AS DATE) FROM raw.orders WHERE order_id IN (9, 10) ORDER BY order_id"
+            )
+            assert moved.fetchall() != [(d("2024-02-28"),), (d("2024-03-24"),)]
             build(PROJECT, target, ["stg_orders"], VALUES)
-            moved = rows(target, "stg_orders", "order_id")
-            assert (moved[9]["order_date"], moved[10]["order_date"]) != (d("2024-02-28"), d("2024-03-24"))
+            built = rows(target, "stg_orders", "order_id")
+            assert (built[9]["order_date"], built[10]["order_date"]) == (d("2024-02-28"), d("2024-03-24"))
         finally:
             target.close()
     finally:

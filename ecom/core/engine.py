@@ -89,13 +89,15 @@ def target_vars(
     project: Project, target: Target, given: Mapping[str, Any], *, check_bounds: bool = True
 ) -> dict[str, Any]:
     """Every variable's value on the target's raw data, defaults and bounds computed once."""
+    tables: dict[str, ir.Table] = {}  # the raw tables, looked up for the first default or bound that reads them
 
     def compute(default: Callable[..., Any]) -> Any:
-        # A missing raw table or column is the source contract's one-line list (compile, test and
-        # docs read the raw data only here), not ibis's error.
-        validate_sources(target, values=False)
+        if not tables:
+            # A missing raw table or column is the source contract's one-line list (compile, test and
+            # docs read the raw data only here), not ibis's error.
+            validate_sources(target, values=False)
+            tables.update({s: conform(s, target.source(s)) for s in RAW_SCHEMAS})
         # Through Arrow, a NULL (no orders) is None rather than pandas' NaT: "no default".
-        tables = {s: conform(s, target.source(s)) for s in RAW_SCHEMAS}
         result = call(default, tables, {}).to_pyarrow()
         return result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
 
