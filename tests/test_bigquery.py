@@ -34,7 +34,15 @@ from ecom.targets.bigquery.config import offline_locations, resolve_config
 from ecom.targets.bigquery.errors import BigQueryError
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import Emulator, bq_emulator, clean_env, tiny_raw  # noqa: F401 (fixture)
+from tests.bq_emulator import (  # noqa: F401 (fixture)
+    SCENARIO_MODELS,
+    Emulator,
+    assert_scenario_equals_duckdb,
+    bq_emulator,
+    clean_env,
+    drop_datasets,
+    tiny_raw,
+)
 from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, assert_same_rows, scenario_vars
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,6 +275,7 @@ def bq(bq_emulator: Emulator, raw_data) -> BigQueryTarget:  # noqa: F811
     counts = target.write_raw(raw_data)
     assert counts == {name: table.num_rows for name, table in raw_data.items()}
     yield target
+    drop_datasets(target, "ecom", "ecom_raw")
     target.close()
 
 
@@ -319,20 +328,6 @@ def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
         assert result.rows == ours.num_rows
 
 
-# The models whose edge cases each fixture scenario holds (fixtures/README.md), with their ancestors:
-# what its emulator build selects. The emulator is a second translator of BigQuery SQL to DuckDB, and
-# its cost is per model, not per row (about a second each): every model is built on it in full by
-# the module's build above, and on every scenario by the dialect cross-check (tests/test_dialects.py).
-SCENARIO_MODELS = {
-    "attribution": ["+fact_attribution_models", "+fact_funnel_daily", "+fact_channel_economics"],
-    "customers": ["+dim_customer_segments", "+fact_cohort_retention", "+int_user_acquisition"],
-    "marketing": ["+fact_campaign_performance"],
-    "sales": ["+fact_daily_pnl_advanced", "+fact_product_performance", "+fact_inventory_forecast"],
-    "sessions": ["+fact_session_metrics", "+fact_funnel_daily"],
-    "staging": ["staging"],
-}
-
-
 def test_every_model_is_in_a_scenarios_emulator_build(project):
     assert set(SCENARIO_MODELS) == set(SCENARIOS)
     assert {m for sel in SCENARIO_MODELS.values() for m in project.select(sel)} == set(project.order)
@@ -340,15 +335,16 @@ def test_every_model_is_in_a_scenarios_emulator_build(project):
 
 @pytest.mark.emulator
 @pytest.mark.slow  # 4 to 15 models built per scenario: deselect with -m "not slow" while iterating
-# each scenario's build on its own pytest-xdist worker (tests/conftest.py), beside the module's
+# each scenario's build on its own pytest-xdist worker (tests/conftest.py), beside the module's;
+# attribution's is tests/test_run.py::test_ecom_run_on_bigquery's, whose `ecom run` builds every
+# model from it at its vars
 @pytest.mark.parametrize(
-    "scenario", [pytest.param(s, marks=pytest.mark.xdist_group(f"bigquery-{s}")) for s in SCENARIOS]
+    "scenario",
+    [pytest.param(s, marks=pytest.mark.xdist_group(f"bigquery-{s}")) for s in SCENARIOS if s != "attribution"],
 )
 def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):  # noqa: F811
-    """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both, read over REST:
-    the models it is made for (SCENARIO_MODELS)."""
-    selected = project.select(SCENARIO_MODELS[scenario])
-    raw = read_folder(FIXTURES / scenario)
+    """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both: the models it is
+    made for (SCENARIO_MODELS)."""
     target = BigQueryTarget.from_options(
         project=bq_emulator.project,
         dataset=f"ecom_{scenario}",
@@ -356,19 +352,10 @@ def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenar
         endpoint=bq_emulator.endpoint,
         config_dir="/nonexistent",
     )
-    target.write_raw(raw)
-    duck = DuckDBTarget(tmp_path / "ecom.duckdb")
-    duck.write_raw(raw)
-    given = scenario_vars(scenario)
-    values, _ = _build(project, target, given, selected)
-    assert _build(project, duck, given, selected)[0] == values
-    for name in selected:
-        # the table's rows as stored (tabledata.list): no query job, a quarter of the emulator's time
-        # (the models' reads through ibis are test_every_model_on_bigquery_equals_duckdb's)
-        rows = target.client.list_rows(f"{target.project}.ecom_{scenario}.{name}")
-        theirs, ours = rows.to_arrow(create_bqstorage_client=False), duck.table(name).to_pyarrow()
-        assert_same_rows(theirs, ours, project.models[name].key, name)
-    duck.close()
+    target.write_raw(read_folder(FIXTURES / scenario))
+    values, _ = _build(project, target, scenario_vars(scenario), project.select(SCENARIO_MODELS[scenario]))
+    assert_scenario_equals_duckdb(project, target, scenario, values, tmp_path)
+    drop_datasets(target, f"ecom_{scenario}", f"raw_{scenario}")
     target.close()
 
 
@@ -389,6 +376,7 @@ def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):  # noqa:
     assert target.client.get_table(f"{bq_emulator.project}.upload_raw.orders").num_rows == raw_data["orders"].num_rows
     tables = {t.table_id for t in target.client.list_tables(f"{bq_emulator.project}.upload_raw")}
     assert tables == {"orders"}  # no staging table left behind, users not created
+    drop_datasets(target, "upload_raw")
 
 
 @pytest.mark.emulator
@@ -405,6 +393,7 @@ def test_the_models_dataset_is_created_where_the_raw_data_lives(bq_emulator):  #
     target.client.create_dataset(eu)
     target.ensure_dataset(target.models)
     assert target.client.get_dataset(f"{bq_emulator.project}.eu_models").location == "EU"
+    drop_datasets(target, "eu_raw", "eu_models")
 
 
 @pytest.mark.emulator
@@ -540,6 +529,7 @@ def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, duck, tmp
     done = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout
+    drop_datasets(bq, "cli")
 
 
 @pytest.mark.emulator
@@ -576,6 +566,7 @@ def test_source_problems_stop_the_build_naming_table_and_column(bq_emulator, bq,
     )
     assert moved.raw_schema("marketing_spend") == RAW_SCHEMAS["marketing_spend"]
     assert moved.raw_schema("orders")["order_id"].is_string()
+    drop_datasets(target, "bad_raw", "ecom_bad")
 
 
 def test_permission_and_credential_refusals_are_one_line():

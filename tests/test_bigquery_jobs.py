@@ -25,7 +25,7 @@ from ecom.targets.base import TargetError
 from ecom.targets.bigquery.config import resolve_config
 from ecom.targets.bigquery.errors import BigQueryError
 from ecom.targets.bigquery.target import REQUEST_SECONDS, RETRY_SECONDS, BigQueryTarget
-from tests.bq_emulator import Emulator, bq_emulator  # noqa: F401 (fixture)
+from tests.bq_emulator import Emulator, bq_emulator, drop_datasets  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "x` AS SELECT 1; DROP TABLE victim_t; --"
@@ -432,6 +432,7 @@ def test_swap_and_monthly_partitions_run_on_the_emulator(bq_emulator: Emulator, 
     assert (table.time_partitioning.field, table.time_partitioning.type_) == ("day", "MONTH")
     assert target.notes["fact_x"] == f"{too_many(4_100)}: partitioned by month"
     assert {t.table_id for t in target.client.list_tables(f"{bq_emulator.project}.swaps")} == {"src", "fact_x"}
+    drop_datasets(target, "swaps")
 
 
 # -- models built at once ------------------------------------------------------------------------

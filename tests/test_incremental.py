@@ -29,7 +29,7 @@ from ecom.core.registry import Project, ProjectError, model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import bq_emulator  # noqa: F401 (fixture)
+from tests.bq_emulator import bq_emulator, drop_datasets  # noqa: F401 (fixture)
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "marketing"  # users 1-9, products 1-2
 CHAIN = ("stg_events", "int_web_sessions", "fact_session_metrics")
@@ -320,4 +320,5 @@ def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator,
     for name, (how, rows) in plans.items():
         assert how == f"incremental: nothing changed up to {b}" and bq.dry_run(project.models[name], rows) >= 0
     assert contents(bq) == expected
+    drop_datasets(bq, f"incr_{n}", f"incr_raw_{n}")
     bq.close()

@@ -28,7 +28,7 @@ from ecom.core.files import FileWriteError
 from ecom.core.runs import RUNS_TABLE, history
 from ecom.run import check_replaceable, publish
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import bq_emulator  # noqa: F401 (fixture)
+from tests.bq_emulator import assert_scenario_equals_duckdb, bq_emulator, drop_datasets  # noqa: F401 (fixture)
 from tests.conftest import FIXTURES, scenario_vars
 from tests.services import free_port
 
@@ -490,6 +490,7 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
         ]
         assert runs[1]["ended_at"] == dt.datetime(2024, 4, 1, 7, tzinfo=UTC)
     finally:
+        drop_datasets(target, "ecom_runs", "raw_runs")
         target.close()
 
 
@@ -523,7 +524,11 @@ def test_a_failing_model_is_recorded_as_an_error_and_notified(tmp_path, monkeypa
 @pytest.mark.emulator
 @pytest.mark.slow  # every model built on the emulator
 @pytest.mark.xdist_group("ecom-run-on-bigquery")  # beside the module's tests (tests/conftest.py)
-def test_ecom_run_on_bigquery(bq_emulator, tmp_path, monkeypatch):  # noqa: F811
+def test_ecom_run_on_bigquery(project, bq_emulator, tmp_path, monkeypatch):  # noqa: F811
+    """`ecom run` on the emulator, from fixtures/attribution at its vars: the run is recorded and
+    listed, and the fixture's models equal DuckDB's (test_fixture_scenarios_on_bigquery_equal_duckdb
+    for this scenario: one emulator build of it, not two)."""
+    from ecom.core import engine
     from ecom.data.load import read_folder
 
     monkeypatch.chdir(tmp_path)
@@ -539,13 +544,17 @@ def test_ecom_run_on_bigquery(bq_emulator, tmp_path, monkeypatch):  # noqa: F811
     assert f'"as_of":"{AS_OF}"' in (site / "index.html").read_text()
     target = bq_emulator.target(dataset="ecom_morning", raw_dataset="raw_morning")
     [record] = history(target, 5)
-    target.close()
+    values = engine.target_vars(project, target, scenario_vars("attribution"))
+    (tmp_path / "duck").mkdir()
+    assert_scenario_equals_duckdb(project, target, "attribution", values, tmp_path / "duck")
     # each model's bytes, summed over its jobs: the emulator reports a count, maybe 0, never none
     assert len(record["models"]) == 25 and all(isinstance(m["bytes"], int) for m in record["models"])
     listed = runner.invoke(app, ["runs", *where], env=env)
     assert listed.exit_code == 0, listed.output
     rows = [line.split("│") for line in listed.output.splitlines() if line.startswith("│ ")]
     assert [row[4].strip() for row in rows if row[1].strip()] == ["success"]  # a run's first line names it
+    drop_datasets(target, "ecom_morning", "raw_morning")
+    target.close()
 
 
 def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ from ecom.data import calibration
 from ecom.data.load import read_folder
 from ecom.data.spend import from_events, session_counts
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import Emulator, bq_emulator, tiny_raw  # noqa: F401 (fixture)
+from tests.bq_emulator import Emulator, bq_emulator, drop_datasets, tiny_raw  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 # google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
@@ -170,6 +170,7 @@ def test_the_emulator_gives_duckdbs_rows(bq_emulator: Emulator, tmp_path):  # no
         theirs.to_pylist()
         == ours.sort_by([("date", "ascending"), ("platform", "ascending"), ("campaign_id", "ascending")]).to_pylist()
     )
+    drop_datasets(bq, "spend_models", "spend_raw", "spend_out")
 
 
 def test_thelook_sample_spend_builds_tests_and_orders_roas(tmp_path):

@@ -175,6 +175,9 @@ class BigQueryTarget(Target):
         self._checked: set[Location] = set()
         # raw tables looked up once (a build reads each in several models); write_raw forgets them
         self._sources: dict[str, ir.Table] = {}
+        # and their metadata: a build checks its sources up to three times (its own check, then the
+        # variables' defaults and bounds), each check a round trip per raw table
+        self._raw_tables: dict[str, Any] = {}
         # each model's table as the job that built it left it, read once for its row count and
         # its descriptions (a metadata read is a round trip)
         self._built: dict[str, Any] = {}
@@ -289,11 +292,20 @@ class BigQueryTarget(Target):
             except NotFound:
                 return None
 
+    def _raw_table(self, table: str) -> Any:
+        """The raw table's metadata (None when it does not exist), read once it exists."""
+        if table not in self._raw_tables:
+            found = self._table_or_none(self.raw_location(table), table)
+            if found is None:
+                return None
+            self._raw_tables[table] = found
+        return self._raw_tables[table]
+
     def raw_schema(self, table: str) -> ibis.Schema | None:
         from ibis.backends.bigquery.datatypes import BigQuerySchema
 
         loc = self.raw_location(table)
-        found = self._table_or_none(loc, table)
+        found = self._raw_table(table)
         if found is None:
             if not self._dataset_exists(loc):
                 raise TargetError(
@@ -313,7 +325,7 @@ class BigQueryTarget(Target):
             loc = self.raw_location(table)
             # Looked up first with the target's retry timeout (ibis's own lookup retries for 10
             # minutes), so that an unreachable endpoint fails as fast here as in every other command.
-            self._table_or_none(loc, table)
+            self._raw_table(table)
             self._sources[table] = self.con.table(table, database=(loc.catalog, loc.database))
         return self._sources[table]
 
@@ -488,6 +500,7 @@ class BigQueryTarget(Target):
 
         staged: dict[str, str] = {}
         self._sources.clear()
+        self._raw_tables.clear()
         try:
             with tempfile.TemporaryDirectory(prefix="ecom-upload-") as tmp:
                 for name, data in tables.items():
