@@ -31,6 +31,7 @@ from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import committed, ctrl_c_pressed, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
+from ecom.core.text import counted
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
 from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
@@ -61,11 +62,6 @@ class _Console(Console):
 LOG_WIDTH = 200
 out = _Console()
 err = _Console(stderr=True)
-
-
-def counted(n: int, noun: str) -> str:
-    """'1 model', '2 models', '1,024 rows'."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 EXPECTED = (
@@ -362,7 +358,10 @@ def spend(
                 )
             if tgt.raw_exists("marketing_spend") and not replace:
                 raise TargetError(f"{where} exists: pass --replace to replace it")
-            engine.validate_sources(tgt, ["events"], values=False)  # its columns, before spend is made of them
+            # its columns, before spend is made of them
+            engine.validate_sources(
+                tgt, ["events"], values=False, advice="Fix the events; marketing_spend was not written."
+            )
             table = from_events(tgt, seed)
             rows = tgt.write_raw({"marketing_spend": table})["marketing_spend"]
         first, last = table["date"][0], table["date"][-1]  # ordered by date
@@ -817,14 +816,14 @@ def list_models(
             m = proj.models[model_name]
             kind = ", ".join(f"{t}: {m.materialization(t)}" for t in TARGETS) if m.materialized_on else m.materialized
             s = state.get(model_name)
-            built = f"as_of {s['as_of']}, {s['mode']}" if s else ""
-            if s and s["replaced_from"]:
-                built += f" from {s['replaced_from']}"
+            built = f"as_of {s['as_of']}, {incremental.how_built(s['replaced_from'], s['as_of'])}" if s else ""
             table.add_row(model_name, m.layer, kind, ", ".join(m.key), docs[model_name].grain, built)
         out.print(table)
         consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]
         if consumers:
-            exposures = Table("exposure", "reads", "description", title=f"{len(consumers)} exposures (consumers)")
+            exposures = Table(
+                "exposure", "reads", "description", title=f"{counted(len(consumers), 'exposure')} (consumers)"
+            )
             for e in consumers:
                 exposures.add_row(e.name, ", ".join(e.reads), e.title)
             out.print(exposures)

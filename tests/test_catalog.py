@@ -14,11 +14,12 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from ecom.cli import app, counted
+from ecom.cli import app
 from ecom.core import engine
 from ecom.core.docstrings import model_docs
 from ecom.core.files import FileWriteError, atomic_write
 from ecom.core.registry import Model, Project, Var
+from ecom.core.text import counted
 from ecom.outputs.catalog import catalog, write_catalog
 from ecom.targets.duckdb import DuckDBTarget
 from ecom.targets.options import TargetOptions, choose_target

@@ -143,6 +143,14 @@ def test_a_variable_given_twice_in_one_vars_is_refused(text, where):
     assert parse_vars(["as_of=2024-01-01", "as_of=2024-02-01"]) == {"as_of": dt.date(2024, 2, 1)}
 
 
+def test_a_malformed_part_is_not_taken_for_a_repeated_key(project):
+    """`visitor_salt=s3cr3t part part` (the project declares visitor_salt secret): the repeated 'part'
+    is a piece of the salt, not a key, and is not shown."""
+    with pytest.raises(VarsError) as refused:
+        parse_vars(["visitor_salt=s3cr3t part part"])
+    assert str(refused.value).startswith("--vars a part is neither key=value nor a {key: value} mapping")
+
+
 @pytest.mark.parametrize("text", ["as_of=", "{as_of: }", "{as_of: null}"])
 def test_a_variable_given_no_value_says_so(project, text):
     with pytest.raises(VarsError) as refused:
@@ -564,21 +572,25 @@ def test_cli_bad_duckdb_setting_is_one_line_and_exit_1(db, monkeypatch, name, va
 
 
 @pytest.mark.parametrize(
-    "under, problem",
-    [("", "is not a folder"), ("sub/spill", "cannot be made, {file} is a file")],
+    "given, problem",
+    [
+        ("file", "is not a folder: give a folder"),
+        ("file/spill", "cannot be made, {tmp}/file is a file: give a folder"),
+        # DuckDB makes the last folder only: a missing folder above it fails when it first spills
+        ("none/spill", "cannot be made, {tmp}/none does not exist: make it, give another"),
+    ],
 )
-def test_cli_temp_directory_that_cannot_be_a_folder_is_one_line(db, tmp_path, monkeypatch, under, problem):
+def test_cli_temp_directory_that_cannot_be_a_folder_is_one_line(db, tmp_path, monkeypatch, given, problem):
     """DuckDB takes any path and fails only when a sort spills, as 'model X failed: IO Error'."""
-    file = tmp_path / "spill"
-    file.write_text("mine")
-    spill = file / under if under else file
+    (tmp_path / "file").write_text("mine")
+    spill = tmp_path / given
     monkeypatch.setenv("ECOM_DUCKDB_TEMP_DIRECTORY", str(spill))
     result = runner.invoke(app, ["build", "--path", str(db)])
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        f"error: ECOM_DUCKDB_TEMP_DIRECTORY='{spill}' {problem.format(file=file)}: give a folder, or unset it"
+        f"error: ECOM_DUCKDB_TEMP_DIRECTORY='{spill}' {problem.format(tmp=tmp_path)}, or unset it"
     )
-    assert file.read_text() == "mine"
+    assert (tmp_path / "file").read_text() == "mine" and not (tmp_path / "none").exists()
 
 
 def test_cli_temp_directory_that_cannot_be_written_is_one_line(db, tmp_path, monkeypatch):

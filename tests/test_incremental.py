@@ -267,6 +267,11 @@ def test_cli_full_refresh_and_ls_show_the_state(tmp_path):
     assert listing.exit_code == 0
     row = next(line for line in listing.output.splitlines() if line.startswith("│ stg_events "))
     assert row.split("│")[-2].strip() == f"as_of {FIRST_A}, full"  # the column headed "last built"
+    # a build with no changed day says so, in the build's table and in the list
+    assert runner.invoke(app, ["build", *where]).exit_code == 0
+    listing = runner.invoke(app, ["ls", "--path", str(tmp_path / "db.duckdb"), "--select", "stg_events"])
+    row = next(line for line in listing.output.splitlines() if line.startswith("│ stg_events "))
+    assert row.split("│")[-2].strip() == f"as_of {FIRST_A}, incremental: nothing changed up to {FIRST_A}"
 
 
 def test_state_keeps_hashes_of_the_vars_that_change_past_rows(project):

@@ -136,6 +136,23 @@ def test_nothing_to_follow_is_one_line_and_writes_nothing(tmp_path, events, mess
     assert _spend_hash(tmp_path / "ecom.duckdb") == before
 
 
+def test_events_without_a_contract_column_say_that_spend_was_not_written(tmp_path):
+    """The build's closing line ('no model was run') told nothing about what spend did not do."""
+    target = _duck(tmp_path, _events(EVENTS))
+    target.con.raw_sql("ALTER TABLE raw.events DROP COLUMN traffic_source")
+    target.close()
+    before = _spend_hash(tmp_path / "ecom.duckdb")
+    done = _cli("spend", "--replace", cwd=tmp_path)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("error: The raw data in duckdb raw in ") and lines[0].endswith("(1 problem):")
+    assert lines[1:] == [
+        "  - events.traffic_source: expected string, found no such column",
+        "Fix the events; marketing_spend was not written.",
+    ]
+    assert _spend_hash(tmp_path / "ecom.duckdb") == before
+
+
 def test_an_existing_table_needs_replace(tmp_path):
     _duck(tmp_path, _events(EVENTS)).close()
     before = _spend_hash(tmp_path / "ecom.duckdb")

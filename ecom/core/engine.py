@@ -64,21 +64,20 @@ def bind_secrets(project: Project, target: Target, values: Mapping[str, Any]) ->
     target.bind_parameters(secret_values(project, values))
 
 
-def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS, values: bool = True) -> None:
+def validate_sources(
+    target: Target,
+    tables: Iterable[str] = RAW_SCHEMAS,
+    values: bool = True,
+    advice: str = "Fix the export (or load it again with `ecom load`); no model was run.",
+) -> None:
     """Stop before any model when a raw table's shape (or, with `values`, its values) breaks the
-    source contract."""
+    source contract; the message ends with `advice`."""
     tables = list(tables)
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
     if not problems and values:
         problems = value_problems({t: conform(t, target.source(t)) for t in tables})
     if problems:
-        raise SourceContractError(
-            format_problems(
-                problems,
-                describe(target, raw=True),
-                "Fix the export (or load it again with `ecom load`); no model was run.",
-            )
-        )
+        raise SourceContractError(format_problems(problems, describe(target, raw=True), advice))
 
 
 def describe(target: Target, raw: bool = False) -> str:
@@ -368,12 +367,7 @@ class IncrementalRun:
             built = {up: target.table(up) for up in project.upstream_models(model.name)}
             tables = {**inputs, **built, "this": target.table(model.name)}
             replaced_from, new_rows = call(model.since, tables, {**values, "since": decision.since})
-        if replaced_from is None:
-            note = decision.reason
-        elif replaced_from > values["as_of"]:  # the day after as_of: no partition to replace
-            note = f"incremental: nothing changed up to {values['as_of']}"
-        else:
-            note = f"incremental from {replaced_from}"
+        note = decision.reason if replaced_from is None else incremental.how_built(replaced_from, values["as_of"])
         self.done[model.name] = incremental.Decision(replaced_from, note)
         self.built[model.name] = {
             "model": model.name,

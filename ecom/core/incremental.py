@@ -91,6 +91,16 @@ def code_hash(target: Target, project: Project, model: Model, expr_at: ir.Table,
     return _sha("\n".join([ibis.to_sql(expr_at, dialect=dialect), *sources]))
 
 
+def how_built(replaced_from: dt.date | None, as_of: dt.date) -> str:
+    """A build of an incremental model in words: full, from a day, or with no day to replace (its
+    first day to replace is the day after as_of, which has no partition)."""
+    if replaced_from is None:
+        return "full"
+    if replaced_from > as_of:
+        return f"incremental: nothing changed up to {as_of}"
+    return f"incremental from {replaced_from}"
+
+
 def partition_day(model: Model, table: ir.Table) -> ir.DateValue:
     column = table[model.partition_by]
     return column.date() if column.type().is_timestamp() else column

@@ -16,6 +16,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
+from ecom.core.text import counted
+
 TS = "timestamp('UTC')"
 
 RAW_SCHEMAS: dict[str, ibis.Schema] = {
@@ -240,8 +242,7 @@ def value_problems(tables: Mapping[str, ir.Table]) -> list[Problem]:
 
 def format_problems(problems: list[Problem], where: str, advice: str) -> str:
     """The problems, one a line, under a line saying where, then `advice`: what to do and what was not done."""
-    counted = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
-    lines = [f"The raw data in {where} does not match the source contract ({counted}):"]
+    lines = [f"The raw data in {where} does not match the source contract ({counted(len(problems), 'problem')}):"]
     lines += [f"  - {p}" for p in problems]
     lines.append(advice)
     return "\n".join(lines)

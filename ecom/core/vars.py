@@ -114,9 +114,8 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                 raise VarsError("--vars {...} is not a mapping; write e.g. --vars '{as_of: 2024-06-30}'")
             result.update({str(k): v for k, v in parsed.items()})
             continue
-        pairs = text.replace(",", " ").split()
-        _refuse_repeats([pair.partition("=")[0] for pair in pairs], "key=value")
-        for pair in pairs:
+        seen: list[str] = []
+        for pair in text.replace(",", " ").split():
             key, sep, value = pair.partition("=")
             if not sep or not key:
                 shown = "a part" if _names_secret(text) else repr(pair)  # a secret's value with a space or comma
@@ -124,6 +123,9 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                     f"--vars {shown} is neither key=value nor a {{key: value}} mapping; "
                     "write e.g. --vars as_of=2024-06-30 (quote a value holding spaces or commas as a mapping)"
                 )
+            # after the check above: a piece of a secret's value with a space is not named as a key
+            seen.append(key)
+            _refuse_repeats(seen, "key=value")
             result[key] = _scalar(key, value) if value else None
     return result
 

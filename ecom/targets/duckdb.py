@@ -80,15 +80,21 @@ def database_path(path: str | Path, *, create: bool) -> Path:
 def _check_spill_folder(path: Path) -> None:
     """DuckDB takes any temp_directory and fails only when a sort spills, minutes into a large build,
     as 'model X failed: IO Error': a folder that is a file, or cannot be made or written, is refused
-    when the target opens."""
+    when the target opens. DuckDB makes the folder itself, not a missing folder above it."""
     setting = f"ECOM_DUCKDB_TEMP_DIRECTORY={str(path)!r}"
-    existing = next(p for p in (path, *path.parents) if p.exists())  # DuckDB makes what is missing
-    if existing == path and not path.is_dir():
-        raise TargetError(f"{setting} is not a folder: give a folder, or unset it")
-    if not existing.is_dir():
-        raise TargetError(f"{setting} cannot be made, {existing} is a file: give a folder, or unset it")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise TargetError(f"{setting} cannot be written ({existing} is not writable): give another folder, or unset it")
+    try:
+        if path.exists() and not path.is_dir():
+            raise TargetError(f"{setting} is not a folder: give a folder, or unset it")
+        where = path if path.exists() else path.parent
+        if not where.exists():
+            raise TargetError(f"{setting} cannot be made, {where} does not exist: make it, give another, or unset it")
+        if not where.is_dir():
+            raise TargetError(f"{setting} cannot be made, {where} is a file: give a folder, or unset it")
+        writable = os.access(where, os.W_OK | os.X_OK)
+    except OSError as e:  # a folder on the way that cannot be read
+        raise TargetError(f"{setting} cannot be checked ({e.strerror}): give another folder, or unset it") from None
+    if not writable:
+        raise TargetError(f"{setting} cannot be written ({where} is not writable): give another folder, or unset it")
 
 
 def _open_error(path: Path, e: Exception) -> TargetError:
