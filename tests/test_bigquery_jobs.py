@@ -185,6 +185,28 @@ def _statements(recorder: Recorder) -> list[str]:
     return [sql.split(" AS\n")[0] for sql, _ in recorder.jobs]
 
 
+def test_a_raw_tables_metadata_is_read_once_it_exists():
+    """A build checks its sources, then the variables' default and bound read them again: each check
+    was a getTable per raw table (a round trip on BigQuery). A table not there yet is asked again."""
+    from google.cloud.bigquery import SchemaField
+
+    asked: list[str] = []
+    tables = {}
+
+    def get_table(ref):
+        asked.append(ref)
+        if ref not in tables:
+            raise NotFound(ref)
+        return tables[ref]
+
+    client = SimpleNamespace(get_table=get_table, get_dataset=lambda ref: SimpleNamespace(location="US"))
+    target = _target(client)
+    assert target.raw_schema("orders") is None  # not loaded yet
+    tables["my-proj.ecom_raw.orders"] = SimpleNamespace(schema=[SchemaField("order_id", "INTEGER")])
+    assert [target.raw_schema("orders") for _ in range(3)] == [ibis.schema({"order_id": "int64"})] * 3
+    assert asked == ["my-proj.ecom_raw.orders"] * 2
+
+
 T = "`my-proj.ecom"
 DAILY = 'PARTITION BY `day` CLUSTER BY `c` OPTIONS(labels=[("ecom_model", "fact_x")])'
 MONTHLY = 'PARTITION BY DATE_TRUNC(`day`, MONTH) CLUSTER BY `c` OPTIONS(labels=[("ecom_model", "fact_x")])'
