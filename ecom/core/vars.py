@@ -58,17 +58,17 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
     # more likely a mistake than a choice of B
     loader.flatten_mapping(node)
     keys = [str(loader.construct_object(key)) for key, _ in node.value]
-    _refuse_repeats(keys, "{...}")
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise _given_twice(repeated, "{...}")
     return loader.construct_mapping(node)
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def _refuse_repeats(keys: list[str], where: str) -> None:
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
-    if repeated:
-        raise VarsError(f"--vars {where} gives {', '.join(repeated)} more than once: give each variable once")
+def _given_twice(names: list[str], where: str) -> VarsError:
+    return VarsError(f"--vars {where} gives {', '.join(names)} more than once: give each variable once")
 
 
 def _load(text: str) -> Any:
@@ -114,7 +114,7 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                 raise VarsError("--vars {...} is not a mapping; write e.g. --vars '{as_of: 2024-06-30}'")
             result.update({str(k): v for k, v in parsed.items()})
             continue
-        seen: list[str] = []
+        seen: set[str] = set()
         for pair in text.replace(",", " ").split():
             key, sep, value = pair.partition("=")
             if not sep or not key:
@@ -123,9 +123,9 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                     f"--vars {shown} is neither key=value nor a {{key: value}} mapping; "
                     "write e.g. --vars as_of=2024-06-30 (quote a value holding spaces or commas as a mapping)"
                 )
-            # after the check above: a piece of a secret's value with a space is not named as a key
-            seen.append(key)
-            _refuse_repeats(seen, "key=value")
+            if key in seen:  # after the check above: a piece of a secret's value is never named as a key
+                raise _given_twice([key], "key=value")
+            seen.add(key)
             result[key] = _scalar(key, value) if value else None
     return result
 

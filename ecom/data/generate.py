@@ -795,18 +795,16 @@ BYTES_PER_SCALE = {"duckdb": 250e6, "parquet": 70e6}
 
 
 def _refuse_what_cannot_fit(scale: float, database: pathlib.Path | None, parquet_dir: pathlib.Path | None) -> None:
-    places: dict[int, pathlib.Path] = {}  # per file system (both outputs on one add up)
-    needs: dict[int, float] = {}
+    needs: dict[int, tuple[pathlib.Path, float]] = {}  # per file system (both outputs on one add up): where, bytes
     for where, per_scale in ((database, BYTES_PER_SCALE["duckdb"]), (parquet_dir, BYTES_PER_SCALE["parquet"])):
         if where is None:
             continue
         while not where.exists():  # a folder still to be made: the file system it will be on
             where = where.parent
         device = where.stat().st_dev
-        places.setdefault(device, where)
-        needs[device] = needs.get(device, 0.0) + per_scale * scale
-    for device, need in needs.items():
-        where = places[device]
+        first, need = needs.get(device, (where, 0.0))
+        needs[device] = (first, need + per_scale * scale)
+    for where, need in needs.values():
         free = shutil.disk_usage(where).free
         if need > free:
             raise GenerateError(

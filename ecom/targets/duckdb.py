@@ -83,9 +83,10 @@ def _check_spill_folder(path: Path) -> None:
     when the target opens. DuckDB makes the folder itself, not a missing folder above it."""
     setting = f"ECOM_DUCKDB_TEMP_DIRECTORY={str(path)!r}"
     try:
-        if path.exists() and not path.is_dir():
+        exists = path.exists()
+        if exists and not path.is_dir():
             raise TargetError(f"{setting} is not a folder: give a folder, or unset it")
-        where = path if path.exists() else path.parent
+        where = path if exists else path.parent
         if not where.exists():
             raise TargetError(f"{setting} cannot be made, {where} does not exist: make it, give another, or unset it")
         if not where.is_dir():
