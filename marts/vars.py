@@ -28,8 +28,9 @@ var("as_of", dt.date, latest_order_date, "the build's today; defaults to the lat
 var("session_timeout_minutes", int, 30, "inactivity gap that ends a web session", positive=True)
 var("attribution_lookback_hours", int, 24, "how long before an order a session may start", positive=True)
 var("velocity_window_days", int, 30, "trailing window for sales velocity and dead stock", positive=True)
-var("critical_days", int, 7, "days of stock below which a product is critical", positive=True)
-var("low_days", int, 14, "days of stock below which a product is low", positive=True)
+# inventory_status takes the first threshold that holds: one larger than the next would hide that band
+var("critical_days", int, 7, "days of stock below which a product is critical", positive=True, at_most="low_days")
+var("low_days", int, 14, "days of stock below which a product is low", positive=True, at_most="overstock_days")
 var("overstock_days", int, 90, "days of stock above which a product is overstocked", positive=True)
 var("lead_time_days", int, 14, "supplier lead time a reorder must cover", positive=True)
 var("cover_days", int, 30, "days of sales a reorder must cover beyond the lead time", positive=True)

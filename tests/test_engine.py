@@ -111,11 +111,23 @@ def test_parse_vars(text, expected):
         ({"session_timout_minutes": 45}, "unknown variable session_timout_minutes"),
         ({"session_timeout_minutes": "1:30"}, "must be a whole number, not '1:30'"),
         ({"as_of": dt.datetime(2024, 6, 30, 10)}, r"as_of is a day: write it YYYY-MM-DD, not a date and time"),
+        # inventory_status takes the first threshold that holds: 15 over 14 would leave no product low
+        (
+            {"critical_days": 15},
+            r"^critical_days=15 is larger than low_days=14 \(days of stock below which a product is low\): "
+            r"give critical_days at most 14, or a larger low_days$",
+        ),
+        ({"low_days": 120, "overstock_days": 100}, r"^low_days=120 is larger than overstock_days=100 "),
     ],
 )
 def test_bad_vars_are_one_clear_error(project, given, message):
     with pytest.raises(VarsError, match=message):
         resolve_vars(project.vars, {"as_of": dt.date(2024, 1, 1), **given}, lambda _: None)
+
+
+def test_equal_inventory_thresholds_are_allowed(project):
+    given = {"as_of": dt.date(2024, 1, 1), "critical_days": 20, "low_days": 20, "overstock_days": 20}
+    assert resolve_vars(project.vars, given, lambda _: None).items() >= given.items()
 
 
 def test_a_date_at_midnight_is_its_day(project):

@@ -121,7 +121,8 @@ class Var:
     it is set, and never enters the SQL: models receive it as a query parameter, which the target
     binds when it runs the query (ecom.core.engine.call). `bounds`, a function of raw sources
     returning a one-row table with columns `low` and `high` (NULL: no bound), is the range of values
-    the data can support; its docstring's first line says why.
+    the data can support; its docstring's first line says why. `at_most` names a variable this one
+    may not exceed (thresholds that must rise in order).
     """
 
     name: str
@@ -132,6 +133,7 @@ class Var:
     env: str | None = None
     secret: bool = False
     bounds: Callable[..., Any] | None = None
+    at_most: str | None = None
 
 
 _MODELS: dict[str, Model] = {}
@@ -245,10 +247,11 @@ def var(
     env: str | None = None,
     secret: bool = False,
     bounds: Callable[..., Any] | None = None,
+    at_most: str | None = None,
 ) -> None:
     caller = sys._getframe(1)  # the `var(...)` call is the definition
     _claim("variable", name, f"{caller.f_globals['__name__']} line {caller.f_lineno}")
-    _VARS[name] = Var(name, type, default, doc, positive, env, secret, bounds)
+    _VARS[name] = Var(name, type, default, doc, positive, env, secret, bounds, at_most)
 
 
 def _import_all(package: str) -> None:

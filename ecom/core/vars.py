@@ -207,6 +207,13 @@ def resolve_vars(
             values[name] = var.default
         if check_bounds and var.bounds is not None:
             _check_bounds(var, values[name], compute(var.bounds))
+    for name, var in declared.items():
+        limit = var.at_most and values[var.at_most]
+        if limit and values[name] > limit:
+            raise VarsError(
+                f"{name}={values[name]} is larger than {var.at_most}={limit} ({declared[var.at_most].doc}): "
+                f"give {name} at most {limit}, or a larger {var.at_most}"
+            )
     return values
 
 
