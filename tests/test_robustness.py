@@ -422,6 +422,8 @@ def test_load_lists_unusable_values_with_counts(copy, tmp_path):
     rows = [line.split(",") for line in items[1:]]
     rows[0][price] = "-inf"  # (CSV text NaN reads as NULL, as pyarrow reads CSV)
     rows[1][price] = "inf"
+    rows[5][price] = "-1e9"  # the first amount refused either way: 999999999.99 passes (rows[6])
+    rows[6][price] = "999999999.99"
     rows[2][created] = "0001-01-01 00:00:00"
     rows.append(list(rows[3]))  # a duplicate id
     rows[4][0] = ""  # a NULL id
@@ -431,7 +433,10 @@ def test_load_lists_unusable_values_with_counts(copy, tmp_path):
     assert code == 1
     assert snapshot(copy) == before
     text = " ".join(stderr.split())
-    assert "order_items.sale_price: expected finite amounts, found 2 rows" in text
+    assert (
+        "order_items.sale_price: expected amounts strictly between -1,000,000,000 and 1,000,000,000, found 3 rows"
+        in text
+    )
     assert "order_items.created_at: expected years 1900 to 2199, found 1 rows" in text
     assert "order_items.id: expected a unique key, found 1 rows repeating another row's key" in text
     assert "order_items.id: expected a key that is never NULL, found 1 rows with a NULL" in text

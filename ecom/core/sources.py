@@ -142,6 +142,10 @@ RAW_KEYS: dict[str, tuple[str, ...]] = {
     "marketing_spend": ("date", "platform", "campaign_id"),
 }
 MONEY = {"cost", "retail_price", "sale_price", "spend", "product_retail_price"}
+# No price, cost or day's spend of a shop reaches a billion; a larger amount is a typo or a unit
+# error, and summed per product or customer in integer cents (docs/contract.md#conventions) it can
+# pass 2^63 and fail deep in a build naming a mart instead of the raw column.
+MONEY_LIMIT = 1e9
 # Timestamps and dates must lie in these years. Wide enough for any shop's history, yet inside
 # what every engine and library on the way handles (pandas' nanosecond timestamps end in 2262),
 # so that a typo such as year 1 or 9999 is caught here rather than deep in a build or a report.
@@ -201,7 +205,7 @@ def check_schema(table: str, found: ibis.Schema | None) -> list[Problem]:
 
 
 def value_problems(tables: Mapping[str, ir.Table]) -> list[Problem]:
-    """Values the models cannot use, with a count each: NaN or infinite money, timestamps and dates
+    """Values the models cannot use, with a count each: NaN, infinite or huge money, timestamps and dates
     outside FIRST_YEAR..END_YEAR - 1, NULL or duplicate keys. Each table has the contract's columns.
 
     Every count of every table is one query's one row (a cross join of one-row aggregates): one
@@ -217,8 +221,9 @@ def value_problems(tables: Mapping[str, ir.Table]) -> list[Problem]:
         for c, t in RAW_SCHEMAS[table].items():
             col = data[c]
             if c in MONEY:
-                checks[f"{table}__nan_{c}"] = (table, c, "finite amounts", "rows")
-                conditions[f"{table}__nan_{c}"] = col.isnan() | col.isinf()
+                within = f"amounts strictly between -{MONEY_LIMIT:,.0f} and {MONEY_LIMIT:,.0f}"
+                checks[f"{table}__money_{c}"] = (table, c, within, "rows")
+                conditions[f"{table}__money_{c}"] = col.isnan() | (col.abs() >= MONEY_LIMIT)
             if t.is_timestamp() or t.is_date():
                 instant = col if t.is_timestamp() else col.cast(TS)
                 checks[f"{table}__year_{c}"] = (table, c, f"years {FIRST_YEAR} to {END_YEAR - 1}", "rows")
