@@ -18,11 +18,11 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import rich.table
 import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
@@ -62,6 +62,12 @@ class _Console(Console):
 LOG_WIDTH = 200
 out = _Console()
 err = _Console(stderr=True)
+
+
+def Table(*columns: str, title: str | None = None, **options: Any) -> rich.table.Table:  # noqa: N802 (rich's name)
+    """rich's Table, at least as wide as its title: rich wraps a title to the table's width, which
+    broke "Loaded <folder> into <place>" over two narrow columns into three centred lines."""
+    return rich.table.Table(*columns, title=title, min_width=len(title or ""), **options)
 
 
 EXPECTED = (
@@ -438,7 +444,7 @@ def build(
             )
 
 
-def _build_table(proj: Project, results: list[engine.ModelResult]) -> Table:
+def _build_table(proj: Project, results: list[engine.ModelResult]) -> rich.table.Table:
     report = Table("model", "layer", "rows", "seconds", "incremental", title="Build")
     for r in results:
         report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}", r.note)
@@ -446,7 +452,7 @@ def _build_table(proj: Project, results: list[engine.ModelResult]) -> Table:
     return report
 
 
-def _profile_table(proj: Project, tgt: Target, results: list[engine.ModelResult]) -> Table:
+def _profile_table(proj: Project, tgt: Target, results: list[engine.ModelResult]) -> rich.table.Table:
     settings = ", ".join(f"{k} {v}" for k, v in tgt.resources.items())
     report = Table(
         "model",
@@ -491,7 +497,7 @@ def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict, full
     out.print(report)
 
 
-def _rich_table(title: str, rows: list[dict]) -> Table:
+def _rich_table(title: str, rows: list[dict]) -> rich.table.Table:
     if len(rows) == 1:  # one record reads best as a column of name, value
         table = Table("", "", title=title, show_header=False)
         for name, value in rows[0].items():
@@ -647,7 +653,7 @@ def docs(
         out.print(f"Wrote {written} ({len(data['models'])} models)", highlight=False)
 
 
-def _freshness_table(checks: list) -> Table:
+def _freshness_table(checks: list) -> rich.table.Table:
     from ecom.run import describe_age
 
     colors = {"pass": "green", "warn": "yellow", "error": "red", "unchecked": "dim"}

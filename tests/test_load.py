@@ -301,6 +301,15 @@ def test_cli_load_of_a_bad_folder_writes_nothing(tmp_path, defect):
     target.close()
 
 
+def test_the_load_summary_names_folder_and_database_on_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)  # no terminal: a log's width (ecom.cli.LOG_WIDTH)
+    folder, db = write_parquet_folder(tmp_path / "export"), tmp_path / "ecom.duckdb"
+    result = runner.invoke(app, ["load", str(folder), "--path", str(db)])
+    assert result.exit_code == 0
+    # rich wrapped a title to its table's width: three centred pieces over two narrow columns
+    assert result.stdout.splitlines()[0] == f"Loaded {folder} into duckdb raw in {db}"
+
+
 def test_two_files_of_one_table_are_named(tmp_path):
     folder = write_parquet_folder(tmp_path)
     shutil.copy(write_csv_folder(tmp_path / "csv") / "orders.csv", folder / "orders.csv")
