@@ -871,7 +871,9 @@ def _built_state(target: TargetOptions) -> dict[str, dict]:
         tgt.close()
 
 
-# typer's rich help keeps a docstring's single line breaks in the command list of `ecom --help`,
-# breaking its sentences mid-line: each command's first paragraph is given to it as one line.
+# typer's rich help keeps a docstring's single line breaks in the command list of `ecom --help` and
+# in a command's later paragraphs, breaking sentences mid-line at any width: each paragraph is given
+# as one line, for rich to wrap to the terminal.
 for _command in app.registered_commands:
-    _command.short_help = " ".join(inspect.getdoc(_command.callback).split("\n\n")[0].split())
+    _paragraphs = [" ".join(p.split()) for p in inspect.getdoc(_command.callback).split("\n\n")]
+    _command.short_help, _command.help = _paragraphs[0], "\n\n".join(_paragraphs)

@@ -186,6 +186,16 @@ def test_help_lists_each_command_by_its_first_paragraph_in_one_line():
     )
 
 
+def test_a_commands_help_keeps_no_line_break_of_its_docstring():
+    result = runner.invoke(app, ["compile", "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert (  # the docstring's second paragraph, which broke after "are read from the"
+        "Variables whose default comes from the data (as_of: the latest order date) are read from the target's raw "
+        "data; give them all with --vars to compile with no connection at all."
+    ) in lines
+
+
 def test_counted_says_one_model_and_many_rows():
     assert (counted(1, "model"), counted(0, "model"), counted(1024, "row")) == ("1 model", "0 models", "1,024 rows")
 
