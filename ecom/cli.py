@@ -209,6 +209,12 @@ SelectOpt = Annotated[
     list[str] | None,
     typer.Option("--select", "-s", help="Models: name, +name (with upstreams), name+ (with downstreams), a layer."),
 ]
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude", help="Models to leave out of the selection, in --select's syntax (e.g. fact_daily_pnl+)."
+    ),
+]
 VarsOpt = Annotated[
     list[str] | None,
     typer.Option("--vars", help="Build variables: '{as_of: 2024-06-30, session_timeout_minutes: 45}' or key=value."),
@@ -388,6 +394,7 @@ def spend(
 @target_options
 def build(
     select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
     vars: VarsOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="BigQuery: estimate bytes processed per model; write nothing.")
@@ -407,7 +414,7 @@ def build(
     started = time.perf_counter()
     with friendly_errors():
         proj = Project.load()
-        selected = proj.select(select)
+        selected = proj.select(select, exclude)
         given = parse_vars(vars or [])
         tgt = open_target(target)
         if dry_run and not tgt.supports_dry_run:
@@ -523,6 +530,7 @@ def _fmt(value: object) -> str:
 @target_options
 def compile(
     select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
     vars: VarsOpt = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the .sql files.")] = Path("target/compiled"),
     *,
@@ -535,7 +543,7 @@ def compile(
     """
     with friendly_errors():
         proj = Project.load()
-        selected = proj.select(select)
+        selected = proj.select(select, exclude)
         chosen = choose_target(target)
         values, raw_at, models = engine.compile_inputs(proj, chosen, parse_vars(vars or []))
         exprs = engine.unbound_expressions(proj, values, raw_at, models)
@@ -551,6 +559,7 @@ def compile(
 @target_options
 def test(
     select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
     vars: VarsOpt = None,
     *,
     target: TargetOptions,
@@ -559,7 +568,7 @@ def test(
     relationships and the cross-mart invariants."""
     with friendly_errors():
         proj = Project.load()
-        selected = proj.select(select)
+        selected = proj.select(select, exclude)
         tgt = open_target(target, read_only=True)
         values = engine.built_vars(proj, tgt, parse_vars(vars or []))
         missing = [m for m in selected if not tgt.exists(m)]
@@ -789,6 +798,7 @@ def runs(
 def list_models(
     name: Annotated[str | None, typer.Argument(help="A model: print its columns.", show_default=False)] = None,
     select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
     mermaid: Annotated[bool, typer.Option("--mermaid", help="Print the lineage as a Mermaid graph.")] = False,
     *,
     target: TargetOptions,
@@ -803,7 +813,7 @@ def list_models(
         if name is not None:
             _list_columns(proj, name)
             return
-        selected = proj.select(select)
+        selected = proj.select(select, exclude)
         if mermaid:
             print(engine.mermaid(proj, selected))
             return

@@ -81,6 +81,21 @@ def test_selectors(project):
         project.select(["stg_order"])
 
 
+def test_exclude_takes_models_out_of_the_selection(project):
+    assert project.select(["+int_web_sessions"], ["stg_events"]) == ["int_web_sessions"]
+    everything_but = project.select(None, ["stg_events+", "staging"])
+    # the models that neither are staging nor read stg_events, directly or not (README's lineage)
+    assert set(everything_but) == {
+        "int_daily_marketing", "int_orders", "int_daily_sales", "fact_product_performance", "fact_inventory_forecast",
+        "dim_customers", "dim_customer_segments", "fact_cohort_retention", "fact_daily_pnl", "fact_daily_pnl_advanced",
+    }  # fmt: skip
+    assert everything_but == [n for n in project.order if n in everything_but]  # still in DAG order
+    with pytest.raises(ProjectError, match=r"^--exclude 'stg_order' matches no model"):
+        project.select(None, ["stg_order"])
+    with pytest.raises(ProjectError, match=r"^--exclude 'staging' leaves no model to run; exclude fewer$"):
+        project.select(["stg_orders", "stg_users"], ["staging"])
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -495,6 +510,20 @@ def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project):
     written = sorted(p.stem for p in (tmp_path / "bigquery").glob("*.sql"))
     assert written == sorted(project.order)
     assert ibis.__version__ == "12.0.0"
+
+
+@pytest.mark.parametrize("extra", [[], ["--exclude", "stg_orders"]])  # a second --exclude adds to the first
+def test_cli_exclude_leaves_models_out(tmp_path, extra):
+    args = ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--select", "+fact_daily_pnl", "--exclude", "staging", *extra])
+    assert result.exit_code == 0, result.output
+    # fact_daily_pnl reads int_daily_sales and int_daily_marketing; the rest of its ancestors are staging
+    written = {p.stem for p in (tmp_path / "bigquery").glob("*.sql")}
+    assert written == {"int_daily_sales", "int_daily_marketing", "fact_daily_pnl"}
+    result = runner.invoke(app, [*args, "--exclude", "staging,intermediate", "--exclude", "marts"])
+    assert result.exit_code == 1
+    message = "error: --exclude 'staging,intermediate' 'marts' leaves no model to run; exclude fewer"
+    assert " ".join(result.stderr.split()) == message
 
 
 def test_cli_compile_writes_every_file_or_none(tmp_path, project):

@@ -355,26 +355,33 @@ class Project:
     def descendants(self, name: str) -> set[str]:
         return self._closure(name, self.downstream_models)
 
-    def select(self, selectors: Iterable[str] | None) -> list[str]:
-        """Models matched by dbt-style selectors, in dependency order.
+    def select(self, selectors: Iterable[str] | None, exclude: Iterable[str] | None = None) -> list[str]:
+        """Models matched by dbt-style selectors, less those matched by `exclude`, in dependency order.
 
         `name`, `+name` (with its ancestors), `name+` (with its descendants), `+name+`, a layer
         (`staging`, `intermediate`, `marts`) or `layer:NAME`. Several selectors are a union; none
-        selects every model.
+        selects every model. Excluding every selected model is an error, as selecting none is.
         """
-        selectors = list(selectors or [])
-        if not selectors:
-            return list(self.order)
+        chosen = self._union("--select", selectors) if selectors else set(self.order)
+        if exclude:
+            left = chosen - self._union("--exclude", exclude)
+            if not left:
+                given = " ".join(repr(s) for s in exclude)
+                raise ProjectError(f"--exclude {given} leaves no model to run; exclude fewer")
+            chosen = left
+        return [n for n in self.order if n in chosen]
+
+    def _union(self, option: str, selectors: Iterable[str]) -> set[str]:
         chosen: set[str] = set()
         for sel in selectors:
             for part in sel.replace(",", " ").split():
-                chosen |= self._select_one(part)
+                chosen |= self._select_one(option, part)
         if not chosen:  # only blanks and commas: building "nothing" would still record its variables
             given = " ".join(repr(s) for s in selectors)
-            raise ProjectError(f"--select {given} names no model; give a model or layer, or leave --select out for all")
-        return [n for n in self.order if n in chosen]
+            raise ProjectError(f"{option} {given} names no model; give a model or layer, or leave {option} out")
+        return chosen
 
-    def _select_one(self, sel: str) -> set[str]:
+    def _select_one(self, option: str, sel: str) -> set[str]:
         up, down = sel.startswith("+"), sel.endswith("+")
         name = sel.strip("+")
         layer = name.removeprefix("layer:")
@@ -383,7 +390,7 @@ class Project:
         if name not in self.models:
             close = sorted(n for n in self.models if name in n or n in name)[:3]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ProjectError(f"--select {sel!r} matches no model{hint}; `ecom ls` lists the models")
+            raise ProjectError(f"{option} {sel!r} matches no model{hint}; `ecom ls` lists the models")
         result = {name}
         if up:
             result |= self.ancestors(name)
