@@ -28,7 +28,7 @@ from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.internal import InternalTableError
-from ecom.core.interrupts import committed, ctrl_c_pressed, watching_ctrl_c
+from ecom.core.interrupts import committed, ctrl_c_pressed, stop_if_ctrl_c, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.text import counted
@@ -585,17 +585,41 @@ def test(
         cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
         colors = {"pass": "green", "fail": "red", "error": "red"}
 
+        by_name = {c.name: c for c in cases}
+
         def done(r: engine.TestResult) -> None:
-            detail = (
-                f" ({r.failures:,} failing rows)" if r.status == "fail" else (f" ({r.message})" if r.message else "")
-            )
+            detail = f" ({_failing(r)})" if r.status == "fail" else (f" ({r.message})" if r.message else "")
             out.print(f"[{colors[r.status]}]{r.status.upper():5}[/] {r.name}{detail}", highlight=False)
+            if r.status == "fail":
+                _print_examples(by_name[r.name], tgt)
 
         results = engine.run_tests(cases, tgt.table, on_done=done, workers=tgt.test_workers, batch=tgt.batch_tests)
         failed = [r for r in results if r.status != "pass"]
         out.print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
         if failed:
             raise typer.Exit(1)
+
+
+def _failing(result: engine.TestResult) -> str:
+    return counted(result.failures, "failing row")
+
+
+def _print_examples(case: engine.TestCase, tgt: Target) -> None:
+    """A failing test's first rows under its line, one a line: which rows to look at. A query of
+    its own (a job on BigQuery), run only for a test that fails."""
+    try:
+        rows = engine.failing_examples(case, tgt.table)
+    except Exception as e:  # the count ran, so this is rare: say so and go on with the other tests
+        stop_if_ctrl_c()
+        out.print(f"      (no example rows: {first_line(e)})", highlight=False)
+        return
+    for row in rows:
+        out.print("      " + ", ".join(f"{k}={_shown(v)}" for k, v in row.items()), highlight=False, markup=False)
+
+
+def _shown(value: Any) -> str:
+    text = "NULL" if value is None else value.isoformat(" ") if isinstance(value, dt.datetime) else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 @app.command("report")
@@ -737,9 +761,7 @@ def run_all(
             out.print(f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}", highlight=False)
         failed = [t for t in outcome.tests if t.status != "pass"]
         for t in failed:
-            out.print(
-                f"[red]{t.status.upper():5}[/] {t.name}" + (f" ({t.failures:,} failing rows)" if t.failures else "")
-            )
+            out.print(f"[red]{t.status.upper():5}[/] {t.name}" + (f" ({_failing(t)})" if t.failures else ""))
         if outcome.tests:
             out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
         if outcome.notified:

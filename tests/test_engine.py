@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import ibis
 import pyarrow as pa
 import pytest
@@ -21,7 +22,7 @@ from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.core.vars import VarsError, parse_vars, resolve_vars
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
-from tests.conftest import empty_raw, raw_with_orders
+from tests.conftest import FIXTURES, empty_raw, raw_with_orders
 
 
 def m(func, key="id"):
@@ -766,3 +767,40 @@ def test_after_a_failure_no_model_starts_and_the_running_ones_finish():
             done.append(result.name)
     assert done == ["stg_a", "int_c"]  # int_c was running: it finished and was reported
     assert "int_f" not in started  # a worker came free after the failure: nothing more started
+
+
+def test_failing_examples_show_the_first_rows_by_the_columns_that_name_them():
+    rows = ibis.memtable({"k": [3, 1, 2, 5, 4], "v": [None, None, "x", None, None], "wide": ["..."] * 5})
+    case = engine.TestCase("t", "m", lambda table: table("m").filter(table("m").v.isnull()), ("v",), ("k", "v"))
+    # the rows with v NULL are k 1, 3, 4, 5: the first three by k, without the other columns
+    assert engine.failing_examples(case, lambda name: rows) == [
+        {"k": 1, "v": None},
+        {"k": 3, "v": None},
+        {"k": 4, "v": None},
+    ]
+    everything = engine.TestCase("t", None, lambda table: table("m").filter(table("m").k > 4))  # a data test
+    assert engine.failing_examples(everything, lambda name: rows) == [{"k": 5, "v": None, "wide": "..."}]
+
+
+def test_generic_tests_show_the_models_key_and_the_tested_column(project):
+    shown = {c.name: c.shown for c in engine.generic_tests(project, ["stg_order_items"])}
+    assert shown["unique_stg_order_items_order_item_id"] == ("order_item_id", "n")  # the key and its count
+    assert shown["not_null_stg_order_items_order_item_id"] == ("order_item_id",)
+    assert shown["relationships_stg_order_items_product_id__stg_products"] == ("order_item_id", "product_id")
+
+
+def test_cli_test_prints_the_first_failing_rows(tmp_path):
+    db = str(tmp_path / "ecom.duckdb")
+    assert runner.invoke(app, ["load", str(FIXTURES / "sales"), "--path", db]).exit_code == 0
+    args = ["--select", "+fact_daily_pnl", "--vars", "as_of=2024-03-31", "--path", db]
+    assert runner.invoke(app, ["build", *args]).exit_code == 0
+    with duckdb.connect(db) as con:
+        days = [d for (d,) in con.sql("SELECT date FROM main.fact_daily_pnl ORDER BY date DESC LIMIT 4").fetchall()]
+        for day in days:  # each of the last four days twice
+            con.execute("INSERT INTO main.fact_daily_pnl SELECT * FROM main.fact_daily_pnl WHERE date = ?", [day])
+    result = runner.invoke(app, ["test", "--select", "fact_daily_pnl", "--path", db])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    at = lines.index("FAIL  unique_fact_daily_pnl_date (4 failing rows)")
+    assert lines[at + 1 : at + 4] == [f"      date={day}, n=2" for day in sorted(days)[:3]]
+    assert lines[at + 4].startswith(("PASS", "FAIL"))  # three examples, then the next test

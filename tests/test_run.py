@@ -377,7 +377,7 @@ def test_a_stale_table_stops_the_run_before_the_build(morning):
 def test_a_failing_data_test_keeps_the_previous_report(morning):
     result = morning.runs["failing"]
     assert result.exit_code == 1, result.output
-    assert f"FAIL  {ORPHAN} (1 failing rows)" in result.output
+    assert f"FAIL  {ORPHAN} (1 failing row)" in result.output
     assert morning.sites["failing"] == SENTINEL
     failed_run = morning.records["failing"]
     assert failed_run["status"] == "failed" and failed_run["published"] is None

@@ -467,6 +467,9 @@ class TestCase:
     model: str | None
     failing: Callable[[Callable[[str], ir.Table]], ir.Table]
     columns: tuple[str, ...] = ()  # the columns a generic test checks
+    # the columns of a failing row that say which row it is (all, when empty): a generic test's rows
+    # are the model's, as wide as it; a data test's are its own few
+    shown: tuple[str, ...] = ()
 
 
 def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
@@ -481,7 +484,10 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
             t = table(name)
             return t.group_by(key).aggregate(n=ibis._.count()).filter(ibis._.n > 1)
 
-        cases.append(TestCase(f"unique_{name}_{'_'.join(key)}", name, unique, tuple(key)))
+        def shown(col: str, key: list[str] = key) -> tuple[str, ...]:
+            return tuple(dict.fromkeys([*key, col]))
+
+        cases.append(TestCase(f"unique_{name}_{'_'.join(key)}", name, unique, tuple(key), (*key, "n")))
         for col in dict.fromkeys([*m.key, *m.not_null]):
             cases.append(
                 TestCase(
@@ -489,6 +495,7 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
                     name,
                     lambda table, name=name, col=col: table(name).filter(table(name)[col].isnull()),
                     (col,),
+                    shown(col),
                 )
             )
         for col, accepted in m.accepted_values.items():
@@ -497,7 +504,7 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
                 t = table(name)
                 return t.filter(t[col].notnull() & ~t[col].isin(list(accepted)))
 
-            cases.append(TestCase(f"accepted_values_{name}_{col}", name, rejected, (col,)))
+            cases.append(TestCase(f"accepted_values_{name}_{col}", name, rejected, (col,), shown(col)))
         for col, ref in m.relationships.items():
             parent_name, parent_col = ref.split(".")
 
@@ -507,7 +514,7 @@ def generic_tests(project: Project, models: Iterable[str]) -> list[TestCase]:
                 present = child.filter(child[col].notnull())
                 return present.anti_join(keys, present[col] == keys.k)
 
-            cases.append(TestCase(f"relationships_{name}_{col}__{parent_name}", name, orphans, (col,)))
+            cases.append(TestCase(f"relationships_{name}_{col}__{parent_name}", name, orphans, (col,), shown(col)))
     return cases
 
 
@@ -584,6 +591,14 @@ def run_tests(
                 results.append(result)
                 on_done(result)
     return results
+
+
+def failing_examples(case: TestCase, table: Callable[[str], ir.Table], limit: int = 3) -> list[dict[str, Any]]:
+    """The first few rows a failing test finds, in the order of the columns that say which rows
+    they are (the same rows every time): what to look at first."""
+    rows = case.failing(table)
+    columns = list(case.shown) or rows.columns
+    return rows.select(columns).order_by(columns).limit(limit).to_pyarrow().to_pylist()
 
 
 def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
