@@ -21,8 +21,8 @@ from typing import Annotated, Any, NoReturn
 import rich.table
 import typer
 from rich.console import Console, ConsoleDimensions
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
@@ -60,8 +60,10 @@ class _Console(Console):
 
 
 LOG_WIDTH = 200
-out = _Console()
-err = _Console(stderr=True)
+# No rich markup in what ecom prints: paths, URLs and messages are the user's text, and a folder
+# named `export[final]` printed as `export`. Colour is given as styled Text where wanted.
+out = _Console(markup=False)
+err = _Console(stderr=True, markup=False)
 
 
 def Table(*columns: str, title: str | None = None, **options: Any) -> rich.table.Table:  # noqa: N802 (rich's name)
@@ -87,8 +89,8 @@ INTERRUPTED = 130
 @contextmanager
 def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
     """Expected failures (EXPECTED, and a command's own `expected`) become one readable line and
-    exit code 1 (escaped: a message naming `[bigquery.sources]` must not be read as rich markup and
-    lose it); Ctrl-C one line saying whether the data was committed, and exit code 130."""
+    exit code 1 (printed as plain text: a message naming `[bigquery.sources]` must not be read as
+    rich markup and lose it); Ctrl-C one line saying whether the data was committed, and exit code 130."""
     with watching_ctrl_c():
         try:
             yield
@@ -106,7 +108,7 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
             message = str(e) if isinstance(e, (*EXPECTED, *expected)) else _google_error(e) or _duckdb_error(e)
             if message is None:
                 raise
-            err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            err.print(Text.assemble(("error:", "bold red"), f" {message}"), highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         if ctrl_c_pressed():  # dropped on the way; no transaction committed after it
             _interrupted(saved=committed())
@@ -589,7 +591,7 @@ def test(
 
         def done(r: engine.TestResult) -> None:
             detail = f" ({_failing(r)})" if r.status == "fail" else (f" ({r.message})" if r.message else "")
-            out.print(f"[{colors[r.status]}]{r.status.upper():5}[/] {r.name}{detail}", highlight=False)
+            out.print(Text.assemble((f"{r.status.upper():5}", colors[r.status]), f" {r.name}{detail}"), highlight=False)
             if r.status == "fail":
                 _print_examples(by_name[r.name], tgt)
 
@@ -614,7 +616,7 @@ def _print_examples(case: engine.TestCase, tgt: Target) -> None:
         out.print(f"      (no example rows: {first_line(e)})", highlight=False)
         return
     for row in rows:
-        out.print("      " + ", ".join(f"{k}={_shown(v)}" for k, v in row.items()), highlight=False, markup=False)
+        out.print("      " + ", ".join(f"{k}={_shown(v)}" for k, v in row.items()), highlight=False)
 
 
 def _shown(value: Any) -> str:
@@ -698,7 +700,7 @@ def _freshness_table(checks: list) -> rich.table.Table:
             describe_age(c.age),
             describe_age(c.warn_after) if c.warn_after else "–",
             describe_age(c.error_after) if c.error_after else "–",
-            f"[{colors[c.status]}]{c.status}[/]",
+            Text(c.status, style=colors[c.status]),
         )
     return table
 
@@ -761,11 +763,18 @@ def run_all(
             out.print(f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}", highlight=False)
         failed = [t for t in outcome.tests if t.status != "pass"]
         for t in failed:
-            out.print(f"[red]{t.status.upper():5}[/] {t.name}" + (f" ({_failing(t)})" if t.failures else ""))
+            out.print(
+                Text.assemble(
+                    (f"{t.status.upper():5}", "red"), f" {t.name}" + (f" ({_failing(t)})" if t.failures else "")
+                )
+            )
         if outcome.tests:
             out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
         if outcome.notified:
-            err.print(f"[yellow]warning:[/] the notification to {notify} failed: {outcome.notified}", highlight=False)
+            err.print(
+                Text.assemble(("warning:", "yellow"), f" the notification to {notify} failed: {outcome.notified}"),
+                highlight=False,
+            )
         endings = {
             "success": f"Published {publish}/index.html and {publish}/docs.html",
             "stale": "Stale raw data (past error_after): nothing built, the published report kept",
@@ -877,7 +886,9 @@ def _list_columns(proj: Project, name: str) -> None:
             f"{name!r} selects several models: `ecom ls MODEL` names one, `ecom ls -s {name}` lists them"
         )
     model, doc, schema = proj.models[name], model_docs(proj)[name], engine.model_schemas(proj)[name]
-    out.print(f"[bold]{name}[/] ({model.layer}, key {', '.join(model.key)}): {doc.grain}", highlight=False)
+    out.print(
+        Text.assemble((name, "bold"), f" ({model.layer}, key {', '.join(model.key)}): {doc.grain}"), highlight=False
+    )
     if doc.description:
         out.print(doc.description, highlight=False)
     table = Table("column", "type", "description", title=f"{name}: {len(schema)} columns")

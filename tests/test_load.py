@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from contextlib import closing
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -303,7 +304,9 @@ def test_cli_load_of_a_bad_folder_writes_nothing(tmp_path, defect):
 
 def test_the_load_summary_names_folder_and_database_on_one_line(tmp_path, monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)  # no terminal: a log's width (ecom.cli.LOG_WIDTH)
-    folder, db = write_parquet_folder(tmp_path / "export"), tmp_path / "ecom.duckdb"
+    # a name in brackets, which rich read as markup: "export[final]" printed as "export"
+    monkeypatch.chdir(tmp_path)  # relative names: a title within the log's width wherever tmp_path is
+    folder, db = write_parquet_folder(Path("export[final]")), Path("[red]ecom.duckdb")
     result = runner.invoke(app, ["load", str(folder), "--path", str(db)])
     assert result.exit_code == 0
     # rich wrapped a title to its table's width: three centred pieces over two narrow columns
