@@ -777,7 +777,7 @@ def run_all(
             )
         endings = {
             "success": f"Published {publish}/index.html and {publish}/docs.html",
-            "stale": "Stale raw data (past error_after): nothing built, the published report kept",
+            "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was",
             "failed": f"Data tests failed: {publish} kept as it was",
         }
         out.print(f"Run {record.run_id}: {endings[record.status]}", highlight=False)

@@ -298,6 +298,7 @@ def morning(tmp_path_factory, webhook):
     yield SimpleNamespace(
         runs=runs,
         db=folder / "ecom.duckdb",
+        site=site,
         notified=notified,
         sites=sites,
         recorded=recorded,
@@ -358,7 +359,8 @@ def test_a_late_table_past_warn_after_publishes_and_notifies(morning):
 def test_a_stale_table_stops_the_run_before_the_build(morning):
     result = morning.runs["stale"]
     assert result.exit_code == 2, result.output
-    assert "nothing built" in result.output
+    # said "the published report kept" when none had been published: the folder, as a failed run says
+    assert f"nothing built, {morning.site} kept as it was" in " ".join(result.output.split())
     assert not morning.rebuilt
     assert morning.sites["stale"] == morning.sites["warn"]
     stale_run = morning.records["stale"]
