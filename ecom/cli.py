@@ -245,6 +245,9 @@ def generate(
     ] = None,
     parquet: Annotated[Path | None, typer.Option(help="Also write one Parquet file per table here.")] = None,
     no_duckdb: Annotated[bool, typer.Option("--no-duckdb", help="Write only the Parquet folder.")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace raw tables ecom generate did not write (e.g. a loaded export).")
+    ] = False,
     *,
     target: TargetOptions,
 ) -> None:
@@ -265,7 +268,7 @@ def generate(
             def on_rows(table: str, rows: int) -> None:
                 bar.update(task, description=f"generating {table}", advance=rows)
 
-            counts = gen.run(scale, seed, end, tgt, parquet, on_rows)
+            counts = gen.run(scale, seed, end, tgt, parquet, on_rows, replace)
         where = [str(tgt.path)] if tgt else []
         where += [str(parquet)] if parquet else []
         summary = Table(

@@ -447,3 +447,37 @@ def test_cli_generate_writes_duckdb_and_parquet(tmp_path):
     for t, rows in expected.items():
         assert target.source(t).count().execute() == rows == pq.read_table(folder / f"{t}.parquet").num_rows, t
     target.close()
+
+
+def test_cli_generate_replaces_only_the_raw_tables_it_wrote_unless_told(tmp_path):
+    """It replaced a loaded export without a word (2,499 orders of thelook became 1,232, exit 0)."""
+    from typer.testing import CliRunner
+
+    from ecom.cli import app
+    from tests.conftest import FIXTURES
+
+    runner, db = CliRunner(), tmp_path / "ecom.duckdb"
+    generate = ["generate", "--scale", "0.002", "--seed", "4", "--path", str(db)]
+    assert runner.invoke(app, ["load", str(FIXTURES / "sales"), "--path", str(db)]).exit_code == 0
+
+    def users() -> list:
+        target = DuckDBTarget(db)
+        ids = sorted(target.source("users").id.to_pyarrow().to_pylist())
+        target.close()
+        return ids
+
+    loaded = users()
+    result = runner.invoke(app, generate)
+    assert result.exit_code == 1
+    every = ", ".join(RAW_SCHEMAS)  # all eight were loaded
+    assert " ".join(result.stderr.split()) == (
+        f"error: raw {every} in {db} were not written by ecom generate (loaded with `ecom load`?): generating would "
+        "replace them; pass --replace if that is meant, or give another --path"
+    )
+    assert users() == loaded
+    assert runner.invoke(app, [*generate, "--replace"]).exit_code == 0
+    assert len(users()) == 200  # 0.002 x 100,000
+    assert runner.invoke(app, generate).exit_code == 0  # its own data: replaced freely
+    assert runner.invoke(app, ["spend", "--replace", "--path", str(db)]).exit_code == 0
+    result = runner.invoke(app, generate)
+    assert result.exit_code == 1 and "error: raw marketing_spend in" in result.stderr

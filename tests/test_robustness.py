@@ -355,7 +355,7 @@ def test_a_failed_generate_or_load_into_a_new_file_leaves_no_file(tmp_path):
 
 def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):
     before = snapshot(copy)
-    for args in (["generate", "--scale", "0.001"], ["load", str(SCENARIO)]):
+    for args in (["generate", "--scale", "0.001", "--replace"], ["load", str(SCENARIO)]):  # over a loaded export
         done = shell(*args, "--path", str(copy), fsize=1024)  # DuckDB's write-ahead log cannot grow
         assert done.returncode == 1, done.stderr
         one_line_error(done.stderr)
@@ -365,7 +365,8 @@ def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):
     parquet = tmp_path / "parquet"
     parquet.mkdir()
     (parquet / "orders.parquet").write_text("old")
-    done = shell("generate", "--scale", "0.001", "--path", str(copy), "--parquet", str(parquet), fsize=4 * 2**20)
+    args = ["--scale", "0.001", "--replace", "--path", str(copy), "--parquet", str(parquet)]
+    done = shell("generate", *args, fsize=4 * 2**20)
     assert done.returncode == 1, done.stderr
     assert "nothing was changed" in one_line_error(done.stderr)
     assert snapshot(copy) == before
@@ -543,7 +544,9 @@ def test_generate_says_so_when_the_parquet_files_fail_after_the_commit(copy, tmp
         g._ParquetSink.commit = full
         """
     )
-    done = shell("generate", "--scale", "0.001", "--path", str(copy), "--parquet", str(folder), driver=driver)
+    done = shell(
+        "generate", "--scale", "0.001", "--replace", "--path", str(copy), "--parquet", str(folder), driver=driver
+    )
     assert done.returncode == 1
     assert one_line_error(done.stderr) == (
         f"error: the database holds the new data, but the Parquet files in {folder} may be partly replaced "

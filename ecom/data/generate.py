@@ -861,8 +861,8 @@ class _DuckDBSink:
     Performance). On failure the folder is removed and the raw tables are untouched; a killed run's
     folder is removed by the next command that opens the database for writing."""
 
-    def __init__(self, target: DuckDBTarget):
-        self.target = target
+    def __init__(self, target: DuckDBTarget, description: str):
+        self.target, self.description = target, description
         self.folder = target.scratch_folder("generate")
         self.files = _ParquetSink(self.folder, compression="none")  # written once, read once: no codec
 
@@ -875,7 +875,7 @@ class _DuckDBSink:
     def commit(self) -> None:
         try:
             self.files.commit()
-            self.target.write_raw_files({t: self.files.path(t) for t in RAW_SCHEMAS})
+            self.target.write_raw_files({t: self.files.path(t) for t in RAW_SCHEMAS}, self.description)
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -893,6 +893,7 @@ def run(
     target: DuckDBTarget | None = None,
     parquet_dir: pathlib.Path | None = None,
     progress: Callable[[str, int], None] = lambda table, rows: None,
+    replace: bool = False,
 ) -> dict[str, int]:
     """Generate every raw table and write it to the DuckDB target's `raw` schema and/or to
     `parquet_dir/<table>.parquet`; return the rows written per table (RAW_SCHEMAS order).
@@ -900,6 +901,7 @@ def run(
     DuckDB: the 8 raw tables are replaced in one transaction (on any failure nothing changes).
     Parquet: each table is written to a hidden temporary file, renamed into place at the end.
     `progress(table, rows)` is called after each batch with the rows just written (a delta).
+    Raw tables in the database that this command did not write are replaced only with `replace`.
     """
     if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
         raise GenerateError(f"--scale must be a positive number (1 = 100,000 users), not {scale!r}")
@@ -924,6 +926,8 @@ def run(
             f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
             "--parquet DIR --no-duckdb, then `ecom load DIR` into that target"
         )
+    if target is not None and not replace:
+        _refuse_replacing_other_data(target)
     _refuse_what_cannot_fit(scale, target.path.parent if target else None, parquet_dir and pathlib.Path(parquet_dir))
     n_users = max(1, round(USERS_AT_SCALE_1 * scale))
     clock = Clock.of(end_date)
@@ -943,7 +947,7 @@ def run(
         # DuckDB's first: its transaction commits before the Parquet files are renamed, so a refused
         # or interrupted commit leaves both as they were
         if target is not None:
-            sinks.append(_DuckDBSink(target))
+            sinks.append(_DuckDBSink(target, f"{GENERATED} (scale {scale}, seed {seed}, to {end_date})"))
         if parquet_dir is not None:
             sinks.append(_ParquetSink(pathlib.Path(parquet_dir)))
         emit("products", catalog.products)
@@ -969,6 +973,21 @@ def run(
             ) from None
         _raise_write_error(e)
     return {t: counts[t] for t in RAW_SCHEMAS}
+
+
+# The comment on each raw table `ecom generate` writes: a table without it (an export `ecom load`
+# loaded, a spend `ecom spend` calibrated, a database made before the comment) is the user's data.
+GENERATED = "written by ecom generate"
+
+
+def _refuse_replacing_other_data(target: DuckDBTarget) -> None:
+    found = target.raw_descriptions()
+    others = [name for name in RAW_SCHEMAS if name in found and not (found[name] or "").startswith(GENERATED)]
+    if others:
+        raise GenerateError(
+            f"raw {', '.join(others)} in {target.path} were not written by ecom generate (loaded with `ecom load`?): "
+            "generating would replace them; pass --replace if that is meant, or give another --path"
+        )
 
 
 def _raise_write_error(e: BaseException) -> None:

@@ -364,15 +364,26 @@ class DuckDBTarget(Target):
                 counts[name] = int(self.source(name).count().execute())
         return counts
 
-    def write_raw_files(self, files: Mapping[str, Path]) -> None:
+    def write_raw_files(self, files: Mapping[str, Path], description: str) -> None:
         """Replace the given raw tables by the contents of their Parquet files, in one transaction:
-        DuckDB reads each file in parallel and compresses each table once."""
+        DuckDB reads each file in parallel and compresses each table once. `description` becomes
+        each table's comment (raw_descriptions), which any later replacement of the table drops."""
         with self.transaction():
             for name, path in files.items():
+                table = self.qualified(self.raw, name)
                 self.con.raw_sql(
-                    f"CREATE OR REPLACE TABLE {self.qualified(self.raw, name)} AS "
-                    f"SELECT * FROM read_parquet({_literal(str(path))})"
+                    f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet({_literal(str(path))})"
                 )
+                self.con.raw_sql(f"COMMENT ON TABLE {table} IS {_literal(description)}")
+
+    def raw_descriptions(self) -> dict[str, str | None]:
+        """Each raw table's comment (None: none), by name: what wrote it, when ecom says."""
+        rows = self.con.con.execute(
+            "SELECT table_name, comment FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND schema_name = ?",
+            [self.raw.database],
+        ).fetchall()
+        return dict(rows)
 
     def write_table(self, name: str, data: pa.Table) -> None:
         self._replace(self.models, name, data.schema, data)
