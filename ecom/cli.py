@@ -509,13 +509,15 @@ def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict, full
     out.print(report)
 
 
-def _rich_table(title: str, rows: list[dict]) -> rich.table.Table:
+def _rich_table(title: str, rows: list[dict]) -> rich.table.Table | str:
+    if not rows:  # rich draws a table with no columns as blank lines, its title lost
+        return f"{title}: no rows"
     if len(rows) == 1:  # one record reads best as a column of name, value
         table = Table("", "", title=title, show_header=False)
         for name, value in rows[0].items():
             table.add_row(name, _fmt(value))
         return table
-    table = Table(*(rows[0].keys() if rows else []), title=title)
+    table = Table(*rows[0].keys(), title=title)
     for row in rows:
         table.add_row(*(_fmt(v) for v in row.values()))
     return table
@@ -884,7 +886,7 @@ def _list_columns(proj: Project, name: str) -> None:
     from ecom.core.docstrings import model_docs
 
     if name not in proj.models:
-        proj.select([name])  # an unknown name: the selector's one-line error, with close matches
+        proj.matching("ecom ls", name)  # an unknown name: the selector's one-line error, with close matches
         raise ProjectError(
             f"{name!r} selects several models: `ecom ls MODEL` names one, `ecom ls -s {name}` lists them"
         )

@@ -202,7 +202,8 @@ def test_counted_says_one_model_and_many_rows():
 
 @pytest.mark.parametrize(
     "name, message",
-    [("fact_nope", "--select 'fact_nope' matches no model"), ("marts", "'marts' selects several models")],
+    # the name is ls's argument, not a --select
+    [("fact_nope", "error: ecom ls 'fact_nope' matches no model"), ("marts", "'marts' selects several models")],
 )
 def test_ls_of_no_single_model_is_one_line(name, message):
     result = runner.invoke(app, ["ls", name])

@@ -769,6 +769,13 @@ def test_after_a_failure_no_model_starts_and_the_running_ones_finish():
     assert "int_f" not in started  # a worker came free after the failure: nothing more started
 
 
+def test_a_summary_with_no_rows_says_so_under_its_title():
+    from ecom.cli import _rich_table
+
+    # rich drew a table with no columns as blank lines, its title lost
+    assert _rich_table("RFM segments", []) == "RFM segments: no rows"
+
+
 def test_failing_examples_show_the_first_rows_by_the_columns_that_name_them():
     rows = ibis.memtable({"k": [3, 1, 2, 5, 4], "v": [None, None, "x", None, None], "wide": ["..."] * 5})
     case = engine.TestCase("t", "m", lambda table: table("m").filter(table("m").v.isnull()), ("v",), ("k", "v"))

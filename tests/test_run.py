@@ -72,6 +72,11 @@ def test_a_tables_section_wins_over_the_sections_keys_over_the_defaults():
         ({"freshness": {"events": {"warn_after": 3}}}, "freshness.events.warn_after = 3"),
         ({"freshness": {"products": {"warn_after": "1 day"}}}, "unknown freshness setting(s) products"),
         ({"freshness": {"events": {"warn": "1 day"}}}, "freshness.events may set only warn_after and error_after"),
+        # past Python's timedelta (999,999,999 days): an OverflowError traceback
+        (
+            {"freshness": {"error_after": "99999999999 days"}},
+            "freshness.error_after = '99999999999 days' is longer than any age: write \"none\" for no threshold",
+        ),
     ],
 )
 def test_bad_thresholds_say_what_to_write(config, message):

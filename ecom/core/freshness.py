@@ -83,7 +83,10 @@ def parse_duration(text: Any, where: str) -> dt.timedelta | None:
     match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise FreshnessError(f'{where} = {text!r}: write a duration like "12 hours", "3 days" or "none"')
-    return dt.timedelta(**{UNITS[match[2]]: int(match[1])})
+    try:
+        return dt.timedelta(**{UNITS[match[2]]: int(match[1])})
+    except OverflowError:  # past Python's 999,999,999 days
+        raise FreshnessError(f'{where} = {text!r} is longer than any age: write "none" for no threshold') from None
 
 
 def thresholds(config: Any, where: str = "ecom.toml") -> dict[str, dict[str, dt.timedelta | None]]:

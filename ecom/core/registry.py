@@ -375,13 +375,14 @@ class Project:
         chosen: set[str] = set()
         for sel in selectors:
             for part in sel.replace(",", " ").split():
-                chosen |= self._select_one(option, part)
+                chosen |= self.matching(option, part)
         if not chosen:  # only blanks and commas: building "nothing" would still record its variables
             given = " ".join(repr(s) for s in selectors)
             raise ProjectError(f"{option} {given} names no model; give a model or layer, or leave {option} out")
         return chosen
 
-    def _select_one(self, option: str, sel: str) -> set[str]:
+    def matching(self, option: str, sel: str) -> set[str]:
+        """The models one selector names; an unknown name is an error naming `option` (where it was given)."""
         up, down = sel.startswith("+"), sel.endswith("+")
         name = sel.strip("+")
         layer = name.removeprefix("layer:")
