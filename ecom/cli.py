@@ -697,7 +697,9 @@ def _freshness_table(checks: list) -> rich.table.Table:
     from ecom.run import describe_age
 
     colors = {"pass": "green", "warn": "yellow", "error": "red", "unchecked": "dim"}
-    table = Table("raw table", "newest row", "age", "warn after", "error after", "status", title="Source freshness")
+    columns = ["raw table", "newest row", "age", "warn after", "error after", "status"]
+    later = any(c.later for c in checks)  # rows dated in the future: counted, not taken as the newest
+    table = Table(*columns, *(["rows dated later"] if later else []), title="Source freshness")
     for c in checks:
         table.add_row(
             c.table,
@@ -706,6 +708,7 @@ def _freshness_table(checks: list) -> rich.table.Table:
             describe_age(c.warn_after) if c.warn_after else "–",
             describe_age(c.error_after) if c.error_after else "–",
             Text(c.status, style=colors[c.status]),
+            *([f"{c.later:,}" if c.later else "–"] if later else []),
         )
     return table
 

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import threading
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from types import SimpleNamespace
@@ -272,7 +273,10 @@ def morning(tmp_path_factory, webhook):
         target.close()
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(folder)  # no ecom.toml here: the default thresholds
+        mp.chdir(folder)
+        # the default thresholds, but the fixture's spend has a gap from 2024-03-10 to a row dated
+        # 2024-04-01, ahead of every morning's clock but the stale one's: a monthly feed's threshold
+        (folder / "ecom.toml").write_text('[freshness.marketing_spend]\nwarn_after = "30 days"\n')
         load(folder, FIXTURES / "attribution")
         morning_run("fresh", FRESH_NOW)
         (site / "index.html").write_text(SENTINEL)
@@ -339,7 +343,11 @@ def test_a_fresh_dataset_publishes_and_records_one_run(morning):
     ages = {f["table"]: (f["age_seconds"], f["status"]) for f in fresh_run["freshness"]}
     assert ages["orders"] == (18 * 3600, "pass")
     assert ages["events"] == (22 * 3600, "pass")
-    assert ages["marketing_spend"] == (-42 * 3600, "pass")  # 2024-04-01 00:00 is ahead of the clock
+    # 2024-03-10 00:00, 20 days 6 h before: the row of 2024-04-01 is ahead of the clock, counted apart
+    assert ages["marketing_spend"] == ((20 * 24 + 6) * 3600, "pass")
+    assert {f["table"]: f["rows_after_now"] for f in fresh_run["freshness"] if f["rows_after_now"]} == {
+        "marketing_spend": 1
+    }
     assert ages["inventory_items"] == (None, "unchecked")
     assert morning.notified["fresh"] == []  # nothing to say on a fresh, passing morning
     assert morning.recorded == {"fresh": 1, "warn": 2, "stale": 3, "failing": 4}  # one record a run
@@ -418,7 +426,10 @@ def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, mon
     load(tmp_path, FIXTURES / "attribution")
     warned = ecom(tmp_path, "freshness", now="2024-03-30T10:00:00Z")  # events 26 h old: warn
     assert warned.exit_code == 0, warned.output
-    assert [line.split()[-2] for line in warned.output.splitlines() if line.startswith("│ events")] == ["warn"]
+    # the status column (a "rows dated later" column follows it: the spend of 2024-04-01)
+    assert [line.split("│")[6].strip() for line in warned.output.splitlines() if line.startswith("│ events")] == [
+        "warn"
+    ]
     assert ecom(tmp_path, "freshness", now=STALE_NOW).exit_code == 2
     (tmp_path / "ecom.toml").write_text(
         '[freshness.orders]\nerror_after = "4 days"\n[freshness.events]\nerror_after = "none"\n'
@@ -456,6 +467,34 @@ def test_bad_run_input_is_one_line_and_records_nothing(tmp_path, monkeypatch):
     target.close()
 
 
+# fixtures/attribution's newest rows at 10:00 on 2024-03-29 (from its CSVs): the orders and items of
+# 12:00 that day and the spend of 2024-04-01 are dated later, and are counted, not taken as newest.
+AFTER_EVENTS = dt.datetime(2024, 3, 29, 10, tzinfo=UTC)
+NEWEST_AT_AFTER_EVENTS = {
+    "orders": (dt.datetime(2024, 3, 14, 10, tzinfo=UTC), 1),
+    "order_items": (dt.datetime(2024, 3, 14, 10, tzinfo=UTC), 1),
+    "users": (dt.datetime(2023, 1, 1, tzinfo=UTC), 0),
+    "events": (dt.datetime(2024, 3, 29, 8, tzinfo=UTC), 0),
+    "inventory_items": (None, 0),
+    "marketing_spend": (dt.datetime(2024, 3, 10, tzinfo=UTC), 1),
+}
+
+
+def test_rows_dated_after_the_clock_are_counted_not_taken_as_the_newest(tmp_path, monkeypatch):
+    """thelook dates events and items days ahead: they kept a table fresh after its feed stopped."""
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    with closing(DuckDBTarget(tmp_path / "ecom.duckdb", create=False)) as target:
+        assert fresh.newest_rows(target, AFTER_EVENTS) == NEWEST_AT_AFTER_EVENTS
+    result = ecom(tmp_path, "freshness", now="2024-03-29T10:00:00Z")
+    [orders] = [line for line in result.output.splitlines() if line.startswith("│ orders ")]
+    # newest 2024-03-14 10:00, 15.0 days old: past error_after (3 days), one order dated later
+    assert [c.strip() for c in orders.split("│")[2:-1]] == [
+        "2024-03-14 10:00 UTC", "15.0 days", "24.0 hours", "3.0 days", "error", "1",
+    ]  # fmt: skip
+    assert result.exit_code == 2
+
+
 def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
     import sqlglot
     from sqlglot import exp
@@ -463,7 +502,7 @@ def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
     from ecom.core.sources import RAW_SCHEMAS
     from ecom.targets.base import Location
 
-    expr = fresh.newest_query(lambda t: Location("thelook", "proj").unbound(t, RAW_SCHEMAS[t]))
+    expr = fresh.newest_query(lambda t: Location("thelook", "proj").unbound(t, RAW_SCHEMAS[t]), AFTER_EVENTS)
     tree = sqlglot.parse_one(ibis.to_sql(expr, dialect="bigquery"), read="bigquery")
     assert {t.name for t in tree.find_all(exp.Table)} == set(fresh.LOADED_AT)
     assert {c.name for c in tree.find_all(exp.Column)} == {"created_at", "date"}
@@ -477,14 +516,7 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
     target = bq_emulator.target(dataset="ecom_runs", raw_dataset="raw_runs")
     try:
         target.write_raw(read_folder(FIXTURES / "attribution"))
-        assert fresh.newest_rows(target) == {
-            "orders": dt.datetime(2024, 3, 29, 12, tzinfo=UTC),
-            "order_items": dt.datetime(2024, 3, 29, 12, tzinfo=UTC),
-            "users": dt.datetime(2023, 1, 1, tzinfo=UTC),
-            "events": dt.datetime(2024, 3, 29, 8, tzinfo=UTC),
-            "inventory_items": None,
-            "marketing_spend": dt.datetime(2024, 4, 1, tzinfo=UTC),
-        }
+        assert fresh.newest_rows(target, AFTER_EVENTS) == NEWEST_AT_AFTER_EVENTS
         started = dt.datetime(2024, 4, 1, 6, tzinfo=UTC)
         for n, status in enumerate(("success", "stale")):
             record = RunRecord(f"run{n}", started + n * DAY, "bigquery test", status=status)

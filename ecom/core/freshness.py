@@ -16,6 +16,10 @@ a table's own section wins over the section's keys, which win over the defaults:
 A threshold is "<n> minutes|hours|days" or "none". A table is `warn` (or `error`) when its newest row
 is strictly older than warn_after (error_after); an empty table is older than any threshold.
 
+The newest row is the newest at or before the clock: thelook's generator writes events and items
+days ahead of its run, and rows dated in the future would keep a table "fresh" for days after its
+feed stopped. They are counted and shown instead.
+
 The newest row is one `MAX()` per table over its loaded-at column, all in one query: BigQuery scans
 only those columns, 8 bytes a row (about 1 MB for thelook's 180,000 orders; BigQuery bills at least
 10 MB per query), whatever the width of the tables.
@@ -123,11 +127,12 @@ def configured_thresholds(folder: Path | None = None) -> dict[str, dict[str, dt.
 @dataclass
 class Freshness:
     table: str
-    newest: dt.datetime | None  # None: the table is empty
+    newest: dt.datetime | None  # None: no row at or before the clock
     age: dt.timedelta | None
     warn_after: dt.timedelta | None
     error_after: dt.timedelta | None
     status: str  # "pass", "warn", "error", or "unchecked" without thresholds
+    later: int = 0  # rows dated after the clock, left out of `newest`
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: times in ISO 8601, durations in seconds."""
@@ -138,6 +143,7 @@ class Freshness:
             "warn_after_seconds": self.warn_after.total_seconds() if self.warn_after else None,
             "error_after_seconds": self.error_after.total_seconds() if self.error_after else None,
             "status": self.status,
+            "rows_after_now": self.later,
         }
 
 
@@ -152,30 +158,39 @@ def judge(age: dt.timedelta | None, warn_after: dt.timedelta | None, error_after
     return "pass"
 
 
-def newest_query(source: Callable[[str], ir.Table]) -> ir.Table:
-    """One row per checked table: its name and its newest loaded-at (NULL when empty), reading only
-    that column of each `source(table)`."""
-    parts = [
-        source(table).aggregate(raw_table=ibis.literal(table), newest=ibis._[column].cast(TS).max())
-        for table, column in LOADED_AT.items()
-    ]
+def newest_query(source: Callable[[str], ir.Table], at: dt.datetime) -> ir.Table:
+    """One row per checked table: its name, its newest loaded-at up to `at` (NULL when none) and how
+    many rows are dated after `at`, reading only that column of each `source(table)`."""
+    clock = ibis.literal(at, type=TS)
+    parts = []
+    for table, column in LOADED_AT.items():
+        loaded = ibis._[column].cast(TS)
+        parts.append(
+            source(table).aggregate(
+                raw_table=ibis.literal(table),
+                newest=loaded.max(where=loaded <= clock),
+                later=(loaded > clock).sum().coalesce(0),  # SUM of no rows is NULL
+            )
+        )
     return ibis.union(*parts)
 
 
-def newest_rows(target: Target) -> dict[str, dt.datetime | None]:
-    rows = newest_query(target.source).to_pyarrow().to_pylist()
-    return {r["raw_table"]: r["newest"] for r in rows}
+def newest_rows(target: Target, at: dt.datetime) -> dict[str, tuple[dt.datetime | None, int]]:
+    """Each checked table's newest loaded-at up to `at`, and its rows dated after `at`."""
+    rows = newest_query(target.source, at).to_pyarrow().to_pylist()
+    return {r["raw_table"]: (r["newest"], int(r["later"])) for r in rows}
 
 
 def check(target: Target, at: dt.datetime, limits: Mapping[str, Mapping[str, dt.timedelta | None]]) -> list[Freshness]:
     """Every checked table's freshness at time `at`."""
-    newest = newest_rows(target)
+    newest = newest_rows(target, at)
     result = []
     for table in LOADED_AT:
-        when = newest[table]
+        when, later = newest[table]
         age = None if when is None else at - when
         warn_after, error_after = limits[table]["warn_after"], limits[table]["error_after"]
-        result.append(Freshness(table, when, age, warn_after, error_after, judge(age, warn_after, error_after)))
+        status = judge(age, warn_after, error_after)
+        result.append(Freshness(table, when, age, warn_after, error_after, status, later))
     return result
 
 
