@@ -65,6 +65,9 @@ CAMPAIGN = (
     "attributed_gross_profit",
 )
 CAMPAIGN_MONEY = ("spend", "attributed_revenue", "attributed_gross_profit")
+# a campaign is (platform, campaign_id) (docs/contract.md#fact_campaign_performance): one id may run on
+# every platform, so a chart or filter by campaign_id alone would merge them
+CAMPAIGN_KEY = ("platform", "campaign_id")
 
 BLENDED_ROAS = ratio_of_sums("net_revenue", "ad_spend")
 ATTRIBUTED_ROAS = ratio_of_sums("attributed_revenue", "spend")
@@ -97,7 +100,7 @@ def _pnl(fact_daily_pnl: ir.Table, as_of: dt.date) -> Dataset:
 
 def _campaigns(fact_campaign_performance: ir.Table, as_of: dt.date) -> Dataset:
     t = fact_campaign_performance.select(*CAMPAIGN)
-    return daily_then_monthly("campaigns", t, "spend_date", ("platform", "campaign_id"), as_of, CAMPAIGN_MONEY)
+    return daily_then_monthly("campaigns", t, "spend_date", CAMPAIGN_KEY, as_of, CAMPAIGN_MONEY)
 
 
 def _money_tiles(dataset: str, specs: tuple[tuple[str, str, int], ...]) -> list[Tile]:
@@ -134,7 +137,7 @@ def overview(fact_daily_pnl: ir.Table, fact_campaign_performance: ir.Table, as_o
             Chart(
                 "Top 10 campaigns by attributed ROAS",
                 "campaigns",
-                "campaign_id",
+                CAMPAIGN_KEY,
                 [Series("Attributed ROAS", ATTRIBUTED_ROAS)],
                 "roas",
                 kind="hbar",
@@ -255,7 +258,7 @@ def marketing(
             Table(
                 "Campaigns",
                 "campaigns",
-                ["platform", "campaign_id"],
+                CAMPAIGN_KEY,
                 CAMPAIGN_COLUMNS,
                 sort="spend",
                 note="Orders, revenue and gross profit attributed by last touch.",
@@ -263,7 +266,7 @@ def marketing(
             Table(
                 "Spend without attributed revenue",
                 "campaigns",
-                ["platform", "campaign_id"],
+                CAMPAIGN_KEY,
                 [*CAMPAIGN_COLUMNS[:5], CAMPAIGN_COLUMNS[9]],
                 sort="spend",
                 only=[["attributed_revenue", "=", 0], ["spend", ">", 0]],
@@ -327,7 +330,7 @@ def marketing(
                 wide=False,
             ),
         ],
-        [Filter("Platform", ["platform", "channel"], PLATFORMS), Filter("Campaign", ["campaign_id"])],
+        [Filter("Platform", ["platform", "channel"], PLATFORMS), Filter("Campaign", [CAMPAIGN_KEY])],
         note="The platform filter selects a channel of the attribution models and of the funnel too.",
     )
 

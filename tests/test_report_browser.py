@@ -28,8 +28,16 @@ from pathlib import Path
 import ibis
 import pytest
 
+from ecom.outputs.report import write_report
 from tests.browser import Browser, chromium
-from tests.report_fixtures import AS_OF, write_fake_report
+from tests.report_fixtures import (
+    AS_OF,
+    CAMPAIGN_SCHEMA,
+    fake_marts,
+    fake_values,
+    mem_records,
+    write_fake_report,
+)
 
 PAGES = ("overview", "marketing", "customers", "products")
 
@@ -420,3 +428,62 @@ def test_a_range_before_the_daily_rows_selects_whole_months(tmp_path, project):
         check_clean(b)
     finally:
         b.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# A report of hand-made marts whose figures are worked out by hand
+# ------------------------------------------------------------------------------------------------
+
+
+def campaign_rows(*rows: tuple) -> ibis.Table:
+    """fact_campaign_performance from (date, platform, campaign_id, spend, attributed revenue)."""
+    base = dict.fromkeys(CAMPAIGN_SCHEMA, 0)
+    return mem_records(
+        CAMPAIGN_SCHEMA,
+        [
+            {**base, "spend_date": d, "platform": p, "campaign_id": c, "spend": spend, "attributed_revenue": revenue}
+            for d, p, c, spend, revenue in rows
+        ],
+    )
+
+
+JUNE = dt.date(2024, 6, 10), dt.date(2024, 6, 15), dt.date(2024, 6, 20)
+
+
+@pytest.fixture(scope="module")
+def handmade(tmp_path_factory, project) -> Browser:
+    """Fake marts with hand-made campaigns (every id on two platforms, as in thelook)."""
+    marts = fake_marts(days=90, n_products=10, n_users=100)
+    marts["fact_campaign_performance"] = campaign_rows(
+        (JUNE[0], "Email", "c1", 4.0, 20.0),
+        (JUNE[2], "Email", "c1", 6.0, 30.0),
+        (JUNE[0], "Google", "c1", 40.0, 20.0),
+        (JUNE[1], "Email", "c2", 20.0, 30.0),
+        (JUNE[1], "Google", "c2", 10.0, 25.0),
+        (dt.date(2024, 5, 1), "Google", "c1", 1.0, 1000.0),  # before the default range
+    )
+    path = write_report(
+        project, marts.__getitem__, fake_values(marts, project), tmp_path_factory.mktemp("h") / "r.html"
+    )
+    b = open_report(path, 1400)
+    yield b
+    b.close()
+
+
+@pytest.mark.browser
+def test_a_campaign_is_its_platform_and_its_id(handmade: Browser):
+    """Campaign ids shared by platforms: per (platform, id) in June, Email c1 (4 + 6 spend, 20 + 30
+    revenue) 50 / 10 = 5.0, Google c2 25 / 10 = 2.5, Email c2 30 / 20 = 1.5, Google c1 20 / 40 = 0.5
+    (its May row is outside the range). By id alone the chart showed c2 55 / 30 and c1 70 / 50."""
+    show(handmade, "overview")
+    top = charts_by_title(handmade)["Top 10 campaigns by attributed ROAS"]
+    assert top["labels"] == ["Email · c1", "Google · c2", "Email · c2", "Google · c1"]
+    assert top["series"]["Attributed ROAS"] == [approx(5.0), approx(2.5), approx(1.5), approx(0.5)]
+    show(handmade, "marketing")
+    options = "Array.from(document.querySelectorAll('select[data-filter=Campaign] option')).map(o => o.value)"
+    assert handmade.eval(options) == ["", "Email · c1", "Email · c2", "Google · c1", "Google · c2"]
+    handmade.eval("window.report.filter('Campaign', 'Email · c1')")
+    tiles = handmade.eval(TILES)
+    assert (tiles["Spend"], tiles["Attributed revenue"], tiles["Attributed ROAS"]) == (10.0, 50.0, approx(5.0))
+    handmade.eval("window.report.filter('Campaign', '')")
+    check_clean(handmade)
