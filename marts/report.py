@@ -604,6 +604,9 @@ def products(
     status = inv.group_by("category", "department", "inventory_status").aggregate(
         products=inv.count(),
         stock_on_hand=inv.stock_on_hand.sum(),
+        # days of stock counts only the stock that sells: the mart's days_of_stock is NULL without
+        # sales (docs/contract.md#fact_inventory_forecast), and dead stock would swamp the ratio
+        selling_stock=ibis.ifelse(inv.units_sold_window > 0, inv.stock_on_hand, 0).sum(),
         stock_value=inv.stock_value.sum(),
         avg_daily_units=inv.avg_daily_units.sum(),
         reorder_value=inv.reorder_value.sum(),
@@ -627,6 +630,8 @@ def products(
         f" low under {low_days}, overstocked over {overstock_days}."
     )
     count = total("products")
+    days_of_stock = ratio_of_sums("selling_stock", "avg_daily_units")
+    selling = f"over the products sold in the last {velocity_window_days} days (dead stock left out)"
     return Page(
         "products",
         "Products and inventory",
@@ -677,10 +682,10 @@ def products(
             Tile(
                 "Average coverage",
                 "inventory",
-                ratio_of_sums("stock_on_hand", "avg_daily_units"),
+                days_of_stock,
                 "days",
                 better=0,
-                help="Σ stock / Σ daily units sold",
+                help=f"Σ stock / Σ daily units sold {selling}",
             ),
             Tile("Stock value", "inventory", total("stock_value"), "money_compact", better=0),
             Tile("Reorder value", "inventory", total("reorder_value"), "money_compact", better=0),
@@ -705,10 +710,11 @@ def products(
                 "Days of stock by category",
                 "inventory",
                 "category",
-                [Series("Days of stock", ratio_of_sums("stock_on_hand", "avg_daily_units"))],
+                [Series("Days of stock", days_of_stock)],
                 "days",
                 kind="hbar",
                 sort_desc=True,
+                note=f"Σ stock / Σ daily units sold {selling}.",
             ),
             Chart(
                 "Net revenue by category",
