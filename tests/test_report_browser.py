@@ -431,6 +431,7 @@ def test_a_range_before_the_daily_rows_selects_whole_months(tmp_path, project):
         assert tiles["Net revenue"] == approx(e["net"])
         period = b.eval(CHARTS)[0]["period"]
         assert period == "2022-05-15 to 2022-08-10 (whole months before 2022-07-01)"
+        assert b.eval(HELP)["Net revenue"] == period  # the tile says so too, as its chart does
         check_clean(b)
     finally:
         b.close()
@@ -520,6 +521,18 @@ def test_a_campaign_is_its_platform_and_its_id(handmade: Browser):
     tiles = handmade.eval(TILES)
     assert (tiles["Spend"], tiles["Attributed revenue"], tiles["Attributed ROAS"]) == (10.0, 50.0, approx(5.0))
     handmade.eval("window.report.filter('Campaign', '')")
+    check_clean(handmade)
+
+
+@pytest.mark.browser
+def test_tiles_over_monthly_rows_state_their_months(handmade: Browser):
+    """30 days from 2024-05-29 touch May and June: the customers' tiles count both months whole, and
+    say so (they stated no period: the range control says 30 days)."""
+    show(handmade, "customers")
+    handmade.eval("window.report.setRange('2024-05-29', '2024-06-27')")
+    assert handmade.eval(HELP)["New customers"] == "months 2024-05 to 2024-06"
+    assert handmade.eval(HELP)["Lifetime net revenue per customer"] == "months 2024-05 to 2024-06 · to as_of"
+    handmade.eval("window.report.preset(30)")
     check_clean(handmade)
 
 

@@ -149,13 +149,15 @@
     return e;
   }
 
+  // the days or months a dated dataset's rows cover when `range` selects them
+  function coverText(d, range) {
+    if (d.grain === 'month') return 'months ' + monthStart(range.start).slice(0, 7) + ' to ' + range.end.slice(0, 7);
+    var text = range.start + ' to ' + range.end;
+    return d.dailySince && range.start < d.dailySince ? text + ' (whole months before ' + d.dailySince + ')' : text;
+  }
+
   function periodText(name, page, range) {
-    var d = data[name];
-    var text = d.date ? (d.grain === 'month' ? 'months ' + monthStart(range.start).slice(0, 7) + ' to ' +
-      range.end.slice(0, 7) : range.start + ' to ' + range.end) : d.period;
-    if (d.date && d.grain !== 'month' && d.dailySince && range.start < d.dailySince) {
-      text += ' (whole months before ' + d.dailySince + ')';
-    }
+    var d = data[name], text = d.date ? coverText(d, range) : d.period;
     var off = ignored(name, page);
     return text + (off.length ? ' \u00b7 not by ' + off.join(', ') : '');
   }
@@ -218,7 +220,11 @@
         div.appendChild(ch);
       }
       var off = ignored(t.dataset, page);
-      var help = (t.last_days ? cur.start + ' to ' + cur.end : d.date ? '' : d.period) + (t.help ? ' \u00b7 ' + t.help : '') +
+      // the range control states the range: a tile states its period when its rows cover another one
+      // (its last days, whole months)
+      var period = d.date ? coverText(d, cur) : d.period;
+      if (!t.last_days && period === range.start + ' to ' + range.end) period = '';
+      var help = period + (t.help ? ' \u00b7 ' + t.help : '') +
         (off.length ? ' \u00b7 not by ' + off.join(', ') : '');
       if (help) div.appendChild(el('div', 'help', help.replace(/^ \u00b7 /, '')));
       box.appendChild(div);
