@@ -28,7 +28,7 @@ from ecom.outputs.report.layout import (
     ratio_of_sums,
     total,
 )
-from marts._common import CHANNELS, PLATFORMS
+from marts._common import CHANNELS, PLATFORMS, cents, month_start
 from marts.attribution import ATTRIBUTION_MODELS, LTV_HORIZONS, unobserved_from
 from marts.customers import SEGMENTS
 from marts.products import INVENTORY_STATUSES
@@ -90,7 +90,7 @@ def daily_then_monthly(
         return rows.group_by(day.name(date), *dims).aggregate(**{m: rows[m].sum() for m in measures})
 
     recent, old = t.filter(t[date] >= since), t.filter(t[date] < since)
-    expr = summed(recent, recent[date]).union(summed(old, old[date].truncate("M")))
+    expr = summed(recent, recent[date]).union(summed(old, month_start(old[date])))
     return Dataset(name, expr, date=date, daily_since=since, money=money)
 
 
@@ -410,7 +410,7 @@ def customers(
         .mutate(acquisition_source=ibis._.acquisition_source.fill_null("(unknown)"))
     )
     acquired = c.group_by(
-        first_order_month=c.first_order_date.truncate("M"), acquisition_source=c.acquisition_source, segment=c.segment
+        first_order_month=month_start(c.first_order_date), acquisition_source=c.acquisition_source, segment=c.segment
     ).aggregate(
         customers=c.count(),
         lifetime_net_revenue=c.lifetime_net_revenue.sum(),
@@ -418,7 +418,7 @@ def customers(
         orders=c.orders.sum(),
     )
     # rank on cents (docs/contract.md#conventions) so a float tie breaks the same way on every engine
-    top = c.order_by((c.lifetime_net_revenue * 100 + 0.5).floor().desc(), c.user_id).limit(TOP_CUSTOMERS)
+    top = c.order_by(cents(c.lifetime_net_revenue).desc(), c.user_id).limit(TOP_CUSTOMERS)
     ltv = ratio_of_sums("lifetime_net_revenue", "customers")
     unobservable = "".join(
         f"<li>{n}-day LTV: cohorts from {unobserved_from(as_of, n):%Y-%m} on (their window ends after {as_of})</li>"
@@ -562,7 +562,7 @@ PRODUCT = (
 
 def _stock_list(inv: ir.Table, status: str) -> ir.Table:
     t = inv.filter(inv.inventory_status == status)
-    t = t.order_by((t.stock_value * 100 + 0.5).floor().desc(), t.product_id).limit(TOP_STOCK)
+    t = t.order_by(cents(t.stock_value).desc(), t.product_id).limit(TOP_STOCK)
     return t.select(
         "name",
         "category",
