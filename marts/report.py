@@ -28,7 +28,7 @@ from ecom.outputs.report.layout import (
     ratio_of_sums,
     total,
 )
-from marts._common import CHANNELS, PLATFORMS
+from marts._common import CHANNELS, PLATFORMS, cents, month_start
 from marts.attribution import ATTRIBUTION_MODELS, LTV_HORIZONS, unobserved_from
 from marts.customers import SEGMENTS
 from marts.products import INVENTORY_STATUSES
@@ -65,6 +65,9 @@ CAMPAIGN = (
     "attributed_gross_profit",
 )
 CAMPAIGN_MONEY = ("spend", "attributed_revenue", "attributed_gross_profit")
+# a campaign is (platform, campaign_id) (docs/contract.md#fact_campaign_performance): one id may run on
+# every platform, so a chart or filter by campaign_id alone would merge them
+CAMPAIGN_KEY = ("platform", "campaign_id")
 
 BLENDED_ROAS = ratio_of_sums("net_revenue", "ad_spend")
 ATTRIBUTED_ROAS = ratio_of_sums("attributed_revenue", "spend")
@@ -87,7 +90,7 @@ def daily_then_monthly(
         return rows.group_by(day.name(date), *dims).aggregate(**{m: rows[m].sum() for m in measures})
 
     recent, old = t.filter(t[date] >= since), t.filter(t[date] < since)
-    expr = summed(recent, recent[date]).union(summed(old, old[date].truncate("M")))
+    expr = summed(recent, recent[date]).union(summed(old, month_start(old[date])))
     return Dataset(name, expr, date=date, daily_since=since, money=money)
 
 
@@ -97,7 +100,7 @@ def _pnl(fact_daily_pnl: ir.Table, as_of: dt.date) -> Dataset:
 
 def _campaigns(fact_campaign_performance: ir.Table, as_of: dt.date) -> Dataset:
     t = fact_campaign_performance.select(*CAMPAIGN)
-    return daily_then_monthly("campaigns", t, "spend_date", ("platform", "campaign_id"), as_of, CAMPAIGN_MONEY)
+    return daily_then_monthly("campaigns", t, "spend_date", CAMPAIGN_KEY, as_of, CAMPAIGN_MONEY)
 
 
 def _money_tiles(dataset: str, specs: tuple[tuple[str, str, int], ...]) -> list[Tile]:
@@ -134,7 +137,7 @@ def overview(fact_daily_pnl: ir.Table, fact_campaign_performance: ir.Table, as_o
             Chart(
                 "Top 10 campaigns by attributed ROAS",
                 "campaigns",
-                "campaign_id",
+                CAMPAIGN_KEY,
                 [Series("Attributed ROAS", ATTRIBUTED_ROAS)],
                 "roas",
                 kind="hbar",
@@ -255,7 +258,7 @@ def marketing(
             Table(
                 "Campaigns",
                 "campaigns",
-                ["platform", "campaign_id"],
+                CAMPAIGN_KEY,
                 CAMPAIGN_COLUMNS,
                 sort="spend",
                 note="Orders, revenue and gross profit attributed by last touch.",
@@ -263,7 +266,7 @@ def marketing(
             Table(
                 "Spend without attributed revenue",
                 "campaigns",
-                ["platform", "campaign_id"],
+                CAMPAIGN_KEY,
                 [*CAMPAIGN_COLUMNS[:5], CAMPAIGN_COLUMNS[9]],
                 sort="spend",
                 only=[["attributed_revenue", "=", 0], ["spend", ">", 0]],
@@ -327,7 +330,7 @@ def marketing(
                 wide=False,
             ),
         ],
-        [Filter("Platform", ["platform", "channel"], PLATFORMS), Filter("Campaign", ["campaign_id"])],
+        [Filter("Platform", ["platform", "channel"], PLATFORMS), Filter("Campaign", [CAMPAIGN_KEY])],
         note="The platform filter selects a channel of the attribution models and of the funnel too.",
     )
 
@@ -407,7 +410,7 @@ def customers(
         .mutate(acquisition_source=ibis._.acquisition_source.fill_null("(unknown)"))
     )
     acquired = c.group_by(
-        first_order_month=c.first_order_date.truncate("M"), acquisition_source=c.acquisition_source, segment=c.segment
+        first_order_month=month_start(c.first_order_date), acquisition_source=c.acquisition_source, segment=c.segment
     ).aggregate(
         customers=c.count(),
         lifetime_net_revenue=c.lifetime_net_revenue.sum(),
@@ -415,7 +418,7 @@ def customers(
         orders=c.orders.sum(),
     )
     # rank on cents (docs/contract.md#conventions) so a float tie breaks the same way on every engine
-    top = c.order_by((c.lifetime_net_revenue * 100 + 0.5).floor().desc(), c.user_id).limit(TOP_CUSTOMERS)
+    top = c.order_by(cents(c.lifetime_net_revenue).desc(), c.user_id).limit(TOP_CUSTOMERS)
     ltv = ratio_of_sums("lifetime_net_revenue", "customers")
     unobservable = "".join(
         f"<li>{n}-day LTV: cohorts from {unobserved_from(as_of, n):%Y-%m} on (their window ends after {as_of})</li>"
@@ -559,7 +562,7 @@ PRODUCT = (
 
 def _stock_list(inv: ir.Table, status: str) -> ir.Table:
     t = inv.filter(inv.inventory_status == status)
-    t = t.order_by((t.stock_value * 100 + 0.5).floor().desc(), t.product_id).limit(TOP_STOCK)
+    t = t.order_by(cents(t.stock_value).desc(), t.product_id).limit(TOP_STOCK)
     return t.select(
         "name",
         "category",
@@ -601,6 +604,9 @@ def products(
     status = inv.group_by("category", "department", "inventory_status").aggregate(
         products=inv.count(),
         stock_on_hand=inv.stock_on_hand.sum(),
+        # days of stock counts only the stock that sells: the mart's days_of_stock is NULL without
+        # sales (docs/contract.md#fact_inventory_forecast), and dead stock would swamp the ratio
+        selling_stock=ibis.ifelse(inv.units_sold_window > 0, inv.stock_on_hand, 0).sum(),
         stock_value=inv.stock_value.sum(),
         avg_daily_units=inv.avg_daily_units.sum(),
         reorder_value=inv.reorder_value.sum(),
@@ -624,6 +630,8 @@ def products(
         f" low under {low_days}, overstocked over {overstock_days}."
     )
     count = total("products")
+    days_of_stock = ratio_of_sums("selling_stock", "avg_daily_units")
+    selling = f"over the products sold in the last {velocity_window_days} days (dead stock left out)"
     return Page(
         "products",
         "Products and inventory",
@@ -674,10 +682,10 @@ def products(
             Tile(
                 "Average coverage",
                 "inventory",
-                ratio_of_sums("stock_on_hand", "avg_daily_units"),
+                days_of_stock,
                 "days",
                 better=0,
-                help="Σ stock / Σ daily units sold",
+                help=f"Σ stock / Σ daily units sold {selling}",
             ),
             Tile("Stock value", "inventory", total("stock_value"), "money_compact", better=0),
             Tile("Reorder value", "inventory", total("reorder_value"), "money_compact", better=0),
@@ -702,10 +710,11 @@ def products(
                 "Days of stock by category",
                 "inventory",
                 "category",
-                [Series("Days of stock", ratio_of_sums("stock_on_hand", "avg_daily_units"))],
+                [Series("Days of stock", days_of_stock)],
                 "days",
                 kind="hbar",
                 sort_desc=True,
+                note=f"Σ stock / Σ daily units sold {selling}.",
             ),
             Chart(
                 "Net revenue by category",

@@ -27,7 +27,15 @@ def page(project, tmp_path_factory) -> Path:
     with_exposure = dataclasses.replace(project, exposures={**project.exposures, EXPOSURE.name: EXPOSURE})
     values = resolve_vars(project.vars, {"as_of": SNAPSHOT_AS_OF}, lambda _: None)
     data = catalog(with_exposure, values, (lambda _: Location("raw", "p"), Location("ecom", "p")))
+    data["models"].update({name: {**data["models"][name], "build": build} for name, build in BUILDS.items()})
     return write_catalog(data, tmp_path_factory.mktemp("docs") / "catalog.html", "html")
+
+
+# two models' last builds as catalog() writes them: _ecom_build may hold no row count (rows NULL)
+BUILDS = {
+    "stg_orders": {"rows": 1234567, "seconds": 0.5, "built_at": "2024-06-30T08:00:00+00:00"},
+    "stg_users": {"rows": None, "seconds": 1.25, "built_at": "2024-06-30T08:00:01+00:00"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +111,20 @@ def test_a_click_on_the_lineage_opens_the_model_and_the_exposure(browser):
     browser.click(*_node_center(browser, "exposure:weekly_review"))
     browser.wait_for("window.catalogStatus.current === 'exposure:weekly_review'")
     assert "The Monday review" in browser.eval("document.getElementById('model').innerText")
+
+
+def test_a_build_line_with_and_without_a_row_count(browser):
+    """A NULL row count threw "Cannot read properties of null" and left the model's page unfinished."""
+    lines = {}
+    for name in BUILDS:
+        browser.eval(f"location.hash = 'model={name}'")
+        browser.wait_for(f"window.catalogStatus.current === '{name}'", timeout=10)
+        lines[name] = browser.eval("document.querySelector('#model .build')?.textContent ?? null")
+    assert lines == {
+        "stg_orders": "Built 2024-06-30T08:00:00+00:00: 1,234,567 rows in 0.5 s",
+        "stg_users": "Built 2024-06-30T08:00:01+00:00 in 1.25 s",
+    }
+    assert browser.errors() == []
 
 
 def test_no_console_error_and_no_request(browser, tmp_path):

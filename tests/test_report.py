@@ -255,6 +255,23 @@ def test_every_dataset_compiles_to_bigquery(project):
     assert all("CURRENT_DATE" not in s and "CURRENT_TIMESTAMP" not in s for s in sql)
 
 
+def test_dates_are_dates_in_the_sql_duckdb_runs(tmp_path, project):
+    """Months are dated with marts._common.month_start: DuckDB's DATE_TRUNC of a DATE is a TIMESTAMP
+    (the monthly P&L, campaign and customer rows were), which only ibis's conversion hid."""
+    tgt = fake_marts_in_duckdb(tmp_path / "m.duckdb", days=5, n_products=5, n_users=5)
+    try:
+        values = fake_values({"_ecom_vars": tgt.table("_ecom_vars")}, project)
+        found = {}
+        for e in project.exposures.values():
+            for ds in render.page_of(e, tgt.table, values, model_schemas(project)).datasets:
+                described = dict(r[:2] for r in tgt.con.raw_sql(f"DESCRIBE {tgt.con.compile(ds.expr)}").fetchall())
+                found |= {(ds.name, c): described[c] for c, t in ds.expr.schema().items() if t.is_date()}
+    finally:
+        tgt.close()
+    assert {("pnl", "date"), ("campaigns", "spend_date"), ("acquired", "first_order_month")} <= set(found)
+    assert set(found.values()) == {"DATE"}, found
+
+
 def test_report_on_empty_marts(tmp_path, project):
     """A build with no activity still gives a report (the page says 'No data in this period')."""
     marts = {

@@ -28,8 +28,17 @@ from pathlib import Path
 import ibis
 import pytest
 
+from ecom.outputs.report import write_report
 from tests.browser import Browser, chromium
-from tests.report_fixtures import AS_OF, write_fake_report
+from tests.report_fixtures import (
+    AS_OF,
+    CAMPAIGN_SCHEMA,
+    INV_SCHEMA,
+    fake_marts,
+    fake_values,
+    mem_records,
+    write_fake_report,
+)
 
 PAGES = ("overview", "marketing", "customers", "products")
 
@@ -65,6 +74,10 @@ CHARTS = """Array.from(document.querySelectorAll('.page.active .card')).filter(c
             series: Object.fromEntries(ch.data.datasets.map(d => [d.label, d.data]))}; })"""
 TILES = """Object.fromEntries(Array.from(document.querySelectorAll('.page.active .tile'))
   .map(t => [t.dataset.label, t.dataset.value === '' ? null : Number(t.dataset.value)]))"""
+
+
+HELP = """Object.fromEntries(Array.from(document.querySelectorAll('.page.active .tile'))
+  .map(t => [t.dataset.label, t.querySelector('.help')?.textContent ?? '']))"""
 
 
 def b_previous(b: Browser) -> dict:
@@ -369,10 +382,11 @@ def test_category_filter_drives_the_products_page(wide: Browser, fake):
         dead=(i.inventory_status == "dead_stock").sum(),
         stock=i.stock_on_hand.sum(),
         units=i.avg_daily_units.sum(),
+        selling=i.stock_on_hand.sum(where=i.units_sold_window > 0),
     )
     assert tiles["Products"] == e["n"]
     assert tiles["Overstocked"] == e["over"] and tiles["Dead stock"] == e["dead"]
-    assert tiles["Average coverage"] == approx(e["stock"] / e["units"])
+    assert tiles["Average coverage"] == approx(e["selling"] / e["units"])
     status = charts_by_title(wide)["Products by inventory status"]
     # every status shown, with 0 when no product has it
     assert status["labels"] == ["out_of_stock", "dead_stock", "critical", "low", "overstocked", "healthy"]
@@ -417,6 +431,120 @@ def test_a_range_before_the_daily_rows_selects_whole_months(tmp_path, project):
         assert tiles["Net revenue"] == approx(e["net"])
         period = b.eval(CHARTS)[0]["period"]
         assert period == "2022-05-15 to 2022-08-10 (whole months before 2022-07-01)"
+        assert b.eval(HELP)["Net revenue"] == period  # the tile says so too, as its chart does
         check_clean(b)
     finally:
         b.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# A report of hand-made marts whose figures are worked out by hand
+# ------------------------------------------------------------------------------------------------
+
+
+def campaign_rows(*rows: tuple) -> ibis.Table:
+    """fact_campaign_performance from (date, platform, campaign_id, spend, attributed revenue)."""
+    base = dict.fromkeys(CAMPAIGN_SCHEMA, 0)
+    return mem_records(
+        CAMPAIGN_SCHEMA,
+        [
+            {**base, "spend_date": d, "platform": p, "campaign_id": c, "spend": spend, "attributed_revenue": revenue}
+            for d, p, c, spend, revenue in rows
+        ],
+    )
+
+
+def inventory_rows(*rows: tuple) -> ibis.Table:
+    """fact_inventory_forecast from (product_id, category, stock, units sold in the 30-day window, status)."""
+    base = dict.fromkeys(INV_SCHEMA, 0) | dict(name="p", brand="b", department="Men", last_sale_date=None)
+    return mem_records(
+        INV_SCHEMA,
+        [
+            {
+                **base,
+                "product_id": pid,
+                "category": category,
+                "stock_on_hand": stock,
+                "units_sold_window": sold,
+                "avg_daily_units": sold / 30,
+                "inventory_status": status,
+            }
+            for pid, category, stock, sold, status in rows
+        ],
+    )
+
+
+JUNE = dt.date(2024, 6, 10), dt.date(2024, 6, 15), dt.date(2024, 6, 20)
+
+
+@pytest.fixture(scope="module")
+def handmade(tmp_path_factory, project) -> Browser:
+    """Fake marts with hand-made campaigns (every id on two platforms, as in thelook) and inventory."""
+    marts = fake_marts(days=90, n_products=10, n_users=100)
+    marts["fact_campaign_performance"] = campaign_rows(
+        (JUNE[0], "Email", "c1", 4.0, 20.0),
+        (JUNE[2], "Email", "c1", 6.0, 30.0),
+        (JUNE[0], "Google", "c1", 40.0, 20.0),
+        (JUNE[1], "Email", "c2", 20.0, 30.0),
+        (JUNE[1], "Google", "c2", 10.0, 25.0),
+        (dt.date(2024, 5, 1), "Google", "c1", 1.0, 1000.0),  # before the default range
+    )
+    marts["fact_inventory_forecast"] = inventory_rows(
+        (1, "Jeans", 30, 60, "healthy"),
+        (2, "Jeans", 100, 0, "dead_stock"),
+        (3, "Jeans", 0, 3, "out_of_stock"),
+        (4, "Tops & Tees", 45, 30, "healthy"),
+        (5, "Tops & Tees", 10, 0, "dead_stock"),
+        (6, "Socks", 20, 0, "dead_stock"),
+    )
+    path = write_report(
+        project, marts.__getitem__, fake_values(marts, project), tmp_path_factory.mktemp("h") / "r.html"
+    )
+    b = open_report(path, 1400)
+    yield b
+    b.close()
+
+
+@pytest.mark.browser
+def test_a_campaign_is_its_platform_and_its_id(handmade: Browser):
+    """Campaign ids shared by platforms: per (platform, id) in June, Email c1 (4 + 6 spend, 20 + 30
+    revenue) 50 / 10 = 5.0, Google c2 25 / 10 = 2.5, Email c2 30 / 20 = 1.5, Google c1 20 / 40 = 0.5
+    (its May row is outside the range). By id alone the chart showed c2 55 / 30 and c1 70 / 50."""
+    show(handmade, "overview")
+    top = charts_by_title(handmade)["Top 10 campaigns by attributed ROAS"]
+    assert top["labels"] == ["Email · c1", "Google · c2", "Email · c2", "Google · c1"]
+    assert top["series"]["Attributed ROAS"] == [approx(5.0), approx(2.5), approx(1.5), approx(0.5)]
+    show(handmade, "marketing")
+    options = "Array.from(document.querySelectorAll('select[data-filter=Campaign] option')).map(o => o.value)"
+    assert handmade.eval(options) == ["", "Email · c1", "Email · c2", "Google · c1", "Google · c2"]
+    handmade.eval("window.report.filter('Campaign', 'Email · c1')")
+    tiles = handmade.eval(TILES)
+    assert (tiles["Spend"], tiles["Attributed revenue"], tiles["Attributed ROAS"]) == (10.0, 50.0, approx(5.0))
+    handmade.eval("window.report.filter('Campaign', '')")
+    check_clean(handmade)
+
+
+@pytest.mark.browser
+def test_tiles_over_monthly_rows_state_their_months(handmade: Browser):
+    """30 days from 2024-05-29 touch May and June: the customers' tiles count both months whole, and
+    say so (they stated no period: the range control says 30 days)."""
+    show(handmade, "customers")
+    handmade.eval("window.report.setRange('2024-05-29', '2024-06-27')")
+    assert handmade.eval(HELP)["New customers"] == "months 2024-05 to 2024-06"
+    assert handmade.eval(HELP)["Lifetime net revenue per customer"] == "months 2024-05 to 2024-06 · to as_of"
+    handmade.eval("window.report.preset(30)")
+    check_clean(handmade)
+
+
+@pytest.mark.browser
+def test_days_of_stock_leave_dead_stock_out(handmade: Browser):
+    """Stock of the products sold in the 30-day window over their daily units: Jeans (30 + 0) /
+    (60 + 3) * 30 = 14.29 (product 2's 100 unsold units left out), Tops & Tees 45 / 1 = 45, Socks
+    nothing sold: no value; all (30 + 45) / (63 + 30) * 30 = 24.19 (with dead stock 66.13)."""
+    show(handmade, "products")
+    assert handmade.eval(TILES)["Average coverage"] == approx(75 / 3.1)
+    chart = charts_by_title(handmade)["Days of stock by category"]
+    assert chart["labels"] == ["Tops & Tees", "Jeans"]
+    assert chart["series"]["Days of stock"] == [approx(45.0), approx(30 / 2.1)]
+    assert "dead stock left out" in handmade.eval(HELP)["Average coverage"]
+    check_clean(handmade)

@@ -59,7 +59,9 @@
         ...m.downstream.exposures.map(exposureLink),
       ])),
       el("p", { class: "meta build" }, m.build
-        ? `Built ${m.build.built_at}: ${m.build.rows.toLocaleString("en")} rows in ${m.build.seconds} s`
+        // _ecom_build may hold no row count (engine.last_builds reads rows as nullable): say none
+        ? `Built ${m.build.built_at}${m.build.rows === null ? "" : `: ${m.build.rows.toLocaleString("en")} rows`}`
+          + ` in ${m.build.seconds} s`
         : "Not built on this target."),
       el("h3", {}, "Columns"),
       columnsTable(name, m),

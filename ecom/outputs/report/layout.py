@@ -56,10 +56,12 @@ class Dataset:
 
 @dataclass
 class Filter:
-    """A drop-down on the page: equality on `columns` (every dataset of the page that has one)."""
+    """A drop-down on the page: equality on `columns` (every dataset of the page that has one). A
+    tuple of columns is one key, offered and matched as their values joined by " · " (a campaign is
+    its platform and its id: "Email · campaign_0")."""
 
     label: str
-    columns: Sequence[str]
+    columns: Sequence[str | tuple[str, ...]]
     values: Sequence[str] = ()  # in this order; none: the values found in the page's rows
 
 
@@ -82,13 +84,14 @@ class Series:
 
 @dataclass
 class Chart:
-    """A bar or line chart. x: "@date" (buckets of the range: day, week or month by its length) or a
-    dimension column. Either `series` (one measure each) or `split` (one series per value of a column,
-    measure `series[0]`). Every series shares one axis and one unit (`fmt`)."""
+    """A bar or line chart. x: "@date" (buckets of the range: day, week or month by its length), a
+    dimension column, or a tuple of them (one category per combination, labelled "a · b"). Either
+    `series` (one measure each) or `split` (one series per value of a column, measure `series[0]`).
+    Every series shares one axis and one unit (`fmt`)."""
 
     title: str
     dataset: str
-    x: str
+    x: str | tuple[str, ...]
     series: Sequence[Series]
     fmt: str
     kind: str = "bar"  # bar, hbar, line

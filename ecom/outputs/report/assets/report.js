@@ -83,8 +83,8 @@
       for (var i = 0; i < active.length; i++) {
         var f = active[i], want = state.filters[page.key + ':' + f.label];
         for (var j = 0; j < f.columns.length; j++) {
-          var c = f.columns[j];
-          if (c in r && r[c] !== want) return false;
+          var v = filterValue(r, f.columns[j]);
+          if (v !== undefined && v !== want) return false;
         }
       }
       return true;
@@ -95,7 +95,9 @@
   function ignored(name, page) {
     var d = data[name];
     return (page.filters || []).filter(function (f) {
-      return state.filters[page.key + ':' + f.label] && !f.columns.some(function (c) { return d.columns.indexOf(c) >= 0; });
+      return state.filters[page.key + ':' + f.label] && !f.columns.some(function (c) {
+        return [].concat(c).every(function (k) { return d.columns.indexOf(k) >= 0; });
+      });
     }).map(function (f) { return f.label.toLowerCase(); });
   }
 
@@ -147,13 +149,15 @@
     return e;
   }
 
+  // the days or months a dated dataset's rows cover when `range` selects them
+  function coverText(d, range) {
+    if (d.grain === 'month') return 'months ' + monthStart(range.start).slice(0, 7) + ' to ' + range.end.slice(0, 7);
+    var text = range.start + ' to ' + range.end;
+    return d.dailySince && range.start < d.dailySince ? text + ' (whole months before ' + d.dailySince + ')' : text;
+  }
+
   function periodText(name, page, range) {
-    var d = data[name];
-    var text = d.date ? (d.grain === 'month' ? 'months ' + monthStart(range.start).slice(0, 7) + ' to ' +
-      range.end.slice(0, 7) : range.start + ' to ' + range.end) : d.period;
-    if (d.date && d.grain !== 'month' && d.dailySince && range.start < d.dailySince) {
-      text += ' (whole months before ' + d.dailySince + ')';
-    }
+    var d = data[name], text = d.date ? coverText(d, range) : d.period;
     var off = ignored(name, page);
     return text + (off.length ? ' \u00b7 not by ' + off.join(', ') : '');
   }
@@ -168,6 +172,12 @@
 
   // ------------------------------------------------------------------ group by
   function keyOf(r, cols) { return cols.map(function (c) { return r[c] === null ? '(none)' : r[c]; }).join(' \u00b7 '); }
+  // a row's value for a filter column, or for a tuple of columns that is one key (see layout.Filter);
+  // undefined when the row lacks it
+  function filterValue(r, c) {
+    if (!Array.isArray(c)) return r[c];
+    return c.every(function (k) { return k in r; }) ? keyOf(r, c) : undefined;
+  }
   function groups(rows, cols) {
     var out = new Map();
     rows.forEach(function (r) {
@@ -210,7 +220,11 @@
         div.appendChild(ch);
       }
       var off = ignored(t.dataset, page);
-      var help = (t.last_days ? cur.start + ' to ' + cur.end : d.date ? '' : d.period) + (t.help ? ' \u00b7 ' + t.help : '') +
+      // the range control states the range: a tile states its period when its rows cover another one
+      // (its last days, whole months)
+      var period = d.date ? coverText(d, cur) : d.period;
+      if (!t.last_days && period === range.start + ' to ' + range.end) period = '';
+      var help = period + (t.help ? ' \u00b7 ' + t.help : '') +
         (off.length ? ' \u00b7 not by ' + off.join(', ') : '');
       if (help) div.appendChild(el('div', 'help', help.replace(/^ \u00b7 /, '')));
       box.appendChild(div);
@@ -418,7 +432,7 @@
       var label = el('label', '', f.label + ' '), sel = el('select');
       sel.dataset.filter = f.label;
       var values = f.values.length ? f.values : Array.from(new Set([].concat.apply([], page.datasets.map(function (n) {
-        return data[n].rows.map(function (r) { return f.columns.map(function (c) { return r[c]; }); })
+        return data[n].rows.map(function (r) { return f.columns.map(function (c) { return filterValue(r, c); }); })
           .reduce(function (a, b) { return a.concat(b); }, []);
       })).filter(function (v) { return v !== null && v !== undefined; }))).sort();
       sel.appendChild(el('option', '', 'All')).value = '';
