@@ -28,7 +28,7 @@ from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.internal import InternalTableError
-from ecom.core.interrupts import committed, ctrl_c_pressed, stop_if_ctrl_c, watching_ctrl_c
+from ecom.core.interrupts import committed, ctrl_c_pressed, replaced, stop_if_ctrl_c, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
 from ecom.core.sources import SourceContractError
 from ecom.core.text import counted
@@ -118,6 +118,12 @@ def _interrupted(saved: bool) -> NoReturn:
     if saved:
         err.print(
             "interrupted after the commit completed: the new data is saved; the rest of the output was skipped",
+            soft_wrap=True,
+        )
+    elif replaced():
+        err.print(
+            "interrupted after some tables were replaced (this target has no transaction across them): the rest "
+            "are as they were; run the command again to finish",
             soft_wrap=True,
         )
     else:

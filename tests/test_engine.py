@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -13,6 +14,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from ecom.cli import app
@@ -811,3 +813,53 @@ def test_cli_test_prints_the_first_failing_rows(tmp_path):
     at = lines.index("FAIL  unique_fact_daily_pnl_date (4 failing rows)")
     assert lines[at + 1 : at + 4] == [f"      date={day}, n=2" for day in sorted(days)[:3]]
     assert lines[at + 4].startswith(("PASS", "FAIL"))  # three examples, then the next test
+
+
+def test_a_build_without_a_transaction_that_stops_part_way_says_so(project, monkeypatch):
+    """On BigQuery (no transaction around a build) a failure left the models before it rebuilt at
+    the new as_of, the rest at the old one, and _ecom_vars claiming the new one for all: `ecom test`,
+    the report and the partial-build check then read values the models were not built with."""
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    values = engine.target_vars(project, target, {})
+    engine.build(project, target, project.order, values)
+    # as BigQuery: each model replaced as it is built, nothing to roll back
+    monkeypatch.setattr(target, "transactional", False)
+    monkeypatch.setattr(target, "transaction", contextlib.nullcontext)
+    materialize = target.materialize
+
+    def quota_at_int_orders(model, expr):
+        if model.name == "int_orders":
+            raise RuntimeError("Quota exceeded")
+        return materialize(model, expr)
+
+    monkeypatch.setattr(target, "materialize", quota_at_int_orders)
+    with pytest.raises(engine.BuildError, match="int_orders"):
+        engine.build(project, target, project.order, {**values, "as_of": dt.date(2024, 3, 1)})
+    unfinished = (
+        r"^the last build on duckdb main in .*, started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00, stopped part-way: the "
+        r"models it rebuilt and the ones it did not mix two builds' variables; run `ecom build` \(every model\) to "
+        r"finish it$"
+    )
+    for reader in (engine.stored_vars, lambda p, t: engine.built_vars(p, t, {})):
+        with pytest.raises(engine.BuildError, match=unfinished):
+            reader(project, target)
+    with pytest.raises(engine.BuildError, match=unfinished):  # a partial build too: it would keep mixed models
+        engine.build(project, target, ["fact_daily_pnl"], values)
+    monkeypatch.setattr(target, "materialize", materialize)
+    engine.build(project, target, project.order, values)  # every model: finished
+    assert engine.stored_vars(project, target)["as_of"] == "2024-03-05"
+
+
+def test_ctrl_c_after_tables_were_replaced_without_a_transaction_says_so(capsys):
+    from ecom.cli import friendly_errors
+    from ecom.core.interrupts import mark_replaced
+
+    with pytest.raises(typer.Exit) as e, friendly_errors():
+        mark_replaced()  # as BigQuery's jobs mark each table they replace
+        raise KeyboardInterrupt
+    assert e.value.exit_code == 130
+    assert " ".join(capsys.readouterr().err.split()) == (  # said "nothing was committed"
+        "interrupted after some tables were replaced (this target has no transaction across them): the rest are as "
+        "they were; run the command again to finish"
+    )

@@ -39,6 +39,7 @@ BUILD_SCHEMA = pa.schema(
 )
 # both are written anew by every build (a partial one keeps the other models' rows of _ecom_build)
 REWRITE = "run `ecom build` (every model) to write it anew"
+UNFINISHED = "_unfinished_build"  # a row of VARS_TABLE while a build without a transaction runs: its start
 
 
 class BuildError(Exception):
@@ -194,7 +195,10 @@ def build(
     started = dt.datetime.now(dt.UTC)
     with target.transaction():
         recorded = printable(project.vars, values)
-        target.write_table(VARS_TABLE, pa.table([list(recorded), list(recorded.values())], schema=VARS_SCHEMA))
+        # Without a transaction (BigQuery: a job a table) a failure leaves the models before it
+        # rebuilt and the rest as they were: until the end, the record says the build is unfinished.
+        unfinished = {} if target.transactional else {UNFINISHED: started.isoformat(timespec="seconds")}
+        _write_vars(target, {**recorded, **unfinished})
         prepare = _preparer(project, target, selected, values)
         with ThreadPoolExecutor(1, thread_name_prefix="ecom-prepare") as ahead:
             prepared = {n: ahead.submit(prepare, n) for n in selected}
@@ -211,7 +215,13 @@ def build(
         results.sort(key=lambda r: selected.index(r.name))
         run.save()
         _record_build(target, results, started)
+        if unfinished:
+            _write_vars(target, recorded)
     return results
+
+
+def _write_vars(target: Target, values: Mapping[str, str]) -> None:
+    target.write_table(VARS_TABLE, pa.table([list(values), list(values.values())], schema=VARS_SCHEMA))
 
 
 def _refuse_mixing_builds(project: Project, target: Target, selected: list[str], values: Mapping[str, Any]) -> None:
@@ -623,9 +633,16 @@ def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> di
 
 
 def stored_vars(project: Project, target: Target) -> dict[str, str]:
-    """The project's variables as the last build on the target stored them (name -> text); none: {}."""
-    rows = read_rows(target, VARS_TABLE, VARS_SCHEMA, REWRITE)
-    return {r["name"]: r["value"] for r in rows if r["name"] in project.vars}
+    """The project's variables as the last build on the target stored them (name -> text); none: {}.
+    A build that stopped part-way on a target without transactions is an error: its models mix the
+    variables of two builds."""
+    rows = {r["name"]: r["value"] for r in read_rows(target, VARS_TABLE, VARS_SCHEMA, REWRITE)}
+    if UNFINISHED in rows:
+        raise BuildError(
+            f"the last build on {describe(target)}, started {rows[UNFINISHED]}, stopped part-way: the models it "
+            "rebuilt and the ones it did not mix two builds' variables; run `ecom build` (every model) to finish it"
+        )
+    return {name: value for name, value in rows.items() if name in project.vars}
 
 
 def data_derived(project: Project) -> list[str]:

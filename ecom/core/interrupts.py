@@ -3,7 +3,8 @@
 DuckDB turns the KeyboardInterrupt of a query it interrupts into RuntimeError('Query interrupted'),
 and some of its calls drop it. `watching_ctrl_c` remembers the Ctrl-C, so that no transaction
 commits after it, no file is replaced after it, no further model or data test starts, and the
-command ends as interrupted, saying whether a transaction of its had committed.
+command ends as interrupted, saying whether a transaction of its had committed, or (on an engine
+without transactions) whether it had already replaced some tables.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 _ctrl_c = threading.Event()
 _committed = threading.Event()  # a transaction of this command committed: a later Ctrl-C finds its data in
+_replaced = threading.Event()  # a table replaced with no transaction around it (BigQuery: a job a table)
 
 
 def _on_ctrl_c(signum: int, frame: Any) -> None:
@@ -29,6 +31,7 @@ def watching_ctrl_c() -> Iterator[None]:
     that the steps after it stop (`stop_if_ctrl_c`) and the command ends as interrupted."""
     _ctrl_c.clear()
     _committed.clear()
+    _replaced.clear()
     if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
         yield
         return
@@ -49,6 +52,14 @@ def mark_committed() -> None:
 
 def committed() -> bool:
     return _committed.is_set()
+
+
+def mark_replaced() -> None:
+    _replaced.set()
+
+
+def replaced() -> bool:
+    return _replaced.is_set()
 
 
 def stop_if_ctrl_c() -> None:

@@ -63,6 +63,7 @@ class Target:
 
     # Capabilities
     embedded: ClassVar[bool] = False  # a database file on this machine (`path`), which `ecom generate` fills
+    transactional: ClassVar[bool] = False  # `transaction` makes a build all-or-nothing
     supports_dry_run: ClassVar[bool] = False  # `dry_run` estimates a model's bytes without running it
     test_workers: ClassVar[int] = 1  # data-test queries worth running at once
     build_workers: int = 1  # models to build at once (each once the models it reads are built); may be a setting

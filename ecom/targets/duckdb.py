@@ -144,6 +144,7 @@ class DuckDBTarget(Target):
     dialect = "duckdb"
     settings = {"path": str}
     embedded = True
+    transactional = True
 
     def __init__(self, path: str | Path = DEFAULT_DUCKDB_PATH, *, create: bool = True, read_only: bool = False):
         """Open (or with `create`, create) the database; `read_only` for commands that only read,

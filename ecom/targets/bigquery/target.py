@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ecom.core.interrupts import mark_replaced
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets.base import Location, Target, TargetError
@@ -368,6 +369,7 @@ class BigQueryTarget(Target):
                 raise BigQueryError(self._over_cap(sql, model)) from None
             raise BigQueryError(message_of(e)) from None
         if not config.dry_run:
+            mark_replaced()
             processed = int(job.total_bytes_processed or 0)
             self.bytes_processed[model.name] = self.bytes_processed.get(model.name, 0) + processed
         return job
@@ -527,6 +529,7 @@ class BigQueryTarget(Target):
                 with readable_errors(f"replacing {final}"):
                     copy = bigquery.CopyJobConfig(write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
                     self.client.copy_table(staging, final, job_config=copy).result()
+                    mark_replaced()
                     counts[name] = int(self.client.get_table(final).num_rows)
             return counts
         finally:
@@ -548,3 +551,4 @@ class BigQueryTarget(Target):
             )
             with readable_errors(f"writing {self._ref(self.models, name)}"), path.open("rb") as f:
                 self.client.load_table_from_file(f, self._ref(self.models, name), job_config=config).result()
+            mark_replaced()
