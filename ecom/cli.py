@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import inspect
 import os
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -123,7 +124,7 @@ def _interrupted(saved: bool) -> NoReturn:
     elif replaced():
         err.print(
             "interrupted after some tables were replaced (this target has no transaction across them): the rest "
-            "are as they were; run the command again to finish",
+            "are as they were; run the command again to finish (a build: `ecom build` of every model)",
             soft_wrap=True,
         )
     else:
@@ -626,11 +627,14 @@ def _print_examples(case: engine.TestCase, tgt: Target) -> None:
         stop_if_ctrl_c()
         out.print(f"      (no example rows: {first_line(e)})", highlight=False)
         return
-    for row in rows:
-        out.print("      " + ", ".join(f"{k}={_shown(v)}" for k, v in row.items()), highlight=False)
+    for row in rows:  # a data test's rows may be a mart's, 28 columns wide: wrapped under the line
+        text = ", ".join(f"{k}={_shown(v)}" for k, v in row.items())
+        out.print(textwrap.fill(text, out.width, initial_indent=" " * 6, subsequent_indent=" " * 6), soft_wrap=True)
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, float):  # 12 digits: 145.23, not 145.23000000000002 (a sum's float noise)
+        return f"{value:.12g}"
     text = "NULL" if value is None else value.isoformat(" ") if isinstance(value, dt.datetime) else str(value)
     return text if len(text) <= 40 else text[:39] + "…"
 
@@ -704,7 +708,7 @@ def _freshness_table(checks: list) -> rich.table.Table:
 
     colors = {"pass": "green", "warn": "yellow", "error": "red", "unchecked": "dim"}
     columns = ["raw table", "newest row", "age", "warn after", "error after", "status"]
-    later = any(c.later for c in checks)  # rows dated in the future: counted, not taken as the newest
+    later = any(c.dated_later for c in checks)  # rows dated in the future: counted, not taken as the newest
     table = Table(*columns, *(["rows dated later"] if later else []), title="Source freshness")
     for c in checks:
         table.add_row(
@@ -714,7 +718,7 @@ def _freshness_table(checks: list) -> rich.table.Table:
             describe_age(c.warn_after) if c.warn_after else "–",
             describe_age(c.error_after) if c.error_after else "–",
             Text(c.status, style=colors[c.status]),
-            *([f"{c.later:,}" if c.later else "–"] if later else []),
+            *([f"{c.dated_later:,}" if c.dated_later else "–"] if later else []),
         )
     return table
 

@@ -631,7 +631,10 @@ def products(
     )
     count = total("products")
     days_of_stock = ratio_of_sums("selling_stock", "avg_daily_units")
-    selling = f"over the products sold in the last {velocity_window_days} days (dead stock left out)"
+    coverage = (
+        f"Σ stock / Σ daily units sold over the products sold in the last {velocity_window_days} days "
+        "(dead stock left out)"
+    )
     return Page(
         "products",
         "Products and inventory",
@@ -685,7 +688,7 @@ def products(
                 days_of_stock,
                 "days",
                 better=0,
-                help=f"Σ stock / Σ daily units sold {selling}",
+                help=coverage,
             ),
             Tile("Stock value", "inventory", total("stock_value"), "money_compact", better=0),
             Tile("Reorder value", "inventory", total("reorder_value"), "money_compact", better=0),
@@ -714,7 +717,7 @@ def products(
                 "days",
                 kind="hbar",
                 sort_desc=True,
-                note=f"Σ stock / Σ daily units sold {selling}.",
+                note=f"{coverage}.",
             ),
             Chart(
                 "Net revenue by category",

@@ -25,6 +25,7 @@ from google.cloud.bigquery import Dataset, LoadJobConfig
 
 from ecom.core import engine, incremental
 from ecom.core.docstrings import model_docs
+from ecom.core.interrupts import replaced, watching_ctrl_c
 from ecom.core.registry import Model, Project
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.data.load import read_folder
@@ -483,8 +484,13 @@ def test_a_failing_model_is_named_and_leaves_the_previous_table(project, bq, bui
     assert bq.table(name).count().execute() == rows
     # through the engine, as the CLI reports it
     fake = Project.from_parts({name: Model(name, lambda orders: bad, key=("id",))}, {}, project.vars)
-    with pytest.raises(engine.BuildError, match=f"^model {name} failed: Could not convert string"):
-        engine.build(fake, bq, [name], built.values)
+    before = engine.stored_vars(project, bq)
+    with watching_ctrl_c():  # the command's marks, cleared
+        with pytest.raises(engine.BuildError, match=f"^model {name} failed: Could not convert string"):
+            engine.build(fake, bq, [name], built.values)
+        assert replaced()  # _ecom_vars was rewritten: a Ctrl-C now would not say "nothing was committed"
+    # no model was replaced: the module build's record stands (not "stopped part-way")
+    assert engine.stored_vars(project, bq) == before
 
 
 @pytest.mark.emulator

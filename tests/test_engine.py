@@ -51,6 +51,13 @@ def test_dag_is_derived_from_parameter_names():
     assert p.sources_of("stg_a") == ["orders"]
 
 
+def test_a_threshold_bounded_by_no_variable_is_a_project_error():
+    # a misspelt at_most raised KeyError in every command's resolve_vars
+    low = Var("low_days", int, 14, "days", at_most="overstok_days")
+    with pytest.raises(ProjectError, match="^variable low_days is at most overstok_days: no such variable$"):
+        Project.from_parts({}, {}, {"low_days": low})
+
+
 def test_unknown_upstream_names_the_model_and_the_name():
     def fact_x(stg_missing):
         return stg_missing
@@ -95,7 +102,7 @@ def test_exclude_takes_models_out_of_the_selection(project):
     assert everything_but == [n for n in project.order if n in everything_but]  # still in DAG order
     with pytest.raises(ProjectError, match=r"^--exclude 'stg_order' matches no model"):
         project.select(None, ["stg_order"])
-    with pytest.raises(ProjectError, match=r"^--exclude 'staging' leaves no model to run; exclude fewer$"):
+    with pytest.raises(ProjectError, match=r"^--exclude 'staging' leaves no model; exclude fewer$"):
         project.select(["stg_orders", "stg_users"], ["staging"])
 
 
@@ -525,7 +532,7 @@ def test_cli_exclude_leaves_models_out(tmp_path, extra):
     assert written == {"int_daily_sales", "int_daily_marketing", "fact_daily_pnl"}
     result = runner.invoke(app, [*args, "--exclude", "staging,intermediate", "--exclude", "marts"])
     assert result.exit_code == 1
-    message = "error: --exclude 'staging,intermediate' 'marts' leaves no model to run; exclude fewer"
+    message = "error: --exclude 'staging,intermediate' 'marts' leaves no model; exclude fewer"
     assert " ".join(result.stderr.split()) == message
 
 
@@ -778,6 +785,15 @@ def test_a_summary_with_no_rows_says_so_under_its_title():
     assert _rich_table("RFM segments", []) == "RFM segments: no rows"
 
 
+def test_example_values_are_short_text():
+    from ecom.cli import _shown
+
+    assert _shown(145.23000000000002) == "145.23"  # a sum's float noise, not the amount
+    assert _shown(float("inf")) == "inf" and _shown(None) == "NULL"
+    assert _shown(dt.datetime(2024, 3, 1, 9, 30, tzinfo=dt.UTC)) == "2024-03-01 09:30:00+00:00"
+    assert _shown("x" * 50) == "x" * 39 + "…"  # 40 characters at most
+
+
 def test_failing_examples_show_the_first_rows_by_the_columns_that_name_them():
     rows = ibis.memtable({"k": [3, 1, 2, 5, 4], "v": [None, None, "x", None, None], "wide": ["..."] * 5})
     case = engine.TestCase("t", "m", lambda table: table("m").filter(table("m").v.isnull()), ("v",), ("k", "v"))
@@ -828,18 +844,31 @@ def test_a_build_without_a_transaction_that_stops_part_way_says_so(project, monk
     monkeypatch.setattr(target, "transaction", contextlib.nullcontext)
     materialize = target.materialize
 
-    def quota_at_int_orders(model, expr):
-        if model.name == "int_orders":
+    failing = [project.order[0]]
+
+    def quota_exceeded(model, expr):
+        if model.name in failing:
             raise RuntimeError("Quota exceeded")
         return materialize(model, expr)
 
-    monkeypatch.setattr(target, "materialize", quota_at_int_orders)
-    with pytest.raises(engine.BuildError, match="int_orders"):
-        engine.build(project, target, project.order, {**values, "as_of": dt.date(2024, 3, 1)})
+    monkeypatch.setattr(target, "materialize", quota_exceeded)
+    earlier = {**values, "as_of": dt.date(2024, 3, 1)}
+    # refused before any model (int_orders is not selected and now missing), or failing at the first
+    # model: nothing replaced, the last build's record stands
+    target.con.raw_sql("DROP TABLE main.int_orders")
+    with pytest.raises(engine.BuildError, match="reads int_orders, which is not built"):
+        engine.build(project, target, ["dim_customers"], values)
+    with pytest.raises(engine.BuildError, match=f"model {failing[0]} failed: Quota exceeded"):
+        engine.build(project, target, project.order, earlier)
+    assert engine.stored_vars(project, target)["as_of"] == "2024-03-05"
+    # failing after the staging models were replaced at 2024-03-01
+    failing[:] = ["int_orders"]
+    with pytest.raises(engine.BuildError, match="model int_orders failed: Quota exceeded"):
+        engine.build(project, target, project.order, earlier)
     unfinished = (
-        r"^the last build on duckdb main in .*, started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00, stopped part-way: the "
-        r"models it rebuilt and the ones it did not mix two builds' variables; run `ecom build` \(every model\) to "
-        r"finish it$"
+        r"^the last build on duckdb main in .*, started \d{4}-\d\d-\d\d \d\d:\d\d UTC, stopped part-way: the "
+        r"models it rebuilt and the ones it did not were built with different variables; run `ecom build` "
+        r"\(every model\) to finish it$"
     )
     for reader in (engine.stored_vars, lambda p, t: engine.built_vars(p, t, {})):
         with pytest.raises(engine.BuildError, match=unfinished):
@@ -861,5 +890,5 @@ def test_ctrl_c_after_tables_were_replaced_without_a_transaction_says_so(capsys)
     assert e.value.exit_code == 130
     assert " ".join(capsys.readouterr().err.split()) == (  # said "nothing was committed"
         "interrupted after some tables were replaced (this target has no transaction across them): the rest are as "
-        "they were; run the command again to finish"
+        "they were; run the command again to finish (a build: `ecom build` of every model)"
     )

@@ -471,8 +471,9 @@ def test_cli_generate_replaces_only_the_raw_tables_it_wrote_unless_told(tmp_path
     assert result.exit_code == 1
     every = ", ".join(RAW_SCHEMAS)  # all eight were loaded
     assert " ".join(result.stderr.split()) == (
-        f"error: raw {every} in {db} were not written by ecom generate (loaded with `ecom load`?): generating would "
-        "replace them; pass --replace if that is meant, or give another --path"
+        f"error: raw {every} in {db} carry no mark of ecom generate (loaded with `ecom load`, calibrated by `ecom "
+        "spend`, or generated before ecom marked its tables): generating would replace it all; pass --replace if "
+        "that is meant, or give another --path"
     )
     assert users() == loaded
     assert runner.invoke(app, [*generate, "--replace"]).exit_code == 0
@@ -480,4 +481,5 @@ def test_cli_generate_replaces_only_the_raw_tables_it_wrote_unless_told(tmp_path
     assert runner.invoke(app, generate).exit_code == 0  # its own data: replaced freely
     assert runner.invoke(app, ["spend", "--replace", "--path", str(db)]).exit_code == 0
     result = runner.invoke(app, generate)
-    assert result.exit_code == 1 and "error: raw marketing_spend in" in result.stderr
+    assert result.exit_code == 1
+    assert f"error: raw marketing_spend in {db} carries no mark of ecom generate" in " ".join(result.stderr.split())

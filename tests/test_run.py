@@ -345,7 +345,7 @@ def test_a_fresh_dataset_publishes_and_records_one_run(morning):
     assert ages["events"] == (22 * 3600, "pass")
     # 2024-03-10 00:00, 20 days 6 h before: the row of 2024-04-01 is ahead of the clock, counted apart
     assert ages["marketing_spend"] == ((20 * 24 + 6) * 3600, "pass")
-    assert {f["table"]: f["rows_after_now"] for f in fresh_run["freshness"] if f["rows_after_now"]} == {
+    assert {f["table"]: f["rows_dated_later"] for f in fresh_run["freshness"] if f["rows_dated_later"]} == {
         "marketing_spend": 1
     }
     assert ages["inventory_items"] == (None, "unchecked")

@@ -195,11 +195,11 @@ def build(
     started = dt.datetime.now(dt.UTC)
     with target.transaction():
         recorded = printable(project.vars, values)
-        # Without a transaction (BigQuery: a job a table) a failure leaves the models before it
-        # rebuilt and the rest as they were: until the end, the record says the build is unfinished.
-        unfinished = {} if target.transactional else {UNFINISHED: started.isoformat(timespec="seconds")}
-        _write_vars(target, {**recorded, **unfinished})
-        prepare = _preparer(project, target, selected, values)
+        prepare = _preparer(project, target, selected, values)  # its lookups refuse first: nothing written
+        # Without a transaction (BigQuery: a job a table) a failure leaves the models built before it
+        # with this build's variables and the rest as they were: until its end, the record says so.
+        previous = None if target.transactional else _recorded_rows(target)
+        _write_vars(target, recorded if previous is None else {**recorded, UNFINISHED: f"{started:%Y-%m-%d %H:%M} UTC"})
         with ThreadPoolExecutor(1, thread_name_prefix="ecom-prepare") as ahead:
             prepared = {n: ahead.submit(prepare, n) for n in selected}
 
@@ -210,14 +210,26 @@ def build(
                 for result in _in_dependency_order(project, selected, target.build_workers, build_one):
                     results.append(result)
                     on_done(result)
+            except Exception:
+                if previous is not None and not results:  # no model was replaced: the last record stands
+                    _write_vars(target, previous)
+                raise
             finally:
                 ahead.shutdown(cancel_futures=True)
         results.sort(key=lambda r: selected.index(r.name))
         run.save()
         _record_build(target, results, started)
-        if unfinished:
+        if previous is not None:
             _write_vars(target, recorded)
     return results
+
+
+def _recorded_rows(target: Target) -> dict[str, str]:
+    """VARS_TABLE as it is (none, or changed by hand: {}), to write back if a build replaces nothing."""
+    try:
+        return {r["name"]: r["value"] for r in read_rows(target, VARS_TABLE, VARS_SCHEMA, REWRITE)}
+    except InternalTableError:
+        return {}
 
 
 def _write_vars(target: Target, values: Mapping[str, str]) -> None:
@@ -477,8 +489,8 @@ class TestCase:
     model: str | None
     failing: Callable[[Callable[[str], ir.Table]], ir.Table]
     columns: tuple[str, ...] = ()  # the columns a generic test checks
-    # the columns of a failing row that say which row it is (all, when empty): a generic test's rows
-    # are the model's, as wide as it; a data test's are its own few
+    # the columns of a failing row to show (all, when empty): a generic test's rows are the model's,
+    # and its key and the tested column say which they are; a data test's columns are its evidence
     shown: tuple[str, ...] = ()
 
 
@@ -640,7 +652,8 @@ def stored_vars(project: Project, target: Target) -> dict[str, str]:
     if UNFINISHED in rows:
         raise BuildError(
             f"the last build on {describe(target)}, started {rows[UNFINISHED]}, stopped part-way: the models it "
-            "rebuilt and the ones it did not mix two builds' variables; run `ecom build` (every model) to finish it"
+            "rebuilt and the ones it did not were built with different variables; run `ecom build` (every model) "
+            "to finish it"
         )
     return {name: value for name, value in rows.items() if name in project.vars}
 

@@ -14,7 +14,8 @@ a table's own section wins over the section's keys, which win over the defaults:
     error_after = "none"        # no error threshold for events
 
 A threshold is "<n> minutes|hours|days" or "none". A table is `warn` (or `error`) when its newest row
-is strictly older than warn_after (error_after); an empty table is older than any threshold.
+is strictly older than warn_after (error_after); a table with no row at or before the clock (empty,
+or every row dated later) is older than any threshold.
 
 The newest row is the newest at or before the clock: thelook's generator writes events and items
 days ahead of its run, and rows dated in the future would keep a table "fresh" for days after its
@@ -132,7 +133,7 @@ class Freshness:
     warn_after: dt.timedelta | None
     error_after: dt.timedelta | None
     status: str  # "pass", "warn", "error", or "unchecked" without thresholds
-    later: int = 0  # rows dated after the clock, left out of `newest`
+    dated_later: int = 0  # rows dated after the clock, left out of `newest`
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: times in ISO 8601, durations in seconds."""
@@ -143,7 +144,7 @@ class Freshness:
             "warn_after_seconds": self.warn_after.total_seconds() if self.warn_after else None,
             "error_after_seconds": self.error_after.total_seconds() if self.error_after else None,
             "status": self.status,
-            "rows_after_now": self.later,
+            "rows_dated_later": self.dated_later,
         }
 
 
@@ -169,7 +170,7 @@ def newest_query(source: Callable[[str], ir.Table], at: dt.datetime) -> ir.Table
             source(table).aggregate(
                 raw_table=ibis.literal(table),
                 newest=loaded.max(where=loaded <= clock),
-                later=(loaded > clock).sum().coalesce(0),  # SUM of no rows is NULL
+                dated_later=(loaded > clock).sum().coalesce(0),  # SUM of no rows is NULL
             )
         )
     return ibis.union(*parts)
@@ -178,7 +179,7 @@ def newest_query(source: Callable[[str], ir.Table], at: dt.datetime) -> ir.Table
 def newest_rows(target: Target, at: dt.datetime) -> dict[str, tuple[dt.datetime | None, int]]:
     """Each checked table's newest loaded-at up to `at`, and its rows dated after `at`."""
     rows = newest_query(target.source, at).to_pyarrow().to_pylist()
-    return {r["raw_table"]: (r["newest"], int(r["later"])) for r in rows}
+    return {r["raw_table"]: (r["newest"], int(r["dated_later"])) for r in rows}
 
 
 def check(target: Target, at: dt.datetime, limits: Mapping[str, Mapping[str, dt.timedelta | None]]) -> list[Freshness]:
@@ -186,11 +187,11 @@ def check(target: Target, at: dt.datetime, limits: Mapping[str, Mapping[str, dt.
     newest = newest_rows(target, at)
     result = []
     for table in LOADED_AT:
-        when, later = newest[table]
+        when, dated_later = newest[table]
         age = None if when is None else at - when
         warn_after, error_after = limits[table]["warn_after"], limits[table]["error_after"]
         status = judge(age, warn_after, error_after)
-        result.append(Freshness(table, when, age, warn_after, error_after, status, later))
+        result.append(Freshness(table, when, age, warn_after, error_after, status, dated_later))
     return result
 
 

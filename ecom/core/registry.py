@@ -298,6 +298,9 @@ class Project:
             for column, target in m.relationships.items():
                 if target.split(".")[0] not in models:
                     raise ProjectError(f"{m.name}.{column} relates to {target}: no such model")
+        for v in vars.values():
+            if v.at_most is not None and v.at_most not in vars:
+                raise ProjectError(f"variable {v.name} is at most {v.at_most}: no such variable")
         for m in models.values():
             full = [p for p in m.params if p in models and models[p].materialized != "incremental"]
             if m.materialized == "incremental" and full:
@@ -367,7 +370,7 @@ class Project:
             left = chosen - self._union("--exclude", exclude)
             if not left:
                 given = " ".join(repr(s) for s in exclude)
-                raise ProjectError(f"--exclude {given} leaves no model to run; exclude fewer")
+                raise ProjectError(f"--exclude {given} leaves no model; exclude fewer")
             chosen = left
         return [n for n in self.order if n in chosen]
 

@@ -984,9 +984,11 @@ def _refuse_replacing_other_data(target: DuckDBTarget) -> None:
     found = target.raw_descriptions()
     others = [name for name in RAW_SCHEMAS if name in found and not (found[name] or "").startswith(GENERATED)]
     if others:
+        which = f"raw {', '.join(others)} in {target.path} carr{'ies' if len(others) == 1 else 'y'}"
         raise GenerateError(
-            f"raw {', '.join(others)} in {target.path} were not written by ecom generate (loaded with `ecom load`?): "
-            "generating would replace them; pass --replace if that is meant, or give another --path"
+            f"{which} no mark of ecom generate (loaded with `ecom load`, calibrated by `ecom spend`, or generated "
+            "before ecom marked its tables): generating would replace it all; pass --replace if that is meant, or "
+            "give another --path"
         )
 
 
