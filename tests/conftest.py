@@ -304,7 +304,6 @@ LONGEST_GROUPS = (
     "bigquery-cli",
     "tests/test_run.py",
     "incremental-on-bigquery",
-    "bigquery-dry-run",
     "tests/test_spend.py",
     "tests/test_bigquery_jobs.py",
     "ecom-run-on-bigquery",
