@@ -494,7 +494,8 @@ def test_a_failing_model_is_named_and_leaves_the_previous_table(project, bq, bui
 
 
 @pytest.mark.emulator
-@pytest.mark.xdist_group("bigquery-dry-run")  # needs no build: beside the module's tests (tests/conftest.py)
+# needs no build: beside the module's tests (tests/conftest.py), with the CLI test below, on one upload
+@pytest.mark.xdist_group("bigquery-cli")
 def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, bq):  # noqa: F811
     fresh = BigQueryTarget.from_options(
         project=bq_emulator.project,
@@ -516,7 +517,7 @@ def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, 
 
 @pytest.mark.emulator
 @pytest.mark.xdist_group("bigquery-cli")  # builds its own dataset: beside the module's tests (tests/conftest.py)
-def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, duck, tmp_path):  # noqa: F811
+def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, raw_data, tmp_path):  # noqa: F811
     env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw", COLUMNS="200")
     dry = ("build", "--target", "bigquery", "--dry-run", "--select", "staging", "--max-bytes-billed", "1GiB")
     done = _cli(*dry, env=env, cwd=tmp_path)
@@ -528,10 +529,11 @@ def test_cli_builds_and_dry_runs_against_the_emulator(bq_emulator, bq, duck, tmp
     assert "cli" not in {d.dataset_id for d in bq.client.list_datasets()}
     done = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert (
-        bq.client.get_table(f"{bq.project}.cli.stg_orders").num_rows
-        == duck.target.table("stg_orders").count().execute()
-    )
+    duck = DuckDBTarget(tmp_path / "ecom.duckdb")  # the model the CLI built, from the same raw data
+    duck.write_raw(raw_data)
+    _build(project, duck, selected=["stg_orders"])
+    assert bq.client.get_table(f"{bq.project}.cli.stg_orders").num_rows == duck.table("stg_orders").count().execute()
+    duck.close()
     done = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout

@@ -312,7 +312,9 @@ def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator,
     n = next(EMULATOR_BUILDS)
     bq = bq_emulator.target(dataset=f"incr_{n}", raw_dataset=f"incr_raw_{n}")
     selected = project.select(["+int_campaign_attribution"])
-    for raw, as_of in ((raw_a, a), (raw_b, b)):
+    # B's raw tables are A's but for the late events: only the tables that differ are uploaded again
+    # (each upload is a load, a copy and a delete job per table on the emulator)
+    for raw, as_of in ((raw_a, a), ({t: data for t, data in raw_b.items() if not data.equals(raw_a[t])}, b)):
         bq.write_raw(raw)
         results = build(project, bq, selected, target_vars(project, bq, {"as_of": as_of}))
     assert all(n.startswith("incremental") for n in notes(results).values()), notes(results)

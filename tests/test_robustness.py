@@ -38,6 +38,9 @@ from tests.conftest import FIXTURES, snapshot
 runner = CliRunner()
 SCENARIO = FIXTURES / "sales"
 AS_OF = "as_of=2024-03-31"  # fixtures/sales/vars.yml
+# The tests that need no `built` database run in a group of their own, on another worker than the
+# module's (tests/conftest.py): this module is the suite's longest group.
+NO_BUILD = pytest.mark.xdist_group("tests/test_robustness.py-no-build")
 
 
 def one_line_error(text: str) -> str:
@@ -229,6 +232,7 @@ def test_a_dropped_ctrl_c_stops_before_the_next_step(built, tmp_path, command):
     assert " passed" not in done.stdout and "PASS" not in done.stdout  # no data test ran
 
 
+@NO_BUILD
 def test_ctrl_c_while_the_command_starts_is_one_line():
     """A Ctrl-C while Python loads the libraries (about a second) was a KeyboardInterrupt traceback."""
     driver = textwrap.dedent(
@@ -312,6 +316,7 @@ def test_full_disk_report_keeps_the_old_file(built, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
+@NO_BUILD
 def test_full_disk_compile_keeps_the_old_files(tmp_path):
     out = tmp_path / "compiled"
     old = out / "duckdb" / "fact_daily_pnl.sql"
@@ -324,6 +329,7 @@ def test_full_disk_compile_keeps_the_old_files(tmp_path):
     assert not [p for p in old.parent.iterdir() if p.name.endswith(".tmp")]
 
 
+@NO_BUILD
 def test_a_rename_failing_after_others_says_which_were_replaced(tmp_path, monkeypatch):
     """Every path is checked first, so this is seldom; the message said nothing was replaced."""
     renamed = []
@@ -344,6 +350,7 @@ def test_a_rename_failing_after_others_says_which_were_replaced(tmp_path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.sql"]
 
 
+@NO_BUILD
 def test_a_failed_generate_or_load_into_a_new_file_leaves_no_file(tmp_path):
     """Refused or interrupted before its commit, a first generate or load left an empty database."""
     new = tmp_path / "new.duckdb"
@@ -384,6 +391,7 @@ def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):
 
 
 # 6. --path onto a file that is not a database; file names that clash with schema names.
+@NO_BUILD
 def test_load_refuses_a_file_that_is_not_a_database(tmp_path):
     victim = tmp_path / "victim.csv"
     victim.write_text("a,b\n1,2\n")
@@ -393,6 +401,7 @@ def test_load_refuses_a_file_that_is_not_a_database(tmp_path):
     assert victim.read_text() == "a,b\n1,2\n"
 
 
+@NO_BUILD
 @pytest.mark.parametrize("name", ["raw.duckdb", "main.duckdb"])
 def test_any_file_name_works(tmp_path, name):
     db = tmp_path / name
@@ -486,6 +495,7 @@ def test_bad_options_are_one_line(built, args):
     assert_refused(built, *args)
 
 
+@NO_BUILD
 @pytest.mark.parametrize(
     "value, expected",
     [("", "is set but empty"), ("/dev/null", "not a regular file"), (".", "is a folder"), ("x", "not a DuckDB")],
@@ -559,6 +569,7 @@ def test_generate_says_so_when_the_parquet_files_fail_after_the_commit(copy, tmp
         assert con.execute("SELECT count(*) FROM raw.users").fetchone()[0] == 100
 
 
+@NO_BUILD
 def test_bigquery_settings_of_the_wrong_kind(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "ecom.toml").write_text("[bigquery]\nproject = 5\n")
@@ -622,6 +633,7 @@ def test_duckdb_refusing_outside_a_build_is_one_line(copy):
     assert message.startswith("error: DuckDB: Out of Memory Error")
 
 
+@NO_BUILD
 @pytest.mark.parametrize("command", [["compile"], ["test"], ["docs"], ["spend", "--replace"]])
 def test_a_missing_raw_column_is_the_source_contracts_list_in_every_command(tmp_path, monkeypatch, command):
     """compile, test and docs read the raw data for a variable's default (here nothing is built:
@@ -673,6 +685,7 @@ def test_read_only_file(copy):
 # One timeout policy: reading a source (as `compile` does for as_of's default) gives up after the
 # target's retry timeout, as every other lookup does, not after ibis's 10 minutes (with ibis's
 # retry this test would wait those minutes; it asserts the error, never a duration).
+@NO_BUILD
 def test_unreachable_endpoint_gives_up_within_the_targets_timeout():
     import socket
 
