@@ -255,7 +255,7 @@ def test_campaign_table_sorts_searches_and_exports(wide: Browser, fake, tmp_path
     start = AS_OF - dt.timedelta(days=29)
     c = in_range(marts["fact_campaign_performance"], "spend_date", start, AS_OF)
     per_campaign = {
-        r["campaign_id"]: r
+        (r["platform"], r["campaign_id"]): r
         for r in c.group_by("platform", "campaign_id")
         .aggregate(spend=c.spend.sum(), revenue=c.attributed_revenue.sum())
         .to_pyarrow()
@@ -266,10 +266,9 @@ def test_campaign_table_sorts_searches_and_exports(wide: Browser, fake, tmp_path
     spends = [float(r["Spend"]) for r in rows]
     assert spends == sorted(spends, reverse=True)  # by spend, largest first
     for r in rows:
-        assert float(r["Spend"]) == approx(per_campaign[r["Campaign"]]["spend"])
-        assert float(r["Attributed ROAS"]) == approx(
-            per_campaign[r["Campaign"]]["revenue"] / per_campaign[r["Campaign"]]["spend"]
-        )
+        e = per_campaign[r["Platform"], r["Campaign"]]
+        assert float(r["Spend"]) == approx(e["spend"])
+        assert float(r["Attributed ROAS"]) == approx(e["revenue"] / e["spend"])
 
     # click "Spend" (sorted largest first): smallest first
     wide.eval(
@@ -284,8 +283,8 @@ def test_campaign_table_sorts_searches_and_exports(wide: Browser, fake, tmp_path
     )
     assert wide.eval(table_js("Campaigns", "return c.querySelectorAll('tbody tr').length;")) == 3
     rows = read_csv(wide, "Campaigns")
-    assert [r["Campaign"] for r in rows] == sorted(
-        (k for k in per_campaign if k.startswith("fa-")), key=lambda k: per_campaign[k]["spend"]
+    assert [(r["Platform"], r["Campaign"]) for r in rows] == sorted(
+        (k for k in per_campaign if k[1].startswith("fa-")), key=lambda k: per_campaign[k]["spend"]
     )
     name = wide.eval("window.lastCsv.name")
     assert "2024-06-01_2024-06-30" in name
@@ -310,11 +309,14 @@ def test_spend_without_attributed_revenue(wide: Browser, fake):
     start = AS_OF - dt.timedelta(days=2)
     wide.eval(f"window.report.setRange('{start}', '{AS_OF}')")
     c = in_range(marts["fact_campaign_performance"], "spend_date", start, AS_OF)
-    g = c.group_by("campaign_id").aggregate(spend=c.spend.sum(), revenue=c.attributed_revenue.sum())
+    # a campaign is its platform and its id (fact_campaign_performance's key)
+    g = c.group_by("platform", "campaign_id").aggregate(spend=c.spend.sum(), revenue=c.attributed_revenue.sum())
     expected = g.filter((g.spend > 0) & (g.revenue == 0)).to_pyarrow().to_pylist()
     assert expected  # the fake marts have such a campaign in these 3 days
     rows = read_csv(wide, "Spend without attributed revenue")
-    assert {r["Campaign"]: float(r["Spend"]) for r in rows} == {r["campaign_id"]: approx(r["spend"]) for r in expected}
+    assert {(r["Platform"], r["Campaign"]): float(r["Spend"]) for r in rows} == {
+        (r["platform"], r["campaign_id"]): approx(r["spend"]) for r in expected
+    }
     wide.eval("window.report.preset(30)")
     check_clean(wide)
 
