@@ -355,8 +355,8 @@ def spend(
     into: Annotated[
         str | None,
         typer.Option(
-            help="BigQuery: [project.]dataset to write marketing_spend to (default: its per-source dataset, "
-            "env ECOM_BQ_RAW_DATASET_MARKETING_SPEND, else the raw dataset)."
+            help="BigQuery: the dataset (or project.dataset) to write marketing_spend to (default: its per-source "
+            "dataset, env ECOM_BQ_RAW_DATASET_MARKETING_SPEND, else the raw dataset)."
         ),
     ] = None,
     *,
