@@ -253,7 +253,10 @@ def generate(
     parquet: Annotated[Path | None, typer.Option(help="Also write one Parquet file per table here.")] = None,
     no_duckdb: Annotated[bool, typer.Option("--no-duckdb", help="Write only the Parquet folder.")] = False,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Replace raw tables ecom generate did not write (e.g. a loaded export).")
+        bool,
+        typer.Option(
+            "--replace", help="Replace raw tables or Parquet files ecom generate did not write (e.g. a loaded export)."
+        ),
     ] = False,
     *,
     target: TargetOptions,
@@ -355,8 +358,8 @@ def spend(
     into: Annotated[
         str | None,
         typer.Option(
-            help="BigQuery: [project.]dataset to write marketing_spend to (default: its per-source dataset, "
-            "env ECOM_BQ_RAW_DATASET_MARKETING_SPEND, else the raw dataset)."
+            help="BigQuery: the dataset (or project.dataset) to write marketing_spend to (default: its per-source "
+            "dataset, env ECOM_BQ_RAW_DATASET_MARKETING_SPEND, else the raw dataset)."
         ),
     ] = None,
     *,

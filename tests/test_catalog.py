@@ -196,6 +196,18 @@ def test_a_commands_help_keeps_no_line_break_of_its_docstring():
     ) in lines
 
 
+def test_no_help_text_is_read_as_rich_markup():
+    """typer's rich help reads [brackets] as markup: `ecom spend --help` said "BigQuery: dataset to
+    write marketing_spend to", its "[project.]" gone."""
+    import rich.markup
+    import typer.main
+
+    for name, command in typer.main.get_command(app).commands.items():
+        for text in [command.help, *(p.help for p in command.params)]:
+            if text:
+                assert rich.markup.render(text).plain == text, f"ecom {name}: {text}"
+
+
 def test_counted_says_one_model_and_many_rows():
     assert (counted(1, "model"), counted(0, "model"), counted(1024, "row")) == ("1 model", "0 models", "1,024 rows")
 

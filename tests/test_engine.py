@@ -831,17 +831,23 @@ def test_cli_test_prints_the_first_failing_rows(tmp_path):
     assert lines[at + 4].startswith(("PASS", "FAIL"))  # three examples, then the next test
 
 
-def test_a_build_without_a_transaction_that_stops_part_way_says_so(project, monkeypatch):
-    """On BigQuery (no transaction around a build) a failure left the models before it rebuilt at
-    the new as_of, the rest at the old one, and _ecom_vars claiming the new one for all: `ecom test`,
-    the report and the partial-build check then read values the models were not built with."""
+def built_without_transaction(project, monkeypatch) -> tuple[DuckDBTarget, dict]:
+    """Every model built at as_of 2024-03-05 (two orders, 03-01 and 03-05); then the target as
+    BigQuery: each model replaced as it is built, nothing to roll back."""
     target = DuckDBTarget(":memory:")
     target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
     values = engine.target_vars(project, target, {})
     engine.build(project, target, project.order, values)
-    # as BigQuery: each model replaced as it is built, nothing to roll back
     monkeypatch.setattr(target, "transactional", False)
     monkeypatch.setattr(target, "transaction", contextlib.nullcontext)
+    return target, values
+
+
+def test_a_build_without_a_transaction_that_stops_part_way_says_so(project, monkeypatch):
+    """On BigQuery (no transaction around a build) a failure left the models before it rebuilt at
+    the new as_of, the rest at the old one, and _ecom_vars claiming the new one for all: `ecom test`,
+    the report and the partial-build check then read values the models were not built with."""
+    target, values = built_without_transaction(project, monkeypatch)
     materialize = target.materialize
 
     failing = [project.order[0]]
@@ -878,6 +884,27 @@ def test_a_build_without_a_transaction_that_stops_part_way_says_so(project, monk
     monkeypatch.setattr(target, "materialize", materialize)
     engine.build(project, target, project.order, values)  # every model: finished
     assert engine.stored_vars(project, target)["as_of"] == "2024-03-05"
+
+
+def test_a_model_rebuilt_whose_description_fails_leaves_the_build_unfinished(project, monkeypatch):
+    """A failure at the first model wrote the last record back, as though no model had changed: but
+    when its table job had run and only its description failed (a metadata update on BigQuery),
+    stg_orders was rebuilt at the new as_of under a record of the old one."""
+    target, values = built_without_transaction(project, monkeypatch)
+    describe = target.describe
+
+    def denied(model, *args):
+        if model.name == "stg_orders":
+            raise RuntimeError("Access Denied")
+        return describe(model, *args)
+
+    monkeypatch.setattr(target, "describe", denied)
+    with pytest.raises(engine.BuildError, match="model stg_orders failed: Access Denied"):
+        engine.build(project, target, project.order, {**values, "as_of": dt.date(2024, 3, 1)})
+    # the orders of 2024-03-01 only: rebuilt at the new as_of
+    assert target.con.raw_sql("SELECT count(*) FROM main.stg_orders").fetchone() == (1,)
+    with pytest.raises(engine.BuildError, match="stopped part-way"):
+        engine.stored_vars(project, target)
 
 
 def test_ctrl_c_after_tables_were_replaced_without_a_transaction_says_so(capsys):

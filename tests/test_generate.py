@@ -20,6 +20,7 @@ from collections import Counter
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -483,3 +484,30 @@ def test_cli_generate_replaces_only_the_raw_tables_it_wrote_unless_told(tmp_path
     result = runner.invoke(app, generate)
     assert result.exit_code == 1
     assert f"error: raw marketing_spend in {db} carries no mark of ecom generate" in " ".join(result.stderr.split())
+
+
+def test_cli_generate_replaces_only_the_parquet_files_it_wrote_unless_told(tmp_path):
+    """--parquet over a folder holding an export replaced its files without a word, exit 0: the
+    Parquet case of the raw tables generate did not write."""
+    from typer.testing import CliRunner
+
+    from ecom.cli import app
+
+    runner, folder = CliRunner(), tmp_path / "export"
+    folder.mkdir()
+    export = pa.table({"id": [1, 2, 3]})  # an export's file (any content: it is not generate's)
+    pq.write_table(export, folder / "orders.parquet")
+    (folder / "users.parquet").write_text("not even Parquet")
+    generate = ["generate", "--scale", "0.002", "--seed", "4", "--no-duckdb", "--parquet", str(folder)]
+    result = runner.invoke(app, generate)
+    assert result.exit_code == 1
+    assert " ".join(result.stderr.split()) == (
+        f"error: --parquet {folder}: orders.parquet, users.parquet carry no mark of ecom generate (an export, or "
+        "generated before ecom marked its files): generating would replace them; pass --replace if that is meant, "
+        "or give another folder"
+    )
+    assert pq.read_table(folder / "orders.parquet").equals(export)
+    assert (folder / "users.parquet").read_text() == "not even Parquet"
+    assert runner.invoke(app, [*generate, "--replace"]).exit_code == 0
+    assert pq.read_table(folder / "users.parquet").num_rows == 200  # 0.002 x 100,000
+    assert runner.invoke(app, generate).exit_code == 0  # its own files: replaced freely

@@ -383,7 +383,8 @@ def test_full_disk_generate_and_load_change_nothing(copy, tmp_path):
     assert not list(copy.parent.glob(f".{copy.name}.ecom-*"))
     assert [p.name for p in parquet.iterdir()] == ["orders.parquet"]
     assert (parquet / "orders.parquet").read_text() == "old"
-    done = shell("generate", "--scale", "0.001", "--no-duckdb", "--parquet", str(parquet), fsize=64 * 1024)
+    args = ["--scale", "0.001", "--replace", "--no-duckdb", "--parquet", str(parquet)]  # "old" is no generated file
+    done = shell("generate", *args, fsize=64 * 1024)
     assert done.returncode == 1
     assert "nothing was replaced" in one_line_error(done.stderr)
     assert [p.name for p in parquet.iterdir()] == ["orders.parquet"]

@@ -200,18 +200,19 @@ def build(
         # with this build's variables and the rest as they were: until its end, the record says so.
         previous = None if target.transactional else _recorded_rows(target)
         _write_vars(target, recorded if previous is None else {**recorded, UNFINISHED: f"{started:%Y-%m-%d %H:%M} UTC"})
+        replaced: set[str] = set()  # the models whose table a job replaced, even if a later step failed
         with ThreadPoolExecutor(1, thread_name_prefix="ecom-prepare") as ahead:
             prepared = {n: ahead.submit(prepare, n) for n in selected}
 
             def build_one(name: str) -> ModelResult:
-                return _build_one(project, target, run, docs, name, prepared[name])
+                return _build_one(project, target, run, docs, name, prepared[name], replaced)
 
             try:
                 for result in _in_dependency_order(project, selected, target.build_workers, build_one):
                     results.append(result)
                     on_done(result)
             except Exception:
-                if previous is not None and not results:  # no model was replaced: the last record stands
+                if previous is not None and not replaced:  # no model was replaced: the last record stands
                     _write_vars(target, previous)
                 raise
             finally:
@@ -321,7 +322,13 @@ def _in_dependency_order(
 
 
 def _build_one(
-    project: Project, target: Target, run: IncrementalRun, docs: Mapping[str, ModelDoc], name: str, prepared: Future
+    project: Project,
+    target: Target,
+    run: IncrementalRun,
+    docs: Mapping[str, ModelDoc],
+    name: str,
+    prepared: Future,
+    replaced: set[str],
 ) -> ModelResult:
     model: Model = project.models[name]
     stop_if_ctrl_c()  # one a query swallowed: no model starts after it
@@ -333,6 +340,7 @@ def _build_one(
             rows, note = run.materialize(model, inputs, expr)
         else:
             rows = target.materialize(model, expr)
+        replaced.add(name)  # its description may still fail (a metadata update on BigQuery): it is rebuilt
         doc = docs[name]
         columns = {c: doc.columns[c] for c in expr.schema().names if c in doc.columns}
         target.describe(model, table_description(doc), columns)

@@ -817,11 +817,13 @@ class _ParquetSink:
     """One ParquetWriter per table, to temporary files renamed into place at the end: `close`
     completes them (a full disk fails there), `commit` renames them."""
 
-    def __init__(self, folder: pathlib.Path, compression: str = "zstd"):
+    def __init__(self, folder: pathlib.Path, description: str, compression: str = "zstd"):
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        mark = {MARK_KEY: description}  # in each file's footer (_generated_file)
         self.writers = {
-            t: pq.ParquetWriter(self._tmp(t), RAW_SCHEMAS[t].to_pyarrow(), compression=compression) for t in RAW_SCHEMAS
+            t: pq.ParquetWriter(self._tmp(t), RAW_SCHEMAS[t].to_pyarrow().with_metadata(mark), compression=compression)
+            for t in RAW_SCHEMAS
         }
 
     def _tmp(self, table: str) -> pathlib.Path:
@@ -864,7 +866,7 @@ class _DuckDBSink:
     def __init__(self, target: DuckDBTarget, description: str):
         self.target, self.description = target, description
         self.folder = target.scratch_folder("generate")
-        self.files = _ParquetSink(self.folder, compression="none")  # written once, read once: no codec
+        self.files = _ParquetSink(self.folder, description, compression="none")  # written once, read once: no codec
 
     def write(self, table: str, data: pa.Table) -> None:
         self.files.write(table, data)
@@ -901,7 +903,8 @@ def run(
     DuckDB: the 8 raw tables are replaced in one transaction (on any failure nothing changes).
     Parquet: each table is written to a hidden temporary file, renamed into place at the end.
     `progress(table, rows)` is called after each batch with the rows just written (a delta).
-    Raw tables in the database that this command did not write are replaced only with `replace`.
+    Raw tables in the database and Parquet files that this command did not write are replaced only
+    with `replace`.
     """
     if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
         raise GenerateError(f"--scale must be a positive number (1 = 100,000 users), not {scale!r}")
@@ -928,6 +931,8 @@ def run(
         )
     if target is not None and not replace:
         _refuse_replacing_other_data(target)
+    if parquet_dir is not None and not replace:
+        _refuse_replacing_other_files(pathlib.Path(parquet_dir))
     _refuse_what_cannot_fit(scale, target.path.parent if target else None, parquet_dir and pathlib.Path(parquet_dir))
     n_users = max(1, round(USERS_AT_SCALE_1 * scale))
     clock = Clock.of(end_date)
@@ -946,10 +951,11 @@ def run(
     try:
         # DuckDB's first: its transaction commits before the Parquet files are renamed, so a refused
         # or interrupted commit leaves both as they were
+        description = f"{GENERATED} (scale {scale}, seed {seed}, to {end_date})"
         if target is not None:
-            sinks.append(_DuckDBSink(target, f"{GENERATED} (scale {scale}, seed {seed}, to {end_date})"))
+            sinks.append(_DuckDBSink(target, description))
         if parquet_dir is not None:
-            sinks.append(_ParquetSink(pathlib.Path(parquet_dir)))
+            sinks.append(_ParquetSink(pathlib.Path(parquet_dir), description))
         emit("products", catalog.products)
         emit("distribution_centers", distribution_centers())
         for chunk, first in enumerate(range(0, n_users, CHUNK_USERS)):
@@ -975,9 +981,11 @@ def run(
     return {t: counts[t] for t in RAW_SCHEMAS}
 
 
-# The comment on each raw table `ecom generate` writes: a table without it (an export `ecom load`
-# loaded, a spend `ecom spend` calibrated, a database made before the comment) is the user's data.
+# The comment on each raw table `ecom generate` writes, and the MARK_KEY metadata of each Parquet
+# file: a table or file without it (an export `ecom load` loaded, a spend `ecom spend` calibrated,
+# data generated before the mark) is the user's data.
 GENERATED = "written by ecom generate"
+MARK_KEY = "ecom"
 
 
 def _refuse_replacing_other_data(target: DuckDBTarget) -> None:
@@ -990,6 +998,26 @@ def _refuse_replacing_other_data(target: DuckDBTarget) -> None:
             "before ecom marked its tables): generating would replace it all; pass --replace if that is meant, or "
             "give another --path"
         )
+
+
+def _refuse_replacing_other_files(folder: pathlib.Path) -> None:
+    others = [f"{t}.parquet" for t in RAW_SCHEMAS if (folder / f"{t}.parquet").is_file()]
+    others = [name for name in others if not _generated_file(folder / name)]
+    if others:
+        which = f"--parquet {folder}: {', '.join(others)} carr{'ies' if len(others) == 1 else 'y'}"
+        raise GenerateError(
+            f"{which} no mark of ecom generate (an export, or generated before ecom marked its files): generating "
+            f"would replace {'it' if len(others) == 1 else 'them'}; pass --replace if that is meant, or give "
+            "another folder"
+        )
+
+
+def _generated_file(path: pathlib.Path) -> bool:
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):  # not Parquet, or unreadable: not generate's to replace
+        return False
+    return metadata.get(MARK_KEY.encode(), b"").decode(errors="replace").startswith(GENERATED)
 
 
 def _raise_write_error(e: BaseException) -> None:
