@@ -630,9 +630,19 @@ def _print_examples(case: engine.TestCase, tgt: Target) -> None:
         stop_if_ctrl_c()
         out.print(f"      (no example rows: {first_line(e)})", highlight=False)
         return
-    for row in rows:  # a data test's rows may be a mart's, 28 columns wide: wrapped under the line
-        text = ", ".join(f"{k}={_shown(v)}" for k, v in row.items())
-        out.print(textwrap.fill(text, out.width, initial_indent=" " * 6, subsequent_indent=" " * 6), soft_wrap=True)
+    for row in rows:  # a data test's rows may be a mart's, 28 columns wide: wrapped under the line,
+        # between columns only (a no-break space inside a value, a timestamp's, is not textwrap's whitespace)
+        text = ", ".join(f"{k}={_shown(v)}".replace(" ", "\u00a0") for k, v in row.items())
+        indent = " " * 6
+        lines = textwrap.fill(
+            text,
+            out.width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        out.print(lines.replace("\u00a0", " "), soft_wrap=True)
 
 
 def _shown(value: Any) -> str:

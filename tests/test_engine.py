@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import os
 import threading
 import time
+import types
 from pathlib import Path
 
 import duckdb
@@ -153,6 +155,14 @@ def test_bad_vars_are_one_clear_error(project, given, message):
 def test_equal_inventory_thresholds_are_allowed(project):
     given = {"as_of": dt.date(2024, 1, 1), "critical_days": 20, "low_days": 20, "overstock_days": 20}
     assert resolve_vars(project.vars, given, lambda _: None).items() >= given.items()
+
+
+def test_recorded_inventory_thresholds_are_read_as_built(project):
+    """A database built before the thresholds had to rise records critical_days=20 over low_days=14:
+    `ecom test` read its variables and refused them, and its --vars critical_days=7 was refused as
+    not the build's: only a rebuild got out."""
+    recorded = {"as_of": dt.date(2024, 1, 1), "critical_days": 20, "low_days": 14}
+    assert resolve_vars(project.vars, recorded, lambda _: None, check_bounds=False).items() >= recorded.items()
 
 
 def test_a_date_at_midnight_is_its_day(project):
@@ -829,6 +839,24 @@ def test_cli_test_prints_the_first_failing_rows(tmp_path):
     at = lines.index("FAIL  unique_fact_daily_pnl_date (4 failing rows)")
     assert lines[at + 1 : at + 4] == [f"      date={day}, n=2" for day in sorted(days)[:3]]
     assert lines[at + 4].startswith(("PASS", "FAIL"))  # three examples, then the next test
+
+
+def test_example_rows_wrap_between_columns_only(monkeypatch):
+    """textwrap broke inside values: at a timestamp's space and at a name's hyphens."""
+    from rich.console import Console
+
+    from ecom import cli
+
+    printed = Console(width=40, file=io.StringIO())
+    monkeypatch.setattr(cli, "out", printed)
+    row = {"created_at": "2024-03-01 09:30:00+00:00", "name": "Some-very-long-hyphenated-name", "n": 2}
+    monkeypatch.setattr(engine, "failing_examples", lambda case, table: [row])
+    cli._print_examples(None, types.SimpleNamespace(table=None))
+    assert printed.file.getvalue().splitlines() == [  # a value wider than the width stays whole
+        "      created_at=2024-03-01 09:30:00+00:00,",
+        "      name=Some-very-long-hyphenated-name,",
+        "      n=2",
+    ]
 
 
 def built_without_transaction(project, monkeypatch) -> tuple[DuckDBTarget, dict]:

@@ -186,8 +186,9 @@ def resolve_vars(
 
     A default that is a function (of raw sources) is evaluated by `compute`, once; a None result
     means the data cannot supply it, which is an error telling how to give the value. A value
-    outside the variable's `bounds` (evaluated by `compute` too, unless `check_bounds` is off) is
-    an error giving the range.
+    outside the variable's `bounds` (evaluated by `compute` too) or above the variable it is
+    `at_most` is an error giving the range, unless `check_bounds` is off: the values a build
+    recorded are read as they were built (a build before a check existed may not meet it).
     """
     unknown = sorted(set(given) - set(declared))
     if unknown:
@@ -207,7 +208,7 @@ def resolve_vars(
             values[name] = var.default
         if check_bounds and var.bounds is not None:
             _check_bounds(var, values[name], compute(var.bounds))
-    for name, var in declared.items():
+    for name, var in declared.items() if check_bounds else ():
         limit = var.at_most and values[var.at_most]
         if limit and values[name] > limit:
             raise VarsError(
