@@ -484,6 +484,17 @@ def test_cli_generate_replaces_only_the_raw_tables_it_wrote_unless_told(tmp_path
     result = runner.invoke(app, generate)
     assert result.exit_code == 1
     assert f"error: raw marketing_spend in {db} carries no mark of ecom generate" in " ".join(result.stderr.split())
+    # a raw view (a user's, over their files) is theirs too: refused first, replaced by a table when told
+    assert runner.invoke(app, [*generate, "--replace"]).exit_code == 0
+    with duckdb.connect(str(db)) as con:
+        con.execute("ALTER TABLE raw.orders RENAME TO generated_orders")
+        con.execute("CREATE VIEW raw.orders AS SELECT * FROM raw.generated_orders")
+    result = runner.invoke(app, generate)
+    assert result.exit_code == 1
+    assert f"error: raw orders in {db} carries no mark of ecom generate" in " ".join(result.stderr.split())
+    assert runner.invoke(app, [*generate, "--replace"]).exit_code == 0  # DuckDB refused to replace a view
+    with duckdb.connect(str(db)) as con:
+        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'raw'").fetchone() == (0,)
 
 
 def test_cli_generate_replaces_only_the_parquet_files_it_wrote_unless_told(tmp_path):

@@ -11,6 +11,7 @@ import shutil
 from contextlib import closing
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -338,6 +339,23 @@ def test_an_empty_file_does_not_empty_a_table_unless_asked(tmp_path):
     with closing(DuckDBTarget(db)) as target:
         assert target.source("orders").count().execute() == 0
         assert target.source("users").count().execute() == 1
+
+
+def test_a_raw_view_is_replaced_by_the_loaded_table(tmp_path):
+    """A user's raw table may be a view (over their Parquet files): the load failed after reading
+    everything, with DuckDB's "Existing object orders is of type View"."""
+    db = tmp_path / "ecom.duckdb"
+    folder = write_parquet_folder(tmp_path / "good")
+    assert runner.invoke(app, ["load", str(folder), "--path", str(db)]).exit_code == 0
+    with closing(duckdb.connect(str(db))) as con:
+        con.execute("CREATE TABLE main.old_orders AS SELECT * FROM raw.orders WHERE false")
+        con.execute("DROP TABLE raw.orders")
+        con.execute("CREATE VIEW raw.orders AS SELECT * FROM main.old_orders")
+    result = runner.invoke(app, ["load", str(folder), "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    with closing(DuckDBTarget(db)) as target:
+        assert target.raw_descriptions() == dict.fromkeys(RAW_SCHEMAS)  # tables, none a view, no comment
+        assert target.source("orders").to_pyarrow().equals(contract_table("orders"))
 
 
 def test_header_only_csv_is_an_empty_table(tmp_path):

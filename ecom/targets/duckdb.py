@@ -360,6 +360,7 @@ class DuckDBTarget(Target):
         """
         counts = {}
         with self.transaction():
+            self._drop_raw_views(tables)
             for name, data in tables.items():
                 self._replace(self.raw, name, RAW_SCHEMAS[name].to_pyarrow(), data)
                 counts[name] = int(self.source(name).count().execute())
@@ -370,6 +371,7 @@ class DuckDBTarget(Target):
         DuckDB reads each file in parallel and compresses each table once. `description` becomes
         each table's comment (raw_descriptions), which any later replacement of the table drops."""
         with self.transaction():
+            self._drop_raw_views(files)
             for name, path in files.items():
                 table = self.qualified(self.raw, name)
                 self.con.raw_sql(
@@ -377,11 +379,22 @@ class DuckDBTarget(Target):
                 )
                 self.con.raw_sql(f"COMMENT ON TABLE {table} IS {_literal(description)}")
 
+    def _drop_raw_views(self, names: Iterable[str]) -> None:
+        """A raw table may be the user's view (over Parquet files, say): replacing it by a table
+        drops the view first, as CREATE OR REPLACE TABLE refuses to replace a view."""
+        for name in set(names) & set(self._raw_objects("duckdb_views()", "view_name")):
+            self.con.raw_sql(f"DROP VIEW {self.qualified(self.raw, name)}")
+
     def raw_descriptions(self) -> dict[str, str | None]:
-        """Each raw table's comment (None: none), by name: what wrote it, when ecom says."""
+        """Each raw table's or view's comment (None: none), by name: what wrote it, when ecom says."""
+        return {
+            **self._raw_objects("duckdb_tables()", "table_name"),
+            **self._raw_objects("duckdb_views()", "view_name"),
+        }
+
+    def _raw_objects(self, catalog: str, name: str) -> dict[str, str | None]:
         rows = self.con.con.execute(
-            "SELECT table_name, comment FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND schema_name = ?",
+            f"SELECT {name}, comment FROM {catalog} WHERE database_name = current_database() AND schema_name = ?",
             [self.raw.database],
         ).fetchall()
         return dict(rows)
