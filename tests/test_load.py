@@ -364,3 +364,17 @@ def test_values_that_do_not_fit_are_a_problem_not_a_crash(tmp_path):
     users = users.set_column(0, "id", pa.array([2**63 + 5], pa.uint64()))  # an unsigned id beyond int64
     message = problems_of(write_parquet_folder(tmp_path, users=users))
     assert "users: expected values that fit the contract's types, found" in message
+
+
+def test_csv_text_that_reads_like_null_is_text(tmp_path):
+    """Only an empty field is NULL, as in BigQuery's CSV export: thelook has cities named `null`, and a
+    brand `NA` or a product `None` is a value, read the same from CSV as from Parquet."""
+    folder = write_csv_folder(tmp_path)
+    (folder / "users.csv").write_text(
+        "id,first_name,last_name,email,age,gender,state,street_address,postal_code,city,country,"
+        "latitude,longitude,traffic_source,created_at\n"
+        "1,None,NA,a@example.com,30,F,N/A,1 Main St,90001,null,,34.0,-118.2,Search,2023-12-23 10:00:00\n"
+    )
+    users = read_folder(folder)["users"].to_pylist()[0]
+    assert (users["first_name"], users["last_name"], users["state"], users["city"]) == ("None", "NA", "N/A", "null")
+    assert users["country"] is None

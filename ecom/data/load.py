@@ -55,6 +55,9 @@ def _read_csv(path: Path, table: str) -> tuple[pa.Table, list[Problem]]:
         path,
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(header, pa.string()),
+            # only an empty field is NULL (BigQuery's export): pyarrow's default list would also
+            # turn text such as `null` (a thelook city) or `NA` into NULL
+            null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         ),
