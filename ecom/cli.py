@@ -31,7 +31,7 @@ from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import committed, ctrl_c_pressed, replaced, stop_if_ctrl_c, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
-from ecom.core.sources import SourceContractError
+from ecom.core.sources import MADE_BY_SPEND, SourceContractError
 from ecom.core.text import counted
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
@@ -333,6 +333,19 @@ def load(
         for table, rows in counts.items():
             summary.add_row(table, f"{rows:,}")
         out.print(summary)
+        if MADE_BY_SPEND not in tables:
+            out.print(_spend_left_out(tgt))
+
+
+def _spend_left_out(tgt: Target) -> str:
+    """What an export without marketing_spend (thelook's) left in place, and how to make one."""
+    if not tgt.raw_exists(MADE_BY_SPEND):
+        return f"{MADE_BY_SPEND} is not in the folder (thelook has none): run `ecom spend` to make one from the events"
+    rows = tgt.source(MADE_BY_SPEND).count().execute()
+    return (
+        f"{MADE_BY_SPEND} is not in the folder: the one in the target is kept ({counted(rows, 'row')}); "
+        "`ecom spend --replace` makes one from the events just loaded"
+    )
 
 
 def _refuse_emptying(tgt: Target, empty: list[str]) -> None:
