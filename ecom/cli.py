@@ -385,7 +385,8 @@ def spend(
             if chosen.type.name != "bigquery":
                 raise TargetError("--into names a BigQuery dataset: on DuckDB marketing_spend goes to the raw schema")
             chosen = dataclasses.replace(chosen, given={**chosen.given, "sources": {"marketing_spend": into}})
-        with closing(chosen.open(create=True)) as tgt:  # closed on every way out (the in-process tests)
+        # not create=True: a new DuckDB file has no events to follow (BigQuery makes the dataset anyway)
+        with closing(chosen.open()) as tgt:  # closed on every way out (the in-process tests)
             loc = tgt.raw_location("marketing_spend")
             where = ".".join(x for x in (loc.catalog, loc.database, "marketing_spend") if x)
             if loc.catalog == "bigquery-public-data":  # read-only: the events are read there, spend goes elsewhere
