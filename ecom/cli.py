@@ -95,8 +95,8 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
     with watching_ctrl_c():
         try:
             yield
-        except InterruptedAfterCommit:
-            _interrupted(saved=True)
+        except InterruptedAfterCommit as e:
+            _interrupted(saved=True, undone=str(e))
         except KeyboardInterrupt:
             _interrupted(saved=committed())
         except Exception as e:
@@ -115,10 +115,11 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
             _interrupted(saved=committed())
 
 
-def _interrupted(saved: bool) -> NoReturn:
+def _interrupted(saved: bool, undone: str = "") -> NoReturn:
     if saved:
         err.print(
-            "interrupted after the commit completed: the new data is saved; the rest of the output was skipped",
+            "interrupted after the commit completed: the new data is saved; "
+            + (undone or "the rest of the output was skipped"),
             soft_wrap=True,
         )
     elif replaced():
