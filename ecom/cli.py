@@ -686,8 +686,13 @@ def report(
 @target_options
 def docs(
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="html (a page that opens offline) or json (for tools).")
-    ] = "html",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="html (a page that opens offline) or json (for tools); default: json for an --out *.json, else html.",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="The file to write (default target/catalog.html or .json).")
     ] = None,
@@ -700,6 +705,8 @@ def docs(
     from ecom.outputs import catalog
 
     with friendly_errors():
+        # `--out catalog.json` alone means JSON: an HTML page under that name is nobody's intent
+        fmt = fmt or ("json" if output and output.suffix.lower() == ".json" else "html")
         if fmt not in ("html", "json"):
             raise VarsError(f"--format must be html or json, not {fmt!r}")
         proj = Project.load()
