@@ -31,7 +31,7 @@ from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import committed, ctrl_c_pressed, replaced, stop_if_ctrl_c, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
-from ecom.core.sources import SourceContractError
+from ecom.core.sources import MADE_BY_SPEND, SourceContractError
 from ecom.core.text import counted
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
@@ -95,8 +95,8 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
     with watching_ctrl_c():
         try:
             yield
-        except InterruptedAfterCommit:
-            _interrupted(saved=True)
+        except InterruptedAfterCommit as e:
+            _interrupted(saved=True, undone=str(e))
         except KeyboardInterrupt:
             _interrupted(saved=committed())
         except Exception as e:
@@ -115,10 +115,11 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
             _interrupted(saved=committed())
 
 
-def _interrupted(saved: bool) -> NoReturn:
+def _interrupted(saved: bool, undone: str = "") -> NoReturn:
     if saved:
         err.print(
-            "interrupted after the commit completed: the new data is saved; the rest of the output was skipped",
+            "interrupted after the commit completed: the new data is saved; "
+            + (undone or "the rest of the output was skipped"),
             soft_wrap=True,
         )
     elif replaced():
@@ -336,6 +337,19 @@ def load(
         for table, rows in counts.items():
             summary.add_row(table, f"{rows:,}")
         out.print(summary)
+        if MADE_BY_SPEND not in tables:
+            out.print(_spend_left_out(tgt))
+
+
+def _spend_left_out(tgt: Target) -> str:
+    """What an export without marketing_spend (thelook's) left in place, and how to make one."""
+    if not tgt.raw_exists(MADE_BY_SPEND):
+        return f"{MADE_BY_SPEND} is not in the folder (thelook has none): run `ecom spend` to make one from the events"
+    rows = tgt.source(MADE_BY_SPEND).count().execute()
+    return (
+        f"{MADE_BY_SPEND} is not in the folder: the one in the target is kept ({counted(rows, 'row')}); "
+        "`ecom spend --replace` makes one from the events just loaded"
+    )
 
 
 def _refuse_emptying(tgt: Target, empty: list[str]) -> None:
@@ -375,7 +389,8 @@ def spend(
             if chosen.type.name != "bigquery":
                 raise TargetError("--into names a BigQuery dataset: on DuckDB marketing_spend goes to the raw schema")
             chosen = dataclasses.replace(chosen, given={**chosen.given, "sources": {"marketing_spend": into}})
-        with closing(chosen.open(create=True)) as tgt:  # closed on every way out (the in-process tests)
+        # not create=True: a new DuckDB file has no events to follow (BigQuery makes the dataset anyway)
+        with closing(chosen.open()) as tgt:  # closed on every way out (the in-process tests)
             loc = tgt.raw_location("marketing_spend")
             where = ".".join(x for x in (loc.catalog, loc.database, "marketing_spend") if x)
             if loc.catalog == "bigquery-public-data":  # read-only: the events are read there, spend goes elsewhere
@@ -684,8 +699,13 @@ def report(
 @target_options
 def docs(
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="html (a page that opens offline) or json (for tools).")
-    ] = "html",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="html (a page that opens offline) or json (for tools); default: json for an --out *.json, else html.",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="The file to write (default target/catalog.html or .json).")
     ] = None,
@@ -698,6 +718,8 @@ def docs(
     from ecom.outputs import catalog
 
     with friendly_errors():
+        # `--out catalog.json` alone means JSON: an HTML page under that name is nobody's intent
+        fmt = fmt or ("json" if output and output.suffix.lower() == ".json" else "html")
         if fmt not in ("html", "json"):
             raise VarsError(f"--format must be html or json, not {fmt!r}")
         proj = Project.load()

@@ -199,13 +199,15 @@ def run(
     try:
         limits = limits or fresh.configured_thresholds()
         _steps(project, target, given, site, bigquery_at, limits, outcome, on_step)
-    except KeyboardInterrupt:
-        if record.models:  # Ctrl-C after the build committed: not "nothing was committed"
-            raise InterruptedAfterCommit from None
+    except KeyboardInterrupt as e:
+        # Ctrl-C during or after the build's commit: not "nothing was committed", and not only output
+        # skipped, as a build's would be: the morning's tests and report are undone
+        if record.models or isinstance(e, InterruptedAfterCommit):
+            raise InterruptedAfterCommit(_undone(site)) from None
         raise
     except Exception as e:
         if ctrl_c_pressed():  # what DuckDB made of a Ctrl-C ("Query interrupted"): not a failed run
-            raise (InterruptedAfterCommit if record.models else KeyboardInterrupt) from None
+            raise (InterruptedAfterCommit(_undone(site)) if record.models else KeyboardInterrupt) from None
         record.status, record.message = "error", first_line(e)
         # the history may be unreachable too: the first error is the one to show
         with contextlib.suppress(Exception):
@@ -213,6 +215,13 @@ def run(
         raise
     _finish(target, outcome, notify_url)
     return outcome
+
+
+def _undone(site: Path) -> str:
+    return (
+        f"the run did not finish (its data tests, the publishing to {site}, its record in `ecom runs`): "
+        "run `ecom run` again"
+    )
 
 
 def _finish(target: Target, outcome: Outcome, notify_url: str | None) -> None:

@@ -16,16 +16,18 @@ from marts.customers import SEGMENTS
 
 @summary
 def pnl_last_30_days(fact_daily_pnl_advanced: ir.Table, as_of: dt.date) -> ir.Table:
-    """P&L, last 30 days to as_of: net revenue, ad spend, ROAS, gross margin"""
+    """P&L, last 30 days to as_of: net revenue, ad spend, ROAS, gross margin (%)"""
     t = fact_daily_pnl_advanced.filter(fact_daily_pnl_advanced.date == ibis.date(as_of))
+    # margin and growth in percent, as the other summaries' shares: a growth of 60.19 read as a
+    # fraction beside them was taken for 60 %, not 6,019 %
     return t.select(
         "date",
         "net_revenue_30d",
         "gross_profit_30d",
-        gross_margin_30d=ratio(t.gross_profit_30d, t.net_revenue_30d),
+        gross_margin_30d_pct=100 * ratio(t.gross_profit_30d, t.net_revenue_30d),
         ad_spend_30d=t.ad_spend_30d,
         roas_30d=t.roas_30d,
-        yoy_growth_7d=t.yoy_growth_7d,
+        yoy_growth_7d_pct=100 * t.yoy_growth_7d,
     )
 
 

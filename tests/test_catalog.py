@@ -322,6 +322,15 @@ def test_docs_bad_input_is_one_line(args, message, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+@pytest.mark.parametrize("out, opens", [("c.json", "{"), ("C.JSON", "{"), ("c.html", "<!DOCTYPE html>"), ("c", "<!")])
+def test_docs_out_json_without_format_writes_json(tmp_path, monkeypatch, out, opens):
+    """`ecom docs --out catalog.json` wrote the HTML page into catalog.json."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["docs", "--path", "none.duckdb", "--vars", "as_of=2024-06-30", "--out", out])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / out).read_text().startswith(opens)
+
+
 def test_docs_without_a_build_compiles_with_the_given_as_of(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["docs", "--path", "none.duckdb", "--vars", "as_of=2024-06-30"])

@@ -221,3 +221,16 @@ def test_no_reference_to_a_document_outside_the_repository():
         if any(name in line for name in outside) and "thelook-sample" not in line
     ]
     assert not found, "references outside the repository (use docs/contract.md#<anchor>):\n" + "\n".join(found)
+
+
+def test_the_model_counts_in_the_docs_are_the_projects():
+    """README said `ecom build --target bigquery` builds "the 21 models" while the build printed
+    "Building 25 models"."""
+    wrong = [
+        f"{path.relative_to(REPO)}:{number}: {count} models"
+        for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        for count in re.findall(r"\b(\d+) models\b", line)
+        if int(count) != len(PROJECT.models)
+    ]
+    assert not wrong, f"the project has {len(PROJECT.models)} models: {wrong}"

@@ -178,6 +178,33 @@ def test_malformed_vars_text():
 
 
 @pytest.mark.parametrize(
+    "text, name",
+    [
+        ("{as_of:2024-06-30}", "as_of"),
+        ("{as_of=2024-06-30}", "as_of"),
+        ("{session_timeout_minutes:45, as_of: 2024-06-30}", "session_timeout_minutes"),
+    ],
+)
+def test_a_mapping_without_colon_and_space_says_so(text, name):
+    """`{as_of:2024-06-30}` is one YAML key with no value: it was reported as an unknown variable
+    named `as_of:2024-06-30`."""
+    with pytest.raises(VarsError) as refused:
+        parse_vars([text])
+    assert str(refused.value) == (
+        f"--vars {{...}} gives no value to a name starting '{name}': YAML needs a colon and a space between "
+        f"name and value; write --vars '{{{name}: VALUE}}' or --vars {name}=VALUE"
+    )
+
+
+@pytest.mark.parametrize("text", ["{visitor_salt:Pr1vate}", "{visitor_salt=Pr1vate}", "{visitor_salt Pr1vate}"])
+def test_cli_a_secret_without_colon_and_space_is_not_shown(db, text):
+    """The unknown-variable error printed the whole key: `unknown variable visitor_salt:Pr1vate`."""
+    result = runner.invoke(app, ["build", "--vars", text, "--path", str(db)])
+    assert result.exit_code == 1 and "name starting 'visitor_salt'" in result.stderr, result.output
+    assert "Pr1vate" not in result.output
+
+
+@pytest.mark.parametrize(
     "text, where",
     [("as_of=2024-01-01,as_of=2024-02-01", "key=value"), ("{as_of: 2024-01-01, as_of: 2024-02-01}", "{...}")],
 )

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecom.cli import app
-from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema
+from ecom.core.sources import MADE_BY_SPEND, RAW_SCHEMAS, SourceContractError, check_schema
 from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget
 
@@ -382,3 +382,52 @@ def test_values_that_do_not_fit_are_a_problem_not_a_crash(tmp_path):
     users = users.set_column(0, "id", pa.array([2**63 + 5], pa.uint64()))  # an unsigned id beyond int64
     message = problems_of(write_parquet_folder(tmp_path, users=users))
     assert "users: expected values that fit the contract's types, found" in message
+
+
+def test_csv_text_that_reads_like_null_is_text(tmp_path):
+    """Only an empty field is NULL, as in BigQuery's CSV export: thelook has cities named `null`, and a
+    brand `NA` or a product `None` is a value, read the same from CSV as from Parquet."""
+    folder = write_csv_folder(tmp_path)
+    (folder / "users.csv").write_text(
+        "id,first_name,last_name,email,age,gender,state,street_address,postal_code,city,country,"
+        "latitude,longitude,traffic_source,created_at\n"
+        "1,None,NA,a@example.com,30,F,N/A,1 Main St,90001,null,,34.0,-118.2,Search,2023-12-23 10:00:00\n"
+    )
+    users = read_folder(folder)["users"].to_pylist()[0]
+    assert (users["first_name"], users["last_name"], users["state"], users["city"]) == ("None", "NA", "N/A", "null")
+    assert users["country"] is None
+
+
+def test_an_export_without_marketing_spend_loads_and_says_how_to_make_one(tmp_path):
+    """thelook has no marketing_spend: its export was refused whole ("marketing_spend: expected a
+    single file ..., found none"), and `ecom spend`, which makes one, needs the events loaded first."""
+    folder = write_parquet_folder(tmp_path / "thelook")
+    (folder / "marketing_spend.parquet").unlink()
+    assert MADE_BY_SPEND not in read_folder(folder) and len(read_folder(folder)) == len(RAW_SCHEMAS) - 1
+    db = tmp_path / "ecom.duckdb"
+    result = runner.invoke(app, ["load", str(folder), "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == (
+        "marketing_spend is not in the folder (thelook has none): run `ecom spend` to make one from the events"
+    )
+    built = runner.invoke(app, ["build", "--path", str(db)])
+    assert built.exit_code == 1
+    assert "marketing_spend: expected a table, found none (`ecom spend` makes one from the raw events)" in built.stderr
+
+
+def test_an_export_without_marketing_spend_keeps_the_one_loaded(tmp_path):
+    db = tmp_path / "ecom.duckdb"
+    assert runner.invoke(app, ["load", str(write_parquet_folder(tmp_path / "full")), "--path", str(db)]).exit_code == 0
+    folder = write_parquet_folder(
+        tmp_path / "thelook", orders=contract_table("orders", [{**ROWS["orders"], "order_id": 2}])
+    )
+    (folder / "marketing_spend.parquet").unlink()
+    result = runner.invoke(app, ["load", str(folder), "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    assert " ".join(result.stdout.split()).endswith(
+        "marketing_spend is not in the folder: the one in the target is kept (1 row); "
+        "`ecom spend --replace` makes one from the events just loaded"
+    )
+    with closing(DuckDBTarget(db)) as target:
+        assert target.source("orders").order_id.to_pyarrow().to_pylist() == [2]
+        assert target.source("marketing_spend").to_pyarrow().equals(contract_table("marketing_spend"))

@@ -398,6 +398,34 @@ def test_category_filter_drives_the_products_page(wide: Browser, fake):
 
 
 @pytest.mark.browser
+def test_long_product_names_wrap_and_leave_the_figures_in_view(tmp_path, project):
+    """Every cell kept to one line: thelook's product names (up to 224 characters, the one below 139)
+    made the Products table 1,872 px wide in its 1,324 px card at 1400 px, its units, revenue and
+    margin behind a horizontal scroll, and the Overstocked table 1,454 px."""
+    marts = fake_marts(n_products=20, n_users=50)
+    name = (
+        "Aeropostale Womens; Juniors Green Aero NYC Athletics Popover Hoodie Coordinated with Aero's White "
+        "Solid Basic Cami; Camisole Size Large (L)"
+    )
+    for mart in ("fact_product_performance", "fact_inventory_forecast"):
+        rows = marts[mart].to_pyarrow()
+        marts[mart] = ibis.memtable(rows.set_column(rows.schema.get_field_index("name"), "name", [[name] * len(rows)]))
+    b = open_report(write_report(project, marts.__getitem__, fake_values(marts, project), tmp_path / "r.html"), 1400)
+    try:
+        show(b, "products")
+        widths = b.eval(
+            """Array.from(document.querySelectorAll('.page.active .card')).filter(c => c.querySelector('table.data'))
+              .map(c => { const s = c.querySelector('.scroll'); return [c.querySelector('h3').textContent,
+                                                                        s.scrollWidth, s.clientWidth]; })"""
+        )
+        assert [t for t, _, _ in widths] == ["Products", "Overstocked", "Dead stock (no sales in the window)"]
+        assert all(scroll <= client for _, scroll, client in widths), widths
+        check_clean(b)
+    finally:
+        b.close()
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("width", [1400, 420])
 def test_screenshots(fake, tmp_path, width):
     """Every page at `width` px, saved to $ECOM_REPORT_SCREENSHOTS (the README's come from a real

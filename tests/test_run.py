@@ -28,6 +28,7 @@ from ecom.core import runs as runs_module
 from ecom.core.files import FileWriteError
 from ecom.core.runs import RUNS_TABLE, history
 from ecom.run import check_replaceable, publish
+from ecom.targets.base import InterruptedAfterCommit
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import assert_scenario_equals_duckdb, bq_emulator, drop_datasets  # noqa: F401 (fixture)
 from tests.conftest import FIXTURES, scenario_vars
@@ -596,18 +597,31 @@ def test_ecom_run_on_bigquery(project, bq_emulator, tmp_path, monkeypatch):  # n
     target.close()
 
 
-def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch):
+@pytest.mark.parametrize("during", ["the data tests", "the build's commit"])
+def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch, during):
     from ecom.core import engine
 
     monkeypatch.chdir(tmp_path)
     load(tmp_path, FIXTURES / "attribution")
+    build = engine.build
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine, "run_tests", interrupted)
+    def commit_interrupted(*args, **kwargs):  # what DuckDBTarget.transaction raises for a held Ctrl-C
+        build(*args, **kwargs)
+        raise InterruptedAfterCommit
+
+    if during == "the data tests":
+        monkeypatch.setattr(engine, "run_tests", interrupted)
+    else:
+        monkeypatch.setattr(engine, "build", commit_interrupted)
     result = ecom(tmp_path, "run", "--publish", str(tmp_path / "site"))
-    assert result.exit_code == 130 and "the new data is saved" in result.output, result.output
+    # it said "the rest of the output was skipped", as if only printing had been left undone
+    assert result.exit_code == 130 and result.stderr.splitlines() == [
+        "interrupted after the commit completed: the new data is saved; the run did not finish (its data tests, "
+        f"the publishing to {tmp_path / 'site'}, its record in `ecom runs`): run `ecom run` again"
+    ], result.output
     assert not (tmp_path / "site").exists()
     target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
     assert target.exists("fact_daily_pnl")  # built and committed before the interruption

@@ -14,6 +14,7 @@ import ibis
 import pytest
 
 from ecom.core.engine import generic_tests, singular_tests
+from marts.summaries import pnl_last_30_days
 from tests.conftest import PROJECT, Built, memtable, scenario_group
 
 MY_MODELS = (
@@ -270,6 +271,25 @@ def test_advanced_prev_year(sales: Built) -> None:
     assert adv[D(2024, 3, 24)]["yoy_growth_7d"] is None
     assert adv[D(2023, 3, 27)]["net_revenue_7d_prev_year"] == 0
     assert sum(1 for r in adv.values() if r["net_revenue_7d_prev_year"] != 0) == 7
+
+
+def test_pnl_summary_gives_margin_and_growth_in_percent(sales: Built) -> None:
+    """The build's P&L summary printed gross_margin_30d 0.51 and yoy_growth_7d 60.19 (fractions)
+    beside summaries of percentages: a growth of 6,019 % read as 60 %."""
+    got = pnl_last_30_days(sales.target.table("fact_daily_pnl_advanced"), D(2024, 3, 31)).to_pyarrow().to_pylist()
+    # 30 days to 2024-03-31 (test_advanced_trailing_windows): net 460.005, gross profit 249.005, spend
+    # 100; margin 249.005 / 460.005 = 54.13 %; 7 days 100.005 against 50 a year before: +100.01 %.
+    assert got == [
+        {
+            "date": D(2024, 3, 31),
+            "net_revenue_30d": approx(460.005),
+            "gross_profit_30d": approx(249.005),
+            "gross_margin_30d_pct": approx(100 * 249.005 / 460.005),
+            "ad_spend_30d": 100,
+            "roas_30d": approx(4.60005),
+            "yoy_growth_7d_pct": approx(100.01),
+        }
+    ]
 
 
 def test_advanced_trailing_sums_match_a_plain_python_reference(sales: Built) -> None:

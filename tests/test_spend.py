@@ -153,6 +153,17 @@ def test_events_without_a_contract_column_say_that_spend_was_not_written(tmp_pat
     assert _spend_hash(tmp_path / "ecom.duckdb") == before
 
 
+def test_without_a_database_spend_says_to_load_first_and_makes_no_file(tmp_path):
+    """It created an empty ecom.duckdb and answered 'events: expected a table, found none'; the
+    build after it then found a database and no longer said to load or generate first."""
+    done = _cli("spend", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"error: no DuckDB database at {tmp_path / 'ecom.duckdb'}: run `ecom generate` or `ecom load PATH` first\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_existing_table_needs_replace(tmp_path):
     _duck(tmp_path, _events(EVENTS)).close()
     before = _spend_hash(tmp_path / "ecom.duckdb")

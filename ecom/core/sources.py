@@ -129,6 +129,10 @@ RAW_SCHEMAS: dict[str, ibis.Schema] = {
     ),
 }
 
+# thelook has no marketing_spend: `ecom spend` makes one from the raw events, so an export may leave
+# it out (`ecom load` keeps the table it has) and a missing one says how to make it.
+MADE_BY_SPEND = "marketing_spend"
+
 
 # Each raw table's key: unique and never NULL (docs/contract.md#sources).
 RAW_KEYS: dict[str, tuple[str, ...]] = {
@@ -194,7 +198,8 @@ def check_schema(table: str, found: ibis.Schema | None) -> list[Problem]:
     """Every problem of one raw table against the contract (an empty list when it conforms)."""
     expected = RAW_SCHEMAS[table]
     if found is None:
-        return [Problem(table, None, "a table", "none")]
+        hint = " (`ecom spend` makes one from the raw events)" if table == MADE_BY_SPEND else ""
+        return [Problem(table, None, "a table", "none" + hint)]
     problems = []
     for column, etype in expected.items():
         if column not in found:

@@ -112,6 +112,15 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                 ) from None
             if not isinstance(parsed, dict):
                 raise VarsError("--vars {...} is not a mapping; write e.g. --vars '{as_of: 2024-06-30}'")
+            for key, value in parsed.items():
+                # YAML reads `{as_of:2024-06-30}` (or `{as_of=...}`, `{as_of 2024-06-30}`) as one key with
+                # no value; only the name it starts with is shown: the rest may be a secret's value
+                name = re.match(r"\w*", str(key)).group()
+                if value is None and name != str(key):
+                    raise VarsError(
+                        f"--vars {{...}} gives no value to a name starting '{name}': YAML needs a colon and a "
+                        f"space between name and value; write --vars '{{{name}: VALUE}}' or --vars {name}=VALUE"
+                    )
             result.update({str(k): v for k, v in parsed.items()})
             continue
         seen: set[str] = set()

@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ecom.core.sources import (
+    MADE_BY_SPEND,
     RAW_SCHEMAS,
     Problem,
     SourceContractError,
@@ -55,6 +56,9 @@ def _read_csv(path: Path, table: str) -> tuple[pa.Table, list[Problem]]:
         path,
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(header, pa.string()),
+            # only an empty field is NULL (BigQuery's export): pyarrow's default list would also
+            # turn text such as `null` (a thelook city) or `NA` into NULL
+            null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         ),
@@ -153,7 +157,8 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
     """Every raw table of an export folder, checked and converted; raises SourceContractError
     listing every problem (missing or unreadable files, missing columns, wrong types, unparseable
     CSV values, unusable values: `value_problems`) before anything could be written. An empty
-    table is valid data (a build then needs an explicit as_of when orders is empty)."""
+    table is valid data (a build then needs an explicit as_of when orders is empty). marketing_spend
+    may be left out (thelook has none): it is then not among the tables returned."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SourceContractError(f"{folder} is not a folder: give a folder with one file per raw table")
@@ -161,6 +166,8 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
     tables: dict[str, pa.Table] = {}
     for table in RAW_SCHEMAS:
         files = find_files(folder, table)
+        if not files and table == MADE_BY_SPEND:
+            continue
         if len(files) != 1:
             found = " and ".join(f.name for f in files) or "none"
             problems.append(Problem(table, None, f"a single file {table}.parquet or {table}.csv", found))

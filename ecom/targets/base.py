@@ -28,7 +28,8 @@ class TargetError(Exception):
 
 
 class InterruptedAfterCommit(KeyboardInterrupt):
-    """Ctrl-C arrived while the commit ran; it was held until the commit completed: the new data is in."""
+    """Ctrl-C arrived while the commit ran (or after it); it was held until the commit completed: the new
+    data is in. Its message, when given, says what the command then left undone."""
 
 
 def first_line(error: BaseException) -> str:
