@@ -450,7 +450,7 @@ def build(
         if dry_run and not tgt.supports_dry_run:
             raise TargetError(f"--dry-run needs a target that estimates bytes (bigquery), not {engine.describe(tgt)}")
         engine.validate_sources(tgt)
-        values = engine.target_vars(proj, tgt, given)
+        values = engine.build_vars(proj, tgt, selected, given)
         if dry_run:
             _dry_run(proj, tgt, selected, values, full_refresh)
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -300,6 +301,28 @@ def test_a_partial_build_keeps_the_variables_of_the_models_it_leaves(project):
         engine.build(project, target, ["fact_inventory_forecast"], {**values, "critical_days": critical_days})
     engine.build(project, target, project.order, earlier)
     assert target.row_count("stg_orders") == 1  # the order of 2024-03-01 alone
+
+
+def test_a_partial_build_keeps_the_recorded_value_of_a_variable_it_does_not_use(project, monkeypatch):
+    """`ecom build --select fact_daily_pnl` after `--select fact_inventory_forecast --vars
+    critical_days=10` was refused: the default 7 would have been recorded for the inventory mart."""
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    engine.build(project, target, project.order, engine.build_vars(project, target, project.order, {}))
+    inventory = ["fact_inventory_forecast"]
+    engine.build(project, target, inventory, engine.build_vars(project, target, inventory, {"critical_days": 10}))
+    pnl = project.select(["fact_daily_pnl"])
+    values = engine.build_vars(project, target, pnl, {})
+    assert (values["critical_days"], values["low_days"], values["as_of"]) == (10, 14, dt.date(2024, 3, 5))
+    engine.build(project, target, pnl, values)
+    assert engine.stored_vars(project, target)["critical_days"] == "10"
+    # given, or set in its environment variable, a value is the user's: refused as before
+    with pytest.raises(engine.BuildError, match=r"^critical_days=7: the built models this build leaves"):
+        engine.build(project, target, pnl, engine.build_vars(project, target, pnl, {"critical_days": 7}))
+    with_env = dataclasses.replace(project.vars["critical_days"], env="ECOM_TEST_CRITICAL_DAYS")
+    monkeypatch.setitem(project.vars, "critical_days", with_env)
+    monkeypatch.setenv("ECOM_TEST_CRITICAL_DAYS", "7")
+    assert engine.build_vars(project, target, pnl, {})["critical_days"] == 7
 
 
 def test_dry_run_plan_reads_built_models_and_inlines_the_others():

@@ -850,3 +850,14 @@ def test_report_refuses_a_mart_changed_to_what_the_page_cannot_show(copy, tmp_pa
     report.write_text("the old report")
     assert assert_refused(copy, "report", "--out", str(report)) == f"error: {expected}: {REBUILD}"
     assert report.read_text() == "the old report"
+
+
+def test_a_partial_build_of_other_models_keeps_a_variable_given_to_an_earlier_one(copy):
+    """A user's two partial builds: the second (no --vars) was refused, "critical_days=7: the built
+    models this build leaves as they are (fact_inventory_forecast) were built with critical_days=10"."""
+    for args in (["--select", "fact_inventory_forecast", "--vars", "critical_days=10"], ["--select", "fact_daily_pnl"]):
+        code, stderr = cli("build", *args, "--vars", AS_OF, "--path", str(copy))
+        assert code == 0, stderr
+    assert "critical_days=10" in stderr  # the "Building 1 model ... with" line: the value kept
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert con.execute("SELECT value FROM main._ecom_vars WHERE name = 'critical_days'").fetchone() == ("10",)

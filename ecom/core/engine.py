@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import inspect
 import itertools
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -102,6 +103,25 @@ def target_vars(
         return result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
 
     return resolve_vars(project.vars, given, compute, check_bounds=check_bounds)
+
+
+def build_vars(project: Project, target: Target, selected: list[str], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables of a build of `selected`: target_vars, but a variable no selected model uses,
+    neither given nor set in its environment variable, keeps the value the last build recorded.
+    Its default would be recorded for the models that use it, which were built with that value:
+    `ecom build --select fact_daily_pnl` after `--select fact_inventory_forecast --vars
+    critical_days=10` was refused (_refuse_mixing_builds) for a variable it does not read."""
+    values = target_vars(project, target, given)
+    used = {v for name in selected for v in project.vars_of(name)}
+    kept = [
+        v
+        for v, var in project.vars.items()
+        if v not in used and v not in given and not var.secret and not (var.env and var.env in os.environ)
+    ]
+    if kept:  # a full build uses every variable: it reads no record
+        stored = stored_vars(project, target)
+        values.update({v: check_value(project.vars[v], stored[v]) for v in kept if v in stored})
+    return values
 
 
 def unbound_expressions(
