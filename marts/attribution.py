@@ -318,7 +318,10 @@ def attribution_models_credit_every_order_once(fact_attribution_models: ir.Table
     expected = fact_daily_pnl.select("date", "orders", "net_revenue").cross_join(
         literal_rows("attribution_model", ATTRIBUTION_MODELS)
     )
-    both = expected.left_join(sums, ["date", "attribution_model"])
+    # the P&L side's keys only: the sums' copies would print as date_right, attribution_model_right
+    both = expected.left_join(sums, ["date", "attribution_model"]).select(
+        *expected.columns, "credited_orders", "credited_revenue"
+    )
     return both.filter(
         totals_disagree(both.credited_orders, both.orders) | totals_disagree(both.credited_revenue, both.net_revenue)
     )
@@ -333,7 +336,8 @@ def attribution_models_spend_matches_marketing(
     mart = t.group_by("attribution_model", "channel").aggregate(mart_spend=t.spend.sum())
     m = int_daily_marketing
     marketing = m.group_by(channel=m.platform).aggregate(marketing_spend=m.spend.sum())
-    both = mart.filter(mart.channel.isin(PLATFORMS)).left_join(marketing, "channel")
+    mart = mart.filter(mart.channel.isin(PLATFORMS))
+    both = mart.left_join(marketing, "channel").select(*mart.columns, "marketing_spend")
     return both.filter(totals_disagree(both.mart_spend, both.marketing_spend))
 
 
@@ -366,6 +370,13 @@ def channel_economics_spend_matches_marketing(
     # An outer join: a month of spend missing from the mart fails too.
     mart = t.filter(t.channel.isin(PLATFORMS)).select("cohort_month", "channel", "spend")
     both = mart.outer_join(marketing, ["cohort_month", "channel"])
+    # one copy of each key, from whichever side has the row (a failing row names its month and channel)
+    both = both.select(
+        cohort_month=mart.cohort_month.coalesce(marketing.cohort_month),
+        channel=mart.channel.coalesce(marketing.channel),
+        spend=mart.spend,
+        marketing_spend=marketing.marketing_spend,
+    )
     return both.filter(totals_disagree(both.spend, both.marketing_spend))
 
 

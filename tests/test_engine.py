@@ -874,6 +874,18 @@ def test_generic_tests_show_the_models_key_and_the_tested_column(project):
     assert shown["relationships_stg_order_items_product_id__stg_products"] == ("order_item_id", "product_id")
 
 
+def test_no_data_test_returns_a_joins_second_copy_of_a_key(project):
+    """A failing data test prints its rows' columns: three joined a mart's totals to another's and
+    printed date_right, attribution_model_right, channel_right, cohort_month_right (NULL, or the
+    key of the missing row the test is about, beside a NULL key)."""
+    schemas = engine.model_schemas(project)
+    values = resolve_vars(project.vars, {"as_of": dt.date(2024, 1, 1)}, lambda _: None)
+    tables = {name: ibis.table(schema, name=name) for name, schema in schemas.items()}
+    for case in engine.singular_tests(project, project.order, values):
+        columns = case.failing(tables.__getitem__).schema().names
+        assert not [c for c in columns if c.endswith("_right")], (case.name, columns)
+
+
 def test_cli_test_prints_the_first_failing_rows(tmp_path):
     db = str(tmp_path / "ecom.duckdb")
     assert runner.invoke(app, ["load", str(FIXTURES / "sales"), "--path", db]).exit_code == 0
