@@ -434,7 +434,7 @@ def test_load_lists_unusable_values_with_counts(copy, tmp_path):
     price = header.index("sale_price")
     created = header.index("created_at")
     rows = [line.split(",") for line in items[1:]]
-    rows[0][price] = "-inf"  # (CSV text NaN reads as NULL, as pyarrow reads CSV)
+    rows[0][price] = "-inf"
     rows[1][price] = "inf"
     rows[5][price] = "-1e9"  # the first amount refused either way: 999999999.99 passes (rows[6])
     rows[6][price] = "999999999.99"
@@ -451,9 +451,9 @@ def test_load_lists_unusable_values_with_counts(copy, tmp_path):
         "order_items.sale_price: expected amounts strictly between -1,000,000,000 and 1,000,000,000, found 3 rows"
         in text
     )
-    assert "order_items.created_at: expected years 1900 to 2199, found 1 rows" in text
-    assert "order_items.id: expected a unique key, found 1 rows repeating another row's key" in text
-    assert "order_items.id: expected a key that is never NULL, found 1 rows with a NULL" in text
+    assert "order_items.created_at: expected years 1900 to 2199, found 1 row" in text
+    assert "order_items.id: expected a unique key, found 1 row repeating another row's key" in text
+    assert "order_items.id: expected a key that is never NULL, found 1 row with a NULL" in text
     assert "Traceback" not in stderr
 
 
@@ -466,7 +466,7 @@ def test_build_checks_the_values_of_the_sources(copy, monkeypatch):
     code, stderr = cli("build", "--vars", AS_OF, "--path", str(copy))
     assert code == 1
     text = " ".join(stderr.split())
-    late = "orders.created_at: expected years 1900 to 2199, found 1 rows"
+    late = "orders.created_at: expected years 1900 to 2199, found 1 row"
     repeated = "products.id: expected a unique key, found 2 rows repeating another row's key"
     assert late in text and repeated in text and text.index(late) < text.index(repeated)  # the contract's order
     assert snapshot(copy) == before

@@ -216,7 +216,7 @@ def value_problems(tables: Mapping[str, ir.Table]) -> list[Problem]:
     Every count of every table is one query's one row (a cross join of one-row aggregates): one
     job on BigQuery, where each job costs a second or more and a minimum bill."""
     low, high = (ibis.timestamp(f"{y}-01-01 00:00:00", timezone="UTC") for y in (FIRST_YEAR, END_YEAR))
-    # result column -> (table, column, what the contract expects, what its count counts)
+    # result column -> (table, column, what the contract expects, what is said of the rows it counts)
     checks: dict[str, tuple[str, str, str, str]] = {}
     parts = []
     for table, data in tables.items():
@@ -227,25 +227,25 @@ def value_problems(tables: Mapping[str, ir.Table]) -> list[Problem]:
             col = data[c]
             if c in MONEY:
                 within = f"amounts strictly between -{MONEY_LIMIT:,.0f} and {MONEY_LIMIT:,.0f}"
-                checks[f"{table}__money_{c}"] = (table, c, within, "rows")
+                checks[f"{table}__money_{c}"] = (table, c, within, "")
                 conditions[f"{table}__money_{c}"] = col.isnan() | (col.abs() >= MONEY_LIMIT)
             if t.is_timestamp() or t.is_date():
                 instant = col if t.is_timestamp() else col.cast(TS)
-                checks[f"{table}__year_{c}"] = (table, c, f"years {FIRST_YEAR} to {END_YEAR - 1}", "rows")
+                checks[f"{table}__year_{c}"] = (table, c, f"years {FIRST_YEAR} to {END_YEAR - 1}", "")
                 conditions[f"{table}__year_{c}"] = (instant < low) | (instant >= high)
         null_key = ibis.or_(*(data[c].isnull() for c in key))
-        checks[f"{table}__null_key"] = (table, where, "a key that is never NULL", "rows with a NULL")
+        checks[f"{table}__null_key"] = (table, where, "a key that is never NULL", " with a NULL")
         conditions[f"{table}__null_key"] = null_key
         parts.append(data.aggregate(**{n: c.sum() for n, c in conditions.items()}))
         keys = data.filter(~null_key).group_by(key).aggregate(n=ibis._.count())
-        checks[f"{table}__extra"] = (table, where, "a unique key", "rows repeating another row's key")
+        checks[f"{table}__extra"] = (table, where, "a unique key", " repeating another row's key")
         parts.append(keys.filter(keys.n > 1).aggregate(**{f"{table}__extra": (keys.n - 1).sum()}))
     if not parts:
         return []
     found = functools.reduce(ir.Table.cross_join, parts).to_pyarrow().to_pylist()[0]
     return [
-        Problem(table, column, expected, f"{found[name]:,} {counted}")
-        for name, (table, column, expected, counted) in checks.items()
+        Problem(table, column, expected, counted(found[name], "row") + said)
+        for name, (table, column, expected, said) in checks.items()
         if found[name]
     ]
 
