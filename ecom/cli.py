@@ -667,10 +667,17 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+def _file_named(text: str) -> Path:
+    """An --out file as typed: a Path drops the slash of `--out site/`, which wrote a file named site."""
+    if text.endswith(("/", os.sep)):
+        raise FileWriteError(f"--out {text} names a folder: give the name of a file to write (in it or elsewhere)")
+    return Path(text)
+
+
 @app.command("report")
 @target_options
 def report(
-    output: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
+    output: Annotated[str, typer.Option("--out", "-o", help="The HTML file to write.")] = "report.html",
     *,
     target: TargetOptions,
 ) -> None:
@@ -678,6 +685,7 @@ def report(
     from ecom.outputs import report as dashboard
 
     with friendly_errors():
+        path = _file_named(output)
         proj = Project.load()
         tgt = open_target(target, read_only=True)
         marts = dict.fromkeys(m for e in proj.exposures.values() for m in e.reads)
@@ -689,7 +697,7 @@ def report(
         with err.status("querying the marts and writing the report"):
             values = engine.built_vars(proj, tgt, {})
             try:
-                written = dashboard.write_report(proj, tgt.table, values, output)
+                written = dashboard.write_report(proj, tgt.table, values, path)
             except dashboard.ReportError as e:
                 raise engine.BuildError(str(e)) from None
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)
@@ -707,7 +715,7 @@ def docs(
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--out", "-o", help="The file to write (default target/catalog.html or .json).")
+        str | None, typer.Option("--out", "-o", help="The file to write (default target/catalog.html or .json).")
     ] = None,
     vars: VarsOpt = None,
     *,
@@ -718,8 +726,9 @@ def docs(
     from ecom.outputs import catalog
 
     with friendly_errors():
+        path = _file_named(output) if output else None
         # `--out catalog.json` alone means JSON: an HTML page under that name is nobody's intent
-        fmt = fmt or ("json" if output and output.suffix.lower() == ".json" else "html")
+        fmt = fmt or ("json" if path and path.suffix.lower() == ".json" else "html")
         if fmt not in ("html", "json"):
             raise VarsError(f"--format must be html or json, not {fmt!r}")
         proj = Project.load()
@@ -734,7 +743,7 @@ def docs(
         values = engine.built_vars(proj, tgt, given) if tgt else engine.resolve_vars(proj.vars, given, lambda _: None)
         with err.status("compiling every model for DuckDB and BigQuery"):
             data = catalog.catalog(proj, values, catalog.bigquery_locations(tgt, target), tgt)
-        written = catalog.write_catalog(data, output or Path(f"target/catalog.{fmt}"), fmt)
+        written = catalog.write_catalog(data, path or Path(f"target/catalog.{fmt}"), fmt)
         out.print(f"Wrote {written} ({len(data['models'])} models)", highlight=False)
 
 

@@ -861,3 +861,16 @@ def test_a_partial_build_of_other_models_keeps_a_variable_given_to_an_earlier_on
     assert "critical_days=10" in stderr  # the "Building 1 model ... with" line: the value kept
     with duckdb.connect(str(copy), read_only=True) as con:
         assert con.execute("SELECT value FROM main._ecom_vars WHERE name = 'critical_days'").fetchone() == ("10",)
+
+
+@NO_BUILD
+@pytest.mark.parametrize("command", ["report", "docs"])
+def test_an_out_ending_in_a_slash_is_a_folder_not_a_file_named_so(tmp_path, command):
+    """`ecom report --out site/` wrote a file named site (a Path drops the slash)."""
+    out = f"{tmp_path / 'site'}/"
+    code, stderr = cli(command, "--out", out, "--path", str(tmp_path / "ecom.duckdb"))
+    assert code == 1
+    assert one_line_error(stderr) == (
+        f"error: --out {out} names a folder: give the name of a file to write (in it or elsewhere)"
+    )
+    assert list(tmp_path.iterdir()) == []
