@@ -874,3 +874,20 @@ def test_an_out_ending_in_a_slash_is_a_folder_not_a_file_named_so(tmp_path, comm
         f"error: --out {out} names a folder: give the name of a file to write (in it or elsewhere)"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_recorded_variable_refused_now_is_named_as_the_record_not_as_vars(copy):
+    """A record written before a check existed (or changed by hand): a partial build, which keeps the
+    recorded value of a variable it does not use, and ecom test said only "session_timeout_minutes must
+    be a whole number no larger than 100,000, not 200000", as if --vars had given it."""
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE main._ecom_vars SET value = '200000' WHERE name = 'session_timeout_minutes'")
+    expected = (
+        f"error: the last build on duckdb main in {copy} recorded session_timeout_minutes=200000, which is "
+        "refused now (session_timeout_minutes must be a whole number no larger than 100,000, not 200000): "
+        "run `ecom build` (every model) to build again with a value that is accepted"
+    )
+    assert assert_refused(copy, "build", "--select", "fact_daily_pnl", "--vars", AS_OF) == expected
+    assert assert_refused(copy, "test") == expected
+    code, stderr = cli("build", "--vars", AS_OF, "--path", str(copy))  # the way out the message gives
+    assert code == 0, stderr

@@ -120,8 +120,21 @@ def build_vars(project: Project, target: Target, selected: list[str], given: Map
     ]
     if kept:  # a full build uses every variable: it reads no record
         stored = stored_vars(project, target)
-        values.update({v: check_value(project.vars[v], stored[v]) for v in kept if v in stored})
+        values.update({v: _recorded_value(project, target, v, stored[v]) for v in kept if v in stored})
     return values
+
+
+def _recorded_value(project: Project, target: Target, name: str, text: str) -> Any:
+    """A variable's value as the last build recorded it, in the variable's type. A record the
+    variable's check now refuses (changed by hand, or written before the check existed) is named
+    as the record's: the bare check's message reads as if --vars had given it."""
+    try:
+        return check_value(project.vars[name], text)
+    except VarsError as e:
+        raise VarsError(
+            f"the last build on {describe(target)} recorded {name}={text}, which is refused now ({e}): "
+            "run `ecom build` (every model) to build again with a value that is accepted"
+        ) from None
 
 
 def unbound_expressions(
@@ -656,7 +669,7 @@ def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> di
     check a build against its own as_of."""
     # A secret is recorded only as set or not: it comes from --vars or its environment variable again.
     stored = {
-        name: check_value(project.vars[name], text)
+        name: _recorded_value(project, target, name, text)
         for name, text in stored_vars(project, target).items()
         if not project.vars[name].secret
     }
