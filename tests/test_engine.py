@@ -184,6 +184,8 @@ def test_malformed_vars_text():
         ("{as_of:2024-06-30}", "as_of"),
         ("{as_of=2024-06-30}", "as_of"),
         ("{session_timeout_minutes:45, as_of: 2024-06-30}", "session_timeout_minutes"),
+        ("{visitor_salt:Pr1vate: x}", "visitor_salt"),  # a value holding colon-space: one key, and a value
+        ("visitor_salt:Pr1vate=x", "visitor_salt"),  # key=value
     ],
 )
 def test_a_mapping_without_colon_and_space_says_so(text, name):
@@ -192,12 +194,14 @@ def test_a_mapping_without_colon_and_space_says_so(text, name):
     with pytest.raises(VarsError) as refused:
         parse_vars([text])
     assert str(refused.value) == (
-        f"--vars {{...}} gives no value to a name starting '{name}': YAML needs a colon and a space between "
-        f"name and value; write --vars '{{{name}: VALUE}}' or --vars {name}=VALUE"
+        f"--vars gives a name starting '{name}' followed by more than a name: write a colon and a space "
+        f"between name and value, --vars '{{{name}: VALUE}}', or --vars {name}=VALUE"
     )
 
 
-@pytest.mark.parametrize("text", ["{visitor_salt:Pr1vate}", "{visitor_salt=Pr1vate}", "{visitor_salt Pr1vate}"])
+@pytest.mark.parametrize(
+    "text", ["{visitor_salt:Pr1vate}", "{visitor_salt=Pr1vate}", "{visitor_salt Pr1vate}", "{visitor_salt:Pr1vate: x}"]
+)
 def test_cli_a_secret_without_colon_and_space_is_not_shown(db, text):
     """The unknown-variable error printed the whole key: `unknown variable visitor_salt:Pr1vate`."""
     result = runner.invoke(app, ["build", "--vars", text, "--path", str(db)])

@@ -112,15 +112,8 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                 ) from None
             if not isinstance(parsed, dict):
                 raise VarsError("--vars {...} is not a mapping; write e.g. --vars '{as_of: 2024-06-30}'")
-            for key, value in parsed.items():
-                # YAML reads `{as_of:2024-06-30}` (or `{as_of=...}`, `{as_of 2024-06-30}`) as one key with
-                # no value; only the name it starts with is shown: the rest may be a secret's value
-                name = re.match(r"\w*", str(key)).group()
-                if value is None and name != str(key):
-                    raise VarsError(
-                        f"--vars {{...}} gives no value to a name starting '{name}': YAML needs a colon and a "
-                        f"space between name and value; write --vars '{{{name}: VALUE}}' or --vars {name}=VALUE"
-                    )
+            for key in parsed:
+                _refuse_a_key_that_is_not_a_name(str(key))
             result.update({str(k): v for k, v in parsed.items()})
             continue
         seen: set[str] = set()
@@ -132,11 +125,23 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
                     f"--vars {shown} is neither key=value nor a {{key: value}} mapping; "
                     "write e.g. --vars as_of=2024-06-30 (quote a value holding spaces or commas as a mapping)"
                 )
-            if key in seen:  # after the check above: a piece of a secret's value is never named as a key
+            _refuse_a_key_that_is_not_a_name(key)
+            if key in seen:  # after the checks above: a piece of a secret's value is never named as a key
                 raise _given_twice([key], "key=value")
             seen.add(key)
             result[key] = _scalar(key, value) if value else None
     return result
+
+
+def _refuse_a_key_that_is_not_a_name(key: str) -> None:
+    """YAML reads `{as_of:2024-06-30}` (or `{as_of=...}`, `{as_of 2024-06-30}`, `{salt:a: b}`) as one
+    key; only the name it starts with is shown: the rest may be a secret's value."""
+    name = re.match(r"\w*", key).group()
+    if name != key:
+        raise VarsError(
+            f"--vars gives a name starting '{name}' followed by more than a name: write a colon and a space "
+            f"between name and value, --vars '{{{name}: VALUE}}', or --vars {name}=VALUE"
+        )
 
 
 def check_value(var: Var, value: Any) -> Any:
