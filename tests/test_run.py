@@ -509,6 +509,14 @@ def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
     assert {c.name for c in tree.find_all(exp.Column)} == {"created_at", "date"}
 
 
+def columns_read(job) -> set[str]:
+    """The columns a BigQuery query job's SQL names."""
+    import sqlglot
+    from sqlglot import exp
+
+    return {c.name for c in sqlglot.parse_one(job.query, read="bigquery").find_all(exp.Column)}
+
+
 @pytest.mark.emulator
 def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
     from ecom.core.runs import RunRecord, append
@@ -518,6 +526,14 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
     try:
         target.write_raw(read_folder(FIXTURES / "attribution"))
         assert fresh.newest_rows(target, AFTER_EVENTS) == NEWEST_AT_AFTER_EVENTS
+        # `ecom freshness` bills one column a table: it reads the tables' schemas (metadata, free),
+        # not the source contract's value checks (keys, every timestamp, money), which a build runs
+        since = dt.datetime.now(UTC)
+        where = ["--dataset", "ecom_runs", "--raw-dataset", "raw_runs"]
+        result = runner.invoke(app, ["freshness", "--target", "bigquery", *where], env=bq_emulator.env())
+        assert result.exit_code == 2, result.output  # the fixture's data is years old
+        read = {c for job in target.client.list_jobs(min_creation_time=since) for c in columns_read(job)}
+        assert read == {"created_at", "date"}
         started = dt.datetime(2024, 4, 1, 6, tzinfo=UTC)
         for n, status in enumerate(("success", "stale")):
             record = RunRecord(f"run{n}", started + n * DAY, "bigquery test", status=status)
