@@ -510,15 +510,17 @@ def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
 
 
 def columns_read(job) -> set[str]:
-    """The columns a BigQuery query job's SQL names."""
+    """The columns a BigQuery job's SQL names (none for a load job)."""
     import sqlglot
     from sqlglot import exp
 
+    if getattr(job, "query", None) is None:
+        return set()
     return {c.name for c in sqlglot.parse_one(job.query, read="bigquery").find_all(exp.Column)}
 
 
 @pytest.mark.emulator
-def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
+def test_freshness_and_the_run_history_on_bigquery(bq_emulator, tmp_path):  # noqa: F811
     from ecom.core.runs import RunRecord, append
     from ecom.data.load import read_folder
 
@@ -526,14 +528,6 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
     try:
         target.write_raw(read_folder(FIXTURES / "attribution"))
         assert fresh.newest_rows(target, AFTER_EVENTS) == NEWEST_AT_AFTER_EVENTS
-        # `ecom freshness` bills one column a table: it reads the tables' schemas (metadata, free),
-        # not the source contract's value checks (keys, every timestamp, money), which a build runs
-        since = dt.datetime.now(UTC)
-        where = ["--dataset", "ecom_runs", "--raw-dataset", "raw_runs"]
-        result = runner.invoke(app, ["freshness", "--target", "bigquery", *where], env=bq_emulator.env())
-        assert result.exit_code == 2, result.output  # the fixture's data is years old
-        read = {c for job in target.client.list_jobs(min_creation_time=since) for c in columns_read(job)}
-        assert read == {"created_at", "date"}
         started = dt.datetime(2024, 4, 1, 6, tzinfo=UTC)
         for n, status in enumerate(("success", "stale")):
             record = RunRecord(f"run{n}", started + n * DAY, "bigquery test", status=status)
@@ -545,6 +539,16 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
             ("run0", "success", {"visitor_salt": "set"}),
         ]
         assert runs[1]["ended_at"] == dt.datetime(2024, 4, 1, 7, tzinfo=UTC)
+        # `ecom freshness` and a stale `ecom run` bill one column a table: they read the tables'
+        # schemas (metadata, free), not the source contract's value checks (keys, every timestamp,
+        # money), which only a build needs
+        where = ["--target", "bigquery", "--dataset", "ecom_runs", "--raw-dataset", "raw_runs"]
+        for command in (["freshness"], ["run", "--publish", str(tmp_path / "site")]):
+            since = dt.datetime.now(UTC)
+            result = runner.invoke(app, [*command, *where], env=bq_emulator.env())
+            assert result.exit_code == 2, result.output  # the fixture's data is years old
+            jobs = target.client.list_jobs(min_creation_time=since)
+            assert {c for job in jobs for c in columns_read(job)} == {"created_at", "date"}, command
     finally:
         drop_datasets(target, "ecom_runs", "raw_runs")
         target.close()
