@@ -30,7 +30,12 @@ from ecom.core.runs import RUNS_TABLE, history
 from ecom.run import check_replaceable, publish
 from ecom.targets.base import InterruptedAfterCommit
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import assert_scenario_equals_duckdb, bq_emulator, drop_datasets  # noqa: F401 (fixture)
+from tests.bq_emulator import (  # noqa: F401 (fixture)
+    assert_scenario_equals_duckdb,
+    bq_emulator,
+    drop_datasets,
+    raw_columns_queried,
+)
 from tests.conftest import FIXTURES, scenario_vars
 from tests.services import free_port
 
@@ -509,16 +514,6 @@ def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
     assert {c.name for c in tree.find_all(exp.Column)} == {"created_at", "date"}
 
 
-def columns_read(job) -> set[str]:
-    """The columns a BigQuery job's SQL names (none for a load job)."""
-    import sqlglot
-    from sqlglot import exp
-
-    if getattr(job, "query", None) is None:
-        return set()
-    return {c.name for c in sqlglot.parse_one(job.query, read="bigquery").find_all(exp.Column)}
-
-
 @pytest.mark.emulator
 def test_freshness_and_the_run_history_on_bigquery(bq_emulator, tmp_path):  # noqa: F811
     from ecom.core.runs import RunRecord, append
@@ -547,8 +542,7 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator, tmp_path):  # no
             since = dt.datetime.now(UTC)
             result = runner.invoke(app, [*command, *where], env=bq_emulator.env())
             assert result.exit_code == 2, result.output  # the fixture's data is years old
-            jobs = target.client.list_jobs(min_creation_time=since)
-            assert {c for job in jobs for c in columns_read(job)} == {"created_at", "date"}, command
+            assert raw_columns_queried(target.client, since) == {"created_at", "date"}, command
     finally:
         drop_datasets(target, "ecom_runs", "raw_runs")
         target.close()
