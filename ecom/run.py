@@ -246,13 +246,16 @@ def _steps(
     check_replaceable(site)  # before anything is built: the folder is checked again when published
     # read first: a history changed by hand could not record the run, which stops before it starts
     outcome.history = recorded(target)
-    engine.validate_sources(target)
+    # the raw tables' shape (metadata) before freshness reads them; their values (a query reading
+    # every key, timestamp and amount) only once the morning will build, not on a stale one
+    engine.validate_sources(target, values=False)
     record.checked_at = fresh.now()
     outcome.checks = fresh.check(target, record.checked_at, limits)
     record.freshness = [c.as_dict() for c in outcome.checks]
     if fresh.worst(outcome.checks) == "error":
         record.status = "stale"
         return
+    engine.validate_sources(target)
     values = engine.target_vars(project, target, given)
     record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")

@@ -118,6 +118,18 @@ def drop_datasets(target: Any, *datasets: str) -> None:
         target.client.delete_dataset(f"{target.project}.{dataset}", delete_contents=True, not_found_ok=True)
 
 
+def raw_columns_queried(client: Any, since: dt.datetime) -> set[str]:
+    """The raw tables' columns named by the query jobs (dry runs aside) sent to the emulator since
+    `since`: what BigQuery bills them for reading, the raw tables being by far the largest."""
+    import sqlglot
+    from sqlglot import exp
+
+    raw = {c for schema in RAW_SCHEMAS.values() for c in schema.names}
+    jobs = client.list_jobs(min_creation_time=since)
+    queries = [job.query for job in jobs if getattr(job, "query", None) and not getattr(job, "dry_run", False)]
+    return raw & {c.name for sql in queries for c in sqlglot.parse_one(sql, read="bigquery").find_all(exp.Column)}
+
+
 # The models whose edge cases each fixture scenario holds (fixtures/README.md), with their ancestors:
 # what its emulator build selects. The emulator is a second translator of BigQuery SQL to DuckDB, and
 # its cost is per model, not per row: every model is built on it in full by tests/test_bigquery.py's

@@ -10,6 +10,7 @@ dialect cross-check cover those.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from tests.bq_emulator import (  # noqa: F401 (fixture)
     bq_emulator,
     clean_env,
     drop_datasets,
+    raw_columns_queried,
     tiny_raw,
 )
 from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, assert_same_rows, scenario_vars
@@ -520,8 +522,12 @@ def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, 
 def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, raw_data, tmp_path):  # noqa: F811
     env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw", COLUMNS="200")
     dry = ("build", "--target", "bigquery", "--dry-run", "--select", "staging", "--max-bytes-billed", "1GiB")
+    since = dt.datetime.now(dt.UTC)
     done = _cli(*dry, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    # billed: only as_of's default and bounds (orders.created_at, marketing_spend.date); the source
+    # contract's value checks (every key, timestamp and amount) are the build's
+    assert raw_columns_queried(bq.client, since) == {"created_at", "date"}
     assert "Dry run (nothing written; cap per query job: 1.0 GiB)" in done.stdout
     assert "of the cap" in done.stdout and "stg_orders" in done.stdout and "total" in done.stdout
     # the emulator estimates 0 (full, this build, share of the cap)

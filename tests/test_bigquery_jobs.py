@@ -207,6 +207,32 @@ def test_a_raw_tables_metadata_is_read_once_it_exists():
     assert asked == ["my-proj.ecom_raw.orders"] * 2
 
 
+@pytest.mark.parametrize(
+    ("table", "dataset", "setting"),
+    [
+        ("orders", "my-proj.ecom_raw", "set --raw-dataset / ECOM_BQ_RAW_DATASET"),
+        (
+            "marketing_spend",
+            "my-proj.ads",
+            "set ECOM_BQ_RAW_DATASET_MARKETING_SPEND or marketing_spend under [bigquery.sources] in ecom.toml",
+        ),
+    ],
+)
+def test_a_missing_raw_dataset_names_the_setting_that_chose_it(table, dataset, setting):
+    """A per-table dataset (ECOM_BQ_RAW_DATASET_<TABLE>) that does not exist is that setting's fault,
+    not --raw-dataset's: the message names the one to change."""
+
+    def missing(ref):
+        raise NotFound(ref)
+
+    target = _target(SimpleNamespace(get_table=missing, get_dataset=missing), sources={"marketing_spend": "ads"})
+    with pytest.raises(TargetError) as refused:
+        target.raw_schema(table)
+    assert str(refused.value).startswith(
+        f"raw dataset {dataset} not found (or not visible to these credentials): {setting}, or "
+    ), refused.value
+
+
 T = "`my-proj.ecom"
 DAILY = 'PARTITION BY `day` CLUSTER BY `c` OPTIONS(labels=[("ecom_model", "fact_x")])'
 MONTHLY = 'PARTITION BY DATE_TRUNC(`day`, MONTH) CLUSTER BY `c` OPTIONS(labels=[("ecom_model", "fact_x")])'

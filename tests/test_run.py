@@ -30,7 +30,12 @@ from ecom.core.runs import RUNS_TABLE, history
 from ecom.run import check_replaceable, publish
 from ecom.targets.base import InterruptedAfterCommit
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import assert_scenario_equals_duckdb, bq_emulator, drop_datasets  # noqa: F401 (fixture)
+from tests.bq_emulator import (  # noqa: F401 (fixture)
+    assert_scenario_equals_duckdb,
+    bq_emulator,
+    drop_datasets,
+    raw_columns_queried,
+)
 from tests.conftest import FIXTURES, scenario_vars
 from tests.services import free_port
 
@@ -510,7 +515,7 @@ def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
 
 
 @pytest.mark.emulator
-def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
+def test_freshness_and_the_run_history_on_bigquery(bq_emulator, tmp_path):  # noqa: F811
     from ecom.core.runs import RunRecord, append
     from ecom.data.load import read_folder
 
@@ -529,6 +534,15 @@ def test_freshness_and_the_run_history_on_bigquery(bq_emulator):  # noqa: F811
             ("run0", "success", {"visitor_salt": "set"}),
         ]
         assert runs[1]["ended_at"] == dt.datetime(2024, 4, 1, 7, tzinfo=UTC)
+        # `ecom freshness` and a stale `ecom run` bill one column a table: they read the tables'
+        # schemas (metadata, free), not the source contract's value checks (keys, every timestamp,
+        # money), which only a build needs
+        where = ["--target", "bigquery", "--dataset", "ecom_runs", "--raw-dataset", "raw_runs"]
+        for command in (["freshness"], ["run", "--publish", str(tmp_path / "site")]):
+            since = dt.datetime.now(UTC)
+            result = runner.invoke(app, [*command, *where], env=bq_emulator.env())
+            assert result.exit_code == 2, result.output  # the fixture's data is years old
+            assert raw_columns_queried(target.client, since) == {"created_at", "date"}, command
     finally:
         drop_datasets(target, "ecom_runs", "raw_runs")
         target.close()

@@ -32,6 +32,7 @@ from ecom.targets.bigquery.auth import default_credentials
 from ecom.targets.bigquery.config import (
     NO_DATASET,
     SETTINGS,
+    SOURCE_ENV_PREFIX,
     BigQueryConfig,
     check_identifier,
     format_bytes,
@@ -309,10 +310,15 @@ class BigQueryTarget(Target):
         found = self._raw_table(table)
         if found is None:
             if not self._dataset_exists(loc):
+                # the setting that chose this dataset: the table's own, else the raw dataset's
+                setting = (
+                    f"{SOURCE_ENV_PREFIX}{table.upper()} or {table} under [bigquery.sources] in ecom.toml"
+                    if table in self.sources
+                    else "--raw-dataset / ECOM_BQ_RAW_DATASET"
+                )
                 raise TargetError(
                     f"raw dataset {loc.catalog}.{loc.database} not found (or not visible to these "
-                    "credentials): set --raw-dataset / ECOM_BQ_RAW_DATASET, or upload raw data with "
-                    "`ecom load FOLDER --target bigquery`"
+                    f"credentials): set {setting}, or upload raw data with `ecom load FOLDER --target bigquery`"
                 )
             return None
         return BigQuerySchema.to_ibis(found.schema)
