@@ -519,3 +519,18 @@ def test_a_bad_threads_value_is_one_line_through_the_cli(tmp_path, value):
     assert done.stderr == (
         f"error: --threads is {value!r}, not a number of models to build at once: write a whole number from 1 to 64\n"
     )
+
+
+def test_an_unreachable_endpoint_reached_through_grpc_says_so():
+    """The Storage Read API (gRPC) unreachable was "BigQuery error: failed to connect to all
+    addresses ...", which did not say the service could not be reached."""
+    from google.api_core import exceptions as gexc
+
+    from ecom.targets.bigquery.errors import readable_errors
+
+    with pytest.raises(TargetError) as e, readable_errors("reading fact_daily_pnl"):
+        raise gexc.ServiceUnavailable("failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1")
+    assert str(e.value) == (
+        "cannot reach BigQuery while reading fact_daily_pnl: failed to connect to all addresses; last error: "
+        "UNKNOWN: ipv4:127.0.0.1:1; check the network and the endpoint settings"
+    )

@@ -39,6 +39,8 @@ def describe_error(error: BaseException, action: str | None = None) -> str | Non
         return f"permission denied{during}: {message_of(error)}"
     if isinstance(error, gexc.NotFound):
         return f"not found{during}: {message_of(error)}"
+    if isinstance(error, gexc.ServiceUnavailable):  # gRPC's UNAVAILABLE: the Storage Read API's endpoint
+        return f"cannot reach BigQuery{during}: {message_of(error)}; check the network and the endpoint settings"
     if isinstance(error, gexc.GoogleAPICallError):
         return f"BigQuery error{during}: {message_of(error)}"
     if isinstance(error, gexc.RetryError):  # gave up retrying a connection error
