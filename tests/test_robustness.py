@@ -893,3 +893,15 @@ def test_a_recorded_variable_refused_now_is_named_as_the_record_not_as_vars(copy
     assert assert_refused(copy, "test") == expected
     code, stderr = cli("build", "--vars", AS_OF, "--path", str(copy))  # the way out the message gives
     assert code == 0, stderr
+
+
+def test_a_partial_build_checks_the_values_of_the_raw_tables_it_reads_only(copy):
+    """`ecom build --select fact_daily_pnl` reads no raw table, but checked the values of all eight
+    (on BigQuery a query reading every key, timestamp and amount of the raw data, events included)."""
+    with duckdb.connect(str(copy)) as con:  # a repeated product id: a problem of raw.products' values
+        con.execute("INSERT INTO raw.products SELECT * FROM raw.products ORDER BY id LIMIT 1")
+    code, stderr = cli("build", "--select", "fact_daily_pnl", "--vars", AS_OF, "--path", str(copy))
+    assert code == 0, stderr
+    code, stderr = cli("build", "--select", "stg_products", "--vars", AS_OF, "--path", str(copy))
+    assert code == 1
+    assert "  - products.id: expected a unique key, found 1 row repeating another row's key\n" in stderr
