@@ -608,11 +608,7 @@ def test(
         selected = proj.select(select, exclude)
         tgt = open_target(target, read_only=True)
         values = engine.built_vars(proj, tgt, parse_vars(vars or []))
-        missing = [m for m in selected if not tgt.exists(m)]
-        if missing:
-            raise engine.BuildError(
-                f"not built on {engine.describe(tgt)}: {', '.join(missing)}; run `ecom build` first"
-            )
+        _refuse_unbuilt(tgt, selected, "models it tests")
         # a view reads its raw tables when tested: one gone is the contract's line, not an error per
         # test; the views are those the tests read (relationships name their parent models)
         read = set(selected) | {p.split(".")[0] for m in selected for p in proj.models[m].relationships.values()}
@@ -672,6 +668,14 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+def _refuse_unbuilt(tgt: Target, models: list[str], what: str) -> None:
+    """Name the models not built yet; when none is (a new database), say so rather than list them all."""
+    missing = [m for m in models if not tgt.exists(m)]
+    if missing:
+        which = f"none of the {len(models)} {what}" if len(missing) == len(models) > 1 else ", ".join(missing)
+        raise engine.BuildError(f"not built on {engine.describe(tgt)}: {which}; run `ecom build` first")
+
+
 def _file_named(text: str) -> Path:
     """An --out file as typed: a Path drops the slash of `--out site/`, which wrote a file named site."""
     if text.endswith(("/", os.sep)):
@@ -693,12 +697,7 @@ def report(
         path = _file_named(output)
         proj = Project.load()
         tgt = open_target(target, read_only=True)
-        marts = dict.fromkeys(m for e in proj.exposures.values() for m in e.reads)
-        missing = [m for m in marts if not tgt.exists(m)]
-        if missing:
-            raise engine.BuildError(
-                f"not built on {engine.describe(tgt)}: {', '.join(missing)}; run `ecom build` first"
-            )
+        _refuse_unbuilt(tgt, list(dict.fromkeys(m for e in proj.exposures.values() for m in e.reads)), "marts it reads")
         with err.status("querying the marts and writing the report"):
             values = engine.built_vars(proj, tgt, {})
             try:

@@ -405,6 +405,9 @@ def db(tmp_path):
         (["build", "--vars", "session_timeout_minutes=soon"], "session_timeout_minutes must be a whole number"),
         (["build", "--vars", "colour=blue"], "unknown variable colour"),
         (["test", "--select", "fact_session_metrics"], "not built on duckdb main in {db}: fact_session_metrics"),
+        # a new database: not its 25 names on one line
+        (["test"], "not built on duckdb main in {db}: none of the 25 models it tests; run `ecom build` first"),
+        (["report"], "not built on duckdb main in {db}: none of the 10 marts it reads; run `ecom build` first"),
         # int_orders' first upstream (its parameters' order) is stg_orders; nothing is built yet
         (
             ["build", "--select", "int_orders"],
