@@ -308,6 +308,7 @@ def test_cli_report_writes_the_dashboard(tmp_path):
 
 
 def test_cli_report_names_missing_marts(tmp_path):
+    import duckdb
     from typer.testing import CliRunner
 
     from ecom.cli import app
@@ -317,7 +318,19 @@ def test_cli_report_names_missing_marts(tmp_path):
     DuckDBTarget(db).close()
     result = CliRunner().invoke(app, ["report", "--path", str(db), "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 1
-    assert "fact_daily_pnl" in result.output and "ecom build" in result.output
+    assert "none of the 10 marts it reads; run `ecom build` first" in result.output
+    # all but one there: that one is named
+    others = (
+        "fact_campaign_performance fact_attribution_models fact_funnel_daily dim_customers dim_customer_segments "
+        "fact_cohort_retention fact_channel_economics fact_inventory_forecast fact_product_performance"
+    )
+    partial = tmp_path / "partial.duckdb"  # another file: the command's connection to db stays in its cache
+    with duckdb.connect(str(partial)) as con:
+        for mart in others.split():
+            con.execute(f"CREATE TABLE main.{mart} (x INT)")
+    result = CliRunner().invoke(app, ["report", "--path", str(partial), "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 1
+    assert ": fact_daily_pnl; run `ecom build` first" in " ".join(result.output.split())
     assert "Traceback" not in result.output
     assert not (tmp_path / "r.html").exists()
 
