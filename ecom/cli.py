@@ -459,6 +459,8 @@ def build(
         if dry_run:
             _dry_run(proj, tgt, selected, values, full_refresh)
             return
+        for line in engine.far_past_the_data(proj, tgt, given, values):
+            err.print(Text.assemble(("warning:", "yellow"), f" {line}"), soft_wrap=True)
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {counted(len(selected), 'model')} on {engine.describe(tgt)} with {shown}", highlight=False)
         if profile:

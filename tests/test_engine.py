@@ -397,6 +397,20 @@ def db(tmp_path):
     return path
 
 
+def test_an_as_of_far_past_the_latest_order_is_warned_of(db):
+    """`--vars as_of=2062-...` for 2026 built marts of zeros without a word. The only order is of
+    2024-03-01: 31 days after it is quiet, 32 days after it is a warning; both build."""
+    for as_of, warned in (("2024-04-01", False), ("2024-04-02", True)):
+        result = runner.invoke(app, ["build", "--select", "stg_orders", "--vars", f"as_of={as_of}", "--path", str(db)])
+        assert result.exit_code == 0, result.output
+        line = (
+            f"warning: as_of={as_of} is 32 days after its default on this data, 2024-03-01 (the build's today; "
+            "defaults to the latest order date): the trailing windows before it hold no data; check the date"
+        )
+        assert (line in " ".join(result.stderr.split())) is warned, result.stderr
+        assert ("warning:" in result.stderr) is warned
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -25,6 +25,7 @@ from ecom.core.internal import InternalTableError, read_rows
 from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
+from ecom.core.text import counted
 from ecom.core.vars import VarsError, check_value, printable, resolve_vars
 from ecom.targets.base import Location, Target, TargetError, first_line
 from ecom.targets.options import ChosenTarget
@@ -90,6 +91,11 @@ def target_vars(
     project: Project, target: Target, given: Mapping[str, Any], *, check_bounds: bool = True
 ) -> dict[str, Any]:
     """Every variable's value on the target's raw data, defaults and bounds computed once."""
+    return resolve_vars(project.vars, given, _on_raw_data(target), check_bounds=check_bounds)
+
+
+def _on_raw_data(target: Target) -> Callable[[Callable[..., Any]], Any]:
+    """A function computing a variable's default or bounds (a function of raw tables) on the target."""
     tables: dict[str, ir.Table] = {}  # the raw tables, looked up for the first default or bound that reads them
 
     def compute(default: Callable[..., Any]) -> Any:
@@ -102,7 +108,26 @@ def target_vars(
         result = call(default, tables, {}).to_pyarrow()
         return result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
 
-    return resolve_vars(project.vars, given, compute, check_bounds=check_bounds)
+    return compute
+
+
+def far_past_the_data(
+    project: Project, target: Target, given: Mapping[str, Any], values: Mapping[str, Any], days: int = 31
+) -> list[str]:
+    """A line for each date variable given more than `days` after its default on this data
+    (as_of after the latest order): a typo in a year (2062 for 2026) built marts of zeros without
+    a word. Within the data's bounds it is a valid value, so a warning, not a refusal; one query."""
+    compute, lines = _on_raw_data(target), []
+    for name in data_derived(project):
+        var = project.vars[name]
+        if name in given and var.type is dt.date:
+            default = compute(var.default)
+            if default is not None and (values[name] - default).days > days:
+                lines.append(
+                    f"{name}={values[name]} is {counted((values[name] - default).days, 'day')} after its default on "
+                    f"this data, {default} ({var.doc}): the trailing windows before it hold no data; check the date"
+                )
+    return lines
 
 
 def build_vars(project: Project, target: Target, selected: list[str], given: Mapping[str, Any]) -> dict[str, Any]:
