@@ -454,7 +454,7 @@ def build(
         # `--select fact_daily_pnl` reads none; a dry run bills none, the build checks them
         engine.validate_sources(tgt, values=False)
         if not dry_run:
-            engine.validate_sources(tgt, [t for t in RAW_SCHEMAS if any(t in proj.sources_of(n) for n in selected)])
+            engine.validate_values(tgt, [t for t in RAW_SCHEMAS if any(t in proj.sources_of(n) for n in selected)])
         values = engine.build_vars(proj, tgt, selected, given)
         if dry_run:
             _dry_run(proj, tgt, selected, values, full_refresh)

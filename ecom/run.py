@@ -255,7 +255,7 @@ def _steps(
     if fresh.worst(outcome.checks) == "error":
         record.status = "stale"
         return
-    engine.validate_sources(target)
+    engine.validate_values(target)
     values = engine.target_vars(project, target, given)
     record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")

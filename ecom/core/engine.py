@@ -44,6 +44,9 @@ REWRITE = "run `ecom build` (every model) to write it anew"
 UNFINISHED = "_unfinished_build"  # a row of VARS_TABLE while a build without a transaction runs: its start
 
 
+ADVICE = "Fix the export (or load it again with `ecom load`); no model was run."
+
+
 class BuildError(Exception):
     """A model could not be built; the message names it and the cause."""
 
@@ -71,14 +74,22 @@ def validate_sources(
     target: Target,
     tables: Iterable[str] = RAW_SCHEMAS,
     values: bool = True,
-    advice: str = "Fix the export (or load it again with `ecom load`); no model was run.",
+    advice: str = ADVICE,
 ) -> None:
     """Stop before any model when a raw table's shape (or, with `values`, its values) breaks the
     source contract; the message ends with `advice`."""
     tables = list(tables)
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
-    if not problems and values:
-        problems = value_problems({t: conform(t, target.source(t)) for t in tables})
+    if problems:
+        raise SourceContractError(format_problems(problems, describe(target, raw=True), advice))
+    if values:
+        validate_values(target, tables, advice)
+
+
+def validate_values(target: Target, tables: Iterable[str] = RAW_SCHEMAS, advice: str = ADVICE) -> None:
+    """Stop when the values of raw tables whose shape was checked break the source contract: one
+    query over every key, timestamp and amount of them (a billed scan on BigQuery)."""
+    problems = value_problems({t: conform(t, target.source(t)) for t in tables})
     if problems:
         raise SourceContractError(format_problems(problems, describe(target, raw=True), advice))
 
@@ -122,10 +133,11 @@ def far_past_the_data(
         var = project.vars[name]
         if name in given and var.type is dt.date:
             default = compute(var.default)
-            if default is not None and (values[name] - default).days > days:
+            after = None if default is None else (values[name] - default).days
+            if after is not None and after > days:
                 lines.append(
-                    f"{name}={values[name]} is {counted((values[name] - default).days, 'day')} after its default on "
-                    f"this data, {default} ({var.doc}): the trailing windows before it hold no data; check the date"
+                    f"{name}={values[name]} is {counted(after, 'day')} after its default on this data, {default} "
+                    f"({var.doc}): the trailing windows before it hold no data; check the date"
                 )
     return lines
 

@@ -992,24 +992,25 @@ def _refuse_replacing_other_data(target: DuckDBTarget) -> None:
     found = target.raw_descriptions()
     others = [name for name in RAW_SCHEMAS if name in found and not (found[name] or "").startswith(GENERATED)]
     if others:
-        which = f"raw {', '.join(others)} in {target.path} carr{'ies' if len(others) == 1 else 'y'}"
-        raise GenerateError(
-            f"{which} no mark of ecom generate (loaded with `ecom load`, calibrated by `ecom spend`, or generated "
-            "before ecom marked its tables): generating would replace it all; pass --replace if that is meant, or "
-            "give another --path"
-        )
+        origins = "loaded with `ecom load`, calibrated by `ecom spend`, or generated before ecom marked its tables"
+        raise _unmarked(f"raw {', '.join(others)} in {target.path}", len(others), origins, "it all", "another --path")
 
 
 def _refuse_replacing_other_files(folder: pathlib.Path) -> None:
     others = [f"{t}.parquet" for t in RAW_SCHEMAS if (folder / f"{t}.parquet").is_file()]
     others = [name for name in others if not _generated_file(folder / name)]
     if others:
-        which = f"--parquet {folder}: {', '.join(others)} carr{'ies' if len(others) == 1 else 'y'}"
-        raise GenerateError(
-            f"{which} no mark of ecom generate (an export, or generated before ecom marked its files): generating "
-            f"would replace {'it' if len(others) == 1 else 'them'}; pass --replace if that is meant, or give "
-            "another folder"
-        )
+        origins = "an export, or generated before ecom marked its files"
+        what = "it" if len(others) == 1 else "them"
+        raise _unmarked(f"--parquet {folder}: {', '.join(others)}", len(others), origins, what, "another folder")
+
+
+def _unmarked(subject: str, n: int, origins: str, replaced: str, elsewhere: str) -> GenerateError:
+    """The refusal to replace `n` tables or files that carry no mark of ecom generate."""
+    return GenerateError(
+        f"{subject} carr{'ies' if n == 1 else 'y'} no mark of ecom generate ({origins}): generating would replace "
+        f"{replaced}; pass --replace if that is meant, or give {elsewhere}"
+    )
 
 
 def _generated_file(path: pathlib.Path) -> bool:
