@@ -84,6 +84,19 @@ def test_a_tables_section_wins_over_the_sections_keys_over_the_defaults():
             {"freshness": {"error_after": "99999999999 days"}},
             "freshness.error_after = '99999999999 days' is longer than any age: write \"none\" for no threshold",
         ),
+        # a section-wide warning longer than events' and orders' default error: the warning never shows
+        (
+            {"freshness": {"warn_after": "5 days"}},
+            'ecom.toml: freshness.orders: error_after "3 days" (the default) is shorter than warn_after "5 days" '
+            '(freshness.warn_after); freshness.events: error_after "3 days" (the default) is shorter than '
+            'warn_after "5 days" (freshness.warn_after), so the warning would never show: '
+            'set error_after at least as long, or "none"',
+        ),
+        (
+            {"freshness": {"users": {"warn_after": "36 hours", "error_after": "90 minutes"}}},
+            'ecom.toml: freshness.users: error_after "90 minutes" (freshness.users.error_after) is shorter than '
+            'warn_after "36 hours" (freshness.users.warn_after), so',
+        ),
     ],
 )
 def test_bad_thresholds_say_what_to_write(config, message):

@@ -13,9 +13,9 @@ a table's own section wins over the section's keys, which win over the defaults:
     warn_after = "12 hours"
     error_after = "none"        # no error threshold for events
 
-A threshold is "<n> minutes|hours|days" or "none". A table is `warn` (or `error`) when its newest row
-is strictly older than warn_after (error_after); a table with no row at or before the clock (empty,
-or every row dated later) is older than any threshold.
+A threshold is "<n> minutes|hours|days" or "none"; a table's error_after is at least its warn_after.
+A table is `warn` (or `error`) when its newest row is strictly older than warn_after (error_after); a
+table with no row at or before the clock (empty, or every row dated later) is older than any threshold.
 
 The newest row is the newest at or before the clock: thelook's generator writes events and items
 days ahead of its run, and rows dated in the future would keep a table "fresh" for days after its
@@ -105,18 +105,43 @@ def thresholds(config: Any, where: str = "ecom.toml") -> dict[str, dict[str, dt.
             f"{where}: unknown freshness setting(s) {', '.join(unknown)}; "
             f"known: {', '.join(KEYS)} and the tables {', '.join(LOADED_AT)}"
         )
-    result = {}
+    result, unreachable = {}, []
     for table in LOADED_AT:
         own = section.get(table, {})
         if not isinstance(own, dict) or set(own) - set(KEYS):
             raise FreshnessError(f"{where}: freshness.{table} may set only {' and '.join(KEYS)}")
         result[table] = dict.fromkeys(KEYS) | DEFAULTS.get(table, {})
+        origin = dict.fromkeys(KEYS, "the default")
         for key in KEYS:
             if key in own:
-                result[table][key] = parse_duration(own[key], f"freshness.{table}.{key}")
+                origin[key] = f"freshness.{table}.{key}"
+                result[table][key] = parse_duration(own[key], origin[key])
             elif key in section:
-                result[table][key] = parse_duration(section[key], f"freshness.{key}")
+                origin[key] = f"freshness.{key}"
+                result[table][key] = parse_duration(section[key], origin[key])
+        warn_after, error_after = result[table]["warn_after"], result[table]["error_after"]
+        # an error threshold below the warning one makes the warning unreachable: most often a
+        # section-wide warn_after longer than a table's default error_after, which the user never wrote
+        if warn_after is not None and error_after is not None and error_after < warn_after:
+            unreachable.append(
+                f"freshness.{table}: error_after {_say(error_after)} ({origin['error_after']}) is shorter than "
+                f"warn_after {_say(warn_after)} ({origin['warn_after']})"
+            )
+    if unreachable:
+        raise FreshnessError(
+            f"{where}: {'; '.join(unreachable)}, so the warning would never show: "
+            'set error_after at least as long, or "none"'
+        )
     return result
+
+
+def _say(duration: dt.timedelta) -> str:
+    """A threshold as it is written in ecom.toml."""
+    minutes = int(duration.total_seconds()) // 60
+    for unit, size in (("days", 1440), ("hours", 60)):
+        if minutes % size == 0:
+            return f'"{minutes // size} {unit}"'
+    return f'"{minutes} minutes"'
 
 
 def configured_thresholds(folder: Path | None = None) -> dict[str, dict[str, dt.timedelta | None]]:
