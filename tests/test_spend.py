@@ -12,13 +12,16 @@ import hashlib
 import os
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from ecom.core import engine
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data import calibration
 from ecom.data.load import read_folder
@@ -134,6 +137,27 @@ def test_nothing_to_follow_is_one_line_and_writes_nothing(tmp_path, events, mess
     assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert _spend_hash(tmp_path / "ecom.duckdb") == before
+    # the way out it names (an export with no paid sessions, where the build asks for `ecom spend`):
+    # a marketing_spend.csv of its header alone loads an empty table the source contract accepts
+    assert done.stderr.rstrip().endswith(
+        "or load a marketing_spend of your own (a marketing_spend.csv of its header alone is none)"
+    )
+    folder = tmp_path / "export"  # the export the database was loaded from, marketing_spend added
+    folder.mkdir()
+    for table, rows in {**tiny_raw(), "events": _events(events)}.items():
+        if table != "marketing_spend":
+            pq.write_table(rows, folder / f"{table}.parquet")
+    (folder / "marketing_spend.csv").write_text(",".join(RAW_SCHEMAS["marketing_spend"].names) + "\n")
+    # --allow-empty: this database's marketing_spend has rows, which the empty file replaces
+    loaded = _cli("load", str(folder), "--allow-empty", cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    con = duckdb.connect(str(tmp_path / "ecom.duckdb"), read_only=True)
+    try:
+        assert con.sql("select count(*) from raw.marketing_spend").fetchone() == (0,)
+    finally:
+        con.close()
+    with closing(DuckDBTarget(tmp_path / "ecom.duckdb")) as target:
+        engine.validate_sources(target)  # the build's check: no "expected a table, found none"
 
 
 def test_events_without_a_contract_column_say_that_spend_was_not_written(tmp_path):

@@ -38,10 +38,13 @@ def from_events(target: Target, seed: int) -> pa.Table:
     loc = target.raw_location("events")
     where = ".".join(x for x in (loc.catalog, loc.database, "events") if x)
     counts = session_counts(target).to_pydict()
+    # Without events to follow, the build still needs a marketing_spend: a file of its header alone
+    # is an empty one, the way out for an export with no events (or no paid traffic) yet.
+    own = "; or load a marketing_spend of your own (a marketing_spend.csv of its header alone is none)"
     if not counts["date"] or counts["date"][0] is None:
         raise TargetError(
             f"no events in {where}: "
-            "marketing_spend follows the sessions of the raw events; load them first (`ecom load`)"
+            f"marketing_spend follows the sessions of the raw events; load them first (`ecom load`){own}"
         )
     first, last = counts["date"][0], counts["date"][-1]
     sessions = np.zeros(((last - first).days + 1, len(calibration.PLATFORMS)), np.int64)
@@ -51,7 +54,7 @@ def from_events(target: Target, seed: int) -> pa.Table:
     if not sessions.any():
         raise TargetError(
             f"the events in {where} have no session from the traffic sources "
-            f"{', '.join(calibration.SOURCES)}: marketing_spend follows those sessions (events.traffic_source)"
+            f"{', '.join(calibration.SOURCES)}: marketing_spend follows those sessions (events.traffic_source){own}"
         )
     spend = calibration.marketing_spend(sessions, first, seed)
     days = pa.array(sorted(set(counts["date"])), pa.date32())
