@@ -203,11 +203,11 @@ def run(
         # Ctrl-C during or after the build's commit: not "nothing was committed", and not only output
         # skipped, as a build's would be: the morning's tests and report are undone
         if record.models or isinstance(e, InterruptedAfterCommit):
-            raise InterruptedAfterCommit(_undone(site)) from None
+            raise InterruptedAfterCommit(_undone(record, site)) from None
         raise
     except Exception as e:
         if ctrl_c_pressed():  # what DuckDB made of a Ctrl-C ("Query interrupted"): not a failed run
-            raise (InterruptedAfterCommit(_undone(site)) if record.models else KeyboardInterrupt) from None
+            raise (InterruptedAfterCommit(_undone(record, site)) if record.models else KeyboardInterrupt) from None
         record.status, record.message = "error", first_line(e)
         # the history may be unreachable too: the first error is the one to show
         with contextlib.suppress(Exception):
@@ -217,11 +217,11 @@ def run(
     return outcome
 
 
-def _undone(site: Path) -> str:
-    return (
-        f"the run did not finish (its data tests, the publishing to {site}, its record in `ecom runs`): "
-        "run `ecom run` again"
-    )
+def _undone(record: RunRecord, site: Path) -> str:
+    """What a run stopped after its build's commit left undone: the steps it had not finished."""
+    steps = [] if record.tests else ["its data tests"]
+    steps += [] if record.published else [f"the publishing to {site}"]
+    return f"the run did not finish ({', '.join([*steps, 'its record in `ecom runs`'])}): run `ecom run` again"
 
 
 def _finish(target: Target, outcome: Outcome, notify_url: str | None) -> None:

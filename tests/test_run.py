@@ -624,8 +624,9 @@ def test_ecom_run_on_bigquery(project, bq_emulator, tmp_path, monkeypatch):  # n
     target.close()
 
 
-@pytest.mark.parametrize("during", ["the data tests", "the build's commit"])
+@pytest.mark.parametrize("during", ["the data tests", "the build's commit", "the publishing"])
 def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch, during):
+    from ecom import run as morning
     from ecom.core import engine
 
     monkeypatch.chdir(tmp_path)
@@ -641,13 +642,18 @@ def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch, d
 
     if during == "the data tests":
         monkeypatch.setattr(engine, "run_tests", interrupted)
+    elif during == "the publishing":
+        monkeypatch.setattr(morning, "publish", interrupted)
     else:
         monkeypatch.setattr(engine, "build", commit_interrupted)
     result = ecom(tmp_path, "run", "--publish", str(tmp_path / "site"))
-    # it said "the rest of the output was skipped", as if only printing had been left undone
+    # it said "the rest of the output was skipped", as if only printing had been left undone; and
+    # it named the data tests after they had run
+    undone = f"the publishing to {tmp_path / 'site'}, its record in `ecom runs`"
+    undone = undone if during == "the publishing" else f"its data tests, {undone}"
     assert result.exit_code == 130 and result.stderr.splitlines() == [
-        "interrupted after the commit completed: the new data is saved; the run did not finish (its data tests, "
-        f"the publishing to {tmp_path / 'site'}, its record in `ecom runs`): run `ecom run` again"
+        f"interrupted after the commit completed: the new data is saved; the run did not finish ({undone}): "
+        "run `ecom run` again"
     ], result.output
     assert not (tmp_path / "site").exists()
     target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
