@@ -455,12 +455,14 @@ def build(
         engine.validate_sources(tgt, values=False)
         if not dry_run:
             engine.validate_values(tgt, [t for t in RAW_SCHEMAS if any(t in proj.sources_of(n) for n in selected)])
-        record = engine.LastBuild(tgt)  # read once for the command: each read is a billed query on BigQuery
-        values = engine.build_vars(proj, tgt, selected, given, record)
+        # each read once for the command (a billed query each on BigQuery): the record of the last
+        # build, and the variables' defaults and bounds (the far-past warning's too)
+        record, compute = engine.LastBuild(tgt), engine.on_raw_data(tgt)
+        values = engine.build_vars(proj, tgt, selected, given, record, compute)
         if dry_run:
             _dry_run(proj, tgt, selected, values, full_refresh, record)
             return
-        for line in engine.far_past_the_data(proj, tgt, given, values):
+        for line in engine.far_past_the_data(proj, given, values, compute):
             err.print(Text.assemble(("warning:", "yellow"), f" {line}"), soft_wrap=True)
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {counted(len(selected), 'model')} on {engine.describe(tgt)} with {shown}", highlight=False)

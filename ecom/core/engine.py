@@ -141,18 +141,30 @@ def describe(target: Target, raw: bool = False) -> str:
     return target.place(target.raw if raw else target.models)
 
 
+Compute = Callable[[Callable[..., Any]], Any]  # a variable's default or bounds (a function of raw tables) -> value
+
+
 def target_vars(
-    project: Project, target: Target, given: Mapping[str, Any], *, check_bounds: bool = True
+    project: Project,
+    target: Target,
+    given: Mapping[str, Any],
+    *,
+    check_bounds: bool = True,
+    compute: Compute | None = None,
 ) -> dict[str, Any]:
-    """Every variable's value on the target's raw data, defaults and bounds computed once."""
-    return resolve_vars(project.vars, given, _on_raw_data(target), check_bounds=check_bounds)
+    """Every variable's value on the target's raw data, defaults and bounds computed once each: by
+    `compute` when given (a command asking more of the raw data passes its own on_raw_data)."""
+    return resolve_vars(project.vars, given, compute or on_raw_data(target), check_bounds=check_bounds)
 
 
-def _on_raw_data(target: Target) -> Callable[[Callable[..., Any]], Any]:
-    """A function computing a variable's default or bounds (a function of raw tables) on the target."""
+def on_raw_data(target: Target) -> Compute:
+    """A function computing a variable's default or bounds on the target's raw data, each once."""
     tables: dict[str, ir.Table] = {}  # the raw tables, looked up for the first default or bound that reads them
+    results: dict[Callable[..., Any], Any] = {}
 
     def compute(default: Callable[..., Any]) -> Any:
+        if default in results:
+            return results[default]
         if not tables:
             # A missing raw table or column is the source contract's one-line list (compile, test and
             # docs read the raw data only here), not ibis's error.
@@ -160,22 +172,26 @@ def _on_raw_data(target: Target) -> Callable[[Callable[..., Any]], Any]:
             tables.update({s: conform(s, target.source(s)) for s in RAW_SCHEMAS})
         # Through Arrow, a NULL (no orders) is None rather than pandas' NaT: "no default".
         result = call(default, tables, {}).to_pyarrow()
-        return result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
+        results[default] = result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
+        return results[default]
 
     return compute
 
 
 def far_past_the_data(
-    project: Project, target: Target, given: Mapping[str, Any], values: Mapping[str, Any], days: int = 31
+    project: Project, given: Mapping[str, Any], values: Mapping[str, Any], compute: Compute, days: int = 31
 ) -> list[str]:
     """A line for each date variable given more than `days` after its default on this data
     (as_of after the latest order): a typo in a year (2062 for 2026) built marts of zeros without
-    a word. Within the data's bounds it is a valid value, so a warning, not a refusal; one query."""
-    compute, lines = _on_raw_data(target), []
+    a word. Within the data's bounds it is a valid value, so a warning, not a refusal. `compute` is
+    the one that resolved `values`: bounds that give the default too (as_of's) were computed
+    then, and this costs no query."""
+    lines = []
     for name in data_derived(project):
         var = project.vars[name]
         if name in given and var.type is dt.date:
-            default = compute(var.default)
+            bounds = (compute(var.bounds) or {}) if var.bounds else {}
+            default = bounds["default"] if "default" in bounds else compute(var.default)
             after = None if default is None else (values[name] - default).days
             if after is not None and after > days:
                 lines.append(
@@ -186,14 +202,19 @@ def far_past_the_data(
 
 
 def build_vars(
-    project: Project, target: Target, selected: list[str], given: Mapping[str, Any], record: LastBuild | None = None
+    project: Project,
+    target: Target,
+    selected: list[str],
+    given: Mapping[str, Any],
+    record: LastBuild | None = None,
+    compute: Compute | None = None,
 ) -> dict[str, Any]:
     """The variables of a build of `selected`: target_vars, but a variable no selected model uses,
     neither given nor set in its environment variable, keeps the value the last build recorded.
     Its default would be recorded for the models that use it, which were built with that value:
     `ecom build --select fact_daily_pnl` after `--select fact_inventory_forecast --vars
     critical_days=10` was refused (_refuse_mixing_builds) for a variable it does not read."""
-    values = target_vars(project, target, given)
+    values = target_vars(project, target, given, compute=compute)
     used = {v for name in selected for v in project.vars_of(name)}
     kept = [
         v
