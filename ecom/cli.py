@@ -455,11 +455,14 @@ def build(
         engine.validate_sources(tgt, values=False)
         if not dry_run:
             engine.validate_values(tgt, [t for t in RAW_SCHEMAS if any(t in proj.sources_of(n) for n in selected)])
-        values = engine.build_vars(proj, tgt, selected, given)
+        # each read once for the command (a billed query each on BigQuery): the record of the last
+        # build, and the variables' defaults and bounds (the far-past warning's too)
+        record, compute = engine.LastBuild(tgt), engine.on_raw_data(tgt)
+        values = engine.build_vars(proj, tgt, selected, given, record, compute)
         if dry_run:
-            _dry_run(proj, tgt, selected, values, full_refresh)
+            _dry_run(proj, tgt, selected, values, full_refresh, record)
             return
-        for line in engine.far_past_the_data(proj, tgt, given, values):
+        for line in engine.far_past_the_data(proj, given, values, compute):
             err.print(Text.assemble(("warning:", "yellow"), f" {line}"), soft_wrap=True)
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {counted(len(selected), 'model')} on {engine.describe(tgt)} with {shown}", highlight=False)
@@ -472,12 +475,12 @@ def build(
             def done(result: engine.ModelResult) -> None:
                 bar.update(task, advance=1, description=f"built {result.name}")
 
-            results = engine.build(proj, tgt, selected, values, on_done=done, full_refresh=full_refresh)
+            results = engine.build(proj, tgt, selected, values, on_done=done, full_refresh=full_refresh, record=record)
         out.print(_profile_table(proj, tgt, results) if profile else _build_table(proj, results))
         for name, note in tgt.notes.items():
             err.print(f"{name}: {note}", highlight=False)
         summarized = time.perf_counter()
-        for title, rows in engine.summaries(proj, tgt, set(selected)):
+        for title, rows in engine.summaries(proj, tgt, set(selected), values):
             out.print(_rich_table(title, rows))
         if profile:
             out.print(
@@ -517,11 +520,13 @@ def _profile_table(proj: Project, tgt: Target, results: list[engine.ModelResult]
     return report
 
 
-def _dry_run(proj: Project, tgt: Target, selected: list[str], values: dict, full_refresh: bool) -> None:
+def _dry_run(
+    proj: Project, tgt: Target, selected: list[str], values: dict, full_refresh: bool, record: engine.LastBuild
+) -> None:
     # The queries the build would run; an upstream model not built yet is computed inline.
     from ecom.targets.bigquery.config import format_bytes
 
-    plan = engine.dry_run_plan(proj, tgt, selected, values)
+    plan = engine.dry_run_plan(proj, tgt, selected, values, record)
     incremental_plans = engine.incremental_plans(proj, tgt, selected, values, full_refresh)
     cap = tgt.max_bytes_billed
     title = f"Dry run (nothing written; cap per query job: {format_bytes(cap) if cap else 'none'})"
@@ -746,9 +751,13 @@ def docs(
                 raise engine.without_target(proj, given, e) from None
             err.print(f"No build read ({e}): the catalog has no row counts.", highlight=False, soft_wrap=True)
             tgt = None
-        values = engine.built_vars(proj, tgt, given) if tgt else engine.resolve_vars(proj.vars, given, lambda _: None)
+        record = engine.LastBuild(tgt) if tgt else None  # read once: built_vars, then the catalog
+        if tgt:
+            values = engine.built_vars(proj, tgt, given, record)
+        else:
+            values = engine.resolve_vars(proj.vars, given, lambda _: None)
         with err.status("compiling every model for DuckDB and BigQuery"):
-            data = catalog.catalog(proj, values, catalog.bigquery_locations(tgt, target), tgt)
+            data = catalog.catalog(proj, values, catalog.bigquery_locations(tgt, target), tgt, record)
         written = catalog.write_catalog(data, path or Path(f"target/catalog.{fmt}"), fmt)
         out.print(f"Wrote {written} ({len(data['models'])} models)", highlight=False)
 

@@ -62,15 +62,20 @@ SITE_FILES = ("index.html", "docs.html")  # what a run publishes, and all a fold
 
 
 def write_site(
-    project: Project, target: Target, values: Mapping[str, Any], folder: Path, bigquery_at: BigQueryAt
+    project: Project,
+    target: Target,
+    values: Mapping[str, Any],
+    folder: Path,
+    bigquery_at: BigQueryAt,
+    record: engine.LastBuild | None = None,
 ) -> None:
     """Everything published, as `ecom report` and `ecom docs` write it: the report as index.html,
-    the catalog as docs.html beside it."""
+    the catalog as docs.html beside it (its last build from `record`, the run's)."""
     try:
         dashboard.write_report(project, target.table, values, folder / SITE_FILES[0])
     except dashboard.ReportError as e:
         raise engine.BuildError(str(e)) from None
-    data = catalog.catalog(project, values, bigquery_at, target)
+    data = catalog.catalog(project, values, bigquery_at, target, record)
     catalog.write_catalog(data, folder / SITE_FILES[1], "html")
 
 
@@ -259,7 +264,8 @@ def _steps(
     values = engine.target_vars(project, target, given)
     record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")
-    built = engine.build(project, target, project.order, values)
+    last = engine.LastBuild(target)  # what the build writes, the catalog shows: not read again
+    built = engine.build(project, target, project.order, values, record=last)
     record.models = [
         {"name": r.name, "rows": r.rows, "seconds": round(r.seconds, 3), "bytes": target.bytes_processed.get(r.name)}
         for r in built
@@ -274,5 +280,5 @@ def _steps(
         record.status = "failed"
         return
     on_step(f"publishing to {site}")
-    publish(site, lambda folder: write_site(project, target, values, folder, bigquery_at))
+    publish(site, lambda folder: write_site(project, target, values, folder, bigquery_at, last))
     record.status, record.published = "success", str(site)

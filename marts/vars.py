@@ -15,13 +15,17 @@ def latest_order_date(orders: ir.Table) -> ir.Scalar:
 
 
 def as_of_bounds(orders: ir.Table, marketing_spend: ir.Table) -> ir.Table:
-    """the date spine runs from the first order or spend date, for at most 100,000 days"""
-    firsts = orders.aggregate(o=orders.created_at.date().min()).cross_join(
+    """the date spine runs from the first order or spend date, for at most 100,000 days
+
+    Also the default (the latest order date), in the same query: a build given as_of warns of one
+    far past it (engine.far_past_the_data) without a query of its own, billed on BigQuery.
+    """
+    firsts = orders.aggregate(o=orders.created_at.date().min(), latest=latest_order_date(orders)).cross_join(
         marketing_spend.aggregate(m=marketing_spend.date.min())
     )
     # coalesced: BigQuery's LEAST is NULL when either is, DuckDB's ignores a NULL
     first = ibis.least(firsts.o.coalesce(firsts.m), firsts.m.coalesce(firsts.o))
-    return firsts.select(low=first, high=first + ibis.interval(days=SPINE_DAYS - 1))
+    return firsts.select(low=first, high=first + ibis.interval(days=SPINE_DAYS - 1), default=firsts.latest)
 
 
 var("as_of", dt.date, latest_order_date, "the build's today; defaults to the latest order date", bounds=as_of_bounds)

@@ -14,6 +14,7 @@ import random
 import subprocess
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,10 @@ import pyarrow as pa
 import pytest
 
 from ecom.core import engine
+from ecom.core.engine import BUILD_TABLE, VARS_TABLE
+from ecom.core.incremental import PARTITIONS_TABLE, STATE_TABLE
 from ecom.core.registry import Project
+from ecom.core.runs import RUNS_TABLE
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder, to_contract
 from ecom.targets.duckdb import DuckDBTarget
@@ -118,16 +122,34 @@ def drop_datasets(target: Any, *datasets: str) -> None:
         target.client.delete_dataset(f"{target.project}.{dataset}", delete_contents=True, not_found_ok=True)
 
 
-def raw_columns_queried(client: Any, since: dt.datetime) -> set[str]:
-    """The raw tables' columns named by the query jobs (dry runs aside) sent to the emulator since
-    `since`: what BigQuery bills them for reading, the raw tables being by far the largest."""
+def _queries(client: Any, since: dt.datetime) -> list[Any]:
+    """The query jobs (dry runs aside) sent to the emulator since `since`, parsed: what BigQuery bills."""
     import sqlglot
+
+    jobs = client.list_jobs(min_creation_time=since)
+    queries = [job.query for job in jobs if getattr(job, "query", None) and not getattr(job, "dry_run", False)]
+    return [sqlglot.parse_one(sql, read="bigquery") for sql in queries]
+
+
+def raw_columns_queried(client: Any, since: dt.datetime) -> set[str]:
+    """The raw tables' columns named by the query jobs sent to the emulator since `since`: what
+    BigQuery bills them for reading, the raw tables being by far the largest."""
     from sqlglot import exp
 
     raw = {c for schema in RAW_SCHEMAS.values() for c in schema.names}
-    jobs = client.list_jobs(min_creation_time=since)
-    queries = [job.query for job in jobs if getattr(job, "query", None) and not getattr(job, "dry_run", False)]
-    return raw & {c.name for sql in queries for c in sqlglot.parse_one(sql, read="bigquery").find_all(exp.Column)}
+    return raw & {c.name for query in _queries(client, since) for c in query.find_all(exp.Column)}
+
+
+# ecom's own small tables beside the models: BigQuery bills each query at least 10 MB, however small
+STATE_TABLES = {VARS_TABLE, BUILD_TABLE, RUNS_TABLE, STATE_TABLE, PARTITIONS_TABLE}
+
+
+def state_tables_read(client: Any, since: dt.datetime) -> dict[str, int]:
+    """How many query jobs sent to the emulator since `since` read each of ecom's state tables."""
+    from sqlglot import exp
+
+    read = [STATE_TABLES & {t.name for t in query.find_all(exp.Table)} for query in _queries(client, since)]
+    return dict(Counter(name for names in read for name in names))
 
 
 # The models whose edge cases each fixture scenario holds (fixtures/README.md), with their ancestors:

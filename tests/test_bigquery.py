@@ -44,6 +44,7 @@ from tests.bq_emulator import (  # noqa: F401 (fixture)
     clean_env,
     drop_datasets,
     raw_columns_queried,
+    state_tables_read,
     tiny_raw,
 )
 from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, assert_same_rows, scenario_vars
@@ -540,6 +541,19 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
     _build(project, duck, selected=["stg_orders"])
     assert bq.client.get_table(f"{bq.project}.cli.stg_orders").num_rows == duck.table("stg_orders").count().execute()
     duck.close()
+    # Now that a build is recorded, a command reads each of ecom's state tables once at most (a
+    # query each, billed 10 MB at least): the partial build read _ecom_vars four times (its kept
+    # variables, the check refusing mixed values, the record to restore, the summaries), its dry
+    # run twice, the catalog twice. stg_orders is not incremental: there is no _ecom_state to read.
+    for args, read in (
+        (("build", "--select", "stg_orders"), {"_ecom_vars": 1, "_ecom_build": 1}),
+        (("build", "--dry-run", "--select", "stg_orders"), {"_ecom_vars": 1}),
+        (("docs", "--out", "catalog.json"), {"_ecom_vars": 1, "_ecom_build": 1}),
+    ):
+        since = dt.datetime.now(dt.UTC)
+        done = _cli(*args, "--target", "bigquery", env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert state_tables_read(bq.client, since) == read, args
     done = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout

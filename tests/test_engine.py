@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
@@ -21,7 +22,7 @@ import typer
 from typer.testing import CliRunner
 
 from ecom.cli import app
-from ecom.core import engine
+from ecom.core import engine, registry
 from ecom.core.registry import Model, Project, ProjectError, Var
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.core.vars import VarsError, parse_vars, resolve_vars
@@ -409,6 +410,31 @@ def test_an_as_of_far_past_the_latest_order_is_warned_of(db):
         )
         assert (line in " ".join(result.stderr.split())) is warned, result.stderr
         assert ("warning:" in result.stderr) is warned
+
+
+def test_the_far_past_warning_costs_no_query_of_its_own(db, monkeypatch):
+    """A build given as_of checks it against its bounds on the raw data, a query (billed on
+    BigQuery); the warning of an as_of far past the latest order ran one more, of the latest order.
+    The bounds' query answers both: each function of as_of over the raw data runs once (a query)."""
+    ran = []
+
+    def counted(func):
+        @functools.wraps(func)  # the engine reads the raw tables it takes from its signature
+        def run(**tables):
+            ran.append(func.__name__)
+            return func(**tables)
+
+        return run
+
+    as_of = registry._VARS["as_of"]
+    counting = dataclasses.replace(as_of, default=counted(as_of.default), bounds=counted(as_of.bounds))
+    monkeypatch.setitem(registry._VARS, "as_of", counting)
+    result = runner.invoke(app, ["build", "--select", "stg_orders", "--vars", "as_of=2024-04-02", "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "warning: as_of=2024-04-02 is 32 days after its default on this data, 2024-03-01" in " ".join(
+        result.stderr.split()
+    )
+    assert ran == ["as_of_bounds"]
 
 
 @pytest.mark.parametrize(

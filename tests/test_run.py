@@ -35,6 +35,7 @@ from tests.bq_emulator import (  # noqa: F401 (fixture)
     bq_emulator,
     drop_datasets,
     raw_columns_queried,
+    state_tables_read,
 )
 from tests.conftest import FIXTURES, scenario_vars
 from tests.services import free_port
@@ -606,10 +607,15 @@ def test_ecom_run_on_bigquery(project, bq_emulator, tmp_path, monkeypatch):  # n
     env = {**bq_emulator.env(), "ECOM_NOW": FRESH_NOW}
     site = tmp_path / "site"
     args = ["run", *where, "--raw-dataset", "raw_morning", "--vars", VARS, "--publish", str(site)]
+    since = dt.datetime.now(dt.UTC)
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     assert f'"as_of":"{AS_OF}"' in (site / "index.html").read_text()
     target = bq_emulator.target(dataset="ecom_morning", raw_dataset="raw_morning")
+    # a first run reads none of ecom's state tables (a query each, billed 10 MB at least): none
+    # exists before it, and the catalog it publishes shows the record its build wrote (it read
+    # _ecom_build and _ecom_vars back)
+    assert state_tables_read(target.client, since) == {}
     [record] = history(target, 5)
     values = engine.target_vars(project, target, scenario_vars("attribution"))
     (tmp_path / "duck").mkdir()

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,48 @@ BUILD_SCHEMA = pa.schema(
 # both are written anew by every build (a partial one keeps the other models' rows of _ecom_build)
 REWRITE = "run `ecom build` (every model) to write it anew"
 UNFINISHED = "_unfinished_build"  # a row of VARS_TABLE while a build without a transaction runs: its start
+
+
+class LastBuild:
+    """The last build's record on a target (VARS_TABLE, BUILD_TABLE) for one command: each table is
+    read at most once (a query: on BigQuery billed 10 MB at least), then known as the command's own
+    writes left it. A command makes one and passes it down; a build that fails forgets both (DuckDB
+    rolled its writes back), so that a later question reads the tables as they are."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        self._vars: dict[str, str] | None = None
+        self._builds: dict[str, dict[str, Any]] | None = None
+
+    def vars(self) -> dict[str, str]:
+        """VARS_TABLE's rows, name -> value; none: {}."""
+        if self._vars is None:
+            self._vars = {r["name"]: r["value"] for r in read_rows(self.target, VARS_TABLE, VARS_SCHEMA, REWRITE)}
+        return dict(self._vars)
+
+    def builds(self) -> dict[str, dict[str, Any]]:
+        """Each model's last build (model, rows, seconds, built_at); none: {}."""
+        if self._builds is None:
+            rows = read_rows(self.target, BUILD_TABLE, BUILD_SCHEMA, REWRITE, nullable=["rows"])
+            self._builds = {r["model"]: r for r in rows}
+        return dict(self._builds)
+
+    def write_vars(self, values: Mapping[str, str]) -> None:
+        self.target.write_table(VARS_TABLE, pa.table([list(values), list(values.values())], schema=VARS_SCHEMA))
+        self._vars = dict(values)
+
+    def write_builds(self, rows: Mapping[str, dict[str, Any]]) -> None:
+        self.target.write_table(BUILD_TABLE, pa.Table.from_pylist(list(rows.values()), BUILD_SCHEMA))
+        self._builds = dict(rows)
+
+    @contextmanager
+    def forgotten_on_failure(self) -> Iterator[None]:
+        """Around a build: what it wrote is not known to stand unless it ends."""
+        try:
+            yield
+        except BaseException:
+            self._vars = self._builds = None
+            raise
 
 
 ADVICE = "Fix the export (or load it again with `ecom load`); no model was run."
@@ -98,18 +141,30 @@ def describe(target: Target, raw: bool = False) -> str:
     return target.place(target.raw if raw else target.models)
 
 
+Compute = Callable[[Callable[..., Any]], Any]  # a variable's default or bounds (a function of raw tables) -> value
+
+
 def target_vars(
-    project: Project, target: Target, given: Mapping[str, Any], *, check_bounds: bool = True
+    project: Project,
+    target: Target,
+    given: Mapping[str, Any],
+    *,
+    check_bounds: bool = True,
+    compute: Compute | None = None,
 ) -> dict[str, Any]:
-    """Every variable's value on the target's raw data, defaults and bounds computed once."""
-    return resolve_vars(project.vars, given, _on_raw_data(target), check_bounds=check_bounds)
+    """Every variable's value on the target's raw data, defaults and bounds computed once each: by
+    `compute` when given (a command asking more of the raw data passes its own on_raw_data)."""
+    return resolve_vars(project.vars, given, compute or on_raw_data(target), check_bounds=check_bounds)
 
 
-def _on_raw_data(target: Target) -> Callable[[Callable[..., Any]], Any]:
-    """A function computing a variable's default or bounds (a function of raw tables) on the target."""
+def on_raw_data(target: Target) -> Compute:
+    """A function computing a variable's default or bounds on the target's raw data, each once."""
     tables: dict[str, ir.Table] = {}  # the raw tables, looked up for the first default or bound that reads them
+    results: dict[Callable[..., Any], Any] = {}
 
     def compute(default: Callable[..., Any]) -> Any:
+        if default in results:
+            return results[default]
         if not tables:
             # A missing raw table or column is the source contract's one-line list (compile, test and
             # docs read the raw data only here), not ibis's error.
@@ -117,22 +172,26 @@ def _on_raw_data(target: Target) -> Callable[[Callable[..., Any]], Any]:
             tables.update({s: conform(s, target.source(s)) for s in RAW_SCHEMAS})
         # Through Arrow, a NULL (no orders) is None rather than pandas' NaT: "no default".
         result = call(default, tables, {}).to_pyarrow()
-        return result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
+        results[default] = result.to_pylist()[0] if isinstance(result, pa.Table) else result.as_py()
+        return results[default]
 
     return compute
 
 
 def far_past_the_data(
-    project: Project, target: Target, given: Mapping[str, Any], values: Mapping[str, Any], days: int = 31
+    project: Project, given: Mapping[str, Any], values: Mapping[str, Any], compute: Compute, days: int = 31
 ) -> list[str]:
     """A line for each date variable given more than `days` after its default on this data
     (as_of after the latest order): a typo in a year (2062 for 2026) built marts of zeros without
-    a word. Within the data's bounds it is a valid value, so a warning, not a refusal; one query."""
-    compute, lines = _on_raw_data(target), []
+    a word. Within the data's bounds it is a valid value, so a warning, not a refusal. `compute` is
+    the one that resolved `values`: bounds that give the default too (as_of's) were computed
+    then, and this costs no query."""
+    lines = []
     for name in data_derived(project):
         var = project.vars[name]
         if name in given and var.type is dt.date:
-            default = compute(var.default)
+            bounds = (compute(var.bounds) or {}) if var.bounds else {}
+            default = bounds["default"] if "default" in bounds else compute(var.default)
             after = None if default is None else (values[name] - default).days
             if after is not None and after > days:
                 lines.append(
@@ -142,13 +201,20 @@ def far_past_the_data(
     return lines
 
 
-def build_vars(project: Project, target: Target, selected: list[str], given: Mapping[str, Any]) -> dict[str, Any]:
+def build_vars(
+    project: Project,
+    target: Target,
+    selected: list[str],
+    given: Mapping[str, Any],
+    record: LastBuild | None = None,
+    compute: Compute | None = None,
+) -> dict[str, Any]:
     """The variables of a build of `selected`: target_vars, but a variable no selected model uses,
     neither given nor set in its environment variable, keeps the value the last build recorded.
     Its default would be recorded for the models that use it, which were built with that value:
     `ecom build --select fact_daily_pnl` after `--select fact_inventory_forecast --vars
     critical_days=10` was refused (_refuse_mixing_builds) for a variable it does not read."""
-    values = target_vars(project, target, given)
+    values = target_vars(project, target, given, compute=compute)
     used = {v for name in selected for v in project.vars_of(name)}
     kept = [
         v
@@ -156,7 +222,7 @@ def build_vars(project: Project, target: Target, selected: list[str], given: Map
         if v not in used and v not in given and not var.secret and not (var.env and var.env in os.environ)
     ]
     if kept:  # a full build uses every variable: it reads no record
-        stored = stored_vars(project, target)
+        stored = stored_vars(project, target, record)
         values.update({v: _recorded_value(project, target, v, stored[v]) for v in kept if v in stored})
     return values
 
@@ -244,6 +310,7 @@ def build(
     values: Mapping[str, Any],
     on_done: Callable[[ModelResult], None] = lambda r: None,
     full_refresh: bool = False,
+    record: LastBuild | None = None,
 ) -> list[ModelResult]:
     """Materialize the selected models in dependency order, each with its description and its
     columns' (from its docstring) written on the table; incremental models replace only the
@@ -255,21 +322,23 @@ def build(
     releases Python while it works).
 
     The first failure stops the build and raises BuildError; on DuckDB the whole build is one
-    transaction, so the failure leaves every table as it was.
+    transaction, so the failure leaves every table as it was. `record`: the command's LastBuild.
     """
-    _refuse_mixing_builds(project, target, selected, values)
+    record = record or LastBuild(target)
+    _refuse_mixing_builds(project, target, selected, values, record)
     docs = model_docs(project)
     results = []
     bind_secrets(project, target, values)
     run = IncrementalRun(project, target, values, full_refresh)
     started = dt.datetime.now(dt.UTC)
-    with target.transaction():
+    # outside the transaction: a failed COMMIT is a failure too
+    with record.forgotten_on_failure(), target.transaction():
         recorded = printable(project.vars, values)
         prepare = _preparer(project, target, selected, values)  # its lookups refuse first: nothing written
         # Without a transaction (BigQuery: a job a table) a failure leaves the models built before it
         # with this build's variables and the rest as they were: until its end, the record says so.
-        previous = None if target.transactional else _recorded_rows(target)
-        _write_vars(target, recorded if previous is None else {**recorded, UNFINISHED: f"{started:%Y-%m-%d %H:%M} UTC"})
+        previous = None if target.transactional else _recorded_rows(record)
+        record.write_vars(recorded if previous is None else {**recorded, UNFINISHED: f"{started:%Y-%m-%d %H:%M} UTC"})
         replaced: set[str] = set()  # the models whose table a job replaced, even if a later step failed
         with ThreadPoolExecutor(1, thread_name_prefix="ecom-prepare") as ahead:
             prepared = {n: ahead.submit(prepare, n) for n in selected}
@@ -283,31 +352,29 @@ def build(
                     on_done(result)
             except Exception:
                 if previous is not None and not replaced:  # no model was replaced: the last record stands
-                    _write_vars(target, previous)
+                    record.write_vars(previous)
                 raise
             finally:
                 ahead.shutdown(cancel_futures=True)
         results.sort(key=lambda r: selected.index(r.name))
         run.save()
-        _record_build(target, results, started)
+        _record_build(record, results, started)
         if previous is not None:
-            _write_vars(target, recorded)
+            record.write_vars(recorded)
     return results
 
 
-def _recorded_rows(target: Target) -> dict[str, str]:
+def _recorded_rows(record: LastBuild) -> dict[str, str]:
     """VARS_TABLE as it is (none, or changed by hand: {}), to write back if a build replaces nothing."""
     try:
-        return {r["name"]: r["value"] for r in read_rows(target, VARS_TABLE, VARS_SCHEMA, REWRITE)}
+        return record.vars()
     except InternalTableError:
         return {}
 
 
-def _write_vars(target: Target, values: Mapping[str, str]) -> None:
-    target.write_table(VARS_TABLE, pa.table([list(values), list(values.values())], schema=VARS_SCHEMA))
-
-
-def _refuse_mixing_builds(project: Project, target: Target, selected: list[str], values: Mapping[str, Any]) -> None:
+def _refuse_mixing_builds(
+    project: Project, target: Target, selected: list[str], values: Mapping[str, Any], record: LastBuild
+) -> None:
     """A build records its variables (_ecom_vars) for every model: the built models it leaves as
     they are must have been built with the values it records. So a variable one of them uses may
     not change: marts at one as_of over staging at another would disagree, and `ecom test` would
@@ -317,12 +384,12 @@ def _refuse_mixing_builds(project: Project, target: Target, selected: list[str],
     used = {v for m in others for v in project.vars_of(m) if not project.vars[v].secret}
     if not used:  # a full build leaves no model as it was: it needs no record of the last one
         return
-    stored, now = stored_vars(project, target), printable(project.vars, values)
+    stored, now = stored_vars(project, target, record), printable(project.vars, values)
     # a value neither recorded nor given (a caller of build() may pass only those its models use) is not compared
     changed = sorted(v for v in used if v in stored and v in now and stored[v] != now[v])
     if not changed:
         return
-    built = last_builds(target)
+    built = record.builds()
     kept = [n for n in project.order if n in others and n in built and set(project.vars_of(n)) & set(changed)]
     if kept:
         raise BuildError(
@@ -502,25 +569,29 @@ def table_description(doc: ModelDoc) -> str:
     return "\n\n".join(p for p in (doc.grain, doc.description) if p)
 
 
-def _record_build(target: Target, results: list[ModelResult], started: dt.datetime) -> None:
+def _record_build(record: LastBuild, results: list[ModelResult], started: dt.datetime) -> None:
     """Update BUILD_TABLE: these models' results replace their previous ones; other models keep
     theirs, unless the table was changed by hand: then it is written anew, from this build."""
     try:
-        rows = last_builds(target)
+        rows = record.builds()
     except InternalTableError:
         rows = {}
     for r in results:
         rows[r.name] = {"model": r.name, "rows": r.rows, "seconds": r.seconds, "built_at": started}
-    target.write_table(BUILD_TABLE, pa.Table.from_pylist(list(rows.values()), BUILD_SCHEMA))
+    record.write_builds(rows)
 
 
-def last_builds(target: Target) -> dict[str, dict[str, Any]]:
+def last_builds(target: Target, record: LastBuild | None = None) -> dict[str, dict[str, Any]]:
     """Each model's last build on the target (model, rows, seconds, built_at); none: {}."""
-    return {r["model"]: r for r in read_rows(target, BUILD_TABLE, BUILD_SCHEMA, REWRITE, nullable=["rows"])}
+    return (record or LastBuild(target)).builds()
 
 
 def dry_run_plan(
-    project: Project, target: Target, selected: Iterable[str], values: Mapping[str, Any]
+    project: Project,
+    target: Target,
+    selected: Iterable[str],
+    values: Mapping[str, Any],
+    record: LastBuild | None = None,
 ) -> dict[str, tuple[ir.Table, list[str]]]:
     """Each selected model's build query, and the upstream models it computes inline.
 
@@ -528,7 +599,8 @@ def dry_run_plan(
     its expression is inlined (reading its own inputs), and the estimate covers computing it.
     """
     selected = list(selected)
-    _refuse_mixing_builds(project, target, selected, values)  # what the build would refuse, before its estimate
+    # what the build would refuse, before its estimate
+    _refuse_mixing_builds(project, target, selected, values, record or LastBuild(target))
     bind_secrets(project, target, values)
     needed = set(selected).union(*(project.ancestors(n) for n in selected))
     unbuilt: dict[str, ir.Table] = {}
@@ -701,13 +773,15 @@ def failing_examples(case: TestCase, table: Callable[[str], ir.Table], limit: in
     return rows.select(columns).order_by(columns).limit(limit).to_pyarrow().to_pylist()
 
 
-def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> dict[str, Any]:
+def built_vars(
+    project: Project, target: Target, given: Mapping[str, Any], record: LastBuild | None = None
+) -> dict[str, Any]:
     """The variables the models on the target were built with (given ones win), so that data tests
     check a build against its own as_of."""
     # A secret is recorded only as set or not: it comes from --vars or its environment variable again.
     stored = {
         name: _recorded_value(project, target, name, text)
-        for name, text in stored_vars(project, target).items()
+        for name, text in stored_vars(project, target, record).items()
         if not project.vars[name].secret
     }
     for name, value in given.items():
@@ -722,11 +796,11 @@ def built_vars(project: Project, target: Target, given: Mapping[str, Any]) -> di
     return target_vars(project, target, {**stored, **given}, check_bounds=False)
 
 
-def stored_vars(project: Project, target: Target) -> dict[str, str]:
+def stored_vars(project: Project, target: Target, record: LastBuild | None = None) -> dict[str, str]:
     """The project's variables as the last build on the target stored them (name -> text); none: {}.
     A build that stopped part-way on a target without transactions is an error: its models mix the
     variables of two builds."""
-    rows = {r["name"]: r["value"] for r in read_rows(target, VARS_TABLE, VARS_SCHEMA, REWRITE)}
+    rows = (record or LastBuild(target)).vars()
     if UNFINISHED in rows:
         raise BuildError(
             f"the last build on {describe(target)}, started {rows[UNFINISHED]}, stopped part-way: the models it "
@@ -763,10 +837,11 @@ def without_target(project: Project, given: Mapping[str, Any], e: TargetError) -
     return TargetError(f"{e}; or give --vars {shown} to do without it")
 
 
-def summaries(project: Project, target: Target, built: set[str]) -> list[tuple[str, list[dict]]]:
-    """The registered summaries whose models were all built, as (title, rows)."""
+def summaries(
+    project: Project, target: Target, built: set[str], values: Mapping[str, Any]
+) -> list[tuple[str, list[dict]]]:
+    """The registered summaries whose models were all built (by a build with `values`), as (title, rows)."""
     result = []
-    values = built_vars(project, target, {})
     for s in project.summaries.values():
         reads = [p for p in s.params if p in project.models]
         if reads and set(reads) <= built:

@@ -121,7 +121,9 @@ class Var:
     it is set, and never enters the SQL: models receive it as a query parameter, which the target
     binds when it runs the query (ecom.core.engine.call). `bounds`, a function of raw sources
     returning a one-row table with columns `low` and `high` (NULL: no bound), is the range of values
-    the data can support; its docstring's first line says why. `at_most` names a variable this one
+    the data can support; its docstring's first line says why. A column `default` may give the
+    default's value on the data from the same query (a date variable given far past it is warned
+    of without a query of its own: engine.far_past_the_data). `at_most` names a variable this one
     may not exceed (thresholds that must rise in order).
     """
 

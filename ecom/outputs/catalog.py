@@ -44,16 +44,17 @@ def catalog(
     values: Mapping[str, Any],
     bigquery_at: tuple[Callable[[str], Location], Location],
     target: Target | None = None,
+    record: engine.LastBuild | None = None,
 ) -> dict[str, Any]:
     """The catalog as plain data. `values` are the variables the SQL is compiled with;
     `bigquery_at` is where the BigQuery SQL reads raw tables and models; `target`, when given,
-    adds its last build (row counts, times, variables)."""
+    adds its last build (row counts, times, variables), from `record` when the command has one."""
     docs = model_docs(project)
     sql = {
         "duckdb": engine.unbound_expressions(project, values, Location("raw"), Location("main")),
         "bigquery": engine.unbound_expressions(project, values, *bigquery_at),
     }
-    builds = engine.last_builds(target) if target else {}
+    builds = engine.last_builds(target, record) if target else {}
     column_tests: dict[tuple[str, str], list[str]] = {}
     for case in engine.generic_tests(project, project.order):
         for column in case.columns:
@@ -87,7 +88,7 @@ def catalog(
             "sql": {dialect: engine.to_sql(exprs[name], dialect) for dialect, exprs in sql.items()},
             "build": _json_safe(builds.get(name)),
         }
-    stored = engine.stored_vars(project, target) if target else {}
+    stored = engine.stored_vars(project, target, record) if target else {}
     return {
         "models": models,
         "exposures": {
