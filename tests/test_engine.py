@@ -412,10 +412,11 @@ def test_an_as_of_far_past_the_latest_order_is_warned_of(db):
         assert ("warning:" in result.stderr) is warned
 
 
-def test_the_far_past_warning_costs_no_query_of_its_own(db, monkeypatch):
-    """A build given as_of checks it against its bounds on the raw data, a query (billed on
-    BigQuery); the warning of an as_of far past the latest order ran one more, of the latest order.
-    The bounds' query answers both: each function of as_of over the raw data runs once (a query)."""
+@pytest.mark.parametrize("given", [True, False])
+def test_as_of_costs_one_query_of_the_raw_data(db, monkeypatch, given):
+    """A build checks as_of against its bounds on the raw data, a query (billed on BigQuery); the
+    warning of an as_of given far past the latest order ran one more, of the latest order, and so
+    did as_of's default when none was given. The bounds' query answers all three."""
     ran = []
 
     def counted(func):
@@ -429,11 +430,13 @@ def test_the_far_past_warning_costs_no_query_of_its_own(db, monkeypatch):
     as_of = registry._VARS["as_of"]
     counting = dataclasses.replace(as_of, default=counted(as_of.default), bounds=counted(as_of.bounds))
     monkeypatch.setitem(registry._VARS, "as_of", counting)
-    result = runner.invoke(app, ["build", "--select", "stg_orders", "--vars", "as_of=2024-04-02", "--path", str(db)])
+    args = ["--vars", "as_of=2024-04-02"] if given else []
+    result = runner.invoke(app, ["build", "--select", "stg_orders", *args, "--path", str(db)])
     assert result.exit_code == 0, result.output
-    assert "warning: as_of=2024-04-02 is 32 days after its default on this data, 2024-03-01" in " ".join(
-        result.stderr.split()
-    )
+    warning = "warning: as_of=2024-04-02 is 32 days after its default on this data, 2024-03-01"
+    assert (warning in " ".join(result.stderr.split())) is given
+    # the default from the bounds' query: the latest order date of the db fixture
+    assert ("with as_of=2024-03-01," in result.stderr) is not given
     assert ran == ["as_of_bounds"]
 
 

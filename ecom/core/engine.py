@@ -27,7 +27,7 @@ from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
 from ecom.core.text import counted
-from ecom.core.vars import VarsError, check_value, printable, resolve_vars
+from ecom.core.vars import VarsError, check_value, default_on_data, printable, resolve_vars
 from ecom.targets.base import Location, Target, TargetError, first_line
 from ecom.targets.options import ChosenTarget
 
@@ -190,8 +190,7 @@ def far_past_the_data(
     for name in data_derived(project):
         var = project.vars[name]
         if name in given and var.type is dt.date:
-            bounds = (compute(var.bounds) or {}) if var.bounds else {}
-            default = bounds["default"] if "default" in bounds else compute(var.default)
+            default = default_on_data(var, compute)
             after = None if default is None else (values[name] - default).days
             if after is not None and after > days:
                 lines.append(

@@ -214,7 +214,7 @@ def resolve_vars(
         elif var.env and var.env in os.environ:
             values[name] = check_value(var, os.environ[var.env])
         elif callable(var.default):
-            value = compute(var.default)
+            value = default_on_data(var, compute, with_bounds=check_bounds)
             if value is None:
                 raise VarsError(f"{name} has no default on this data ({var.doc}); give it with --vars {name}=...")
             values[name] = check_value(var, value)
@@ -230,6 +230,15 @@ def resolve_vars(
                 f"give {name} at most {limit}, or a larger {var.at_most}"
             )
     return values
+
+
+def default_on_data(var: Var, compute: Callable[[Callable[..., Any]], Any], with_bounds: bool = True) -> Any:
+    """The value of a variable's default (a function of raw sources) on the data. Bounds with a
+    `default` column give it from their own query, which a check of the bounds runs anyway: one
+    billed job on BigQuery, not two. `with_bounds=False` (no check of the bounds, so no query of
+    them) computes the default alone."""
+    bounds = compute(var.bounds) if with_bounds and var.bounds is not None else None
+    return bounds["default"] if bounds and "default" in bounds else compute(var.default)
 
 
 def _check_bounds(var: Var, value: Any, bounds: Mapping[str, Any] | None) -> None:
