@@ -465,17 +465,28 @@ def build(
         for line in engine.far_past_the_data(proj, given, values, compute):
             err.print(Text.assemble(("warning:", "yellow"), f" {line}"), soft_wrap=True)
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
-        err.print(f"Building {counted(len(selected), 'model')} on {engine.describe(tgt)} with {shown}", highlight=False)
         if profile:
             tgt.profile()
         setup = time.perf_counter() - started
-        with progress() as bar:
-            task = bar.add_task("building", total=len(selected))
+        bar = progress()
+        task = bar.add_task("building", total=len(selected))
 
-            def done(result: engine.ModelResult) -> None:
-                bar.update(task, advance=1, description=f"built {result.name}")
+        def start() -> None:  # once the build's own refusals are past: a refused build prints its error alone
+            err.print(
+                f"Building {counted(len(selected), 'model')} on {engine.describe(tgt)} with {shown}", highlight=False
+            )
+            bar.start()
 
-            results = engine.build(proj, tgt, selected, values, on_done=done, full_refresh=full_refresh, record=record)
+        def done(result: engine.ModelResult) -> None:
+            bar.update(task, advance=1, description=f"built {result.name}")
+
+        try:
+            results = engine.build(
+                proj, tgt, selected, values, on_done=done, full_refresh=full_refresh, record=record, on_start=start
+            )
+        finally:
+            if bar.live.is_started:  # stop() of a bar never started prints a blank line
+                bar.stop()
         out.print(_profile_table(proj, tgt, results) if profile else _build_table(proj, results))
         for name, note in tgt.notes.items():
             err.print(f"{name}: {note}", highlight=False)

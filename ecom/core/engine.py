@@ -310,6 +310,7 @@ def build(
     on_done: Callable[[ModelResult], None] = lambda r: None,
     full_refresh: bool = False,
     record: LastBuild | None = None,
+    on_start: Callable[[], None] = lambda: None,
 ) -> list[ModelResult]:
     """Materialize the selected models in dependency order, each with its description and its
     columns' (from its docstring) written on the table; incremental models replace only the
@@ -322,6 +323,8 @@ def build(
 
     The first failure stops the build and raises BuildError; on DuckDB the whole build is one
     transaction, so the failure leaves every table as it was. `record`: the command's LastBuild.
+    `on_start` is called once the build's refusals (values that would mix two builds, an upstream
+    model not built) are past, before anything is written.
     """
     record = record or LastBuild(target)
     _refuse_mixing_builds(project, target, selected, values, record)
@@ -334,6 +337,7 @@ def build(
     with record.forgotten_on_failure(), target.transaction():
         recorded = printable(project.vars, values)
         prepare = _preparer(project, target, selected, values)  # its lookups refuse first: nothing written
+        on_start()
         # Without a transaction (BigQuery: a job a table) a failure leaves the models built before it
         # with this build's variables and the rest as they were: until its end, the record says so.
         previous = None if target.transactional else _recorded_rows(record)
