@@ -31,7 +31,7 @@ from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import committed, ctrl_c_pressed, replaced, stop_if_ctrl_c, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
-from ecom.core.sources import MADE_BY_SPEND, RAW_SCHEMAS, SourceContractError
+from ecom.core.sources import MADE_BY_SPEND, SourceContractError
 from ecom.core.text import counted
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
@@ -450,11 +450,12 @@ def build(
         if dry_run and not tgt.supports_dry_run:
             raise TargetError(f"--dry-run needs a target that estimates bytes (bigquery), not {engine.describe(tgt)}")
         # every raw table's shape (metadata; the variables' defaults read them), then the values
-        # (a query reading every key, timestamp and amount) of the tables the selected models read:
-        # `--select fact_daily_pnl` reads none; a dry run bills none, the build checks them
+        # (a query reading every key, timestamp and amount) of the tables the selected models read,
+        # themselves or through views: `--select fact_daily_pnl` reads none on BigQuery, raw.orders
+        # on DuckDB (stg_orders is a view); a dry run bills none, the build checks them
         engine.validate_sources(tgt, values=False)
         if not dry_run:
-            engine.validate_values(tgt, [t for t in RAW_SCHEMAS if any(t in proj.sources_of(n) for n in selected)])
+            engine.validate_values(tgt, engine.raw_tables_read(proj, tgt, selected))
         values = engine.build_vars(proj, tgt, selected, given)
         if dry_run:
             _dry_run(proj, tgt, selected, values, full_refresh)

@@ -329,6 +329,22 @@ def test_a_partial_build_keeps_the_recorded_value_of_a_variable_it_does_not_use(
     assert engine.build_vars(project, target, pnl, {})["critical_days"] == 7
 
 
+def test_the_raw_tables_a_build_reads_include_those_of_the_views_it_reads(project):
+    """A mart over staging views reads their raw tables when it runs (DuckDB); over staging tables
+    (BigQuery) none. Worked from the lineage: fact_product_performance reads stg_products (products),
+    stg_order_items (order_items, orders) and stg_orders (orders); int_orders is a table everywhere,
+    so dim_customers reads users through stg_users alone."""
+    duckdb_target, bigquery = DuckDBTarget(":memory:"), types.SimpleNamespace(name="bigquery")
+    assert engine.raw_tables_read(project, duckdb_target, ["fact_product_performance"]) == [
+        "orders",
+        "order_items",
+        "products",
+    ]
+    assert engine.raw_tables_read(project, duckdb_target, ["dim_customers"]) == ["users"]
+    assert engine.raw_tables_read(project, bigquery, ["fact_product_performance", "dim_customers"]) == []
+    assert engine.raw_tables_read(project, bigquery, ["stg_marketing", "fact_daily_pnl"]) == ["marketing_spend"]
+
+
 def test_dry_run_plan_reads_built_models_and_inlines_the_others():
     def stg_a(orders):
         return orders.select("order_id")

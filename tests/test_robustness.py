@@ -896,8 +896,9 @@ def test_a_recorded_variable_refused_now_is_named_as_the_record_not_as_vars(copy
 
 
 def test_a_partial_build_checks_the_values_of_the_raw_tables_it_reads_only(copy):
-    """`ecom build --select fact_daily_pnl` reads no raw table, but checked the values of all eight
-    (on BigQuery a query reading every key, timestamp and amount of the raw data, events included)."""
+    """`ecom build --select fact_daily_pnl` reads built models and, through the stg_orders view (on
+    DuckDB; a table on BigQuery), raw.orders, but checked the values of all eight (on BigQuery a query
+    reading every key, timestamp and amount of the raw data, events included)."""
     with duckdb.connect(str(copy)) as con:  # a repeated product id: a problem of raw.products' values
         con.execute("INSERT INTO raw.products SELECT * FROM raw.products ORDER BY id LIMIT 1")
     code, stderr = cli("build", "--select", "fact_daily_pnl", "--vars", AS_OF, "--path", str(copy))
@@ -905,3 +906,16 @@ def test_a_partial_build_checks_the_values_of_the_raw_tables_it_reads_only(copy)
     code, stderr = cli("build", "--select", "stg_products", "--vars", AS_OF, "--path", str(copy))
     assert code == 1
     assert "  - products.id: expected a unique key, found 1 row repeating another row's key\n" in stderr
+
+
+def test_a_partial_build_checks_the_values_of_the_raw_tables_it_reads_through_views(copy):
+    """On DuckDB the staging models are views: `--select fact_product_performance` reads raw.products
+    through stg_products when it runs, and built its 7 products as 8 rows over a repeated raw id
+    without a word, the value check having looked at the selected model's own raw tables (none)."""
+    with duckdb.connect(str(copy)) as con:
+        con.execute("INSERT INTO raw.products SELECT * FROM raw.products ORDER BY id LIMIT 1")
+    before = snapshot(copy)
+    code, stderr = cli("build", "--select", "fact_product_performance", "--vars", AS_OF, "--path", str(copy))
+    assert code == 1, stderr
+    assert "  - products.id: expected a unique key, found 1 row repeating another row's key\n" in stderr
+    assert snapshot(copy) == before
