@@ -453,6 +453,19 @@ def test_cli_bad_input_is_one_line_and_exit_1(db, args, message):
     assert "Traceback" not in result.output
 
 
+def test_cli_test_on_a_database_with_no_tables_says_nothing_is_built(tmp_path):
+    """With no raw tables either, `ecom test` printed the source contract's ten lines (eight tables
+    missing, read for as_of's default) where `ecom report` said nothing was built."""
+    db = tmp_path / "empty.duckdb"
+    DuckDBTarget(db).close()
+    result = runner.invoke(app, ["test", "--path", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert " ".join(result.stderr.split()) == (
+        f"error: not built on duckdb main in {db}: none of the 25 models it tests; run `ecom build` first"
+    )
+
+
 @pytest.mark.parametrize(
     "given, message",
     [
