@@ -343,6 +343,9 @@ def test_the_raw_tables_a_build_reads_include_those_of_the_views_it_reads(projec
     assert engine.raw_tables_read(project, duckdb_target, ["dim_customers"]) == ["users"]
     assert engine.raw_tables_read(project, bigquery, ["fact_product_performance", "dim_customers"]) == []
     assert engine.raw_tables_read(project, bigquery, ["stg_marketing", "fact_daily_pnl"]) == ["marketing_spend"]
+    # a full build: every raw table but distribution_centers, which no model reads (docs/bigquery.md)
+    every = [t for t in RAW_SCHEMAS if t != "distribution_centers"]
+    assert engine.raw_tables_read(project, bigquery, project.order) == every
 
 
 def test_dry_run_plan_reads_built_models_and_inlines_the_others():
