@@ -200,6 +200,19 @@ def test_a_mapping_without_colon_and_space_says_so(text, name):
 
 
 @pytest.mark.parametrize(
+    "text, key", [("as-of=2024-03-01", "as-of"), ("{as-of: 2024-03-01}", "as-of"), ("{as.of: 2024-03-01}", "as.of")]
+)
+def test_cli_a_misspelt_name_is_an_unknown_variable(db, text, key):
+    """`--vars as-of=2024-03-01` was told "write ... --vars '{as: VALUE}', or --vars as=VALUE": the
+    advice for a missing colon-space, named after the word before the hyphen."""
+    result = runner.invoke(app, ["build", "--vars", text, "--path", str(db)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert message.startswith(f"error: unknown variable {key} in --vars; known: "), message
+    assert "as_of" in message
+
+
+@pytest.mark.parametrize(
     "text", ["{visitor_salt:Pr1vate}", "{visitor_salt=Pr1vate}", "{visitor_salt Pr1vate}", "{visitor_salt:Pr1vate: x}"]
 )
 def test_cli_a_secret_without_colon_and_space_is_not_shown(db, text):
