@@ -461,7 +461,7 @@ def build(
             _dry_run(proj, tgt, selected, values, full_refresh)
             return
         for line in engine.far_past_the_data(proj, tgt, given, values):
-            err.print(Text.assemble(("warning:", "yellow"), f" {line}"), soft_wrap=True)
+            _warn(line)
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         err.print(f"Building {counted(len(selected), 'model')} on {engine.describe(tgt)} with {shown}", highlight=False)
         if profile:
@@ -487,6 +487,10 @@ def build(
                 f"{time.perf_counter() - started:.2f} s in all since the imports.",
                 highlight=False,
             )
+
+
+def _warn(line: str) -> None:
+    err.print(Text.assemble(("warning:", "yellow"), f" {line}"), soft_wrap=True, highlight=False)
 
 
 def _build_table(proj: Project, results: list[engine.ModelResult]) -> rich.table.Table:
@@ -832,6 +836,8 @@ def run_all(
             outcome = run(proj, tgt, given, publish, bigquery_at, notify, limits, on_step=status.update)
         record = outcome.record
         out.print(_freshness_table(outcome.checks))
+        for line in outcome.warnings:
+            _warn(line)
         if record.models:
             rows = sum(m["rows"] for m in record.models)
             out.print(f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}", highlight=False)
@@ -845,10 +851,7 @@ def run_all(
         if outcome.tests:
             out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
         if outcome.notified:
-            err.print(
-                Text.assemble(("warning:", "yellow"), f" the notification to {notify} failed: {outcome.notified}"),
-                highlight=False,
-            )
+            _warn(f"the notification to {notify} failed: {outcome.notified}")
         endings = {
             "success": f"Published {publish}/index.html and {publish}/docs.html",
             "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was",
