@@ -31,7 +31,7 @@ from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import committed, ctrl_c_pressed, replaced, stop_if_ctrl_c, watching_ctrl_c
 from ecom.core.registry import TARGETS, Project, ProjectError
-from ecom.core.sources import MADE_BY_SPEND, RAW_SCHEMAS, SourceContractError
+from ecom.core.sources import MADE_BY_SPEND, SourceContractError
 from ecom.core.text import counted
 from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
@@ -450,11 +450,12 @@ def build(
         if dry_run and not tgt.supports_dry_run:
             raise TargetError(f"--dry-run needs a target that estimates bytes (bigquery), not {engine.describe(tgt)}")
         # every raw table's shape (metadata; the variables' defaults read them), then the values
-        # (a query reading every key, timestamp and amount) of the tables the selected models read:
-        # `--select fact_daily_pnl` reads none; a dry run bills none, the build checks them
+        # (a query reading every key, timestamp and amount) of the tables the selected models read,
+        # themselves or through views: `--select fact_daily_pnl` reads none on BigQuery, raw.orders
+        # on DuckDB (stg_orders is a view); a dry run bills none, the build checks them
         engine.validate_sources(tgt, values=False)
         if not dry_run:
-            engine.validate_values(tgt, [t for t in RAW_SCHEMAS if any(t in proj.sources_of(n) for n in selected)])
+            engine.validate_values(tgt, engine.raw_tables_read(proj, tgt, selected))
         # each read once for the command (a billed query each on BigQuery): the record of the last
         # build, and the variables' defaults and bounds (the far-past warning's too)
         record, compute = engine.LastBuild(tgt), engine.on_raw_data(tgt)
@@ -463,7 +464,7 @@ def build(
             _dry_run(proj, tgt, selected, values, full_refresh, record)
             return
         for line in engine.far_past_the_data(proj, given, values, compute):
-            err.print(Text.assemble(("warning:", "yellow"), f" {line}"), soft_wrap=True)
+            _warn(line)
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         if profile:
             tgt.profile()
@@ -500,6 +501,10 @@ def build(
                 f"{time.perf_counter() - started:.2f} s in all since the imports.",
                 highlight=False,
             )
+
+
+def _warn(line: str) -> None:
+    err.print(Text.assemble(("warning:", "yellow"), f" {line}"), soft_wrap=True, highlight=False)
 
 
 def _build_table(proj: Project, results: list[engine.ModelResult]) -> rich.table.Table:
@@ -624,9 +629,12 @@ def test(
     with friendly_errors():
         proj = Project.load()
         selected = proj.select(select, exclude)
+        given = parse_vars(vars or [])
         tgt = open_target(target, read_only=True)
-        values = engine.built_vars(proj, tgt, parse_vars(vars or []))
+        # before the variables, which on a database with nothing built read the raw tables' defaults:
+        # an empty database was the source contract's list of eight missing raw tables
         _refuse_unbuilt(tgt, selected, "models it tests")
+        values = engine.built_vars(proj, tgt, given)
         # a view reads its raw tables when tested: one gone is the contract's line, not an error per
         # test; the views are those the tests read (relationships name their parent models)
         read = set(selected) | {p.split(".")[0] for m in selected for p in proj.models[m].relationships.values()}
@@ -848,6 +856,8 @@ def run_all(
             outcome = run(proj, tgt, given, publish, bigquery_at, notify, limits, on_step=status.update)
         record = outcome.record
         out.print(_freshness_table(outcome.checks))
+        for line in outcome.warnings:
+            _warn(line)
         if record.models:
             rows = sum(m["rows"] for m in record.models)
             out.print(f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}", highlight=False)
@@ -861,10 +871,7 @@ def run_all(
         if outcome.tests:
             out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
         if outcome.notified:
-            err.print(
-                Text.assemble(("warning:", "yellow"), f" the notification to {notify} failed: {outcome.notified}"),
-                highlight=False,
-            )
+            _warn(f"the notification to {notify} failed: {outcome.notified}")
         endings = {
             "success": f"Published {publish}/index.html and {publish}/docs.html",
             "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was",

@@ -20,7 +20,7 @@ import tempfile
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ class Outcome:
     tests: list[engine.TestResult]
     notified: str | None  # why the notification failed, or None
     history: list[dict[str, Any]] | None = None  # the runs recorded before this one, once read
+    warnings: list[str] = field(default_factory=list)  # about the variables given (engine.far_past_the_data)
 
     @property
     def stale(self) -> list[fresh.Freshness]:
@@ -261,7 +262,9 @@ def _steps(
         record.status = "stale"
         return
     engine.validate_values(target)
-    values = engine.target_vars(project, target, given)
+    compute = engine.on_raw_data(target)  # as_of's default, bounds and far-past warning: one query
+    values = engine.target_vars(project, target, given, compute=compute)
+    outcome.warnings = engine.far_past_the_data(project, given, values, compute)
     record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")
     last = engine.LastBuild(target)  # what the build writes, the catalog shows: not read again

@@ -201,6 +201,19 @@ def test_a_mapping_without_colon_and_space_says_so(text, name):
 
 
 @pytest.mark.parametrize(
+    "text, key", [("as-of=2024-03-01", "as-of"), ("{as-of: 2024-03-01}", "as-of"), ("{as.of: 2024-03-01}", "as.of")]
+)
+def test_cli_a_misspelt_name_is_an_unknown_variable(db, text, key):
+    """`--vars as-of=2024-03-01` was told "write ... --vars '{as: VALUE}', or --vars as=VALUE": the
+    advice for a missing colon-space, named after the word before the hyphen."""
+    result = runner.invoke(app, ["build", "--vars", text, "--path", str(db)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert message.startswith(f"error: unknown variable {key} in --vars; known: "), message
+    assert "as_of" in message
+
+
+@pytest.mark.parametrize(
     "text", ["{visitor_salt:Pr1vate}", "{visitor_salt=Pr1vate}", "{visitor_salt Pr1vate}", "{visitor_salt:Pr1vate: x}"]
 )
 def test_cli_a_secret_without_colon_and_space_is_not_shown(db, text):
@@ -328,6 +341,25 @@ def test_a_partial_build_keeps_the_recorded_value_of_a_variable_it_does_not_use(
     monkeypatch.setitem(project.vars, "critical_days", with_env)
     monkeypatch.setenv("ECOM_TEST_CRITICAL_DAYS", "7")
     assert engine.build_vars(project, target, pnl, {})["critical_days"] == 7
+
+
+def test_the_raw_tables_a_build_reads_include_those_of_the_views_it_reads(project):
+    """A mart over staging views reads their raw tables when it runs (DuckDB); over staging tables
+    (BigQuery) none. Worked from the lineage: fact_product_performance reads stg_products (products),
+    stg_order_items (order_items, orders) and stg_orders (orders); int_orders is a table everywhere,
+    so dim_customers reads users through stg_users alone."""
+    duckdb_target, bigquery = DuckDBTarget(":memory:"), types.SimpleNamespace(name="bigquery")
+    assert engine.raw_tables_read(project, duckdb_target, ["fact_product_performance"]) == [
+        "orders",
+        "order_items",
+        "products",
+    ]
+    assert engine.raw_tables_read(project, duckdb_target, ["dim_customers"]) == ["users"]
+    assert engine.raw_tables_read(project, bigquery, ["fact_product_performance", "dim_customers"]) == []
+    assert engine.raw_tables_read(project, bigquery, ["stg_marketing", "fact_daily_pnl"]) == ["marketing_spend"]
+    # a full build: every raw table but distribution_centers, which no model reads (docs/bigquery.md)
+    every = [t for t in RAW_SCHEMAS if t != "distribution_centers"]
+    assert engine.raw_tables_read(project, bigquery, project.order) == every
 
 
 def test_dry_run_plan_reads_built_models_and_inlines_the_others():
@@ -465,6 +497,19 @@ def test_cli_bad_input_is_one_line_and_exit_1(db, args, message):
     # the error alone: a refused build printed its "Building 1 model ... with" line first
     assert result.stderr.startswith("error: ") and message.format(db=db) in " ".join(result.stderr.split())
     assert "Traceback" not in result.output
+
+
+def test_cli_test_on_a_database_with_no_tables_says_nothing_is_built(tmp_path):
+    """With no raw tables either, `ecom test` printed the source contract's ten lines (eight tables
+    missing, read for as_of's default) where `ecom report` said nothing was built."""
+    db = tmp_path / "empty.duckdb"
+    DuckDBTarget(db).close()
+    result = runner.invoke(app, ["test", "--path", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert " ".join(result.stderr.split()) == (
+        f"error: not built on duckdb main in {db}: none of the 25 models it tests; run `ecom build` first"
+    )
 
 
 @pytest.mark.parametrize(

@@ -637,15 +637,19 @@ def test_duckdb_refusing_outside_a_build_is_one_line(copy):
 
 
 @NO_BUILD
-@pytest.mark.parametrize("command", [["compile"], ["test"], ["docs"], ["spend", "--replace"]])
+@pytest.mark.parametrize(
+    "command", [["compile"], ["test", "--select", "stg_products"], ["docs"], ["spend", "--replace"]]
+)
 def test_a_missing_raw_column_is_the_source_contracts_list_in_every_command(tmp_path, monkeypatch, command):
-    """compile, test and docs read the raw data for a variable's default (here nothing is built:
-    test and docs compute the variables), spend reads the events: each said
+    """compile, test and docs read the raw data for a variable's default (here no build recorded
+    its variables: test and docs compute them), spend reads the events: each said
     `IbisTypeError: Column 'created_at' is not found` in a traceback."""
     db = tmp_path / "ecom.duckdb"
     assert cli("load", str(SCENARIO), "--path", str(db))[0] == 0
     con = duckdb.connect(str(db))
     con.execute("ALTER TABLE raw.events DROP COLUMN created_at")
+    # the model test tests is there (with nothing built, test says so first, whatever the raw data)
+    con.execute("CREATE TABLE main.stg_products AS SELECT 1 AS product_id")
     con.close()
     before = snapshot(db)
     monkeypatch.chdir(tmp_path)  # compile and docs write under the working folder
@@ -896,8 +900,9 @@ def test_a_recorded_variable_refused_now_is_named_as_the_record_not_as_vars(copy
 
 
 def test_a_partial_build_checks_the_values_of_the_raw_tables_it_reads_only(copy):
-    """`ecom build --select fact_daily_pnl` reads no raw table, but checked the values of all eight
-    (on BigQuery a query reading every key, timestamp and amount of the raw data, events included)."""
+    """`ecom build --select fact_daily_pnl` reads built models and, through the stg_orders view (on
+    DuckDB; a table on BigQuery), raw.orders, but checked the values of all eight (on BigQuery a query
+    reading every key, timestamp and amount of the raw data, events included)."""
     with duckdb.connect(str(copy)) as con:  # a repeated product id: a problem of raw.products' values
         con.execute("INSERT INTO raw.products SELECT * FROM raw.products ORDER BY id LIMIT 1")
     code, stderr = cli("build", "--select", "fact_daily_pnl", "--vars", AS_OF, "--path", str(copy))
@@ -905,3 +910,16 @@ def test_a_partial_build_checks_the_values_of_the_raw_tables_it_reads_only(copy)
     code, stderr = cli("build", "--select", "stg_products", "--vars", AS_OF, "--path", str(copy))
     assert code == 1
     assert "  - products.id: expected a unique key, found 1 row repeating another row's key\n" in stderr
+
+
+def test_a_partial_build_checks_the_values_of_the_raw_tables_it_reads_through_views(copy):
+    """On DuckDB the staging models are views: `--select fact_product_performance` reads raw.products
+    through stg_products when it runs, and built its 7 products as 8 rows over a repeated raw id
+    without a word, the value check having looked at the selected model's own raw tables (none)."""
+    with duckdb.connect(str(copy)) as con:
+        con.execute("INSERT INTO raw.products SELECT * FROM raw.products ORDER BY id LIMIT 1")
+    before = snapshot(copy)
+    code, stderr = cli("build", "--select", "fact_product_performance", "--vars", AS_OF, "--path", str(copy))
+    assert code == 1, stderr
+    assert "  - products.id: expected a unique key, found 1 row repeating another row's key\n" in stderr
+    assert snapshot(copy) == before

@@ -473,6 +473,20 @@ def test_a_notification_that_fails_does_not_fail_the_run(tmp_path, monkeypatch):
     target.close()
 
 
+def test_a_run_warns_of_an_as_of_far_past_the_latest_order(tmp_path, monkeypatch):
+    """README: an as_of given more than 31 days after the latest order is built with a warning.
+    `ecom build` warned; `ecom run --vars as_of=...` built and published marts of zeros without a
+    word. The fixture's latest order is of 2024-03-29: 2024-04-30 is 32 days after it."""
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    result = ecom(tmp_path, "run", "--vars", "as_of=2024-04-30", "--publish", str(tmp_path / "site"))
+    assert "Built 25 models" in result.output, result.output  # a warning, not a refusal
+    assert (
+        "warning: as_of=2024-04-30 is 32 days after its default on this data, 2024-03-29 (the build's today; "
+        "defaults to the latest order date): the trailing windows before it hold no data; check the date"
+    ) in " ".join(result.output.split())
+
+
 def test_bad_run_input_is_one_line_and_records_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     load(tmp_path, FIXTURES / "attribution")

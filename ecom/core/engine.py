@@ -137,6 +137,21 @@ def validate_values(target: Target, tables: Iterable[str] = RAW_SCHEMAS, advice:
         raise SourceContractError(format_problems(problems, describe(target, raw=True), advice))
 
 
+def raw_tables_read(project: Project, target: Target, selected: Iterable[str]) -> list[str]:
+    """The raw tables a build of `selected` reads: the selected models' own, and those of the views
+    on the target they read and do not rebuild (on DuckDB the staging models are views, so a mart
+    built over stg_products reads raw.products when it runs)."""
+    seen, todo, read = set(), list(selected), set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            read.update(project.sources_of(name))
+            ups = project.upstream_models(name)
+            todo += [up for up in ups if project.models[up].materialization(target.name) == "view"]
+    return [t for t in RAW_SCHEMAS if t in read]
+
+
 def describe(target: Target, raw: bool = False) -> str:
     return target.place(target.raw if raw else target.models)
 
