@@ -531,6 +531,20 @@ def test_an_unreachable_endpoint_reached_through_grpc_says_so():
     with pytest.raises(TargetError) as e, readable_errors("reading fact_daily_pnl"):
         raise gexc.ServiceUnavailable("failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1")
     assert str(e.value) == (
-        "cannot reach BigQuery while reading fact_daily_pnl: failed to connect to all addresses; last error: "
-        "UNKNOWN: ipv4:127.0.0.1:1; check the network and the endpoint settings"
+        "BigQuery is unavailable or cannot be reached while reading fact_daily_pnl: failed to connect to all "
+        "addresses; last error: UNKNOWN: ipv4:127.0.0.1:1; try again later, and check the network and the endpoint "
+        "settings if it persists"
     )
+
+
+def test_a_503_of_the_service_does_not_blame_the_network_alone():
+    """REST's 503 (BigQuery's backend, for a moment) is the same exception type as gRPC's UNAVAILABLE:
+    it read "cannot reach BigQuery ...; check the network", though the network was fine."""
+    from google.api_core import exceptions as gexc
+
+    from ecom.targets.bigquery.errors import readable_errors
+
+    with pytest.raises(TargetError) as e, readable_errors("running fact_daily_pnl"):
+        raise gexc.from_http_status(503, "Service Unavailable")
+    assert str(e.value).startswith("BigQuery is unavailable or cannot be reached while running fact_daily_pnl")
+    assert "try again later" in str(e.value)

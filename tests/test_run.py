@@ -27,6 +27,7 @@ from ecom.core import freshness as fresh
 from ecom.core import runs as runs_module
 from ecom.core.files import FileWriteError
 from ecom.core.runs import RUNS_TABLE, history
+from ecom.core.sources import RAW_SCHEMAS
 from ecom.run import check_replaceable, publish
 from ecom.targets.base import InterruptedAfterCommit
 from ecom.targets.duckdb import DuckDBTarget
@@ -476,11 +477,23 @@ def test_a_notification_that_fails_does_not_fail_the_run(tmp_path, monkeypatch):
 def test_a_run_warns_of_an_as_of_far_past_the_latest_order(tmp_path, monkeypatch):
     """README: an as_of given more than 31 days after the latest order is built with a warning.
     `ecom build` warned; `ecom run --vars as_of=...` built and published marts of zeros without a
-    word. The fixture's latest order is of 2024-03-29: 2024-04-30 is 32 days after it."""
+    word. The fixture's latest order is of 2024-03-29: 2024-04-30 is 32 days after it.
+    Also: the run checks the values of the raw tables its build reads, as `ecom build` does (it
+    checked distribution_centers too, which no model reads: a repeated id stopped the run only)."""
+    from ecom.core import engine
+
     monkeypatch.chdir(tmp_path)
     load(tmp_path, FIXTURES / "attribution")
+    checked, validate_values = [], engine.validate_values
+
+    def spied(target, tables, *args):
+        checked.append(list(tables))
+        return validate_values(target, tables, *args)
+
+    monkeypatch.setattr(engine, "validate_values", spied)
     result = ecom(tmp_path, "run", "--vars", "as_of=2024-04-30", "--publish", str(tmp_path / "site"))
     assert "Built 25 models" in result.output, result.output  # a warning, not a refusal
+    assert checked == [[t for t in RAW_SCHEMAS if t != "distribution_centers"]]
     assert (
         "warning: as_of=2024-04-30 is 32 days after its default on this data, 2024-03-29 (the build's today; "
         "defaults to the latest order date): the trailing windows before it hold no data; check the date"

@@ -39,8 +39,13 @@ def describe_error(error: BaseException, action: str | None = None) -> str | Non
         return f"permission denied{during}: {message_of(error)}"
     if isinstance(error, gexc.NotFound):
         return f"not found{during}: {message_of(error)}"
-    if isinstance(error, gexc.ServiceUnavailable):  # gRPC's UNAVAILABLE: the Storage Read API's endpoint
-        return f"cannot reach BigQuery{during}: {message_of(error)}; check the network and the endpoint settings"
+    # gRPC's UNAVAILABLE (the Storage Read API's endpoint not reached) and REST's 503 (the service
+    # itself, for a moment) share this type: the advice covers both
+    if isinstance(error, gexc.ServiceUnavailable):
+        return (
+            f"BigQuery is unavailable or cannot be reached{during}: {message_of(error)}; try again later, "
+            "and check the network and the endpoint settings if it persists"
+        )
     if isinstance(error, gexc.GoogleAPICallError):
         return f"BigQuery error{during}: {message_of(error)}"
     if isinstance(error, gexc.RetryError):  # gave up retrying a connection error
