@@ -706,6 +706,8 @@ def _file_named(text: str) -> Path:
     """An --out file as typed: a Path drops the slash of `--out site/`, which wrote a file named site."""
     if text.endswith(("/", os.sep)):
         raise FileWriteError(f"--out {text} names a folder: give the name of a file to write (in it or elsewhere)")
+    if not text.strip():  # Path('') is the working directory
+        raise FileWriteError("--out is empty: give the name of a file to write")
     return Path(text)
 
 
@@ -756,7 +758,7 @@ def docs(
     from ecom.outputs import catalog
 
     with friendly_errors():
-        path = _file_named(output) if output else None
+        path = _file_named(output) if output is not None else None
         # `--out catalog.json` alone means JSON: an HTML page under that name is nobody's intent
         fmt = fmt or ("json" if path and path.suffix.lower() == ".json" else "html")
         if fmt not in ("html", "json"):

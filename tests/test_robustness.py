@@ -871,13 +871,18 @@ def test_a_partial_build_of_other_models_keeps_a_variable_given_to_an_earlier_on
 
 @NO_BUILD
 @pytest.mark.parametrize("command", ["report", "docs"])
-def test_an_out_ending_in_a_slash_is_a_folder_not_a_file_named_so(tmp_path, command):
-    """`ecom report --out site/` wrote a file named site (a Path drops the slash)."""
-    out = f"{tmp_path / 'site'}/"
+@pytest.mark.parametrize("empty", [False, True])
+def test_an_out_ending_in_a_slash_is_a_folder_not_a_file_named_so(tmp_path, monkeypatch, command, empty):
+    """`ecom report --out site/` wrote a file named site (a Path drops the slash); `ecom docs --out ''`
+    wrote target/catalog.html, as if --out had not been given."""
+    monkeypatch.chdir(tmp_path)
+    out = "" if empty else f"{tmp_path / 'site'}/"
     code, stderr = cli(command, "--out", out, "--path", str(tmp_path / "ecom.duckdb"))
     assert code == 1
     assert one_line_error(stderr) == (
-        f"error: --out {out} names a folder: give the name of a file to write (in it or elsewhere)"
+        "error: --out is empty: give the name of a file to write"
+        if empty
+        else f"error: --out {out} names a folder: give the name of a file to write (in it or elsewhere)"
     )
     assert list(tmp_path.iterdir()) == []
 
