@@ -322,21 +322,36 @@ def load(
     *,
     target: TargetOptions,
 ) -> None:
-    """Load your own export (e.g. thelook from BigQuery) into the raw tables, checked first: on any
-    problem nothing is written."""
+    """Load your own export (e.g. thelook from BigQuery) into the raw tables, each file replacing its
+    table (an export holds every row, not only the new ones), checked first: on any problem nothing
+    is written."""
     from ecom.data.load import read_folder
 
     with friendly_errors():
         tables = read_folder(folder)
         tgt = open_target(target, create=True)
         with _created_file_removed_on_failure(tgt):
+            held = {name: tgt.source(name).count().execute() for name in tables if tgt.raw_exists(name)}
             if not allow_empty:
-                _refuse_emptying(tgt, [name for name, data in tables.items() if data.num_rows == 0])
+                _refuse_emptying(held, [name for name, data in tables.items() if data.num_rows == 0])
             counts = tgt.write_raw(tables)
         summary = Table("raw table", "rows", title=f"Loaded {folder} into {engine.describe(tgt, raw=True)}")
         for table, rows in counts.items():
             summary.add_row(table, f"{rows:,}")
         out.print(summary)
+        # rows may be deleted on purpose (a user erased), so loaded; but a folder of only the new
+        # day's rows, read as an append, would otherwise leave the marts with one day of history.
+        # A table emptied was asked for by --allow-empty.
+        shrunk = [
+            f"{name} has {counted(rows, 'row')}, {held[name]:,} before"
+            for name, rows in counts.items()
+            if 0 < rows < held.get(name, 0)
+        ]
+        if shrunk:
+            _warn(
+                f"{'; '.join(shrunk)}: ecom load replaces each raw table with its file, it does not append: "
+                "load an export of every row, not only the new ones"
+            )
         if MADE_BY_SPEND not in tables:
             out.print(_spend_left_out(tgt))
 
@@ -352,11 +367,10 @@ def _spend_left_out(tgt: Target) -> str:
     )
 
 
-def _refuse_emptying(tgt: Target, empty: list[str]) -> None:
-    """An empty file over a table with rows is more often a failed export than a shop without
-    orders: refused unless --allow-empty says it is meant."""
-    held = {name: tgt.source(name).count().execute() for name in empty if tgt.raw_exists(name)}
-    emptied = [f"{name} ({counted(n, 'row')} now)" for name, n in held.items() if n]
+def _refuse_emptying(held: dict[str, int], empty: list[str]) -> None:
+    """An empty file over a table with rows (`held`: the rows of each raw table now) is more often a
+    failed export than a shop without orders: refused unless --allow-empty says it is meant."""
+    emptied = [f"{name} ({counted(held[name], 'row')} now)" for name in empty if held.get(name)]
     if emptied:
         raise TargetError(
             f"the export has no rows for {', '.join(emptied)}: loading it would empty them; check the export, "

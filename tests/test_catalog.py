@@ -181,8 +181,8 @@ def test_help_lists_each_command_by_its_first_paragraph_in_one_line():
     assert result.exit_code == 0, result.output
     [load] = [line for line in result.output.splitlines() if line.startswith("│ load ")]
     assert load.split("│")[1].split(maxsplit=1)[1].strip() == (
-        "Load your own export (e.g. thelook from BigQuery) into the raw tables, checked first: on any problem "
-        "nothing is written."
+        "Load your own export (e.g. thelook from BigQuery) into the raw tables, each file replacing its table (an "
+        "export holds every row, not only the new ones), checked first: on any problem nothing is written."
     )
 
 

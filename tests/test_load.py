@@ -336,9 +336,31 @@ def test_an_empty_file_does_not_empty_a_table_unless_asked(tmp_path):
         assert target.source("orders").to_pyarrow().equals(contract_table("orders"))
     result = runner.invoke(app, ["load", str(folder), "--path", str(db), "--allow-empty"])
     assert result.exit_code == 0
+    assert result.stderr == ""  # emptied as asked: not warned of as fewer rows
     with closing(DuckDBTarget(db)) as target:
         assert target.source("orders").count().execute() == 0
         assert target.source("users").count().execute() == 1
+
+
+def test_a_table_left_with_fewer_rows_is_warned_about(tmp_path):
+    """A morning's export of only the new day's rows: load replaces, it does not append, so the
+    raw tables would silently lose their history. Loaded (rows may be deleted on purpose), with a
+    warning naming each table that lost rows, its count before and after."""
+    db = tmp_path / "ecom.duckdb"
+    two_orders = contract_table("orders", [ROWS["orders"], {**ROWS["orders"], "order_id": 2}])
+    two_events = contract_table("events", [ROWS["events"], {**ROWS["events"], "id": ROWS["events"]["id"] + 1}])
+    history = write_parquet_folder(tmp_path / "history", orders=two_orders, events=two_events)
+    assert runner.invoke(app, ["load", str(history), "--path", str(db)]).exit_code == 0
+    result = runner.invoke(app, ["load", str(history), "--path", str(db)])  # the same export again: no warning
+    assert result.exit_code == 0 and result.stderr == ""
+    result = runner.invoke(app, ["load", str(write_parquet_folder(tmp_path / "new_day")), "--path", str(db)])
+    assert result.exit_code == 0
+    assert " ".join(result.stderr.split()) == (
+        "warning: orders has 1 row, 2 before; events has 1 row, 2 before: ecom load replaces each raw table "
+        "with its file, it does not append: load an export of every row, not only the new ones"
+    )
+    with closing(DuckDBTarget(db)) as target:
+        assert target.source("orders").count().execute() == 1
 
 
 def test_a_raw_view_is_replaced_by_the_loaded_table(tmp_path):
