@@ -521,6 +521,12 @@ def _warn(line: str) -> None:
     err.print(Text.assemble(("warning:", "yellow"), f" {line}"), soft_wrap=True, highlight=False)
 
 
+def _warn_unheard(url: str | None, failure: str | None) -> None:
+    """A notification that failed is said, never fatal: the run's own outcome decides the exit code."""
+    if failure:
+        _warn(f"the notification to {url} failed: {failure}")
+
+
 def _build_table(proj: Project, results: list[engine.ModelResult]) -> rich.table.Table:
     report = Table("model", "layer", "rows", "seconds", "incremental", title="Build")
     for r in results:
@@ -855,17 +861,26 @@ def run_all(
     report, record the run (`ecom runs`). Exit 2: stale data, nothing built; exit 1: a model or data
     test failed, the published report kept."""
     from ecom.outputs import catalog
+    from ecom.run import notify as post
     from ecom.run import run
 
     with friendly_errors():
         notify = notify or None  # an empty ECOM_NOTIFY_URL (an unset CI secret): no notification
         if notify is not None and not notify.startswith(("http://", "https://")):
             raise VarsError(f"--notify must be an http:// or https:// URL, not {notify!r}")
-        limits = fresh.configured_thresholds()
-        fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
-        proj = Project.load()
-        given = parse_vars(vars or [])
-        tgt = open_target(target)
+        try:
+            limits = fresh.configured_thresholds()
+            fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
+            proj = Project.load()
+            given = parse_vars(vars or [])
+            tgt = open_target(target)
+        except Exception as e:
+            # not recorded (the target may be what failed: a DuckDB file another process holds), so
+            # for an unattended morning the notification is the one trace beside the scheduler's log
+            if notify:
+                text = f"ecom run did not start: {first_line(e)}; the published report was not replaced"
+                _warn_unheard(notify, post(notify, text))
+            raise
         # closed at the end of the run, not of the process: readers (`ecom runs`) may open it at once
         with closing(tgt), err.status("starting") as status:
             bigquery_at = catalog.bigquery_locations(tgt, target)
@@ -886,8 +901,7 @@ def run_all(
             )
         if outcome.tests:
             out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
-        if outcome.notified:
-            _warn(f"the notification to {notify} failed: {outcome.notified}")
+        _warn_unheard(notify, outcome.notified)
         endings = {
             "success": f"Published {publish}/index.html and {publish}/docs.html",
             "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was",

@@ -5,9 +5,10 @@
     a data test fails    -> the publish folder is left as it was     status failed, exit 1
     otherwise            -> report and catalog published             status success, exit 0
 
-Every run, whatever its end, appends one record to `_ecom_runs` (ecom.core.runs). With a notify URL,
-a stale (warn or error) or unsuccessful run also POSTs `{"text": ...}`, Slack's incoming-webhook
-shape, which never changes the run's outcome.
+Every run, whatever its end, appends one record to `_ecom_runs` (ecom.core.runs); one that cannot
+start (its target, variables or settings refused: `ecom run` in ecom.cli) has nowhere to record and
+is only notified. With a notify URL, a stale (warn or error) or unsuccessful run also POSTs
+`{"text": ...}`, Slack's incoming-webhook shape, which never changes the run's outcome.
 """
 
 from __future__ import annotations

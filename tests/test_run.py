@@ -11,6 +11,8 @@ import datetime as dt
 import json
 import re
 import shutil
+import subprocess
+import sys
 import threading
 from contextlib import closing
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -614,6 +616,36 @@ def test_a_failing_model_is_recorded_as_an_error_and_notified(tmp_path, monkeypa
     assert (record["status"], record["message"]) == ("error", "model fact_daily_pnl failed: division by zero")
     [message] = received[before:]
     assert "error" in message["body"]["text"] and "division by zero" in message["body"]["text"]
+
+
+def test_a_run_that_cannot_open_its_database_is_notified(tmp_path, monkeypatch, webhook):
+    """The unattended morning's likeliest failure on DuckDB: the file held by another process (a BI
+    tool, a run still going). The run cannot record itself there: the notification is its one trace."""
+    url, received = webhook
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    db = tmp_path / "ecom.duckdb"
+    hold = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.read()"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        before = len(received)
+        result = ecom(tmp_path, "run", "--notify", url)
+        nobody = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there: said, as after a run
+        unheard = ecom(tmp_path, "run", "--notify", nobody)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    [message] = received[before:]
+    assert message["body"]["text"] == (
+        f"ecom run did not start: {db} is in use by another process (another ecom or duckdb session holds its "
+        "lock): close it or wait for it to finish, then retry; the published report was not replaced"
+    )
+    assert unheard.exit_code == 1 and "Traceback" not in unheard.output
+    assert f"warning: the notification to {nobody} failed" in unheard.output
 
 
 @pytest.mark.emulator
