@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,17 @@ def test_the_readme_shows_the_crontab_line_as_it_is():
     readme = (EXAMPLES.parent / "README.md").read_text()
     [line] = [x for x in (EXAMPLES / "cron" / "ecom.crontab").read_text().splitlines() if x.startswith("15 6 ")]
     assert f"\n  {line}\n" in readme
+
+
+def test_the_crontab_line_logs_the_load_too(tmp_path):
+    """A shell redirection binds to its one command: `load && run >> log 2>&1` sent the load's output,
+    and a refused export's one-line error, to cron's mail (nowhere, on most servers), not the log."""
+    [line] = [x for x in (EXAMPLES / "cron" / "ecom.crontab").read_text().splitlines() if x.startswith("15 6 ")]
+    command = line.split(maxsplit=5)[5].replace("/srv/ecom", str(tmp_path)).replace("/var/log/ecom", str(tmp_path))
+    fake = tmp_path / ".venv" / "bin" / "ecom"  # says which command ran, on stdout and stderr
+    fake.parent.mkdir(parents=True)
+    fake.write_text('#!/bin/sh\necho "$1 out"\necho "$1 err" >&2\n')
+    fake.chmod(0o755)
+    done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")  # nothing left for cron to mail
+    assert (tmp_path / "run.log").read_text().splitlines() == ["load out", "load err", "run out", "run err"]
