@@ -331,7 +331,8 @@ def load(
         tables = read_folder(folder)
         tgt = open_target(target, create=True)
         with _created_file_removed_on_failure(tgt):
-            held = {name: tgt.source(name).count().execute() for name in tables if tgt.raw_exists(name)}
+            # on BigQuery from the tables' metadata, no query
+            held = {name: rows for name in tables if (rows := tgt.raw_rows(name)) is not None}
             if not allow_empty:
                 _refuse_emptying(held, [name for name, data in tables.items() if data.num_rows == 0])
             counts = tgt.write_raw(tables)
@@ -358,9 +359,9 @@ def load(
 
 def _spend_left_out(tgt: Target) -> str:
     """What an export without marketing_spend (thelook's) left in place, and how to make one."""
-    if not tgt.raw_exists(MADE_BY_SPEND):
+    rows = tgt.raw_rows(MADE_BY_SPEND)
+    if rows is None:
         return f"{MADE_BY_SPEND} is not in the folder (thelook has none): run `ecom spend` to make one from the events"
-    rows = tgt.source(MADE_BY_SPEND).count().execute()
     return (
         f"{MADE_BY_SPEND} is not in the folder: the one in the target is kept ({counted(rows, 'row')}); "
         "`ecom spend --replace` makes one from the events just loaded"

@@ -122,7 +122,7 @@ def drop_datasets(target: Any, *datasets: str) -> None:
         target.client.delete_dataset(f"{target.project}.{dataset}", delete_contents=True, not_found_ok=True)
 
 
-def _queries(client: Any, since: dt.datetime) -> list[Any]:
+def queries_sent(client: Any, since: dt.datetime) -> list[Any]:
     """The query jobs (dry runs aside) sent to the emulator since `since`, parsed: what BigQuery bills."""
     import sqlglot
 
@@ -137,7 +137,7 @@ def raw_columns_queried(client: Any, since: dt.datetime) -> set[str]:
     from sqlglot import exp
 
     raw = {c for schema in RAW_SCHEMAS.values() for c in schema.names}
-    return raw & {c.name for query in _queries(client, since) for c in query.find_all(exp.Column)}
+    return raw & {c.name for query in queries_sent(client, since) for c in query.find_all(exp.Column)}
 
 
 # ecom's own small tables beside the models: BigQuery bills each query at least 10 MB, however small
@@ -148,7 +148,7 @@ def state_tables_read(client: Any, since: dt.datetime) -> dict[str, int]:
     """How many query jobs sent to the emulator since `since` read each of ecom's state tables."""
     from sqlglot import exp
 
-    read = [STATE_TABLES & {t.name for t in query.find_all(exp.Table)} for query in _queries(client, since)]
+    read = [STATE_TABLES & {t.name for t in query.find_all(exp.Table)} for query in queries_sent(client, since)]
     return dict(Counter(name for names in read for name in names))
 
 

@@ -43,6 +43,7 @@ from tests.bq_emulator import (  # noqa: F401 (fixture)
     bq_emulator,
     clean_env,
     drop_datasets,
+    queries_sent,
     raw_columns_queried,
     state_tables_read,
     tiny_raw,
@@ -369,6 +370,10 @@ def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):  # noqa:
         project=bq_emulator.project, raw_dataset="upload_raw", endpoint=bq_emulator.endpoint, config_dir="/nonexistent"
     )
     assert target.write_raw({"orders": raw_data["orders"]}) == {"orders": raw_data["orders"].num_rows}
+    # what `ecom load` counts before it writes (an emptied or shrunk table): the tables' metadata, no job
+    since = dt.datetime.now(dt.UTC)
+    assert target.raw_rows("orders") == raw_data["orders"].num_rows and target.raw_rows("users") is None
+    assert queries_sent(target.client, since) == []
 
     def broken_stream():
         yield from raw_data["users"].to_batches()

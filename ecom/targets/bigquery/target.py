@@ -327,6 +327,13 @@ class BigQueryTarget(Target):
         """Whether the raw table exists (False too when its dataset does not exist yet)."""
         return self._table_or_none(self.raw_location(table), table) is not None
 
+    def raw_rows(self, table: str) -> int | None:
+        """A table's row count from its metadata (no job); a view's (no count in its metadata) by a query."""
+        found = self._table_or_none(self.raw_location(table), table)
+        if found is None or found.table_type != "TABLE":
+            return super().raw_rows(table) if found is not None else None
+        return int(found.num_rows or 0)
+
     def source(self, table: str) -> ir.Table:
         if table not in self._sources:
             loc = self.raw_location(table)
