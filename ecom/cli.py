@@ -862,8 +862,8 @@ def run_all(
     report, record the run (`ecom runs`). Exit 2: stale data, nothing built; exit 1: a model or data
     test failed, the published report kept."""
     from ecom.outputs import catalog
+    from ecom.run import late_raw_data, run
     from ecom.run import notify as post
-    from ecom.run import run
 
     with friendly_errors():
         notify = notify or None  # an empty ECOM_NOTIFY_URL (an unset CI secret): no notification
@@ -908,7 +908,9 @@ def run_all(
             "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was",
             "failed": f"Data tests failed: {publish} kept as it was",
         }
-        out.print(f"Run {record.run_id}: {endings[record.status]}", highlight=False)
+        # a table past warn_after alone builds and publishes: said on the last line too, which a log shows
+        late = f"; {late_raw_data(outcome)}" if outcome.stale and record.status != "stale" else ""
+        out.print(f"Run {record.run_id}: {endings[record.status]}{late}", highlight=False)
         raise typer.Exit(outcome.exit_code)
 
 

@@ -171,14 +171,18 @@ def describe_age(age: dt.timedelta | None) -> str:
     return f"{hours / 24:.1f} days" if abs(hours) >= 48 else f"{hours:.1f} hours"
 
 
+def late_raw_data(outcome: Outcome) -> str:
+    """The tables past a freshness threshold, as the notification, the run's last line and `ecom runs`
+    name them: "late raw data: events 30.3 hours old (warn)"."""
+    return "late raw data: " + ", ".join(f"{c.table} {describe_age(c.age)} old ({c.status})" for c in outcome.stale)
+
+
 def summary(outcome: Outcome) -> str:
     """One line for the notification: what ran where, how it ended, and why."""
     r = outcome.record
     parts = [f"ecom run on {r.target}: {r.status}" + (f" (as_of {r.as_of})" if r.as_of else "")]
     if outcome.stale:
-        parts.append(
-            "old raw data: " + ", ".join(f"{c.table} {describe_age(c.age)} old ({c.status})" for c in outcome.stale)
-        )
+        parts.append(late_raw_data(outcome))
     failing = [t.name for t in outcome.tests if t.status != "pass"]
     if failing:
         parts.append(f"{len(failing)} data tests failed: {', '.join(failing[:5])}" + (" …" if len(failing) > 5 else ""))

@@ -388,7 +388,11 @@ def test_a_late_table_past_warn_after_publishes_and_notifies(morning):
     [message] = morning.notified["warn"]
     assert message["body"]["text"] == (
         f"ecom run on duckdb main in {morning.db}: success (as_of 2024-03-29); "
-        "old raw data: events 26.0 hours old (warn)"
+        "late raw data: events 26.0 hours old (warn)"
+    )
+    # the run's last line, which a log keeps, says so too: it ended "Published ..." alone
+    assert " ".join(result.output.split()).endswith(
+        f"Published {morning.site}/index.html and {morning.site}/docs.html; late raw data: events 26.0 hours old (warn)"
     )
 
 
