@@ -259,6 +259,11 @@ def raw_with_orders(*dates: str) -> dict[str, pa.Table]:
         },
         schema=RAW_SCHEMAS["orders"].to_pyarrow(),
     )
+    # the orders' user, signed up at the first order (the contract assumes every order's user exists)
+    users = RAW_SCHEMAS["users"].to_pyarrow()
+    first = min(tables["orders"]["created_at"].to_pylist(), default=None)
+    row = {f.name: [None] for f in users} | {"id": [1], "created_at": [first]}
+    tables["users"] = pa.table(row, schema=users) if dates else tables["users"]
     return tables
 
 
