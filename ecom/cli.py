@@ -30,7 +30,7 @@ from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import committed, ctrl_c_pressed, replaced, stop_if_ctrl_c, watching_ctrl_c
-from ecom.core.registry import TARGETS, Project, ProjectError
+from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import MADE_BY_SPEND, SourceContractError
 from ecom.core.text import counted
 from ecom.core.vars import VarsError, parse_vars, printable
@@ -991,10 +991,9 @@ def list_models(
         )
         for model_name in selected:
             m = proj.models[model_name]
-            kind = ", ".join(f"{t}: {m.materialization(t)}" for t in TARGETS) if m.materialized_on else m.materialized
             s = state.get(model_name)
             built = f"as_of {s['as_of']}, {incremental.how_built(s['replaced_from'], s['as_of'])}" if s else ""
-            table.add_row(model_name, m.layer, kind, ", ".join(m.key), docs[model_name].grain, built)
+            table.add_row(model_name, m.layer, m.materializations(), ", ".join(m.key), docs[model_name].grain, built)
         out.print(table)
         consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]
         if consumers:

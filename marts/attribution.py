@@ -226,7 +226,8 @@ def fact_channel_economics(
         new_customers: customers whose first order is in cohort_month with that channel.
         spend: Σ int_daily_marketing.spend of the platform over the month's days (0 when none); NULL
             for Organic and Unattributed.
-        cac: spend / new_customers; NULL when either is 0 or NULL.
+        cac: spend / new_customers; NULL when new_customers is 0 or spend NULL; 0 when the platform spent
+            nothing that month.
         revenue_30d: Σ net_revenue of the cohort's non-cancelled orders with order_date − first order
             date ≤ 29 days; NULL unless (last day of cohort_month) + 29 days ≤ as_of.
         revenue_90d: the same with ≤ 89 days; NULL unless (last day of cohort_month) + 89 days ≤ as_of.

@@ -250,6 +250,10 @@ def test_docs_json_has_every_model_and_column_with_type_description_tests_and_bu
         "exposures": ["overview", "marketing"],  # the report pages that read it (marts/report.py)
     }
     assert data["models"]["stg_orders"]["build"]["rows"] == 2
+    # per target, as `ecom ls` says: a staging model is a view on DuckDB (the catalog said "table")
+    assert data["models"]["stg_orders"]["materialized"] == "duckdb: view, bigquery: table"
+    assert data["models"]["stg_events"]["materialized"] == "incremental"
+    assert pnl["materialized"] == "table"
     assert data["build"]["vars"]["as_of"] == "2024-03-05"  # the later of the two orders
     # the SQL is what `ecom compile` writes for each dialect
     compiled = tmp_path / "compiled"

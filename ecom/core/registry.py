@@ -61,6 +61,13 @@ class Model:
         `target` (duckdb, bigquery)."""
         return self.materialized_on.get(target, self.materialized)
 
+    def materializations(self) -> str:
+        """How the model is built, for people: "table", or per target when they differ
+        ("duckdb: view, bigquery: table"), as `ecom ls` and the catalog show it."""
+        if not self.materialized_on:
+            return self.materialized
+        return ", ".join(f"{t}: {self.materialization(t)}" for t in TARGETS)
+
     @property
     def layer(self) -> str:
         if self.name.startswith("stg_"):

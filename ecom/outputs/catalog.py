@@ -69,7 +69,7 @@ def catalog(
         schema = sql["duckdb"][name].schema()
         models[name] = {
             "layer": model.layer,
-            "materialized": model.materialized,
+            "materialized": model.materializations(),  # per target: staging is a view on DuckDB
             "key": list(model.key),
             "grain": doc.grain,
             "description": doc.description,
