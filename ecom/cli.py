@@ -652,32 +652,37 @@ def test(
         selected = proj.select(select, exclude)
         given = parse_vars(vars or [])
         tgt = open_target(target, read_only=True)
-        # before the variables, which on a database with nothing built read the raw tables' defaults:
-        # an empty database was the source contract's list of eight missing raw tables
-        _refuse_unbuilt(tgt, selected, "models it tests")
-        values = engine.built_vars(proj, tgt, given)
-        # a view reads its raw tables when tested: one gone is the contract's line, not an error per
-        # test; the views are those the tests read (relationships name their parent models)
-        read = set(selected) | {p.split(".")[0] for m in selected for p in proj.models[m].relationships.values()}
-        read |= {up for m in read for up in proj.ancestors(m)}
-        views = [m for m in read if proj.models[m].materialization(tgt.name) == "view"]
-        engine.validate_sources(tgt, sorted({s for m in views for s in proj.sources_of(m)}), values=False)
-        cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
-        colors = {"pass": "green", "fail": "red", "error": "red"}
+        with closing(tgt):  # closed on every way out: the in-process tests open the file again
+            # before the variables, which on a database with nothing built read the raw tables' defaults
+            # (an empty database was the source contract's list of eight missing raw tables); with the
+            # parents their relationships tests read (stg_orders' stg_users), each an ERROR line before
+            parents = {p.split(".")[0] for m in selected for p in proj.models[m].relationships.values()}
+            _refuse_unbuilt(tgt, selected, "models it tests")
+            _refuse_unbuilt(tgt, sorted(parents - set(selected)), "models its relationships tests read")
+            values = engine.built_vars(proj, tgt, given)
+            # a view reads its raw tables when tested: one gone is the contract's line, not an error per
+            # test; the views are those the tests read
+            read = set(selected) | parents
+            read |= {up for m in read for up in proj.ancestors(m)}
+            views = [m for m in read if proj.models[m].materialization(tgt.name) == "view"]
+            engine.validate_sources(tgt, sorted({s for m in views for s in proj.sources_of(m)}), values=False)
+            cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
+            colors = {"pass": "green", "fail": "red", "error": "red"}
 
-        by_name = {c.name: c for c in cases}
+            by_name = {c.name: c for c in cases}
 
-        def done(r: engine.TestResult) -> None:
-            detail = f" ({_failing(r)})" if r.status == "fail" else (f" ({r.message})" if r.message else "")
-            out.print(Text.assemble((f"{r.status.upper():5}", colors[r.status]), f" {r.name}{detail}"), highlight=False)
-            if r.status == "fail":
-                _print_examples(by_name[r.name], tgt)
+            def done(r: engine.TestResult) -> None:
+                detail = f" ({_failing(r)})" if r.status == "fail" else (f" ({r.message})" if r.message else "")
+                line = Text.assemble((f"{r.status.upper():5}", colors[r.status]), f" {r.name}{detail}")
+                out.print(line, highlight=False)
+                if r.status == "fail":
+                    _print_examples(by_name[r.name], tgt)
 
-        results = engine.run_tests(cases, tgt.table, on_done=done, workers=tgt.test_workers, batch=tgt.batch_tests)
-        failed = [r for r in results if r.status != "pass"]
-        out.print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
-        if failed:
-            raise typer.Exit(1)
+            results = engine.run_tests(cases, tgt.table, on_done=done, workers=tgt.test_workers, batch=tgt.batch_tests)
+            failed = [r for r in results if r.status != "pass"]
+            out.print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
+            if failed:
+                raise typer.Exit(1)
 
 
 def _failing(result: engine.TestResult) -> str:

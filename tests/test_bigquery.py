@@ -539,7 +539,8 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
     # the emulator estimates 0 (full, this build, share of the cap)
     assert re.search(r"stg_orders\s+│\s+0\s+│\s+0\s+│\s+0%", done.stdout), done.stdout
     assert "cli" not in {d.dataset_id for d in bq.client.list_datasets()}
-    done = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    # stg_users too: the relationships test of stg_orders reads it
+    done = _cli("build", "--target", "bigquery", "--select", "stg_orders,stg_users", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     duck = DuckDBTarget(tmp_path / "ecom.duckdb")  # the model the CLI built, from the same raw data
     duck.write_raw(raw_data)

@@ -546,6 +546,12 @@ def test_cli_missing_database_says_what_to_do(tmp_path):
 
 
 def test_cli_build_then_test(db):
+    # stg_orders alone: its relationships test reads stg_users, not built (an ERROR line per test)
+    result = runner.invoke(app, ["build", "--select", "stg_orders", "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["test", "--select", "stg_orders", "--path", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: not built on duckdb main in {db}: stg_users; run `ecom build` first\n"
     result = runner.invoke(app, ["build", "--select", "staging", "--path", str(db)])
     assert result.exit_code == 0, result.output
     assert "stg_orders" in result.stdout
