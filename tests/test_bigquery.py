@@ -539,7 +539,10 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
     # the emulator estimates 0 (full, this build, share of the cap)
     assert re.search(r"stg_orders\s+│\s+0\s+│\s+0\s+│\s+0%", done.stdout), done.stdout
     assert "cli" not in {d.dataset_id for d in bq.client.list_datasets()}
-    done = _cli("build", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    # stg_users too: stg_orders' data tests (below) include its relationship to stg_users
+    done = _cli(
+        "build", "--target", "bigquery", "--select", "stg_orders", "--select", "stg_users", env=env, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     duck = DuckDBTarget(tmp_path / "ecom.duckdb")  # the model the CLI built, from the same raw data
     duck.write_raw(raw_data)
@@ -562,6 +565,7 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
     done = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout
+    assert "PASS  relationships_stg_orders_user_id__stg_users" in done.stdout
     drop_datasets(bq, "cli")
 
 
