@@ -208,30 +208,38 @@ def run(
     record = RunRecord(uuid.uuid4().hex[:12], dt.datetime.now(dt.UTC), engine.describe(target))
     outcome = Outcome(record, [], [], None)
     try:
-        limits = limits or fresh.configured_thresholds()
-        _steps(project, target, given, site, bigquery_at, limits, outcome, on_step)
+        try:
+            limits = limits or fresh.configured_thresholds()
+            _steps(project, target, given, site, bigquery_at, limits, outcome, on_step)
+        except Exception as e:
+            if ctrl_c_pressed():  # a Ctrl-C (below), not a failed run
+                raise
+            record.status, record.message = "error", first_line(e)
+            # the history may be unreachable too: the first error is the one to show
+            with contextlib.suppress(Exception):
+                _finish(target, outcome, notify_url)
+            raise
+        # in the same try as the steps: a Ctrl-C while the run is recorded left its record undone
+        # too, which "the rest of the output was skipped" did not say
+        _finish(target, outcome, notify_url)
     except KeyboardInterrupt as e:
         # Ctrl-C during or after the build's commit: not "nothing was committed", and not only output
         # skipped, as a build's would be: the morning's tests and report are undone
         if record.models or isinstance(e, InterruptedAfterCommit):
             raise InterruptedAfterCommit(_undone(record, site)) from None
         raise
-    except Exception as e:
-        if ctrl_c_pressed():  # what DuckDB made of a Ctrl-C ("Query interrupted"): not a failed run
+    except Exception:
+        if ctrl_c_pressed():  # what DuckDB made of a Ctrl-C ("Query interrupted")
             raise (InterruptedAfterCommit(_undone(record, site)) if record.models else KeyboardInterrupt) from None
-        record.status, record.message = "error", first_line(e)
-        # the history may be unreachable too: the first error is the one to show
-        with contextlib.suppress(Exception):
-            _finish(target, outcome, notify_url)
         raise
-    _finish(target, outcome, notify_url)
     return outcome
 
 
 def _undone(record: RunRecord, site: Path) -> str:
-    """What a run stopped after its build's commit left undone: the steps it had not finished."""
+    """What a run stopped after its build's commit left undone: the steps it had not finished (a run
+    whose data tests failed publishes nothing)."""
     steps = [] if record.tests else ["its data tests"]
-    steps += [] if record.published else [f"the publishing to {site}"]
+    steps += [] if record.published or record.status == "failed" else [f"the publishing to {site}"]
     return f"the run did not finish ({', '.join([*steps, 'its record in `ecom runs`'])}): run `ecom run` again"
 
 

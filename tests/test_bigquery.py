@@ -563,6 +563,7 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
     done = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout
+    assert "PASS  relationships_stg_orders_user_id__stg_users" in done.stdout
     drop_datasets(bq, "cli")
 
 

@@ -693,7 +693,9 @@ def test_ecom_run_on_bigquery(project, bq_emulator, tmp_path, monkeypatch):  # n
     target.close()
 
 
-@pytest.mark.parametrize("during", ["the data tests", "the build's commit", "the publishing"])
+@pytest.mark.parametrize(
+    "during", ["the data tests", "the build's commit", "the publishing", "the record", "the record of failed tests"]
+)
 def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch, during):
     from ecom import run as morning
     from ecom.core import engine
@@ -713,18 +715,26 @@ def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch, d
         monkeypatch.setattr(engine, "run_tests", interrupted)
     elif during == "the publishing":
         monkeypatch.setattr(morning, "publish", interrupted)
+    elif during.startswith("the record"):  # published, or not (a run whose data test failed publishes nothing)
+        if during == "the record of failed tests":
+            monkeypatch.setattr(engine, "run_tests", lambda *args, **kwargs: [engine.TestResult("a_test", "fail", 1)])
+        monkeypatch.setattr(morning, "append", interrupted)
     else:
         monkeypatch.setattr(engine, "build", commit_interrupted)
     result = ecom(tmp_path, "run", "--publish", str(tmp_path / "site"))
-    # it said "the rest of the output was skipped", as if only printing had been left undone; and
-    # it named the data tests after they had run
-    undone = f"the publishing to {tmp_path / 'site'}, its record in `ecom runs`"
-    undone = undone if during == "the publishing" else f"its data tests, {undone}"
+    # it said "the rest of the output was skipped", as if only printing had been left undone (so it
+    # still did of a Ctrl-C while the run was recorded); and it named the data tests after they had
+    # run, and the publishing of a run whose tests failed
+    undone = {
+        "the publishing": f"the publishing to {tmp_path / 'site'}, its record in `ecom runs`",
+        "the record": "its record in `ecom runs`",
+        "the record of failed tests": "its record in `ecom runs`",
+    }.get(during, f"its data tests, the publishing to {tmp_path / 'site'}, its record in `ecom runs`")
     assert result.exit_code == 130 and result.stderr.splitlines() == [
         f"interrupted after the commit completed: the new data is saved; the run did not finish ({undone}): "
         "run `ecom run` again"
     ], result.output
-    assert not (tmp_path / "site").exists()
+    assert (tmp_path / "site").exists() is (during == "the record")
     target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
     assert target.exists("fact_daily_pnl")  # built and committed before the interruption
     target.close()
