@@ -613,7 +613,7 @@ def compile(
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     vars: VarsOpt = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the .sql files.")] = Path("target/compiled"),
+    out_dir: Annotated[str, typer.Option("--out", help="Folder for the .sql files.")] = "target/compiled",
     *,
     target: TargetOptions,
 ) -> None:
@@ -623,12 +623,14 @@ def compile(
     target's raw data; give them all with --vars to compile with no connection at all.
     """
     with friendly_errors():
+        if not out_dir.strip():  # a Path would read it as the working directory, and write there
+            raise FileWriteError("--out is empty: give the folder to write the .sql files in")
         proj = Project.load()
         selected = proj.select(select, exclude)
         chosen = choose_target(target)
         values, raw_at, models = engine.compile_inputs(proj, chosen, parse_vars(vars or []))
         exprs = engine.unbound_expressions(proj, values, raw_at, models)
-        folder = out_dir / chosen.name
+        folder = Path(out_dir) / chosen.name
         atomic_write_all({folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected})
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
         err.print(

@@ -870,6 +870,16 @@ def test_a_partial_build_of_other_models_keeps_a_variable_given_to_an_earlier_on
 
 
 @NO_BUILD
+def test_compile_into_an_empty_out_is_refused(tmp_path, monkeypatch):
+    """`ecom compile --out ''` wrote duckdb/*.sql into the working directory (Path('') is '.')."""
+    monkeypatch.chdir(tmp_path)
+    code, stderr = cli("compile", "--out", "", "--vars", "as_of=2024-03-31", "--path", str(tmp_path / "x.duckdb"))
+    assert code == 1
+    assert one_line_error(stderr) == "error: --out is empty: give the folder to write the .sql files in"
+    assert list(tmp_path.iterdir()) == []
+
+
+@NO_BUILD
 @pytest.mark.parametrize("command", ["report", "docs"])
 @pytest.mark.parametrize("empty", [False, True])
 def test_an_out_ending_in_a_slash_is_a_folder_not_a_file_named_so(tmp_path, monkeypatch, command, empty):

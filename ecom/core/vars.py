@@ -137,9 +137,10 @@ def _refuse_a_key_that_is_not_a_name(key: str) -> None:
     """YAML reads `{as_of:2024-06-30}` (or `{as_of=...}`, `{as_of 2024-06-30}`, `{salt:a: b}`) as one
     key; only the name it starts with is shown: the rest may be a secret's value. A name running on
     without such a separator (`as-of`) is a misspelt name, not a value: resolve_vars names it as an
-    unknown variable beside the known ones (this advice would be `as=VALUE`)."""
+    unknown variable beside the known ones (this advice would be `as=VALUE`), unless the name is a
+    secret's: then whatever follows it may be the secret (`visitor_salt-Pr1vate`)."""
     name = re.match(r"\w*", key).group()
-    if name != key and re.match(r"[:=\s,;]", key[len(name)]):
+    if name != key and (re.match(r"[:=\s,;]", key[len(name)]) or is_secret(name)):
         raise VarsError(
             f"--vars gives a name starting '{name}' followed by more than a name: write a colon and a space "
             f"between name and value, --vars '{{{name}: VALUE}}', or --vars {name}=VALUE"
