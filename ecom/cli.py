@@ -325,34 +325,19 @@ def load(
     """Load your own export (e.g. thelook from BigQuery) into the raw tables, each file replacing its
     table (an export holds every row, not only the new ones), checked first: on any problem nothing
     is written."""
-    from ecom.data.load import read_folder
+    from ecom.data.load import load_into, read_folder
 
     with friendly_errors():
         tables = read_folder(folder)
         tgt = open_target(target, create=True)
         with _created_file_removed_on_failure(tgt):
-            # on BigQuery from the tables' metadata, no query
-            held = {name: rows for name in tables if (rows := tgt.raw_rows(name)) is not None}
-            if not allow_empty:
-                _refuse_emptying(held, [name for name, data in tables.items() if data.num_rows == 0])
-            counts = tgt.write_raw(tables)
+            counts, shrunk = load_into(tgt, tables, allow_empty)
         summary = Table("raw table", "rows", title=f"Loaded {folder} into {engine.describe(tgt, raw=True)}")
         for table, rows in counts.items():
             summary.add_row(table, f"{rows:,}")
         out.print(summary)
-        # rows may be deleted on purpose (a user erased), so loaded; but a folder of only the new
-        # day's rows, read as an append, would otherwise leave the marts with one day of history.
-        # A table emptied was asked for by --allow-empty.
-        shrunk = [
-            f"{name} has {counted(rows, 'row')}, {held[name]:,} before"
-            for name, rows in counts.items()
-            if 0 < rows < held.get(name, 0)
-        ]
         if shrunk:
-            _warn(
-                f"{'; '.join(shrunk)}: ecom load replaces each raw table with its file, it does not append: "
-                "load an export of every row, not only the new ones"
-            )
+            _warn(shrunk)
         if MADE_BY_SPEND not in tables:
             out.print(_spend_left_out(tgt))
 
@@ -366,17 +351,6 @@ def _spend_left_out(tgt: Target) -> str:
         f"{MADE_BY_SPEND} is not in the folder: the one in the target is kept ({counted(rows, 'row')}); "
         "`ecom spend --replace` makes one from the events just loaded"
     )
-
-
-def _refuse_emptying(held: dict[str, int], empty: list[str]) -> None:
-    """An empty file over a table with rows (`held`: the rows of each raw table now) is more often a
-    failed export than a shop without orders: refused unless --allow-empty says it is meant."""
-    emptied = [f"{name} ({counted(held[name], 'row')} now)" for name in empty if held.get(name)]
-    if emptied:
-        raise TargetError(
-            f"the export has no rows for {', '.join(emptied)}: loading it would empty them; check the export, "
-            "or pass --allow-empty to load it as it is"
-        )
 
 
 @app.command()
@@ -862,12 +836,24 @@ def run_all(
             help='POST {"text": ...} as JSON here (e.g. a Slack webhook) when a run fails or data is stale.',
         ),
     ] = None,
+    load: Annotated[
+        Path | None,
+        typer.Option(
+            "--load",
+            help="Load this export folder first, as `ecom load` (a refused export is the run's recorded, "
+            "notified error).",
+        ),
+    ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="With --load: let a file with no rows replace a raw table that has rows."),
+    ] = False,
     *,
     target: TargetOptions,
 ) -> None:
-    """The unattended morning: check freshness, build every model, run the data tests, publish the
-    report, record the run (`ecom runs`). Exit 2: stale data, nothing built; exit 1: a model or data
-    test failed, the published report kept."""
+    """The unattended morning: (load the export,) check freshness, build every model, run the data
+    tests, publish the report, record the run (`ecom runs`). Exit 2: stale data, nothing built; exit
+    1: an export refused, a model or data test failed, the published report kept."""
     from ecom.outputs import catalog
     from ecom.run import late_raw_data, run
     from ecom.run import notify as post
@@ -892,8 +878,11 @@ def run_all(
         # closed at the end of the run, not of the process: readers (`ecom runs`) may open it at once
         with closing(tgt), err.status("starting") as status:
             bigquery_at = catalog.bigquery_locations(tgt, target)
-            outcome = run(proj, tgt, given, publish, bigquery_at, notify, limits, on_step=status.update)
+            outcome = run(proj, tgt, given, publish, bigquery_at, notify, limits, status.update, load, allow_empty)
         record = outcome.record
+        if outcome.loaded:
+            rows = sum(outcome.loaded.values())
+            out.print(f"Loaded {load}: {counted(len(outcome.loaded), 'raw table')}, {rows:,} rows", highlight=False)
         out.print(_freshness_table(outcome.checks))
         for line in outcome.warnings:
             _warn(line)

@@ -1,5 +1,6 @@
 """`ecom run`, the unattended morning: freshness, build, data tests, publish, record (and notify).
 
+    --load refused       -> nothing loaded, nothing built            status error,  exit 1
     freshness error      -> stop, nothing built                     status stale,  exit 2
     a model fails        -> the build rolls back (DuckDB)            status error,  exit 1
     a data test fails    -> the publish folder is left as it was     status failed, exit 1
@@ -9,6 +10,10 @@ Every run, whatever its end, appends one record to `_ecom_runs` (ecom.core.runs)
 start (its target, variables or settings refused: `ecom run` in ecom.cli) has nowhere to record and
 is only notified. With a notify URL, a stale (warn or error) or unsuccessful run also POSTs
 `{"text": ...}`, Slack's incoming-webhook shape, which never changes the run's outcome.
+
+With `--load FOLDER` the morning's export is loaded first (as `ecom load`, each file replacing its
+raw table): a scheduler's `ecom load ... && ecom run ...` left an export the load refused unrecorded
+and unnotified.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from ecom.core.interrupts import ctrl_c_pressed, stop_if_ctrl_c
 from ecom.core.registry import Project
 from ecom.core.runs import RunRecord, append, recorded
 from ecom.core.vars import printable
+from ecom.data.load import load_into, read_folder
 from ecom.outputs import catalog
 from ecom.outputs import report as dashboard
 from ecom.targets.base import InterruptedAfterCommit, Location, Target, first_line
@@ -49,7 +55,8 @@ class Outcome:
     tests: list[engine.TestResult]
     notified: str | None  # why the notification failed, or None
     history: list[dict[str, Any]] | None = None  # the runs recorded before this one, once read
-    warnings: list[str] = field(default_factory=list)  # about the variables given (engine.far_past_the_data)
+    warnings: list[str] = field(default_factory=list)  # about the variables given, a shrunk raw table
+    loaded: dict[str, int] = field(default_factory=dict)  # rows of each raw table --load replaced
 
     @property
     def stale(self) -> list[fresh.Freshness]:
@@ -202,14 +209,20 @@ def run(
     notify_url: str | None = None,
     limits: Mapping[str, Mapping[str, dt.timedelta | None]] | None = None,
     on_step: Callable[[str], None] = lambda text: None,
+    load: Path | None = None,
+    allow_empty: bool = False,
 ) -> Outcome:
     """One whole run; see the module's docstring. An unexpected error is recorded (and notified),
-    then raised."""
+    then raised. `load`: an export folder to load first (`allow_empty` as `ecom load`'s)."""
     record = RunRecord(uuid.uuid4().hex[:12], dt.datetime.now(dt.UTC), engine.describe(target))
     outcome = Outcome(record, [], [], None)
     try:
         try:
             limits = limits or fresh.configured_thresholds()
+            if load is not None:  # the first step: an export refused is this run's error
+                on_step(f"loading {load}")
+                outcome.loaded, shrunk = load_into(target, read_folder(load), allow_empty)
+                outcome.warnings += [shrunk] if shrunk else []
             _steps(project, target, given, site, bigquery_at, limits, outcome, on_step)
         except Exception as e:
             if ctrl_c_pressed():  # a Ctrl-C (below), not a failed run
@@ -277,7 +290,7 @@ def _steps(
     engine.validate_values(target, engine.raw_tables_read(project, target, project.order))
     compute = engine.on_raw_data(target)  # as_of's default, bounds and far-past warning: one query
     values = engine.target_vars(project, target, given, compute=compute)
-    outcome.warnings = engine.far_past_the_data(project, given, values, compute)
+    outcome.warnings += engine.far_past_the_data(project, given, values, compute)
     record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")
     last = engine.LastBuild(target)  # what the build writes, the catalog shows: not read again

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import duckdb
 import ibis
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -30,6 +31,7 @@ from ecom.core import runs as runs_module
 from ecom.core.files import FileWriteError
 from ecom.core.runs import RUNS_TABLE, history
 from ecom.core.sources import RAW_SCHEMAS
+from ecom.data.load import read_folder
 from ecom.run import check_replaceable, publish
 from ecom.targets.base import InterruptedAfterCommit
 from ecom.targets.duckdb import DuckDBTarget
@@ -620,6 +622,45 @@ def test_a_failing_model_is_recorded_as_an_error_and_notified(tmp_path, monkeypa
     assert (record["status"], record["message"]) == ("error", "model fact_daily_pnl failed: division by zero")
     [message] = received[before:]
     assert "error" in message["body"]["text"] and "division by zero" in message["body"]["text"]
+
+
+def test_a_run_loads_its_export_first_and_records_a_refused_one(tmp_path, monkeypatch, webhook):
+    """`ecom load DIR && ecom run` (the cron example) left an export the load refused unrecorded and
+    unnotified: the run never started. `ecom run --load DIR` loads it as its first step."""
+    url, received = webhook
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "attribution", export)
+    # the morning's export lost its orders (a failed export): refused, nothing replaced, recorded
+    for f in export.glob("orders.*"):
+        f.unlink()
+    (export / "orders.csv").write_text(",".join(RAW_SCHEMAS["orders"].names) + "\n")
+    before = len(received)
+    result = ecom(tmp_path, "run", "--load", str(export), "--notify", url)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    refusal = "the export has no rows for orders ("
+    assert f"error: {refusal}" in " ".join(result.stderr.split())
+    [message] = received[before:]
+    assert refusal in message["body"]["text"] and "the published report was not replaced" in message["body"]["text"]
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    [record] = history(target, 5)
+    assert record["status"] == "error" and record["message"].startswith(refusal)
+    assert target.raw_rows("orders") == len(read_folder(FIXTURES / "attribution")["orders"])  # kept
+    target.close()
+    # the export as it should be, one order fewer: loaded (with the warning), built from it
+    fewer = read_folder(FIXTURES / "attribution")["orders"].slice(1)
+    (export / "orders.csv").unlink()
+    pq.write_table(fewer, export / "orders.parquet")
+    result = ecom(tmp_path, "run", "--load", str(export), "--publish", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert f"Loaded {export}: 8 raw tables" in text, text
+    assert f"warning: orders has {fewer.num_rows} rows, {fewer.num_rows + 1} before" in text
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.raw_rows("orders") == fewer.num_rows
+    assert [r["status"] for r in history(target, 5)] == ["success", "error"]
+    target.close()
 
 
 def test_a_run_that_cannot_open_its_database_is_notified(tmp_path, monkeypatch, webhook):

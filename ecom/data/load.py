@@ -25,6 +25,8 @@ from ecom.core.sources import (
     format_problems,
     value_problems,
 )
+from ecom.core.text import counted
+from ecom.targets.base import Target, TargetError
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -199,3 +201,34 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
             format_problems(problems, str(folder), "Fix the export and load it again; nothing was loaded.")
         )
     return tables
+
+
+def load_into(target: Target, tables: dict[str, pa.Table], allow_empty: bool = False) -> tuple[dict[str, int], str]:
+    """Replace the target's raw tables with an export's (`read_folder`'s): the rows loaded per
+    table, and a warning naming the tables left with fewer rows than they had ('' when none).
+
+    An empty file over a table with rows is more often a failed export than a shop without orders:
+    refused unless `allow_empty` says it is meant (TargetError, nothing written). Rows may be deleted
+    on purpose, so a table that shrinks is loaded; but a folder of only the new day's rows, read as an
+    append, would leave the marts with one day of history: the warning says load replaces."""
+    # on BigQuery from the tables' metadata, no query
+    held = {name: rows for name in tables if (rows := target.raw_rows(name)) is not None}
+    emptied = [
+        f"{name} ({counted(held[name], 'row')} now)" for name, t in tables.items() if not t.num_rows and held.get(name)
+    ]
+    if emptied and not allow_empty:
+        raise TargetError(
+            f"the export has no rows for {', '.join(emptied)}: loading it would empty them; check the export, "
+            "or pass --allow-empty to load it as it is"
+        )
+    counts = target.write_raw(tables)
+    shrunk = [
+        f"{name} has {counted(n, 'row')}, {held[name]:,} before"
+        for name, n in counts.items()
+        if 0 < n < held.get(name, 0)
+    ]
+    warning = (
+        f"{'; '.join(shrunk)}: ecom load replaces each raw table with its file, it does not append: "
+        "load an export of every row, not only the new ones"
+    )
+    return counts, warning if shrunk else ""
