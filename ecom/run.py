@@ -219,6 +219,10 @@ def run(
     try:
         try:
             limits = limits or fresh.configured_thresholds()
+            # before the export is loaded or anything built: a run refused for its publish folder, or
+            # for a history changed by hand that could not record it, changes no data
+            check_replaceable(site)  # checked again when published
+            outcome.history = recorded(target)
             if load is not None:  # the first step: an export refused is this run's error
                 on_step(f"loading {load}")
                 outcome.loaded, shrunk = load_into(target, read_folder(load), allow_empty)
@@ -275,9 +279,6 @@ def _steps(
     on_step: Callable[[str], None],
 ) -> None:
     record = outcome.record
-    check_replaceable(site)  # before anything is built: the folder is checked again when published
-    # read first: a history changed by hand could not record the run, which stops before it starts
-    outcome.history = recorded(target)
     # the raw tables' shape (metadata) before freshness reads them; their values (a query reading
     # every key, timestamp and amount) only once the morning will build, not on a stale one
     engine.validate_sources(target, values=False)

@@ -663,6 +663,28 @@ def test_a_run_loads_its_export_first_and_records_a_refused_one(tmp_path, monkey
     target.close()
 
 
+def test_a_run_refused_for_its_publish_folder_loads_nothing(tmp_path, monkeypatch):
+    """`ecom run --load DIR --publish FOLDER` with a folder it may not replace loaded the export, then
+    refused: the raw tables were replaced by a run that said it did nothing."""
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "attribution", export)
+    fewer = read_folder(export)["orders"].slice(1)
+    (export / "orders.csv").unlink()
+    pq.write_table(fewer, export / "orders.parquet")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "notes.txt").write_text("mine")
+    result = ecom(tmp_path, "run", "--load", str(export), "--publish", str(site))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "it holds notes.txt, which a run does not publish" in " ".join(result.stderr.split())
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.raw_rows("orders") == fewer.num_rows + 1  # as it was
+    assert [r["status"] for r in history(target, 5)] == ["error"]
+    target.close()
+
+
 def test_a_run_that_cannot_open_its_database_is_notified(tmp_path, monkeypatch, webhook):
     """The unattended morning's likeliest failure on DuckDB: the file held by another process (a BI
     tool, a run still going). The run cannot record itself there: the notification is its one trace."""
