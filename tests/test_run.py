@@ -663,6 +663,34 @@ def test_a_run_loads_its_export_first_and_records_a_refused_one(tmp_path, monkey
     target.close()
 
 
+def test_an_export_refused_for_its_shape_is_recorded_and_notified_with_its_problems(tmp_path, monkeypatch, webhook):
+    """An export missing a table or a column is the likeliest refusal of `ecom run --load`; its record
+    and notification kept the error's first line: "The raw data in DIR does not match the source
+    contract (2 problems):", what is wrong left out."""
+    url, received = webhook
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "attribution", export)
+    (export / "users.csv").unlink()
+    orders = (export / "orders.csv").read_text()
+    (export / "orders.csv").write_text(orders.replace("user_id", "usr_id", 1))
+    before = len(received)
+    result = ecom(tmp_path, "run", "--load", str(export), "--notify", url)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    problems = (
+        f"the raw data in {export} does not match the source contract: orders.user_id: expected int64, found no "
+        "such column; users: expected a single file users.parquet or users.csv, found none"
+    )
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    [record] = history(target, 5)
+    target.close()
+    assert record["message"] == problems
+    [message] = received[before:]
+    run_on = f"ecom run on duckdb main in {tmp_path / 'ecom.duckdb'}"
+    assert message["body"]["text"] == f"{run_on}: error; {problems}; the published report was not replaced"
+
+
 def test_a_run_refused_for_its_publish_folder_loads_nothing(tmp_path, monkeypatch):
     """`ecom run --load DIR --publish FOLDER` with a folder it may not replace loaded the export, then
     refused: the raw tables were replaced by a run that said it did nothing."""
