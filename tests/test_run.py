@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import duckdb
 import ibis
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -691,9 +692,9 @@ def test_an_export_refused_for_its_shape_is_recorded_and_notified_with_its_probl
     assert message["body"]["text"] == f"{run_on}: error; {problems}; the published report was not replaced"
 
 
-def test_a_run_refused_for_its_publish_folder_loads_nothing(tmp_path, monkeypatch):
-    """`ecom run --load DIR --publish FOLDER` with a folder it may not replace loaded the export, then
-    refused: the raw tables were replaced by a run that said it did nothing."""
+def loaded_and_an_export_one_order_fewer(tmp_path: Path, monkeypatch) -> tuple[Path, pa.Table]:
+    """A database in tmp_path (the working folder) loaded with fixtures/attribution, and an export of
+    it with its first order left out: the export folder and its orders."""
     monkeypatch.chdir(tmp_path)
     load(tmp_path, FIXTURES / "attribution")
     export = tmp_path / "export"
@@ -701,6 +702,13 @@ def test_a_run_refused_for_its_publish_folder_loads_nothing(tmp_path, monkeypatc
     fewer = read_folder(export)["orders"].slice(1)
     (export / "orders.csv").unlink()
     pq.write_table(fewer, export / "orders.parquet")
+    return export, fewer
+
+
+def test_a_run_refused_for_its_publish_folder_loads_nothing(tmp_path, monkeypatch):
+    """`ecom run --load DIR --publish FOLDER` with a folder it may not replace loaded the export, then
+    refused: the raw tables were replaced by a run that said it did nothing."""
+    export, fewer = loaded_and_an_export_one_order_fewer(tmp_path, monkeypatch)
     site = tmp_path / "site"
     site.mkdir()
     (site / "notes.txt").write_text("mine")
@@ -781,6 +789,35 @@ def test_ecom_run_on_bigquery(project, bq_emulator, tmp_path, monkeypatch):  # n
     rows = [line.split("│") for line in listed.output.splitlines() if line.startswith("│ ")]
     assert [row[4].strip() for row in rows if row[1].strip()] == ["success"]  # a run's first line names it
     drop_datasets(target, "ecom_morning", "raw_morning")
+    target.close()
+
+
+@pytest.mark.parametrize("during", ["the load's commit", "the freshness check"])
+def test_ctrl_c_after_the_load_says_the_export_is_saved_and_the_build_undone(tmp_path, monkeypatch, during):
+    """A Ctrl-C once `--load` had committed said "the rest of the output was skipped" (after it), or
+    left the build out of what the run did not finish (during its commit)."""
+    export, fewer = loaded_and_an_export_one_order_fewer(tmp_path, monkeypatch)
+    write_raw = DuckDBTarget.write_raw
+
+    def commit_interrupted(self, tables):  # what DuckDBTarget.transaction raises for a held Ctrl-C
+        write_raw(self, tables)
+        raise InterruptedAfterCommit
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if during == "the load's commit":
+        monkeypatch.setattr(DuckDBTarget, "write_raw", commit_interrupted)
+    else:
+        monkeypatch.setattr(fresh, "check", interrupted)
+    site = tmp_path / "site"
+    result = ecom(tmp_path, "run", "--load", str(export), "--publish", str(site))
+    assert result.exit_code == 130 and result.stderr.splitlines() == [
+        "interrupted after the commit completed: the new data is saved; the run did not finish (its build, its "
+        f"data tests, the publishing to {site}, its record in `ecom runs`): run `ecom run` again"
+    ], result.output
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.raw_rows("orders") == fewer.num_rows and not target.exists("fact_daily_pnl")
     target.close()
 
 
