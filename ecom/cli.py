@@ -867,7 +867,9 @@ def run_all(
             fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
             proj = Project.load()
             given = parse_vars(vars or [])
-            tgt = open_target(target)
+            # with --load, a database not made yet is made, as `ecom load` makes it: the first morning
+            # of a new server; a refused export is then recorded in it
+            tgt = open_target(target, create=load is not None)
         except Exception as e:
             # not recorded (the target may be what failed: a DuckDB file another process holds), so
             # for an unattended morning the notification is the one trace beside the scheduler's log

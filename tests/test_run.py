@@ -692,6 +692,20 @@ def test_an_export_refused_for_its_shape_is_recorded_and_notified_with_its_probl
     assert message["body"]["text"] == f"{run_on}: error; {problems}; the published report was not replaced"
 
 
+def test_a_run_with_load_makes_a_database_not_made_yet(tmp_path, monkeypatch):
+    """The first morning of the cron example on a new server: `ecom load DIR && ecom run` made the
+    database; `ecom run --load DIR` refused, "no DuckDB database at ...: run `ecom generate` or
+    `ecom load PATH` first"."""
+    monkeypatch.chdir(tmp_path)
+    result = ecom(tmp_path, "run", "--load", str(FIXTURES / "attribution"), "--publish", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "site" / "index.html").is_file()
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.raw_rows("orders") == 16  # orders.csv's lines but its header
+    assert [r["status"] for r in history(target, 5)] == ["success"]
+    target.close()
+
+
 def loaded_and_an_export_one_order_fewer(tmp_path: Path, monkeypatch) -> tuple[Path, pa.Table]:
     """A database in tmp_path (the working folder) loaded with fixtures/attribution, and an export of
     it with its first order left out: the export folder and its orders."""
