@@ -862,6 +862,8 @@ def run_all(
         notify = notify or None  # an empty ECOM_NOTIFY_URL (an unset CI secret): no notification
         if notify is not None and not notify.startswith(("http://", "https://")):
             raise VarsError(f"--notify must be an http:// or https:// URL, not {notify!r}")
+        if allow_empty and load is None:  # said for nothing, a scheduler's line would read as if it did
+            raise VarsError("--allow-empty needs --load DIR: it lets that export's empty files replace raw tables")
         try:
             limits = fresh.configured_thresholds()
             fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded

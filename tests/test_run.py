@@ -706,6 +706,18 @@ def test_a_run_with_load_makes_a_database_not_made_yet(tmp_path, monkeypatch):
     target.close()
 
 
+def test_allow_empty_without_load_is_refused(tmp_path, monkeypatch):
+    """`ecom run --allow-empty` ran as if the option were not there: it lets a --load export's empty
+    files in, and there was none."""
+    monkeypatch.chdir(tmp_path)
+    result = ecom(tmp_path, "run", "--allow-empty")
+    assert result.exit_code == 1
+    assert (
+        result.stderr == "error: --allow-empty needs --load DIR: it lets that export's empty files replace raw tables\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def loaded_and_an_export_one_order_fewer(tmp_path: Path, monkeypatch) -> tuple[Path, pa.Table]:
     """A database in tmp_path (the working folder) loaded with fixtures/attribution, and an export of
     it with its first order left out: the export folder and its orders."""
