@@ -862,12 +862,16 @@ def run_all(
         notify = notify or None  # an empty ECOM_NOTIFY_URL (an unset CI secret): no notification
         if notify is not None and not notify.startswith(("http://", "https://")):
             raise VarsError(f"--notify must be an http:// or https:// URL, not {notify!r}")
+        if allow_empty and load is None:  # said for nothing, a scheduler's line would read as if it did
+            raise VarsError("--allow-empty needs --load DIR: it lets that export's empty files replace raw tables")
         try:
             limits = fresh.configured_thresholds()
             fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
             proj = Project.load()
             given = parse_vars(vars or [])
-            tgt = open_target(target)
+            # with --load, a database not made yet is made, as `ecom load` makes it: the first morning
+            # of a new server; a refused export is then recorded in it
+            tgt = open_target(target, create=load is not None)
         except Exception as e:
             # not recorded (the target may be what failed: a DuckDB file another process holds), so
             # for an unattended morning the notification is the one trace beside the scheduler's log

@@ -33,7 +33,7 @@ from typing import Any
 from ecom.core import engine
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, describe_os_error, is_duckdb_database
-from ecom.core.interrupts import ctrl_c_pressed, stop_if_ctrl_c
+from ecom.core.interrupts import committed, ctrl_c_pressed, stop_if_ctrl_c
 from ecom.core.registry import Project
 from ecom.core.runs import RunRecord, append, recorded
 from ecom.core.vars import printable
@@ -219,6 +219,10 @@ def run(
     try:
         try:
             limits = limits or fresh.configured_thresholds()
+            # before the export is loaded or anything built: a run refused for its publish folder, or
+            # for a history changed by hand that could not record it, changes no data
+            check_replaceable(site)  # checked again when published
+            outcome.history = recorded(target)
             if load is not None:  # the first step: an export refused is this run's error
                 on_step(f"loading {load}")
                 outcome.loaded, shrunk = load_into(target, read_folder(load), allow_empty)
@@ -236,22 +240,29 @@ def run(
         # too, which "the rest of the output was skipped" did not say
         _finish(target, outcome, notify_url)
     except KeyboardInterrupt as e:
-        # Ctrl-C during or after the build's commit: not "nothing was committed", and not only output
-        # skipped, as a build's would be: the morning's tests and report are undone
-        if record.models or isinstance(e, InterruptedAfterCommit):
-            raise InterruptedAfterCommit(_undone(record, site)) from None
+        # Ctrl-C during or after the load's or the build's commit: not "nothing was committed", and
+        # not only output skipped, as a build's would be: the morning's build, tests, report are undone.
+        # A held Ctrl-C raised once a commit is done is the build's unless the load had not returned.
+        built = bool(record.models) or (
+            isinstance(e, InterruptedAfterCommit) and (load is None or bool(outcome.loaded))
+        )
+        if built or committed():
+            raise InterruptedAfterCommit(_undone(record, site, built)) from None
         raise
     except Exception:
         if ctrl_c_pressed():  # what DuckDB made of a Ctrl-C ("Query interrupted")
-            raise (InterruptedAfterCommit(_undone(record, site)) if record.models else KeyboardInterrupt) from None
+            if record.models or committed():
+                raise InterruptedAfterCommit(_undone(record, site, bool(record.models))) from None
+            raise KeyboardInterrupt from None
         raise
     return outcome
 
 
-def _undone(record: RunRecord, site: Path) -> str:
-    """What a run stopped after its build's commit left undone: the steps it had not finished (a run
-    whose data tests failed publishes nothing)."""
-    steps = [] if record.tests else ["its data tests"]
+def _undone(record: RunRecord, site: Path, built: bool) -> str:
+    """What a run stopped after its load's or build's commit left undone: the steps it had not
+    finished (a run whose data tests failed publishes nothing)."""
+    steps = [] if built else ["its build"]
+    steps += [] if record.tests else ["its data tests"]
     steps += [] if record.published or record.status == "failed" else [f"the publishing to {site}"]
     return f"the run did not finish ({', '.join([*steps, 'its record in `ecom runs`'])}): run `ecom run` again"
 
@@ -275,9 +286,6 @@ def _steps(
     on_step: Callable[[str], None],
 ) -> None:
     record = outcome.record
-    check_replaceable(site)  # before anything is built: the folder is checked again when published
-    # read first: a history changed by hand could not record the run, which stops before it starts
-    outcome.history = recorded(target)
     # the raw tables' shape (metadata) before freshness reads them; their values (a query reading
     # every key, timestamp and amount) only once the morning will build, not on a stale one
     engine.validate_sources(target, values=False)

@@ -529,6 +529,9 @@ def test_cli_test_on_a_database_with_no_tables_says_nothing_is_built(tmp_path):
         # a secret's name running on without a separator: what follows may be the secret, not a misspelling
         ("{visitor_salt-Pr1vate}", "--vars gives a name starting 'visitor_salt' followed by more than a name"),
         ("visitor_salt-Pr1vate=1", "--vars gives a name starting 'visitor_salt' followed by more than a name"),
+        # ... or running on with word characters: named whole before, as an unknown variable
+        ("visitor_salt_Pr1vate=1", "--vars gives a name starting 'visitor_salt' followed by more than a name"),
+        ("{visitor_saltPr1vate: 1}", "--vars gives a name starting 'visitor_salt' followed by more than a name"),
         # YAML's escape for a byte that is not UTF-8 (as a shell passes one): a traceback in the binding
         ('{visitor_salt: "Pr1vate\\udcff"}', "visitor_salt holds bytes that are not UTF-8 text: (secret, not shown)"),
     ],

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import duckdb
 import ibis
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -663,6 +664,89 @@ def test_a_run_loads_its_export_first_and_records_a_refused_one(tmp_path, monkey
     target.close()
 
 
+def test_an_export_refused_for_its_shape_is_recorded_and_notified_with_its_problems(tmp_path, monkeypatch, webhook):
+    """An export missing a table or a column is the likeliest refusal of `ecom run --load`; its record
+    and notification kept the error's first line: "The raw data in DIR does not match the source
+    contract (2 problems):", what is wrong left out."""
+    url, received = webhook
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "attribution", export)
+    (export / "users.csv").unlink()
+    orders = (export / "orders.csv").read_text()
+    (export / "orders.csv").write_text(orders.replace("user_id", "usr_id", 1))
+    before = len(received)
+    result = ecom(tmp_path, "run", "--load", str(export), "--notify", url)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    problems = (
+        f"the raw data in {export} does not match the source contract: orders.user_id: expected int64, found no "
+        "such column; users: expected a single file users.parquet or users.csv, found none"
+    )
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    [record] = history(target, 5)
+    target.close()
+    assert record["message"] == problems
+    [message] = received[before:]
+    run_on = f"ecom run on duckdb main in {tmp_path / 'ecom.duckdb'}"
+    assert message["body"]["text"] == f"{run_on}: error; {problems}; the published report was not replaced"
+
+
+def test_a_run_with_load_makes_a_database_not_made_yet(tmp_path, monkeypatch):
+    """The first morning of the cron example on a new server: `ecom load DIR && ecom run` made the
+    database; `ecom run --load DIR` refused, "no DuckDB database at ...: run `ecom generate` or
+    `ecom load PATH` first"."""
+    monkeypatch.chdir(tmp_path)
+    result = ecom(tmp_path, "run", "--load", str(FIXTURES / "attribution"), "--publish", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "site" / "index.html").is_file()
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.raw_rows("orders") == 16  # orders.csv's lines but its header
+    assert [r["status"] for r in history(target, 5)] == ["success"]
+    target.close()
+
+
+def test_allow_empty_without_load_is_refused(tmp_path, monkeypatch):
+    """`ecom run --allow-empty` ran as if the option were not there: it lets a --load export's empty
+    files in, and there was none."""
+    monkeypatch.chdir(tmp_path)
+    result = ecom(tmp_path, "run", "--allow-empty")
+    assert result.exit_code == 1
+    assert (
+        result.stderr == "error: --allow-empty needs --load DIR: it lets that export's empty files replace raw tables\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def loaded_and_an_export_one_order_fewer(tmp_path: Path, monkeypatch) -> tuple[Path, pa.Table]:
+    """A database in tmp_path (the working folder) loaded with fixtures/attribution, and an export of
+    it with its first order left out: the export folder and its orders."""
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "attribution", export)
+    fewer = read_folder(export)["orders"].slice(1)
+    (export / "orders.csv").unlink()
+    pq.write_table(fewer, export / "orders.parquet")
+    return export, fewer
+
+
+def test_a_run_refused_for_its_publish_folder_loads_nothing(tmp_path, monkeypatch):
+    """`ecom run --load DIR --publish FOLDER` with a folder it may not replace loaded the export, then
+    refused: the raw tables were replaced by a run that said it did nothing."""
+    export, fewer = loaded_and_an_export_one_order_fewer(tmp_path, monkeypatch)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "notes.txt").write_text("mine")
+    result = ecom(tmp_path, "run", "--load", str(export), "--publish", str(site))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "it holds notes.txt, which a run does not publish" in " ".join(result.stderr.split())
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.raw_rows("orders") == fewer.num_rows + 1  # as it was
+    assert [r["status"] for r in history(target, 5)] == ["error"]
+    target.close()
+
+
 def test_a_run_that_cannot_open_its_database_is_notified(tmp_path, monkeypatch, webhook):
     """The unattended morning's likeliest failure on DuckDB: the file held by another process (a BI
     tool, a run still going). The run cannot record itself there: the notification is its one trace."""
@@ -731,6 +815,35 @@ def test_ecom_run_on_bigquery(project, bq_emulator, tmp_path, monkeypatch):  # n
     rows = [line.split("│") for line in listed.output.splitlines() if line.startswith("│ ")]
     assert [row[4].strip() for row in rows if row[1].strip()] == ["success"]  # a run's first line names it
     drop_datasets(target, "ecom_morning", "raw_morning")
+    target.close()
+
+
+@pytest.mark.parametrize("during", ["the load's commit", "the freshness check"])
+def test_ctrl_c_after_the_load_says_the_export_is_saved_and_the_build_undone(tmp_path, monkeypatch, during):
+    """A Ctrl-C once `--load` had committed said "the rest of the output was skipped" (after it), or
+    left the build out of what the run did not finish (during its commit)."""
+    export, fewer = loaded_and_an_export_one_order_fewer(tmp_path, monkeypatch)
+    write_raw = DuckDBTarget.write_raw
+
+    def commit_interrupted(self, tables):  # what DuckDBTarget.transaction raises for a held Ctrl-C
+        write_raw(self, tables)
+        raise InterruptedAfterCommit
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if during == "the load's commit":
+        monkeypatch.setattr(DuckDBTarget, "write_raw", commit_interrupted)
+    else:
+        monkeypatch.setattr(fresh, "check", interrupted)
+    site = tmp_path / "site"
+    result = ecom(tmp_path, "run", "--load", str(export), "--publish", str(site))
+    assert result.exit_code == 130 and result.stderr.splitlines() == [
+        "interrupted after the commit completed: the new data is saved; the run did not finish (its build, its "
+        f"data tests, the publishing to {site}, its record in `ecom runs`): run `ecom run` again"
+    ], result.output
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.raw_rows("orders") == fewer.num_rows and not target.exists("fact_daily_pnl")
     target.close()
 
 

@@ -25,7 +25,7 @@ from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.internal import InternalTableError, read_rows
 from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
-from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, format_problems, value_problems
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, value_problems
 from ecom.core.text import counted
 from ecom.core.vars import VarsError, check_value, default_on_data, printable, resolve_vars
 from ecom.targets.base import Location, Target, TargetError, first_line
@@ -124,7 +124,7 @@ def validate_sources(
     tables = list(tables)
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
     if problems:
-        raise SourceContractError(format_problems(problems, describe(target, raw=True), advice))
+        raise SourceContractError.of(problems, describe(target, raw=True), advice)
     if values:
         validate_values(target, tables, advice)
 
@@ -134,7 +134,7 @@ def validate_values(target: Target, tables: Iterable[str] = RAW_SCHEMAS, advice:
     query over every key, timestamp and amount of them (a billed scan on BigQuery)."""
     problems = value_problems({t: conform(t, target.source(t)) for t in tables})
     if problems:
-        raise SourceContractError(format_problems(problems, describe(target, raw=True), advice))
+        raise SourceContractError.of(problems, describe(target, raw=True), advice)
 
 
 def raw_tables_read(project: Project, target: Target, selected: Iterable[str]) -> list[str]:

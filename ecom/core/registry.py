@@ -246,6 +246,14 @@ def is_secret(name: str) -> bool:
     return name in _VARS and _VARS[name].secret
 
 
+def secret_run_on(key: str) -> str | None:
+    """The secret variable whose name `key` starts with and runs on from (`visitor_saltPr1vate`), or
+    None (also when `key` is a variable itself): what follows the name may be the secret's value."""
+    if key in _VARS:
+        return None
+    return next((name for name, v in _VARS.items() if v.secret and key.startswith(name)), None)
+
+
 def var(
     name: str,
     type: type,

@@ -157,7 +157,23 @@ FIRST_YEAR, END_YEAR = 1900, 2200
 
 
 class SourceContractError(Exception):
-    """The raw data does not satisfy the source contract; the message lists every problem."""
+    """The raw data does not satisfy the source contract; the message lists every problem, one a line.
+    `one_line` says it on one line: a run's record and notification keep an error's first line, which
+    alone ("... (1 problem):") would not say what is wrong."""
+
+    def __init__(self, message: str, one_line: str | None = None):
+        super().__init__(message)
+        self.one_line = one_line or message
+
+    @classmethod
+    def of(cls, problems: list[Problem], where: str, advice: str) -> SourceContractError:
+        """The problems, one a line, under a line saying where, then `advice`: what to do and what
+        was not done."""
+        lines = [f"The raw data in {where} does not match the source contract ({counted(len(problems), 'problem')}):"]
+        lines += [f"  - {p}" for p in problems]
+        lines.append(advice)
+        shown = "; ".join(map(str, problems[:3])) + (f"; {len(problems) - 3:,} more" if len(problems) > 3 else "")
+        return cls("\n".join(lines), f"the raw data in {where} does not match the source contract: {shown}")
 
 
 @dataclass(frozen=True)
@@ -248,14 +264,6 @@ def value_problems(tables: Mapping[str, ir.Table]) -> list[Problem]:
         for name, (table, column, expected, said) in checks.items()
         if found[name]
     ]
-
-
-def format_problems(problems: list[Problem], where: str, advice: str) -> str:
-    """The problems, one a line, under a line saying where, then `advice`: what to do and what was not done."""
-    lines = [f"The raw data in {where} does not match the source contract ({counted(len(problems), 'problem')}):"]
-    lines += [f"  - {p}" for p in problems]
-    lines.append(advice)
-    return "\n".join(lines)
 
 
 def conform(table: str, raw: ir.Table) -> ir.Table:

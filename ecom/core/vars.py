@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from ecom.core.registry import Var, is_secret
+from ecom.core.registry import Var, is_secret, secret_run_on
 
 
 class VarsError(Exception):
@@ -138,9 +138,10 @@ def _refuse_a_key_that_is_not_a_name(key: str) -> None:
     key; only the name it starts with is shown: the rest may be a secret's value. A name running on
     without such a separator (`as-of`) is a misspelt name, not a value: resolve_vars names it as an
     unknown variable beside the known ones (this advice would be `as=VALUE`), unless the name is a
-    secret's: then whatever follows it may be the secret (`visitor_salt-Pr1vate`)."""
-    name = re.match(r"\w*", key).group()
-    if name != key and (re.match(r"[:=\s,;]", key[len(name)]) or is_secret(name)):
+    secret's: then whatever follows it may be the secret (`visitor_salt-Pr1vate`, `visitor_salt_Pr1vate`)."""
+    secret = secret_run_on(key)
+    name = secret or re.match(r"\w*", key).group()
+    if secret or (name != key and re.match(r"[:=\s,;]", key[len(name)])):
         raise VarsError(
             f"--vars gives a name starting '{name}' followed by more than a name: write a colon and a space "
             f"between name and value, --vars '{{{name}: VALUE}}', or --vars {name}=VALUE"

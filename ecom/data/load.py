@@ -22,7 +22,6 @@ from ecom.core.sources import (
     Problem,
     SourceContractError,
     check_schema,
-    format_problems,
     value_problems,
 )
 from ecom.core.text import counted
@@ -197,9 +196,7 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
                 continue
             problems += value_problems({table: ibis.memtable(tables[table])})
     if problems:
-        raise SourceContractError(
-            format_problems(problems, str(folder), "Fix the export and load it again; nothing was loaded.")
-        )
+        raise SourceContractError.of(problems, str(folder), "Fix the export and load it again; nothing was loaded.")
     return tables
 
 

@@ -33,8 +33,9 @@ class InterruptedAfterCommit(KeyboardInterrupt):
 
 
 def first_line(error: BaseException) -> str:
-    """An exception's message cut to its first line (engines append plans and carets below it)."""
-    text = str(error).strip()
+    """An exception's message cut to its first line (engines append plans and carets below it), or
+    its `one_line` when it has one (a list of problems under a line naming their count)."""
+    text = (getattr(error, "one_line", None) or str(error)).strip()
     return text.splitlines()[0] if text else type(error).__name__
 
 
