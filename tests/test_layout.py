@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Each part of the code, top to bottom, and the parts it may import besides itself.
 # cli -> the morning run -> core's runners (engine, incremental, freshness, runs) -> targets; the run
-# loads its export (`ecom run --load`) with data in; data in and outputs use the core; models use only the registry; the definitions (registry, variables,
-# source contract) import nothing above them.
+# loads its export (`ecom run --load`) with data in; data in and outputs use the core; models use only
+# the registry; the definitions (registry, variables, source contract) import nothing above them.
 PARTS = {
     "cli": ("ecom.cli", "ecom.__main__"),
     "run": ("ecom.run",),
