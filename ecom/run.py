@@ -8,7 +8,7 @@
 
 Every run, whatever its end, appends one record to `_ecom_runs` (ecom.core.runs); one that cannot
 start (its target, variables or settings refused: `ecom run` in ecom.cli) has nowhere to record and
-is only notified. With a notify URL, a stale (warn or error) or unsuccessful run also POSTs
+is only notified. With a notify URL, a stale (warn or error), warned or unsuccessful run also POSTs
 `{"text": ...}`, Slack's incoming-webhook shape, which never changes the run's outcome.
 
 With `--load FOLDER` the morning's export is loaded first (as `ecom load`, each file replacing its
@@ -181,7 +181,11 @@ def describe_age(age: dt.timedelta | None) -> str:
 def late_raw_data(outcome: Outcome) -> str:
     """The tables past a freshness threshold, as the notification, the run's last line and `ecom runs`
     name them: "late raw data: events 30.3 hours old (warn)"."""
-    return "late raw data: " + ", ".join(f"{c.table} {describe_age(c.age)} old ({c.status})" for c in outcome.stale)
+
+    def late(c: fresh.Freshness) -> str:  # no row at or before the clock: not "no rows old"
+        return f"{c.table} {describe_age(c.age)} old" if c.age is not None else f"{c.table} has no rows"
+
+    return "late raw data: " + ", ".join(f"{late(c)} ({c.status})" for c in outcome.stale)
 
 
 def summary(outcome: Outcome) -> str:
@@ -195,6 +199,7 @@ def summary(outcome: Outcome) -> str:
         parts.append(f"{len(failing)} data tests failed: {', '.join(failing[:5])}" + (" …" if len(failing) > 5 else ""))
     if r.message and not failing:
         parts.append(r.message)
+    parts += [] if r.message else outcome.warnings  # a success's message is its warnings
     if r.status != "success":
         parts.append("the published report was not replaced")
     return "; ".join(parts)
@@ -270,7 +275,11 @@ def _undone(record: RunRecord, site: Path, built: bool) -> str:
 def _finish(target: Target, outcome: Outcome, notify_url: str | None) -> None:
     record = outcome.record
     record.ended_at = dt.datetime.now(dt.UTC)
-    if notify_url and (record.status != "success" or outcome.stale):
+    # a warning (a raw table the export shrank, an as_of far past the data) is worth a look too: in
+    # the record, which has no other place for it, and the notification
+    if outcome.warnings and record.message is None:
+        record.message = "; ".join(outcome.warnings)
+    if notify_url and (record.status != "success" or outcome.stale or outcome.warnings):
         outcome.notified = notify(notify_url, summary(outcome))
     append(target, record, outcome.history)
 

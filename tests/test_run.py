@@ -111,6 +111,19 @@ def test_bad_thresholds_say_what_to_write(config, message):
         fresh.thresholds(config)
 
 
+def test_late_raw_data_names_an_empty_table_as_having_no_rows():
+    """It said "orders no rows old (error)"."""
+    from ecom.run import Outcome, late_raw_data
+
+    checks = [
+        fresh.Freshness("orders", None, None, DAY, 3 * DAY, "error"),
+        fresh.Freshness("events", None, 26 * HOUR, DAY, 3 * DAY, "warn"),
+        fresh.Freshness("users", None, None, None, None, "unchecked"),
+    ]
+    outcome = Outcome(None, checks, [], None)
+    assert late_raw_data(outcome) == "late raw data: orders has no rows (error), events 26.0 hours old (warn)"
+
+
 def test_status_is_strictly_past_a_threshold_and_an_empty_table_is_past_all():
     assert fresh.judge(DAY, DAY, 3 * DAY) == "pass"  # exactly a day old: not yet past
     assert fresh.judge(DAY + dt.timedelta(microseconds=1), DAY, 3 * DAY) == "warn"
@@ -653,14 +666,22 @@ def test_a_run_loads_its_export_first_and_records_a_refused_one(tmp_path, monkey
     fewer = read_folder(FIXTURES / "attribution")["orders"].slice(1)
     (export / "orders.csv").unlink()
     pq.write_table(fewer, export / "orders.parquet")
-    result = ecom(tmp_path, "run", "--load", str(export), "--publish", str(tmp_path / "site"))
+    before = len(received)
+    result = ecom(tmp_path, "run", "--load", str(export), "--publish", str(tmp_path / "site"), "--notify", url)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert f"Loaded {export}: 8 raw tables" in text, text
-    assert f"warning: orders has {fewer.num_rows} rows, {fewer.num_rows + 1} before" in text
+    shrunk = f"orders has {fewer.num_rows} rows, {fewer.num_rows + 1} before"
+    assert f"warning: {shrunk}" in text
+    # a successful morning whose export shrank a table: printed only, it was neither recorded nor notified
+    [message] = received[before:]
+    assert message["body"]["text"].startswith(f"ecom run on duckdb main in {tmp_path / 'ecom.duckdb'}: success")
+    assert shrunk in message["body"]["text"]
     target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
     assert target.raw_rows("orders") == fewer.num_rows
-    assert [r["status"] for r in history(target, 5)] == ["success", "error"]
+    [latest, refused] = history(target, 5)
+    assert (latest["status"], refused["status"]) == ("success", "error")
+    assert latest["message"].startswith(shrunk)
     target.close()
 
 
