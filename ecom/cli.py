@@ -936,6 +936,7 @@ def runs(
             "models",
             "tests failed",
             "late raw data",
+            "message",
             title="Runs",
         )
         for r in records:
@@ -950,6 +951,8 @@ def runs(
                 str(len(r["models"])),
                 str(sum(t["status"] != "pass" for t in r["tests"])) if r["tests"] else "–",
                 ", ".join(late) or "–",
+                # why it errored, or what it warned of: its first 100 characters (the rest in _ecom_runs)
+                textwrap.shorten(r["message"], 100, placeholder=" …") if r["message"] else "–",
             )
         out.print(table if records else f"No runs recorded on {engine.describe(tgt)} yet: `ecom run` records one.")
 

@@ -461,7 +461,8 @@ def test_ecom_runs_lists_the_runs_latest_first(morning):
     ]
     assert found == sorted(found)
     assert [lines[i].split("│")[4].strip() for i in found] == ["failed", "stale", "success", "success"]
-    assert [lines[i].split("│")[-2].strip() for i in found[2:]] == ["events (warn)", "–"]  # warn, then fresh run
+    assert [lines[i].split("│")[8].strip() for i in found[2:]] == ["events (warn)", "–"]  # warn, then fresh run
+    assert [lines[i].split("│")[9].strip() for i in found] == ["–"] * 4  # none errored or warned
 
 
 def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, monkeypatch):
@@ -683,6 +684,11 @@ def test_a_run_loads_its_export_first_and_records_a_refused_one(tmp_path, monkey
     assert (latest["status"], refused["status"]) == ("success", "error")
     assert latest["message"].startswith(shrunk)
     target.close()
+    # `ecom runs` shows why: the message column, cut to 100 characters
+    listed = [line.split("│") for line in ecom(tmp_path, "runs").output.splitlines() if line.startswith("│ ")]
+    messages = [row[9].strip() for row in listed if row[1].strip()]
+    assert messages[0].startswith(shrunk) and messages[1].startswith(refusal)
+    assert all(len(m) <= 100 for m in messages)
 
 
 def test_an_export_refused_for_its_shape_is_recorded_and_notified_with_its_problems(tmp_path, monkeypatch, webhook):
