@@ -197,9 +197,8 @@ def summary(outcome: Outcome) -> str:
     failing = [t.name for t in outcome.tests if t.status != "pass"]
     if failing:
         parts.append(f"{len(failing)} data tests failed: {', '.join(failing[:5])}" + (" …" if len(failing) > 5 else ""))
-    if r.message and not failing:
+    if r.message and not failing:  # an error's, or a run's warnings (_finish records them first)
         parts.append(r.message)
-    parts += [] if r.message else outcome.warnings  # a success's message is its warnings
     if r.status != "success":
         parts.append("the published report was not replaced")
     return "; ".join(parts)
