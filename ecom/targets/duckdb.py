@@ -34,12 +34,13 @@ DEFAULT_DUCKDB_PATH = "ecom.duckdb"
 PATH_ENV = "ECOM_DUCKDB_PATH"
 RAW = Location("raw")
 MODELS = Location("main")
-MEMORY_CAP_BYTES = 3 * 2**30  # with Python and Arrow on top, a scale-10 build peaked at 3.4 GB RSS
+MEMORY_CAP_BYTES = 5 * 2**29  # 2.5 GiB: Python and DuckDB's allocations outside the limit add 0.25-1.05 GB of RSS
 
 
 def default_memory_limit() -> str:
     """Half the machine's RAM, at most MEMORY_CAP_BYTES. Under DuckDB's own default (80 % of RAM) the
-    scale-10 models took 5.9 GB RSS; with this limit 3.4 GB, and no more time (README, Performance)."""
+    scale-10 models took 5.9 GB RSS; under a 3 GiB cap 3.5-4.2 GB, over issue 16's 4 GB in one run of
+    seven; under 2.5 GiB 2.9-3.7 GB in seven, and no more time (docs/performance.md, 2026-12-03)."""
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return f"{min(ram // 2, MEMORY_CAP_BYTES) // 2**20}MiB"
 
