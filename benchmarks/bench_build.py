@@ -111,7 +111,7 @@ def dbt_run(folder: Path) -> dict:
 
 
 def profile_rows(stdout: str) -> dict[str, dict[str, float]]:
-    """Per-model rows, seconds and DuckDB peak MB from the table `ecom build --profile` prints
+    """Per-model rows, seconds and peak RSS MB from the table `ecom build --profile` prints
     (its rows up to `total`; the summaries follow)."""
     rows = {}
     for line in stdout.splitlines():
@@ -168,13 +168,13 @@ def report(label: str, r: dict, repeat: int) -> None:
     dbt = top.get("dbt")
     print(f"\n== {label}: raw data prepared in {r['prepare']:.1f} s; best of {repeat} runs, whole processes")
     head = f"{'model':28} {'rows':>11} {'plain s':>8} {'ecom s':>8}" + (f" {'dbt s':>8}" if dbt else "")
-    print(f"{head} {'ecom rows/s':>12} {'duckdb peak MB':>15}")
+    print(f"{head} {'ecom rows/s':>12} {'peak RSS MB':>12}")
     for name, m in ecom["models"].items():
         rate = m["rows"] / m["seconds"] if m["seconds"] else 0
         theirs = f" {dbt['models'][name]:>8.2f}" if dbt else ""
         print(
             f"{name:28} {m['rows']:>11,} {plain['models'][name]:>8.2f} {m['seconds']:>8.2f}{theirs} {rate:>12,.0f} "
-            f"{m['peak_mb']:>15,.0f}"
+            f"{m['peak_mb']:>12,.0f}"
         )
     rows = sum(m["rows"] for m in ecom["models"].values())
     totals = " ".join(f"{top[k]['total']:>8.2f}" for k in kinds)

@@ -421,7 +421,7 @@ def build(
     profile: Annotated[
         bool,
         typer.Option(
-            "--profile", help="Also print materializations, rows/s, DuckDB's peak memory and the time around models."
+            "--profile", help="Also print materializations, rows/s, peak memory (RSS) and the time around models."
         ),
     ] = False,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models in full.")] = False,
@@ -455,8 +455,6 @@ def build(
         for line in engine.far_past_the_data(proj, given, values, compute):
             _warn(line)
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
-        if profile:
-            tgt.profile()
         setup = time.perf_counter() - started
         bar = progress()
         task = bar.add_task("building", total=len(selected))
@@ -519,7 +517,7 @@ def _profile_table(proj: Project, tgt: Target, results: list[engine.ModelResult]
         "rows",
         "seconds",
         "rows/s",
-        "DuckDB peak MB so far",
+        "peak RSS MB so far",
         title=f"Build profile ({settings})",
     )
     for r in results:

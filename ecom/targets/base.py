@@ -180,11 +180,8 @@ class Target:
     def transaction(self) -> Iterator[None]:
         yield
 
-    def profile(self) -> None:
-        """From now on, measure the engine's peak memory, when the target can."""
-
     def peak_memory(self) -> int | None:
-        """The engine's peak memory in bytes so far (as of the last query), when the target measures it."""
+        """The peak memory in bytes so far of the engine, when it runs in this process."""
         return None
 
     def close(self) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import glob
-import json
 import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -170,7 +170,6 @@ class DuckDBTarget(Target):
             if self.created:  # half a new file (a full disk): nothing to keep
                 self.discard()
             raise _open_error(self.path, e) from None
-        self.profile_path: Path | None = None
         self.raw = Location(RAW.database, self.catalog)
         self.models = Location(MODELS.database, self.catalog)
 
@@ -310,20 +309,16 @@ class DuckDBTarget(Target):
         for path in (self.path, self.path.with_name(self.path.name + ".wal")):
             path.unlink(missing_ok=True)
 
-    def profile(self) -> None:
-        """Have DuckDB write each query's profile (only its peak buffer memory) to a temporary file."""
-        self._profile_dir = tempfile.TemporaryDirectory(prefix="ecom-profile-")  # removed with the target
-        self.profile_path = Path(self._profile_dir.name) / "last_query.json"
-        self.con.raw_sql("PRAGMA enable_profiling = 'json'")
-        self.con.raw_sql(f"PRAGMA profiling_output = '{self.profile_path}'")
-        self.con.raw_sql("""SET custom_profiling_settings = '{"SYSTEM_PEAK_BUFFER_MEMORY": "true"}'""")
-
     def peak_memory(self) -> int | None:
-        """DuckDB's peak buffer memory since the connection opened (as of the last query), in bytes,
-        when profiling."""
-        if self.profile_path is None or not self.profile_path.exists():
+        """This process's peak resident memory so far, in bytes (DuckDB runs inside it): what the machine
+        must hold. Not DuckDB's SYSTEM_PEAK_BUFFER_MEMORY, which read 5.1 GB in scale-10 builds whose
+        process peaked at 3.5 GB (docs/performance.md). None without Python's `resource` (Windows)."""
+        try:
+            import resource
+        except ImportError:
             return None
-        return int(json.loads(self.profile_path.read_text())["system_peak_buffer_memory"])
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024  # macOS counts bytes, Linux KiB
 
     def row_count(self, name: str) -> int:
         # SQL, not ibis: no lookup of the table's schema and no pandas result (a third of a view's count)
