@@ -32,6 +32,7 @@ from marts._common import CHANNELS, PLATFORMS, cents, month_start
 from marts.attribution import ATTRIBUTION_MODELS, LTV_HORIZONS, unobserved_from
 from marts.customers import SEGMENTS
 from marts.products import INVENTORY_STATUSES
+from marts.sessions import FUNNEL_COUNTS
 
 # One line per attribution model, in the mart's order (docs/contract.md#fact_attribution_models).
 MODEL_EXPLANATIONS = dict(
@@ -149,18 +150,7 @@ def overview(fact_daily_pnl: ir.Table, fact_campaign_performance: ir.Table, as_o
 
 
 ATTRIBUTION = ("date", "channel", "attribution_model", "credited_orders", "credited_revenue", "spend")
-FUNNEL = (
-    "session_date",
-    "channel",
-    "sessions",
-    "identified_sessions",
-    "product_view_sessions",
-    "cart_sessions",
-    "purchase_sessions",
-    "cart_purchase_sessions",
-    "bounced_sessions",
-    "avg_duration_seconds",
-)
+FUNNEL = ("session_date", "channel", *FUNNEL_COUNTS, "avg_duration_seconds")
 
 CAMPAIGN_COLUMNS = [
     Column("Platform", "platform"),
