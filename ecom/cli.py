@@ -1,8 +1,9 @@
-"""The `ecom` command line: generate/load raw data, build, compile, test and list models.
+"""The `ecom` command line: raw data in (generate, load, spend), build, compile, test, report, docs,
+freshness, the unattended run and its history (run, runs), and ls.
 
 Conventions follow dbt: `--select` graph selectors, `--vars`, `--target`. Expected failures (bad
-input, missing data or credentials, a failing model) print one line and exit 1; nothing else is
-caught, so a bug still shows its traceback.
+input, missing data or credentials, a failing model) print one line and exit 1 (stale data: 2, from
+freshness and run; Ctrl-C: 130); nothing else is caught, so a bug still shows its traceback.
 """
 
 from __future__ import annotations
