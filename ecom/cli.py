@@ -798,8 +798,8 @@ def _freshness_table(checks: list) -> rich.table.Table:
             c.table,
             c.newest.strftime("%Y-%m-%d %H:%M UTC") if c.newest else "–",
             describe_age(c.age),
-            describe_age(c.warn_after) if c.warn_after else "–",
-            describe_age(c.error_after) if c.error_after else "–",
+            describe_age(c.warn_after) if c.warn_after is not None else "–",
+            describe_age(c.error_after) if c.error_after is not None else "–",
             Text(c.status, style=colors[c.status]),
             *([f"{c.dated_later:,}" if c.dated_later else "–"] if later else []),
         )

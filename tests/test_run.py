@@ -8,6 +8,7 @@ inventory_items none (header only).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 import shutil
@@ -122,6 +123,24 @@ def test_late_raw_data_names_an_empty_table_as_having_no_rows():
     ]
     outcome = Outcome(None, checks, [], None)
     assert late_raw_data(outcome) == "late raw data: orders has no rows (error), events 26.0 hours old (warn)"
+
+
+def test_a_threshold_of_zero_is_shown_and_recorded_as_zero_not_as_none():
+    """A "0 hours" threshold judges every row late, but the table and the run record showed none."""
+    from rich.console import Console
+
+    from ecom.cli import _freshness_table
+
+    zero = dt.timedelta(0)
+    assert fresh.thresholds({"freshness": {"events": {"warn_after": "0 hours"}}})["events"]["warn_after"] == zero
+    check = fresh.Freshness("events", None, HOUR, zero, None, fresh.judge(HOUR, zero, None))
+    assert check.status == "warn"
+    assert check.as_dict()["warn_after_seconds"] == 0
+    assert check.as_dict()["error_after_seconds"] is None
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(_freshness_table([check]))
+    row = next(line for line in console.export_text().splitlines() if "events" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]][3:5] == ["0.0 hours", "–"]
 
 
 def test_status_is_strictly_past_a_threshold_and_an_empty_table_is_past_all():
