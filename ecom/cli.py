@@ -644,14 +644,10 @@ def test(
             views = [m for m in read if proj.models[m].materialization(tgt.name) == "view"]
             engine.validate_sources(tgt, sorted({s for m in views for s in proj.sources_of(m)}), values=False)
             cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
-            colors = {"pass": "green", "fail": "red", "error": "red"}
-
             by_name = {c.name: c for c in cases}
 
             def done(r: engine.TestResult) -> None:
-                detail = f" ({_failing(r)})" if r.status == "fail" else (f" ({r.message})" if r.message else "")
-                line = Text.assemble((f"{r.status.upper():5}", colors[r.status]), f" {r.name}{detail}")
-                out.print(line, highlight=False)
+                out.print(_test_line(r), highlight=False)
                 if r.status == "fail":
                     _print_examples(by_name[r.name], tgt)
 
@@ -662,8 +658,14 @@ def test(
                 raise typer.Exit(1)
 
 
-def _failing(result: engine.TestResult) -> str:
-    return counted(result.failures, "failing row")
+def _test_line(result: engine.TestResult) -> Text:
+    """`PASS name`, `FAIL name (3 failing rows)`, or `ERROR name (why it could not run)`."""
+    colors = {"pass": "green", "fail": "red", "error": "red"}
+    if result.status == "fail":
+        detail = f" ({counted(result.failures, 'failing row')})"
+    else:
+        detail = f" ({result.message})" if result.message else ""
+    return Text.assemble((f"{result.status.upper():5}", colors[result.status]), f" {result.name}{detail}")
 
 
 def _print_examples(case: engine.TestCase, tgt: Target) -> None:
@@ -895,12 +897,8 @@ def run_all(
             rows = sum(m["rows"] for m in record.models)
             out.print(f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}", highlight=False)
         failed = [t for t in outcome.tests if t.status != "pass"]
-        for t in failed:
-            out.print(
-                Text.assemble(
-                    (f"{t.status.upper():5}", "red"), f" {t.name}" + (f" ({_failing(t)})" if t.failures else "")
-                )
-            )
+        for t in failed:  # an erring test says why, as `ecom test` does
+            out.print(_test_line(t), highlight=False)
         if outcome.tests:
             out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
         _warn_unheard(notify, outcome.notified)

@@ -451,6 +451,18 @@ def test_a_stale_table_stops_the_run_before_the_build(morning):
     assert "orders 3.0 days old (error)" in message["body"]["text"]
 
 
+def test_ecom_run_says_why_a_data_test_erred_as_ecom_test_does():
+    """ecom run printed an erring test as a bare `ERROR name`; `ecom test` adds the reason."""
+    from ecom.cli import _test_line
+    from ecom.core.engine import TestResult
+
+    assert _test_line(TestResult("t", "error", message="Table fact_x does not exist")).plain == (
+        "ERROR t (Table fact_x does not exist)"
+    )
+    assert _test_line(TestResult("t", "fail", failures=2)).plain == "FAIL  t (2 failing rows)"
+    assert _test_line(TestResult("t", "pass")).plain == "PASS  t"
+
+
 def test_a_failing_data_test_keeps_the_previous_report(morning):
     result = morning.runs["failing"]
     assert result.exit_code == 1, result.output
