@@ -1,7 +1,8 @@
 """The report's pages (`ecom report`): what each page reads from the marts and how it shows it.
 
-Each page is an exposure (docs/contract.md#models): a function whose parameters name the marts and
-build variables it reads, called by `ecom report` with the built tables and the build's variables;
+Each page is an exposure (`@exposure`, ecom.core.registry; `ecom ls` lists them): a function whose
+parameters name the marts and build variables it reads, called by `ecom report` with the built
+tables and the build's variables;
 `reads` declares every column it touches, and the report refuses a query that reads more. A page
 embeds only additive rows (daily or monthly sums, or a capped list of rows it says it caps); the page
 in the browser sums the rows its date range and filters select and computes every ratio from those
