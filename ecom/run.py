@@ -197,7 +197,7 @@ def summary(outcome: Outcome) -> str:
     failing = [t.name for t in outcome.tests if t.status != "pass"]
     if failing:
         parts.append(f"{len(failing)} data tests failed: {', '.join(failing[:5])}" + (" …" if len(failing) > 5 else ""))
-    if r.message and not failing:  # an error's, or a run's warnings (_finish records them first)
+    if r.message:  # an error's, or a run's warnings (_finish records them first), failed tests or not
         parts.append(r.message)
     if r.status != "success":
         parts.append("the published report was not replaced")

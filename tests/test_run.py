@@ -143,6 +143,22 @@ def test_a_threshold_of_zero_is_shown_and_recorded_as_zero_not_as_none():
     assert [cell.strip() for cell in row.split("│")[1:-1]][3:5] == ["0.0 hours", "–"]
 
 
+def test_a_run_whose_tests_failed_is_notified_of_its_warnings_too():
+    """The notification dropped the warnings (a table the export shrank, an as_of far past the
+    data) of a run whose data tests failed: the likeliest reason they failed."""
+    from ecom.core.engine import TestResult
+    from ecom.core.runs import RunRecord
+    from ecom.run import Outcome, summary
+
+    record = RunRecord("r1", dt.datetime(2024, 3, 30, 6, tzinfo=UTC), "duckdb main", status="failed")
+    record.message = "orders has 15 rows, 16 before: ecom load replaces each raw table"
+    outcome = Outcome(record, [], [TestResult("unique_x", "fail", 1)], None)
+    assert summary(outcome) == (
+        "ecom run on duckdb main: failed; 1 data tests failed: unique_x; "
+        "orders has 15 rows, 16 before: ecom load replaces each raw table; the published report was not replaced"
+    )
+
+
 def test_status_is_strictly_past_a_threshold_and_an_empty_table_is_past_all():
     assert fresh.judge(DAY, DAY, 3 * DAY) == "pass"  # exactly a day old: not yet past
     assert fresh.judge(DAY + dt.timedelta(microseconds=1), DAY, 3 * DAY) == "warn"
