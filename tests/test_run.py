@@ -154,7 +154,7 @@ def test_a_run_whose_tests_failed_is_notified_of_its_warnings_too():
     record.message = "orders has 15 rows, 16 before: ecom load replaces each raw table"
     outcome = Outcome(record, [], [TestResult("unique_x", "fail", 1)], None)
     assert summary(outcome) == (
-        "ecom run on duckdb main: failed; 1 data tests failed: unique_x; "
+        "ecom run on duckdb main: failed; 1 data test failed: unique_x; "
         "orders has 15 rows, 16 before: ecom load replaces each raw table; the published report was not replaced"
     )
 
