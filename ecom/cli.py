@@ -1,8 +1,9 @@
-"""The `ecom` command line: generate/load raw data, build, compile, test and list models.
+"""The `ecom` command line: raw data in (generate, load, spend), build, compile, test, report, docs,
+freshness, the unattended run and its history (run, runs), and ls.
 
 Conventions follow dbt: `--select` graph selectors, `--vars`, `--target`. Expected failures (bad
-input, missing data or credentials, a failing model) print one line and exit 1; nothing else is
-caught, so a bug still shows its traceback.
+input, missing data or credentials, a failing model) print one line and exit 1 (stale data: 2, from
+freshness and run; Ctrl-C: 130); nothing else is caught, so a bug still shows its traceback.
 """
 
 from __future__ import annotations
@@ -641,14 +642,10 @@ def test(
             views = [m for m in read if proj.models[m].materialization(tgt.name) == "view"]
             engine.validate_sources(tgt, sorted({s for m in views for s in proj.sources_of(m)}), values=False)
             cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
-            colors = {"pass": "green", "fail": "red", "error": "red"}
-
             by_name = {c.name: c for c in cases}
 
             def done(r: engine.TestResult) -> None:
-                detail = f" ({_failing(r)})" if r.status == "fail" else (f" ({r.message})" if r.message else "")
-                line = Text.assemble((f"{r.status.upper():5}", colors[r.status]), f" {r.name}{detail}")
-                out.print(line, highlight=False)
+                out.print(_test_line(r), highlight=False)
                 if r.status == "fail":
                     _print_examples(by_name[r.name], tgt)
 
@@ -659,8 +656,14 @@ def test(
                 raise typer.Exit(1)
 
 
-def _failing(result: engine.TestResult) -> str:
-    return counted(result.failures, "failing row")
+def _test_line(result: engine.TestResult) -> Text:
+    """`PASS name`, `FAIL name (3 failing rows)`, or `ERROR name (why it could not run)`."""
+    colors = {"pass": "green", "fail": "red", "error": "red"}
+    if result.status == "fail":
+        detail = f" ({counted(result.failures, 'failing row')})"
+    else:
+        detail = f" ({result.message})" if result.message else ""
+    return Text.assemble((f"{result.status.upper():5}", colors[result.status]), f" {result.name}{detail}")
 
 
 def _print_examples(case: engine.TestCase, tgt: Target) -> None:
@@ -795,8 +798,8 @@ def _freshness_table(checks: list) -> rich.table.Table:
             c.table,
             c.newest.strftime("%Y-%m-%d %H:%M UTC") if c.newest else "–",
             describe_age(c.age),
-            describe_age(c.warn_after) if c.warn_after else "–",
-            describe_age(c.error_after) if c.error_after else "–",
+            describe_age(c.warn_after) if c.warn_after is not None else "–",
+            describe_age(c.error_after) if c.error_after is not None else "–",
             Text(c.status, style=colors[c.status]),
             *([f"{c.dated_later:,}" if c.dated_later else "–"] if later else []),
         )
@@ -892,12 +895,8 @@ def run_all(
             rows = sum(m["rows"] for m in record.models)
             out.print(f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}", highlight=False)
         failed = [t for t in outcome.tests if t.status != "pass"]
-        for t in failed:
-            out.print(
-                Text.assemble(
-                    (f"{t.status.upper():5}", "red"), f" {t.name}" + (f" ({_failing(t)})" if t.failures else "")
-                )
-            )
+        for t in failed:  # an erring test says why, as `ecom test` does
+            out.print(_test_line(t), highlight=False)
         if outcome.tests:
             out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
         _warn_unheard(notify, outcome.notified)

@@ -36,6 +36,7 @@ from ecom.core.files import FileWriteError, describe_os_error, is_duckdb_databas
 from ecom.core.interrupts import committed, ctrl_c_pressed, stop_if_ctrl_c
 from ecom.core.registry import Project
 from ecom.core.runs import RunRecord, append, recorded
+from ecom.core.text import counted
 from ecom.core.vars import printable
 from ecom.data.load import load_into, read_folder
 from ecom.outputs import catalog
@@ -196,8 +197,9 @@ def summary(outcome: Outcome) -> str:
         parts.append(late_raw_data(outcome))
     failing = [t.name for t in outcome.tests if t.status != "pass"]
     if failing:
-        parts.append(f"{len(failing)} data tests failed: {', '.join(failing[:5])}" + (" …" if len(failing) > 5 else ""))
-    if r.message and not failing:  # an error's, or a run's warnings (_finish records them first)
+        shown = ", ".join(failing[:5]) + (" …" if len(failing) > 5 else "")
+        parts.append(f"{counted(len(failing), 'data test')} failed: {shown}")
+    if r.message:  # an error's, or a run's warnings (_finish records them first), failed tests or not
         parts.append(r.message)
     if r.status != "success":
         parts.append("the published report was not replaced")

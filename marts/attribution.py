@@ -113,8 +113,8 @@ def fact_attribution_models(
     1 to `Unattributed` in every model. A touch's channel is its session's platform, else `Organic`.
 
     Choices the contract leaves open: time_decay's weights are computed relative to the order's last
-    touch (same shares, no underflow; see with_credits). Credits are exact fractions in FLOAT64,
-    never rounded. A channel with no credit on a date shows 0, not NULL.
+    touch (same shares, no underflow; see with_credits). Credits are FLOAT64 fractions (1/3 as
+    near as a double holds it), never rounded. A channel with no credit on a date shows 0, not NULL.
 
     Columns:
         date: the order date (UTC) the credits belong to; every fact_daily_pnl date.

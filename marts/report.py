@@ -1,7 +1,8 @@
 """The report's pages (`ecom report`): what each page reads from the marts and how it shows it.
 
-Each page is an exposure (docs/contract.md#models): a function whose parameters name the marts and
-build variables it reads, called by `ecom report` with the built tables and the build's variables;
+Each page is an exposure (`@exposure`, ecom.core.registry; `ecom ls` lists them): a function whose
+parameters name the marts and build variables it reads, called by `ecom report` with the built
+tables and the build's variables;
 `reads` declares every column it touches, and the report refuses a query that reads more. A page
 embeds only additive rows (daily or monthly sums, or a capped list of rows it says it caps); the page
 in the browser sums the rows its date range and filters select and computes every ratio from those
@@ -32,6 +33,7 @@ from marts._common import CHANNELS, PLATFORMS, cents, month_start
 from marts.attribution import ATTRIBUTION_MODELS, LTV_HORIZONS, unobserved_from
 from marts.customers import SEGMENTS
 from marts.products import INVENTORY_STATUSES
+from marts.sessions import FUNNEL_COUNTS
 
 # One line per attribution model, in the mart's order (docs/contract.md#fact_attribution_models).
 MODEL_EXPLANATIONS = dict(
@@ -149,18 +151,7 @@ def overview(fact_daily_pnl: ir.Table, fact_campaign_performance: ir.Table, as_o
 
 
 ATTRIBUTION = ("date", "channel", "attribution_model", "credited_orders", "credited_revenue", "spend")
-FUNNEL = (
-    "session_date",
-    "channel",
-    "sessions",
-    "identified_sessions",
-    "product_view_sessions",
-    "cart_sessions",
-    "purchase_sessions",
-    "cart_purchase_sessions",
-    "bounced_sessions",
-    "avg_duration_seconds",
-)
+FUNNEL = ("session_date", "channel", *FUNNEL_COUNTS, "avg_duration_seconds")
 
 CAMPAIGN_COLUMNS = [
     Column("Platform", "platform"),
@@ -205,7 +196,8 @@ def marketing(
         f"<p><b>Attributed</b> (last touch): an order goes to the platform of the user's last session that started"
         f" at most {attribution_lookback_hours} h (attribution_lookback_hours) before it, and within that platform to"
         " its campaign with the most clicks on the order's day (ties: the smallest campaign id). Orders whose last"
-        " session was organic, or that have no session in the window, are attributed to no platform."
+        " session was organic, that have no session in the window, or whose session's platform ran no campaign"
+        " that day are attributed to no platform."
         " <b>Blended ROAS</b> divides all net revenue, attributed or not, by all ad spend.</p>"
         "<p>The five attribution models below credit every order once over the sessions in the"
         " touch_window_days before it:</p><ul>"

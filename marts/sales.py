@@ -210,7 +210,7 @@ def fact_daily_pnl_advanced(fact_daily_pnl: ir.Table) -> ir.Table:
     could never widen the window); roas_7d/30d are ratios of the trailing sums. mtd/ytd/cumulative
     are running sums by date within the month / year / all time. net_revenue_7d_prev_year sums
     [date − 370, date − 364]; days before the spine count 0, so it is 0 (and yoy_growth_7d NULL)
-    for the first year of the spine.
+    on the spine's first 364 days.
 
     Columns:
         fact_daily_pnl.*: every column of fact_daily_pnl, as described there, in its order.

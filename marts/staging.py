@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import model
-from marts._common import end_of_day, happened, sha256_hex
+from marts._common import PLATFORMS, end_of_day, happened, sha256_hex
 
 STATUSES = ("processing", "shipped", "complete", "cancelled", "returned")
 EVENT_TYPES = ("home", "department", "product", "cart", "purchase", "cancel")
@@ -293,7 +293,7 @@ def stg_inventory(inventory_items: ir.Table, as_of: dt.date) -> ir.Table:
     key=("spend_date", "platform", "campaign_id"),
     partition_by="spend_date",
     cluster_by="platform",
-    accepted_values={"platform": ("Google", "Facebook", "YouTube", "Email")},
+    accepted_values={"platform": PLATFORMS},
 )
 def stg_marketing(marketing_spend: ir.Table, as_of: dt.date) -> ir.Table:
     """One row per (spend_date, platform, campaign_id) dated by `as_of`. NULL spend, clicks and

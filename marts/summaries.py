@@ -16,7 +16,8 @@ from marts.customers import SEGMENTS
 
 @summary
 def pnl_last_30_days(fact_daily_pnl_advanced: ir.Table, as_of: dt.date) -> ir.Table:
-    """P&L, last 30 days to as_of: net revenue, ad spend, ROAS, gross margin (%)"""
+    """P&L, last 30 days to as_of: net revenue, gross profit and margin (%), ad spend, ROAS; net
+    revenue of the last 7 days against the same 7 days a year before (% growth)"""
     t = fact_daily_pnl_advanced.filter(fact_daily_pnl_advanced.date == ibis.date(as_of))
     # margin and growth in percent, as the other summaries' shares: a growth of 60.19 read as a
     # fraction beside them was taken for 60 %, not 6,019 %

@@ -317,7 +317,6 @@ def _types(schema: ibis.Schema) -> dict[str, str]:
 @pytest.mark.emulator
 def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
     assert [r.name for r in built.results] == list(project.order)
-    assert all(r.status == "ok" for r in built.results)
     declared = engine.unbound_expressions(project, built.values, bq.raw_location, bq.models)
     for name in project.order:
         key = project.models[name].key

@@ -913,7 +913,7 @@ def test_models_build_side_by_side_once_what_they_read_is_built():
             both_running.wait()
         with lock:
             events.append(("end", name))
-        return engine.ModelResult(name, "ok")
+        return engine.ModelResult(name)
 
     done = [r.name for r in engine._in_dependency_order(project, ["stg_a", "int_b", "int_c", "fact_d"], 3, build_one)]
     assert sorted(done) == ["fact_d", "int_b", "int_c", "stg_a"]
@@ -939,7 +939,7 @@ def test_after_a_failure_no_model_starts_and_the_running_ones_finish():
         if name == "int_c":
             int_c_running.set()
             time.sleep(0.2)
-        return engine.ModelResult(name, "ok")
+        return engine.ModelResult(name)
 
     done = []
     # two at a time: int_b and int_c start once stg_a is built; int_f waits for a free worker

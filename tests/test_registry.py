@@ -91,3 +91,20 @@ def test_a_bad_materialization_is_refused(materialized, message):
     with pytest.raises(ValueError) as refused:
         model(key="order_id", materialized=materialized)(first_orders)
     assert str(refused.value) == message
+
+
+def test_a_data_tests_title_is_its_whole_first_paragraph():
+    # `ecom docs` shows the title: a docstring's sentence wrapped onto a second line was cut mid-way
+    def wrapped(t):
+        """For every date, Σ credited_orders = the P&L's orders
+        and Σ credited_revenue = its net_revenue.
+
+        Detail that is not part of the title."""
+
+    def unwritten(t):
+        pass
+
+    assert registry.DataTest("wrapped", wrapped).title == (
+        "For every date, Σ credited_orders = the P&L's orders and Σ credited_revenue = its net_revenue."
+    )
+    assert registry.DataTest("unwritten", unwritten).title == "unwritten"

@@ -8,6 +8,7 @@ inventory_items none (header only).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 import shutil
@@ -122,6 +123,40 @@ def test_late_raw_data_names_an_empty_table_as_having_no_rows():
     ]
     outcome = Outcome(None, checks, [], None)
     assert late_raw_data(outcome) == "late raw data: orders has no rows (error), events 26.0 hours old (warn)"
+
+
+def test_a_threshold_of_zero_is_shown_and_recorded_as_zero_not_as_none():
+    """A "0 hours" threshold judges every row late, but the table and the run record showed none."""
+    from rich.console import Console
+
+    from ecom.cli import _freshness_table
+
+    zero = dt.timedelta(0)
+    assert fresh.thresholds({"freshness": {"events": {"warn_after": "0 hours"}}})["events"]["warn_after"] == zero
+    check = fresh.Freshness("events", None, HOUR, zero, None, fresh.judge(HOUR, zero, None))
+    assert check.status == "warn"
+    assert check.as_dict()["warn_after_seconds"] == 0
+    assert check.as_dict()["error_after_seconds"] is None
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(_freshness_table([check]))
+    row = next(line for line in console.export_text().splitlines() if "events" in line)
+    assert [cell.strip() for cell in row.split("│")[1:-1]][3:5] == ["0.0 hours", "–"]
+
+
+def test_a_run_whose_tests_failed_is_notified_of_its_warnings_too():
+    """The notification dropped the warnings (a table the export shrank, an as_of far past the
+    data) of a run whose data tests failed: the likeliest reason they failed."""
+    from ecom.core.engine import TestResult
+    from ecom.core.runs import RunRecord
+    from ecom.run import Outcome, summary
+
+    record = RunRecord("r1", dt.datetime(2024, 3, 30, 6, tzinfo=UTC), "duckdb main", status="failed")
+    record.message = "orders has 15 rows, 16 before: ecom load replaces each raw table"
+    outcome = Outcome(record, [], [TestResult("unique_x", "fail", 1)], None)
+    assert summary(outcome) == (
+        "ecom run on duckdb main: failed; 1 data test failed: unique_x; "
+        "orders has 15 rows, 16 before: ecom load replaces each raw table; the published report was not replaced"
+    )
 
 
 def test_status_is_strictly_past_a_threshold_and_an_empty_table_is_past_all():
@@ -430,6 +465,18 @@ def test_a_stale_table_stops_the_run_before_the_build(morning):
     assert message["type"] == "application/json"
     assert message["body"]["text"].startswith(f"ecom run on duckdb main in {morning.db}: stale")
     assert "orders 3.0 days old (error)" in message["body"]["text"]
+
+
+def test_ecom_run_says_why_a_data_test_erred_as_ecom_test_does():
+    """ecom run printed an erring test as a bare `ERROR name`; `ecom test` adds the reason."""
+    from ecom.cli import _test_line
+    from ecom.core.engine import TestResult
+
+    assert _test_line(TestResult("t", "error", message="Table fact_x does not exist")).plain == (
+        "ERROR t (Table fact_x does not exist)"
+    )
+    assert _test_line(TestResult("t", "fail", failures=2)).plain == "FAIL  t (2 failing rows)"
+    assert _test_line(TestResult("t", "pass")).plain == "PASS  t"
 
 
 def test_a_failing_data_test_keeps_the_previous_report(morning):

@@ -288,11 +288,11 @@ def to_sql(expr: ir.Table, dialect: str) -> str:
 
 @dataclass
 class ModelResult:
+    """A model built (a model that fails raises BuildError instead)."""
+
     name: str
-    status: str  # "ok", "error", "skipped"
     rows: int | None = None
     seconds: float = 0.0
-    message: str = ""
     note: str = ""  # an incremental model: how it was built (from which day, or why in full)
     peak_bytes: int | None = None  # the engine's peak memory up to this model, when the target measures it
 
@@ -504,7 +504,7 @@ def _build_one(
     except Exception as e:  # the backend's message is the useful part
         stop_if_ctrl_c()  # DuckDB's 'Query interrupted' is a Ctrl-C, not a failed model
         raise BuildError(f"model {name} failed: {first_line(e)}") from e
-    return ModelResult(name, "ok", rows, time.perf_counter() - start, peak_bytes=target.peak_memory(), note=note)
+    return ModelResult(name, rows, time.perf_counter() - start, peak_bytes=target.peak_memory(), note=note)
 
 
 class IncrementalRun:

@@ -166,8 +166,9 @@ class Freshness:
             "table": self.table,
             "newest": self.newest.isoformat() if self.newest else None,
             "age_seconds": self.age.total_seconds() if self.age is not None else None,
-            "warn_after_seconds": self.warn_after.total_seconds() if self.warn_after else None,
-            "error_after_seconds": self.error_after.total_seconds() if self.error_after else None,
+            # a threshold of "0 hours" is one (every row is past it), not "none": 0, not NULL
+            "warn_after_seconds": self.warn_after.total_seconds() if self.warn_after is not None else None,
+            "error_after_seconds": self.error_after.total_seconds() if self.error_after is not None else None,
             "status": self.status,
             "rows_dated_later": self.dated_later,
         }

@@ -90,8 +90,8 @@ class DataTest:
 
     @property
     def title(self) -> str:
-        """The docstring's first line."""
-        return (inspect.getdoc(self.func) or self.name).split("\n")[0]
+        """The docstring's first paragraph on one line (a sentence may wrap onto a second line)."""
+        return " ".join((inspect.getdoc(self.func) or self.name).split("\n\n")[0].split())
 
 
 class Summary(DataTest):

@@ -18,7 +18,6 @@ from ecom.core.internal import read_rows
 from ecom.targets.base import Target
 
 RUNS_TABLE = "_ecom_runs"
-STATUSES = ("success", "stale", "failed", "error")  # failed: a data test failed; error: nothing to test
 
 SCHEMA = pa.schema(
     {
@@ -54,7 +53,7 @@ class RunRecord:
     target: str
     checked_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None
-    status: str = "error"
+    status: str = "error"  # or success, stale (nothing built), failed (a data test failed): ecom.run
     as_of: dt.date | None = None
     vars: dict[str, str] = field(default_factory=dict)
     models: list[dict[str, Any]] = field(default_factory=list)  # name, rows, seconds, bytes (BigQuery)

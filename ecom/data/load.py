@@ -25,7 +25,7 @@ from ecom.core.sources import (
     value_problems,
 )
 from ecom.core.text import counted
-from ecom.targets.base import Target, TargetError
+from ecom.targets.base import Target, TargetError, first_line
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -181,8 +181,7 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
                 data, text_problems = _read_csv(path, table)
             data, found = _found_schema(data)
         except (pa.ArrowException, OSError, UnicodeDecodeError, csv.Error) as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            problems.append(Problem(table, None, f"a readable {path.suffix[1:]} file", f"{path.name}: {first}"))
+            problems.append(Problem(table, None, f"a readable {path.suffix[1:]} file", f"{path.name}: {first_line(e)}"))
             continue
         bad_columns = {p.column for p in text_problems}
         table_problems = text_problems + [p for p in check_schema(table, found) if p.column not in bad_columns]
@@ -191,8 +190,7 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
             try:
                 tables[table] = to_contract(table, data)
             except pa.ArrowException as e:  # e.g. a uint64 beyond int64, a decimal beyond float64
-                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-                problems.append(Problem(table, None, "values that fit the contract's types", first))
+                problems.append(Problem(table, None, "values that fit the contract's types", first_line(e)))
                 continue
             problems += value_problems({table: ibis.memtable(tables[table])})
     if problems:
