@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from ecom.cli import TARGET_OPTIONS, app
 from ecom.core import engine
+from ecom.targets import duckdb as duckdb_target
 from ecom.targets.base import Location, TargetError
 from ecom.targets.bigquery.target import BigQueryTarget
-from ecom.targets.duckdb import DuckDBTarget
+from ecom.targets.duckdb import DuckDBTarget, database_path
 from ecom.targets.options import TargetOptions, choose_target, open_target
 
 runner = CliRunner()
@@ -249,3 +250,17 @@ def test_readme_ecom_toml_example_selects_dev_and_prod(here):
     raw_at, models = choose_target(TargetOptions(target="prod")).offline_locations()
     assert models == Location("dbt_prod", "my-project")
     assert raw_at("marketing_spend") == Location("ecom_raw", "my-project")
+
+
+def test_a_database_file_that_cannot_be_read_says_why_even_without_an_os_reason(tmp_path, monkeypatch):
+    # an OSError may carry no strerror (raised by a library, not the OS): the message said "None"
+    path = tmp_path / "shop.duckdb"
+    path.write_bytes(b"DUCK")
+
+    def unreadable(_):
+        raise OSError("read interrupted")
+
+    monkeypatch.setattr(duckdb_target, "is_duckdb_database", unreadable)
+    with pytest.raises(TargetError) as refused:
+        database_path(path, create=False)
+    assert str(refused.value) == f"cannot read {path}: read interrupted; check its permissions"

@@ -24,7 +24,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
-from ecom.core.files import is_duckdb_database
+from ecom.core.files import describe_os_error, is_duckdb_database
 from ecom.core.interrupts import mark_committed, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
@@ -72,7 +72,7 @@ def database_path(path: str | Path, *, create: bool) -> Path:
     try:
         is_duckdb = is_duckdb_database(path)
     except OSError as e:
-        raise TargetError(f"cannot read {path}: {e.strerror}; check its permissions") from None
+        raise TargetError(f"cannot read {path}: {describe_os_error(e)}; check its permissions") from None
     if not is_duckdb:
         raise TargetError(f"{path} exists and is not a DuckDB database: give another --path (it was left untouched)")
     return path
@@ -94,7 +94,8 @@ def _check_spill_folder(path: Path) -> None:
             raise TargetError(f"{setting} cannot be made, {where} is a file: give a folder, or unset it")
         writable = os.access(where, os.W_OK | os.X_OK)
     except OSError as e:  # a folder on the way that cannot be read
-        raise TargetError(f"{setting} cannot be checked ({e.strerror}): give another folder, or unset it") from None
+        reason = describe_os_error(e)
+        raise TargetError(f"{setting} cannot be checked ({reason}): give another folder, or unset it") from None
     if not writable:
         raise TargetError(f"{setting} cannot be written ({where} is not writable): give another folder, or unset it")
 
