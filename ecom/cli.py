@@ -262,7 +262,7 @@ def generate(
     *,
     target: TargetOptions,
 ) -> None:
-    """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema."""
+    """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema and/or Parquet."""
     from ecom.data import generate as gen
 
     with friendly_errors(gen.GenerateError):
