@@ -263,7 +263,7 @@ def generate(
     *,
     target: TargetOptions,
 ) -> None:
-    """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema."""
+    """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema and/or Parquet."""
     from ecom.data import generate as gen
 
     with friendly_errors(gen.GenerateError):
@@ -900,14 +900,17 @@ def run_all(
         if outcome.tests:
             out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
         _warn_unheard(notify, outcome.notified)
+        late = late_raw_data(outcome) if outcome.stale else ""
         endings = {
             "success": f"Published {publish}/index.html and {publish}/docs.html",
-            "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was",
+            # which table and what to do, on the line a scheduler's log keeps
+            "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was; {late}: "
+            "load a newer export, or raise error_after in ecom.toml's [freshness]",
             "failed": f"Data tests failed: {publish} kept as it was",
         }
         # a table past warn_after alone builds and publishes: said on the last line too, which a log shows
-        late = f"; {late_raw_data(outcome)}" if outcome.stale and record.status != "stale" else ""
-        out.print(f"Run {record.run_id}: {endings[record.status]}{late}", highlight=False)
+        tail = f"; {late}" if late and record.status != "stale" else ""
+        out.print(f"Run {record.run_id}: {endings[record.status]}{tail}", highlight=False)
         raise typer.Exit(outcome.exit_code)
 
 

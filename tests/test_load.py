@@ -363,6 +363,27 @@ def test_a_table_left_with_fewer_rows_is_warned_about(tmp_path):
         assert target.source("orders").count().execute() == 1
 
 
+def test_replacing_generated_data_by_an_export_is_not_warned_about(tmp_path):
+    """README's path: `ecom generate` to try it, then `ecom load` of one's own export. The export
+    holding fewer rows than the synthetic tables is no lost history: no warning. Once the export is
+    loaded, a smaller one is warned about again."""
+    db = tmp_path / "ecom.duckdb"
+    assert runner.invoke(app, ["generate", "--scale", "0.002", "--seed", "4", "--path", str(db)]).exit_code == 0
+    result = runner.invoke(app, ["load", str(write_parquet_folder(tmp_path / "export")), "--path", str(db)])
+    assert result.exit_code == 0 and result.stderr == ""
+    with closing(DuckDBTarget(db)) as target:
+        assert target.source("orders").count().execute() == 1
+    two_orders = contract_table("orders", [ROWS["orders"], {**ROWS["orders"], "order_id": 2}])
+    assert (
+        runner.invoke(
+            app, ["load", str(write_parquet_folder(tmp_path / "two", orders=two_orders)), "--path", str(db)]
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["load", str(tmp_path / "export"), "--path", str(db)])
+    assert " ".join(result.stderr.split()).startswith("warning: orders has 1 row, 2 before:")
+
+
 def test_a_raw_view_is_replaced_by_the_loaded_table(tmp_path):
     """A user's raw table may be a view (over their Parquet files): the load failed after reading
     everything, with DuckDB's "Existing object orders is of type View"."""

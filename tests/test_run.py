@@ -451,7 +451,10 @@ def test_a_stale_table_stops_the_run_before_the_build(morning):
     result = morning.runs["stale"]
     assert result.exit_code == 2, result.output
     # said "the published report kept" when none had been published: the folder, as a failed run says
-    assert f"nothing built, {morning.site} kept as it was" in " ".join(result.output.split())
+    last_line = " ".join(result.output.split())
+    assert f"nothing built, {morning.site} kept as it was; late raw data: orders " in last_line
+    # what to do, not only what is wrong
+    assert last_line.endswith(": load a newer export, or raise error_after in ecom.toml's [freshness]")
     assert not morning.rebuilt
     assert morning.sites["stale"] == morning.sites["warn"]
     stale_run = morning.records["stale"]

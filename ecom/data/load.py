@@ -25,7 +25,9 @@ from ecom.core.sources import (
     value_problems,
 )
 from ecom.core.text import counted
+from ecom.data.generate import GENERATED
 from ecom.targets.base import Target, TargetError, first_line
+from ecom.targets.duckdb import DuckDBTarget
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -216,14 +218,24 @@ def load_into(target: Target, tables: dict[str, pa.Table], allow_empty: bool = F
             f"the export has no rows for {', '.join(emptied)}: loading it would empty them; check the export, "
             "or pass --allow-empty to load it as it is"
         )
+    # The synthetic rows of `ecom generate` are no history of the shop's: replacing them is the
+    # README's path from the demo to one's own export, not an export missing days.
+    synthetic = _generated_tables(target)
     counts = target.write_raw(tables)
     shrunk = [
         f"{name} has {counted(n, 'row')}, {held[name]:,} before"
         for name, n in counts.items()
-        if 0 < n < held.get(name, 0)
+        if 0 < n < held.get(name, 0) and name not in synthetic
     ]
     warning = (
         f"{'; '.join(shrunk)}: ecom load replaces each raw table with its file, it does not append: "
         "load an export of every row, not only the new ones"
     )
     return counts, warning if shrunk else ""
+
+
+def _generated_tables(target: Target) -> set[str]:
+    """The raw tables `ecom generate` wrote (its comment on each): only ever on DuckDB."""
+    if not isinstance(target, DuckDBTarget):
+        return set()
+    return {name for name, comment in target.raw_descriptions().items() if (comment or "").startswith(GENERATED)}
