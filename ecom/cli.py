@@ -820,6 +820,14 @@ def freshness(*, target: TargetOptions) -> None:
         checks = fresh.check(tgt, at, limits)
         out.print(_freshness_table(checks))
         if fresh.worst(checks) == "error":
+            from ecom.run import late_tables
+
+            # exit 2 alone would leave a log reader to find the "error" rows in the table
+            stale = late_tables([c for c in checks if c.status == "error"])
+            err.print(
+                f"Raw data past error_after: {stale}. "
+                "Load a newer export, or raise error_after under [freshness] in ecom.toml"
+            )
             raise typer.Exit(2)
 
 

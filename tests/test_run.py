@@ -521,7 +521,14 @@ def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, mon
     assert [line.split("│")[6].strip() for line in warned.output.splitlines() if line.startswith("│ events")] == [
         "warn"
     ]
-    assert ecom(tmp_path, "freshness", now=STALE_NOW).exit_code == 2
+    stale = ecom(tmp_path, "freshness", now=STALE_NOW)
+    assert stale.exit_code == 2
+    # orders' newest row 2024-03-29 12:00 and events' 08:00 (26 h before the warn clock above), at
+    # 2024-04-01 12:00:01: 72.0 and 76.0 hours, past error_after (3 days), under the table one line says so
+    assert stale.output.splitlines()[-1] == (
+        "Raw data past error_after: orders 3.0 days old (error), events 3.2 days old (error). "
+        "Load a newer export, or raise error_after under [freshness] in ecom.toml"
+    )
     (tmp_path / "ecom.toml").write_text(
         '[freshness.orders]\nerror_after = "4 days"\n[freshness.events]\nerror_after = "none"\n'
     )
