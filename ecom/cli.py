@@ -263,7 +263,8 @@ def generate(
     *,
     target: TargetOptions,
 ) -> None:
-    """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema."""
+    """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema
+    and/or one Parquet file per table (--parquet)."""
     from ecom.data import generate as gen
 
     with friendly_errors(gen.GenerateError):
