@@ -843,7 +843,7 @@ def run_all(
         str | None,
         typer.Option(
             envvar="ECOM_NOTIFY_URL",
-            help='POST {"text": ...} as JSON here (e.g. a Slack webhook) when a run fails or data is stale.',
+            help='POST {"text": ...} as JSON here (e.g. a Slack webhook) when a run fails or warns or data is stale.',
         ),
     ] = None,
     load: Annotated[
