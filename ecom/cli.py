@@ -22,7 +22,7 @@ from typing import Annotated, Any, NoReturn
 
 import rich.table
 import typer
-from rich.console import Console, ConsoleDimensions
+from rich.console import Console, ConsoleDimensions, Group
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
@@ -557,14 +557,16 @@ def _dry_run(
     out.print(report)
 
 
-def _rich_table(title: str, rows: list[dict]) -> rich.table.Table | str:
+def _rich_table(title: str, rows: list[dict]) -> rich.table.Table | Group | str:
     if not rows:  # rich draws a table with no columns as blank lines, its title lost
         return f"{title}: no rows"
     if len(rows) == 1:  # one record reads best as a column of name, value
-        table = Table("", "", title=title, show_header=False)
+        # its title on a line of its own: Table() is as wide as its title, which stretched the P&L's
+        # two short columns across the whole terminal
+        table = rich.table.Table("", "", show_header=False)
         for name, value in rows[0].items():
             table.add_row(name, _fmt(value))
-        return table
+        return Group(Text(title, style="table.title"), table)
     table = Table(*rows[0].keys(), title=title)
     for row in rows:
         table.add_row(*(_fmt(v) for v in row.values()))
