@@ -916,8 +916,9 @@ def run_all(
             "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was",
             "failed": f"Data tests failed: {publish} kept as it was",
         }
-        # a table past warn_after alone builds and publishes: said on the last line too, which a log shows
-        late = f"; {late_raw_data(outcome)}" if outcome.stale and record.status != "stale" else ""
+        # the tables past a threshold, on the last line, which a log shows: which stopped a stale run, or
+        # were only past warn_after and built and published
+        late = f"; {late_raw_data(outcome)}" if outcome.stale else ""
         out.print(f"Run {record.run_id}: {endings[record.status]}{late}", highlight=False)
         raise typer.Exit(outcome.exit_code)
 
