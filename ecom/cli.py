@@ -22,7 +22,7 @@ from typing import Annotated, Any, NoReturn
 
 import rich.table
 import typer
-from rich.console import Console, ConsoleDimensions
+from rich.console import Console, ConsoleDimensions, Group
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
@@ -263,7 +263,8 @@ def generate(
     *,
     target: TargetOptions,
 ) -> None:
-    """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema and/or Parquet."""
+    """Generate thelook-shaped synthetic raw data (plus marketing_spend) into the DuckDB raw schema
+    and/or one Parquet file per table (--parquet)."""
     from ecom.data import generate as gen
 
     with friendly_errors(gen.GenerateError):
@@ -556,14 +557,16 @@ def _dry_run(
     out.print(report)
 
 
-def _rich_table(title: str, rows: list[dict]) -> rich.table.Table | str:
+def _rich_table(title: str, rows: list[dict]) -> rich.table.Table | Group | str:
     if not rows:  # rich draws a table with no columns as blank lines, its title lost
         return f"{title}: no rows"
     if len(rows) == 1:  # one record reads best as a column of name, value
-        table = Table("", "", title=title, show_header=False)
+        # its title on a line of its own: Table() is as wide as its title, which stretched the P&L's
+        # two short columns across the whole terminal
+        table = rich.table.Table("", "", show_header=False)
         for name, value in rows[0].items():
             table.add_row(name, _fmt(value))
-        return table
+        return Group(Text(title, style="table.title"), table)
     table = Table(*rows[0].keys(), title=title)
     for row in rows:
         table.add_row(*(_fmt(v) for v in row.values()))
@@ -820,6 +823,14 @@ def freshness(*, target: TargetOptions) -> None:
         checks = fresh.check(tgt, at, limits)
         out.print(_freshness_table(checks))
         if fresh.worst(checks) == "error":
+            from ecom.run import late_tables
+
+            # exit 2 alone would leave a log reader to find the "error" rows in the table
+            stale = late_tables([c for c in checks if c.status == "error"])
+            err.print(
+                f"Raw data past error_after: {stale}. "
+                "Load a newer export, or raise error_after under [freshness] in ecom.toml"
+            )
             raise typer.Exit(2)
 
 
@@ -834,7 +845,7 @@ def run_all(
         str | None,
         typer.Option(
             envvar="ECOM_NOTIFY_URL",
-            help='POST {"text": ...} as JSON here (e.g. a Slack webhook) when a run fails or data is stale.',
+            help='POST {"text": ...} as JSON here (e.g. a Slack webhook) when a run fails or warns or data is stale.',
         ),
     ] = None,
     load: Annotated[
@@ -905,7 +916,7 @@ def run_all(
             "success": f"Published {publish}/index.html and {publish}/docs.html",
             # which table and what to do, on the line a scheduler's log keeps
             "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was; {late}: "
-            "load a newer export, or raise error_after in ecom.toml's [freshness]",
+            "load a newer export, or raise error_after under [freshness] in ecom.toml",
             "failed": f"Data tests failed: {publish} kept as it was",
         }
         # a table past warn_after alone builds and publishes: said on the last line too, which a log shows

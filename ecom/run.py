@@ -179,14 +179,19 @@ def describe_age(age: dt.timedelta | None) -> str:
     return f"{hours / 24:.1f} days" if abs(hours) >= 48 else f"{hours:.1f} hours"
 
 
-def late_raw_data(outcome: Outcome) -> str:
-    """The tables past a freshness threshold, as the notification, the run's last line and `ecom runs`
-    name them: "late raw data: events 30.3 hours old (warn)"."""
+def late_tables(checks: list[fresh.Freshness]) -> str:
+    """Tables past a freshness threshold, as people read them: "events 30.3 hours old (warn)"."""
 
     def late(c: fresh.Freshness) -> str:  # no row at or before the clock: not "no rows old"
         return f"{c.table} {describe_age(c.age)} old" if c.age is not None else f"{c.table} has no rows"
 
-    return "late raw data: " + ", ".join(f"{late(c)} ({c.status})" for c in outcome.stale)
+    return ", ".join(f"{late(c)} ({c.status})" for c in checks)
+
+
+def late_raw_data(outcome: Outcome) -> str:
+    """The tables past a freshness threshold, as the notification, the run's last line and `ecom runs`
+    name them: "late raw data: events 30.3 hours old (warn)"."""
+    return "late raw data: " + late_tables(outcome.stale)
 
 
 def summary(outcome: Outcome) -> str:

@@ -269,7 +269,11 @@ def test_a_secret_variable_is_never_written(project, built, tmp_path):
     values = {**engine.built_vars(project, built, {}), "salt": "pepper-4711", "visitor_salt": "pepper-0815"}
     engine.build(salted, built, ["stg_orders"], values)
     data = catalog(salted, values, BIGQUERY_AT, built)
-    assert data["build"]["vars"]["salt"] == data["compiled_with"]["salt"] == "(secret)"
+    # only whether each is set, as the build line and _ecom_vars say it
+    assert data["build"]["vars"]["salt"] == data["compiled_with"]["salt"] == "set"
+    assert data["build"]["vars"]["visitor_salt"] == data["compiled_with"]["visitor_salt"] == "set"
+    unsalted = catalog(salted, {**values, "visitor_salt": ""}, BIGQUERY_AT)
+    assert unsalted["compiled_with"]["visitor_salt"] == "not set"
     for fmt in ("json", "html"):
         text = write_catalog(data, tmp_path / f"c.{fmt}", fmt).read_text()
         assert "pepper-4711" not in text and "pepper-0815" not in text

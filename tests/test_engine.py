@@ -957,6 +957,25 @@ def test_a_summary_with_no_rows_says_so_under_its_title():
     assert _rich_table("RFM segments", []) == "RFM segments: no rows"
 
 
+def test_a_one_row_summary_is_as_wide_as_its_values_under_its_title():
+    from rich.console import Console
+
+    from ecom.cli import _rich_table
+
+    console = Console(width=120, record=True, file=io.StringIO())
+    title = "P&L, last 30 days to as_of: " + "net revenue, gross profit and margin (%), ad spend, ROAS; " * 2
+    console.print(_rich_table(title, [{"date": dt.date(2026, 11, 27), "net_revenue_30d": 14137.4}]))
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    assert " ".join(lines[:2]) == title.strip()  # the title, wrapped at 120 columns, above the table
+    # "│ net_revenue_30d │ 2026-11-27 │": 15 and 10 characters, each padded by a space, 3 borders
+    assert lines[2:] == [
+        "┌─────────────────┬────────────┐",
+        "│ date            │ 2026-11-27 │",
+        "│ net_revenue_30d │ 14,137.40  │",
+        "└─────────────────┴────────────┘",
+    ]
+
+
 def test_example_values_are_short_text():
     from ecom.cli import _shown
 

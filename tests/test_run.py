@@ -451,10 +451,13 @@ def test_a_stale_table_stops_the_run_before_the_build(morning):
     result = morning.runs["stale"]
     assert result.exit_code == 2, result.output
     # said "the published report kept" when none had been published: the folder, as a failed run says
-    last_line = " ".join(result.output.split())
-    assert f"nothing built, {morning.site} kept as it was; late raw data: orders " in last_line
-    # what to do, not only what is wrong
-    assert last_line.endswith(": load a newer export, or raise error_after in ecom.toml's [freshness]")
+    # the last line names the tables, as the notification does (marketing_spend, 12 h old, is not late),
+    # and what to do, not only what is wrong
+    assert " ".join(result.output.split()).endswith(
+        f"nothing built, {morning.site} kept as it was; "
+        "late raw data: orders 3.0 days old (error), events 3.2 days old (error): "
+        "load a newer export, or raise error_after under [freshness] in ecom.toml"
+    )
     assert not morning.rebuilt
     assert morning.sites["stale"] == morning.sites["warn"]
     stale_run = morning.records["stale"]
@@ -524,7 +527,14 @@ def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, mon
     assert [line.split("│")[6].strip() for line in warned.output.splitlines() if line.startswith("│ events")] == [
         "warn"
     ]
-    assert ecom(tmp_path, "freshness", now=STALE_NOW).exit_code == 2
+    stale = ecom(tmp_path, "freshness", now=STALE_NOW)
+    assert stale.exit_code == 2
+    # orders' newest row 2024-03-29 12:00 and events' 08:00 (26 h before the warn clock above), at
+    # 2024-04-01 12:00:01: 72.0 and 76.0 hours, past error_after (3 days), under the table one line says so
+    assert stale.output.splitlines()[-1] == (
+        "Raw data past error_after: orders 3.0 days old (error), events 3.2 days old (error). "
+        "Load a newer export, or raise error_after under [freshness] in ecom.toml"
+    )
     (tmp_path / "ecom.toml").write_text(
         '[freshness.orders]\nerror_after = "4 days"\n[freshness.events]\nerror_after = "none"\n'
     )

@@ -23,11 +23,11 @@ from ecom.core import engine
 from ecom.core.docstrings import model_docs
 from ecom.core.files import atomic_write
 from ecom.core.registry import Project
+from ecom.core.vars import printable
 from ecom.targets.base import Location, Target
 from ecom.targets.options import TargetOptions, choose_target
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-SECRET = "(secret)"
 
 
 def bigquery_locations(target: Target | None, options: TargetOptions) -> tuple[Callable[[str], Location], Location]:
@@ -98,11 +98,12 @@ def catalog(
         "data_tests": data_tests,
         "build": {
             "target": engine.describe(target),
-            "vars": {n: SECRET if project.vars[n].secret else v for n, v in stored.items()},
+            # as the build stored them: a secret only "set" or "not set", which says whether a deployment set it
+            "vars": stored,
         }
         if builds or stored
         else None,
-        "compiled_with": {n: SECRET if project.vars[n].secret else str(v) for n, v in values.items()},
+        "compiled_with": printable(project.vars, values),
     }
 
 
