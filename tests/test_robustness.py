@@ -404,6 +404,23 @@ def test_load_refuses_a_file_that_is_not_a_database(tmp_path):
 
 
 @NO_BUILD
+@pytest.mark.parametrize(
+    "args", [["load", str(SCENARIO)], ["generate", "--scale", "0.001"], ["run", "--load", str(SCENARIO)]]
+)
+def test_a_path_below_a_file_is_one_line(tmp_path, args):
+    """Making the database's folder raised FileExistsError, then removing the file it never made
+    NotADirectoryError: a traceback."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("mine")
+    db = blocker / "ecom.duckdb"
+    code, stderr = cli(*args, "--path", str(db))
+    assert code == 1
+    assert one_line_error(stderr) == f"error: cannot make {db}: {blocker} is a file, not a folder; give another --path"
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]
+    assert blocker.read_text() == "mine"
+
+
+@NO_BUILD
 @pytest.mark.parametrize("name", ["raw.duckdb", "main.duckdb"])
 def test_any_file_name_works(tmp_path, name):
     db = tmp_path / name

@@ -24,7 +24,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
-from ecom.core.files import is_duckdb_database
+from ecom.core.files import file_in_the_way, is_duckdb_database
 from ecom.core.interrupts import mark_committed, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
@@ -65,6 +65,8 @@ def database_path(path: str | Path, *, create: bool) -> Path:
     if not path.exists():
         if not create:
             raise TargetError(f"no DuckDB database at {path}: run `ecom generate` or `ecom load PATH` first")
+        if blocker := file_in_the_way(path):
+            raise TargetError(f"cannot make {path}: {blocker} is a file, not a folder; give another --path")
         return path
     if not path.is_file():
         raise TargetError(f"{path} is not a regular file: give a DuckDB database file")
