@@ -914,6 +914,25 @@ def test_an_out_ending_in_a_slash_is_a_folder_not_a_file_named_so(tmp_path, monk
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("command", "out", "written"),
+    [
+        ("report", "r.html", "r.html"),
+        ("docs", "site/catalog.json", "site/catalog.json"),
+        ("compile", "sql", "sql/duckdb/stg_orders.sql"),
+    ],
+)
+def test_an_out_below_a_file_names_the_file(copy, command, out, written):
+    """Making the folders said only "File exists" (or "Not a directory"), not which file was in the way."""
+    blocker = copy.parent / "afile"
+    blocker.write_text("mine")
+    message = assert_refused(copy, command, "--out", str(blocker / out))
+    why = f"{blocker} is a file, not a folder; nothing was replaced"
+    assert message == f"error: cannot write {blocker / written}: {why}"
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["afile", "ecom.duckdb"]
+    assert blocker.read_text() == "mine"
+
+
 def test_a_recorded_variable_refused_now_is_named_as_the_record_not_as_vars(copy):
     """A record written before a check existed (or changed by hand): a partial build, which keeps the
     recorded value of a variable it does not use, and ecom test said only "session_timeout_minutes must

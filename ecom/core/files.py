@@ -49,6 +49,8 @@ def is_duckdb_database(path: Path) -> bool:
 
 
 def _refuse_replacing(path: Path) -> None:
+    if blocker := file_in_the_way(path):
+        raise FileWriteError(f"cannot write {path}: {blocker} is a file, not a folder; nothing was replaced")
     if path.is_dir():
         raise FileWriteError(f"{path} is a folder: give the name of a file to write (in it or elsewhere)")
     with contextlib.suppress(OSError):  # an unreadable file: the write says what is wrong
