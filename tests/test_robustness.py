@@ -33,6 +33,7 @@ from ecom.core import files
 from ecom.core.engine import validate_sources
 from ecom.core.files import FileWriteError
 from ecom.core.sources import SourceContractError
+from ecom.targets import duckdb as duckdb_target
 from ecom.targets.duckdb import DuckDBTarget
 from tests.conftest import FIXTURES, snapshot
 
@@ -704,6 +705,19 @@ def test_read_only_file(copy):
     copy.chmod(0o444)
     assert "cannot write" in assert_refused(copy, "build", "--vars", AS_OF)
     assert shell("test", "--path", str(copy)).returncode == 0
+
+
+def test_a_file_the_system_does_not_permit_to_open_says_what_to_check(copy, monkeypatch):
+    """EPERM (an immutable file: `chattr +i`, which root cannot write through either) gave DuckDB's
+    'Operation not permitted' with nothing to do about it."""
+
+    def refused(path, **_):
+        raise duckdb.IOException(f'IO Error: Cannot open file "{path}": Operation not permitted')
+
+    monkeypatch.setattr(duckdb_target, "connect_duckdb", refused)
+    why = f'IO Error: Cannot open file "{copy}": Operation not permitted'
+    expected = f"error: cannot write {copy} ({why}): check the permissions of the file and its folder"
+    assert assert_refused(copy, "build", "--vars", AS_OF) == expected
 
 
 # One timeout policy: reading a source (as `compile` does for as_of's default) gives up after the

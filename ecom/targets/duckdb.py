@@ -107,7 +107,8 @@ def _open_error(path: Path, e: Exception) -> TargetError:
             f"{path} is in use by another process (another ecom or duckdb session holds its lock): "
             "close it or wait for it to finish, then retry"
         )
-    if "permission" in text.lower() or "read-only" in text.lower():
+    # EACCES, a read-only mount, and EPERM ("Operation not permitted": an immutable file, a sandbox)
+    if re.search(r"permission|read-only|not permitted", text, re.IGNORECASE):
         return TargetError(f"cannot write {path} ({text}): check the permissions of the file and its folder")
     return TargetError(f"cannot open the DuckDB database {path}: {text}")
 
