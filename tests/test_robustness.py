@@ -545,6 +545,12 @@ def test_generate_refuses_what_it_cannot_honour(copy, args):
     assert_refused(copy, "generate", *args)
 
 
+def test_a_refused_generate_prints_its_error_alone(copy):
+    """The progress bar, stopped on a stderr that is no terminal, printed an empty line before it."""
+    code, stderr = cli("generate", "--scale", "0", "--path", str(copy))
+    assert (code, stderr) == (1, "error: --scale must be a positive number (1 = 100,000 users), not 0.0\n")
+
+
 def test_generate_parquet_onto_a_file(copy, tmp_path):
     target = tmp_path / "data.parquet"
     target.write_text("mine")
