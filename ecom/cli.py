@@ -241,6 +241,9 @@ def progress() -> Progress:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        # rich draws no bar on a stderr that is no terminal, yet prints an empty line when it stops,
+        # which stood before a failing command's one-line error
+        disable=not err.is_terminal,
     )
 
 

@@ -33,6 +33,7 @@ from ecom.core import files
 from ecom.core.engine import validate_sources
 from ecom.core.files import FileWriteError
 from ecom.core.sources import SourceContractError
+from ecom.targets import duckdb as duckdb_target
 from ecom.targets.duckdb import DuckDBTarget
 from tests.conftest import FIXTURES, snapshot
 
@@ -404,6 +405,23 @@ def test_load_refuses_a_file_that_is_not_a_database(tmp_path):
 
 
 @NO_BUILD
+@pytest.mark.parametrize(
+    "args", [["load", str(SCENARIO)], ["generate", "--scale", "0.001"], ["run", "--load", str(SCENARIO)]]
+)
+def test_a_path_below_a_file_is_one_line(tmp_path, args):
+    """Making the database's folder raised FileExistsError, then removing the file it never made
+    NotADirectoryError: a traceback."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("mine")
+    db = blocker / "ecom.duckdb"
+    code, stderr = cli(*args, "--path", str(db))
+    assert code == 1
+    assert one_line_error(stderr) == f"error: cannot make {db}: {blocker} is a file, not a folder; give another --path"
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]
+    assert blocker.read_text() == "mine"
+
+
+@NO_BUILD
 @pytest.mark.parametrize("name", ["raw.duckdb", "main.duckdb"])
 def test_any_file_name_works(tmp_path, name):
     db = tmp_path / name
@@ -525,6 +543,12 @@ def test_bad_duckdb_path_setting(tmp_path, value, expected):
 )
 def test_generate_refuses_what_it_cannot_honour(copy, args):
     assert_refused(copy, "generate", *args)
+
+
+def test_a_refused_generate_prints_its_error_alone(copy):
+    """The progress bar, stopped on a stderr that is no terminal, printed an empty line before it."""
+    code, stderr = cli("generate", "--scale", "0", "--path", str(copy))
+    assert (code, stderr) == (1, "error: --scale must be a positive number (1 = 100,000 users), not 0.0\n")
 
 
 def test_generate_parquet_onto_a_file(copy, tmp_path):
@@ -687,6 +711,19 @@ def test_read_only_file(copy):
     copy.chmod(0o444)
     assert "cannot write" in assert_refused(copy, "build", "--vars", AS_OF)
     assert shell("test", "--path", str(copy)).returncode == 0
+
+
+def test_a_file_the_system_does_not_permit_to_open_says_what_to_check(copy, monkeypatch):
+    """EPERM (an immutable file: `chattr +i`, which root cannot write through either) gave DuckDB's
+    'Operation not permitted' with nothing to do about it."""
+
+    def refused(path, **_):
+        raise duckdb.IOException(f'IO Error: Cannot open file "{path}": Operation not permitted')
+
+    monkeypatch.setattr(duckdb_target, "connect_duckdb", refused)
+    why = f'IO Error: Cannot open file "{copy}": Operation not permitted'
+    expected = f"error: cannot write {copy} ({why}): check the permissions of the file and its folder"
+    assert assert_refused(copy, "build", "--vars", AS_OF) == expected
 
 
 # One timeout policy: reading a source (as `compile` does for as_of's default) gives up after the
@@ -895,6 +932,25 @@ def test_an_out_ending_in_a_slash_is_a_folder_not_a_file_named_so(tmp_path, monk
         else f"error: --out {out} names a folder: give the name of a file to write (in it or elsewhere)"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "out", "written"),
+    [
+        ("report", "r.html", "r.html"),
+        ("docs", "site/catalog.json", "site/catalog.json"),
+        ("compile", "sql", "sql/duckdb/stg_orders.sql"),
+    ],
+)
+def test_an_out_below_a_file_names_the_file(copy, command, out, written):
+    """Making the folders said only "File exists" (or "Not a directory"), not which file was in the way."""
+    blocker = copy.parent / "afile"
+    blocker.write_text("mine")
+    message = assert_refused(copy, command, "--out", str(blocker / out))
+    why = f"{blocker} is a file, not a folder; nothing was replaced"
+    assert message == f"error: cannot write {blocker / written}: {why}"
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["afile", "ecom.duckdb"]
+    assert blocker.read_text() == "mine"
 
 
 def test_a_recorded_variable_refused_now_is_named_as_the_record_not_as_vars(copy):

@@ -23,6 +23,15 @@ def describe_os_error(e: OSError) -> str:
     return e.strerror or str(e) or type(e).__name__
 
 
+def file_in_the_way(path: Path) -> Path | None:
+    """The file that stands where one of `path`'s folders should be (`out` in out/report.html), or
+    None: making the folders would fail with only "File exists" or "Not a directory" to say why."""
+    for parent in path.parents:  # the nearest first; exists() is False below a file
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def _mode_for(path: Path) -> int:
     """The replaced file's permissions, or what the umask gives a new file."""
     if path.exists():
@@ -40,6 +49,8 @@ def is_duckdb_database(path: Path) -> bool:
 
 
 def _refuse_replacing(path: Path) -> None:
+    if blocker := file_in_the_way(path):
+        raise FileWriteError(f"cannot write {path}: {blocker} is a file, not a folder; nothing was replaced")
     if path.is_dir():
         raise FileWriteError(f"{path} is a folder: give the name of a file to write (in it or elsewhere)")
     with contextlib.suppress(OSError):  # an unreadable file: the write says what is wrong

@@ -24,7 +24,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
-from ecom.core.files import describe_os_error, is_duckdb_database
+from ecom.core.files import describe_os_error, file_in_the_way, is_duckdb_database
 from ecom.core.interrupts import mark_committed, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
@@ -66,6 +66,8 @@ def database_path(path: str | Path, *, create: bool) -> Path:
     if not path.exists():
         if not create:
             raise TargetError(f"no DuckDB database at {path}: run `ecom generate` or `ecom load PATH` first")
+        if blocker := file_in_the_way(path):
+            raise TargetError(f"cannot make {path}: {blocker} is a file, not a folder; give another --path")
         return path
     if not path.is_file():
         raise TargetError(f"{path} is not a regular file: give a DuckDB database file")
@@ -107,7 +109,8 @@ def _open_error(path: Path, e: Exception) -> TargetError:
             f"{path} is in use by another process (another ecom or duckdb session holds its lock): "
             "close it or wait for it to finish, then retry"
         )
-    if "permission" in text.lower() or "read-only" in text.lower():
+    # EACCES, a read-only mount, and EPERM ("Operation not permitted": an immutable file, a sandbox)
+    if re.search(r"permission|read-only|not permitted", text, re.IGNORECASE):
         return TargetError(f"cannot write {path} ({text}): check the permissions of the file and its folder")
     return TargetError(f"cannot open the DuckDB database {path}: {text}")
 
