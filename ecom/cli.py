@@ -1048,11 +1048,13 @@ def _list_columns(proj: Project, name: str) -> None:
 
 def _built_state(target: TargetOptions) -> dict[str, dict]:
     """The incremental state on the target, or nothing when it cannot be opened (no database yet,
-    no credentials: the list needs neither). A broken setting is an error all the same."""
+    no credentials: the list needs neither). A broken setting is an error all the same. Why the
+    column is empty is noted: a database held by another process reads as one never built."""
     chosen = choose_target(target)
     try:
         tgt = chosen.open(read_only=True)
-    except TargetError:
+    except TargetError as e:
+        err.print(f'note: the "last built" column is empty: {e}', highlight=False, soft_wrap=True)
         return {}
     try:
         return incremental.read_state(tgt)

@@ -12,6 +12,8 @@ import functools
 import hashlib
 import itertools
 import json
+import subprocess
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -272,6 +274,25 @@ def test_cli_full_refresh_and_ls_show_the_state(tmp_path):
     listing = runner.invoke(app, ["ls", "--path", str(tmp_path / "db.duckdb"), "--select", "stg_events"])
     row = next(line for line in listing.output.splitlines() if line.startswith("│ stg_events "))
     assert row.split("│")[-2].strip() == f"as_of {FIRST_A}, incremental: nothing changed up to {FIRST_A}"
+
+
+def test_ls_says_why_last_built_is_empty_when_the_database_is_held(tmp_path):
+    """A database locked by another process lists like one never built: the note says which it is."""
+    db = tmp_path / "db.duckdb"
+    DuckDBTarget(db).close()
+    hold = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.read()"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == b"open"
+        listing = CliRunner(env={"COLUMNS": "250"}).invoke(app, ["ls", "--path", str(db), "--select", "stg_events"])
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert listing.exit_code == 0 and "Traceback" not in listing.output
+    assert listing.stderr == (
+        f'note: the "last built" column is empty: {db} is in use by another process (another ecom or duckdb '
+        "session holds its lock): close it or wait for it to finish, then retry\n"
+    )
 
 
 def test_state_keeps_hashes_of_the_vars_that_change_past_rows(project):
