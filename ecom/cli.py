@@ -141,7 +141,7 @@ def _duckdb_error(e: Exception) -> str | None:
         return None
     hint = ""
     if isinstance(e, duckdb_client.CatalogException):
-        hint = ": load the raw data (`ecom load PATH` or `ecom generate`) and build the models (`ecom build`) first"
+        hint = ": load the raw data (`ecom load FOLDER` or `ecom generate`) and build the models (`ecom build`) first"
     return f"DuckDB: {first_line(e)}{hint}"
 
 

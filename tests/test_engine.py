@@ -549,7 +549,7 @@ def test_cli_unreadable_vars_are_one_line_that_never_shows_a_secret(db, given, m
 def test_cli_missing_database_says_what_to_do(tmp_path):
     result = runner.invoke(app, ["build", "--path", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 1
-    assert "run `ecom generate` or `ecom load PATH` first" in " ".join(result.stderr.split())
+    assert "run `ecom generate` or `ecom load FOLDER` first" in " ".join(result.stderr.split())
 
 
 def test_cli_build_then_test(db):
@@ -657,7 +657,7 @@ def test_without_a_database_compile_and_docs_name_the_vars_that_do_without_it(tm
     result = runner.invoke(app, [command, "--path", str(missing), "--out", str(out)])
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: no DuckDB database at {missing}: run `ecom generate` or `ecom load PATH` first; "
+        f"error: no DuckDB database at {missing}: run `ecom generate` or `ecom load FOLDER` first; "
         "or give --vars as_of=YYYY-MM-DD to do without it\n"
     )
     assert not out.exists() and not missing.exists()

@@ -782,7 +782,7 @@ def test_an_export_refused_for_its_shape_is_recorded_and_notified_with_its_probl
 def test_a_run_with_load_makes_a_database_not_made_yet(tmp_path, monkeypatch):
     """The first morning of the cron example on a new server: `ecom load DIR && ecom run` made the
     database; `ecom run --load DIR` refused, "no DuckDB database at ...: run `ecom generate` or
-    `ecom load PATH` first"."""
+    `ecom load FOLDER` first"."""
     monkeypatch.chdir(tmp_path)
     result = ecom(tmp_path, "run", "--load", str(FIXTURES / "attribution"), "--publish", str(tmp_path / "site"))
     assert result.exit_code == 0, result.output

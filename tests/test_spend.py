@@ -183,7 +183,7 @@ def test_without_a_database_spend_says_to_load_first_and_makes_no_file(tmp_path)
     done = _cli("spend", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (
         1,
-        f"error: no DuckDB database at {tmp_path / 'ecom.duckdb'}: run `ecom generate` or `ecom load PATH` first\n",
+        f"error: no DuckDB database at {tmp_path / 'ecom.duckdb'}: run `ecom generate` or `ecom load FOLDER` first\n",
     )
     assert list(tmp_path.iterdir()) == []
 

@@ -65,7 +65,7 @@ def database_path(path: str | Path, *, create: bool) -> Path:
         raise TargetError(f"{path} is a folder, not a DuckDB database: give a file name, e.g. {path / 'ecom.duckdb'}")
     if not path.exists():
         if not create:
-            raise TargetError(f"no DuckDB database at {path}: run `ecom generate` or `ecom load PATH` first")
+            raise TargetError(f"no DuckDB database at {path}: run `ecom generate` or `ecom load FOLDER` first")
         if blocker := file_in_the_way(path):
             raise TargetError(f"cannot make {path}: {blocker} is a file, not a folder; give another --path")
         return path
