@@ -812,6 +812,10 @@ def _freshness_table(checks: list) -> rich.table.Table:
     return table
 
 
+# what to do about raw data past error_after: the last line of `ecom freshness` and of a stale `ecom run`
+STALE_ADVICE = "load a newer export, or raise error_after under [freshness] in ecom.toml"
+
+
 @app.command()
 @target_options
 def freshness(*, target: TargetOptions) -> None:
@@ -830,10 +834,7 @@ def freshness(*, target: TargetOptions) -> None:
 
             # exit 2 alone would leave a log reader to find the "error" rows in the table
             stale = late_tables([c for c in checks if c.status == "error"])
-            err.print(
-                f"Raw data past error_after: {stale}. "
-                "Load a newer export, or raise error_after under [freshness] in ecom.toml"
-            )
+            err.print(f"Raw data past error_after: {stale}. {STALE_ADVICE.capitalize()}")
             raise typer.Exit(2)
 
 
@@ -918,8 +919,8 @@ def run_all(
         endings = {
             "success": f"Published {publish}/index.html and {publish}/docs.html",
             # which table and what to do, on the line a scheduler's log keeps
-            "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was; {late}: "
-            "load a newer export, or raise error_after under [freshness] in ecom.toml",
+            "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was; "
+            f"{late}: {STALE_ADVICE}",
             "failed": f"Data tests failed: {publish} kept as it was",
         }
         # a table past warn_after alone builds and publishes: said on the last line too, which a log shows

@@ -123,7 +123,7 @@ from ecom.data.constants import (
     USER_SOURCE_WEIGHTS,
     USER_SOURCES,
 )
-from ecom.targets.base import first_line
+from ecom.targets.base import Target, first_line
 from ecom.targets.duckdb import DuckDBTarget
 
 DEFAULT_END_DATE = datetime.date(2025, 12, 31)
@@ -988,9 +988,20 @@ GENERATED = "written by ecom generate"
 MARK_KEY = "ecom"
 
 
+def _marked(mark: str | None) -> bool:
+    return (mark or "").startswith(GENERATED)
+
+
+def generated_tables(target: Target) -> set[str]:
+    """The raw tables that carry the mark of `ecom generate`, which writes only into DuckDB."""
+    if not isinstance(target, DuckDBTarget):
+        return set()
+    return {name for name, comment in target.raw_descriptions().items() if _marked(comment)}
+
+
 def _refuse_replacing_other_data(target: DuckDBTarget) -> None:
     found = target.raw_descriptions()
-    others = [name for name in RAW_SCHEMAS if name in found and not (found[name] or "").startswith(GENERATED)]
+    others = [name for name in RAW_SCHEMAS if name in found and not _marked(found[name])]
     if others:
         origins = "loaded with `ecom load`, calibrated by `ecom spend`, or generated before ecom marked its tables"
         raise _unmarked(f"raw {', '.join(others)} in {target.path}", len(others), origins, "it all", "another --path")
@@ -1018,7 +1029,7 @@ def _generated_file(path: pathlib.Path) -> bool:
         metadata = pq.read_schema(path).metadata or {}
     except (OSError, pa.ArrowException):  # not Parquet, or unreadable: not generate's to replace
         return False
-    return metadata.get(MARK_KEY.encode(), b"").decode(errors="replace").startswith(GENERATED)
+    return _marked(metadata.get(MARK_KEY.encode(), b"").decode(errors="replace"))
 
 
 def _raise_write_error(e: BaseException) -> None:

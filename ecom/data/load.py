@@ -25,9 +25,8 @@ from ecom.core.sources import (
     value_problems,
 )
 from ecom.core.text import counted
-from ecom.data.generate import GENERATED
+from ecom.data.generate import generated_tables
 from ecom.targets.base import Target, TargetError, first_line
-from ecom.targets.duckdb import DuckDBTarget
 
 SUFFIXES = (".parquet", ".csv")
 
@@ -220,7 +219,7 @@ def load_into(target: Target, tables: dict[str, pa.Table], allow_empty: bool = F
         )
     # The synthetic rows of `ecom generate` are no history of the shop's: replacing them is the
     # README's path from the demo to one's own export, not an export missing days.
-    synthetic = _generated_tables(target)
+    synthetic = generated_tables(target)
     counts = target.write_raw(tables)
     shrunk = [
         f"{name} has {counted(n, 'row')}, {held[name]:,} before"
@@ -232,10 +231,3 @@ def load_into(target: Target, tables: dict[str, pa.Table], allow_empty: bool = F
         "load an export of every row, not only the new ones"
     )
     return counts, warning if shrunk else ""
-
-
-def _generated_tables(target: Target) -> set[str]:
-    """The raw tables `ecom generate` wrote (its comment on each): only ever on DuckDB."""
-    if not isinstance(target, DuckDBTarget):
-        return set()
-    return {name for name, comment in target.raw_descriptions().items() if (comment or "").startswith(GENERATED)}
