@@ -869,9 +869,10 @@ def run_all(
 ) -> None:
     """The unattended morning: (load the export,) check freshness, build every model, run the data
     tests, publish the report, record the run (`ecom runs`). Exit 2: stale data, nothing built; exit
-    1: an export refused, a model or data test failed, the published report kept."""
+    1: an export refused, a model or data test failed (on DuckDB the build rolled back), the published
+    report kept."""
     from ecom.outputs import catalog
-    from ecom.run import late_raw_data, run
+    from ecom.run import NOT_RUN, ROLLED_BACK, late_raw_data, run
     from ecom.run import notify as post
 
     with friendly_errors():
@@ -913,7 +914,8 @@ def run_all(
         for t in failed:  # an erring test says why, as `ecom test` does
             out.print(_test_line(t), highlight=False)
         if outcome.tests:
-            out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed")
+            not_run = ", " + NOT_RUN.format(outcome.not_run) if outcome.not_run else ""
+            out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed{not_run}")
         _warn_unheard(notify, outcome.notified)
         late = late_raw_data(outcome) if outcome.stale else ""
         endings = {
@@ -923,6 +925,11 @@ def run_all(
             f"{late}: {STALE_ADVICE}",
             "failed": f"Data tests failed: {publish} kept as it was",
         }
+        if outcome.rolled_back:  # the failing rows went with the build: rebuilt on a copy, none is published
+            endings["failed"] = (
+                f"Data tests failed: {ROLLED_BACK} and {publish} kept as it was; to see the failing rows, run "
+                "`ecom build` then `ecom test` on a copy of the database"
+            )
         # a table past warn_after alone builds and publishes: said on the last line too, which a log shows
         tail = f"; {late}" if late and record.status != "stale" else ""
         out.print(f"Run {record.run_id}: {endings[record.status]}{tail}", highlight=False)

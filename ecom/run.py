@@ -3,8 +3,15 @@
     --load refused       -> nothing loaded, nothing built            status error,  exit 1
     freshness error      -> stop, nothing built                     status stale,  exit 2
     a model fails        -> the build rolls back (DuckDB)            status error,  exit 1
-    a data test fails    -> the publish folder is left as it was     status failed, exit 1
+    a data test fails    -> the build rolls back (DuckDB), the       status failed, exit 1
+                            publish folder is left as it was
     otherwise            -> report and catalog published             status success, exit 0
+
+On DuckDB the data tests run inside the build's transaction, before its COMMIT (write-audit-publish):
+a test that fails or errs rolls every model back, and the build's record (_ecom_build, _ecom_vars,
+the incremental state) with them, so nobody reads marts their tests rejected. An error aborts the
+transaction: the tests after it are not run. BigQuery has no transaction across tables: there the
+tests run once every table is replaced, and a failing one keeps only the published report.
 
 Every run, whatever its end, appends one record to `_ecom_runs` (ecom.core.runs); one that cannot
 start (its target, variables or settings refused: `ecom run` in ecom.cli) has nowhere to record and
@@ -45,6 +52,8 @@ from ecom.targets.base import InterruptedAfterCommit, Location, Target, first_li
 
 NOTIFY_TIMEOUT_SECONDS = 10
 EXIT_CODES = {"success": 0, "failed": 1, "error": 1, "stale": 2}
+ROLLED_BACK = "the build was rolled back (the marts are as they were before this run)"
+NOT_RUN = "{} not run (the error aborted the build's transaction)"
 # Where the catalog's BigQuery SQL reads raw tables and models (ecom.outputs.catalog.bigquery_locations).
 BigQueryAt = tuple[Callable[[str], Location], Location]
 
@@ -58,10 +67,19 @@ class Outcome:
     history: list[dict[str, Any]] | None = None  # the runs recorded before this one, once read
     warnings: list[str] = field(default_factory=list)  # about the variables given, a shrunk raw table
     loaded: dict[str, int] = field(default_factory=dict)  # rows of each raw table --load replaced
+    # the build replaced the models' tables: on DuckDB once it committed (its tests passed), on
+    # BigQuery once every model was built, before the tests
+    built: bool = False
+    not_run: int = 0  # data tests after one that erred inside the build's transaction
 
     @property
     def stale(self) -> list[fresh.Freshness]:
         return [c for c in self.checks if c.status in ("warn", "error")]
+
+    @property
+    def rolled_back(self) -> bool:
+        """Its data tests failed inside the build's transaction: the models are as they were before it."""
+        return self.record.status == "failed" and not self.built
 
     @property
     def exit_code(self) -> int:
@@ -204,8 +222,12 @@ def summary(outcome: Outcome) -> str:
     if failing:
         shown = ", ".join(failing[:5]) + (" …" if len(failing) > 5 else "")
         parts.append(f"{counted(len(failing), 'data test')} failed: {shown}")
+    if outcome.not_run:
+        parts.append(NOT_RUN.format(counted(outcome.not_run, "data test")))
     if r.message:  # an error's, or a run's warnings (_finish records them first), failed tests or not
         parts.append(r.message)
+    if outcome.rolled_back:
+        parts.append(ROLLED_BACK)
     if r.status != "success":
         parts.append("the published report was not replaced")
     return "; ".join(parts)
@@ -254,16 +276,15 @@ def run(
         # Ctrl-C during or after the load's or the build's commit: not "nothing was committed", and
         # not only output skipped, as a build's would be: the morning's build, tests, report are undone.
         # A held Ctrl-C raised once a commit is done is the build's unless the load had not returned.
-        built = bool(record.models) or (
-            isinstance(e, InterruptedAfterCommit) and (load is None or bool(outcome.loaded))
-        )
+        # On DuckDB one during the data tests rolls the build back with them (outcome.built is False).
+        built = outcome.built or (isinstance(e, InterruptedAfterCommit) and (load is None or bool(outcome.loaded)))
         if built or committed():
             raise InterruptedAfterCommit(_undone(record, site, built)) from None
         raise
     except Exception:
         if ctrl_c_pressed():  # what DuckDB made of a Ctrl-C ("Query interrupted")
-            if record.models or committed():
-                raise InterruptedAfterCommit(_undone(record, site, bool(record.models))) from None
+            if outcome.built or committed():
+                raise InterruptedAfterCommit(_undone(record, site, outcome.built)) from None
             raise KeyboardInterrupt from None
         raise
     return outcome
@@ -317,20 +338,41 @@ def _steps(
     record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")
     last = engine.LastBuild(target)  # what the build writes, the catalog shows: not read again
-    built = engine.build(project, target, project.order, values, record=last)
-    record.models = [
-        {"name": r.name, "rows": r.rows, "seconds": round(r.seconds, 3), "bytes": target.bytes_processed.get(r.name)}
-        for r in built
-    ]
-    on_step("running the data tests")
     cases = engine.generic_tests(project, project.order) + engine.singular_tests(project, project.order, values)
-    outcome.tests = engine.run_tests(cases, target.table, workers=target.test_workers, batch=target.batch_tests)
-    record.tests = [
-        {"name": t.name, "status": t.status, "failures": t.failures, "message": t.message} for t in outcome.tests
-    ]
-    if any(t.status != "pass" for t in outcome.tests):
+
+    def audit(built: list[engine.ModelResult]) -> bool:
+        """The data tests, before the build commits: on DuckDB a failing one rolls it back."""
+        record.models = [
+            {
+                "name": r.name,
+                "rows": r.rows,
+                "seconds": round(r.seconds, 3),
+                "bytes": target.bytes_processed.get(r.name),
+            }
+            for r in built
+        ]
+        outcome.built = not target.transactional  # BigQuery replaced each table as it built it
+        on_step("running the data tests")
+        # an error (not a failure) aborts DuckDB's transaction: every later query in it would err alike
+        outcome.tests = engine.run_tests(
+            cases,
+            target.table,
+            workers=target.test_workers,
+            batch=target.batch_tests,
+            stop_after_error=target.transactional,
+        )
+        outcome.not_run = len(cases) - len(outcome.tests)
+        record.tests = [
+            {"name": t.name, "status": t.status, "failures": t.failures, "message": t.message} for t in outcome.tests
+        ]
+        return all(t.status == "pass" for t in outcome.tests)
+
+    try:
+        engine.build(project, target, project.order, values, record=last, audit=audit)
+    except engine.Rejected:
         record.status = "failed"
         return
+    outcome.built = True
     on_step(f"publishing to {site}")
     publish(site, lambda folder: write_site(project, target, values, folder, bigquery_at, last))
     record.status, record.published = "success", str(site)

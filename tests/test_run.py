@@ -54,7 +54,8 @@ FRESH_NOW = "2024-03-30T06:00:00Z"  # orders 18 h old, events 22 h: both under a
 STALE_NOW = "2024-04-01T12:00:01Z"  # orders 3 days and 1 s old: past error_after (3 days)
 AS_OF = "2024-03-29"
 SENTINEL = "<html>yesterday's report</html>"
-ORPHAN = "relationships_stg_order_items_product_id__stg_products"  # the data test the failing morning fails
+ORPHAN = "relationships_stg_order_items_product_id__stg_products"  # the data tests the failing morning fails
+RECONCILED = "net_revenue_agrees_across_marts"
 
 
 # -- thresholds and the clock ------------------------------------------------------------------------
@@ -153,6 +154,13 @@ def test_a_run_whose_tests_failed_is_notified_of_its_warnings_too():
     record = RunRecord("r1", dt.datetime(2024, 3, 30, 6, tzinfo=UTC), "duckdb main", status="failed")
     record.message = "orders has 15 rows, 16 before: ecom load replaces each raw table"
     outcome = Outcome(record, [], [TestResult("unique_x", "fail", 1)], None)
+    assert summary(outcome) == (
+        "ecom run on duckdb main: failed; 1 data test failed: unique_x; "
+        "orders has 15 rows, 16 before: ecom load replaces each raw table; "
+        "the build was rolled back (the marts are as they were before this run); the published report was not replaced"
+    )
+    # as on BigQuery, without a transaction: the tables were replaced before the tests, none rolled back
+    outcome.built = True
     assert summary(outcome) == (
         "ecom run on duckdb main: failed; 1 data test failed: unique_x; "
         "orders has 15 rows, 16 before: ecom load replaces each raw table; the published report was not replaced"
@@ -305,6 +313,28 @@ def load(folder: Path, data: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+def tables_of(db: Path) -> dict[str, list[dict]]:
+    """Every table beside the models (the models', the build's record, the incremental state) but
+    the run history, its rows in one order, and each view's SQL: what a rolled-back build must leave."""
+    with closing(duckdb.connect(str(db), read_only=True)) as con:
+        names = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+        tables = {n: con.execute(f'SELECT * FROM "{n}" ORDER BY ALL').fetch_arrow_table().to_pylist() for (n,) in names}
+        views = con.execute("SELECT view_name, sql FROM duckdb_views() WHERE schema_name = 'main'").fetchall()
+    del tables[RUNS_TABLE]
+    return {**tables, **{f"view {name}": [{"sql": sql}] for name, sql in views}}
+
+
+def an_export_with_an_orphan_item(folder: Path) -> Path:
+    """fixtures/attribution in `folder`/broken, with an item (1999, 100.0, Processing) of order 101
+    of a product that is not in products (99): the load's checks pass (keys unique and not NULL),
+    the relationships test fails."""
+    broken = folder / "broken"
+    shutil.copytree(FIXTURES / "attribution", broken)
+    with (broken / "order_items.csv").open("a") as f:
+        f.write("1999,101,1,99,,Processing,2024-03-10 12:00:00,,,,100.0\n")
+    return broken
+
+
 def catalog_of(page: Path) -> int:
     """How many models of a published catalog page carry a build (row counts read off the target)."""
     data = re.search(r'<script type="application/json" id="catalog-data">(.*?)</script>', page.read_text(), re.S)
@@ -364,15 +394,11 @@ def morning(tmp_path_factory, webhook):
         rebuilt = target.exists("fact_daily_pnl")
         target.close()
 
-        broken = folder / "broken"
-        shutil.copytree(FIXTURES / "attribution", broken)
-        # an item of a product that is not in products: the load's checks pass (keys unique and not
-        # NULL), the relationships test fails
-        with (broken / "order_items.csv").open("a") as f:
-            f.write("1999,101,1,99,,Processing,2024-03-10 12:00:00,,,,100.0\n")
-        load(folder, broken)
+        load(folder, an_export_with_an_orphan_item(folder))
         (site / "index.html").write_text(SENTINEL)
+        before_failing = tables_of(folder / "ecom.duckdb")
         morning_run("failing", FRESH_NOW)
+        after_failing = tables_of(folder / "ecom.duckdb")
         listed = ecom(folder, "runs")
         target = DuckDBTarget(folder / "ecom.duckdb", create=False)
         latest_first = history(target, 10)
@@ -392,6 +418,8 @@ def morning(tmp_path_factory, webhook):
         listed=listed,
         latest_first=latest_first,
         stored=stored,
+        before_failing=before_failing,
+        after_failing=after_failing,
         # the runs by name, if they were recorded in the order they ran (test_ecom_runs_lists_...)
         records=dict(zip(("failing", "stale", "warn", "fresh"), latest_first, strict=False)),
     )
@@ -485,17 +513,124 @@ def test_ecom_run_says_why_a_data_test_erred_as_ecom_test_does():
     assert _test_line(TestResult("t", "pass")).plain == "PASS  t"
 
 
-def test_a_failing_data_test_keeps_the_previous_report(morning):
+def test_a_failing_data_test_rolls_the_build_back_and_keeps_the_previous_report(morning):
+    """The data tests run inside the build's transaction: the marts a test rejected were replaced,
+    and read by whoever queried them, until the next good morning."""
     result = morning.runs["failing"]
     assert result.exit_code == 1, result.output
     assert f"FAIL  {ORPHAN} (1 failing row)" in result.output
+    # the tests read the build's uncommitted tables: fact_daily_pnl, dropped by hand before this run
+    # and rebuilt by it only, counts the new item of a product not in products (100.0) in its total;
+    # fact_product_performance (a row per product of products) does not: one disagreeing row
+    assert f"FAIL  {RECONCILED} (1 failing row)" in result.output
     assert morning.sites["failing"] == SENTINEL
+    assert " ".join(result.output.split()).endswith(
+        "Data tests failed: the build was rolled back (the marts are as they were before this run) and "
+        f"{morning.site} kept as it was; to see the failing rows, run `ecom build` then `ecom test` on a copy of "
+        "the database"
+    )
+    # every table as the build before it left them: fact_daily_pnl still gone, order 101 one item
+    # (fixtures/attribution: item 1001, 100.0; the export added 1999, 100.0), the record of the warn run
+    assert morning.after_failing == morning.before_failing
+    assert "fact_daily_pnl" not in morning.after_failing
+    [order] = [o for o in morning.after_failing["int_orders"] if o["order_id"] == 101]
+    assert (order["net_items"], order["net_revenue"]) == (1, 100.0)
+    assert {"name": "as_of", "value": AS_OF} in morning.after_failing["_ecom_vars"]
+    built_at = {r["built_at"] for r in morning.after_failing["_ecom_build"]}
+    assert len(built_at) == 1 and built_at.pop() < morning.records["failing"]["started_at"]
     failed_run = morning.records["failing"]
     assert failed_run["status"] == "failed" and failed_run["published"] is None
-    failing = {t["name"] for t in failed_run["tests"] if t["status"] != "pass"}
-    assert ORPHAN in failing
+    assert len(failed_run["models"]) == 25  # what the rejected build built
+    failing = {t["name"]: t["failures"] for t in failed_run["tests"] if t["status"] != "pass"}
+    assert failing == {ORPHAN: 1, RECONCILED: 1}
     [message] = morning.notified["failing"]
-    assert "failed" in message["body"]["text"] and ORPHAN in message["body"]["text"]
+    assert message["body"]["text"].startswith(
+        f"ecom run on duckdb main in {morning.db}: failed (as_of 2024-03-29); 2 data tests failed: "
+    )
+    assert message["body"]["text"].endswith(
+        "the build was rolled back (the marts are as they were before this run); the published report was not replaced"
+    )
+    assert ORPHAN in message["body"]["text"]
+
+
+def test_the_rows_a_rolled_back_build_failed_on_are_seen_on_a_copy(morning, tmp_path):
+    """What the failed run's last line says to do: `ecom build` then `ecom test` on a copy."""
+    copy = tmp_path / "ecom.duckdb"
+    shutil.copy(morning.db, copy)
+    assert ecom(tmp_path, "build", "--vars", VARS).exit_code == 0
+    tested = ecom(tmp_path, "test")
+    assert tested.exit_code == 1
+    assert f"FAIL  {ORPHAN} (1 failing row)" in tested.output
+    assert "order_item_id=1999, product_id=99" in tested.output  # the example row: the export's new item
+    with closing(duckdb.connect(str(copy), read_only=True)) as con:
+        assert con.execute("SELECT net_items, net_revenue FROM int_orders WHERE order_id = 101").fetchall() == [
+            (2, 200.0)
+        ]
+    assert tables_of(morning.db) == morning.after_failing  # the copy only
+
+
+def test_without_a_transaction_a_failing_data_test_keeps_only_the_report(tmp_path, monkeypatch, webhook):
+    """BigQuery's way, on DuckDB without its transaction: the tests run once every table is replaced,
+    a failing one leaves them replaced (and says nothing of a rollback), and a Ctrl-C during the tests
+    says the build is saved."""
+    from ecom.core import engine
+    from ecom.targets.base import Target
+
+    url, received = webhook
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(DuckDBTarget, "transactional", False)
+    monkeypatch.setattr(DuckDBTarget, "transaction", Target.transaction)
+    load(tmp_path, an_export_with_an_orphan_item(tmp_path))
+    site = tmp_path / "site"
+    before = len(received)
+    result = ecom(tmp_path, "run", "--publish", str(site), "--notify", url)
+    assert result.exit_code == 1, result.output
+    assert f": Data tests failed: {site} kept as it was; late raw data: " in result.output.splitlines()[-1]
+    [message] = received[before:]
+    assert "rolled back" not in message["body"]["text"]
+    with closing(duckdb.connect(str(tmp_path / "ecom.duckdb"), read_only=True)) as con:
+        assert con.execute("SELECT net_items, net_revenue FROM int_orders WHERE order_id = 101").fetchall() == [
+            (2, 200.0)  # the export's: items 1001 and 1999, 100.0 each
+        ]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "run_tests", interrupted)
+    result = ecom(tmp_path, "run", "--publish", str(site))
+    assert result.exit_code == 130 and result.stderr.splitlines() == [
+        "interrupted after the commit completed: the new data is saved; the run did not finish (its data tests, "
+        f"the publishing to {site}, its record in `ecom runs`): run `ecom run` again"
+    ], result.output
+
+
+def test_a_data_test_that_errs_stops_the_tests_and_rolls_the_build_back(project, tmp_path, monkeypatch):
+    """An error (not a failure) inside DuckDB's transaction aborts it: each later test erred with
+    "Current transaction is aborted (please ROLLBACK)", hiding the one error that mattered."""
+    from ecom.core import engine
+
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+
+    def unconvertible(table):  # '101x' is no integer: DuckDB's Conversion Error, while the query runs
+        orders = table("int_orders")
+        return orders.filter(orders.order_id.cast("string").concat("x").cast("int64") > 0)
+
+    generic_tests = engine.generic_tests
+    erring = engine.TestCase("casts_order_ids", "int_orders", unconvertible)
+    monkeypatch.setattr(engine, "generic_tests", lambda *args: [erring, *generic_tests(*args)])
+    result = ecom(tmp_path, "run", "--publish", str(tmp_path / "site"))
+    assert result.exit_code == 1, result.output
+    cases = len(generic_tests(project, project.order)) + len(engine.singular_tests(project, project.order, {}))
+    lines = result.output.splitlines()
+    [error] = [line for line in lines if line.startswith("ERROR")]
+    assert error.startswith("ERROR casts_order_ids (Conversion Error: ")
+    assert f"0 data tests passed, 1 failed, {cases} not run (the error aborted the build's transaction)" in lines
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    [record] = history(target, 5)
+    assert not target.exists("int_orders") and not target.exists("_ecom_build")
+    target.close()
+    assert record["status"] == "failed" and [t["name"] for t in record["tests"]] == ["casts_order_ids"]
 
 
 def test_a_run_reads_the_history_once(morning):
@@ -905,10 +1040,13 @@ def test_ecom_run_on_bigquery(project, bq_emulator, tmp_path, monkeypatch):  # n
     target.close()
 
 
-@pytest.mark.parametrize("during", ["the load's commit", "the freshness check"])
+@pytest.mark.parametrize("during", ["the load's commit", "the freshness check", "the data tests"])
 def test_ctrl_c_after_the_load_says_the_export_is_saved_and_the_build_undone(tmp_path, monkeypatch, during):
     """A Ctrl-C once `--load` had committed said "the rest of the output was skipped" (after it), or
-    left the build out of what the run did not finish (during its commit)."""
+    left the build out of what the run did not finish (during its commit). During the data tests,
+    which run inside the build's transaction, the build is rolled back: undone too."""
+    from ecom.core import engine
+
     export, fewer = loaded_and_an_export_one_order_fewer(tmp_path, monkeypatch)
     write_raw = DuckDBTarget.write_raw
 
@@ -921,8 +1059,10 @@ def test_ctrl_c_after_the_load_says_the_export_is_saved_and_the_build_undone(tmp
 
     if during == "the load's commit":
         monkeypatch.setattr(DuckDBTarget, "write_raw", commit_interrupted)
-    else:
+    elif during == "the freshness check":
         monkeypatch.setattr(fresh, "check", interrupted)
+    else:
+        monkeypatch.setattr(engine, "run_tests", interrupted)
     site = tmp_path / "site"
     result = ecom(tmp_path, "run", "--load", str(export), "--publish", str(site))
     assert result.exit_code == 130 and result.stderr.splitlines() == [
@@ -934,9 +1074,36 @@ def test_ctrl_c_after_the_load_says_the_export_is_saved_and_the_build_undone(tmp
     target.close()
 
 
-@pytest.mark.parametrize(
-    "during", ["the data tests", "the build's commit", "the publishing", "the record", "the record of failed tests"]
-)
+@pytest.mark.parametrize("during", ["the data tests", "the record of failed tests"])
+def test_ctrl_c_before_the_build_commits_says_nothing_was_committed(tmp_path, monkeypatch, during):
+    """The data tests run inside the build's transaction: a Ctrl-C during them, or after they failed
+    (the build rolled back) while the run is recorded, leaves no model built. It said the build was
+    saved when its tests ran after the commit."""
+    from ecom import run as morning
+    from ecom.core import engine
+
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if during == "the data tests":
+        monkeypatch.setattr(engine, "run_tests", interrupted)
+    else:
+        monkeypatch.setattr(engine, "run_tests", lambda *args, **kwargs: [engine.TestResult("a_test", "fail", 1)])
+        monkeypatch.setattr(morning, "append", interrupted)
+    result = ecom(tmp_path, "run", "--publish", str(tmp_path / "site"))
+    assert result.exit_code == 130 and result.stderr.splitlines() == [
+        "interrupted: nothing was committed, existing tables and files are as they were"
+    ], result.output
+    assert not (tmp_path / "site").exists()
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert not target.exists("fact_daily_pnl") and not target.exists(RUNS_TABLE)
+    target.close()
+
+
+@pytest.mark.parametrize("during", ["the build's commit", "the publishing", "the record"])
 def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch, during):
     from ecom import run as morning
     from ecom.core import engine
@@ -952,25 +1119,18 @@ def test_ctrl_c_after_the_build_says_the_build_is_saved(tmp_path, monkeypatch, d
         build(*args, **kwargs)
         raise InterruptedAfterCommit
 
-    if during == "the data tests":
-        monkeypatch.setattr(engine, "run_tests", interrupted)
-    elif during == "the publishing":
+    if during == "the publishing":
         monkeypatch.setattr(morning, "publish", interrupted)
-    elif during.startswith("the record"):  # published, or not (a run whose data test failed publishes nothing)
-        if during == "the record of failed tests":
-            monkeypatch.setattr(engine, "run_tests", lambda *args, **kwargs: [engine.TestResult("a_test", "fail", 1)])
+    elif during == "the record":
         monkeypatch.setattr(morning, "append", interrupted)
-    else:
+    else:  # the data tests ran inside the build, before its commit
         monkeypatch.setattr(engine, "build", commit_interrupted)
     result = ecom(tmp_path, "run", "--publish", str(tmp_path / "site"))
     # it said "the rest of the output was skipped", as if only printing had been left undone (so it
-    # still did of a Ctrl-C while the run was recorded); and it named the data tests after they had
-    # run, and the publishing of a run whose tests failed
-    undone = {
-        "the publishing": f"the publishing to {tmp_path / 'site'}, its record in `ecom runs`",
-        "the record": "its record in `ecom runs`",
-        "the record of failed tests": "its record in `ecom runs`",
-    }.get(during, f"its data tests, the publishing to {tmp_path / 'site'}, its record in `ecom runs`")
+    # still did of a Ctrl-C while the run was recorded); and it named the data tests after they had run
+    undone = {"the record": "its record in `ecom runs`"}.get(
+        during, f"the publishing to {tmp_path / 'site'}, its record in `ecom runs`"
+    )
     assert result.exit_code == 130 and result.stderr.splitlines() == [
         f"interrupted after the commit completed: the new data is saved; the run did not finish ({undone}): "
         "run `ecom run` again"

@@ -94,6 +94,10 @@ class BuildError(Exception):
     """A model could not be built; the message names it and the cause."""
 
 
+class Rejected(Exception):
+    """A build's `audit` rejected it: where the target has transactions (DuckDB) it was rolled back."""
+
+
 def call(func: Callable[..., Any], tables: Mapping[str, ir.Table], values: Mapping[str, Any]) -> Any:
     """Call a model or test function with the tables and variable values its parameters name; a
     secret variable as a query parameter, so that its value never enters the SQL (`bind_secrets`)."""
@@ -326,6 +330,7 @@ def build(
     full_refresh: bool = False,
     record: LastBuild | None = None,
     on_start: Callable[[], None] = lambda: None,
+    audit: Callable[[list[ModelResult]], bool] = lambda results: True,
 ) -> list[ModelResult]:
     """Materialize the selected models in dependency order, each with its description and its
     columns' (from its docstring) written on the table; incremental models replace only the
@@ -339,7 +344,10 @@ def build(
     The first failure stops the build and raises BuildError; on DuckDB the whole build is one
     transaction, so the failure leaves every table as it was. `record`: the command's LastBuild.
     `on_start` is called once the build's refusals (values that would mix two builds, an upstream
-    model not built) are past, before anything is written.
+    model not built) are past, before anything is written. `audit` is given the results once every
+    model is built and recorded, before the commit (on DuckDB it reads the uncommitted tables on the
+    build's connection); when it returns False the build raises Rejected, which on DuckDB rolls the
+    whole build back. On BigQuery, which has no transaction, the tables stay replaced.
     """
     record = record or LastBuild(target)
     _refuse_mixing_builds(project, target, selected, values, record)
@@ -379,6 +387,8 @@ def build(
         _record_build(record, results, started)
         if previous is not None:
             record.write_vars(recorded)
+        if not audit(results):
+            raise Rejected
     return results
 
 
@@ -741,6 +751,7 @@ def run_tests(
     on_done: Callable[[TestResult], None] = lambda r: None,
     workers: int = 1,
     batch: bool = False,
+    stop_after_error: bool = False,
 ) -> list[TestResult]:
     """Run the tests, reporting each in order. `workers` > 1 runs that many queries at once (for a
     remote engine such as BigQuery, where each test is a job that mostly waits). With `batch`, the
@@ -748,7 +759,8 @@ def run_tests(
     costs latency and, on BigQuery, a minimum bill); if it fails, each test runs alone, to name
     the one that errs. Each model's table is looked up once (a test reads it once or twice, and a
     lookup is a schema query on DuckDB, a metadata request on BigQuery); a lookup that fails is
-    tried again by the next test, which then errs as it would alone."""
+    tried again by the next test, which then errs as it would alone. With `stop_after_error` (one
+    worker), no test starts after one errs: the results stop there."""
     table = functools.cache(table)
 
     def run(case: TestCase) -> TestResult:
@@ -780,6 +792,8 @@ def run_tests(
             for result in group:
                 results.append(result)
                 on_done(result)
+            if stop_after_error and any(r.status == "error" for r in group):
+                break
     return results
 
 
