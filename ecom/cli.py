@@ -927,8 +927,8 @@ def run_all(
         }
         if outcome.rolled_back:  # the failing rows went with the build: rebuilt on a copy, none is published
             endings["failed"] = (
-                f"Data tests failed: {ROLLED_BACK} and {publish} kept as it was; to see the failing rows, run "
-                "`ecom build` then `ecom test` on a copy of the database"
+                f"Data tests failed: {ROLLED_BACK} and {publish} kept as it was; to see the failing rows, copy "
+                f"{tgt.path} to COPY.duckdb and run `ecom build --path COPY.duckdb` then `ecom test --path COPY.duckdb`"
             )
         # a table past warn_after alone builds and publishes: said on the last line too, which a log shows
         tail = f"; {late}" if late and record.status != "stale" else ""

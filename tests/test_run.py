@@ -303,9 +303,9 @@ def webhook():
 SALT = "pepper-7f3a"  # the visitor_salt of the mornings: a secret no run record may hold
 
 
-def ecom(folder: Path, *args: str, now: str = FRESH_NOW):
+def ecom(folder: Path, *args: str, now: str = FRESH_NOW, db: str = "ecom.duckdb"):
     env = {"ECOM_NOW": now, "ECOM_VISITOR_SALT": SALT}
-    return runner.invoke(app, [*args, "--path", str(folder / "ecom.duckdb")], env=env)
+    return runner.invoke(app, [*args, "--path", str(folder / db)], env=env)
 
 
 def load(folder: Path, data: Path) -> None:
@@ -526,8 +526,8 @@ def test_a_failing_data_test_rolls_the_build_back_and_keeps_the_previous_report(
     assert morning.sites["failing"] == SENTINEL
     assert " ".join(result.output.split()).endswith(
         "Data tests failed: the build was rolled back (the marts are as they were before this run) and "
-        f"{morning.site} kept as it was; to see the failing rows, run `ecom build` then `ecom test` on a copy of "
-        "the database"
+        f"{morning.site} kept as it was; to see the failing rows, copy {morning.db} to COPY.duckdb and run "
+        "`ecom build --path COPY.duckdb` then `ecom test --path COPY.duckdb`"
     )
     # every table as the build before it left them: fact_daily_pnl still gone, order 101 one item
     # (fixtures/attribution: item 1001, 100.0; the export added 1999, 100.0), the record of the warn run
@@ -555,10 +555,10 @@ def test_a_failing_data_test_rolls_the_build_back_and_keeps_the_previous_report(
 
 def test_the_rows_a_rolled_back_build_failed_on_are_seen_on_a_copy(morning, tmp_path):
     """What the failed run's last line says to do: `ecom build` then `ecom test` on a copy."""
-    copy = tmp_path / "ecom.duckdb"
+    copy = tmp_path / "COPY.duckdb"
     shutil.copy(morning.db, copy)
-    assert ecom(tmp_path, "build", "--vars", VARS).exit_code == 0
-    tested = ecom(tmp_path, "test")
+    assert ecom(tmp_path, "build", "--vars", VARS, db=copy.name).exit_code == 0
+    tested = ecom(tmp_path, "test", db=copy.name)
     assert tested.exit_code == 1
     assert f"FAIL  {ORPHAN} (1 failing row)" in tested.output
     assert "order_item_id=1999, product_id=99" in tested.output  # the example row: the export's new item
