@@ -120,21 +120,21 @@ def validate_sources(
     advice: str = ADVICE,
 ) -> None:
     """Stop before any model when a raw table's shape (or, with `values`, its values) breaks the
-    source contract; the message ends with `advice`."""
+    source contract; the message on a shape ends with `advice`."""
     tables = list(tables)
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
     if problems:
         raise SourceContractError.of(problems, describe(target, raw=True), advice)
     if values:
-        validate_values(target, tables, advice)
+        validate_values(target, tables)
 
 
-def validate_values(target: Target, tables: Iterable[str] = RAW_SCHEMAS, advice: str = ADVICE) -> None:
+def validate_values(target: Target, tables: Iterable[str]) -> None:
     """Stop when the values of raw tables whose shape was checked break the source contract: one
     query over every key, timestamp and amount of them (a billed scan on BigQuery)."""
     problems = value_problems({t: conform(t, target.source(t)) for t in tables})
     if problems:
-        raise SourceContractError.of(problems, describe(target, raw=True), advice)
+        raise SourceContractError.of(problems, describe(target, raw=True), ADVICE)
 
 
 def raw_tables_read(project: Project, target: Target, selected: Iterable[str]) -> list[str]:
