@@ -153,26 +153,43 @@ def check_value(var: Var, value: Any) -> Any:
     if value is None:  # `--vars as_of=` or `{as_of: }`
         raise VarsError(f"{var.name} is given no value in --vars: give one, or leave it out for its default")
     if var.type is dt.date:
-        if isinstance(value, dt.datetime):
-            if value.time() != dt.time():  # YAML reads 2024-06-30T10:00:00 as an instant: not a day
-                raise VarsError(f"{var.name} is a day: write it YYYY-MM-DD, not a date and time ({value})")
-            value = value.date()
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):  # not a date: reported just below
-                value = dt.date.fromisoformat(value)
-        if not isinstance(value, dt.date):
-            raise VarsError(f"{var.name} must be a date written YYYY-MM-DD, not {value!r}")
-        return value
+        return _as_day(var, value)
     if var.type is int:
-        if isinstance(value, str) and value.strip().lstrip("+").isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise VarsError(f"{var.name} must be a whole number, not {value!r}")
-        if var.positive and value <= 0:
-            raise VarsError(f"{var.name} must be a positive whole number, not {value!r}")
-        if value > MAX_WHOLE:
-            raise VarsError(f"{var.name} must be a whole number no larger than {MAX_WHOLE:,}, not {value!r}")
-        return value
+        return _as_whole_number(var, value)
+    return _as_declared_type(var, value)
+
+
+def _as_day(var: Var, value: Any) -> dt.date:
+    """A date variable's value: a date, YYYY-MM-DD text, or a datetime at midnight."""
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time():  # YAML reads 2024-06-30T10:00:00 as an instant: not a day
+            raise VarsError(f"{var.name} is a day: write it YYYY-MM-DD, not a date and time ({value})")
+        value = value.date()
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not a date: reported just below
+            value = dt.date.fromisoformat(value)
+    if not isinstance(value, dt.date):
+        raise VarsError(f"{var.name} must be a date written YYYY-MM-DD, not {value!r}")
+    return value
+
+
+def _as_whole_number(var: Var, value: Any) -> int:
+    """A whole-number variable's value (from an int or digits), positive if the variable says so,
+    at most MAX_WHOLE."""
+    if isinstance(value, str) and value.strip().lstrip("+").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise VarsError(f"{var.name} must be a whole number, not {value!r}")
+    if var.positive and value <= 0:
+        raise VarsError(f"{var.name} must be a positive whole number, not {value!r}")
+    if value > MAX_WHOLE:
+        raise VarsError(f"{var.name} must be a whole number no larger than {MAX_WHOLE:,}, not {value!r}")
+    return value
+
+
+def _as_declared_type(var: Var, value: Any) -> Any:
+    """Any other variable's value, of its declared type as given; text must be UTF-8. A secret's
+    value is never shown."""
     if not isinstance(value, var.type):
         shown = f"a value of type {type(value).__name__} (secret, not shown)" if var.secret else repr(value)
         hint = f"; quote it, e.g. --vars \"{{{var.name}: '...'}}\"" if var.type is str else ""
