@@ -906,38 +906,9 @@ def run(
     Raw tables in the database and Parquet files that this command did not write are replaced only
     with `replace`.
     """
-    if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
-        raise GenerateError(f"--scale must be a positive number (1 = 100,000 users), not {scale!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise GenerateError(f"--seed must be a non-negative whole number, not {seed!r}")
-    if not START_DATE < end_date <= LAST_END_DATE:
-        raise GenerateError(
-            f"--end-date must be after {START_DATE} (the data starts then) and no later than {LAST_END_DATE}, "
-            f"not {end_date}"
-        )
-    if parquet_dir is not None:
-        folder = pathlib.Path(parquet_dir)
-        if folder.exists() and not folder.is_dir():
-            raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
-        # a folder in the way of a file is found now, not when the files are renamed after the database's commit
-        in_the_way = [f"{t}.parquet" for t in RAW_SCHEMAS if (folder / f"{t}.parquet").is_dir()]
-        if in_the_way:
-            found = ", ".join(in_the_way)
-            raise GenerateError(f"--parquet {parquet_dir}: {found} is a folder: remove it, or give another")
-    if target is not None and not isinstance(target, DuckDBTarget):
-        raise GenerateError(
-            f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
-            "--parquet DIR --no-duckdb, then `ecom load DIR` into that target"
-        )
-    if target is not None and not replace:
-        _refuse_replacing_other_data(target)
-    if parquet_dir is not None and not replace:
-        _refuse_replacing_other_files(pathlib.Path(parquet_dir))
+    _refuse_bad_options(scale, seed, end_date)
+    _refuse_bad_destinations(target, parquet_dir, replace)
     _refuse_what_cannot_fit(scale, target.path.parent if target else None, parquet_dir and pathlib.Path(parquet_dir))
-    n_users = max(1, round(USERS_AT_SCALE_1 * scale))
-    clock = Clock.of(end_date)
-    counters = Counters(sessions=np.zeros((clock.days, len(EVENT_SOURCES)), np.int64))
-    catalog = build_catalog(seed)
     sinks: list = []
     committed: list = []
     counts = dict.fromkeys(RAW_SCHEMAS, 0)
@@ -956,14 +927,7 @@ def run(
             sinks.append(_DuckDBSink(target, description))
         if parquet_dir is not None:
             sinks.append(_ParquetSink(pathlib.Path(parquet_dir), description))
-        emit("products", catalog.products)
-        emit("distribution_centers", distribution_centers())
-        for chunk, first in enumerate(range(0, n_users, CHUNK_USERS)):
-            tables = generate_chunk(chunk, min(CHUNK_USERS, n_users - first), seed, clock, catalog, counters)
-            for name, data in tables.items():
-                emit(name, data)
-            del tables
-        emit("marketing_spend", marketing_spend(seed, clock, counters))
+        _generate_tables(scale, seed, end_date, emit)
         for s in sinks:
             s.close()
         for s in sinks:
@@ -979,6 +943,65 @@ def run(
             ) from None
         _raise_write_error(e)
     return {t: counts[t] for t in RAW_SCHEMAS}
+
+
+def _refuse_bad_options(scale: float, seed: int, end_date: datetime.date) -> None:
+    """--scale, --seed and --end-date outside what generate can make: the option, what it takes."""
+    if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
+        raise GenerateError(f"--scale must be a positive number (1 = 100,000 users), not {scale!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise GenerateError(f"--seed must be a non-negative whole number, not {seed!r}")
+    if not START_DATE < end_date <= LAST_END_DATE:
+        raise GenerateError(
+            f"--end-date must be after {START_DATE} (the data starts then) and no later than {LAST_END_DATE}, "
+            f"not {end_date}"
+        )
+
+
+def _refuse_bad_destinations(target: Target | None, parquet_dir: pathlib.Path | None, replace: bool) -> None:
+    """Before any table is generated: a --parquet that is a file or holds a folder where a file
+    goes, a target that is not DuckDB, and (without `replace`) tables or files generate did not write."""
+    if parquet_dir is not None:
+        _refuse_a_parquet_folder_in_the_way(parquet_dir)
+    if target is not None and not isinstance(target, DuckDBTarget):
+        raise GenerateError(
+            f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
+            "--parquet DIR --no-duckdb, then `ecom load DIR` into that target"
+        )
+    if target is not None and not replace:
+        _refuse_replacing_other_data(target)
+    if parquet_dir is not None and not replace:
+        _refuse_replacing_other_files(pathlib.Path(parquet_dir))
+
+
+def _refuse_a_parquet_folder_in_the_way(parquet_dir: pathlib.Path) -> None:
+    """--parquet naming a file, or a folder holding a folder where a table's file goes: found now,
+    not when the files are renamed after the database's commit."""
+    folder = pathlib.Path(parquet_dir)
+    if folder.exists() and not folder.is_dir():
+        raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
+    in_the_way = [f"{t}.parquet" for t in RAW_SCHEMAS if (folder / f"{t}.parquet").is_dir()]
+    if in_the_way:
+        found = ", ".join(in_the_way)
+        raise GenerateError(f"--parquet {parquet_dir}: {found} is a folder: remove it, or give another")
+
+
+def _generate_tables(scale: float, seed: int, end_date: datetime.date, emit: Callable[[str, pa.Table], None]) -> None:
+    """Every raw table, passed to `emit` a batch at a time: the products and distribution centers,
+    the users' tables CHUNK_USERS users at a time, then the marketing spend that follows the
+    sessions they had."""
+    n_users = max(1, round(USERS_AT_SCALE_1 * scale))
+    clock = Clock.of(end_date)
+    counters = Counters(sessions=np.zeros((clock.days, len(EVENT_SOURCES)), np.int64))
+    catalog = build_catalog(seed)
+    emit("products", catalog.products)
+    emit("distribution_centers", distribution_centers())
+    for chunk, first in enumerate(range(0, n_users, CHUNK_USERS)):
+        tables = generate_chunk(chunk, min(CHUNK_USERS, n_users - first), seed, clock, catalog, counters)
+        for name, data in tables.items():
+            emit(name, data)
+        del tables
+    emit("marketing_spend", marketing_spend(seed, clock, counters))
 
 
 # The comment on each raw table `ecom generate` writes, and the MARK_KEY metadata of each Parquet
