@@ -395,9 +395,7 @@ def spend(
             if tgt.raw_exists("marketing_spend") and not replace:
                 raise TargetError(f"{where} exists: pass --replace to replace it")
             # its columns, before spend is made of them
-            engine.validate_sources(
-                tgt, ["events"], values=False, advice="Fix the events; marketing_spend was not written."
-            )
+            engine.validate_sources(tgt, ["events"], advice="Fix the events; marketing_spend was not written.")
             table = from_events(tgt, seed)
             rows = tgt.write_raw({"marketing_spend": table})["marketing_spend"]
         first, last = table["date"][0], table["date"][-1]  # ordered by date
@@ -447,7 +445,7 @@ def build(
         # (a query reading every key, timestamp and amount) of the tables the selected models read,
         # themselves or through views: `--select fact_daily_pnl` reads none on BigQuery, raw.orders
         # on DuckDB (stg_orders is a view); a dry run bills none, the build checks them
-        engine.validate_sources(tgt, values=False)
+        engine.validate_sources(tgt)
         if not dry_run:
             engine.validate_values(tgt, engine.raw_tables_read(proj, tgt, selected))
         # each read once for the command (a billed query each on BigQuery): the record of the last
@@ -646,7 +644,7 @@ def test(
             read = set(selected) | parents
             read |= {up for m in read for up in proj.ancestors(m)}
             views = [m for m in read if proj.models[m].materialization(tgt.name) == "view"]
-            engine.validate_sources(tgt, sorted({s for m in views for s in proj.sources_of(m)}), values=False)
+            engine.validate_sources(tgt, sorted({s for m in views for s in proj.sources_of(m)}))
             cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
             by_name = {c.name: c for c in cases}
 
@@ -826,7 +824,7 @@ def freshness(*, target: TargetOptions) -> None:
         tgt = open_target(target, read_only=True)
         # the tables' shape only (metadata): their values are a build's to check, and checking them
         # here would bill a query reading every key, timestamp and amount for a one-column answer
-        engine.validate_sources(tgt, fresh.LOADED_AT, values=False)
+        engine.validate_sources(tgt, fresh.LOADED_AT)
         checks = fresh.check(tgt, at, limits)
         out.print(_freshness_table(checks))
         if fresh.worst(checks) == "error":

@@ -324,7 +324,7 @@ def _steps(
     record = outcome.record
     # the raw tables' shape (metadata) before freshness reads them; their values (a query reading
     # every key, timestamp and amount) only once the morning will build, not on a stale one
-    engine.validate_sources(target, values=False)
+    engine.validate_sources(target)
     record.checked_at = fresh.now()
     outcome.checks = fresh.check(target, record.checked_at, limits)
     record.freshness = [c.as_dict() for c in outcome.checks]

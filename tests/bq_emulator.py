@@ -177,6 +177,7 @@ def assert_scenario_equals_duckdb(
     duck = DuckDBTarget(folder / "ecom.duckdb")
     duck.write_raw(read_folder(FIXTURES / scenario))
     engine.validate_sources(duck)
+    engine.validate_values(duck, engine.raw_tables_read(project, duck, selected))
     assert engine.target_vars(project, duck, scenario_vars(scenario)) == values
     engine.build(project, duck, selected, values)
     for name in selected:

@@ -287,9 +287,11 @@ def bq(bq_emulator: Emulator, raw_data) -> BigQueryTarget:  # noqa: F811
 def _build(project: Project, target, given=None, selected=None):
     """What `ecom build` does: validate the sources, resolve the variables, build every model (or
     the `selected` ones)."""
+    selected = selected or list(project.order)
     engine.validate_sources(target)
+    engine.validate_values(target, engine.raw_tables_read(project, target, selected))
     values = engine.target_vars(project, target, given or {})
-    return values, engine.build(project, target, selected or list(project.order), values)
+    return values, engine.build(project, target, selected, values)
 
 
 @pytest.fixture(scope="module")

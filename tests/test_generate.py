@@ -87,6 +87,7 @@ def test_contract_types_and_load_round_trip(generated):
         assert table.schema == RAW_SCHEMAS[t].to_pyarrow(), t
         assert check_schema(t, generated["target"].raw_schema(t)) == [], t
     engine.validate_sources(generated["target"])
+    engine.validate_values(generated["target"], RAW_SCHEMAS)
     loaded = read_folder(generated["folder"] / "parquet")
     for t, table in generated["tables"].items():
         assert loaded[t].equals(table), t

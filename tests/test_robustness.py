@@ -30,9 +30,9 @@ from typer.testing import CliRunner
 
 from ecom.cli import app
 from ecom.core import files
-from ecom.core.engine import validate_sources
+from ecom.core.engine import validate_values
 from ecom.core.files import FileWriteError
-from ecom.core.sources import SourceContractError
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.targets import duckdb as duckdb_target
 from ecom.targets.duckdb import DuckDBTarget
 from tests.conftest import FIXTURES, snapshot
@@ -495,7 +495,7 @@ def test_build_checks_the_values_of_the_sources(copy, monkeypatch):
     monkeypatch.setattr(ir.Table, "to_pyarrow", lambda self, *a, **k: queries.append(self) or real(self, *a, **k))
     target = DuckDBTarget(copy, read_only=True)
     with pytest.raises(SourceContractError):
-        validate_sources(target)
+        validate_values(target, RAW_SCHEMAS)
     target.close()
     assert len(queries) == 1
 

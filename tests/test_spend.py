@@ -158,6 +158,7 @@ def test_nothing_to_follow_is_one_line_and_writes_nothing(tmp_path, events, mess
         con.close()
     with closing(DuckDBTarget(tmp_path / "ecom.duckdb")) as target:
         engine.validate_sources(target)  # the build's check: no "expected a table, found none"
+        engine.validate_values(target, RAW_SCHEMAS)  # and no value problem in the empty table
 
 
 def test_events_without_a_contract_column_say_that_spend_was_not_written(tmp_path):

@@ -117,28 +117,21 @@ def bind_secrets(project: Project, target: Target, values: Mapping[str, Any]) ->
     target.bind_parameters(secret_values(project, values))
 
 
-def validate_sources(
-    target: Target,
-    tables: Iterable[str] = RAW_SCHEMAS,
-    values: bool = True,
-    advice: str = ADVICE,
-) -> None:
-    """Stop before any model when a raw table's shape (or, with `values`, its values) breaks the
-    source contract; the message ends with `advice`."""
-    tables = list(tables)
+def validate_sources(target: Target, tables: Iterable[str] = RAW_SCHEMAS, advice: str = ADVICE) -> None:
+    """Stop before any model when a raw table's shape (its columns and their types: metadata, no
+    query) breaks the source contract; the message ends with `advice`. Their values are a build's
+    to check (validate_values)."""
     problems = [p for t in tables for p in check_schema(t, target.raw_schema(t))]
     if problems:
         raise SourceContractError.of(problems, describe(target, raw=True), advice)
-    if values:
-        validate_values(target, tables, advice)
 
 
-def validate_values(target: Target, tables: Iterable[str] = RAW_SCHEMAS, advice: str = ADVICE) -> None:
+def validate_values(target: Target, tables: Iterable[str]) -> None:
     """Stop when the values of raw tables whose shape was checked break the source contract: one
     query over every key, timestamp and amount of them (a billed scan on BigQuery)."""
     problems = value_problems({t: conform(t, target.source(t)) for t in tables})
     if problems:
-        raise SourceContractError.of(problems, describe(target, raw=True), advice)
+        raise SourceContractError.of(problems, describe(target, raw=True), ADVICE)
 
 
 def raw_tables_read(project: Project, target: Target, selected: Iterable[str]) -> list[str]:
@@ -187,7 +180,7 @@ def on_raw_data(target: Target) -> Compute:
         if not tables:
             # A missing raw table or column is the source contract's one-line list (compile, test and
             # docs read the raw data only here), not ibis's error.
-            validate_sources(target, values=False)
+            validate_sources(target)
             tables.update({s: conform(s, target.source(s)) for s in RAW_SCHEMAS})
         # Through Arrow, a NULL (no orders) is None rather than pandas' NaT: "no default".
         result = call(default, tables, {}).to_pyarrow()

@@ -110,15 +110,7 @@ def thresholds(config: Any, where: str = "ecom.toml") -> dict[str, dict[str, dt.
         own = section.get(table, {})
         if not isinstance(own, dict) or set(own) - set(KEYS):
             raise FreshnessError(f"{where}: freshness.{table} may set only {' and '.join(KEYS)}")
-        result[table] = dict.fromkeys(KEYS) | DEFAULTS.get(table, {})
-        origin = dict.fromkeys(KEYS, "the default")
-        for key in KEYS:
-            if key in own:
-                origin[key] = f"freshness.{table}.{key}"
-                result[table][key] = parse_duration(own[key], origin[key])
-            elif key in section:
-                origin[key] = f"freshness.{key}"
-                result[table][key] = parse_duration(section[key], origin[key])
+        result[table], origin = _table_thresholds(table, own, section)
         warn_after, error_after = result[table]["warn_after"], result[table]["error_after"]
         # an error threshold below the warning one makes the warning unreachable: most often a
         # section-wide warn_after longer than a table's default error_after, which the user never wrote
@@ -133,6 +125,23 @@ def thresholds(config: Any, where: str = "ecom.toml") -> dict[str, dict[str, dt.
             'set error_after at least as long, or "none"'
         )
     return result
+
+
+def _table_thresholds(
+    table: str, own: Mapping[str, Any], section: Mapping[str, Any]
+) -> tuple[dict[str, dt.timedelta | None], dict[str, str]]:
+    """One table's thresholds, each its own setting, else the section's, else the default; and
+    where each came from, for the messages."""
+    result = dict.fromkeys(KEYS) | DEFAULTS.get(table, {})
+    origin = dict.fromkeys(KEYS, "the default")
+    for key in KEYS:
+        if key in own:
+            origin[key] = f"freshness.{table}.{key}"
+            result[key] = parse_duration(own[key], origin[key])
+        elif key in section:
+            origin[key] = f"freshness.{key}"
+            result[key] = parse_duration(section[key], origin[key])
+    return result, origin
 
 
 def _say(duration: dt.timedelta) -> str:

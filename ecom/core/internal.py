@@ -39,26 +39,37 @@ def read_rows(
         return []
     json_columns = json_columns or {}
     table = target.table(name)
-    found = table.schema()
-    problems = [
+    problems = _column_problems(table.schema(), schema)
+    rows = [] if problems else table.select(*schema.names).to_pyarrow().to_pylist()
+    problems += _value_problems(rows, schema, json_columns, nullable)
+    if problems:
+        raise InternalTableError(f"the internal table {name} is not as ecom wrote it ({'; '.join(problems)}): {fix}")
+    return rows
+
+
+def _column_problems(found: ibis.Schema, schema: pa.Schema) -> list[str]:
+    """The columns of `schema` missing from the table as `found`, or of another kind of type."""
+    return [
         f"no column {column}" if column not in found else f"column {column} is {found[column]}, not {dtype}"
         for column, dtype in ibis.Schema.from_pyarrow(schema).items()
         if column not in found or type(found[column]) is not type(dtype)
     ]
-    rows = [] if problems else table.select(*schema.names).to_pyarrow().to_pylist()
-    problems += [
+
+
+def _value_problems(
+    rows: list[dict[str, Any]], schema: pa.Schema, json_columns: Mapping[str, type], nullable: Iterable[str]
+) -> list[str]:
+    """The columns holding a NULL where ecom writes none, or a value that is not the JSON of its kind."""
+    nulls = [
         f"column {column} holds a NULL"
         for column in schema.names
         if column not in nullable and column not in json_columns and any(r[column] is None for r in rows)
     ]
-    problems += [
+    return nulls + [
         f"column {column} holds a value that is not a JSON {JSON_KINDS[kind]}"
         for column, kind in json_columns.items()
         if not all(_is_json(r[column], kind) for r in rows)
     ]
-    if problems:
-        raise InternalTableError(f"the internal table {name} is not as ecom wrote it ({'; '.join(problems)}): {fix}")
-    return rows
 
 
 def _is_json(text: Any, kind: type) -> bool:

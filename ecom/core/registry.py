@@ -306,43 +306,9 @@ class Project:
         summaries: Mapping[str, Summary] | None = None,
     ) -> Project:
         summaries = dict(summaries or {})
-        known = set(models) | set(RAW_SCHEMAS) | set(vars)
-        for owner in [*models.values(), *tests.values(), *summaries.values()]:
-            unknown = [p for p in owner.params if p not in known]
-            if unknown:
-                raise ProjectError(f"{owner.name} reads {', '.join(unknown)}: not a model, raw source or variable")
-        for m in models.values():
-            for column, target in m.relationships.items():
-                if target.split(".")[0] not in models:
-                    raise ProjectError(f"{m.name}.{column} relates to {target}: no such model")
-        for v in vars.values():
-            if v.at_most is not None and v.at_most not in vars:
-                raise ProjectError(f"variable {v.name} is at most {v.at_most}: no such variable")
-        for m in models.values():
-            full = [p for p in m.params if p in models and models[p].materialized != "incremental"]
-            if m.materialized == "incremental" and full:
-                raise ProjectError(
-                    f"{m.name} is incremental but reads {', '.join(full)}, rebuilt in full: its past rows could change"
-                )
-        graph = {m.name: {p for p in m.params if p in models} for m in models.values()}
-        sorter = graphlib.TopologicalSorter(graph)
-        try:
-            sorter.prepare()
-        except graphlib.CycleError as e:
-            raise ProjectError(f"models form a cycle: {' -> '.join(e.args[1])}") from None
-        # Among the models ready at each step: layer first, then where they are written (module,
-        # line), so that listings and builds read staging -> intermediate -> marts, whatever order
-        # the modules happened to be imported in.
-        rank = {
-            name: (LAYERS.index(m.layer), m.func.__module__, m.func.__code__.co_firstlineno)
-            for name, m in models.items()
-        }
-        order: list[str] = []
-        while sorter.is_active():
-            ready = sorted(sorter.get_ready(), key=rank.__getitem__)
-            order += ready
-            sorter.done(*ready)
-        return cls(dict(models), dict(tests), dict(vars), tuple(order), summaries)
+        _check_references(models, tests, vars, summaries)
+        _refuse_incremental_over_full(models)
+        return cls(dict(models), dict(tests), dict(vars), _dependency_order(models), summaries)
 
     def upstream_models(self, name: str) -> list[str]:
         return [p for p in self.models[name].params if p in self.models]
@@ -418,3 +384,57 @@ class Project:
         if down:
             result |= self.descendants(name)
         return result
+
+
+def _check_references(
+    models: Mapping[str, Model],
+    tests: Mapping[str, DataTest],
+    vars: Mapping[str, Var],
+    summaries: Mapping[str, Summary],
+) -> None:
+    """A ProjectError for the first name that points at nothing: a parameter that is no model, raw
+    source or variable, a relationship to no model, an at_most of no variable."""
+    known = set(models) | set(RAW_SCHEMAS) | set(vars)
+    for owner in [*models.values(), *tests.values(), *summaries.values()]:
+        unknown = [p for p in owner.params if p not in known]
+        if unknown:
+            raise ProjectError(f"{owner.name} reads {', '.join(unknown)}: not a model, raw source or variable")
+    for m in models.values():
+        for column, target in m.relationships.items():
+            if target.split(".")[0] not in models:
+                raise ProjectError(f"{m.name}.{column} relates to {target}: no such model")
+    for v in vars.values():
+        if v.at_most is not None and v.at_most not in vars:
+            raise ProjectError(f"variable {v.name} is at most {v.at_most}: no such variable")
+
+
+def _refuse_incremental_over_full(models: Mapping[str, Model]) -> None:
+    """An incremental model keeps its past rows: what it reads must keep theirs too."""
+    for m in models.values():
+        full = [p for p in m.params if p in models and models[p].materialized != "incremental"]
+        if m.materialized == "incremental" and full:
+            raise ProjectError(
+                f"{m.name} is incremental but reads {', '.join(full)}, rebuilt in full: its past rows could change"
+            )
+
+
+def _dependency_order(models: Mapping[str, Model]) -> tuple[str, ...]:
+    """The models, each after those it reads; a ProjectError naming a cycle."""
+    graph = {m.name: {p for p in m.params if p in models} for m in models.values()}
+    sorter = graphlib.TopologicalSorter(graph)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as e:
+        raise ProjectError(f"models form a cycle: {' -> '.join(e.args[1])}") from None
+    # Among the models ready at each step: layer first, then where they are written (module,
+    # line), so that listings and builds read staging -> intermediate -> marts, whatever order
+    # the modules happened to be imported in.
+    rank = {
+        name: (LAYERS.index(m.layer), m.func.__module__, m.func.__code__.co_firstlineno) for name, m in models.items()
+    }
+    order: list[str] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=rank.__getitem__)
+        order += ready
+        sorter.done(*ready)
+    return tuple(order)

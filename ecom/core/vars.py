@@ -98,38 +98,44 @@ def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for text in texts:
         text = text.strip()
-        if not text:
-            continue
-        if text.startswith("{"):
-            try:
-                parsed = _load(text)
-            except ValueError as e:  # an impossible date such as 2024-13-01 is not a YAMLError
-                raise VarsError(f"--vars {{...}}: {e}; write dates as YYYY-MM-DD, e.g. 2024-06-30") from None
-            except yaml.YAMLError as e:
-                raise VarsError(
-                    f"--vars {{...}} is not a valid mapping ({_yaml_problem(e, text)}); "
-                    "write e.g. --vars '{as_of: 2024-06-30, session_timeout_minutes: 45}'"
-                ) from None
-            if not isinstance(parsed, dict):
-                raise VarsError("--vars {...} is not a mapping; write e.g. --vars '{as_of: 2024-06-30}'")
-            for key in parsed:
-                _refuse_a_key_that_is_not_a_name(str(key))
-            result.update({str(k): v for k, v in parsed.items()})
-            continue
-        seen: set[str] = set()
-        for pair in text.replace(",", " ").split():
-            key, sep, value = pair.partition("=")
-            if not sep or not key:
-                shown = "a part" if _names_secret(text) else repr(pair)  # a secret's value with a space or comma
-                raise VarsError(
-                    f"--vars {shown} is neither key=value nor a {{key: value}} mapping; "
-                    "write e.g. --vars as_of=2024-06-30 (quote a value holding spaces or commas as a mapping)"
-                )
-            _refuse_a_key_that_is_not_a_name(key)
-            if key in seen:  # after the checks above: a piece of a secret's value is never named as a key
-                raise _given_twice([key], "key=value")
-            seen.add(key)
-            result[key] = _scalar(key, value) if value else None
+        if text:
+            result.update(_parse_mapping(text) if text.startswith("{") else _parse_pairs(text))
+    return result
+
+
+def _parse_mapping(text: str) -> dict[str, Any]:
+    """One `--vars '{as_of: 2024-06-30, x: 5}'`: a YAML mapping of names."""
+    try:
+        parsed = _load(text)
+    except ValueError as e:  # an impossible date such as 2024-13-01 is not a YAMLError
+        raise VarsError(f"--vars {{...}}: {e}; write dates as YYYY-MM-DD, e.g. 2024-06-30") from None
+    except yaml.YAMLError as e:
+        raise VarsError(
+            f"--vars {{...}} is not a valid mapping ({_yaml_problem(e, text)}); "
+            "write e.g. --vars '{as_of: 2024-06-30, session_timeout_minutes: 45}'"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise VarsError("--vars {...} is not a mapping; write e.g. --vars '{as_of: 2024-06-30}'")
+    for key in parsed:
+        _refuse_a_key_that_is_not_a_name(str(key))
+    return {str(k): v for k, v in parsed.items()}
+
+
+def _parse_pairs(text: str) -> dict[str, Any]:
+    """One `--vars 'as_of=2024-06-30 x=5'`: key=value pairs apart by spaces or commas, each key once."""
+    result: dict[str, Any] = {}
+    for pair in text.replace(",", " ").split():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            shown = "a part" if _names_secret(text) else repr(pair)  # a secret's value with a space or comma
+            raise VarsError(
+                f"--vars {shown} is neither key=value nor a {{key: value}} mapping; "
+                "write e.g. --vars as_of=2024-06-30 (quote a value holding spaces or commas as a mapping)"
+            )
+        _refuse_a_key_that_is_not_a_name(key)
+        if key in result:  # after the checks above: a piece of a secret's value is never named as a key
+            raise _given_twice([key], "key=value")
+        result[key] = _scalar(key, value) if value else None
     return result
 
 
@@ -153,26 +159,43 @@ def check_value(var: Var, value: Any) -> Any:
     if value is None:  # `--vars as_of=` or `{as_of: }`
         raise VarsError(f"{var.name} is given no value in --vars: give one, or leave it out for its default")
     if var.type is dt.date:
-        if isinstance(value, dt.datetime):
-            if value.time() != dt.time():  # YAML reads 2024-06-30T10:00:00 as an instant: not a day
-                raise VarsError(f"{var.name} is a day: write it YYYY-MM-DD, not a date and time ({value})")
-            value = value.date()
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):  # not a date: reported just below
-                value = dt.date.fromisoformat(value)
-        if not isinstance(value, dt.date):
-            raise VarsError(f"{var.name} must be a date written YYYY-MM-DD, not {value!r}")
-        return value
+        return _as_day(var, value)
     if var.type is int:
-        if isinstance(value, str) and value.strip().lstrip("+").isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise VarsError(f"{var.name} must be a whole number, not {value!r}")
-        if var.positive and value <= 0:
-            raise VarsError(f"{var.name} must be a positive whole number, not {value!r}")
-        if value > MAX_WHOLE:
-            raise VarsError(f"{var.name} must be a whole number no larger than {MAX_WHOLE:,}, not {value!r}")
-        return value
+        return _as_whole_number(var, value)
+    return _as_declared_type(var, value)
+
+
+def _as_day(var: Var, value: Any) -> dt.date:
+    """A date variable's value: a date, YYYY-MM-DD text, or a datetime at midnight."""
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time():  # YAML reads 2024-06-30T10:00:00 as an instant: not a day
+            raise VarsError(f"{var.name} is a day: write it YYYY-MM-DD, not a date and time ({value})")
+        value = value.date()
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not a date: reported just below
+            value = dt.date.fromisoformat(value)
+    if not isinstance(value, dt.date):
+        raise VarsError(f"{var.name} must be a date written YYYY-MM-DD, not {value!r}")
+    return value
+
+
+def _as_whole_number(var: Var, value: Any) -> int:
+    """A whole-number variable's value (from an int or digits), positive if the variable says so,
+    at most MAX_WHOLE."""
+    if isinstance(value, str) and value.strip().lstrip("+").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise VarsError(f"{var.name} must be a whole number, not {value!r}")
+    if var.positive and value <= 0:
+        raise VarsError(f"{var.name} must be a positive whole number, not {value!r}")
+    if value > MAX_WHOLE:
+        raise VarsError(f"{var.name} must be a whole number no larger than {MAX_WHOLE:,}, not {value!r}")
+    return value
+
+
+def _as_declared_type(var: Var, value: Any) -> Any:
+    """Any other variable's value, of its declared type as given; text must be UTF-8. A secret's
+    value is never shown."""
     if not isinstance(value, var.type):
         shown = f"a value of type {type(value).__name__} (secret, not shown)" if var.secret else repr(value)
         hint = f"; quote it, e.g. --vars \"{{{var.name}: '...'}}\"" if var.type is str else ""
@@ -213,27 +236,40 @@ def resolve_vars(
         raise VarsError(f"unknown variable {', '.join(unknown)} in --vars; known: {', '.join(sorted(declared))}")
     values = {}
     for name, var in declared.items():
-        if name in given:
-            values[name] = check_value(var, given[name])
-        elif var.env and var.env in os.environ:
-            values[name] = check_value(var, os.environ[var.env])
-        elif callable(var.default):
-            value = default_on_data(var, compute, with_bounds=check_bounds)
-            if value is None:
-                raise VarsError(f"{name} has no default on this data ({var.doc}); give it with --vars {name}=...")
-            values[name] = check_value(var, value)
-        else:
-            values[name] = var.default
+        values[name] = _value_of(var, given, compute, check_bounds)
         if check_bounds and var.bounds is not None:
             _check_bounds(var, values[name], compute(var.bounds))
-    for name, var in declared.items() if check_bounds else ():
+    if check_bounds:
+        _refuse_above_at_most(declared, values)
+    return values
+
+
+def _value_of(
+    var: Var, given: Mapping[str, Any], compute: Callable[[Callable[..., Any]], Any], check_bounds: bool
+) -> Any:
+    """One variable's value: given, else from its environment variable, else its default (on the
+    data, when a function)."""
+    if var.name in given:
+        return check_value(var, given[var.name])
+    if var.env and var.env in os.environ:
+        return check_value(var, os.environ[var.env])
+    if callable(var.default):
+        value = default_on_data(var, compute, with_bounds=check_bounds)
+        if value is None:
+            raise VarsError(f"{var.name} has no default on this data ({var.doc}); give it with --vars {var.name}=...")
+        return check_value(var, value)
+    return var.default
+
+
+def _refuse_above_at_most(declared: Mapping[str, Var], values: Mapping[str, Any]) -> None:
+    """A variable larger than the variable it is `at_most` (critical_days above low_days)."""
+    for name, var in declared.items():
         limit = var.at_most and values[var.at_most]
         if limit and values[name] > limit:
             raise VarsError(
                 f"{name}={values[name]} is larger than {var.at_most}={limit} ({declared[var.at_most].doc}): "
                 f"give {name} at most {limit}, or a larger {var.at_most}"
             )
-    return values
 
 
 def default_on_data(var: Var, compute: Callable[[Callable[..., Any]], Any], with_bounds: bool = True) -> Any:

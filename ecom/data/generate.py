@@ -84,6 +84,7 @@ import pathlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -248,6 +249,8 @@ URI_HOME, URI_CART, URI_PURCHASE, URI_CANCEL = 0, 1, 2, 3
 
 
 def build_catalog(seed: int) -> Catalog:
+    """The products (thelook's departments, categories, brands and prices), the page uris of the
+    events and the places users live, drawn from the seed."""
     rng = np.random.default_rng([seed, 1])
     sizes = np.array([c[2] for c in CATEGORIES])
     n = int(sizes.sum())
@@ -258,41 +261,17 @@ def build_catalog(seed: int) -> Catalog:
     retail = np.clip(np.round(np.exp(rng.normal(mu, sd)), 2), 0.99, 999.0)
     retail = retail.astype(np.float32).astype(np.float64)  # thelook's float32 noise
     cost = retail * rng.uniform(lo, lo + 0.10)
-    dept_names = _strings(c[0] for c in CATEGORIES)
-    cat_names = _strings(c[1] for c in CATEGORIES)
-    department = _take(dept_names, group)
-    category = _take(cat_names, group)
-
-    # brands: each category stocks a random third of the brands, with Zipf-like popularity
-    brand_idx = np.empty(n, np.int64)
-    noun_idx = np.empty(n, np.int64)
-    start = 0
-    nouns: list[str] = []
-    noun_base = {}
-    for cat in NOUNS:
-        noun_base[cat] = len(nouns)
-        nouns.extend(NOUNS[cat])
-    for _, cat, size, *_rest in CATEGORIES:
-        stocked = rng.permutation(len(BRANDS))[: len(BRANDS) // 3]
-        pop = 1.0 / np.arange(1, len(stocked) + 1)
-        brand_idx[start : start + size] = stocked[_choice(rng, size, pop)]
-        noun_idx[start : start + size] = noun_base[cat] + rng.integers(0, len(NOUNS[cat]), size)
-        start += size
-    brands = _strings(BRANDS)
-    brand = _take(brands, brand_idx)
+    department = _take(_strings(c[0] for c in CATEGORIES), group)
+    category = _take(_strings(c[1] for c in CATEGORIES), group)
+    brand, noun = _brands_and_nouns(rng, n)
     adjective = _take(_strings(ADJECTIVES), rng.integers(0, len(ADJECTIVES), n))
-    noun = _take(_strings(nouns), noun_idx)
     who = _take(
         _strings(("Women's", "Men's")),
         (np.array([c[0] for c in CATEGORIES])[group] == "Men").astype(np.int64),
     )
     name = _join(brand, who, adjective, noun, sep=" ")
-    null_brand = np.zeros(n, bool)
-    null_brand[rng.choice(n, NULL_BRANDS, replace=False)] = True
-    null_name = np.zeros(n, bool)
-    null_name[rng.choice(n, NULL_NAMES, replace=False)] = True
-    brand = pc.if_else(pa.array(null_brand), pa.nulls(n, pa.string()), brand)
-    name = pc.if_else(pa.array(null_name), pa.nulls(n, pa.string()), name)
+    brand = _some_null(rng, brand, NULL_BRANDS)
+    name = _some_null(rng, name, NULL_NAMES)
     sku = _hex_ids(rng, n, uuid=False)
     dc = _choice(rng, n, DC_WEIGHTS) + 1
     ids = np.arange(1, n + 1, dtype=np.int64)
@@ -310,11 +289,53 @@ def build_catalog(seed: int) -> Catalog:
             "distribution_center_id": pa.array(dc),
         },
     )
+    women = int(sum(c[2] for c in CATEGORIES if c[0] == "Women"))
+    return Catalog(
+        products=products,
+        dept_is_men=np.arange(n) >= women,
+        women=women,
+        retail=retail,
+        uri_dict=_uris(department, category, brand, ids),
+        **_locations(),
+    )
 
-    # uris: lower-cased, spaces removed, not URL-encoded (as thelook's); a NULL brand gives ""
+
+def _brands_and_nouns(rng: np.random.Generator, n: int) -> tuple[pa.Array, pa.Array]:
+    """Each product's brand and noun, category after category: each category stocks a random third
+    of the brands, with Zipf-like popularity, and names its products with its own nouns."""
+    brand_idx = np.empty(n, np.int64)
+    noun_idx = np.empty(n, np.int64)
+    start = 0
+    nouns: list[str] = []
+    noun_base = {}
+    for cat in NOUNS:
+        noun_base[cat] = len(nouns)
+        nouns.extend(NOUNS[cat])
+    for _, cat, size, *_rest in CATEGORIES:
+        stocked = rng.permutation(len(BRANDS))[: len(BRANDS) // 3]
+        pop = 1.0 / np.arange(1, len(stocked) + 1)
+        brand_idx[start : start + size] = stocked[_choice(rng, size, pop)]
+        noun_idx[start : start + size] = noun_base[cat] + rng.integers(0, len(NOUNS[cat]), size)
+        start += size
+    return _take(_strings(BRANDS), brand_idx), _take(_strings(nouns), noun_idx)
+
+
+def _some_null(rng: np.random.Generator, values: pa.Array, k: int) -> pa.Array:
+    """`values` with `k` of them, drawn at random, NULL (as thelook's products lacking a brand or name)."""
+    null = np.zeros(len(values), bool)
+    null[rng.choice(len(values), k, replace=False)] = True
+    return pc.if_else(pa.array(null), pa.nulls(len(values), values.type), values)
+
+
+def _uris(department: pa.Array, category: pa.Array, brand: pa.Array, ids: np.ndarray) -> pa.Array:
+    """The events' page uris, by index (URI_HOME...): the four fixed pages, then each product's
+    department page, then each product's page."""
+
+    # lower-cased, spaces removed, not URL-encoded (as thelook's); a NULL brand gives ""
     def slug(a: pa.Array) -> pa.Array:
         return pc.replace_substring(pc.utf8_lower(pc.fill_null(a, "")), " ", "")
 
+    n = len(ids)
     dept_uri = _join(
         pa.array(["/department"] * n),
         slug(department),
@@ -325,25 +346,22 @@ def build_catalog(seed: int) -> Catalog:
         sep="/",
     )
     product_uri = _join(pa.array(["/product"] * n), _str(ids), sep="/")
-    uri_dict = pa.concat_arrays([_strings(("/home", "/cart", "/purchase", "/cancel")), dept_uri, product_uri])
+    return pa.concat_arrays([_strings(("/home", "/cart", "/purchase", "/cancel")), dept_uri, product_uri])
 
+
+def _locations() -> dict[str, Any]:
+    """The Catalog's loc_* columns: every city of LOCATIONS, weighted by its country's share
+    split evenly among the country's cities."""
     rows = [(country, *city) for country, (_, cities) in LOCATIONS.items() for city in cities]
-    weights = np.array([LOCATIONS[r[0]][0] / len(LOCATIONS[r[0]][1]) for r in rows])
-    women = int(sum(c[2] for c in CATEGORIES if c[0] == "Women"))
-    return Catalog(
-        products=products,
-        dept_is_men=np.arange(n) >= women,
-        women=women,
-        retail=retail,
-        uri_dict=uri_dict,
-        loc_city=_strings(r[1] for r in rows),
-        loc_state=_strings(r[2] for r in rows),
-        loc_postal=_strings(r[3] for r in rows),
-        loc_country=_strings(r[0] for r in rows),
-        loc_lat=np.array([r[4] for r in rows]),
-        loc_lon=np.array([r[5] for r in rows]),
-        loc_weight=weights,
-    )
+    return {
+        "loc_city": _strings(r[1] for r in rows),
+        "loc_state": _strings(r[2] for r in rows),
+        "loc_postal": _strings(r[3] for r in rows),
+        "loc_country": _strings(r[0] for r in rows),
+        "loc_lat": np.array([r[4] for r in rows]),
+        "loc_lon": np.array([r[5] for r in rows]),
+        "loc_weight": np.array([LOCATIONS[r[0]][0] / len(LOCATIONS[r[0]][1]) for r in rows]),
+    }
 
 
 def distribution_centers() -> pa.Table:
@@ -906,38 +924,9 @@ def run(
     Raw tables in the database and Parquet files that this command did not write are replaced only
     with `replace`.
     """
-    if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
-        raise GenerateError(f"--scale must be a positive number (1 = 100,000 users), not {scale!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise GenerateError(f"--seed must be a non-negative whole number, not {seed!r}")
-    if not START_DATE < end_date <= LAST_END_DATE:
-        raise GenerateError(
-            f"--end-date must be after {START_DATE} (the data starts then) and no later than {LAST_END_DATE}, "
-            f"not {end_date}"
-        )
-    if parquet_dir is not None:
-        folder = pathlib.Path(parquet_dir)
-        if folder.exists() and not folder.is_dir():
-            raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
-        # a folder in the way of a file is found now, not when the files are renamed after the database's commit
-        in_the_way = [f"{t}.parquet" for t in RAW_SCHEMAS if (folder / f"{t}.parquet").is_dir()]
-        if in_the_way:
-            found = ", ".join(in_the_way)
-            raise GenerateError(f"--parquet {parquet_dir}: {found} is a folder: remove it, or give another")
-    if target is not None and not isinstance(target, DuckDBTarget):
-        raise GenerateError(
-            f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
-            "--parquet DIR --no-duckdb, then `ecom load DIR` into that target"
-        )
-    if target is not None and not replace:
-        _refuse_replacing_other_data(target)
-    if parquet_dir is not None and not replace:
-        _refuse_replacing_other_files(pathlib.Path(parquet_dir))
+    _refuse_bad_options(scale, seed, end_date)
+    _refuse_bad_destinations(target, parquet_dir, replace)
     _refuse_what_cannot_fit(scale, target.path.parent if target else None, parquet_dir and pathlib.Path(parquet_dir))
-    n_users = max(1, round(USERS_AT_SCALE_1 * scale))
-    clock = Clock.of(end_date)
-    counters = Counters(sessions=np.zeros((clock.days, len(EVENT_SOURCES)), np.int64))
-    catalog = build_catalog(seed)
     sinks: list = []
     committed: list = []
     counts = dict.fromkeys(RAW_SCHEMAS, 0)
@@ -956,14 +945,7 @@ def run(
             sinks.append(_DuckDBSink(target, description))
         if parquet_dir is not None:
             sinks.append(_ParquetSink(pathlib.Path(parquet_dir), description))
-        emit("products", catalog.products)
-        emit("distribution_centers", distribution_centers())
-        for chunk, first in enumerate(range(0, n_users, CHUNK_USERS)):
-            tables = generate_chunk(chunk, min(CHUNK_USERS, n_users - first), seed, clock, catalog, counters)
-            for name, data in tables.items():
-                emit(name, data)
-            del tables
-        emit("marketing_spend", marketing_spend(seed, clock, counters))
+        _generate_tables(scale, seed, end_date, emit)
         for s in sinks:
             s.close()
         for s in sinks:
@@ -979,6 +961,65 @@ def run(
             ) from None
         _raise_write_error(e)
     return {t: counts[t] for t in RAW_SCHEMAS}
+
+
+def _refuse_bad_options(scale: float, seed: int, end_date: datetime.date) -> None:
+    """--scale, --seed and --end-date outside what generate can make: the option, what it takes."""
+    if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
+        raise GenerateError(f"--scale must be a positive number (1 = 100,000 users), not {scale!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise GenerateError(f"--seed must be a non-negative whole number, not {seed!r}")
+    if not START_DATE < end_date <= LAST_END_DATE:
+        raise GenerateError(
+            f"--end-date must be after {START_DATE} (the data starts then) and no later than {LAST_END_DATE}, "
+            f"not {end_date}"
+        )
+
+
+def _refuse_bad_destinations(target: Target | None, parquet_dir: pathlib.Path | None, replace: bool) -> None:
+    """Before any table is generated: a --parquet that is a file or holds a folder where a file
+    goes, a target that is not DuckDB, and (without `replace`) tables or files generate did not write."""
+    if parquet_dir is not None:
+        _refuse_a_parquet_folder_in_the_way(parquet_dir)
+    if target is not None and not isinstance(target, DuckDBTarget):
+        raise GenerateError(
+            f"ecom generate writes to DuckDB or Parquet, not {target.name}: generate Parquet with "
+            "--parquet DIR --no-duckdb, then `ecom load DIR` into that target"
+        )
+    if target is not None and not replace:
+        _refuse_replacing_other_data(target)
+    if parquet_dir is not None and not replace:
+        _refuse_replacing_other_files(pathlib.Path(parquet_dir))
+
+
+def _refuse_a_parquet_folder_in_the_way(parquet_dir: pathlib.Path) -> None:
+    """--parquet naming a file, or a folder holding a folder where a table's file goes: found now,
+    not when the files are renamed after the database's commit."""
+    folder = pathlib.Path(parquet_dir)
+    if folder.exists() and not folder.is_dir():
+        raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
+    in_the_way = [f"{t}.parquet" for t in RAW_SCHEMAS if (folder / f"{t}.parquet").is_dir()]
+    if in_the_way:
+        found = ", ".join(in_the_way)
+        raise GenerateError(f"--parquet {parquet_dir}: {found} is a folder: remove it, or give another")
+
+
+def _generate_tables(scale: float, seed: int, end_date: datetime.date, emit: Callable[[str, pa.Table], None]) -> None:
+    """Every raw table, passed to `emit` a batch at a time: the products and distribution centers,
+    the users' tables CHUNK_USERS users at a time, then the marketing spend that follows the
+    sessions they had."""
+    n_users = max(1, round(USERS_AT_SCALE_1 * scale))
+    clock = Clock.of(end_date)
+    counters = Counters(sessions=np.zeros((clock.days, len(EVENT_SOURCES)), np.int64))
+    catalog = build_catalog(seed)
+    emit("products", catalog.products)
+    emit("distribution_centers", distribution_centers())
+    for chunk, first in enumerate(range(0, n_users, CHUNK_USERS)):
+        tables = generate_chunk(chunk, min(CHUNK_USERS, n_users - first), seed, clock, catalog, counters)
+        for name, data in tables.items():
+            emit(name, data)
+        del tables
+    emit("marketing_spend", marketing_spend(seed, clock, counters))
 
 
 # The comment on each raw table `ecom generate` writes, and the MARK_KEY metadata of each Parquet

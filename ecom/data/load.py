@@ -167,36 +167,42 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
     problems: list[Problem] = []
     tables: dict[str, pa.Table] = {}
     for table in RAW_SCHEMAS:
-        files = find_files(folder, table)
-        if not files and table == MADE_BY_SPEND:
-            continue
-        if len(files) != 1:
-            found = " and ".join(f.name for f in files) or "none"
-            problems.append(Problem(table, None, f"a single file {table}.parquet or {table}.csv", found))
-            continue
-        path = files[0]
-        try:
-            if path.suffix == ".parquet":
-                data, text_problems = pq.read_table(path), []
-            else:
-                data, text_problems = _read_csv(path, table)
-            data, found = _found_schema(data)
-        except (pa.ArrowException, OSError, UnicodeDecodeError, csv.Error) as e:
-            problems.append(Problem(table, None, f"a readable {path.suffix[1:]} file", f"{path.name}: {first_line(e)}"))
-            continue
-        bad_columns = {p.column for p in text_problems}
-        table_problems = text_problems + [p for p in check_schema(table, found) if p.column not in bad_columns]
+        data, table_problems = _read_table(folder, table)
         problems += table_problems
-        if not table_problems:
-            try:
-                tables[table] = to_contract(table, data)
-            except pa.ArrowException as e:  # e.g. a uint64 beyond int64, a decimal beyond float64
-                problems.append(Problem(table, None, "values that fit the contract's types", first_line(e)))
-                continue
-            problems += value_problems({table: ibis.memtable(tables[table])})
+        if data is not None:
+            tables[table] = data
     if problems:
         raise SourceContractError.of(problems, str(folder), "Fix the export and load it again; nothing was loaded.")
     return tables
+
+
+def _read_table(folder: Path, table: str) -> tuple[pa.Table | None, list[Problem]]:
+    """One raw table's file in the folder, in the contract's types, and its problems; no table when
+    the file is missing (marketing_spend may be), unreadable, or not of the contract's shape."""
+    files = find_files(folder, table)
+    if not files and table == MADE_BY_SPEND:
+        return None, []
+    if len(files) != 1:
+        found = " and ".join(f.name for f in files) or "none"
+        return None, [Problem(table, None, f"a single file {table}.parquet or {table}.csv", found)]
+    path = files[0]
+    try:
+        if path.suffix == ".parquet":
+            data, text_problems = pq.read_table(path), []
+        else:
+            data, text_problems = _read_csv(path, table)
+        data, found = _found_schema(data)
+    except (pa.ArrowException, OSError, UnicodeDecodeError, csv.Error) as e:
+        return None, [Problem(table, None, f"a readable {path.suffix[1:]} file", f"{path.name}: {first_line(e)}")]
+    bad_columns = {p.column for p in text_problems}
+    problems = text_problems + [p for p in check_schema(table, found) if p.column not in bad_columns]
+    if problems:
+        return None, problems
+    try:
+        data = to_contract(table, data)
+    except pa.ArrowException as e:  # e.g. a uint64 beyond int64, a decimal beyond float64
+        return None, [Problem(table, None, "values that fit the contract's types", first_line(e))]
+    return data, value_problems({table: ibis.memtable(data)})
 
 
 def load_into(target: Target, tables: dict[str, pa.Table], allow_empty: bool = False) -> tuple[dict[str, int], str]:

@@ -73,16 +73,29 @@ def choose_target(options: TargetOptions, environ: Mapping[str, str] | None = No
     if default is not None and default not in targets and default not in TYPES:
         raise TargetError(f"{path}: default = {default!r} names no target; {_known(targets, path)}")
     name = options.target or environ.get(TARGET_ENV) or default or DEFAULT_TARGET
+    named, kind = _settings_and_type(name, targets, path)
+    given = {k: v for k, v in asdict(options).items() if k != "target" and v is not None}
+    _refuse_foreign_settings(given, name, kind)
+    return ChosenTarget(name, kind, given, named)
+
+
+def _settings_and_type(
+    name: str, targets: Mapping[str, dict[str, Any]], path: Path | None
+) -> tuple[dict[str, Any], type[Target]]:
+    """A named target's settings (less its `type`) and type; a bare type's none and itself."""
     if name in targets:
         named = dict(targets[name])
-        kind = TYPES[named.pop("type")]
-    elif name in TYPES:
-        named, kind = {}, TYPES[name]
-    else:
-        raise TargetError(f"unknown target {name!r}: {_known(targets, path)}")
-    given = {k: v for k, v in asdict(options).items() if k != "target" and v is not None}
+        return named, TYPES[named.pop("type")]
+    if name in TYPES:
+        return {}, TYPES[name]
+    raise TargetError(f"unknown target {name!r}: {_known(targets, path)}")
+
+
+def _refuse_foreign_settings(given: Mapping[str, Any], name: str, kind: type[Target]) -> None:
+    """Flags of another type of target (e.g. --max-bytes-billed on DuckDB): the cap the user
+    counts on would not apply."""
     foreign = [k for k in given if k not in kind.settings]
-    if foreign:  # e.g. --max-bytes-billed on DuckDB: the cap the user counts on would not apply
+    if foreign:
         owner = next(t.name for t in TYPES.values() if foreign[0] in t.settings)
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in foreign)
         one = len(foreign) == 1
@@ -90,7 +103,6 @@ def choose_target(options: TargetOptions, environ: Mapping[str, str] | None = No
             f"{flags} {'is a' if one else 'are'} {owner} setting{'' if one else 's'}, and target {name} is "
             f"{kind.name}: drop {'it' if one else 'them'}, or choose a {owner} target with --target"
         )
-    return ChosenTarget(name, kind, given, named)
 
 
 def open_target(options: TargetOptions, *, create: bool = False, read_only: bool = False) -> Target:

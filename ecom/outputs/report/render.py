@@ -65,7 +65,17 @@ def page_of(exposure: Exposure, table: TableFn, values: Mapping[str, Any], built
     refused even where a page could read it (a DECIMAL as a float): the pages' sums, dates and JSON
     are written for the models' types, and `ecom build` gives them back."""
     tables = {m: table(m) for m in exposure.reads}
-    found = {m: t.schema() for m, t in tables.items()}
+    _refuse_marts_built_otherwise(exposure, {m: t.schema() for m, t in tables.items()}, built_as)
+    page = exposure.func(**{p: tables[p] if p in tables else values[p] for p in exposure.params})
+    _refuse_undeclared_reads(exposure, page, tables)
+    return page
+
+
+def _refuse_marts_built_otherwise(
+    exposure: Exposure, found: Mapping[str, ibis.Schema], built_as: Mapping[str, ibis.Schema]
+) -> None:
+    """The columns the exposure reads, missing from the marts as `found` or of another type than
+    the models build (`built_as`), in one line."""
     reads = [(m, c) for m, columns in exposure.reads.items() for c in columns]
     missing = sorted(f"{m}.{c}" for m, c in reads if c not in found[m])
     retyped = sorted(
@@ -76,7 +86,10 @@ def page_of(exposure: Exposure, table: TableFn, values: Mapping[str, Any], built
     problems = ([f"no column {', '.join(missing)}"] if missing else []) + retyped
     if problems:
         raise ReportError(f"page {exposure.name} cannot read the marts as built ({'; '.join(problems)}): {REBUILD}")
-    page = exposure.func(**{p: tables[p] if p in tables else values[p] for p in exposure.params})
+
+
+def _refuse_undeclared_reads(exposure: Exposure, page: Page, tables: Mapping[str, ir.Table]) -> None:
+    """A dataset of the page reading a mart or column its exposure does not declare."""
     for ds in page.datasets:
         undeclared = sorted(
             f"{m}.{c}" if c else m
@@ -87,7 +100,6 @@ def page_of(exposure: Exposure, table: TableFn, values: Mapping[str, Any], built
             raise ReportError(
                 f"page {exposure.name} reads {', '.join(undeclared)} without declaring it in its exposure"
             )
-    return page
 
 
 def _cents(x: float | None) -> float | None:
@@ -121,28 +133,7 @@ def encode(ds: Dataset) -> dict[str, Any]:
     table = ds.expr.to_pyarrow()
     if ds.date:
         table = table.sort_by(ds.date)
-    columns: dict[str, Any] = {}
-    for name in table.column_names:
-        values = table.column(name).to_pylist()
-        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-            # Refused, not written as null: JSON has no NaN or infinity, and a null is left out of the
-            # page's sums, whose totals would look right and be wrong. The models never write either
-            # (a ratio without a denominator is NULL; pages embed sums): a mart was changed by hand.
-            raise ReportError(
-                f"the report's dataset {ds.name} has NaN or infinity in {name}, which the models never write: {REBUILD}"
-            )
-        if name in ds.money:
-            columns[name] = [_cents(v) for v in values]
-            continue
-        values = [_value(v) for v in values]
-        if name == ds.date:
-            columns[name] = _runs(values)
-        elif all(v is None or isinstance(v, str) for v in values):
-            levels = sorted({v for v in values if v is not None})
-            index = {v: i for i, v in enumerate(levels)}
-            columns[name] = {"levels": levels, "codes": [-1 if v is None else index[v] for v in values]}
-        else:
-            columns[name] = values
+    columns = {name: _encode_column(ds, name, table.column(name).to_pylist()) for name in table.column_names}
     return {
         "n": table.num_rows,
         "date": ds.date,
@@ -151,6 +142,32 @@ def encode(ds: Dataset) -> dict[str, Any]:
         "period": ds.period,
         "columns": columns,
     }
+
+
+def _encode_column(ds: Dataset, name: str, values: list[Any]) -> Any:
+    """One column of the dataset: money in cents, the date column as runs, text as a dictionary and
+    codes, other values as they are (dates as ISO days, fractions to 6 decimals)."""
+    _refuse_non_finite(ds, name, values)
+    if name in ds.money:
+        return [_cents(v) for v in values]
+    values = [_value(v) for v in values]
+    if name == ds.date:
+        return _runs(values)
+    if all(v is None or isinstance(v, str) for v in values):
+        levels = sorted({v for v in values if v is not None})
+        index = {v: i for i, v in enumerate(levels)}
+        return {"levels": levels, "codes": [-1 if v is None else index[v] for v in values]}
+    return values
+
+
+def _refuse_non_finite(ds: Dataset, name: str, values: list[Any]) -> None:
+    """Refused, not written as null: JSON has no NaN or infinity, and a null is left out of the
+    page's sums, whose totals would look right and be wrong. The models never write either (a
+    ratio without a denominator is NULL; pages embed sums): a mart was changed by hand."""
+    if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+        raise ReportError(
+            f"the report's dataset {ds.name} has NaN or infinity in {name}, which the models never write: {REBUILD}"
+        )
 
 
 def _spec(obj: Any) -> Any:

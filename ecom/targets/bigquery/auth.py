@@ -84,15 +84,21 @@ def default_credentials() -> tuple[Any, str | None]:
                 raise DefaultCredentialsError(f"File {path} is not a credentials file (a JSON object)") from None
             return creds, project or os.environ.get("GOOGLE_CLOUD_PROJECT") or _gcloud_project()
     except DefaultCredentialsError as e:
-        explicit = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-        if not (explicit or _on_google_cloud()):
-            raise TargetError(HOW_TO_AUTHENTICATE) from None
-        # google-auth gives (message, the JSON error) for a file that is not a key: the message alone
-        reason = e.args[0] if e.args and isinstance(e.args[0], str) else message_of(e)
-        if explicit:
-            raise TargetError(
-                f"GOOGLE_APPLICATION_CREDENTIALS={explicit}: {reason.rstrip('.')}; set it to a service-account "
-                "key file, or unset it and run `gcloud auth application-default login`"
-            ) from None
-        raise TargetError(f"Google credentials unusable: {reason}") from None
+        raise _unusable(e) from None
     raise TargetError(HOW_TO_AUTHENTICATE)
+
+
+def _unusable(e: Exception) -> TargetError:
+    """google-auth's refusal of the credentials as what to do: how to authenticate when none were
+    set, else what is wrong with the file GOOGLE_APPLICATION_CREDENTIALS (or Google Cloud) gave."""
+    explicit = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not (explicit or _on_google_cloud()):
+        return TargetError(HOW_TO_AUTHENTICATE)
+    # google-auth gives (message, the JSON error) for a file that is not a key: the message alone
+    reason = e.args[0] if e.args and isinstance(e.args[0], str) else message_of(e)
+    if explicit:
+        return TargetError(
+            f"GOOGLE_APPLICATION_CREDENTIALS={explicit}: {reason.rstrip('.')}; set it to a service-account "
+            "key file, or unset it and run `gcloud auth application-default login`"
+        )
+    return TargetError(f"Google credentials unusable: {reason}")

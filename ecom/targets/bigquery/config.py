@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets import config_file
@@ -142,6 +142,19 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
     return section, path
 
 
+Found = dict[str, tuple[Any, str]]  # a setting (or a source's table) -> its value and where it came from
+
+
+class Layers(NamedTuple):
+    """Where settings come from, first found wins: flags, environment, named target, config file."""
+
+    given: Mapping[str, Any]
+    environ: Mapping[str, str]
+    named: Mapping[str, Any]
+    file: Mapping[str, Any]  # its [bigquery] section
+    path: Path | None  # the config file, for the messages
+
+
 def resolve_config(
     given: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
@@ -150,32 +163,51 @@ def resolve_config(
 ) -> BigQueryConfig:
     """Flags over environment variables over the named target's settings (`named`, checked by
     `ecom.targets.options`) over the config file's [bigquery] section, per setting (and per source)."""
-    environ = os.environ if environ is None else environ
-    named = named or {}
-    file, path = read_config_file(folder)
-    values: dict[str, Any] = {}
-    origin: dict[str, str] = {}  # where each setting came from, for the error messages
+    layers = Layers(given, os.environ if environ is None else environ, named or {}, *read_config_file(folder))
+    found = _first_found(layers)
+    sources = _source_datasets(layers)
+    _refuse_unknown_sources(sources, layers.path)
+    values = {key: _parsed(key, value, where) for key, (value, where) in found.items()}
+    _check_names(found, sources)
+    return BigQueryConfig(**values, sources={table: value for table, (value, _) in sources.items()})
+
+
+def _first_found(layers: Layers) -> Found:
+    """Each setting's first value, flag, environment variable, named target then config file; a
+    flag or variable set to "" counts as unset."""
+    found: Found = {}
     for key, var in ENV.items():
-        for value, where in ((given.get(key), f"--{key.replace('_', '-')}"), (environ.get(var), var)):
+        flag = f"--{key.replace('_', '-')}"
+        for value, where in ((layers.given.get(key), flag), (layers.environ.get(var), var)):
             if value not in (None, ""):
-                values[key], origin[key] = value, where
+                found[key] = value, where
                 break
         else:
-            for settings, where in ((named, "of the named target"), (file, f"in {path}")):
+            for settings, where in ((layers.named, "of the named target"), (layers.file, f"in {layers.path}")):
                 if settings.get(key) is not None:
-                    values[key], origin[key] = settings[key], f"{key} {where}"
+                    found[key] = settings[key], f"{key} {where}"
                     break
-    sources, source_origin = {}, {}
-    for settings, where in ((file, f"in {path}"), (named, "of the named target")):
+    return found
+
+
+def _source_datasets(layers: Layers) -> Found:
+    """Each raw table's own dataset, later ones winning: the config file's, the named target's,
+    the environment's, the one given."""
+    sources: Found = {}
+    for settings, where in ((layers.file, f"in {layers.path}"), (layers.named, "of the named target")):
         for k, v in settings.get("sources", {}).items():
-            sources[k], source_origin[k] = v, f"sources.{k} {where}"
-    for var, value in environ.items():
+            sources[k] = v, f"sources.{k} {where}"
+    for var, value in layers.environ.items():
         if var.startswith(SOURCE_ENV_PREFIX) and value:
-            table = var.removeprefix(SOURCE_ENV_PREFIX).lower()
-            sources[table], source_origin[table] = value, var
-    for k, v in (given.get("sources") or {}).items():
+            sources[var.removeprefix(SOURCE_ENV_PREFIX).lower()] = value, var
+    for k, v in (layers.given.get("sources") or {}).items():
         if v:
-            sources[k], source_origin[k] = v, f"the dataset given for {k}"
+            sources[k] = v, f"the dataset given for {k}"
+    return sources
+
+
+def _refuse_unknown_sources(sources: Found, path: Path | None) -> None:
+    """A per-source dataset is for a raw table: another name is a typo, not a setting to ignore."""
     unknown = sorted(set(sources) - set(RAW_SCHEMAS))
     if unknown:
         where = f" (in {path} or {SOURCE_ENV_PREFIX}*)" if path else f" ({SOURCE_ENV_PREFIX}*)"
@@ -183,20 +215,30 @@ def resolve_config(
             f"per-source dataset given for {', '.join(unknown)}{where}, which is not a raw table; "
             f"raw tables: {', '.join(RAW_SCHEMAS)}"
         )
-    if "max_bytes_billed" in values:
-        values["max_bytes_billed"] = parse_bytes(values["max_bytes_billed"], origin["max_bytes_billed"])
-    if "threads" in values:
-        values["threads"] = parse_threads(values["threads"], origin["threads"])
-    for table, value in sources.items():
+
+
+def _parsed(key: str, value: Any, where: str) -> Any:
+    """A setting's value in its type: the numbers parsed, the rest as found."""
+    if key == "max_bytes_billed":
+        return parse_bytes(value, where)
+    if key == "threads":
+        return parse_threads(value, where)
+    return value
+
+
+def _check_names(found: Found, sources: Found) -> None:
+    """Every project, dataset and location against BigQuery's naming rules, before any SQL names them."""
+    for value, where in sources.values():
         if not isinstance(value, str):
-            raise TargetError(f"{source_origin[table]} must be a string, not {value!r}")
-        check_dataset_path(value, source_origin[table])
+            raise TargetError(f"{where} must be a string, not {value!r}")
+        check_dataset_path(value, where)
     for key in ("project", "dataset", "location"):
-        if values.get(key):
-            check_identifier(key, values[key], origin[key])
-    if values.get("raw_dataset"):
-        check_dataset_path(values["raw_dataset"], origin["raw_dataset"])
-    return BigQueryConfig(**values, sources=sources)
+        value, where = found.get(key, (None, ""))
+        if value:
+            check_identifier(key, value, where)
+    value, where = found.get("raw_dataset", (None, ""))
+    if value:
+        check_dataset_path(value, where)
 
 
 def split_dataset(value: str, default_project: str) -> Location:

@@ -55,27 +55,35 @@ def create_statement(
     labels = f'OPTIONS(labels=[("ecom_model", "{label(model.name)}")])'
     if model.materialization("bigquery") == "view":
         return f"CREATE OR REPLACE VIEW {target} {labels} AS\n{sql}"
-    clauses = []
-    if model.partition_by:
-        dtype = schema[model.partition_by]
-        column = quote(model.partition_by)
-        if dtype.is_timestamp():
-            clauses.append(f"PARTITION BY {f'TIMESTAMP_TRUNC({column}, MONTH)' if monthly else f'DATE({column})'}")
-        elif dtype.is_date():
-            clauses.append(f"PARTITION BY {f'DATE_TRUNC({column}, MONTH)' if monthly else column}")
-        else:
-            raise BigQueryError(
-                f"partition_by={model.partition_by!r} is {dtype}: BigQuery partitions by a date "
-                "or timestamp column here"
-            )
-    if model.cluster_by:
-        # BigQuery's rules, checked here so that a bad decorator fails before any job runs
-        wrong = [f"{c} ({schema[c]})" for c in model.cluster_by if not _clusterable(schema[c])]
-        if len(model.cluster_by) > 4 or wrong:
-            refused = f"; not {', '.join(wrong)}" if wrong else ""
-            raise BigQueryError(
-                f"cluster_by={model.cluster_by!r}: BigQuery clusters by at most 4 columns of type "
-                f"date, timestamp, integer, decimal, boolean or string{refused}"
-            )
-        clauses.append("CLUSTER BY " + ", ".join(quote(c) for c in model.cluster_by))
-    return " ".join([f"CREATE OR REPLACE TABLE {target}", *clauses, labels]) + f" AS\n{sql}"
+    clauses = [_partition_by(model, schema, monthly), _cluster_by(model, schema)]
+    return " ".join([f"CREATE OR REPLACE TABLE {target}", *filter(None, clauses), labels]) + f" AS\n{sql}"
+
+
+def _partition_by(model: Model, schema: ibis.Schema, monthly: bool) -> str:
+    """The PARTITION BY clause of the model's table ('' for none): by day, or by month when `monthly`."""
+    if not model.partition_by:
+        return ""
+    dtype = schema[model.partition_by]
+    column = quote(model.partition_by)
+    if dtype.is_timestamp():
+        return f"PARTITION BY {f'TIMESTAMP_TRUNC({column}, MONTH)' if monthly else f'DATE({column})'}"
+    if dtype.is_date():
+        return f"PARTITION BY {f'DATE_TRUNC({column}, MONTH)' if monthly else column}"
+    raise BigQueryError(
+        f"partition_by={model.partition_by!r} is {dtype}: BigQuery partitions by a date or timestamp column here"
+    )
+
+
+def _cluster_by(model: Model, schema: ibis.Schema) -> str:
+    """The CLUSTER BY clause of the model's table ('' for none)."""
+    if not model.cluster_by:
+        return ""
+    # BigQuery's rules, checked here so that a bad decorator fails before any job runs
+    wrong = [f"{c} ({schema[c]})" for c in model.cluster_by if not _clusterable(schema[c])]
+    if len(model.cluster_by) > 4 or wrong:
+        refused = f"; not {', '.join(wrong)}" if wrong else ""
+        raise BigQueryError(
+            f"cluster_by={model.cluster_by!r}: BigQuery clusters by at most 4 columns of type "
+            f"date, timestamp, integer, decimal, boolean or string{refused}"
+        )
+    return "CLUSTER BY " + ", ".join(quote(c) for c in model.cluster_by)
