@@ -124,7 +124,7 @@ class Target:
 
     def raw_rows(self, table: str) -> int | None:
         """How many rows the raw table holds; None when it does not exist."""
-        return int(self.source(table).count().execute()) if self.raw_exists(table) else None
+        return int(self.source(table).count().to_pyarrow().as_py()) if self.raw_exists(table) else None
 
     def source(self, table: str) -> ir.Table:
         return self.con.table(table, database=self._db(self.raw_location(table)))

@@ -363,7 +363,7 @@ class DuckDBTarget(Target):
             self._drop_raw_views(tables)
             for name, data in tables.items():
                 self._replace(self.raw, name, RAW_SCHEMAS[name].to_pyarrow(), data)
-                counts[name] = int(self.source(name).count().execute())
+                counts[name] = int(self.source(name).count().to_pyarrow().as_py())
         return counts
 
     def write_raw_files(self, files: Mapping[str, Path], description: str) -> None:

@@ -435,7 +435,7 @@ class BigQueryTarget(Target):
         self.ensure_dataset(self.models)
         if model.materialization(self.name) == "view":
             self._run(self.ddl(model, expr), model)
-            return int(self.table(model.name).count().execute())
+            return int(self.table(model.name).count().to_pyarrow().as_py())
         existing = self._table_or_none(self.models, model.name)
         try:
             self._replace(model, expr, existing, monthly=False)
