@@ -311,7 +311,6 @@ LONGEST_GROUPS = (
     "incremental-on-bigquery",
     "tests/test_spend.py",
     "tests/test_bigquery_jobs.py",
-    "ecom-run-on-bigquery",
 )
 
 

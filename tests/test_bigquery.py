@@ -1,8 +1,8 @@
 """`--target bigquery`: configuration, errors a user meets, and the whole build on a local emulator.
 
-The emulator tests (marked `emulator`) upload a small raw dataset, build every model through the
-engine code the CLI runs, and check the tables against the same models built on DuckDB, their
-partitioning/clustering against the decorators, the data tests, a rebuild, a failing model and the
+The emulator tests (marked `emulator`) upload a small raw dataset, build every model by `ecom run`
+(its data tests, report and record with it), and check the tables against the same models built on
+DuckDB, their partitioning/clustering against the decorators, a rebuild, a failing model and the
 dry run. The emulator (local-bigquery) runs SQL on DuckDB, so it proves the wiring (DDL, jobs,
 loads, reads, metadata), not BigQuery's own SQL semantics: the compiled-SQL snapshots and the
 dialect cross-check cover those.
@@ -14,7 +14,6 @@ import datetime as dt
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,11 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from google.cloud.bigquery import Dataset, LoadJobConfig
+from typer.testing import CliRunner
 
+from ecom.cli import app
 from ecom.core import engine, incremental
 from ecom.core.docstrings import model_docs
 from ecom.core.interrupts import replaced, watching_ctrl_c
 from ecom.core.registry import Model, Project
+from ecom.core.runs import RUNS_TABLE, history
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.data.load import read_folder
 from ecom.targets.base import Location, TargetError
@@ -303,12 +305,34 @@ def duck(project, raw_data, tmp_path_factory):
     target.close()
 
 
+# tiny_raw's newest order and event are of 2024-04-18 19:05 UTC: 11 hours old at this clock
+FRESH_NOW = "2024-04-19T06:00:00Z"
+
+
 @pytest.fixture(scope="module")
-def built(project, bq, duck):
-    """Every model built on the emulator and, from the same raw data, on DuckDB."""
-    values, results = _build(project, bq)
+def built(project, bq_emulator, bq, duck, tmp_path_factory):  # noqa: F811
+    """Every model built on the emulator by `ecom run` (its data tests, report and record with it)
+    and, from the same raw data, on DuckDB: the one emulator build of every model the tests share."""
+    folder = tmp_path_factory.mktemp("morning")
+    where = ["--target", "bigquery", "--dataset", "ecom", "--raw-dataset", "ecom_raw"]
+    env = {**bq_emulator.env(), "ECOM_NOW": FRESH_NOW}
+    since = dt.datetime.now(dt.UTC)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)  # no ecom.toml but the defaults'
+        run = CliRunner().invoke(app, ["run", *where, "--publish", str(folder / "site")], env=env)
+        assert run.exit_code == 0, run.output
+        state_reads = state_tables_read(bq.client, since)
+        listed = CliRunner().invoke(app, ["runs", *where], env=env)
+    values = engine.target_vars(project, bq, {})
     assert duck.values == values
-    return SimpleNamespace(values=values, results=results, duck=duck.target)
+    return SimpleNamespace(
+        values=values,
+        duck=duck.target,
+        site=folder / "site",
+        state_reads=state_reads,
+        records=history(bq, 5),
+        listed=listed,
+    )
 
 
 def _types(schema: ibis.Schema) -> dict[str, str]:
@@ -318,7 +342,8 @@ def _types(schema: ibis.Schema) -> dict[str, str]:
 
 @pytest.mark.emulator
 def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
-    assert [r.name for r in built.results] == list(project.order)
+    [record] = built.records
+    assert [m["name"] for m in record["models"]] == list(project.order)
     declared = engine.unbound_expressions(project, built.values, bq.raw_location, bq.models)
     for name in project.order:
         key = project.models[name].key
@@ -330,8 +355,7 @@ def test_every_model_on_bigquery_equals_duckdb(project, bq, built):
         assert _types(bq.table(name).schema()) == _types(declared[name].schema()), name
         assert ours.num_rows > 0, f"{name} is empty on the test data: it proves nothing"
         assert_same_rows(theirs, ours, key, name)
-        result = next(r for r in built.results if r.name == name)
-        assert result.rows == ours.num_rows
+        assert next(m["rows"] for m in record["models"] if m["name"] == name) == ours.num_rows
 
 
 def test_every_model_is_in_a_scenarios_emulator_build(project):
@@ -341,12 +365,9 @@ def test_every_model_is_in_a_scenarios_emulator_build(project):
 
 @pytest.mark.emulator
 @pytest.mark.slow  # 4 to 15 models built per scenario: deselect with -m "not slow" while iterating
-# each scenario's build on its own pytest-xdist worker (tests/conftest.py), beside the module's;
-# attribution's is tests/test_run.py::test_ecom_run_on_bigquery's, whose `ecom run` builds every
-# model from it at its vars
+# each scenario's build on its own pytest-xdist worker (tests/conftest.py), beside the module's
 @pytest.mark.parametrize(
-    "scenario",
-    [pytest.param(s, marks=pytest.mark.xdist_group(f"bigquery-{s}")) for s in SCENARIOS if s != "attribution"],
+    "scenario", [pytest.param(s, marks=pytest.mark.xdist_group(f"bigquery-{s}")) for s in SCENARIOS]
 )
 def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):  # noqa: F811
     """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both: the models it is
@@ -420,23 +441,25 @@ def test_partitioning_clustering_and_labels_as_declared(project, bq, built):
 
 
 @pytest.mark.emulator
-def test_data_tests_pass_on_bigquery(project, bq_emulator, built):  # noqa: F811
-    models = list(project.order)
-    cases = engine.generic_tests(project, models) + engine.singular_tests(project, models, built.values)
-    # Results over REST rather than the Storage Read API (read by the test above): on the emulator
-    # a Storage read costs ~0.3 s a query, and the ~150 data tests are each one small query.
-    rest = BigQueryTarget.from_options(
-        project=bq_emulator.project,
-        dataset="ecom",
-        raw_dataset="ecom_raw",
-        endpoint=bq_emulator.endpoint,
-        config_dir="/nonexistent",
-    )
-    start = time.perf_counter()  # run_tests looks each model's table up once, not once per test
-    results = engine.run_tests(cases, rest.table, workers=rest.test_workers, batch=rest.batch_tests)
-    print(f"{len(cases)} data tests in {time.perf_counter() - start:.1f} s")
-    assert len(results) == len(cases) > 0
-    assert [r for r in results if r.status != "pass"] == []
+def test_ecom_run_on_bigquery_tests_publishes_and_records_the_build(project, built):
+    """The module's build is `ecom run`'s: its data tests all ran and passed, the report and catalog
+    it published are of that build, its record is listed by `ecom runs`."""
+    [record] = built.records
+    cases = engine.generic_tests(project, project.order) + engine.singular_tests(project, project.order, built.values)
+    assert [t["name"] for t in record["tests"]] == [c.name for c in cases]
+    assert {t["status"] for t in record["tests"]} == {"pass"}
+    assert (record["status"], record["as_of"]) == ("success", built.values["as_of"])
+    assert f'"as_of":"{built.values["as_of"]}"' in (built.site / "index.html").read_text()
+    assert (built.site / "docs.html").is_file()
+    # a first run reads none of ecom's state tables (a query each, billed 10 MB at least): none
+    # exists before it, and the catalog it publishes shows the record its build wrote (it read
+    # _ecom_build and _ecom_vars back)
+    assert built.state_reads == {}
+    # each model's bytes, summed over its jobs: the emulator reports a count, maybe 0, never none
+    assert all(isinstance(m["bytes"], int) for m in record["models"])
+    assert built.listed.exit_code == 0, built.listed.output
+    rows = [line.split("│") for line in built.listed.output.splitlines() if line.startswith("│ ")]
+    assert [row[4].strip() for row in rows if row[1].strip()] == ["success"]  # a run's first line names it
 
 
 @pytest.mark.emulator
@@ -477,7 +500,7 @@ def test_a_second_build_replaces_the_tables(project, bq, built):
         assert after.modified >= before[r.name].modified
     tables = {t.table_id for t in bq.client.list_tables(f"{bq.project}.ecom")}
     state = {incremental.STATE_TABLE, incremental.PARTITIONS_TABLE}
-    assert tables == set(project.order) | {engine.VARS_TABLE, engine.BUILD_TABLE} | state  # nothing left over
+    assert tables == set(project.order) | {engine.VARS_TABLE, engine.BUILD_TABLE, RUNS_TABLE} | state  # no more
 
 
 @pytest.mark.emulator

@@ -38,11 +38,9 @@ from ecom.run import check_replaceable, publish
 from ecom.targets.base import InterruptedAfterCommit
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import (  # noqa: F401 (fixture)
-    assert_scenario_equals_duckdb,
     bq_emulator,
     drop_datasets,
     raw_columns_queried,
-    state_tables_read,
 )
 from tests.conftest import FIXTURES, scenario_vars
 from tests.services import free_port
@@ -997,47 +995,6 @@ def test_a_run_that_cannot_open_its_database_is_notified(tmp_path, monkeypatch, 
     )
     assert unheard.exit_code == 1 and "Traceback" not in unheard.output
     assert f"warning: the notification to {nobody} failed" in unheard.output
-
-
-@pytest.mark.emulator
-@pytest.mark.slow  # every model built on the emulator
-@pytest.mark.xdist_group("ecom-run-on-bigquery")  # beside the module's tests (tests/conftest.py)
-def test_ecom_run_on_bigquery(project, bq_emulator, tmp_path, monkeypatch):  # noqa: F811
-    """`ecom run` on the emulator, from fixtures/attribution at its vars: the run is recorded and
-    listed, and the fixture's models equal DuckDB's (test_fixture_scenarios_on_bigquery_equal_duckdb
-    for this scenario: one emulator build of it, not two)."""
-    from ecom.core import engine
-    from ecom.data.load import read_folder
-
-    monkeypatch.chdir(tmp_path)
-    target = bq_emulator.target(dataset="ecom_morning", raw_dataset="raw_morning")
-    target.write_raw(read_folder(FIXTURES / "attribution"))
-    target.close()
-    where = ["--target", "bigquery", "--dataset", "ecom_morning"]
-    env = {**bq_emulator.env(), "ECOM_NOW": FRESH_NOW}
-    site = tmp_path / "site"
-    args = ["run", *where, "--raw-dataset", "raw_morning", "--vars", VARS, "--publish", str(site)]
-    since = dt.datetime.now(dt.UTC)
-    result = runner.invoke(app, args, env=env)
-    assert result.exit_code == 0, result.output
-    assert f'"as_of":"{AS_OF}"' in (site / "index.html").read_text()
-    target = bq_emulator.target(dataset="ecom_morning", raw_dataset="raw_morning")
-    # a first run reads none of ecom's state tables (a query each, billed 10 MB at least): none
-    # exists before it, and the catalog it publishes shows the record its build wrote (it read
-    # _ecom_build and _ecom_vars back)
-    assert state_tables_read(target.client, since) == {}
-    [record] = history(target, 5)
-    values = engine.target_vars(project, target, scenario_vars("attribution"))
-    (tmp_path / "duck").mkdir()
-    assert_scenario_equals_duckdb(project, target, "attribution", values, tmp_path / "duck")
-    # each model's bytes, summed over its jobs: the emulator reports a count, maybe 0, never none
-    assert len(record["models"]) == 25 and all(isinstance(m["bytes"], int) for m in record["models"])
-    listed = runner.invoke(app, ["runs", *where], env=env)
-    assert listed.exit_code == 0, listed.output
-    rows = [line.split("│") for line in listed.output.splitlines() if line.startswith("│ ")]
-    assert [row[4].strip() for row in rows if row[1].strip()] == ["success"]  # a run's first line names it
-    drop_datasets(target, "ecom_morning", "raw_morning")
-    target.close()
 
 
 @pytest.mark.parametrize("during", ["the load's commit", "the freshness check", "the data tests"])
