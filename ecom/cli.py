@@ -947,34 +947,62 @@ def runs(
     with friendly_errors():
         tgt = open_target(target, read_only=True)
         records = history(tgt, limit)
-        table = Table(
-            "run",
-            "started (UTC)",
-            "seconds",
-            "status",
-            "as_of",
-            "models",
-            "tests failed",
-            "late raw data",
-            "message",
-            title="Runs",
-        )
-        for r in records:
-            # the level too: a run is stale only past error_after, a table past warn_after alone is late
-            late = [f"{f['table']} ({f['status']})" for f in r["freshness"] if f["status"] in ("warn", "error")]
-            table.add_row(
-                r["run_id"],
-                r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
-                f"{(r['ended_at'] - r['started_at']).total_seconds():.1f}",
-                r["status"],
-                str(r["as_of"] or "–"),
-                str(len(r["models"])),
-                str(sum(t["status"] != "pass" for t in r["tests"])) if r["tests"] else "–",
-                ", ".join(late) or "–",
-                # why it errored, or what it warned of: its first 100 characters (the rest in _ecom_runs)
-                textwrap.shorten(r["message"], 100, placeholder=" …") if r["message"] else "–",
-            )
-        out.print(table if records else f"No runs recorded on {engine.describe(tgt)} yet: `ecom run` records one.")
+        if not records:
+            out.print(f"No runs recorded on {engine.describe(tgt)} yet: `ecom run` records one.")
+            return
+        rows = [_run_row(r) for r in records]
+        table = _runs_table(RUN_COLUMNS, rows)
+        if out.measure(table, options=out.options.update_width(10_000)).maximum <= out.width:
+            out.print(table)
+            return
+        # A terminal too narrow for every column (80 columns is common) cut each to `succe…` and
+        # `2026-…`: the columns that say which run and how it ended, the rest on a line of its own.
+        out.print(_runs_table(NARROW_RUN_COLUMNS, rows, headers_on_lines=True))
+        for row in rows:
+            rest = [f"{row['seconds']} s"] + [f"{c}: {row[c]}" for c in ("late raw data", "message") if row[c] != "–"]
+            out.print(f"{row['run']}: {'; '.join(rest)}")
+
+
+RUN_COLUMNS = (
+    "run",
+    "started (UTC)",
+    "seconds",
+    "status",
+    "as_of",
+    "models",
+    "tests failed",
+    "late raw data",
+    "message",
+)
+NARROW_RUN_COLUMNS = ("run", "started (UTC)", "status", "as_of", "models", "tests failed")
+
+
+def _run_row(r: dict[str, Any]) -> dict[str, str]:
+    """A recorded run as the text of `ecom runs`' columns."""
+    # the level too: a run is stale only past error_after, a table past warn_after alone is late
+    late = [f"{f['table']} ({f['status']})" for f in r["freshness"] if f["status"] in ("warn", "error")]
+    return {
+        "run": r["run_id"],
+        "started (UTC)": r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+        "seconds": f"{(r['ended_at'] - r['started_at']).total_seconds():.1f}",
+        "status": r["status"],
+        "as_of": str(r["as_of"] or "–"),
+        "models": str(len(r["models"])),
+        "tests failed": str(sum(t["status"] != "pass" for t in r["tests"])) if r["tests"] else "–",
+        "late raw data": ", ".join(late) or "–",
+        # why it errored, or what it warned of: its first 100 characters (the rest in _ecom_runs)
+        "message": textwrap.shorten(r["message"], 100, placeholder=" …") if r["message"] else "–",
+    }
+
+
+def _runs_table(
+    columns: tuple[str, ...], rows: list[dict[str, str]], headers_on_lines: bool = False
+) -> rich.table.Table:
+    """The runs' `columns`; `headers_on_lines` puts each word of a header on a line of its own."""
+    table = Table(*(c.replace(" ", "\n") if headers_on_lines else c for c in columns), title="Runs")
+    for row in rows:
+        table.add_row(*(row[c] for c in columns))
+    return table
 
 
 @app.command("ls")

@@ -651,6 +651,34 @@ def test_ecom_runs_lists_the_runs_latest_first(morning):
     assert [lines[i].split("│")[9].strip() for i in found] == ["–"] * 4  # none errored or warned
 
 
+def test_ecom_runs_in_80_columns_cuts_no_value_short(morning):
+    """In an 80-column terminal every column was cut to `succe…`, `2026-…`, `marke…`: the columns
+    that say which run and how it ended stay whole, the rest follows on a line a run."""
+    result = runner.invoke(app, ["runs", "--path", str(morning.db)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.output
+    cells = {}
+    for r in morning.latest_first:
+        [row] = [line for line in lines if line.startswith(f"│ {r['run_id']} ")]
+        cells[r["run_id"]] = [c.strip() for c in row.split("│")[1:-1]]
+        assert cells[r["run_id"]][:2] == [r["run_id"], r["started_at"].strftime("%Y-%m-%d %H:%M:%S")]
+    # status, as_of, models, tests failed of the failing, stale, warn and fresh mornings
+    assert [cells[r["run_id"]][2:] for r in morning.latest_first] == [
+        ["failed", AS_OF, "25", "2"],
+        ["stale", "–", "0", "–"],
+        ["success", AS_OF, "25", "0"],
+        ["success", AS_OF, "25", "0"],
+    ]
+    details = {
+        r["run_id"]: [line for line in lines if line.startswith(f"{r['run_id']}: ")] for r in morning.latest_first
+    }
+    failing, stale, warn, fresh_run = (details[r["run_id"]] for r in morning.latest_first)
+    assert re.fullmatch(r"\S+: \d+\.\d s; late raw data: events \(warn\)", warn[0]), warn
+    assert re.fullmatch(r"\S+: \d+\.\d s; late raw data: orders \(error\), events \(error\)", stale[0]), stale
+    assert [re.fullmatch(r"\S+: \d+\.\d s", run[0]) is not None for run in (failing, fresh_run)] == [True, True]
+
+
 def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     load(tmp_path, FIXTURES / "attribution")
