@@ -22,7 +22,8 @@ from typing import Annotated, Any, NoReturn
 
 import rich.table
 import typer
-from rich.console import Console, ConsoleDimensions, Group
+from rich.console import Console, ConsoleDimensions, ConsoleOptions, Group, RenderResult
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
@@ -68,10 +69,43 @@ out = _Console(markup=False)
 err = _Console(stderr=True, markup=False)
 
 
+class _FittedTable(rich.table.Table):
+    """rich's Table, its columns sized to what they hold when the table is wider than the terminal.
+    rich shrinks the widest columns towards the others until all are about as wide, and then cuts
+    every cell: at 80 columns `ecom freshness` printed `invento…` and `2024-03…`, with room for
+    every word whole. Here each column gets its longest word first; then, with the room left, the
+    columns that need least to fit whole get it, and the last ones share what remains in proportion."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for column in self.columns:
+            column.width = None  # a table printed again, at another width, is fitted again
+        padding = self.padding[1] + self.padding[3]
+        room = options.max_width - (len(self.columns) + 1) - padding * len(self.columns)
+        sizes = [
+            [Measurement.get(console, options, cell) for cell in (column.header, *column.cells)]
+            for column in self.columns
+        ]
+        least = [max(m.minimum for m in column) for column in sizes]
+        most = [max(m.maximum for m in column) for column in sizes]
+        if sum(most) > room >= sum(least):
+            widths, spare = least, room - sum(least)
+            by_need = sorted(range(len(widths)), key=lambda i: most[i] - least[i])
+            for k, i in enumerate(by_need):
+                if most[i] - least[i] > spare:  # this one and the rest cannot all fit whole
+                    wanted = sum(most[j] - least[j] for j in by_need[k:])
+                    for j in by_need[k:]:
+                        widths[j] += (most[j] - least[j]) * spare // wanted
+                    break
+                widths[i], spare = most[i], spare - (most[i] - least[i])
+            for column, width in zip(self.columns, widths, strict=True):
+                column.width = width
+        yield from super().__rich_console__(console, options)
+
+
 def Table(*columns: str, title: str | None = None, **options: Any) -> rich.table.Table:  # noqa: N802 (rich's name)
-    """rich's Table, at least as wide as its title: rich wraps a title to the table's width, which
+    """A _FittedTable at least as wide as its title: rich wraps a title to the table's width, which
     broke "Loaded <folder> into <place>" over two narrow columns into three centred lines."""
-    return rich.table.Table(*columns, title=title, min_width=len(title or ""), **options)
+    return _FittedTable(*columns, title=title, min_width=len(title or ""), **options)
 
 
 EXPECTED = (

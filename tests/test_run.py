@@ -679,6 +679,20 @@ def test_ecom_runs_in_80_columns_cuts_no_value_short(morning):
     assert [re.fullmatch(r"\S+: \d+\.\d s", run[0]) is not None for run in (failing, fresh_run)] == [True, True]
 
 
+def test_tables_in_80_columns_keep_every_word_whole(morning):
+    """rich shrank the widest columns of a table wider than the terminal towards the others, then
+    cut every cell: `ecom freshness` in 80 columns printed `invento…` and `2024-03…`."""
+    env = {"COLUMNS": "80", "ECOM_NOW": FRESH_NOW}
+    result = runner.invoke(app, ["freshness", "--path", str(morning.db)], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in result.output, result.output
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│ ")]
+    assert [row[0] for row in cells if row[0]] == list(fresh.LOADED_AT)  # each table's name on one line
+    # a timestamp, "2024-03-29 12:00 UTC", wraps between its words only
+    assert [c[1] for c in cells[:2]] == ["2024-03-29", "12:00 UTC"]
+
+
 def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     load(tmp_path, FIXTURES / "attribution")
