@@ -941,7 +941,8 @@ def run_all(
             _warn(line)
         if record.models:
             rows = sum(m["rows"] for m in record.models)
-            out.print(f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}", highlight=False)
+            built = f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}"
+            out.print(built + _incremental_builds(record.models), highlight=False)
         failed = [t for t in outcome.tests if t.status != "pass"]
         for t in failed:  # an erring test says why, as `ecom test` does
             out.print(_test_line(t), highlight=False)
@@ -966,6 +967,17 @@ def run_all(
         tail = f"; {late}" if late and record.status != "stale" else ""
         out.print(f"Run {record.run_id}: {endings[record.status]}{tail}", highlight=False)
         raise typer.Exit(outcome.exit_code)
+
+
+def _incremental_builds(models: list[dict[str, Any]]) -> str:
+    """How a run built its incremental models, those built one way together: a morning's log says
+    whether it replaced a day or rebuilt every row (`; stg_events, int_web_sessions incremental
+    from 2024-06-29`)."""
+    ways: dict[str, list[str]] = {}
+    for m in models:
+        if "incremental" in m:
+            ways.setdefault(m["incremental"], []).append(m["name"])
+    return "".join(f"; {', '.join(names)} {way}" for way, names in ways.items())
 
 
 @app.command()

@@ -348,6 +348,7 @@ def _steps(
                 "rows": r.rows,
                 "seconds": round(r.seconds, 3),
                 "bytes": target.bytes_processed.get(r.name),
+                **({"incremental": r.note} if r.note else {}),  # how an incremental model was built
             }
             for r in built
         ]

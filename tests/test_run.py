@@ -450,6 +450,13 @@ def test_a_fresh_dataset_publishes_and_records_one_run(morning):
     }
     assert ages["inventory_items"] == (None, "unchecked")
     assert morning.notified["fresh"] == []  # nothing to say on a fresh, passing morning
+    # how the incremental models were built: in full, the first time, in the log and in the record
+    chain = ["stg_events", "int_web_sessions", "fact_session_metrics"]
+    assert [m["name"] for m in fresh_run["models"] if "incremental" in m] == chain
+    assert {m["incremental"] for m in fresh_run["models"] if "incremental" in m} == {"full: no previous build"}
+    assert "with as_of 2024-03-29; stg_events, int_web_sessions, fact_session_metrics full: no previous build" in (
+        " ".join(result.output.split())
+    )
     assert morning.recorded == {"fresh": 1, "warn": 2, "stale": 3, "failing": 4}  # one record a run
     assert morning.leftovers == []
 
@@ -460,6 +467,9 @@ def test_a_late_table_past_warn_after_publishes_and_notifies(morning):
     assert f'"as_of":"{AS_OF}"' in morning.sites["warn"]  # replaced the sentinel written before
     warn_run = morning.records["warn"]
     assert warn_run["status"] == "success"
+    # the same raw data at the same as_of: no day to replace
+    chain = "stg_events, int_web_sessions, fact_session_metrics"
+    assert f"; {chain} incremental: nothing changed up to 2024-03-29" in " ".join(result.output.split())
     status = {f["table"]: f["status"] for f in warn_run["freshness"]}
     assert (status["events"], status["orders"]) == ("warn", "pass")  # 26 h and 22 h
     [message] = morning.notified["warn"]
