@@ -88,7 +88,7 @@ class _FittedTable(rich.table.Table):
         least = [max(m.minimum for m in column) for column in sizes]
         most = [max(m.maximum for m in column) for column in sizes]
         if sum(most) > room >= sum(least):
-            widths, spare = least, room - sum(least)
+            widths, spare = list(least), room - sum(least)
             by_need = sorted(range(len(widths)), key=lambda i: most[i] - least[i])
             for k, i in enumerate(by_need):
                 if most[i] - least[i] > spare:  # this one and the rest cannot all fit whole
@@ -998,10 +998,11 @@ def runs(
             return
         rows = [_run_row(r) for r in records]
         table = _runs_table(RUN_COLUMNS, rows)
-        if out.measure(table, options=out.options.update_width(10_000)).maximum <= out.width:
+        # every word of every column fits whole (rich's measure, clamped to the width, would say so always)
+        if out.measure(table, options=out.options.update_width(10_000)).minimum <= out.width:
             out.print(table)
             return
-        # A terminal too narrow for every column (80 columns is common) cut each to `succe…` and
+        # A terminal too narrow for that (80 columns is common) cut each column to `succe…` and
         # `2026-…`: the columns that say which run and how it ended, the rest on a line of its own.
         out.print(_runs_table(NARROW_RUN_COLUMNS, rows, headers_on_lines=True))
         for row in rows:
