@@ -74,7 +74,9 @@ class _FittedTable(rich.table.Table):
     rich shrinks the widest columns towards the others until all are about as wide, and then cuts
     every cell: at 80 columns `ecom freshness` printed `invento…` and `2024-03…`, with room for
     every word whole. Here each column gets its longest word first; then, with the room left, the
-    columns that need least to fit whole get it, and the last ones share what remains in proportion."""
+    columns that need least to fit whole get it, and the last ones share what remains in proportion.
+    Where even the longest words cannot all fit, rich cuts them, but not the first column's: it
+    names the row (`stg_order…` was a model `ecom ls` and `--profile` left to guess)."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for column in self.columns:
@@ -99,6 +101,9 @@ class _FittedTable(rich.table.Table):
                 widths[i], spare = most[i], spare - (most[i] - least[i])
             for column, width in zip(self.columns, widths, strict=True):
                 column.width = width
+        elif sum(most) > room and most[0] <= room // 2:
+            # words will be cut: not in the first column, which names the row (a model, a table)
+            self.columns[0].width = most[0]
         yield from super().__rich_console__(console, options)
 
 

@@ -689,7 +689,7 @@ def test_ecom_runs_in_80_columns_cuts_no_value_short(morning):
     assert [re.fullmatch(r"\S+: \d+\.\d s", run[0]) is not None for run in (failing, fresh_run)] == [True, True]
 
 
-def test_tables_in_80_columns_keep_every_word_whole(morning):
+def test_tables_in_80_columns_keep_words_whole_and_row_names_always(project, morning):
     """rich shrank the widest columns of a table wider than the terminal towards the others, then
     cut every cell: `ecom freshness` in 80 columns printed `invento…` and `2024-03…`."""
     env = {"COLUMNS": "80", "ECOM_NOW": FRESH_NOW}
@@ -701,6 +701,14 @@ def test_tables_in_80_columns_keep_every_word_whole(morning):
     assert [row[0] for row in cells if row[0]] == list(fresh.LOADED_AT)  # each table's name on one line
     # a timestamp, "2024-03-29 12:00 UTC", wraps between its words only
     assert [c[1] for c in cells[:2]] == ["2024-03-29", "12:00 UTC"]
+    # a table whose words cannot all fit (the models' grain, their materializations) keeps the
+    # first column whole: it names the row
+    listed = runner.invoke(app, ["ls", "--path", str(morning.db)], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "…" in listed.output and max(len(line) for line in listed.output.splitlines()) <= 80
+    models = listed.output.split("exposures (consumers)")[0].splitlines()  # the first of its two tables
+    firsts = [line.split("│")[1].strip() for line in models if line.startswith("│ ")]
+    assert [name for name in firsts if name] == list(project.order)
 
 
 def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, monkeypatch):
