@@ -502,9 +502,9 @@ def build(
         task = bar.add_task("building", total=len(selected))
 
         def start() -> None:  # once the build's own refusals are past: a refused build prints its error alone
-            err.print(
-                f"Building {counted(len(selected), 'model')} on {engine.describe(tgt)} with {shown}", highlight=False
-            )
+            # one line however long (a dozen variables): a log keeps it whole, a terminal wraps it
+            line = f"Building {counted(len(selected), 'model')} on {engine.describe(tgt)} with {shown}"
+            err.print(line, highlight=False, soft_wrap=True)
             bar.start()
 
         def done(result: engine.ModelResult) -> None:
@@ -947,7 +947,7 @@ def run_all(
         if record.models:
             rows = sum(m["rows"] for m in record.models)
             built = f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}"
-            out.print(built + _incremental_builds(record.models), highlight=False)
+            out.print(built + _incremental_builds(record.models), highlight=False, soft_wrap=True)
         failed = [t for t in outcome.tests if t.status != "pass"]
         for t in failed:  # an erring test says why, as `ecom test` does
             out.print(_test_line(t), highlight=False)
@@ -970,7 +970,8 @@ def run_all(
             )
         # a table past warn_after alone builds and publishes: said on the last line too, which a log shows
         tail = f"; {late}" if late and record.status != "stale" else ""
-        out.print(f"Run {record.run_id}: {endings[record.status]}{tail}", highlight=False)
+        # one line, however long its paths: the line a scheduler's log keeps, read whole by `tail -1`
+        out.print(f"Run {record.run_id}: {endings[record.status]}{tail}", highlight=False, soft_wrap=True)
         raise typer.Exit(outcome.exit_code)
 
 

@@ -562,6 +562,10 @@ def test_cli_build_then_test(db):
     result = runner.invoke(app, ["build", "--select", "staging", "--path", str(db)])
     assert result.exit_code == 0, result.output
     assert "stg_orders" in result.stdout
+    # the line naming the build and its dozen variables is one line in a log, however long
+    [building] = [line for line in result.stderr.splitlines() if line.startswith("Building ")]
+    assert building.startswith(f"Building 7 models on duckdb main in {db} with as_of=")
+    assert building.endswith(", visitor_salt=not set") and len(building) > 200
     result = runner.invoke(app, ["test", "--select", "staging", "--path", str(db)])
     assert result.exit_code == 0, result.output
     assert " 0 failed" in result.stdout
