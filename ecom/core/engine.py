@@ -28,7 +28,7 @@ from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, value_problems
 from ecom.core.text import counted
 from ecom.core.vars import VarsError, check_value, default_on_data, printable, resolve_vars
-from ecom.targets.base import Location, Target, TargetError, first_line
+from ecom.targets.base import Location, Target, TargetError, first_line, row_count
 from ecom.targets.options import ChosenTarget
 
 __all__ = ["resolve_vars"]
@@ -758,7 +758,7 @@ def run_tests(
 
     def run(case: TestCase) -> TestResult:
         try:
-            n = int(case.failing(table).count().to_pyarrow().as_py())
+            n = row_count(case.failing(table))
             return TestResult(case.name, "pass" if n == 0 else "fail", n)
         except Exception as e:
             stop_if_ctrl_c()  # DuckDB's 'Query interrupted' is a Ctrl-C, not an erring test

@@ -39,6 +39,12 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def row_count(table: ir.Table) -> int:
+    """How many rows `table` holds, read as Arrow: ibis's execute() makes a pandas frame of the one
+    number first (a third of a small data test's time on DuckDB)."""
+    return int(table.count().to_pyarrow().as_py())
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a set of tables lives: catalog (BigQuery project, DuckDB database) and schema/dataset."""
@@ -124,7 +130,7 @@ class Target:
 
     def raw_rows(self, table: str) -> int | None:
         """How many rows the raw table holds; None when it does not exist."""
-        return int(self.source(table).count().to_pyarrow().as_py()) if self.raw_exists(table) else None
+        return row_count(self.source(table)) if self.raw_exists(table) else None
 
     def source(self, table: str) -> ir.Table:
         return self.con.table(table, database=self._db(self.raw_location(table)))

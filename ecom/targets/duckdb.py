@@ -28,7 +28,7 @@ from ecom.core.files import describe_os_error, file_in_the_way, is_duckdb_databa
 from ecom.core.interrupts import mark_committed, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetError, first_line
+from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetError, first_line, row_count
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
 PATH_ENV = "ECOM_DUCKDB_PATH"
@@ -363,7 +363,7 @@ class DuckDBTarget(Target):
             self._drop_raw_views(tables)
             for name, data in tables.items():
                 self._replace(self.raw, name, RAW_SCHEMAS[name].to_pyarrow(), data)
-                counts[name] = int(self.source(name).count().to_pyarrow().as_py())
+                counts[name] = row_count(self.source(name))
         return counts
 
     def write_raw_files(self, files: Mapping[str, Path], description: str) -> None:

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from ecom.core.interrupts import mark_replaced
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.targets.base import Location, Target, TargetError
+from ecom.targets.base import Location, Target, TargetError, row_count
 from ecom.targets.bigquery.auth import default_credentials
 from ecom.targets.bigquery.config import (
     NO_DATASET,
@@ -435,7 +435,7 @@ class BigQueryTarget(Target):
         self.ensure_dataset(self.models)
         if model.materialization(self.name) == "view":
             self._run(self.ddl(model, expr), model)
-            return int(self.table(model.name).count().to_pyarrow().as_py())
+            return row_count(self.table(model.name))
         existing = self._table_or_none(self.models, model.name)
         try:
             self._replace(model, expr, existing, monthly=False)
