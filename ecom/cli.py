@@ -78,17 +78,29 @@ class _FittedTable(rich.table.Table):
     Where even the longest words cannot all fit, rich cuts them, but not the first column's: it
     names the row (`stg_order…` was a model `ecom ls` and `--profile` left to guess)."""
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for column in self.columns:
-            column.width = None  # a table printed again, at another width, is fitted again
+    def _widths(self, console: Console, options: ConsoleOptions) -> tuple[int, list[int], list[int]]:
+        """The room for the cells at options' width, and each column's longest word and whole width."""
         padding = self.padding[1] + self.padding[3]
         room = options.max_width - (len(self.columns) + 1) - padding * len(self.columns)
         sizes = [
             [Measurement.get(console, options, cell) for cell in (column.header, *column.cells)]
             for column in self.columns
         ]
-        least = [max(m.minimum for m in column) for column in sizes]
-        most = [max(m.maximum for m in column) for column in sizes]
+        return (
+            room,
+            [max(m.minimum for m in column) for column in sizes],
+            [max(m.maximum for m in column) for column in sizes],
+        )
+
+    def words_fit(self, console: Console) -> bool:
+        """Whether every word of every cell fits whole in the console's width."""
+        room, least, _ = self._widths(console, console.options)
+        return sum(least) <= room
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for column in self.columns:
+            column.width = None  # a table printed again, at another width, is fitted again
+        room, least, most = self._widths(console, options)
         if sum(most) > room >= sum(least):
             widths, spare = list(least), room - sum(least)
             by_need = sorted(range(len(widths)), key=lambda i: most[i] - least[i])
@@ -107,7 +119,7 @@ class _FittedTable(rich.table.Table):
         yield from super().__rich_console__(console, options)
 
 
-def Table(*columns: str, title: str | None = None, **options: Any) -> rich.table.Table:  # noqa: N802 (rich's name)
+def Table(*columns: str, title: str | None = None, **options: Any) -> _FittedTable:  # noqa: N802 (rich's name)
     """A _FittedTable at least as wide as its title: rich wraps a title to the table's width, which
     broke "Loaded <folder> into <place>" over two narrow columns into three centred lines."""
     return _FittedTable(*columns, title=title, min_width=len(title or ""), **options)
@@ -1004,8 +1016,7 @@ def runs(
             return
         rows = [_run_row(r) for r in records]
         table = _runs_table(RUN_COLUMNS, rows)
-        # every word of every column fits whole (rich's measure, clamped to the width, would say so always)
-        if out.measure(table, options=out.options.update_width(10_000)).minimum <= out.width:
+        if table.words_fit(out):
             out.print(table)
             return
         # A terminal too narrow for that (80 columns is common) cut each column to `succe…` and
@@ -1048,9 +1059,7 @@ def _run_row(r: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _runs_table(
-    columns: tuple[str, ...], rows: list[dict[str, str]], headers_on_lines: bool = False
-) -> rich.table.Table:
+def _runs_table(columns: tuple[str, ...], rows: list[dict[str, str]], headers_on_lines: bool = False) -> _FittedTable:
     """The runs' `columns`; `headers_on_lines` puts each word of a header on a line of its own."""
     table = Table(*(c.replace(" ", "\n") if headers_on_lines else c for c in columns), title="Runs")
     for row in rows:
