@@ -10,7 +10,9 @@ dialect cross-check cover those.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
@@ -22,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from google.cloud.bigquery import Dataset, LoadJobConfig
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ecom.cli import app
 from ecom.core import engine, incremental
@@ -214,6 +216,15 @@ def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "-m", "ecom", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
     )
+
+
+def _ecom(*args: str, env: dict[str, str], cwd: Path) -> Result:
+    """`ecom ARGS` in-process, from `cwd`, with `env` as its whole environment."""
+    with contextlib.chdir(cwd):
+        done = CliRunner().invoke(app, list(args), env={k: None for k in os.environ} | env)
+    # an uncaught exception is a traceback in a shell: CliRunner would only make it exit code 1
+    assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
+    return done
 
 
 def test_no_credentials_prints_how_to_authenticate(tmp_path):
@@ -553,8 +564,8 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
     env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw", COLUMNS="200")
     dry = ("build", "--target", "bigquery", "--dry-run", "--select", "staging", "--max-bytes-billed", "1GiB")
     since = dt.datetime.now(dt.UTC)
-    done = _cli(*dry, env=env, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = _ecom(*dry, env=env, cwd=tmp_path)
+    assert done.exit_code == 0, done.stderr
     # billed: only as_of's default and bounds (orders.created_at, marketing_spend.date); the source
     # contract's value checks (every key, timestamp and amount) are the build's
     assert raw_columns_queried(bq.client, since) == {"created_at", "date"}
@@ -564,8 +575,8 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
     assert re.search(r"stg_orders\s+│\s+0\s+│\s+0\s+│\s+0%", done.stdout), done.stdout
     assert "cli" not in {d.dataset_id for d in bq.client.list_datasets()}
     # stg_users too: the relationships test of stg_orders reads it
-    done = _cli("build", "--target", "bigquery", "--select", "stg_orders,stg_users", env=env, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = _ecom("build", "--target", "bigquery", "--select", "stg_orders,stg_users", env=env, cwd=tmp_path)
+    assert done.exit_code == 0, done.stderr
     duck = DuckDBTarget(tmp_path / "ecom.duckdb")  # the model the CLI built, from the same raw data
     duck.write_raw(raw_data)
     _build(project, duck, selected=["stg_orders"])
@@ -581,11 +592,11 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
         (("docs", "--out", "catalog.json"), {"_ecom_vars": 1, "_ecom_build": 1}),
     ):
         since = dt.datetime.now(dt.UTC)
-        done = _cli(*args, "--target", "bigquery", env=env, cwd=tmp_path)
-        assert done.returncode == 0, done.stderr
+        done = _ecom(*args, "--target", "bigquery", env=env, cwd=tmp_path)
+        assert done.exit_code == 0, done.stderr
         assert state_tables_read(bq.client, since) == read, args
-    done = _cli("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = _ecom("test", "--target", "bigquery", "--select", "stg_orders", env=env, cwd=tmp_path)
+    assert done.exit_code == 0, done.stderr
     assert "PASS  unique_stg_orders_order_id" in done.stdout and " 0 failed" in done.stdout
     assert "PASS  relationships_stg_orders_user_id__stg_users" in done.stdout
     drop_datasets(bq, "cli")

@@ -7,12 +7,11 @@ DuckDB's rows, and on Google's own thelook sample the whole chain builds and ord
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import os
-import subprocess
-import sys
-from contextlib import closing
 from pathlib import Path
 
 import duckdb
@@ -20,7 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner, Result
 
+from ecom.cli import app
 from ecom.core import engine
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data import calibration
@@ -29,7 +30,6 @@ from ecom.data.spend import from_events, session_counts
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import Emulator, bq_emulator, drop_datasets, tiny_raw  # noqa: F401 (fixture)
 
-ROOT = Path(__file__).resolve().parent.parent
 # google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
 pytestmark = pytest.mark.filterwarnings("ignore:Retrieving Arrow record batches directly:PendingDeprecationWarning")
 THELOOK_SAMPLE = Path(os.environ.get("ECOM_THELOOK_SAMPLE", "no-thelook-sample"))
@@ -102,11 +102,14 @@ def test_sessions_are_counted_per_start_date_and_source(tmp_path):
     assert not from_events(target, seed=4).equals(spend)
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ECOM_DUCKDB_PATH": str(cwd / "ecom.duckdb")}
-    return subprocess.run(
-        [sys.executable, "-m", "ecom", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
-    )
+def _cli(*args: str, cwd: Path) -> Result:
+    """`ecom ARGS` in-process, from `cwd`, on its ecom.duckdb."""
+    with contextlib.chdir(cwd):
+        done = CliRunner().invoke(app, list(args), env={"ECOM_DUCKDB_PATH": str(cwd / "ecom.duckdb")})
+    # an uncaught exception is a traceback in a shell: CliRunner would only make it exit code 1
+    assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
+    gc.collect()  # its connections closed: the file may be opened read-only next
+    return done
 
 
 def _spend_hash(path: Path) -> str:
@@ -133,7 +136,7 @@ def test_nothing_to_follow_is_one_line_and_writes_nothing(tmp_path, events, mess
     _duck(tmp_path, _events(events)).close()
     before = _spend_hash(tmp_path / "ecom.duckdb")
     done = _cli("spend", "--replace", cwd=tmp_path)
-    assert done.returncode == 1
+    assert done.exit_code == 1
     assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert _spend_hash(tmp_path / "ecom.duckdb") == before
@@ -150,13 +153,13 @@ def test_nothing_to_follow_is_one_line_and_writes_nothing(tmp_path, events, mess
     (folder / "marketing_spend.csv").write_text(",".join(RAW_SCHEMAS["marketing_spend"].names) + "\n")
     # --allow-empty: this database's marketing_spend has rows, which the empty file replaces
     loaded = _cli("load", str(folder), "--allow-empty", cwd=tmp_path)
-    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.exit_code == 0, loaded.stderr
     con = duckdb.connect(str(tmp_path / "ecom.duckdb"), read_only=True)
     try:
         assert con.sql("select count(*) from raw.marketing_spend").fetchone() == (0,)
     finally:
         con.close()
-    with closing(DuckDBTarget(tmp_path / "ecom.duckdb")) as target:
+    with contextlib.closing(DuckDBTarget(tmp_path / "ecom.duckdb")) as target:
         engine.validate_sources(target)  # the build's check: no "expected a table, found none"
         engine.validate_values(target, RAW_SCHEMAS)  # and no value problem in the empty table
 
@@ -168,7 +171,7 @@ def test_events_without_a_contract_column_say_that_spend_was_not_written(tmp_pat
     target.close()
     before = _spend_hash(tmp_path / "ecom.duckdb")
     done = _cli("spend", "--replace", cwd=tmp_path)
-    assert done.returncode == 1
+    assert done.exit_code == 1
     lines = done.stderr.splitlines()
     assert lines[0].startswith("error: The raw data in duckdb raw in ") and lines[0].endswith("(1 problem):")
     assert lines[1:] == [
@@ -182,7 +185,7 @@ def test_without_a_database_spend_says_to_load_first_and_makes_no_file(tmp_path)
     """It created an empty ecom.duckdb and answered 'events: expected a table, found none'; the
     build after it then found a database and no longer said to load or generate first."""
     done = _cli("spend", cwd=tmp_path)
-    assert (done.returncode, done.stderr) == (
+    assert (done.exit_code, done.stderr) == (
         1,
         f"error: no DuckDB database at {tmp_path / 'ecom.duckdb'}: run `ecom generate` or `ecom load FOLDER` first\n",
     )
@@ -193,10 +196,10 @@ def test_an_existing_table_needs_replace(tmp_path):
     _duck(tmp_path, _events(EVENTS)).close()
     before = _spend_hash(tmp_path / "ecom.duckdb")
     done = _cli("spend", cwd=tmp_path)
-    assert (done.returncode, done.stderr) == (1, "error: raw.marketing_spend exists: pass --replace to replace it\n")
+    assert (done.exit_code, done.stderr) == (1, "error: raw.marketing_spend exists: pass --replace to replace it\n")
     assert _spend_hash(tmp_path / "ecom.duckdb") == before
     done = _cli("spend", "--replace", "--seed", "3", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     target = DuckDBTarget(tmp_path / "ecom.duckdb")
     assert target.source("marketing_spend").to_pyarrow().equals(from_events(target, 3))
 
@@ -232,7 +235,7 @@ def test_thelook_sample_spend_builds_tests_and_orders_roas(tmp_path):
         pytest.skip(f"{THELOOK_SAMPLE}/events.parquet is not here: set ECOM_THELOOK_SAMPLE to a thelook export")
     for step in (("load", str(THELOOK_SAMPLE)), ("spend", "--replace"), ("build",), ("test",)):
         done = _cli(*step, cwd=tmp_path)
-        assert done.returncode == 0, (step, done.stderr[-2000:])
+        assert done.exit_code == 0, (step, done.stderr[-2000:])
     con = duckdb.connect(str(tmp_path / "ecom.duckdb"), read_only=True)
     events = read_folder(THELOOK_SAMPLE)["events"]
     first_event = pa.compute.min(events["created_at"]).as_py().date()
