@@ -645,7 +645,8 @@ def compile(
     *,
     target: TargetOptions,
 ) -> None:
-    """Write each model's SQL for the target's dialect to OUT/<target>/<model>.sql (deterministic).
+    """Write each model's SQL for the target's dialect to OUT/<target>/<model>.sql (deterministic),
+    and remove the .sql files there of models the project no longer has.
 
     Variables whose default comes from the data (as_of: the latest order date) are read from the
     target's raw data; give them all with --vars to compile with no connection at all.
@@ -660,9 +661,17 @@ def compile(
         exprs = engine.unbound_expressions(proj, values, raw_at, models)
         folder = Path(out_dir) / chosen.name
         atomic_write_all({folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected})
+        # the folder mirrors the project: the SQL of a model renamed or removed since would be deployed
+        # or reviewed as current (dbt leaves it for `dbt clean`)
+        stale = sorted(p.name for p in folder.glob("*.sql") if p.stem not in proj.models and p.is_file())
+        for name in stale:
+            (folder / name).unlink()
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
+        removed = f"; removed {', '.join(stale)}: no such model any more" if stale else ""
         err.print(
-            f"Wrote {counted(len(selected), chosen.type.dialect + ' model')} to {folder}/ ({shown})", highlight=False
+            f"Wrote {counted(len(selected), chosen.type.dialect + ' model')} to {folder}/ ({shown}){removed}",
+            highlight=False,
+            soft_wrap=True,
         )
 
 

@@ -709,6 +709,22 @@ def test_cli_exclude_leaves_models_out(tmp_path, extra):
     assert " ".join(result.stderr.split()) == message
 
 
+def test_cli_compile_removes_the_sql_of_models_no_longer_in_the_project(tmp_path, project):
+    """A renamed model's old file stayed beside the new one, to be deployed or reviewed as current."""
+    folder = tmp_path / "bigquery"
+    folder.mkdir()
+    (folder / "fact_daily_profit.sql").write_text("-- the model's old name")
+    (folder / "notes.txt").write_text("not SQL: kept")
+    args = ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--select", "stg_orders"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "stg_orders.sql"]
+    assert result.stderr.rstrip().endswith("; removed fact_daily_profit.sql: no such model any more")
+    result = runner.invoke(app, args)  # nothing stale: nothing said
+    assert result.exit_code == 0 and "removed" not in result.stderr
+    assert sorted(p.stem for p in folder.glob("*.sql")) == sorted(project.order)
+
+
 def test_cli_compile_writes_every_file_or_none(tmp_path, project):
     """A path it cannot write (here a folder in the way, the last model's) replaces no file, the
     ones before it included."""
