@@ -1111,12 +1111,25 @@ def list_models(
             "last built",
             title=f"{counted(len(selected), 'model')} (`ecom ls MODEL`: its columns)",
         )
+        rows = []
         for model_name in selected:
             m = proj.models[model_name]
             s = state.get(model_name)
             built = f"as_of {s['as_of']}, {incremental.how_built(s['replaced_from'], s['as_of'])}" if s else ""
-            table.add_row(model_name, m.layer, m.materializations(), ", ".join(m.key), docs[model_name].grain, built)
-        out.print(table)
+            rows.append((model_name, m.layer, m.materializations(), ", ".join(m.key), docs[model_name].grain, built))
+            table.add_row(*rows[-1])
+        if table.words_fit(out):
+            out.print(table)
+        else:
+            # an 80-column terminal cut every cell but the model's (`materi…`, `order_…`) and set the
+            # grain one word a line: a block per model instead, the grain wrapped under its name
+            out.print(table.title, highlight=False)
+            for model_name, layer, materialized, key, grain, built in rows:
+                about = grain + (f" Last built: {built}." if built else "")
+                wrap = functools.partial(textwrap.wrap, width=out.width, break_long_words=False, break_on_hyphens=False)
+                lines = wrap(f"{model_name} ({layer}; {materialized}; key {key})", subsequent_indent="    ")
+                lines += wrap(about, initial_indent="  ", subsequent_indent="  ")
+                out.print("\n".join(lines), highlight=False, soft_wrap=True)
         consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]
         if consumers:
             exposures = Table(

@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 from ecom.cli import app
 from ecom.core import freshness as fresh
 from ecom.core import runs as runs_module
+from ecom.core.docstrings import model_docs
 from ecom.core.files import FileWriteError
 from ecom.core.runs import RUNS_TABLE, history
 from ecom.core.sources import RAW_SCHEMAS
@@ -703,14 +704,18 @@ def test_tables_in_80_columns_keep_words_whole_and_row_names_always(project, mor
     assert [row[0] for row in cells if row[0]] == list(fresh.LOADED_AT)  # each table's name on one line
     # a timestamp, "2024-03-29 12:00 UTC", wraps between its words only
     assert [c[1] for c in cells[:2]] == ["2024-03-29", "12:00 UTC"]
-    # a table whose words cannot all fit (the models' grain, their materializations) keeps the
-    # first column whole: it names the row
+    # the models' table, whose words cannot all fit (it cut `materi…`, `order_…` and set the grain a
+    # word a line), is a block per model: its name, layer, materialization and key, the grain below
     listed = runner.invoke(app, ["ls", "--path", str(morning.db)], env=env)
     assert listed.exit_code == 0, listed.output
-    assert "…" in listed.output and max(len(line) for line in listed.output.splitlines()) <= 80
-    models = listed.output.split("exposures (consumers)")[0].splitlines()  # the first of its two tables
-    firsts = [line.split("│")[1].strip() for line in models if line.startswith("│ ")]
-    assert [name for name in firsts if name] == list(project.order)
+    assert "…" not in listed.output and max(len(line) for line in listed.output.splitlines()) <= 80
+    models = listed.output.split("exposures (consumers)")[0]
+    heads = [line for line in models.splitlines()[1:] if line and not line.startswith(" ")]
+    assert [line.split(" (")[0] for line in heads] == list(project.order)
+    assert heads[0] == "stg_orders (staging; duckdb: view, bigquery: table; key order_id)"
+    grains = " ".join(models.split())
+    assert all(" ".join(model_docs(project)[m].grain.split()) in grains for m in project.order)
+    assert grains.count("Last built: as_of 2024-03-29, ") == 3  # the incremental models, at the morning's as_of
 
 
 def test_ecom_freshness_exits_2_past_error_after_and_0_on_warnings(tmp_path, monkeypatch):
