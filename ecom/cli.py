@@ -663,11 +663,11 @@ def compile(
         atomic_write_all({folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected})
         # the folder mirrors the project: the SQL of a model renamed or removed since would be deployed
         # or reviewed as current (dbt leaves it for `dbt clean`)
-        stale = sorted(p.name for p in folder.glob("*.sql") if p.stem not in proj.models and p.is_file())
-        for name in stale:
-            (folder / name).unlink()
+        stale = sorted(p for p in folder.glob("*.sql") if p.stem not in proj.models and p.is_file())
+        for path in stale:
+            path.unlink()
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
-        removed = f"; removed {', '.join(stale)}: no such model any more" if stale else ""
+        removed = f"; removed {', '.join(p.name for p in stale)}: no such model any more" if stale else ""
         err.print(
             f"Wrote {counted(len(selected), chosen.type.dialect + ' model')} to {folder}/ ({shown}){removed}",
             highlight=False,
@@ -1124,9 +1124,9 @@ def list_models(
             # an 80-column terminal cut every cell but the model's (`materi…`, `order_…`) and set the
             # grain one word a line: a block per model instead, the grain wrapped under its name
             out.print(table.title, highlight=False)
+            wrap = functools.partial(textwrap.wrap, width=out.width, break_long_words=False, break_on_hyphens=False)
             for model_name, layer, materialized, key, grain, built in rows:
                 about = grain + (f" Last built: {built}." if built else "")
-                wrap = functools.partial(textwrap.wrap, width=out.width, break_long_words=False, break_on_hyphens=False)
                 lines = wrap(f"{model_name} ({layer}; {materialized}; key {key})", subsequent_indent="    ")
                 lines += wrap(about, initial_indent="  ", subsequent_indent="  ")
                 out.print("\n".join(lines), highlight=False, soft_wrap=True)

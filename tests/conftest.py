@@ -4,6 +4,7 @@ its BigQuery SQL transpiled to DuckDB (`run_both`, `run_model_both`, `Built.run_
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gc
@@ -21,7 +22,9 @@ import pytest
 import sqlglot
 import yaml
 from ibis.backends import BaseBackend
+from typer.testing import CliRunner, Result
 
+from ecom.cli import app
 from ecom.core import engine
 from ecom.core.registry import Exposure, Project
 from ecom.core.sources import RAW_SCHEMAS
@@ -283,6 +286,15 @@ EXPOSURE = Exposure(
         "fact_not_here": ("anything",),
     },
 )
+
+
+def invoke(*args: str, env: Mapping[str, str | None] | None = None, cwd: Path | None = None) -> Result:
+    """`ecom ARGS` in-process (from `cwd`), with `env` over the environment (None unsets). An
+    uncaught exception, a traceback in a shell, fails the test: CliRunner alone makes it exit 1."""
+    with contextlib.chdir(cwd) if cwd else contextlib.nullcontext():
+        result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
 
 
 def snapshot(db: Path) -> dict[str, tuple]:

@@ -10,7 +10,6 @@ dialect cross-check cover those.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import re
@@ -52,7 +51,7 @@ from tests.bq_emulator import (  # noqa: F401 (fixture)
     state_tables_read,
     tiny_raw,
 )
-from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, assert_same_rows, scenario_vars
+from tests.conftest import FIXTURES, SCENARIOS, SNAPSHOT_AS_OF, assert_same_rows, invoke, scenario_vars
 
 ROOT = Path(__file__).resolve().parent.parent
 # google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
@@ -220,11 +219,7 @@ def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProc
 
 def _ecom(*args: str, env: dict[str, str], cwd: Path) -> Result:
     """`ecom ARGS` in-process, from `cwd`, with `env` as its whole environment."""
-    with contextlib.chdir(cwd):
-        done = CliRunner().invoke(app, list(args), env={k: None for k in os.environ} | env)
-    # an uncaught exception is a traceback in a shell: CliRunner would only make it exit code 1
-    assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
-    return done
+    return invoke(*args, env={k: None for k in os.environ} | env, cwd=cwd)
 
 
 def test_no_credentials_prints_how_to_authenticate(tmp_path):

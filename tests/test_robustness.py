@@ -35,7 +35,7 @@ from ecom.core.files import FileWriteError
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.targets import duckdb as duckdb_target
 from ecom.targets.duckdb import DuckDBTarget
-from tests.conftest import FIXTURES, snapshot
+from tests.conftest import FIXTURES, invoke, snapshot
 
 runner = CliRunner()
 SCENARIO = FIXTURES / "sales"
@@ -61,8 +61,7 @@ def last_line(text: str) -> str:
 
 def cli(*args: str, env: dict | None = None) -> tuple[int, str]:
     """Run `ecom` in-process: (exit code, stderr)."""
-    result = runner.invoke(app, list(args), env=env)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    result = invoke(*args, env=env)
     return result.exit_code, result.stderr
 
 

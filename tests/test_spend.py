@@ -19,9 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from ecom.cli import app
 from ecom.core import engine
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data import calibration
@@ -29,6 +28,7 @@ from ecom.data.load import read_folder
 from ecom.data.spend import from_events, session_counts
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import Emulator, bq_emulator, drop_datasets, tiny_raw  # noqa: F401 (fixture)
+from tests.conftest import invoke
 
 # google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
 pytestmark = pytest.mark.filterwarnings("ignore:Retrieving Arrow record batches directly:PendingDeprecationWarning")
@@ -104,10 +104,7 @@ def test_sessions_are_counted_per_start_date_and_source(tmp_path):
 
 def _cli(*args: str, cwd: Path) -> Result:
     """`ecom ARGS` in-process, from `cwd`, on its ecom.duckdb."""
-    with contextlib.chdir(cwd):
-        done = CliRunner().invoke(app, list(args), env={"ECOM_DUCKDB_PATH": str(cwd / "ecom.duckdb")})
-    # an uncaught exception is a traceback in a shell: CliRunner would only make it exit code 1
-    assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
+    done = invoke(*args, env={"ECOM_DUCKDB_PATH": str(cwd / "ecom.duckdb")}, cwd=cwd)
     gc.collect()  # its connections closed: the file may be opened read-only next
     return done
 
