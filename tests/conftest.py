@@ -24,7 +24,6 @@ import yaml
 from ibis.backends import BaseBackend
 from typer.testing import CliRunner, Result
 
-from ecom.cli import app
 from ecom.core import engine
 from ecom.core.registry import Exposure, Project
 from ecom.core.sources import RAW_SCHEMAS
@@ -291,6 +290,8 @@ EXPOSURE = Exposure(
 def invoke(*args: str, env: Mapping[str, str | None] | None = None, cwd: Path | None = None) -> Result:
     """`ecom ARGS` in-process (from `cwd`), with `env` over the environment (None unsets). An
     uncaught exception, a traceback in a shell, fails the test: CliRunner alone makes it exit 1."""
+    from ecom.cli import app  # not at the top: its consoles would read xdist's COLUMNS=80 (above)
+
     with contextlib.chdir(cwd) if cwd else contextlib.nullcontext():
         result = CliRunner().invoke(app, list(args), env=env)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
