@@ -70,13 +70,15 @@ err = _Console(stderr=True, markup=False)
 
 
 class _FittedTable(rich.table.Table):
-    """rich's Table, its columns sized to what they hold when the table is wider than the terminal.
-    rich shrinks the widest columns towards the others until all are about as wide, and then cuts
-    every cell: at 80 columns `ecom freshness` printed `invento…` and `2024-03…`, with room for
-    every word whole. Here each column gets its longest word first; then, with the room left, the
-    columns that need least to fit whole get it, and the last ones share what remains in proportion.
-    Where even the longest words cannot all fit, rich cuts them, but not the first column's: it
-    names the row (`stg_order…` was a model `ecom ls` and `--profile` left to guess)."""
+    """rich's Table, fitted to the terminal without cutting a word. rich shrinks the widest columns
+    towards the others until all are about as wide, and then cuts every cell: at 80 columns `ecom
+    freshness` printed `invento…` and `2024-03…` with room for every word whole, and the build's
+    inventory summary a stock value as `420,362.…`. Here each column gets its longest word first;
+    then, with the room left, the columns that need least to fit whole get it, and the last ones
+    share what remains in proportion. Headers in snake_case (a mart's column names, a summary's
+    widest words) break after each underscore first, when the table is wider than the terminal.
+    Where the longest words still cannot all fit, each row is a line of its own: its first cell,
+    then each other header and value."""
 
     def _widths(self, console: Console, options: ConsoleOptions) -> tuple[int, list[int], list[int]]:
         """The room for the cells at options' width, and each column's longest word and whole width."""
@@ -92,16 +94,30 @@ class _FittedTable(rich.table.Table):
             [max(m.maximum for m in column) for column in sizes],
         )
 
+    def _fit_headers(self, console: Console, options: ConsoleOptions) -> tuple[int, list[int], list[int]]:
+        """_widths, after breaking the headers at their underscores if the cells do not fit whole
+        otherwise: a header on lines reads better than a value wrapped (RFM's `Potential Loyalists`
+        over two lines read as a segment `Loyalists` with no figures)."""
+        for column in self.columns:  # a table printed again, at another width, is fitted again
+            column.width, column.header = None, column.header.replace("_\n", "_")
+        fit = self._widths(console, options)
+        if sum(fit[2]) > fit[0] and any("_" in column.header for column in self.columns):
+            for column in self.columns:
+                column.header = column.header.replace("_", "_\n")
+            fit = self._widths(console, options)
+        return fit
+
     def words_fit(self, console: Console) -> bool:
-        """Whether every word of every cell fits whole in the console's width."""
-        room, least, _ = self._widths(console, console.options)
+        """Whether every word of every cell fits whole in the console's width, as a table."""
+        room, least, _ = self._fit_headers(console, console.options)
         return sum(least) <= room
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for column in self.columns:
-            column.width = None  # a table printed again, at another width, is fitted again
-        room, least, most = self._widths(console, options)
-        if sum(most) > room >= sum(least):
+        room, least, most = self._fit_headers(console, options)
+        if sum(least) > room:
+            yield from self._as_lines(options.max_width)
+            return
+        if sum(most) > room:
             widths, spare = list(least), room - sum(least)
             by_need = sorted(range(len(widths)), key=lambda i: most[i] - least[i])
             for k, i in enumerate(by_need):
@@ -113,10 +129,18 @@ class _FittedTable(rich.table.Table):
                 widths[i], spare = most[i], spare - (most[i] - least[i])
             for column, width in zip(self.columns, widths, strict=True):
                 column.width = width
-        elif sum(most) > room and most[0] <= room // 2:
-            # words will be cut: not in the first column, which names the row (a model, a table)
-            self.columns[0].width = most[0]
         yield from super().__rich_console__(console, options)
+
+    def _as_lines(self, width: int) -> Iterator[Text]:
+        """The title, then a line a row, wrapped to `width`: `first cell: header value; header value`."""
+        if self.title:
+            yield Text(str(self.title), style="table.title")
+        headers = [" ".join(column.header.replace("_\n", "_").split()) for column in self.columns[1:]]
+        wrap = functools.partial(textwrap.fill, width=width, subsequent_indent="    ", break_long_words=False)
+        for i, row in enumerate(self.rows):
+            name, *values = (" ".join(str(list(column.cells)[i]).split()) for column in self.columns)
+            pairs = [f"{header} {value}" for header, value in zip(headers, values, strict=True) if value]
+            yield Text(wrap(f"{name}: {'; '.join(pairs)}" if pairs else name), style=row.style or "")
 
 
 def Table(*columns: str, title: str | None = None, **options: Any) -> _FittedTable:  # noqa: N802 (rich's name)

@@ -9,6 +9,7 @@ import functools
 import hashlib
 import io
 import os
+import re
 import resource
 import threading
 import time
@@ -765,19 +766,33 @@ def test_a_model_switches_between_table_and_view_on_the_same_duckdb_file(project
         assert (result.rows, target.con.con.execute(kind).fetchone()[0]) == (2, table_type)
 
 
-def test_cli_build_profile_prints_materializations_memory_and_time_around_models(db, monkeypatch):
+@pytest.mark.parametrize("columns", ["200", "60"])
+def test_cli_build_profile_prints_materializations_memory_and_time_around_models(db, monkeypatch, columns):
+    """A log (200 columns) gets the table; a terminal too narrow for its words, a line a model."""
     monkeypatch.setenv("ECOM_DUCKDB_MEMORY_LIMIT", "512MiB")
     # the build runs in this process: the column is its peak RSS so far (ru_maxrss is in KiB on Linux)
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = runner.invoke(app, ["build", "--select", "stg_orders", "--profile", "--path", str(db)])
+    args = ["build", "--select", "stg_orders", "--profile", "--path", str(db)]
+    result = runner.invoke(app, args, env={"COLUMNS": columns})
     peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert result.exit_code == 0, result.output
+    assert max(map(len, result.stdout.splitlines())) <= int(columns) and "…" not in result.stdout, result.stdout
     text = " ".join(result.stdout.split())
     assert "Build profile (memory_limit 512.0 MiB, temp_directory " in text
-    row = next(line for line in result.stdout.splitlines() if "stg_orders" in line)
-    cells = [c.strip() for c in row.strip("│ ").split("│")]
-    assert cells[:4] == ["stg_orders", "staging", "view", "1"]
-    assert peak_before - 1 <= float(cells[6].replace(",", "")) <= peak_after + 1
+    if columns == "200":
+        row = next(line for line in result.stdout.splitlines() if "stg_orders" in line)
+        cells = [c.strip() for c in row.strip("│ ").split("│")]
+        assert cells[:4] == ["stg_orders", "staging", "view", "1"]
+        peak = cells[6]
+    else:
+        shown = re.search(
+            r"stg_orders: layer staging; materialized view; rows 1; seconds [\d.]+; rows/s [\d,]+; "
+            r"peak RSS MB so far ([\d,.]+) total: seconds [\d.]+ ",
+            text,
+        )
+        assert shown, result.stdout
+        peak = shown[1]
+    assert peak_before - 1 <= float(peak.replace(",", "")) <= peak_after + 1
     assert "s before them (imports, source checks, variables)" in text
 
 
@@ -993,6 +1008,85 @@ def test_a_one_row_summary_is_as_wide_as_its_values_under_its_title():
         "│ date            │ 2026-11-27 │",
         "│ net_revenue_30d │ 14,137.40  │",
         "└─────────────────┴────────────┘",
+    ]
+
+
+def _printed(renderable: object, width: int) -> list[str]:
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(renderable)
+    return [line.rstrip() for line in console.export_text().splitlines()]
+
+
+def _columns_of(lines: list[str]) -> tuple[list[str], list[list[str]]]:
+    """A printed table's headers (joined across their lines) and its rows' cells."""
+    header_lines = [line for line in lines if line.startswith("┃")]
+    split = [[c.strip() for c in line.split("┃")[1:-1]] for line in header_lines]
+    headers = ["".join(parts) for parts in zip(*split, strict=True)]
+    return headers, [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+
+
+def test_a_summary_in_80_columns_breaks_its_headers_at_underscores_not_its_values():
+    """At 80 columns rich cut the build's inventory summary to `420,362.…` and `stock_on…`, and
+    wrapped RFM's `Potential Loyalists` over two rows (`Loyalists` read as a segment of no customers)."""
+    from ecom.cli import _rich_table
+
+    inventory = [
+        {"inventory_status": s, "products": 21155, "stock_on_hand": 146170, "stock_value": 4203627.5,
+         "reorder_qty": 1670, "reorder_value": 43834.5}
+        for s in ("dead_stock", "out_of_stock")
+    ]  # fmt: skip
+    title = "Inventory at as_of: products, units and stock value by status, and what to reorder"
+    lines = _printed(_rich_table(title, inventory), 80)
+    assert max(map(len, lines)) <= 80 and "…" not in "".join(lines)
+    headers, rows = _columns_of(lines)
+    assert headers == list(inventory[0])  # whole, once the lines of each are joined
+    assert rows == [
+        [s, "21,155", "146,170", "4,203,627.50", "1,670", "43,834.50"] for s in ("dead_stock", "out_of_stock")
+    ]
+    segments = [
+        {"segment": s, "customers": 6490, "customers_pct": 17.96, "net_revenue": 595333.0, "net_revenue_pct": 14.41}
+        for s in ("Champions", "Potential Loyalists")
+    ]
+    headers, rows = _columns_of(_printed(_rich_table("RFM segments", segments), 80))
+    assert [row[0] for row in rows] == ["Champions", "Potential Loyalists"]  # a row each, names whole
+    # printed again in a wide terminal, the headers are whole again: fitted at each width
+    table = _rich_table("RFM segments", segments)
+    _printed(table, 60)
+    assert _columns_of(_printed(table, 120))[0] == [
+        "segment",
+        "customers",
+        "customers_pct",
+        "net_revenue",
+        "net_revenue_pct",
+    ]
+    assert sum(line.startswith("┃") for line in _printed(table, 120)) == 1
+
+
+def test_a_table_whose_words_cannot_fit_prints_a_line_a_row():
+    """Where even the longest word of each column cannot fit (the build profile's seven columns need
+    about 101 columns), rich cut every cell: each row is a line instead, wrapped, nothing cut."""
+    from ecom.cli import Table
+
+    table = Table("model", "layer", "materialized", "rows", "peak RSS MB so far", title="Build profile (tight)")
+    table.add_row("fact_campaign_performance", "marts", "incremental", "2,421,991", "3,817.25")
+    table.add_row("total", "", "", "2,421,991", "", style="bold")
+    lines = _printed(table, 40)
+    assert lines == [
+        "Build profile (tight)",
+        "fact_campaign_performance: layer marts;",
+        "    materialized incremental; rows",
+        "    2,421,991; peak RSS MB so far",
+        "    3,817.25",
+        "total: rows 2,421,991",
+    ]
+    assert _columns_of(_printed(table, 120))[1][0] == [
+        "fact_campaign_performance",
+        "marts",
+        "incremental",
+        "2,421,991",
+        "3,817.25",
     ]
 
 
