@@ -132,15 +132,25 @@ class _FittedTable(rich.table.Table):
         yield from super().__rich_console__(console, options)
 
     def _as_lines(self, width: int) -> Iterator[Text]:
-        """The title, then a line a row, wrapped to `width`: `first cell: header value; header value`."""
+        """The title, then a line a row, `first cell: header value; header value`, wrapped to `width`
+        under a 4-column indent; a coloured cell (a freshness status) and a row's style are kept."""
         if self.title:
             yield Text(str(self.title), style="table.title")
         headers = [" ".join(column.header.replace("_\n", "_").split()) for column in self.columns[1:]]
-        wrap = functools.partial(textwrap.fill, width=width, subsequent_indent="    ", break_long_words=False)
-        for i, row in enumerate(self.rows):
-            name, *values = (" ".join(str(list(column.cells)[i]).split()) for column in self.columns)
-            pairs = [f"{header} {value}" for header, value in zip(headers, values, strict=True) if value]
-            yield Text(wrap(f"{name}: {'; '.join(pairs)}" if pairs else name), style=row.style or "")
+        for row, cells in zip(self.rows, zip(*(column.cells for column in self.columns), strict=True), strict=True):
+            name, *values = (c if isinstance(c, Text) else Text(" ".join(str(c).split())) for c in cells)
+            pairs = [Text.assemble(f"{h} ", v) for h, v in zip(headers, values, strict=True) if v.plain]
+            line = Text.assemble(name, ": " if pairs else "", Text("; ").join(pairs), style=row.style or "")
+            start = 0  # textwrap breaks at the single spaces only: its lines are slices of `line`
+            for k, piece in enumerate(wrap_words(line.plain, width, subsequent_indent=INDENT)):
+                piece = piece.removeprefix(INDENT) if k else piece
+                yield Text.assemble(INDENT if k else "", line[start : start + len(piece)])
+                start += len(piece) + 1
+
+
+INDENT = "    "  # of a wrapped line's continuation
+# lines broken at spaces only: never inside a number, a date or a name
+wrap_words = functools.partial(textwrap.wrap, break_long_words=False, break_on_hyphens=False)
 
 
 def Table(*columns: str, title: str | None = None, **options: Any) -> _FittedTable:  # noqa: N802 (rich's name)
@@ -767,14 +777,7 @@ def _print_examples(case: engine.TestCase, tgt: Target) -> None:
         # between columns only (a no-break space inside a value, a timestamp's, is not textwrap's whitespace)
         text = ", ".join(f"{k}={_shown(v)}".replace(" ", "\u00a0") for k, v in row.items())
         indent = " " * 6
-        lines = textwrap.fill(
-            text,
-            out.width,
-            initial_indent=indent,
-            subsequent_indent=indent,
-            break_on_hyphens=False,
-            break_long_words=False,
-        )
+        lines = "\n".join(wrap_words(text, out.width, initial_indent=indent, subsequent_indent=indent))
         out.print(lines.replace("\u00a0", " "), soft_wrap=True)
 
 
@@ -1148,10 +1151,10 @@ def list_models(
             # an 80-column terminal cut every cell but the model's (`materi…`, `order_…`) and set the
             # grain one word a line: a block per model instead, the grain wrapped under its name
             out.print(table.title, highlight=False)
-            wrap = functools.partial(textwrap.wrap, width=out.width, break_long_words=False, break_on_hyphens=False)
+            wrap = functools.partial(wrap_words, width=out.width)
             for model_name, layer, materialized, key, grain, built in rows:
                 about = grain + (f" Last built: {built}." if built else "")
-                lines = wrap(f"{model_name} ({layer}; {materialized}; key {key})", subsequent_indent="    ")
+                lines = wrap(f"{model_name} ({layer}; {materialized}; key {key})", subsequent_indent=INDENT)
                 lines += wrap(about, initial_indent="  ", subsequent_indent="  ")
                 out.print("\n".join(lines), highlight=False, soft_wrap=True)
         consumers = [e for e in proj.exposures.values() if set(e.reads) & set(selected)]

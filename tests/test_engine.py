@@ -1090,6 +1090,29 @@ def test_a_table_whose_words_cannot_fit_prints_a_line_a_row():
     ]
 
 
+def test_a_line_a_row_breaks_at_spaces_only_and_keeps_a_cells_colour():
+    """A campaign's hyphens are no place to break a line (textwrap breaks there by default), and a
+    coloured cell (the freshness status) keeps its colour on its line."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from ecom.cli import Table
+
+    table = Table("raw table", "newest row", "campaign", "status", title="Checks")
+    table.add_row("orders", "2025-12-31 23:56 UTC", "spring-sale-google", Text("error", style="red"))
+    console = Console(width=26, record=True, file=io.StringIO(), force_terminal=True, color_system="standard")
+    console.print(table)
+    assert console.export_text(clear=False).splitlines() == [
+        "Checks",
+        "orders: newest row",
+        "    2025-12-31 23:56 UTC;",
+        "    campaign",  # not `campaign spring-sale-`: 26 columns
+        "    spring-sale-google;",
+        "    status error",
+    ]
+    assert "\x1b[31merror\x1b[0m" in console.export_text(styles=True)
+
+
 def test_example_values_are_short_text():
     from ecom.cli import _shown
 
