@@ -27,6 +27,7 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from ecom import INTERRUPTED
 from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write_all
@@ -169,8 +170,6 @@ EXPECTED = (
     fresh.FreshnessError,
     InternalTableError,
 )
-# Exit code of a run stopped by Ctrl-C, as shells report a process killed by SIGINT (128 + 2).
-INTERRUPTED = 130
 
 
 @contextmanager

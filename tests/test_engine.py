@@ -95,6 +95,9 @@ def test_selectors(project):
     assert project.select(["stg_users", "stg_orders"]) == ["stg_orders", "stg_users"]  # DAG order
     with pytest.raises(ProjectError, match="'stg_order' matches no model.*stg_orders"):
         project.select(["stg_order"])
+    for doubled in ("++int_web_sessions", "int_web_sessions++"):  # read as +int_web_sessions, and so built
+        with pytest.raises(ProjectError, match=rf"^--select '{re.escape(doubled)}' matches no model"):
+            project.select([doubled])
 
 
 def test_exclude_takes_models_out_of_the_selection(project):
@@ -141,6 +144,8 @@ def test_parse_vars(text, expected):
         ({"session_timeout_minutes": True}, "must be a whole number"),
         ({"session_timout_minutes": 45}, "unknown variable session_timout_minutes"),
         ({"session_timeout_minutes": "1:30"}, "must be a whole number, not '1:30'"),
+        # YAML's reading of `as_of=[2025-01-01]`: quoted as written, not as `[datetime.date(2025, 1, 1)]`
+        ({"as_of": [dt.date(2025, 1, 1)]}, r'^as_of must be a date written YYYY-MM-DD, not \["2025-01-01"\]$'),
         ({"as_of": dt.datetime(2024, 6, 30, 10)}, r"as_of is a day: write it YYYY-MM-DD, not a date and time"),
         # inventory_status takes the first threshold that holds: 15 over 14 would leave no product low
         (

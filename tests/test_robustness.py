@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -254,6 +255,93 @@ def test_ctrl_c_while_the_command_starts_is_one_line():
     assert one_line_error(done.stderr) == "interrupted while starting: nothing was done"
 
 
+def _main_with(body: str, argv: str = '["ecom", "go"]') -> subprocess.CompletedProcess:
+    """`ecom`'s main() run in a child with its app replaced by one command, `go`, doing `body`."""
+    driver = textwrap.dedent(
+        """
+        import os, signal, sys, time, typer
+        import ecom.cli
+        from ecom.cli import friendly_errors
+        fake = typer.Typer()
+        @fake.command()
+        def go():
+        {body}
+        @fake.command()
+        def other():
+            pass
+        ecom.cli.app = fake
+        from ecom.__main__ import main
+        sys.argv = {argv}
+        main()
+        """
+    ).format(body=textwrap.indent(textwrap.dedent(body), " " * 4), argv=argv)
+    return subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=60)
+
+
+CTRL_C = "os.kill(os.getpid(), signal.SIGINT); time.sleep(5)"  # the key pressed: a SIGINT to itself
+
+
+@NO_BUILD
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        # typer's own handling: a Ctrl-C while it reads the command line ended the process with exit
+        # code 130 and no word
+        (CTRL_C, "interrupted while starting: nothing was done"),
+        # one while a class is made (pydantic, loaded by typer on first use) was a RuntimeError traceback
+        (
+            f"""
+            class Field:
+                def __set_name__(self, owner, name):
+                    {CTRL_C}
+            class Model:
+                field = Field()
+            """,
+            "interrupted while starting: nothing was done",
+        ),
+        # after the command's work ended, as the process ends
+        (f"with friendly_errors():\n    pass\n{CTRL_C}", "interrupted as the command ended: "
+         "its work was done, as printed above"),
+        # inside the command: its own line, once
+        (f"with friendly_errors():\n    {CTRL_C}", "interrupted: nothing was committed, existing "
+         "tables and files are as they were"),
+    ],
+    ids=["parsing", "a class made", "after the work", "during the work"],
+)  # fmt: skip
+def test_ctrl_c_outside_a_commands_work_is_one_line_and_exit_130(body, said):
+    done = _main_with(body)
+    assert (done.returncode, one_line_error(done.stderr)) == (130, said)
+
+
+@NO_BUILD
+def test_ctrl_c_as_typer_reads_the_real_command_line_is_one_line():
+    """The real moment of the case above: typer loads pydantic as it reads `ecom ls`'s options."""
+    driver = textwrap.dedent(
+        """
+        import sys
+        class CtrlC:
+            def find_spec(self, name, path=None, target=None):
+                if name == "pydantic":
+                    raise KeyboardInterrupt
+        sys.meta_path.insert(0, CtrlC())
+        from ecom.__main__ import main
+        sys.argv = ["ecom", "ls"]
+        main()
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, one_line_error(done.stderr)) == (130, "interrupted while starting: nothing was done")
+    assert done.stdout == ""  # no model listed
+
+
+@NO_BUILD
+def test_a_ctrl_c_while_python_closes_down_after_the_command_changes_nothing():
+    """Once the command has ended, Ctrl-C is ignored: it ended the process as interrupted, silently,
+    after a build that had printed its tables (Python joins the build's threads as it exits)."""
+    done = _main_with("import atexit\natexit.register(os.kill, os.getpid(), signal.SIGINT)\nprint('built')")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "built\n", "")
+
+
 def test_ctrl_c_before_the_commit_changes_nothing(copy):
     before = snapshot(copy)
     done = shell(*A_CHANGING_BUILD, "--path", str(copy), driver=INTERRUPT_IN_MODEL)
@@ -349,6 +437,37 @@ def test_a_rename_failing_after_others_says_which_were_replaced(tmp_path, monkey
         == f"cannot write {tmp_path / 'b.sql'}: No space left on device; the files before it (1) were replaced"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.sql"]
+
+
+@NO_BUILD
+def test_a_symbolic_link_is_written_through_and_stays_a_link(tmp_path):
+    """`--out site/report.html` linked to a served folder's page: renamed over, the link became a
+    file of its own and the served page was never updated (the command said `Wrote`, exit 0)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "report.html").write_text("yesterday")
+    link = tmp_path / "report.html"
+    link.symlink_to(served / "report.html")
+    files.atomic_write_all({link: "today", tmp_path / "other.sql": "other"})
+    assert link.is_symlink() and os.readlink(link) == str(served / "report.html")
+    assert (served / "report.html").read_text() == "today"
+    assert sorted(p.name for p in served.iterdir()) == ["report.html"]  # no temporary file left
+    assert (tmp_path / "other.sql").read_text() == "other"
+
+
+@NO_BUILD
+def test_a_pipe_or_device_is_not_replaced_by_a_file(tmp_path):
+    """`ecom report --out /dev/full`, run as root, replaced the device with the report."""
+    pipe = tmp_path / "report.html"
+    os.mkfifo(pipe)
+    link = tmp_path / "latest.html"
+    link.symlink_to(pipe)
+    for given in (pipe, link):
+        with pytest.raises(FileWriteError) as e:
+            files.atomic_write_all({tmp_path / "a.sql": "a", given: "report"})
+        assert str(e.value) == (f"{given} is not a regular file (a device, a pipe): give the name of a file to write")
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.html", "report.html"]  # a.sql neither
 
 
 @NO_BUILD
@@ -858,6 +977,19 @@ def test_a_changed_build_record_is_one_line_and_a_build_writes_it_anew(built, co
             ]
         )
     assert cli(*command, "--path", str(copy))[0] == 0
+
+
+def test_a_data_test_on_a_column_dropped_by_hand_names_table_and_column(copy):
+    """ibis said only `'Table' object has no attribute 'roas'`, in the test's ERROR line."""
+    tamper(copy, "ALTER TABLE main.fact_daily_pnl DROP COLUMN roas")
+    before = snapshot(copy)
+    result = invoke("test", "--path", str(copy))
+    assert result.exit_code == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
+    assert errors == [
+        "ERROR fact_daily_pnl_ratios_in_range (fact_daily_pnl as built has no column roas: rebuild with `ecom build`)"
+    ]
+    assert snapshot(copy) == before
 
 
 # Marts changed by hand to a type or value ibis reads but the page cannot show.

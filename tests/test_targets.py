@@ -117,7 +117,7 @@ def test_the_named_location_reaches_the_connection(toml):
     [
         ('[targets.dev]\ntype = "duckdb"\npath = 5\n', "ecom.toml: targets.dev.path must be a string, not 5"),
         ('[targets.dev]\ntype = "postgres"\n', "targets.dev.type must be one of duckdb, bigquery, not 'postgres'"),
-        ("[targets.dev]\npath = 'x.duckdb'\n", "targets.dev.type must be one of duckdb, bigquery, not None"),
+        ("[targets.dev]\npath = 'x.duckdb'\n", 'targets.dev has no `type`: add type = "duckdb" or type = "bigquery"'),
         (
             '[targets.dev]\ntype = "duckdb"\ndataset = "x"\n',
             "targets.dev: unknown setting(s) dataset; known: type, path",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -738,6 +739,16 @@ class TestResult:
     message: str = ""
 
 
+def _missing_column(e: Exception) -> str | None:
+    """A column a test reads, missing from the table as built (by another version of the project,
+    or changed by hand): ibis says only "'Table' object has no attribute 'roas'"."""
+    if isinstance(e, AttributeError) and isinstance(e.obj, ir.Table) and e.name:
+        op = e.obj.op()  # the model's table, or a query over it (unnamed)
+        table = op.name if isinstance(op, ops.PhysicalTable) else "a model"
+        return f"{table} as built has no column {e.name}: rebuild with `ecom build`"
+    return None
+
+
 def run_tests(
     cases: list[TestCase],
     table: Callable[[str], ir.Table],
@@ -762,7 +773,7 @@ def run_tests(
             return TestResult(case.name, "pass" if n == 0 else "fail", n)
         except Exception as e:
             stop_if_ctrl_c()  # DuckDB's 'Query interrupted' is a Ctrl-C, not an erring test
-            return TestResult(case.name, "error", message=first_line(e))
+            return TestResult(case.name, "error", message=_missing_column(e) or first_line(e))
 
     def run_group(group: list[TestCase]) -> list[TestResult]:
         stop_if_ctrl_c()  # no test starts after one

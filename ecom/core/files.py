@@ -53,6 +53,8 @@ def _refuse_replacing(path: Path) -> None:
         raise FileWriteError(f"cannot write {path}: {blocker} is a file, not a folder; nothing was replaced")
     if path.is_dir():
         raise FileWriteError(f"{path} is a folder: give the name of a file to write (in it or elsewhere)")
+    if path.exists() and not path.is_file():  # renamed over, `--out /dev/full` became a file (as root)
+        raise FileWriteError(f"{path} is not a regular file (a device, a pipe): give the name of a file to write")
     with contextlib.suppress(OSError):  # an unreadable file: the write says what is wrong
         if path.is_file() and is_duckdb_database(path):
             raise FileWriteError(f"{path} is a DuckDB database: give another file name; nothing was replaced")
@@ -70,19 +72,22 @@ def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
     paths = [Path(p) for p in files]
     for path in paths:
         _refuse_replacing(path)
+    # a symbolic link is written through, as a plain write does: renamed over, the link became a
+    # file of its own and the file it names (a served folder's page) was never updated
+    targets = [Path(os.path.realpath(p)) for p in paths]
     tmps: list[str] = []
     replaced = 0
     try:
-        for path, text in zip(paths, files.values(), strict=True):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        for target, text in zip(targets, files.values(), strict=True):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             tmps.append(tmp)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
-            os.chmod(tmp, _mode_for(path))  # mkstemp's file is private (0600); keep what a plain write gives
+            os.chmod(tmp, _mode_for(target))  # mkstemp's file is private (0600); keep what a plain write gives
         stop_if_ctrl_c()  # one a query swallowed: no file is replaced after it
-        for tmp, path in zip(tmps, paths, strict=True):
-            os.replace(tmp, path)
+        for tmp, target in zip(tmps, targets, strict=True):
+            os.replace(tmp, target)
             replaced += 1
     except BaseException as e:  # Ctrl-C included: no temporary file is left behind
         for tmp in tmps:
@@ -90,6 +95,7 @@ def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
         if isinstance(e, OSError):
             # a rename failing after others (seldom: every path was checked first) is said as it is
             done = f"the files before it ({replaced}) were replaced" if replaced else "nothing was replaced"
-            raise FileWriteError(f"cannot write {path}: {describe_os_error(e)}; {done}") from None
+            named = paths[targets.index(target)]  # as the user gave it
+            raise FileWriteError(f"cannot write {named}: {describe_os_error(e)}; {done}") from None
         raise
     return paths

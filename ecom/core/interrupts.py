@@ -18,6 +18,7 @@ from typing import Any
 _ctrl_c = threading.Event()
 _committed = threading.Event()  # a transaction of this command committed: a later Ctrl-C finds its data in
 _replaced = threading.Event()  # a table replaced with no transaction around it (BigQuery: a job a table)
+_finished = threading.Event()  # the command's work ended without an error: a later Ctrl-C undoes nothing
 
 
 def _on_ctrl_c(signum: int, frame: Any) -> None:
@@ -29,21 +30,26 @@ def _on_ctrl_c(signum: int, frame: Any) -> None:
 def watching_ctrl_c() -> Iterator[None]:
     """For one command: remember a Ctrl-C, whatever a library makes of the KeyboardInterrupt, so
     that the steps after it stop (`stop_if_ctrl_c`) and the command ends as interrupted."""
-    _ctrl_c.clear()
-    _committed.clear()
-    _replaced.clear()
+    for event in (_ctrl_c, _committed, _replaced, _finished):
+        event.clear()
     if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
         yield
-        return
-    previous = signal.signal(signal.SIGINT, _on_ctrl_c)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    else:
+        previous = signal.signal(signal.SIGINT, _on_ctrl_c)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    _finished.set()
 
 
 def ctrl_c_pressed() -> bool:
     return _ctrl_c.is_set()
+
+
+def finished() -> bool:
+    """Whether a command's work ended (without an error) in this process."""
+    return _finished.is_set()
 
 
 def mark_committed() -> None:

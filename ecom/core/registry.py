@@ -370,7 +370,7 @@ class Project:
     def matching(self, option: str, sel: str) -> set[str]:
         """The models one selector names; an unknown name is an error naming `option` (where it was given)."""
         up, down = sel.startswith("+"), sel.endswith("+")
-        name = sel.strip("+")
+        name = sel.removeprefix("+").removesuffix("+")  # one each: `++name` is no selector dbt knows
         layer = name.removeprefix("layer:")
         if layer in LAYERS and not (up or down):
             return {n for n, m in self.models.items() if m.layer == layer}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -87,6 +88,12 @@ def _scalar(key: str, text: str) -> Any:
             f"--vars {key}=...: the value is not one YAML can read ({_yaml_problem(e, key)}); quote it whole, "
             f"e.g. --vars \"{key}='...'\""
         ) from None
+
+
+def _written(value: Any) -> str:
+    """A value YAML read, as the message quotes it: a list or mapping of dates in YAML's words
+    (`["2025-01-01"]`), not Python's (`[datetime.date(2025, 1, 1)]`)."""
+    return json.dumps(value, default=str) if isinstance(value, (list, dict)) else repr(value)
 
 
 def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
@@ -175,7 +182,7 @@ def _as_day(var: Var, value: Any) -> dt.date:
         with contextlib.suppress(ValueError):  # not a date: reported just below
             value = dt.date.fromisoformat(value)
     if not isinstance(value, dt.date):
-        raise VarsError(f"{var.name} must be a date written YYYY-MM-DD, not {value!r}")
+        raise VarsError(f"{var.name} must be a date written YYYY-MM-DD, not {_written(value)}")
     return value
 
 
@@ -185,11 +192,11 @@ def _as_whole_number(var: Var, value: Any) -> int:
     if isinstance(value, str) and value.strip().lstrip("+").isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise VarsError(f"{var.name} must be a whole number, not {value!r}")
+        raise VarsError(f"{var.name} must be a whole number, not {_written(value)}")
     if var.positive and value <= 0:
-        raise VarsError(f"{var.name} must be a positive whole number, not {value!r}")
+        raise VarsError(f"{var.name} must be a positive whole number, not {_written(value)}")
     if value > MAX_WHOLE:
-        raise VarsError(f"{var.name} must be a whole number no larger than {MAX_WHOLE:,}, not {value!r}")
+        raise VarsError(f"{var.name} must be a whole number no larger than {MAX_WHOLE:,}, not {_written(value)}")
     return value
 
 

@@ -118,6 +118,9 @@ def named_targets(data: Mapping[str, Any], path: Path | None) -> dict[str, dict[
         if not isinstance(settings, dict):
             raise TargetError(f"{path}: targets.{name} must be a table of settings with a `type`")
         kind = settings.get("type")
+        if kind is None:
+            kinds = " or ".join(f'type = "{t}"' for t in TYPES)
+            raise TargetError(f"{path}: targets.{name} has no `type`: add {kinds}")
         if kind not in TYPES:
             raise TargetError(f"{path}: targets.{name}.type must be one of {', '.join(TYPES)}, not {kind!r}")
         config_file.check_settings(settings, {"type": str, **TYPES[kind].settings}, f"{path}: targets.{name}")
