@@ -11,31 +11,32 @@ def main() -> None:
     try:
         from ecom.cli import app
     except KeyboardInterrupt:  # Ctrl-C in the second the libraries take to load, before any work
-        _interrupted_outside_a_command(finished=False)
-    from ecom.core.interrupts import ctrl_c_pressed, finished
+        _interrupted_outside_a_command(ended=False)
+    from ecom.core.interrupts import ended, said
 
     try:
         app(prog_name="ecom")
     except SystemExit as e:
         # a Ctrl-C outside a command's own watch (while typer reads the command line, or after the
         # work, as the process ends) is an exit code 130 from typer, without a word
-        if e.code == INTERRUPTED and not ctrl_c_pressed():
-            _interrupted_outside_a_command(finished())
+        if e.code == INTERRUPTED and not said():
+            _interrupted_outside_a_command(ended())
         raise
     except RuntimeError as e:
-        # one while a library typer loads on first use (pydantic) makes a class: Python wraps it so
+        # one while a library typer loads on first use (pydantic) makes a class: Python 3.11 wraps
+        # it so (3.12 adds a note to the KeyboardInterrupt instead, which typer ends as above)
         if isinstance(e.__cause__, KeyboardInterrupt):
-            _interrupted_outside_a_command(finished())
+            _interrupted_outside_a_command(ended())
         raise
     finally:
-        # the command has ended and said how: a Ctrl-C while Python closes down (joining the build's
-        # threads, closing DuckDB) would end the process as interrupted, without a word, after it
+        # main() ends the process, and the command has said how it ended: a Ctrl-C while Python
+        # closes down (joining the build's threads, closing DuckDB) ended it as interrupted, silently
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _interrupted_outside_a_command(finished: bool) -> NoReturn:
-    if finished:
-        print("interrupted as the command ended: its work was done, as printed above", file=sys.stderr)
+def _interrupted_outside_a_command(ended: bool) -> NoReturn:
+    if ended:
+        print("interrupted as the command ended: it had finished, as printed above", file=sys.stderr)
     else:
         print("interrupted while starting: nothing was done", file=sys.stderr)
     raise SystemExit(INTERRUPTED) from None

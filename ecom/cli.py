@@ -32,7 +32,7 @@ from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write_all
 from ecom.core.internal import InternalTableError
-from ecom.core.interrupts import committed, ctrl_c_pressed, replaced, stop_if_ctrl_c, watching_ctrl_c
+from ecom.core.interrupts import committed, ctrl_c_pressed, mark_said, replaced, stop_if_ctrl_c, watching_ctrl_c
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import MADE_BY_SPEND, SourceContractError
 from ecom.core.text import counted
@@ -99,11 +99,14 @@ class _FittedTable(rich.table.Table):
         """_widths, after breaking the headers at their underscores if the cells do not fit whole
         otherwise: a header on lines reads better than a value wrapped (RFM's `Potential Loyalists`
         over two lines read as a segment `Loyalists` with no figures)."""
+        plain = [column for column in self.columns if isinstance(column.header, str)]  # not rich Text
         for column in self.columns:  # a table printed again, at another width, is fitted again
-            column.width, column.header = None, column.header.replace("_\n", "_")
+            column.width = None
+        for column in plain:
+            column.header = column.header.replace("_\n", "_")
         fit = self._widths(console, options)
-        if sum(fit[2]) > fit[0] and any("_" in column.header for column in self.columns):
-            for column in self.columns:
+        if sum(fit[2]) > fit[0] and any("_" in column.header for column in plain):
+            for column in plain:
                 column.header = column.header.replace("_", "_\n")
             fit = self._widths(console, options)
         return fit
@@ -137,12 +140,15 @@ class _FittedTable(rich.table.Table):
         under a 4-column indent; a coloured cell (a freshness status) and a row's style are kept."""
         if self.title:
             yield Text(str(self.title), style="table.title")
-        headers = [" ".join(column.header.replace("_\n", "_").split()) for column in self.columns[1:]]
+        headers = [" ".join(str(column.header).replace("_\n", "_").split()) for column in self.columns[1:]]
         for row, cells in zip(self.rows, zip(*(column.cells for column in self.columns), strict=True), strict=True):
-            name, *values = (c if isinstance(c, Text) else Text(" ".join(str(c).split())) for c in cells)
+            # each cell's whitespace one space (a Text keeps its style): textwrap's lines are then slices
+            name, *values = (
+                Text(" ".join(str(c).split()), style=c.style if isinstance(c, Text) else "") for c in cells
+            )
             pairs = [Text.assemble(f"{h} ", v) for h, v in zip(headers, values, strict=True) if v.plain]
             line = Text.assemble(name, ": " if pairs else "", Text("; ").join(pairs), style=row.style or "")
-            start = 0  # textwrap breaks at the single spaces only: its lines are slices of `line`
+            start = 0
             for k, piece in enumerate(wrap_words(line.plain, width, subsequent_indent=INDENT)):
                 piece = piece.removeprefix(INDENT) if k else piece
                 yield Text.assemble(INDENT if k else "", line[start : start + len(piece)])
@@ -201,6 +207,7 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
 
 
 def _interrupted(saved: bool, undone: str = "") -> NoReturn:
+    mark_said()
     if saved:
         err.print(
             "interrupted after the commit completed: the new data is saved; "

@@ -145,7 +145,12 @@ def test_parse_vars(text, expected):
         ({"session_timout_minutes": 45}, "unknown variable session_timout_minutes"),
         ({"session_timeout_minutes": "1:30"}, "must be a whole number, not '1:30'"),
         # YAML's reading of `as_of=[2025-01-01]`: quoted as written, not as `[datetime.date(2025, 1, 1)]`
-        ({"as_of": [dt.date(2025, 1, 1)]}, r'^as_of must be a date written YYYY-MM-DD, not \["2025-01-01"\]$'),
+        ({"as_of": [dt.date(2025, 1, 1)]}, r"^as_of must be a date written YYYY-MM-DD, not \[2025-01-01\]$"),
+        # a date as a mapping's key, which JSON cannot write: a traceback for a while
+        (
+            {"as_of": {dt.date(2025, 1, 1): "café"}},
+            r"^as_of must be a date written YYYY-MM-DD, not \{2025-01-01: café\}$",
+        ),
         ({"as_of": dt.datetime(2024, 6, 30, 10)}, r"as_of is a day: write it YYYY-MM-DD, not a date and time"),
         # inventory_status takes the first threshold that holds: 15 over 14 would leave no product low
         (
@@ -1055,6 +1060,7 @@ def test_a_summary_in_80_columns_breaks_its_headers_at_underscores_not_its_value
         for s in ("Champions", "Potential Loyalists")
     ]
     headers, rows = _columns_of(_printed(_rich_table("RFM segments", segments), 80))
+    assert headers == list(segments[0])
     assert [row[0] for row in rows] == ["Champions", "Potential Loyalists"]  # a row each, names whole
     # printed again in a wide terminal, the headers are whole again: fitted at each width
     table = _rich_table("RFM segments", segments)
@@ -1116,6 +1122,10 @@ def test_a_line_a_row_breaks_at_spaces_only_and_keeps_a_cells_colour():
         "    status error",
     ]
     assert "\x1b[31merror\x1b[0m" in console.export_text(styles=True)
+    # a rich Text cell's own spaces and line breaks are one space each: no letter lost at a break
+    notes = Table("raw table", "note", title="Notes")
+    notes.add_row("orders", Text("late  by\ntwo days", style="yellow"))
+    assert _printed(notes, 14) == ["Notes", "orders: note", "    late by", "    two days"]
 
 
 def test_example_values_are_short_text():

@@ -79,7 +79,10 @@ def shell(*args: str, fsize: int | None = None, driver: str = "", cwd: Path | No
         if fsize is not None
         else ""
     )
-    code = limit + driver + f"\nfrom ecom.cli import app\napp(prog_name='ecom', args={list(args)!r})\n"
+    # through main(), the console script's function: it speaks for a Ctrl-C outside a command's watch
+    code = (
+        limit + driver + f"\nimport sys\nfrom ecom.__main__ import main\nsys.argv = ['ecom', *{list(args)!r}]\nmain()\n"
+    )
     return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -291,8 +294,8 @@ CTRL_C = "os.kill(os.getpid(), signal.SIGINT); time.sleep(5)"  # the key pressed
 @pytest.mark.parametrize(
     ("body", "said"),
     [
-        # typer's own handling: a Ctrl-C while it reads the command line ended the process with exit
-        # code 130 and no word
+        # typer's own handling, as of a Ctrl-C while it reads the command line (before the command's
+        # watch): exit code 130 and no word
         (CTRL_C, "interrupted while starting: nothing was done"),
         # one while a class is made (pydantic, loaded by typer on first use) was a RuntimeError traceback
         (
@@ -307,12 +310,12 @@ CTRL_C = "os.kill(os.getpid(), signal.SIGINT); time.sleep(5)"  # the key pressed
         ),
         # after the command's work ended, as the process ends
         (f"with friendly_errors():\n    pass\n{CTRL_C}", "interrupted as the command ended: "
-         "its work was done, as printed above"),
+         "it had finished, as printed above"),
         # inside the command: its own line, once
         (f"with friendly_errors():\n    {CTRL_C}", "interrupted: nothing was committed, existing "
          "tables and files are as they were"),
     ],
-    ids=["parsing", "a class made", "after the work", "during the work"],
+    ids=["before the watch", "a class made", "after the work", "during the work"],
 )  # fmt: skip
 def test_ctrl_c_outside_a_commands_work_is_one_line_and_exit_130(body, said):
     done = _main_with(body)
@@ -972,7 +975,8 @@ def test_a_data_test_on_a_column_dropped_by_hand_names_table_and_column(copy):
     assert result.exit_code == 1
     errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
     assert errors == [
-        "ERROR fact_daily_pnl_ratios_in_range (fact_daily_pnl as built has no column roas: rebuild with `ecom build`)"
+        "ERROR fact_daily_pnl_ratios_in_range (fact_daily_pnl as built has no column roas: "
+        "rebuild with `ecom build` if its model writes one)"
     ]
     assert snapshot(copy) == before
 

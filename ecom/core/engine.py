@@ -744,8 +744,9 @@ def _missing_column(e: Exception) -> str | None:
     or changed by hand): ibis says only "'Table' object has no attribute 'roas'"."""
     if isinstance(e, AttributeError) and isinstance(e.obj, ir.Table) and e.name:
         op = e.obj.op()  # the model's table, or a query over it (unnamed)
-        table = op.name if isinstance(op, ops.PhysicalTable) else "a model"
-        return f"{table} as built has no column {e.name}: rebuild with `ecom build`"
+        table = op.name if isinstance(op, ops.PhysicalTable) else "the table the test reads"
+        # or the test names a column no model writes (a typo, a method of ibis misspelled)
+        return f"{table} as built has no column {e.name}: rebuild with `ecom build` if its model writes one"
     return None
 
 

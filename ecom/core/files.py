@@ -70,11 +70,13 @@ def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
     """Write several files all or nothing, as atomic_write does one: every path is checked and every
     text written to its temporary file before the first is renamed over its target."""
     paths = [Path(p) for p in files]
-    for path in paths:
-        _refuse_replacing(path)
     # a symbolic link is written through, as a plain write does: renamed over, the link became a
     # file of its own and the file it names (a served folder's page) was never updated
     targets = [Path(os.path.realpath(p)) for p in paths]
+    for path, target in zip(paths, targets, strict=True):
+        _refuse_replacing(path)
+        if path.is_symlink():  # what stands where the link points (a file in place of a folder)
+            _refuse_replacing(target)
     tmps: list[str] = []
     replaced = 0
     try:

@@ -18,7 +18,8 @@ from typing import Any
 _ctrl_c = threading.Event()
 _committed = threading.Event()  # a transaction of this command committed: a later Ctrl-C finds its data in
 _replaced = threading.Event()  # a table replaced with no transaction around it (BigQuery: a job a table)
-_finished = threading.Event()  # the command's work ended without an error: a later Ctrl-C undoes nothing
+_ended = threading.Event()  # the command's watch ended, its outcome said: a later Ctrl-C undoes nothing
+_said = threading.Event()  # the command said it was interrupted (ecom.cli): nothing more to say
 
 
 def _on_ctrl_c(signum: int, frame: Any) -> None:
@@ -30,26 +31,37 @@ def _on_ctrl_c(signum: int, frame: Any) -> None:
 def watching_ctrl_c() -> Iterator[None]:
     """For one command: remember a Ctrl-C, whatever a library makes of the KeyboardInterrupt, so
     that the steps after it stop (`stop_if_ctrl_c`) and the command ends as interrupted."""
-    for event in (_ctrl_c, _committed, _replaced, _finished):
+    for event in (_ctrl_c, _committed, _replaced, _ended, _said):
         event.clear()
-    if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
-        yield
-    else:
-        previous = signal.signal(signal.SIGINT, _on_ctrl_c)
-        try:
+    try:
+        if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
             yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-    _finished.set()
+        else:
+            previous = signal.signal(signal.SIGINT, _on_ctrl_c)
+            try:
+                yield
+            finally:
+                signal.signal(signal.SIGINT, previous)
+    finally:
+        _ended.set()
 
 
 def ctrl_c_pressed() -> bool:
     return _ctrl_c.is_set()
 
 
-def finished() -> bool:
-    """Whether a command's work ended (without an error) in this process."""
-    return _finished.is_set()
+def ended() -> bool:
+    """Whether a command's watch ended in this process: what it did, it has said."""
+    return _ended.is_set()
+
+
+def mark_said() -> None:
+    _said.set()
+
+
+def said() -> bool:
+    """Whether the command said it was interrupted (and whether its data was saved)."""
+    return _said.is_set()
 
 
 def mark_committed() -> None:

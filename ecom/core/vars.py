@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -91,9 +90,11 @@ def _scalar(key: str, text: str) -> Any:
 
 
 def _written(value: Any) -> str:
-    """A value YAML read, as the message quotes it: a list or mapping of dates in YAML's words
-    (`["2025-01-01"]`), not Python's (`[datetime.date(2025, 1, 1)]`)."""
-    return json.dumps(value, default=str) if isinstance(value, (list, dict)) else repr(value)
+    """A value YAML read, as the message quotes it: a list or mapping in YAML's words
+    (`[2025-01-01]`), not Python's (`[datetime.date(2025, 1, 1)]`)."""
+    if isinstance(value, (list, dict)):
+        return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=float("inf")).strip()
+    return repr(value)
 
 
 def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
