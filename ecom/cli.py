@@ -70,6 +70,11 @@ out = _Console(markup=False)
 err = _Console(stderr=True, markup=False)
 
 
+INDENT = "    "  # of a wrapped line's continuation
+# lines broken at spaces only: never inside a number, a date or a name
+wrap_words = functools.partial(textwrap.wrap, break_long_words=False, break_on_hyphens=False)
+
+
 class _FittedTable(rich.table.Table):
     """rich's Table, fitted to the terminal without cutting a word. rich shrinks the widest columns
     towards the others until all are about as wide, and then cuts every cell: at 80 columns `ecom
@@ -153,11 +158,6 @@ class _FittedTable(rich.table.Table):
                 piece = piece.removeprefix(INDENT) if k else piece
                 yield Text.assemble(INDENT if k else "", line[start : start + len(piece)])
                 start += len(piece) + 1
-
-
-INDENT = "    "  # of a wrapped line's continuation
-# lines broken at spaces only: never inside a number, a date or a name
-wrap_words = functools.partial(textwrap.wrap, break_long_words=False, break_on_hyphens=False)
 
 
 def Table(*columns: str, title: str | None = None, **options: Any) -> _FittedTable:  # noqa: N802 (rich's name)

@@ -146,6 +146,8 @@ def test_parse_vars(text, expected):
         ({"session_timeout_minutes": "1:30"}, "must be a whole number, not '1:30'"),
         # YAML's reading of `as_of=[2025-01-01]`: quoted as written, not as `[datetime.date(2025, 1, 1)]`
         ({"as_of": [dt.date(2025, 1, 1)]}, r"^as_of must be a date written YYYY-MM-DD, not \[2025-01-01\]$"),
+        # a date where a number belongs: not `datetime.date(2025, 1, 1)` either
+        ({"cover_days": dt.date(2025, 1, 1)}, r"^cover_days must be a whole number, not 2025-01-01$"),
         # a date as a mapping's key, which JSON cannot write: a traceback for a while
         (
             {"as_of": {dt.date(2025, 1, 1): "café"}},

@@ -90,11 +90,13 @@ def _scalar(key: str, text: str) -> Any:
 
 
 def _written(value: Any) -> str:
-    """A value YAML read, as the message quotes it: a list or mapping in YAML's words
-    (`[2025-01-01]`), not Python's (`[datetime.date(2025, 1, 1)]`)."""
-    if isinstance(value, (list, dict)):
-        return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=float("inf")).strip()
-    return repr(value)
+    """A value YAML read, as the message quotes it: text quoted, anything else in YAML's words
+    (`2025-01-01`, `[2025-01-01]`), not Python's (`datetime.date(2025, 1, 1)`)."""
+    if isinstance(value, str):
+        return repr(value)
+    # a lone scalar ends its document with `...`
+    dumped = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=float("inf"))
+    return dumped.removesuffix("...\n").strip()
 
 
 def parse_vars(texts: Iterable[str]) -> dict[str, Any]:
