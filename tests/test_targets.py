@@ -7,12 +7,15 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import typer.main
 from typer.testing import CliRunner
 
 from ecom.cli import TARGET_OPTIONS, app
 from ecom.core import engine
+from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets import duckdb as duckdb_target
 from ecom.targets.base import Location, TargetError
 from ecom.targets.bigquery.target import BigQueryTarget
@@ -264,3 +267,20 @@ def test_a_database_file_that_cannot_be_read_says_why_even_without_an_os_reason(
     with pytest.raises(TargetError) as refused:
         database_path(path, create=False)
     assert str(refused.value) == f"cannot read {path}: read interrupted; check its permissions"
+
+
+def test_a_raw_tables_schema_is_read_again_after_ecom_writes_it(tmp_path):
+    """The raw tables are looked up once per connection (a build reads each up to four times); a
+    write through the target (load, generate) forgets them, so a table replaced with other
+    columns is seen as it now is."""
+    target = DuckDBTarget(tmp_path / "db.duckdb")
+    try:
+        assert target.raw_schema("orders") is None
+        pq.write_table(pa.table({"order_id": [1], "status": ["Complete"]}), tmp_path / "orders.parquet")
+        target.write_raw_files({"orders": tmp_path / "orders.parquet"}, "a partial export")
+        assert target.raw_schema("orders").names == ("order_id", "status")
+        assert target.write_raw({"orders": RAW_SCHEMAS["orders"].to_pyarrow().empty_table()}) == {"orders": 0}
+        assert target.raw_schema("orders").names == RAW_SCHEMAS["orders"].names
+        assert target.source("orders").count().to_pyarrow().as_py() == 0
+    finally:
+        target.close()

@@ -28,7 +28,7 @@ from ecom.core.files import describe_os_error, file_in_the_way, is_duckdb_databa
 from ecom.core.interrupts import mark_committed, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
-from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetError, first_line, row_count
+from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetError, first_line
 
 DEFAULT_DUCKDB_PATH = "ecom.duckdb"
 PATH_ENV = "ECOM_DUCKDB_PATH"
@@ -359,17 +359,18 @@ class DuckDBTarget(Target):
         so a large generated table never has to be in memory at once).
         """
         counts = {}
+        self._sources.clear()
         with self.transaction():
             self._drop_raw_views(tables)
             for name, data in tables.items():
-                self._replace(self.raw, name, RAW_SCHEMAS[name].to_pyarrow(), data)
-                counts[name] = row_count(self.source(name))
+                counts[name] = self._replace(self.raw, name, RAW_SCHEMAS[name].to_pyarrow(), data)
         return counts
 
     def write_raw_files(self, files: Mapping[str, Path], description: str) -> None:
         """Replace the given raw tables by the contents of their Parquet files, in one transaction:
         DuckDB reads each file in parallel and compresses each table once. `description` becomes
         each table's comment (raw_descriptions), which any later replacement of the table drops."""
+        self._sources.clear()
         with self.transaction():
             self._drop_raw_views(files)
             for name, path in files.items():
@@ -402,10 +403,12 @@ class DuckDBTarget(Target):
     def write_table(self, name: str, data: pa.Table) -> None:
         self._replace(self.models, name, data.schema, data)
 
-    def _replace(self, loc: Location, name: str, schema: pa.Schema, data: pa.Table | Iterable[pa.RecordBatch]) -> None:
+    def _replace(self, loc: Location, name: str, schema: pa.Schema, data: pa.Table | Iterable[pa.RecordBatch]) -> int:
+        """Replace the table by the data; return its row count (DuckDB's answer to CREATE TABLE AS)."""
         batches = data.to_batches() if isinstance(data, pa.Table) else data
         self.con.con.register("_ecom_incoming", pa.RecordBatchReader.from_batches(schema, batches))
         try:
-            self.con.raw_sql(f"CREATE OR REPLACE TABLE {self.qualified(loc, name)} AS SELECT * FROM _ecom_incoming")
+            sql = f"CREATE OR REPLACE TABLE {self.qualified(loc, name)} AS SELECT * FROM _ecom_incoming"
+            return int(self.con.raw_sql(sql).fetchone()[0])
         finally:
             self.con.con.unregister("_ecom_incoming")

@@ -175,9 +175,7 @@ class BigQueryTarget(Target):
         if rest_only:
             self.con.storage_client = None
         self._checked: set[Location] = set()
-        # raw tables looked up once (a build reads each in several models); write_raw forgets them
-        self._sources: dict[str, ir.Table] = {}
-        # and their metadata: a build checks its sources up to three times (its own check, then the
+        # the raw tables' metadata: a build checks its sources up to three times (its own check, then the
         # variables' defaults and bounds), each check a round trip per raw table
         self._raw_tables: dict[str, Any] = {}
         # each model's table as the job that built it left it, read once for its row count and
