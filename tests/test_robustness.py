@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import ibis.expr.types as ir
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -677,6 +678,38 @@ def test_generate_parquet_with_a_folder_in_the_way_writes_nothing(copy, tmp_path
     assert (folder / "orders.parquet").read_text() == "old"
 
 
+def test_generate_parquet_onto_a_pipe_writes_nothing(copy, tmp_path):
+    folder = tmp_path / "parquet"
+    folder.mkdir()
+    os.mkfifo(folder / "events.parquet")
+    # found before generate reads the files there to see which it wrote (a pipe would block that read)
+    message = assert_refused(copy, "generate", "--scale", "0.001", "--parquet", str(folder))
+    assert message == (
+        f"error: --parquet {folder}: events.parquet is not a regular file (a device, a pipe): give another"
+    )
+    assert [p.name for p in folder.iterdir()] == ["events.parquet"]
+    assert stat.S_ISFIFO(os.stat(folder / "events.parquet").st_mode)
+
+
+@NO_BUILD
+def test_generate_parquet_writes_through_a_symbolic_link(tmp_path):
+    """orders.parquet linked to another folder's file (one another tool reads): renamed over, the
+    link became a file of its own and the file it named was never updated."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "orders-latest.parquet").write_text("old")
+    folder = tmp_path / "parquet"
+    folder.mkdir()
+    (folder / "orders.parquet").symlink_to(shared / "orders-latest.parquet")
+    code, stderr = cli("generate", "--scale", "0.001", "--no-duckdb", "--replace", "--parquet", str(folder))
+    assert code == 0, stderr
+    assert os.readlink(folder / "orders.parquet") == str(shared / "orders-latest.parquet")
+    orders = pq.read_table(shared / "orders-latest.parquet")
+    assert orders.num_rows > 0 and orders.column_names == list(RAW_SCHEMAS["orders"])
+    assert [p.name for p in shared.iterdir()] == ["orders-latest.parquet"]  # no temporary file left
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t}.parquet" for t in RAW_SCHEMAS)
+
+
 def test_generate_says_so_when_the_parquet_files_fail_after_the_commit(copy, tmp_path):
     folder = tmp_path / "parquet"
     driver = textwrap.dedent(
@@ -684,7 +717,7 @@ def test_generate_says_so_when_the_parquet_files_fail_after_the_commit(copy, tmp
         import ecom.data.generate as g
         renames = g._ParquetSink.commit
         def full(self):  # the --parquet folder's renames fail; the database's scratch files are renamed
-            if self.folder.name == {folder.name!r}:
+            if self.path("users").parent.name == {folder.name!r}:
                 raise OSError(28, "No space left on device")
             renames(self)
         g._ParquetSink.commit = full

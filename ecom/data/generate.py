@@ -833,22 +833,27 @@ def _refuse_what_cannot_fit(scale: float, database: pathlib.Path | None, parquet
 
 class _ParquetSink:
     """One ParquetWriter per table, to temporary files renamed into place at the end: `close`
-    completes them (a full disk fails there), `commit` renames them."""
+    completes them (a full disk fails there), `commit` renames them.
+
+    A table's file that is a symbolic link is written through, as a plain write does: renamed over,
+    the link became a file of its own and the file it names (a folder another tool reads) was never
+    updated. Each temporary file is beside the file it replaces: a rename cannot cross file systems."""
 
     def __init__(self, folder: pathlib.Path, description: str, compression: str = "zstd"):
-        self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        self.paths = {t: pathlib.Path(os.path.realpath(folder / f"{t}.parquet")) for t in RAW_SCHEMAS}
         mark = {MARK_KEY: description}  # in each file's footer (_generated_file)
-        self.writers = {
-            t: pq.ParquetWriter(self._tmp(t), RAW_SCHEMAS[t].to_pyarrow().with_metadata(mark), compression=compression)
-            for t in RAW_SCHEMAS
-        }
+        self.writers = {}
+        for t in RAW_SCHEMAS:
+            self._tmp(t).parent.mkdir(parents=True, exist_ok=True)  # a link's folder, made as a write makes it
+            schema = RAW_SCHEMAS[t].to_pyarrow().with_metadata(mark)
+            self.writers[t] = pq.ParquetWriter(self._tmp(t), schema, compression=compression)
 
     def _tmp(self, table: str) -> pathlib.Path:
-        return self.folder / f".{table}.parquet.tmp"
+        return self.paths[table].with_name(f".{self.paths[table].name}.tmp")
 
     def path(self, table: str) -> pathlib.Path:
-        return self.folder / f"{table}.parquet"
+        return self.paths[table]
 
     def write(self, table: str, data: pa.Table) -> None:
         self.writers[table].write_table(data)
@@ -1002,6 +1007,11 @@ def _refuse_a_parquet_folder_in_the_way(parquet_dir: pathlib.Path) -> None:
     if in_the_way:
         found = ", ".join(in_the_way)
         raise GenerateError(f"--parquet {parquet_dir}: {found} is a folder: remove it, or give another")
+    # renamed over, a device became a file (as root, /dev/full): what stands there is not a table's file
+    special = [f"{t}.parquet" for t in RAW_SCHEMAS if (p := folder / f"{t}.parquet").exists() and not p.is_file()]
+    if special:
+        found = ", ".join(special)
+        raise GenerateError(f"--parquet {parquet_dir}: {found} is not a regular file (a device, a pipe): give another")
 
 
 def _generate_tables(scale: float, seed: int, end_date: datetime.date, emit: Callable[[str, pa.Table], None]) -> None:
