@@ -877,6 +877,25 @@ def test_cli_temp_directory_that_cannot_be_written_is_one_line(db, tmp_path, mon
     )
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="Linux's /proc")
+@pytest.mark.parametrize(
+    "spill, problem",
+    [
+        ("/proc", "writing a file in it: No such file or directory"),
+        ("/proc/spill", "making it in /proc: No such file or directory"),
+    ],
+)
+def test_cli_temp_directory_where_nothing_can_be_made_is_one_line(db, monkeypatch, spill, problem):
+    """/proc says it is a writable folder (to root) and makes nothing in it: DuckDB took it and would
+    have failed only when a build spilled."""
+    monkeypatch.setenv("ECOM_DUCKDB_TEMP_DIRECTORY", spill)
+    result = runner.invoke(app, ["build", "--path", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: ECOM_DUCKDB_TEMP_DIRECTORY='{spill}' cannot be written ({problem}): give another folder, or unset it"
+    )
+
+
 @pytest.mark.parametrize("first", ["ecom.duckdb", "raw.duckdb"])
 def test_a_renamed_database_file_still_reads_its_staging_views(project, tmp_path, first):
     """Staging models are views on DuckDB; their stored SQL must not name the file's catalog (a file

@@ -123,9 +123,9 @@ class Target:
 
     def raw_schema(self, table: str) -> ibis.Schema | None:
         """The schema of a raw table, or None when it does not exist."""
-        if table not in self._sources:
-            if table not in self.con.list_tables(database=self._db(self.raw_location(table))):
-                return None
+        database = self._db(self.raw_location(table))
+        if table not in self._sources and table not in self.con.list_tables(database=database):
+            return None
         return self.source(table).schema()
 
     def raw_exists(self, table: str) -> bool:
