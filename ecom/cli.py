@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import rich.table
 import typer
@@ -40,6 +40,9 @@ from ecom.core.vars import VarsError, parse_vars, printable
 from ecom.targets import duckdb
 from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
 from ecom.targets.options import TARGET_ENV, ChosenTarget, TargetOptions, choose_target, open_target
+
+if TYPE_CHECKING:  # for annotations only: the commands import ecom.run when they run
+    from ecom.run import Outcome
 
 app = typer.Typer(
     help="Portable e-commerce profitability models: build on DuckDB or BigQuery, compile, test.",
@@ -963,8 +966,7 @@ def run_all(
     1: an export refused, a model or data test failed (on DuckDB the build rolled back), the published
     report kept."""
     from ecom.outputs import catalog
-    from ecom.run import NOT_RUN, ROLLED_BACK, late_raw_data, run
-    from ecom.run import notify as post
+    from ecom.run import run
 
     with friendly_errors():
         notify = notify or None  # an empty ECOM_NOTIFY_URL (an unset CI secret): no notification
@@ -972,61 +974,87 @@ def run_all(
             raise VarsError(f"--notify must be an http:// or https:// URL, not {notify!r}")
         if allow_empty and load is None:  # said for nothing, a scheduler's line would read as if it did
             raise VarsError("--allow-empty needs --load DIR: it lets that export's empty files replace raw tables")
-        try:
-            limits = fresh.configured_thresholds()
-            fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
-            proj = Project.load()
-            given = parse_vars(vars or [])
-            # with --load, a database not made yet is made, as `ecom load` makes it: the first morning
-            # of a new server; a refused export is then recorded in it
-            tgt = open_target(target, create=load is not None)
-        except Exception as e:
-            # not recorded (the target may be what failed: a DuckDB file another process holds), so
-            # for an unattended morning the notification is the one trace beside the scheduler's log
-            if notify:
-                text = f"ecom run did not start: {first_line(e)}; the published report was not replaced"
-                _warn_unheard(notify, post(notify, text))
-            raise
+        limits, proj, given, tgt = _start_run(vars, target, notify, load)
         # closed at the end of the run, not of the process: readers (`ecom runs`) may open it at once
         with closing(tgt), err.status("starting") as status:
             bigquery_at = catalog.bigquery_locations(tgt, target)
             outcome = run(proj, tgt, given, publish, bigquery_at, notify, limits, status.update, load, allow_empty)
-        record = outcome.record
-        if outcome.loaded:
-            rows = sum(outcome.loaded.values())
-            out.print(f"Loaded {load}: {counted(len(outcome.loaded), 'raw table')}, {rows:,} rows", highlight=False)
-        out.print(_freshness_table(outcome.checks))
-        for line in outcome.warnings:
-            _warn(line)
-        if record.models:
-            rows = sum(m["rows"] for m in record.models)
-            built = f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}"
-            out.print(built + _incremental_builds(record.models), highlight=False, soft_wrap=True)
-        failed = [t for t in outcome.tests if t.status != "pass"]
-        for t in failed:  # an erring test says why, as `ecom test` does
-            out.print(_test_line(t), highlight=False)
-        if outcome.tests:
-            not_run = ", " + NOT_RUN.format(outcome.not_run) if outcome.not_run else ""
-            out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed{not_run}")
+        _print_run_steps(outcome, load)
         _warn_unheard(notify, outcome.notified)
-        late = late_raw_data(outcome) if outcome.stale else ""
-        endings = {
-            "success": f"Published {publish}/index.html and {publish}/docs.html",
-            # which table and what to do, on the line a scheduler's log keeps
-            "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was; "
-            f"{late}: {STALE_ADVICE}",
-            "failed": f"Data tests failed: {publish} kept as it was",
-        }
-        if outcome.rolled_back:  # the failing rows went with the build: rebuilt on a copy, none is published
-            endings["failed"] = (
-                f"Data tests failed: {ROLLED_BACK} and {publish} kept as it was; to see the failing rows, copy "
-                f"{tgt.path} to COPY.duckdb and run `ecom build --path COPY.duckdb` then `ecom test --path COPY.duckdb`"
-            )
-        # a table past warn_after alone builds and publishes: said on the last line too, which a log shows
-        tail = f"; {late}" if late and record.status != "stale" else ""
         # one line, however long its paths: the line a scheduler's log keeps, read whole by `tail -1`
-        out.print(f"Run {record.run_id}: {endings[record.status]}{tail}", highlight=False, soft_wrap=True)
+        out.print(_run_last_line(outcome, publish, tgt), highlight=False, soft_wrap=True)
         raise typer.Exit(outcome.exit_code)
+
+
+def _start_run(
+    vars: list[str] | None, target: TargetOptions, notify: str | None, load: Path | None
+) -> tuple[dict[str, dict[str, dt.timedelta | None]], Project, dict[str, Any], Target]:
+    """What `ecom run` reads and opens before it can record anything: its freshness thresholds, the
+    project, the variables given and the target."""
+    from ecom.run import notify as post
+
+    try:
+        limits = fresh.configured_thresholds()
+        fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
+        proj = Project.load()
+        given = parse_vars(vars or [])
+        # with --load, a database not made yet is made, as `ecom load` makes it: the first morning
+        # of a new server; a refused export is then recorded in it
+        tgt = open_target(target, create=load is not None)
+    except Exception as e:
+        # not recorded (the target may be what failed: a DuckDB file another process holds), so
+        # for an unattended morning the notification is the one trace beside the scheduler's log
+        if notify:
+            text = f"ecom run did not start: {first_line(e)}; the published report was not replaced"
+            _warn_unheard(notify, post(notify, text))
+        raise
+    return limits, proj, given, tgt
+
+
+def _print_run_steps(outcome: Outcome, load: Path | None) -> None:
+    """What each step of a run did, in the order it ran: the export loaded, the freshness checked,
+    the warnings, the models built, the data tests."""
+    from ecom.run import NOT_RUN
+
+    record = outcome.record
+    if outcome.loaded:
+        rows = sum(outcome.loaded.values())
+        out.print(f"Loaded {load}: {counted(len(outcome.loaded), 'raw table')}, {rows:,} rows", highlight=False)
+    out.print(_freshness_table(outcome.checks))
+    for line in outcome.warnings:
+        _warn(line)
+    if record.models:
+        rows = sum(m["rows"] for m in record.models)
+        built = f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}"
+        out.print(built + _incremental_builds(record.models), highlight=False, soft_wrap=True)
+    failed = [t for t in outcome.tests if t.status != "pass"]
+    for t in failed:  # an erring test says why, as `ecom test` does
+        out.print(_test_line(t), highlight=False)
+    if outcome.tests:
+        not_run = ", " + NOT_RUN.format(outcome.not_run) if outcome.not_run else ""
+        out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed{not_run}")
+
+
+def _run_last_line(outcome: Outcome, publish: Path, tgt: Target) -> str:
+    """The run's last line: how it ended and, when it did not publish, why and what to do."""
+    from ecom.run import ROLLED_BACK, late_raw_data
+
+    record = outcome.record
+    late = late_raw_data(outcome) if outcome.stale else ""
+    endings = {
+        "success": f"Published {publish}/index.html and {publish}/docs.html",
+        # which table and what to do, on the line a scheduler's log keeps
+        "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was; {late}: {STALE_ADVICE}",
+        "failed": f"Data tests failed: {publish} kept as it was",
+    }
+    if outcome.rolled_back:  # the failing rows went with the build: rebuilt on a copy, none is published
+        endings["failed"] = (
+            f"Data tests failed: {ROLLED_BACK} and {publish} kept as it was; to see the failing rows, copy "
+            f"{tgt.path} to COPY.duckdb and run `ecom build --path COPY.duckdb` then `ecom test --path COPY.duckdb`"
+        )
+    # a table past warn_after alone builds and publishes: said on the last line too, which a log shows
+    tail = f"; {late}" if late and record.status != "stale" else ""
+    return f"Run {record.run_id}: {endings[record.status]}{tail}"
 
 
 def _incremental_builds(models: list[dict[str, Any]]) -> str:

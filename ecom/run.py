@@ -273,21 +273,29 @@ def run(
         # too, which "the rest of the output was skipped" did not say
         _finish(target, outcome, notify_url)
     except KeyboardInterrupt as e:
-        # Ctrl-C during or after the load's or the build's commit: not "nothing was committed", and
-        # not only output skipped, as a build's would be: the morning's build, tests, report are undone.
-        # A held Ctrl-C raised once a commit is done is the build's unless the load had not returned.
-        # On DuckDB one during the data tests rolls the build back with them (outcome.built is False).
-        built = outcome.built or (isinstance(e, InterruptedAfterCommit) and (load is None or bool(outcome.loaded)))
-        if built or committed():
-            raise InterruptedAfterCommit(_undone(record, site, built)) from None
+        _raise_if_committed(record, site, _built_when_interrupted(outcome, e, load))
         raise
     except Exception:
         if ctrl_c_pressed():  # what DuckDB made of a Ctrl-C ("Query interrupted")
-            if outcome.built or committed():
-                raise InterruptedAfterCommit(_undone(record, site, outcome.built)) from None
+            _raise_if_committed(record, site, outcome.built)
             raise KeyboardInterrupt from None
         raise
     return outcome
+
+
+def _built_when_interrupted(outcome: Outcome, interrupt: KeyboardInterrupt, load: Path | None) -> bool:
+    """Whether the build had replaced the models when a Ctrl-C stopped the run. A held Ctrl-C raised
+    once a commit is done is the build's unless the load had not returned. On DuckDB one during the
+    data tests rolls the build back with them (outcome.built is False)."""
+    return outcome.built or (isinstance(interrupt, InterruptedAfterCommit) and (load is None or bool(outcome.loaded)))
+
+
+def _raise_if_committed(record: RunRecord, site: Path, built: bool) -> None:
+    """A Ctrl-C during or after the load's or the build's commit is InterruptedAfterCommit, which says
+    what the run left undone: not "nothing was committed", and not only output skipped, as a build's
+    would be: the morning's build, tests, report are undone."""
+    if built or committed():
+        raise InterruptedAfterCommit(_undone(record, site, built)) from None
 
 
 def _undone(record: RunRecord, site: Path, built: bool) -> str:

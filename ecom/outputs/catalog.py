@@ -19,8 +19,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.types as ir
+
 from ecom.core import engine
-from ecom.core.docstrings import model_docs
+from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.files import atomic_write
 from ecom.core.registry import Project
 from ecom.core.vars import printable
@@ -59,35 +61,11 @@ def catalog(
     for case in engine.generic_tests(project, project.order):
         for column in case.columns:
             column_tests.setdefault((case.model, column), []).append(case.name)
-    data_tests = {
-        t.name: {"description": t.title, "models": [p for p in t.params if p in project.models]}
-        for t in project.tests.values()
+    data_tests = _data_tests(project)
+    models = {
+        name: _model(project, name, docs[name], sql, column_tests, data_tests, builds.get(name))
+        for name in project.order
     }
-    models = {}
-    for name in project.order:
-        model, doc = project.models[name], docs[name]
-        schema = sql["duckdb"][name].schema()
-        models[name] = {
-            "layer": model.layer,
-            "materialized": model.materializations(),  # per target: staging is a view on DuckDB
-            "key": list(model.key),
-            "grain": doc.grain,
-            "description": doc.description,
-            "columns": {
-                c: {"type": str(t), "description": doc.columns.get(c, ""), "tests": column_tests.get((name, c), [])}
-                for c, t in schema.items()
-            },
-            "upstream": {
-                "models": project.upstream_models(name),
-                "sources": project.sources_of(name),
-                "vars": project.vars_of(name),
-            },
-            "downstream": {"models": project.downstream_models(name), "exposures": project.exposures_of(name)},
-            "tests": [c.name for c in engine.generic_tests(project, [name])]
-            + [t for t, d in data_tests.items() if name in d["models"]],
-            "sql": {dialect: engine.to_sql(exprs[name], dialect) for dialect, exprs in sql.items()},
-            "build": _json_safe(builds.get(name)),
-        }
     stored = engine.stored_vars(project, target, record) if target else {}
     return {
         "models": models,
@@ -104,6 +82,50 @@ def catalog(
         if builds or stored
         else None,
         "compiled_with": printable(project.vars, values),
+    }
+
+
+def _data_tests(project: Project) -> dict[str, dict[str, Any]]:
+    """The singular data tests, each with the models it reads: those of its parameters that name one."""
+    return {
+        t.name: {"description": t.title, "models": [p for p in t.params if p in project.models]}
+        for t in project.tests.values()
+    }
+
+
+def _model(
+    project: Project,
+    name: str,
+    doc: ModelDoc,
+    sql: Mapping[str, Mapping[str, ir.Table]],
+    column_tests: Mapping[tuple[str, str], list[str]],
+    data_tests: Mapping[str, Mapping[str, Any]],
+    build: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """One model's entry in the catalog: its columns' types from its DuckDB expression, its tests those
+    of its decorator and the data tests that read it, and `build` its last build on the target, if any."""
+    model = project.models[name]
+    schema = sql["duckdb"][name].schema()
+    return {
+        "layer": model.layer,
+        "materialized": model.materializations(),  # per target: staging is a view on DuckDB
+        "key": list(model.key),
+        "grain": doc.grain,
+        "description": doc.description,
+        "columns": {
+            c: {"type": str(t), "description": doc.columns.get(c, ""), "tests": column_tests.get((name, c), [])}
+            for c, t in schema.items()
+        },
+        "upstream": {
+            "models": project.upstream_models(name),
+            "sources": project.sources_of(name),
+            "vars": project.vars_of(name),
+        },
+        "downstream": {"models": project.downstream_models(name), "exposures": project.exposures_of(name)},
+        "tests": [c.name for c in engine.generic_tests(project, [name])]
+        + [t for t, d in data_tests.items() if name in d["models"]],
+        "sql": {dialect: engine.to_sql(exprs[name], dialect) for dialect, exprs in sql.items()},
+        "build": _json_safe(build),
     }
 
 

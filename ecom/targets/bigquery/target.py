@@ -99,6 +99,33 @@ def _client_class(rest_only: bool) -> type:
     return Client
 
 
+def _credentials(endpoint: str | None) -> tuple[Any, str | None]:
+    """The credentials and their project: Application Default Credentials for Google's API; for an
+    emulator, which checks none, anonymous ones and no project."""
+    if endpoint:
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials(), None
+    return default_credentials()
+
+
+def _project(config: BigQueryConfig, adc_project: str | None) -> str:
+    """The project jobs run in: the configured one, else the credentials', else GOOGLE_CLOUD_PROJECT.
+    None, or no dataset either, is TargetError before any client is made."""
+    project = config.project or adc_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not project:
+        raise TargetError(
+            "no BigQuery project: pass --project, set ECOM_BQ_PROJECT or add `project` under [bigquery] in ecom.toml"
+        )
+    if not (config.dataset or config.raw_dataset):
+        raise TargetError(
+            "no BigQuery dataset: pass --dataset (the models; raw tables default to <dataset>_raw) "
+            "or --raw-dataset, set ECOM_BQ_DATASET / ECOM_BQ_RAW_DATASET, or add them under "
+            "[bigquery] in ecom.toml"
+        )
+    return project
+
+
 class BigQueryTarget(Target):
     name = "bigquery"
     dialect = "bigquery"
@@ -108,39 +135,19 @@ class BigQueryTarget(Target):
     batch_tests = True  # and fewer of them: each job has its latency and its minimum bill
 
     def __init__(self, config: BigQueryConfig):
-        from google.api_core.client_options import ClientOptions
-        from google.cloud import bigquery
-
         super().__init__()
         self.config = config
         self.endpoint = config.endpoint
-        if self.endpoint:
-            from google.auth.credentials import AnonymousCredentials
-
-            if "://" not in self.endpoint:
-                self.endpoint = f"http://{self.endpoint}"
-            credentials, adc_project = AnonymousCredentials(), None
-        else:
-            credentials, adc_project = default_credentials()
-        project = config.project or adc_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
-        if not project:
-            raise TargetError(
-                "no BigQuery project: pass --project, set ECOM_BQ_PROJECT or add `project` "
-                "under [bigquery] in ecom.toml"
-            )
-        if not (config.dataset or config.raw_dataset):
-            raise TargetError(
-                "no BigQuery dataset: pass --dataset (the models; raw tables default to <dataset>_raw) "
-                "or --raw-dataset, set ECOM_BQ_DATASET / ECOM_BQ_RAW_DATASET, or add them under "
-                "[bigquery] in ecom.toml"
-            )
+        if self.endpoint and "://" not in self.endpoint:
+            self.endpoint = f"http://{self.endpoint}"
+        credentials, adc_project = _credentials(self.endpoint)
+        project = _project(config, adc_project)
         self.project = check_identifier("project", project, "the credentials' project")
         self.location = config.location
         # An upload needs only the raw dataset; anything touching models asks for `models`.
         self._models = Location(database=config.dataset, catalog=project) if config.dataset else None
         self.raw = split_dataset(config.raw_dataset or f"{config.dataset}_raw", project)
         self.sources = {t: split_dataset(v, project) for t, v in config.sources.items()}
-        options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
         # An emulator without a Storage Read endpoint: results must come over REST, never through
         # a Storage client the library would otherwise create for Google's own host.
         rest_only = bool(self.endpoint and not config.storage_endpoint)
@@ -150,30 +157,10 @@ class BigQueryTarget(Target):
         # the cap on every query job, ibis's own (data tests, reads, defaults) included
         # (QueryJobConfig stores a None as the string 'None': set the cap only when there is one)
         self.cap = {"maximum_bytes_billed": self.max_bytes_billed} if self.max_bytes_billed else {}
-        capped = bigquery.QueryJobConfig(**self.cap)
-        self.client = _client_class(rest_only)(
-            project=project,
-            credentials=credentials,
-            location=self.location,
-            client_options=options,
-            default_query_job_config=capped,
-        )
-        self.client.retry_seconds = RETRY_SECONDS["emulator" if self.endpoint else "google"]
+        self.client = self._client(project, credentials, rest_only)
         self.notes: dict[str, str] = {}  # per model: what the build chose (monthly partitions)
         self.bytes_processed: dict[str, int] = {}  # per model: summed over the jobs that built it
-        storage = self._storage_client(credentials)
-        self.con = ibis.bigquery.connect(
-            client=self.client,
-            project_id=project,
-            dataset_id=f"{project}.{config.dataset}" if config.dataset else f"{self.raw.catalog}.{self.raw.database}",
-            credentials=credentials,
-            # ibis makes a Storage client for Google's host when given none: give it a stand-in,
-            # then take it away, so that no client for Google's host exists in emulator mode
-            storage_client=storage if storage is not None else object(),
-            location=self.location,
-        )
-        if rest_only:
-            self.con.storage_client = None
+        self.con = self._connect(project, credentials, rest_only)
         self._checked: set[Location] = set()
         # the raw tables' metadata: a build checks its sources up to three times (its own check, then the
         # variables' defaults and bounds), each check a round trip per raw table
@@ -223,6 +210,40 @@ class BigQueryTarget(Target):
         cls, given: Mapping[str, Any], named: Mapping[str, Any]
     ) -> tuple[Callable[[str], Location], Location]:
         return offline_locations(named=named, **given)
+
+    def _client(self, project: str, credentials: Any, rest_only: bool) -> Any:
+        """The client of every call to BigQuery's API, ecom's and ibis's: the endpoint's, the byte cap
+        on each query job, and the timeout policy (REQUEST_SECONDS, RETRY_SECONDS)."""
+        from google.api_core.client_options import ClientOptions
+        from google.cloud import bigquery
+
+        client = _client_class(rest_only)(
+            project=project,
+            credentials=credentials,
+            location=self.location,
+            client_options=ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None,
+            default_query_job_config=bigquery.QueryJobConfig(**self.cap),
+        )
+        client.retry_seconds = RETRY_SECONDS["emulator" if self.endpoint else "google"]
+        return client
+
+    def _connect(self, project: str, credentials: Any, rest_only: bool) -> Any:
+        """ibis's connection over `self.client`, its default dataset the models' (else the raw one's)."""
+        dataset = self.config.dataset
+        storage = self._storage_client(credentials)
+        con = ibis.bigquery.connect(
+            client=self.client,
+            project_id=project,
+            dataset_id=f"{project}.{dataset}" if dataset else f"{self.raw.catalog}.{self.raw.database}",
+            credentials=credentials,
+            # ibis makes a Storage client for Google's host when given none: give it a stand-in,
+            # then take it away, so that no client for Google's host exists in emulator mode
+            storage_client=storage if storage is not None else object(),
+            location=self.location,
+        )
+        if rest_only:
+            con.storage_client = None
+        return con
 
     def _storage_client(self, credentials: Any) -> Any:
         from google.cloud.bigquery_storage_v1 import BigQueryReadClient
