@@ -58,12 +58,17 @@ def catalog(
     }
     builds = engine.last_builds(target, record) if target else {}
     column_tests: dict[tuple[str, str], list[str]] = {}
+    tests: dict[str, list[str]] = {name: [] for name in project.order}  # its decorator's, then data tests'
     for case in engine.generic_tests(project, project.order):
+        tests[case.model].append(case.name)
         for column in case.columns:
             column_tests.setdefault((case.model, column), []).append(case.name)
     data_tests = _data_tests(project)
+    for test, about in data_tests.items():
+        for name in about["models"]:
+            tests[name].append(test)
     models = {
-        name: _model(project, name, docs[name], sql, column_tests, data_tests, builds.get(name))
+        name: _model(project, name, docs[name], sql, column_tests, tests[name], builds.get(name))
         for name in project.order
     }
     stored = engine.stored_vars(project, target, record) if target else {}
@@ -99,10 +104,10 @@ def _model(
     doc: ModelDoc,
     sql: Mapping[str, Mapping[str, ir.Table]],
     column_tests: Mapping[tuple[str, str], list[str]],
-    data_tests: Mapping[str, Mapping[str, Any]],
+    tests: list[str],
     build: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """One model's entry in the catalog: its columns' types from its DuckDB expression, its tests those
+    """One model's entry in the catalog: its columns' types from its DuckDB expression, `tests` those
     of its decorator and the data tests that read it, and `build` its last build on the target, if any."""
     model = project.models[name]
     schema = sql["duckdb"][name].schema()
@@ -122,8 +127,7 @@ def _model(
             "vars": project.vars_of(name),
         },
         "downstream": {"models": project.downstream_models(name), "exposures": project.exposures_of(name)},
-        "tests": [c.name for c in engine.generic_tests(project, [name])]
-        + [t for t, d in data_tests.items() if name in d["models"]],
+        "tests": tests,
         "sql": {dialect: engine.to_sql(exprs[name], dialect) for dialect, exprs in sql.items()},
         "build": _json_safe(build),
     }
