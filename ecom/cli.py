@@ -36,7 +36,7 @@ from ecom.core.interrupts import committed, ctrl_c_pressed, mark_said, replaced,
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import MADE_BY_SPEND, SourceContractError
 from ecom.core.text import counted
-from ecom.core.vars import VarsError, parse_vars, printable
+from ecom.core.vars import VarsError, check_given, parse_vars, printable
 from ecom.targets import duckdb
 from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
 from ecom.targets.options import TARGET_ENV, ChosenTarget, TargetOptions, choose_target, open_target
@@ -998,6 +998,7 @@ def _start_run(
         fresh.now()  # a malformed ECOM_NOW stops the run before it is recorded
         proj = Project.load()
         given = parse_vars(vars or [])
+        check_given(proj.vars, given)  # before the export replaces any raw table
         # with --load, a database not made yet is made, as `ecom load` makes it: the first morning
         # of a new server; a refused export is then recorded in it
         tgt = open_target(target, create=load is not None)

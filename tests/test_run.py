@@ -1034,6 +1034,27 @@ def test_a_run_refused_for_its_publish_folder_loads_nothing(tmp_path, monkeypatc
     target.close()
 
 
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ("foo=1", "unknown variable foo in --vars; known: "),
+        ("session_timeout_minutes=0", "session_timeout_minutes must be a positive whole number, not 0"),
+    ],
+)
+def test_a_run_with_bad_vars_loads_nothing_and_says_so_even_on_stale_data(tmp_path, monkeypatch, given, message):
+    """`ecom run --load DIR --vars foo=1` loaded the export, then stopped on the variable: the raw
+    tables replaced by a run that printed one error. On stale data the variable was never read."""
+    export, fewer = loaded_and_an_export_one_order_fewer(tmp_path, monkeypatch)
+    for args, now in ((["--load", str(export)], FRESH_NOW), ([], "2030-01-01T00:00:00Z")):
+        result = ecom(tmp_path, "run", *args, "--vars", given, now=now)
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: {message}") and len(result.stderr.splitlines()) == 1
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.raw_rows("orders") == fewer.num_rows + 1  # as it was
+    assert not target.exists(RUNS_TABLE)  # refused before the run began, as a malformed --vars is
+    target.close()
+
+
 def test_a_run_that_cannot_open_its_database_is_notified(tmp_path, monkeypatch, webhook):
     """The unattended morning's likeliest failure on DuckDB: the file held by another process (a BI
     tool, a run still going). The run cannot record itself there: the notification is its one trace."""

@@ -241,9 +241,7 @@ def resolve_vars(
     `at_most` is an error giving the range, unless `check_bounds` is off: the values a build
     recorded are read as they were built (a build before a check existed may not meet it).
     """
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        raise VarsError(f"unknown variable {', '.join(unknown)} in --vars; known: {', '.join(sorted(declared))}")
+    _refuse_unknown(declared, given)
     values = {}
     for name, var in declared.items():
         values[name] = _value_of(var, given, compute, check_bounds)
@@ -252,6 +250,23 @@ def resolve_vars(
     if check_bounds:
         _refuse_above_at_most(declared, values)
     return values
+
+
+def check_given(declared: Mapping[str, Var], given: Mapping[str, Any]) -> None:
+    """What can be told of the variables before any data is read: a name not declared, a value given
+    (or set in its environment variable) not of its type or range. The bounds on the data wait for
+    the data: `ecom run --load` checks this before it loads (a typo in --vars replaced the raw
+    tables, then stopped the run)."""
+    _refuse_unknown(declared, given)
+    for name, var in declared.items():
+        if name in given or (var.env and var.env in os.environ):
+            _value_of(var, given, lambda _: None, check_bounds=False)
+
+
+def _refuse_unknown(declared: Mapping[str, Var], given: Mapping[str, Any]) -> None:
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise VarsError(f"unknown variable {', '.join(unknown)} in --vars; known: {', '.join(sorted(declared))}")
 
 
 def _value_of(
