@@ -615,14 +615,15 @@ def _profile_table(proj: Project, tgt: Target, results: list[engine.ModelResult]
         "seconds",
         "rows/s",
         "peak RSS MB so far",
+        "built",  # an incremental model's way, as the plain build's table says it ("built incremental: ...")
         title=f"Build profile ({settings})",
     )
     for r in results:
         rate = r.rows / r.seconds if r.seconds else 0
         peak = _fmt(r.peak_bytes / 2**20 if r.peak_bytes is not None else None)
-        kind = proj.models[r.name].materialization(tgt.name)
-        report.add_row(r.name, proj.models[r.name].layer, kind, f"{r.rows:,}", f"{r.seconds:.2f}", f"{rate:,.0f}", peak)
-    report.add_row("total", "", "", "", f"{sum(r.seconds for r in results):.2f}", "", "", style="bold")
+        layer, kind = proj.models[r.name].layer, proj.models[r.name].materialization(tgt.name)
+        report.add_row(r.name, layer, kind, f"{r.rows:,}", f"{r.seconds:.2f}", f"{rate:,.0f}", peak, r.note)
+    report.add_row("total", "", "", "", f"{sum(r.seconds for r in results):.2f}", "", "", "", style="bold")
     return report
 
 

@@ -784,7 +784,7 @@ def test_cli_build_profile_prints_materializations_memory_and_time_around_models
     monkeypatch.setenv("ECOM_DUCKDB_MEMORY_LIMIT", "512MiB")
     # the build runs in this process: the column is its peak RSS so far (ru_maxrss is in KiB on Linux)
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    args = ["build", "--select", "stg_orders", "--profile", "--path", str(db)]
+    args = ["build", "--select", "stg_orders stg_events", "--profile", "--path", str(db)]
     result = runner.invoke(app, args, env={"COLUMNS": columns})
     peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert result.exit_code == 0, result.output
@@ -796,10 +796,12 @@ def test_cli_build_profile_prints_materializations_memory_and_time_around_models
         cells = [c.strip() for c in row.strip("│ ").split("│")]
         assert cells[:4] == ["stg_orders", "staging", "view", "1"]
         peak = cells[6]
+        events = next(line for line in result.stdout.splitlines() if "stg_events" in line)
+        assert [c.strip() for c in events.strip("│ ").split("│")][7] == "full: no previous build"
     else:
         shown = re.search(
             r"stg_orders: layer staging; materialized view; rows 1; seconds [\d.]+; rows/s [\d,]+; "
-            r"peak RSS MB so far ([\d,.]+) total: seconds [\d.]+ ",
+            r"peak RSS MB so far ([\d,.]+) stg_events: .*; built full: no previous build total: seconds [\d.]+ ",
             text,
         )
         assert shown, result.stdout
