@@ -39,6 +39,7 @@ from ecom.core.text import counted
 from ecom.core.vars import VarsError, check_given, parse_vars, printable
 from ecom.targets import duckdb
 from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
+from ecom.targets.bigquery.config import PLACEHOLDER_PROJECT
 from ecom.targets.options import TARGET_ENV, ChosenTarget, TargetOptions, choose_target, open_target
 
 if TYPE_CHECKING:  # for annotations only: the commands import ecom.run when they run
@@ -711,9 +712,12 @@ def compile(
         for path in stale:
             path.unlink()
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
-        removed = f"; removed {', '.join(p.name for p in stale)}: no such model any more" if stale else ""
+        notes = ""
+        if models.catalog == PLACEHOLDER_PROJECT:  # pasted into the console as it is, the SQL would fail
+            notes += f"; `{PLACEHOLDER_PROJECT}` stands for your BigQuery project: set --project or ECOM_BQ_PROJECT"
+        notes += f"; removed {', '.join(p.name for p in stale)}: no such model any more" if stale else ""
         err.print(
-            f"Wrote {counted(len(selected), chosen.type.dialect + ' model')} to {folder}/ ({shown}){removed}",
+            f"Wrote {counted(len(selected), chosen.type.dialect + ' model')} to {folder}/ ({shown}){notes}",
             highlight=False,
             soft_wrap=True,
         )

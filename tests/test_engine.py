@@ -698,13 +698,23 @@ def test_a_salt_of_the_wrong_type_is_refused_without_showing_it(db_with_event):
     assert "ECOM_VISITOR_SALT" in message and "80512" not in result.output
 
 
-def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project):
-    result = runner.invoke(
-        app, ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)]
-    )
+def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project, monkeypatch):
+    """With no project set, the SQL names a placeholder, which the closing line says (the README calls
+    the SQL ready to paste into BigQuery's console)."""
+    monkeypatch.delenv("ECOM_BQ_PROJECT", raising=False)
+    args = ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     written = sorted(p.stem for p in (tmp_path / "bigquery").glob("*.sql"))
     assert written == sorted(project.order)
+    assert "FROM `your-project`.`ecom_raw`.`orders`" in (tmp_path / "bigquery" / "stg_orders.sql").read_text()
+    assert " ".join(result.stderr.split()) == (
+        f"Wrote 25 bigquery models to {tmp_path}/bigquery/ (as_of=2024-06-30); `your-project` stands for your "
+        "BigQuery project: set --project or ECOM_BQ_PROJECT"
+    )
+    result = runner.invoke(app, [*args, "--project", "my-project"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == f"Wrote 25 bigquery models to {tmp_path}/bigquery/ (as_of=2024-06-30)"
     assert ibis.__version__ == "12.0.0"
 
 

@@ -247,6 +247,10 @@ def split_dataset(value: str, default_project: str) -> Location:
     return Location(database=dataset, catalog=project or default_project)
 
 
+# The project offline SQL names when none is set: `ecom compile` says so, as SQL that reads it fails.
+PLACEHOLDER_PROJECT = "your-project"
+
+
 def offline_locations(
     environ: Mapping[str, str] | None = None,
     folder: Path | None = None,
@@ -257,7 +261,7 @@ def offline_locations(
     connection): what `ecom compile` renders when every data-derived variable is given.
     Placeholders fill what is unset."""
     config = resolve_config(given, environ, folder, named)
-    project = config.project or "your-project"
+    project = config.project or PLACEHOLDER_PROJECT
     dataset = config.dataset or "ecom"
     raw = split_dataset(config.raw_dataset or f"{dataset}_raw", project)
     sources = {t: split_dataset(v, project) for t, v in config.sources.items()}
