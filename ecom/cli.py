@@ -105,20 +105,29 @@ class _FittedTable(rich.table.Table):
         )
 
     def _fit_headers(self, console: Console, options: ConsoleOptions) -> tuple[int, list[int], list[int]]:
-        """_widths, after breaking the headers at their underscores if the cells do not fit whole
-        otherwise: a header on lines reads better than a value wrapped (RFM's `Potential Loyalists`
-        over two lines read as a segment `Loyalists` with no figures)."""
+        """_widths, after breaking the headers at their underscores where that lets every cell fit
+        whole, or the table stay a table: a header on lines reads better than a value wrapped (RFM's
+        `Potential Loyalists` over two lines read as a segment `Loyalists` with no figures). Where
+        a long cell wraps anyway (a run's message), the headers stay whole: `as_` over `of` helped
+        no value."""
         plain = [column for column in self.columns if isinstance(column.header, str)]  # not rich Text
         for column in self.columns:  # a table printed again, at another width, is fitted again
             column.width = None
-        for column in plain:
-            column.header = column.header.replace("_\n", "_")
+        self._break_headers(plain, False)
         fit = self._widths(console, options)
         if sum(fit[2]) > fit[0] and any("_" in column.header for column in plain):
-            for column in plain:
-                column.header = column.header.replace("_", "_\n")
-            fit = self._widths(console, options)
+            self._break_headers(plain, True)
+            broken = self._widths(console, options)
+            if sum(broken[2]) <= broken[0] or sum(fit[1]) > fit[0]:
+                return broken
+            self._break_headers(plain, False)
         return fit
+
+    @staticmethod
+    def _break_headers(columns: list[rich.table.Column], broken: bool) -> None:
+        for column in columns:
+            whole = column.header.replace("_\n", "_")
+            column.header = whole.replace("_", "_\n") if broken else whole
 
     def words_fit(self, console: Console) -> bool:
         """Whether every word of every cell fits whole in the console's width, as a table."""

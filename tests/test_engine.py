@@ -1108,6 +1108,19 @@ def test_a_summary_in_80_columns_breaks_its_headers_at_underscores_not_its_value
     assert sum(line.startswith("┃") for line in _printed(table, 120)) == 1
 
 
+def test_headers_stay_whole_where_breaking_them_keeps_no_value_whole():
+    """`ecom runs` at 200 columns printed `as_` over `of`: its message wraps at any width, so the
+    broken header kept no value whole."""
+    from ecom.cli import Table
+
+    table = Table("status", "as_of", "message", title="Runs")
+    table.add_row("success", "2024-06-30", "a raw table the export left with fewer rows: orders " * 3)
+    lines = _printed(table, 60)
+    assert sum(line.startswith("┃") for line in lines) == 1  # one header line: as_of whole
+    assert _columns_of(lines)[0] == ["status", "as_of", "message"]
+    assert _columns_of(lines)[1][0][:2] == ["success", "2024-06-30"]
+
+
 def test_a_table_whose_words_cannot_fit_prints_a_line_a_row():
     """Where even the longest word of each column cannot fit (the build profile's seven columns need
     about 101 columns), rich cut every cell: each row is a line instead, wrapped, nothing cut."""
