@@ -756,12 +756,8 @@ def test(
             _refuse_unbuilt(tgt, selected, "models it tests")
             _refuse_unbuilt(tgt, sorted(parents - set(selected)), "models its relationships tests read")
             values = engine.built_vars(proj, tgt, given)
-            # a view reads its raw tables when tested: one gone is the contract's line, not an error per
-            # test; the views are those the tests read
-            read = set(selected) | parents
-            read |= {up for m in read for up in proj.ancestors(m)}
-            views = [m for m in read if proj.models[m].materialization(tgt.name) == "view"]
-            engine.validate_sources(tgt, sorted({s for m in views for s in proj.sources_of(m)}))
+            # a view reads its raw tables when tested: one gone is the contract's line, not an error per test
+            engine.validate_sources(tgt, _raw_tables_tests_read(proj, tgt, set(selected) | parents))
             cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
             by_name = {c.name: c for c in cases}
 
@@ -775,6 +771,14 @@ def test(
             out.print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
             if failed:
                 raise typer.Exit(1)
+
+
+def _raw_tables_tests_read(proj: Project, tgt: Target, models: set[str]) -> list[str]:
+    """The raw tables the data tests may read, sorted: those of the views among the `models` they read and
+    those models' ancestors (a view reads its raw tables when tested)."""
+    read = models | {up for m in models for up in proj.ancestors(m)}
+    views = [m for m in read if proj.models[m].materialization(tgt.name) == "view"]
+    return sorted({s for m in views for s in proj.sources_of(m)})
 
 
 def _test_line(result: engine.TestResult) -> Text:

@@ -124,15 +124,9 @@ def check_replaceable(folder: Path) -> None:
     def refuse(why: str) -> FileWriteError:
         return FileWriteError(f"cannot publish to {folder}: {why}; nothing was replaced")
 
-    if folder.is_symlink():
-        raise refuse("it is a symbolic link: give the folder it points to")
-    if folder.exists() and not folder.is_dir():
-        raise refuse("it is a file, not a folder")
-    for parent in folder.absolute().parents:
-        if parent.exists() and not parent.is_dir():
-            raise refuse(f"{parent} is a file, not a folder")
-    if folder.exists() and folder.resolve() == Path.cwd().resolve():
-        raise refuse("it is the working folder")
+    why = _path_refused(folder)
+    if why:
+        raise refuse(why)
     try:
         foreign = sorted(p.name for p in folder.iterdir() if not _published_file(p)) if folder.is_dir() else []
     except OSError as e:
@@ -143,6 +137,21 @@ def check_replaceable(folder: Path) -> None:
             f"it holds {shown}, which a run does not publish, and publishing replaces the folder whole: "
             "choose a new or empty folder"
         )
+
+
+def _path_refused(folder: Path) -> str | None:
+    """Why check_replaceable refuses `folder` whatever it holds, its path alone (a link, a file in its
+    place or in its path, the working folder), before its files are listed; None when it does not."""
+    if folder.is_symlink():
+        return "it is a symbolic link: give the folder it points to"
+    if folder.exists() and not folder.is_dir():
+        return "it is a file, not a folder"
+    for parent in folder.absolute().parents:
+        if parent.exists() and not parent.is_dir():
+            return f"{parent} is a file, not a folder"
+    if folder.exists() and folder.resolve() == Path.cwd().resolve():
+        return "it is the working folder"
+    return None
 
 
 def publish(folder: Path, write: Callable[[Path], None]) -> None:

@@ -407,18 +407,28 @@ def _refuse_mixing_builds(
     if not used:  # a full build leaves no model as it was: it needs no record of the last one
         return
     stored, now = stored_vars(project, target, record), printable(project.vars, values)
-    # a value neither recorded nor given (a caller of build() may pass only those its models use) is not compared
-    changed = sorted(v for v in used if v in stored and v in now and stored[v] != now[v])
+    changed = _changed_values(used, stored, now)
     if not changed:
         return
-    built = record.builds()
-    kept = [n for n in project.order if n in others and n in built and set(project.vars_of(n)) & set(changed)]
+    kept = _built_reading(project, others, changed, record.builds())
     if kept:
         raise BuildError(
             f"{', '.join(f'{v}={now[v]}' for v in changed)}: the built models this build leaves as they are "
             f"({', '.join(kept)}) were built with {', '.join(f'{v}={stored[v]}' for v in changed)}, and would "
             "disagree with the ones it builds; build them too (e.g. without --select), or keep the values they have"
         )
+
+
+def _changed_values(used: set[str], stored: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    """The variables among `used` whose value differs from the one the last build recorded, sorted. A
+    value neither recorded nor given (a caller of build() may pass only those its models use) is not compared."""
+    return sorted(v for v in used if v in stored and v in now and stored[v] != now[v])
+
+
+def _built_reading(project: Project, models: set[str], changed: list[str], built: Mapping[str, Any]) -> list[str]:
+    """The models among `models` that are `built` and read a variable in `changed`, in the project's order:
+    built with the values the last build recorded, they would disagree with models built with the new ones."""
+    return [n for n in project.order if n in models and n in built and set(project.vars_of(n)) & set(changed)]
 
 
 def _preparer(
