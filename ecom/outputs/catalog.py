@@ -57,16 +57,8 @@ def catalog(
         "bigquery": engine.unbound_expressions(project, values, *bigquery_at),
     }
     builds = engine.last_builds(target, record) if target else {}
-    column_tests: dict[tuple[str, str], list[str]] = {}
-    tests: dict[str, list[str]] = {name: [] for name in project.order}  # its decorator's, then data tests'
-    for case in engine.generic_tests(project, project.order):
-        tests[case.model].append(case.name)
-        for column in case.columns:
-            column_tests.setdefault((case.model, column), []).append(case.name)
     data_tests = _data_tests(project)
-    for test, about in data_tests.items():
-        for name in about["models"]:
-            tests[name].append(test)
+    tests, column_tests = _tests_by_model(project, data_tests)
     models = {
         name: _model(project, name, docs[name], sql, column_tests, tests[name], builds.get(name))
         for name in project.order
@@ -96,6 +88,23 @@ def _data_tests(project: Project) -> dict[str, dict[str, Any]]:
         t.name: {"description": t.title, "models": [p for p in t.params if p in project.models]}
         for t in project.tests.values()
     }
+
+
+def _tests_by_model(
+    project: Project, data_tests: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, list[str]], dict[tuple[str, str], list[str]]]:
+    """Each model's tests (its decorator's, then the data tests that read it), and each column's, by
+    (model, column): from one pass over every model's tests."""
+    tests: dict[str, list[str]] = {name: [] for name in project.order}
+    column_tests: dict[tuple[str, str], list[str]] = {}
+    for case in engine.generic_tests(project, project.order):
+        tests[case.model].append(case.name)
+        for column in case.columns:
+            column_tests.setdefault((case.model, column), []).append(case.name)
+    for test, about in data_tests.items():
+        for name in about["models"]:
+            tests[name].append(test)
+    return tests, column_tests
 
 
 def _model(
