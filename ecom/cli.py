@@ -610,7 +610,8 @@ def _warn_unheard(url: str | None, failure: str | None) -> None:
 def _build_table(proj: Project, results: list[engine.ModelResult]) -> rich.table.Table:
     report = Table("model", "layer", "rows", "seconds", "incremental", title="Build")
     for r in results:
-        report.add_row(r.name, proj.models[r.name].layer, f"{r.rows:,}", f"{r.seconds:.2f}", r.note)
+        layer = proj.models[r.name].layer if r.name in proj.models else "–"  # a recorded run's model since removed
+        report.add_row(r.name, layer, f"{r.rows:,}", f"{r.seconds:.2f}", r.note)
     report.add_row("total", "", "", f"{sum(r.seconds for r in results):.2f}", "", style="bold")
     return report
 
@@ -1090,15 +1091,23 @@ def _incremental_builds(models: list[dict[str, Any]]) -> str:
 @app.command()
 @target_options
 def runs(
+    run: Annotated[
+        str | None,
+        typer.Argument(help="A run's id, or its first characters: all that run recorded.", show_default=False),
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many runs to list, latest first.", min=1)] = 20,
     *,
     target: TargetOptions,
 ) -> None:
-    """The history of `ecom run`, latest first."""
-    from ecom.core.runs import history
+    """The history of `ecom run`, latest first; `ecom runs RUN`: one run whole (its message, the
+    freshness it found, the models it built, its data tests)."""
+    from ecom.core.runs import UnknownRun, find_run, history
 
-    with friendly_errors():
+    with friendly_errors(UnknownRun):
         tgt = open_target(target, read_only=True)
+        if run is not None:
+            _print_run(Project.load(), find_run(tgt, run))
+            return
         records = history(tgt, limit)
         if not records:
             out.print(f"No runs recorded on {engine.describe(tgt)} yet: `ecom run` records one.")
@@ -1143,9 +1152,32 @@ def _run_row(r: dict[str, Any]) -> dict[str, str]:
         "models": str(len(r["models"])),
         "tests failed": str(sum(t["status"] != "pass" for t in r["tests"])) if r["tests"] else "–",
         "late raw data": ", ".join(late) or "–",
-        # why it errored, or what it warned of: its first 100 characters (the rest in _ecom_runs)
+        # why it errored, or what it warned of: its first 100 characters (all of it: `ecom runs RUN`)
         "message": textwrap.shorten(r["message"], 100, placeholder=" …") if r["message"] else "–",
     }
+
+
+def _print_run(proj: Project, r: dict[str, Any]) -> None:
+    """All one run recorded, as the run printed it: the list cuts its message and shows none of the rest."""
+    row = _run_row(r)
+    lines = [f"Run {r['run_id']}: {r['status']}, started {row['started (UTC)']} UTC, {row['seconds']} s"]
+    lines += [f"on {r['target']}" + (f", published {r['published']}" if r["published"] else "")]
+    # the variables as the build recorded them (a secret one `set` or `not set`); none when nothing was built
+    lines += ["variables: " + ", ".join(f"{k}={v}" for k, v in r["vars"].items())] if r["vars"] else []
+    lines += [f"message: {r['message']}"] if r["message"] else []
+    for line in lines:
+        out.print(line, highlight=False, soft_wrap=True)
+    if r["freshness"]:
+        out.print(_freshness_table([fresh.Freshness.from_dict(f) for f in r["freshness"]]))
+    if r["models"]:
+        built = [engine.ModelResult(m["name"], m["rows"], m["seconds"], m.get("incremental", "")) for m in r["models"]]
+        out.print(_build_table(proj, built))
+    results = [engine.TestResult(**t) for t in r["tests"]]
+    failed = [t for t in results if t.status != "pass"]
+    for t in failed:
+        out.print(_test_line(t), highlight=False)
+    if results:
+        out.print(f"{len(results) - len(failed)} data tests passed, {len(failed)} failed")
 
 
 def _runs_table(columns: tuple[str, ...], rows: list[dict[str, str]], headers_on_lines: bool = False) -> _FittedTable:

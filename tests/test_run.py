@@ -692,6 +692,56 @@ def test_ecom_runs_in_80_columns_cuts_no_value_short(morning):
     assert [re.fullmatch(r"\S+: \d+\.\d s", run[0]) is not None for run in (failing, fresh_run)] == [True, True]
 
 
+def test_ecom_runs_run_prints_all_one_run_recorded(morning):
+    """The list cuts a message to 100 characters and shows no test, model or table by name: the
+    failing morning's two tests, and which tables made the stale one stale, were in _ecom_runs only."""
+    failing, stale = morning.records["failing"], morning.records["stale"]
+
+    def shown(run_id: str) -> list[str]:
+        result = runner.invoke(app, ["runs", run_id, "--path", str(morning.db)])
+        assert result.exit_code == 0, result.output
+        return result.stdout.splitlines()
+
+    lines = shown(failing["run_id"][:5])  # its first characters are enough, as a commit's
+    assert lines[0].startswith(f"Run {failing['run_id']}: failed, started ")
+    assert f"variables: as_of={AS_OF}, " in lines[2]
+    assert [line for line in lines if line.startswith(("FAIL", "ERROR"))] == [
+        f"FAIL  {t['name']} ({t['failures']} failing row{'s' * (t['failures'] != 1)})"
+        for t in failing["tests"]
+        if t["status"] == "fail"
+    ]
+    assert len([t for t in failing["tests"] if t["status"] == "fail"]) == 2
+    assert lines[-1] == f"{len(failing['tests']) - 2} data tests passed, 2 failed"
+    assert sum(line.startswith("│ fact_daily_pnl ") for line in lines) == 1  # the models it built
+    lines = shown(stale["run_id"])
+    assert lines[0].startswith(f"Run {stale['run_id']}: stale, started ")
+    status = {row[0]: row[5] for row in (_cells(line) for line in lines) if len(row) > 5}
+    assert (status["orders"], status["events"]) == ("error", "error")
+    assert not any("data tests" in line or line.startswith("│ stg_") for line in lines)  # nothing built
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.split("│")[1:-1]]
+
+
+def test_ecom_runs_names_a_run_it_cannot_tell(tmp_path):
+    target = DuckDBTarget(tmp_path / "ecom.duckdb")
+    started = dt.datetime(2024, 3, 30, 8, tzinfo=UTC)
+    for run_id in ("abc123", "abc456"):
+        runs_module.append(target, runs_module.RunRecord(run_id, started, "duckdb", ended_at=started))
+    target.close()
+    for given, message in (
+        ("abc", "2 runs have an id starting 'abc'"),
+        ("abd", "no run has an id starting 'abd'"),
+    ):
+        result = runner.invoke(app, ["runs", given, "--path", str(tmp_path / "ecom.duckdb")])
+        assert result.exit_code == 1
+        assert result.stderr.strip() == (f"error: {message} in _ecom_runs: `ecom runs` lists the runs and their ids")
+    result = runner.invoke(app, ["runs", "abc4", "--path", str(tmp_path / "ecom.duckdb")])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[:2] == ["Run abc456: error, started 2024-03-30 08:00:00 UTC, 0.0 s", "on duckdb"]
+
+
 def test_tables_in_80_columns_keep_words_whole_and_row_names_always(project, morning):
     """rich shrank the widest columns of a table wider than the terminal towards the others, then
     cut every cell: `ecom freshness` in 80 columns printed `invento…` and `2024-03…`."""

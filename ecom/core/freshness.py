@@ -169,6 +169,24 @@ class Freshness:
     status: str  # "pass", "warn", "error", or "unchecked" without thresholds
     dated_later: int = 0  # rows dated after the clock, left out of `newest`
 
+    @classmethod
+    def from_dict(cls, recorded: Mapping[str, Any]) -> Freshness:
+        """A check as a run recorded it (as_dict); a record from before `rows_dated_later` has none."""
+
+        def duration(key: str) -> dt.timedelta | None:
+            return None if recorded[key] is None else dt.timedelta(seconds=recorded[key])
+
+        newest = recorded["newest"] and dt.datetime.fromisoformat(recorded["newest"])
+        return cls(
+            recorded["table"],
+            newest,
+            duration("age_seconds"),
+            duration("warn_after_seconds"),
+            duration("error_after_seconds"),
+            recorded["status"],
+            recorded.get("rows_dated_later", 0),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: times in ISO 8601, durations in seconds."""
         return {

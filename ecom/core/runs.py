@@ -79,7 +79,25 @@ def append(target: Target, record: RunRecord, previous: list[dict[str, Any]] | N
     target.write_table(RUNS_TABLE, pa.Table.from_pylist([*rows, record.row()], schema=SCHEMA))
 
 
+class UnknownRun(Exception):
+    """No run, or several, has the id `ecom runs RUN` was given."""
+
+
 def history(target: Target, limit: int) -> list[dict[str, Any]]:
     """The latest `limit` runs, latest first, their JSON columns parsed; [] before the first run."""
     latest = sorted(recorded(target), key=lambda r: (r["started_at"], r["run_id"]), reverse=True)[:limit]
-    return [{k: json.loads(v) if k in JSON_COLUMNS else v for k, v in r.items()} for r in latest]
+    return [_parsed(r) for r in latest]
+
+
+def find_run(target: Target, given: str) -> dict[str, Any]:
+    """The run whose id is `given` or starts with it (as git takes a commit's first characters),
+    its JSON columns parsed."""
+    found = [r for r in recorded(target) if given and r["run_id"].startswith(given)]
+    if len(found) != 1:
+        what = f"{len(found)} runs have" if found else "no run has"
+        raise UnknownRun(f"{what} an id starting {given!r} in {RUNS_TABLE}: `ecom runs` lists the runs and their ids")
+    return _parsed(found[0])
+
+
+def _parsed(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: json.loads(v) if k in JSON_COLUMNS else v for k, v in row.items()}
