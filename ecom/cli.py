@@ -775,11 +775,11 @@ def test(
 
 
 def _raw_tables_tests_read(proj: Project, tgt: Target, models: set[str]) -> list[str]:
-    """The raw tables the data tests may read, sorted: those of the views among the `models` they read and
-    those models' ancestors (a view reads its raw tables when tested)."""
-    read = models | {up for m in models for up in proj.ancestors(m)}
-    views = [m for m in read if proj.models[m].materialization(tgt.name) == "view"]
-    return sorted({s for m in views for s in proj.sources_of(m)})
+    """The raw tables the data tests read: those of the views among the `models` they read, and of
+    the views those read in turn (a view reads its raw tables when queried; a table holds its rows,
+    so a raw table a mart was built from may be gone)."""
+    views = [m for m in models if proj.models[m].materialization(tgt.name) == "view"]
+    return engine.raw_tables_read(proj, tgt, views)
 
 
 def _test_line(result: engine.TestResult) -> Text:

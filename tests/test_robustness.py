@@ -1000,6 +1000,18 @@ def test_a_changed_build_record_is_one_line_and_a_build_writes_it_anew(built, co
     assert cli(*command, "--path", str(copy))[0] == 0
 
 
+def test_ecom_test_needs_only_the_raw_tables_its_views_read(copy):
+    """A raw table gone after the build (users: stg_users, a view, reads it; dim_customers, a table,
+    was built from it) stopped `ecom test` on every model built from it: a table holds its rows."""
+    tamper(copy, "DROP TABLE raw.users")
+    result = invoke("test", "--select", "dim_customers", "--path", str(copy))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
+    result = invoke("test", "--select", "stg_users", "--path", str(copy))
+    assert result.exit_code == 1
+    assert "  - users: expected a table, found none" in result.stderr and "Traceback" not in result.output
+
+
 def test_a_data_test_on_a_column_dropped_by_hand_names_table_and_column(copy):
     """ibis said only `'Table' object has no attribute 'roas'`, in the test's ERROR line."""
     tamper(copy, "ALTER TABLE main.fact_daily_pnl DROP COLUMN roas")
