@@ -115,11 +115,11 @@ def profile_rows(stdout: str) -> dict[str, dict[str, float]]:
     (its rows up to `total`; the summaries follow)."""
     rows = {}
     for line in stdout.splitlines():
-        cells = [c.strip().replace(",", "") for c in line.strip("│ ").split("│")]
-        if cells[0] == "total":
+        cells = [c.strip().replace(",", "") for c in line.split("│")[1:-1]]  # the last, `built`, may be empty
+        if cells[:1] == ["total"]:
             break
-        if len(cells) == 7 and cells[3].isdigit():
-            name, _, _, count, seconds, _, peak = cells
+        if len(cells) == 8 and cells[3].isdigit():
+            name, _, _, count, seconds, _, peak, _ = cells
             rows[name] = {"rows": int(count), "seconds": float(seconds), "peak_mb": float(peak)}
     return rows
 
