@@ -79,6 +79,28 @@ INDENT = "    "  # of a wrapped line's continuation
 wrap_words = functools.partial(textwrap.wrap, break_long_words=False, break_on_hyphens=False)
 
 
+def _allocated(room: int, least: list[int], most: list[int]) -> list[int]:
+    """Each column's width in `room`: its longest word first; then, with the room left, the columns
+    that need least to fit whole get it, and the last ones share what remains in proportion."""
+    if sum(most) <= room:
+        return list(most)
+    widths, spare = list(least), room - sum(least)
+    by_need = sorted(range(len(widths)), key=lambda i: most[i] - least[i])
+    for k, i in enumerate(by_need):
+        if most[i] - least[i] > spare:  # this one and the rest cannot all fit whole
+            wanted = sum(most[j] - least[j] for j in by_need[k:])
+            for j in by_need[k:]:
+                widths[j] += (most[j] - least[j]) * spare // wanted
+            break
+        widths[i], spare = most[i], spare - (most[i] - least[i])
+    return widths
+
+
+def _wrapped(room: int, least: list[int], most: list[int]) -> int:
+    """How many columns' values would wrap at the widths _allocated gives them."""
+    return sum(width < whole for width, whole in zip(_allocated(room, least, most), most, strict=True))
+
+
 class _FittedTable(rich.table.Table):
     """rich's Table, fitted to the terminal without cutting a word. rich shrinks the widest columns
     towards the others until all are about as wide, and then cuts every cell: at 80 columns `ecom
@@ -105,11 +127,11 @@ class _FittedTable(rich.table.Table):
         )
 
     def _fit_headers(self, console: Console, options: ConsoleOptions) -> tuple[int, list[int], list[int]]:
-        """_widths, after breaking the headers at their underscores where that lets every cell fit
-        whole, or the table stay a table: a header on lines reads better than a value wrapped (RFM's
+        """_widths, after breaking the headers at their underscores where that wraps fewer columns'
+        values, or keeps the table a table: a header on lines reads better than a value wrapped (RFM's
         `Potential Loyalists` over two lines read as a segment `Loyalists` with no figures). Where
-        a long cell wraps anyway (a run's message), the headers stay whole: `as_` over `of` helped
-        no value."""
+        only a long cell wraps either way (a run's message), the headers stay whole: `as_` over `of`
+        kept no value whole."""
         plain = [column for column in self.columns if isinstance(column.header, str)]  # not rich Text
         for column in self.columns:  # a table printed again, at another width, is fitted again
             column.width = None
@@ -118,7 +140,7 @@ class _FittedTable(rich.table.Table):
         if sum(fit[2]) > fit[0] and any("_" in column.header for column in plain):
             self._break_headers(plain, True)
             broken = self._widths(console, options)
-            if sum(broken[2]) <= broken[0] or sum(fit[1]) > fit[0]:
+            if sum(fit[1]) > fit[0] or _wrapped(*broken) < _wrapped(*fit):
                 return broken
             self._break_headers(plain, False)
         return fit
@@ -140,16 +162,7 @@ class _FittedTable(rich.table.Table):
             yield from self._as_lines(options.max_width)
             return
         if sum(most) > room:
-            widths, spare = list(least), room - sum(least)
-            by_need = sorted(range(len(widths)), key=lambda i: most[i] - least[i])
-            for k, i in enumerate(by_need):
-                if most[i] - least[i] > spare:  # this one and the rest cannot all fit whole
-                    wanted = sum(most[j] - least[j] for j in by_need[k:])
-                    for j in by_need[k:]:
-                        widths[j] += (most[j] - least[j]) * spare // wanted
-                    break
-                widths[i], spare = most[i], spare - (most[i] - least[i])
-            for column, width in zip(self.columns, widths, strict=True):
+            for column, width in zip(self.columns, _allocated(room, least, most), strict=True):
                 column.width = width
         yield from super().__rich_console__(console, options)
 

@@ -1125,11 +1125,18 @@ def test_headers_stay_whole_where_breaking_them_keeps_no_value_whole():
     assert sum(line.startswith("┃") for line in lines) == 1  # one header line: as_of whole
     assert _columns_of(lines)[0] == ["status", "as_of", "message"]
     assert _columns_of(lines)[1][0][:2] == ["success", "2024-06-30"]
+    # but where breaking them keeps more values whole, they break, a long cell or not
+    headers = ("segment", "avg_order_value_usd", "repeat_purchase_rate_pct", "days_since_last_order", "note")
+    table = Table(*headers, title="Segments")
+    table.add_row("Potential Loyalists", "85.10", "12.50", "40", "bought twice within the window; " * 4)
+    lines = _printed(table, 100)
+    assert _columns_of(lines)[0] == list(headers)
+    assert _columns_of(lines)[1][0][:4] == ["Potential Loyalists", "85.10", "12.50", "40"]
 
 
 def test_a_table_whose_words_cannot_fit_prints_a_line_a_row():
-    """Where even the longest word of each column cannot fit (the build profile's seven columns need
-    about 101 columns), rich cut every cell: each row is a line instead, wrapped, nothing cut."""
+    """Where even the longest word of each column cannot fit (the build profile's eight columns need
+    about 115 columns), rich cut every cell: each row is a line instead, wrapped, nothing cut."""
     from ecom.cli import Table
 
     table = Table("model", "layer", "materialized", "rows", "peak RSS MB so far", title="Build profile (tight)")
