@@ -1089,6 +1089,7 @@ def test_a_run_refused_for_its_publish_folder_loads_nothing(tmp_path, monkeypatc
     [
         ("foo=1", "unknown variable foo in --vars; known: "),
         ("session_timeout_minutes=0", "session_timeout_minutes must be a positive whole number, not 0"),
+        ("critical_days=20", "critical_days=20 is larger than low_days=14"),  # low_days' default
     ],
 )
 def test_a_run_with_bad_vars_loads_nothing_and_says_so_even_on_stale_data(tmp_path, monkeypatch, given, message):

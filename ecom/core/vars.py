@@ -254,13 +254,19 @@ def resolve_vars(
 
 def check_given(declared: Mapping[str, Var], given: Mapping[str, Any]) -> None:
     """What can be told of the variables before any data is read: a name not declared, a value given
-    (or set in its environment variable) not of its type or range. The bounds on the data wait for
-    the data: `ecom run --load` checks this before it loads (a typo in --vars replaced the raw
-    tables, then stopped the run)."""
+    (or set in its environment variable) not of its type or range, or above the variable it is
+    `at_most` when both are known. The bounds on the data wait for the data: `ecom run --load`
+    checks this before it loads (a typo in --vars replaced the raw tables, then stopped the run)."""
     _refuse_unknown(declared, given)
+    known = {}  # given, set in the environment, or a fixed default: all but the data's
     for name, var in declared.items():
         if name in given or (var.env and var.env in os.environ):
-            _value_of(var, given, lambda _: None, check_bounds=False)
+            known[name] = _value_of(var, given, lambda _: None, check_bounds=False)
+        elif not callable(var.default):
+            known[name] = var.default
+    # critical_days above low_days (a default) is known too
+    pairs = {n: v for n, v in declared.items() if n in known and v.at_most in (None, *known)}
+    _refuse_above_at_most(pairs, known)
 
 
 def _refuse_unknown(declared: Mapping[str, Var], given: Mapping[str, Any]) -> None:
