@@ -710,6 +710,41 @@ def test_generate_parquet_writes_through_a_symbolic_link(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t}.parquet" for t in RAW_SCHEMAS)
 
 
+@NO_BUILD
+def test_generate_parquet_through_a_link_into_no_folder_makes_nothing(tmp_path):
+    """orders.parquet linked into a share not mounted: the folders were made on the local disk and
+    the data written there (exit 0), as no plain write through the link would have done."""
+    folder = tmp_path / "parquet"
+    folder.mkdir()
+    (folder / "orders.parquet").symlink_to(tmp_path / "share" / "orders.parquet")
+    code, stderr = cli("generate", "--scale", "0.001", "--no-duckdb", "--replace", "--parquet", str(folder))
+    assert code == 1
+    assert one_line_error(stderr) == (
+        f"error: --parquet {folder}: orders.parquet links into {tmp_path / 'share'}, which is not a folder: "
+        "mount or make it, or remove the link"
+    )
+    assert not (tmp_path / "share").exists() and [p.name for p in folder.iterdir()] == ["orders.parquet"]
+
+
+@NO_BUILD
+def test_a_parquet_file_that_cannot_be_opened_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """The sink opens a file per table before run() holds it to abort: a table's file that failed to
+    open (a link's folder unwritable) left the ones opened before it."""
+    from ecom.data import generate
+
+    opened = generate.pq.ParquetWriter
+
+    def writer(path, *args, **kwargs):
+        if "users" in path.name:
+            raise PermissionError(13, "Permission denied")
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(generate.pq, "ParquetWriter", writer)
+    with pytest.raises(PermissionError):
+        generate._ParquetSink(tmp_path, "a test")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_generate_says_so_when_the_parquet_files_fail_after_the_commit(copy, tmp_path):
     folder = tmp_path / "parquet"
     driver = textwrap.dedent(

@@ -844,10 +844,13 @@ class _ParquetSink:
         self.paths = {t: pathlib.Path(os.path.realpath(folder / f"{t}.parquet")) for t in RAW_SCHEMAS}
         mark = {MARK_KEY: description}  # in each file's footer (_generated_file)
         self.writers = {}
-        for t in RAW_SCHEMAS:
-            self._tmp(t).parent.mkdir(parents=True, exist_ok=True)  # a link's folder, made as a write makes it
-            schema = RAW_SCHEMAS[t].to_pyarrow().with_metadata(mark)
-            self.writers[t] = pq.ParquetWriter(self._tmp(t), schema, compression=compression)
+        try:  # a link into a missing folder (a share not mounted) fails here, as a plain write would
+            for t in RAW_SCHEMAS:
+                schema = RAW_SCHEMAS[t].to_pyarrow().with_metadata(mark)
+                self.writers[t] = pq.ParquetWriter(self._tmp(t), schema, compression=compression)
+        except BaseException:  # not yet among run()'s sinks, which abort: the files opened go now
+            self.abort()
+            raise
 
     def _tmp(self, table: str) -> pathlib.Path:
         return self.paths[table].with_name(f".{self.paths[table].name}.tmp")
@@ -1007,6 +1010,15 @@ def _refuse_a_parquet_folder_in_the_way(parquet_dir: pathlib.Path) -> None:
     if in_the_way:
         found = ", ".join(in_the_way)
         raise GenerateError(f"--parquet {parquet_dir}: {found} is a folder: remove it, or give another")
+    # a link into a folder that is not there (a share not mounted): found now, not after the tables are made
+    astray = [
+        f"{t}.parquet links into {there}, which is not a folder"
+        for t in RAW_SCHEMAS
+        if (link := folder / f"{t}.parquet").is_symlink()
+        and not (there := pathlib.Path(os.path.realpath(link)).parent).is_dir()
+    ]
+    if astray:
+        raise GenerateError(f"--parquet {parquet_dir}: {'; '.join(astray)}: mount or make it, or remove the link")
     # renamed over, a device became a file (as root, /dev/full): what stands there is not a table's file
     special = [f"{t}.parquet" for t in RAW_SCHEMAS if (p := folder / f"{t}.parquet").exists() and not p.is_file()]
     if special:
