@@ -100,13 +100,13 @@ def _check_spill_folder(path: Path) -> None:
         raise TargetError(f"{setting} cannot be checked ({reason}): give another folder, or unset it") from None
     if not writable:
         raise TargetError(f"{setting} cannot be written ({where} is not writable): give another folder, or unset it")
-    # and a real write, for root, to whom os.access says yes on a read-only mount or in /proc
+    # and a real write, for root, to whom os.access says yes on a read-only mount or in /proc: a
+    # file of a unique name, or a folder where DuckDB would make its own (two commands may check at once)
     try:
         if exists:
             tempfile.TemporaryFile(dir=path).close()
         else:
-            path.mkdir()
-            path.rmdir()
+            os.rmdir(tempfile.mkdtemp(dir=where))
     except OSError as e:
         why = f"{'writing a file in it' if exists else f'making it in {where}'}: {describe_os_error(e)}"
         raise TargetError(f"{setting} cannot be written ({why}): give another folder, or unset it") from None
