@@ -737,7 +737,10 @@ def compile(
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
         notes = ""
         if models.catalog == PLACEHOLDER_PROJECT:  # pasted into the console as it is, the SQL would fail
-            notes += f"; `{PLACEHOLDER_PROJECT}` stands for your BigQuery project: set --project or ECOM_BQ_PROJECT"
+            notes += (
+                f"; `{PLACEHOLDER_PROJECT}` stands for your BigQuery project: set --project, ECOM_BQ_PROJECT "
+                "or `project` under [bigquery] in ecom.toml"
+            )
         notes += f"; removed {', '.join(p.name for p in stale)}: no such model any more" if stale else ""
         err.print(
             f"Wrote {counted(len(selected), chosen.type.dialect + ' model')} to {folder}/ ({shown}){notes}",

@@ -711,7 +711,7 @@ def test_cli_compile_offline_writes_one_file_per_model(tmp_path, project, monkey
     assert "FROM `your-project`.`ecom_raw`.`orders`" in (tmp_path / "bigquery" / "stg_orders.sql").read_text()
     assert " ".join(result.stderr.split()) == (
         f"Wrote 25 bigquery models to {tmp_path}/bigquery/ (as_of=2024-06-30); `your-project` stands for your "
-        "BigQuery project: set --project or ECOM_BQ_PROJECT"
+        "BigQuery project: set --project, ECOM_BQ_PROJECT or `project` under [bigquery] in ecom.toml"
     )
     result = runner.invoke(app, [*args, "--project", "my-project"])
     assert result.exit_code == 0, result.output

@@ -731,7 +731,7 @@ def test_ecom_runs_names_a_run_it_cannot_tell(tmp_path):
         runs_module.append(target, runs_module.RunRecord(run_id, started, "duckdb", ended_at=started))
     target.close()
     for given, message in (
-        ("abc", "2 runs have an id starting 'abc'"),
+        ("abc", "2 runs (abc123, abc456) have an id starting 'abc'"),
         ("abd", "no run has an id starting 'abd'"),
     ):
         result = runner.invoke(app, ["runs", given, "--path", str(tmp_path / "ecom.duckdb")])

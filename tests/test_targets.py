@@ -282,5 +282,7 @@ def test_a_raw_tables_schema_is_read_again_after_ecom_writes_it(tmp_path):
         assert target.write_raw({"orders": RAW_SCHEMAS["orders"].to_pyarrow().empty_table()}) == {"orders": 0}
         assert target.raw_schema("orders").names == RAW_SCHEMAS["orders"].names
         assert target.source("orders").count().to_pyarrow().as_py() == 0
+        target.write_raw_files({"orders": tmp_path / "orders.parquet"}, "the partial export again")
+        assert target.raw_schema("orders").names == ("order_id", "status")
     finally:
         target.close()

@@ -94,7 +94,9 @@ def find_run(target: Target, given: str) -> dict[str, Any]:
     its JSON columns parsed."""
     found = [r for r in recorded(target) if given and r["run_id"].startswith(given)]
     if len(found) != 1:
-        what = f"{len(found)} runs have" if found else "no run has"
+        ids = sorted(r["run_id"] for r in found)
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        what = f"{len(found)} runs ({shown}) have" if found else "no run has"
         raise UnknownRun(f"{what} an id starting {given!r} in {RUNS_TABLE}: `ecom runs` lists the runs and their ids")
     return _parsed(found[0])
 
