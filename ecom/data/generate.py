@@ -844,7 +844,7 @@ class _ParquetSink:
         self.paths = {t: pathlib.Path(os.path.realpath(folder / f"{t}.parquet")) for t in RAW_SCHEMAS}
         mark = {MARK_KEY: description}  # in each file's footer (_generated_file)
         self.writers = {}
-        try:  # a link into a missing folder (a share not mounted) fails here, as a plain write would
+        try:  # a file that cannot be opened (its folder not writable) fails here
             for t in RAW_SCHEMAS:
                 schema = RAW_SCHEMAS[t].to_pyarrow().with_metadata(mark)
                 self.writers[t] = pq.ParquetWriter(self._tmp(t), schema, compression=compression)
