@@ -563,8 +563,7 @@ def build(
         # themselves or through views: `--select fact_daily_pnl` reads none on BigQuery, raw.orders
         # on DuckDB (stg_orders is a view); a dry run bills none, the build checks them
         engine.validate_sources(tgt)
-        if not dry_run:
-            engine.validate_values(tgt, engine.raw_tables_read(proj, tgt, selected))
+        warnings = [] if dry_run else engine.validate_values(tgt, engine.raw_tables_read(proj, tgt, selected))
         # each read once for the command (a billed query each on BigQuery): the record of the last
         # build, and the variables' defaults and bounds (the far-past warning's too)
         record, compute = engine.LastBuild(tgt), engine.on_raw_data(tgt)
@@ -572,7 +571,7 @@ def build(
         if dry_run:
             _dry_run(proj, tgt, selected, values, full_refresh, record)
             return
-        for line in engine.far_past_the_data(proj, given, values, compute):
+        for line in warnings + engine.far_past_the_data(proj, given, values, compute):
             _warn(line)
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         setup = time.perf_counter() - started

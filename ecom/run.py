@@ -348,7 +348,7 @@ def _steps(
     if fresh.worst(outcome.checks) == "error":
         record.status = "stale"
         return
-    engine.validate_values(target, engine.raw_tables_read(project, target, project.order))
+    outcome.warnings += engine.validate_values(target, engine.raw_tables_read(project, target, project.order))
     compute = engine.on_raw_data(target)  # as_of's default, bounds and far-past warning: one query
     values = engine.target_vars(project, target, given, compute=compute)
     outcome.warnings += engine.far_past_the_data(project, given, values, compute)

@@ -95,7 +95,8 @@ def stg_order_items(order_items: ir.Table, orders: ir.Table, as_of: dt.date) -> 
 
     An item belongs to its order: it takes the order's date and is kept or dropped with it (its own
     created_at can run days before or after the order's and is kept as it is, unless NULL: such an
-    item is dropped, its order kept). Items whose order is absent from raw orders are dropped.
+    item is dropped, its order kept). Items whose order is absent from raw orders are dropped; the
+    build's source check counts them and warns of them.
 
     Columns:
         order_item_id: the source's order item id (order_items.id); the key.

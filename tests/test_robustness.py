@@ -607,6 +607,33 @@ def test_build_checks_the_values_of_the_sources(copy, monkeypatch):
     assert len(queries) == 1
 
 
+def test_order_items_of_no_raw_order_are_warned_of_in_the_values_query(copy, monkeypatch):
+    """stg_order_items drops items whose order is not in raw orders (the contract's one repair), so
+    no data test reported an export that lost them: their revenue was gone without a word."""
+    tamper(
+        copy,
+        "INSERT INTO raw.order_items BY NAME SELECT 99998 AS id, 999999 AS order_id, 1 AS product_id, "
+        "TIMESTAMPTZ '2024-03-10 12:00:00+00' AS created_at, 100.0 AS sale_price",
+        "INSERT INTO raw.order_items BY NAME SELECT 99999 AS id, 1 AS product_id, "
+        "TIMESTAMPTZ '2024-03-10 12:00:00+00' AS created_at, 50.0 AS sale_price",  # no order_id at all
+    )
+    warning = (
+        "warning: order_items: 2 rows with no order among the raw orders (order_id NULL or absent): "
+        "stg_order_items leaves such items out, so no model counts their revenue; check the export"
+    )
+    code, stderr = cli("build", "--vars", AS_OF, "--path", str(copy))
+    assert code == 0, stderr
+    assert warning in [" ".join(line.split()) for line in stderr.splitlines()]
+    # counted in the values' one query (one job on BigQuery), beside the problems
+    queries, real = [], ir.Table.to_pyarrow
+    monkeypatch.setattr(ir.Table, "to_pyarrow", lambda self, *a, **k: queries.append(self) or real(self, *a, **k))
+    target = DuckDBTarget(copy, read_only=True)
+    assert validate_values(target, RAW_SCHEMAS) == [warning.removeprefix("warning: ")]
+    assert validate_values(target, ["order_items"]) == []  # without the orders, nothing to tell
+    target.close()
+    assert len(queries) == 2
+
+
 # The one-line errors.
 @pytest.mark.parametrize(
     "args",

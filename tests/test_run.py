@@ -1106,6 +1106,27 @@ def test_a_run_with_bad_vars_loads_nothing_and_says_so_even_on_stale_data(tmp_pa
     target.close()
 
 
+def test_a_run_records_the_order_items_of_no_order_as_a_warning(tmp_path, monkeypatch):
+    """An export whose item names an order it does not hold: staging leaves the item out, the run
+    publishes, and says so where a morning's warnings go (the record's message)."""
+    monkeypatch.chdir(tmp_path)
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "attribution", export)
+    with (export / "order_items.csv").open("a") as f:
+        f.write("1999,999,1,1,,Complete,2024-03-10 12:00:00,,,,100.0\n")  # order 999 is not in orders.csv
+    result = ecom(tmp_path, "run", "--load", str(export))
+    assert result.exit_code == 0, result.output
+    warning = (
+        "order_items: 1 row with no order among the raw orders (order_id NULL or absent): "
+        "stg_order_items leaves such items out, so no model counts their revenue; check the export"
+    )
+    assert f"warning: {warning}" in [" ".join(line.split()) for line in result.stderr.splitlines()]
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    [record] = history(target, 5)
+    target.close()
+    assert (record["status"], record["message"]) == ("success", warning)
+
+
 def test_a_run_that_cannot_open_its_database_is_notified(tmp_path, monkeypatch, webhook):
     """The unattended morning's likeliest failure on DuckDB: the file held by another process (a BI
     tool, a run still going). The run cannot record itself there: the notification is its one trace."""
