@@ -28,7 +28,7 @@ from ecom.cli import app
 from ecom.core import engine, registry
 from ecom.core.registry import Model, Project, ProjectError, Var
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
-from ecom.core.vars import VarsError, parse_vars, resolve_vars
+from ecom.core.vars import VarsError, check_given, parse_vars, resolve_vars
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
 from tests.conftest import FIXTURES, empty_raw, raw_with_orders
@@ -63,6 +63,19 @@ def test_a_threshold_bounded_by_no_variable_is_a_project_error():
     low = Var("low_days", int, 14, "days", at_most="overstok_days")
     with pytest.raises(ProjectError, match="^variable low_days is at most overstok_days: no such variable$"):
         Project.from_parts({}, {}, {"low_days": low})
+
+
+def test_check_given_compares_only_the_values_known_without_data():
+    """a at most b, b at most c, c's default from the data: a above b (b's default) is refused
+    before any data is read; b against c waits for the data (a KeyError in a first form)."""
+    declared = {
+        "a": Var("a", int, 5, "a's doc", at_most="b"),
+        "b": Var("b", int, 10, "b's doc", at_most="c"),
+        "c": Var("c", int, lambda orders: orders.count(), "c's doc"),
+    }
+    with pytest.raises(VarsError, match=r"^a=20 is larger than b=10 \(b's doc\): give a at most 10, or a larger b$"):
+        check_given(declared, {"a": 20})
+    check_given(declared, {"b": 99})  # c unknown: nothing to compare b with yet
 
 
 def test_unknown_upstream_names_the_model_and_the_name():

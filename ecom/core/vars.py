@@ -264,9 +264,7 @@ def check_given(declared: Mapping[str, Var], given: Mapping[str, Any]) -> None:
             known[name] = _value_of(var, given, lambda _: None, check_bounds=False)
         elif not callable(var.default):
             known[name] = var.default
-    # critical_days above low_days (a default) is known too
-    pairs = {n: v for n, v in declared.items() if n in known and v.at_most in (None, *known)}
-    _refuse_above_at_most(pairs, known)
+    _refuse_above_at_most(declared, known)  # critical_days above low_days (a default) is known too
 
 
 def _refuse_unknown(declared: Mapping[str, Var], given: Mapping[str, Any]) -> None:
@@ -293,10 +291,11 @@ def _value_of(
 
 
 def _refuse_above_at_most(declared: Mapping[str, Var], values: Mapping[str, Any]) -> None:
-    """A variable larger than the variable it is `at_most` (critical_days above low_days)."""
+    """A variable larger than the variable it is `at_most` (critical_days above low_days), among those
+    `values` holds (check_given knows no default that comes from the data)."""
     for name, var in declared.items():
-        limit = var.at_most and values[var.at_most]
-        if limit and values[name] > limit:
+        limit = var.at_most and values.get(var.at_most)
+        if limit and name in values and values[name] > limit:
             raise VarsError(
                 f"{name}={values[name]} is larger than {var.at_most}={limit} ({declared[var.at_most].doc}): "
                 f"give {name} at most {limit}, or a larger {var.at_most}"
