@@ -1062,12 +1062,17 @@ def _print_run_steps(outcome: Outcome, load: Path | None) -> None:
         rows = sum(m["rows"] for m in record.models)
         built = f"Built {len(record.models)} models ({rows:,} rows) with as_of {record.as_of}"
         out.print(built + _incremental_builds(record.models), highlight=False, soft_wrap=True)
-    failed = [t for t in outcome.tests if t.status != "pass"]
-    for t in failed:  # an erring test says why, as `ecom test` does
+    _print_test_results(outcome.tests, ", " + NOT_RUN.format(outcome.not_run) if outcome.not_run else "")
+
+
+def _print_test_results(results: list[engine.TestResult], not_run: str = "") -> None:
+    """A run's failing data tests, each on its line (an erring one says why, as `ecom test` does),
+    then the count line; nothing when it ran none."""
+    failed = [t for t in results if t.status != "pass"]
+    for t in failed:
         out.print(_test_line(t), highlight=False)
-    if outcome.tests:
-        not_run = ", " + NOT_RUN.format(outcome.not_run) if outcome.not_run else ""
-        out.print(f"{len(outcome.tests) - len(failed)} data tests passed, {len(failed)} failed{not_run}")
+    if results:
+        out.print(f"{len(results) - len(failed)} data tests passed, {len(failed)} failed{not_run}")
 
 
 def _run_last_line(outcome: Outcome, publish: Path, tgt: Target) -> str:
@@ -1187,12 +1192,7 @@ def _print_run(proj: Project, r: dict[str, Any]) -> None:
     if r["models"]:
         built = [engine.ModelResult(m["name"], m["rows"], m["seconds"], m.get("incremental", "")) for m in r["models"]]
         out.print(_build_table(proj, built))
-    results = [engine.TestResult(**t) for t in r["tests"]]
-    failed = [t for t in results if t.status != "pass"]
-    for t in failed:
-        out.print(_test_line(t), highlight=False)
-    if results:
-        out.print(f"{len(results) - len(failed)} data tests passed, {len(failed)} failed")
+    _print_test_results([engine.TestResult(**t) for t in r["tests"]])
 
 
 def _runs_table(columns: tuple[str, ...], rows: list[dict[str, str]], headers_on_lines: bool = False) -> _FittedTable:
