@@ -445,6 +445,19 @@ def test_a_symbolic_link_is_written_through_and_stays_a_link(tmp_path):
 
 
 @NO_BUILD
+def test_a_link_into_no_folder_is_written_nowhere(tmp_path):
+    """`--out site/report.html` linked into a share not mounted: the share's folders were made on the
+    local disk and the page written there, `Wrote`, exit 0; a plain write through the link fails."""
+    link = tmp_path / "site" / "report.html"
+    link.parent.mkdir()
+    link.symlink_to(tmp_path / "share" / "report.html")
+    with pytest.raises(FileWriteError) as e:
+        files.atomic_write_all({tmp_path / "out" / "a.sql": "a", link: "report"})
+    assert str(e.value) == f"cannot write {link}: No such file or directory; nothing was replaced"
+    assert not (tmp_path / "share").exists() and not (tmp_path / "out" / "a.sql").exists()
+
+
+@NO_BUILD
 def test_a_pipe_or_device_is_not_replaced_by_a_file(tmp_path):
     """`ecom report --out /dev/full`, run as root, replaced the device with the report."""
     pipe = tmp_path / "report.html"

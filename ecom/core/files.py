@@ -80,8 +80,10 @@ def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
     tmps: list[str] = []
     replaced = 0
     try:
-        for target, text in zip(targets, files.values(), strict=True):
-            target.parent.mkdir(parents=True, exist_ok=True)
+        for path, target, text in zip(paths, targets, files.values(), strict=True):
+            # the folders of the path as given, as a plain write's caller makes them; not those a link
+            # points into (a share not mounted): the write there fails, as a plain write would
+            path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             tmps.append(tmp)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
