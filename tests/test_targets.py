@@ -174,6 +174,14 @@ def test_unknown_target_lists_the_defined_ones(toml):
     assert "duckdb, bigquery" in line
 
 
+def test_an_empty_target_name_is_refused_not_taken_for_the_default(toml):
+    # `--target ''` (an unset shell variable: `--target "$ENV"`) built the default target, exit 0
+    result = runner.invoke(app, ["build", "--target", ""])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "unknown target '':" in " ".join(result.stderr.split())
+    assert sorted(p.name for p in toml.iterdir()) == ["ecom.toml"]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -72,7 +72,8 @@ def choose_target(options: TargetOptions, environ: Mapping[str, str] | None = No
     default = data.get("default")
     if default is not None and default not in targets and default not in TYPES:
         raise TargetError(f"{path}: default = {default!r} names no target; {_known(targets, path)}")
-    name = options.target or environ.get(TARGET_ENV) or default or DEFAULT_TARGET
+    # `--target ''` is a mistake to name, not a request for the default (an empty variable is unset).
+    name = options.target if options.target is not None else environ.get(TARGET_ENV) or default or DEFAULT_TARGET
     named, kind = _settings_and_type(name, targets, path)
     given = {k: v for k, v in asdict(options).items() if k != "target" and v is not None}
     _refuse_foreign_settings(given, name, kind)
