@@ -447,7 +447,7 @@ def load(
     """Load your own export (e.g. thelook from BigQuery) into the raw tables, each file replacing its
     table (an export holds every row, not only the new ones), checked first: on any problem nothing
     is written."""
-    from ecom.data.load import load_into, read_folder
+    from ecom.data.load import load_into, orphans_in, read_folder
 
     with friendly_errors():
         tables = read_folder(folder)
@@ -460,6 +460,8 @@ def load(
         out.print(summary)
         if shrunk:
             _warn(shrunk)
+        for line in orphans_in(tables):  # the build will leave them out: say so while the export is at hand
+            _warn(line)
         if MADE_BY_SPEND not in tables:
             out.print(_spend_left_out(tgt))
 

@@ -441,6 +441,25 @@ def test_csv_text_that_reads_like_null_is_text(tmp_path):
     assert users["country"] is None
 
 
+def test_order_items_of_no_order_in_the_export_are_warned_of_at_load(tmp_path):
+    """A broken export's items of no order were loaded in silence (each table is checked alone);
+    only the build that followed said their revenue was left out."""
+    items = [ROWS["order_items"], {**ROWS["order_items"], "id": 2, "order_id": 7}, {**ROWS["order_items"], "id": 3}]
+    items[2]["order_id"] = None
+    folder = write_parquet_folder(tmp_path / "export", order_items=contract_table("order_items", items))
+    db = tmp_path / "ecom.duckdb"
+    result = runner.invoke(app, ["load", str(folder), "--path", str(db)])
+    assert result.exit_code == 0, result.output
+    assert [" ".join(line.split()) for line in result.stderr.splitlines()] == [
+        "warning: order_items: 2 rows with no order among the raw orders (order_id NULL or absent): "
+        "stg_order_items leaves such items out, so no model counts their revenue; check the export"
+    ]
+    with closing(duckdb.connect(str(db), read_only=True)) as con:  # loaded all the same: a warning
+        assert con.sql("SELECT count(*) FROM raw.order_items").fetchone() == (3,)
+    whole = runner.invoke(app, ["load", str(write_parquet_folder(tmp_path / "whole")), "--path", str(db)])
+    assert whole.exit_code == 0 and "with no order" not in whole.stderr, whole.output
+
+
 def test_an_export_without_marketing_spend_loads_and_says_how_to_make_one(tmp_path):
     """thelook has no marketing_spend: its export was refused whole ("marketing_spend: expected a
     single file ..., found none"), and `ecom spend`, which makes one, needs the events loaded first."""

@@ -26,7 +26,7 @@ from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.internal import InternalTableError, read_rows
 from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
-from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, value_checks
+from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, orphans_warning, value_checks
 from ecom.core.text import counted
 from ecom.core.vars import VarsError, check_value, default_on_data, printable, resolve_vars
 from ecom.targets.base import Location, Target, TargetError, first_line, row_count
@@ -134,12 +134,7 @@ def validate_values(target: Target, tables: Iterable[str]) -> list[str]:
     problems, orphans = value_checks({t: conform(t, target.source(t)) for t in tables})
     if problems:
         raise SourceContractError.of(problems, describe(target, raw=True), ADVICE)
-    if not orphans:
-        return []
-    return [
-        f"order_items: {counted(orphans, 'row')} with no order among the raw orders (order_id NULL or absent): "
-        "stg_order_items leaves such items out, so no model counts their revenue; check the export"
-    ]
+    return orphans_warning(orphans)
 
 
 def raw_tables_read(project: Project, target: Target, selected: Iterable[str]) -> list[str]:

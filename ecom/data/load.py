@@ -22,6 +22,8 @@ from ecom.core.sources import (
     Problem,
     SourceContractError,
     check_schema,
+    orphan_items,
+    orphans_warning,
     value_problems,
 )
 from ecom.core.text import counted
@@ -203,6 +205,13 @@ def _read_table(folder: Path, table: str) -> tuple[pa.Table | None, list[Problem
     except pa.ArrowException as e:  # e.g. a uint64 beyond int64, a decimal beyond float64
         return None, [Problem(table, None, "values that fit the contract's types", first_line(e))]
     return data, value_problems({table: ibis.memtable(data)})
+
+
+def orphans_in(tables: dict[str, pa.Table]) -> list[str]:
+    """The warning of order items whose order is not in the export (read_folder's tables): the
+    build will leave them out, so a load that lost orders says so at once."""
+    found = orphan_items({t: ibis.memtable(tables[t]) for t in ("orders", "order_items")}).to_pyarrow()
+    return orphans_warning(found[0][0].as_py())
 
 
 def load_into(target: Target, tables: dict[str, pa.Table], allow_empty: bool = False) -> tuple[dict[str, int], str]:
