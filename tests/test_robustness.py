@@ -266,10 +266,15 @@ def test_ctrl_c_while_the_command_starts_is_one_line(module):
 
 
 def _main_with(body: str) -> subprocess.CompletedProcess:
-    """`ecom`'s main() run in a child with its app replaced by one command, `go`, doing `body`."""
+    """`ecom`'s main() run in a child with its app replaced by one command, `go`, doing `body`.
+
+    The child takes Ctrl-C as a terminal's foreground process does: a suite started in the
+    background by a shell without job control (`pytest &` in a script) passes SIGINT on ignored,
+    and Python then raises no KeyboardInterrupt at all."""
     driver = textwrap.dedent(
         """
         import os, signal, sys, time, typer
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import ecom.cli
         from ecom.cli import friendly_errors
         fake = typer.Typer()
