@@ -1117,7 +1117,9 @@ def runs(
         str | None,
         typer.Argument(help="A run's id, or its first characters: all that run recorded.", show_default=False),
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many runs to list, latest first.", min=1)] = 20,
+    limit: Annotated[
+        int | None, typer.Option(help="How many runs to list, latest first (default 20).", min=1, show_default=False)
+    ] = None,
     *,
     target: TargetOptions,
 ) -> None:
@@ -1126,11 +1128,13 @@ def runs(
     from ecom.core.runs import UnknownRun, find_run, history
 
     with friendly_errors(UnknownRun):
+        if run is not None and limit is not None:  # silently ignored, it looked like a list of RUN's
+            raise VarsError("--limit is for the list of runs: drop it, `ecom runs RUN` prints that one run whole")
         tgt = open_target(target, read_only=True)
         if run is not None:
             _print_run(Project.load(), find_run(tgt, run))
             return
-        records = history(tgt, limit)
+        records = history(tgt, limit or 20)
         if not records:
             out.print(f"No runs recorded on {engine.describe(tgt)} yet: `ecom run` records one.")
             return

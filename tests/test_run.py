@@ -740,6 +740,13 @@ def test_ecom_runs_names_a_run_it_cannot_tell(tmp_path):
     result = runner.invoke(app, ["runs", "abc4", "--path", str(tmp_path / "ecom.duckdb")])
     assert result.exit_code == 0
     assert result.stdout.splitlines()[:2] == ["Run abc456: error, started 2024-03-30 08:00:00 UTC, 0.0 s", "on duckdb"]
+    # --limit with a run was ignored without a word (it reads as a limit on that run's lines)
+    result = runner.invoke(app, ["runs", "abc4", "--limit", "1", "--path", str(tmp_path / "ecom.duckdb")])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert (
+        result.stderr.strip()
+        == "error: --limit is for the list of runs: drop it, `ecom runs RUN` prints that one run whole"
+    )
 
 
 def test_tables_in_80_columns_keep_words_whole_and_row_names_always(project, morning):
