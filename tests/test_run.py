@@ -86,6 +86,9 @@ def test_a_tables_section_wins_over_the_sections_keys_over_the_defaults():
         ({"freshness": {"warn_after": "tomorrow"}}, "freshness.warn_after = 'tomorrow': write a duration"),
         ({"freshness": {"events": {"warn_after": 3}}}, "freshness.events.warn_after = 3"),
         ({"freshness": {"products": {"warn_after": "1 day"}}}, "unknown freshness setting(s) products"),
+        # YAML keys that are no strings (ecom.yml): a TypeError traceback
+        ({"freshness": {None: {"warn_after": "1 day"}}}, "unknown freshness setting(s) None; known: warn_after"),
+        ({"freshness": {1: {"warn_after": "1 day"}}}, "unknown freshness setting(s) 1; known: warn_after"),
         ({"freshness": {"events": {"warn": "1 day"}}}, "freshness.events may set only warn_after and error_after"),
         # past Python's timedelta (999,999,999 days): an OverflowError traceback
         (
@@ -183,6 +186,11 @@ def test_ecom_now_freezes_the_clock(monkeypatch):
     monkeypatch.setenv("ECOM_NOW", "yesterday")
     with pytest.raises(fresh.FreshnessError, match="ECOM_NOW='yesterday' is not a time"):
         fresh.now()
+    for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):  # beyond a datetime in UTC: a traceback
+        monkeypatch.setenv("ECOM_NOW", edge)
+        said = re.escape(f"ECOM_NOW='{edge}' is out of range in UTC: write e.g. ")
+        with pytest.raises(fresh.FreshnessError, match=said):
+            fresh.now()
 
 
 def test_a_failed_publish_leaves_the_folder_and_no_temporary_one(tmp_path):

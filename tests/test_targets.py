@@ -130,6 +130,11 @@ def test_the_named_location_reaches_the_connection(toml):
         ('[targets]\ndev = "duckdb"\n', "targets.dev must be a table of settings"),
         ('default = "stage"\n[targets.dev]\ntype = "duckdb"\n', "default = 'stage' names no target; "),
         ("[bigquery]\nproject = 5\n", "bigquery.project must be a string, not 5"),
+        # values of another type were TypeError tracebacks (a list or table is not a name to look up)
+        ('default = ["dev"]\n', "ecom.toml: default must be the name of a target (a string), not ['dev']"),
+        ("default = {}\n", "ecom.toml: default must be the name of a target (a string), not {}"),
+        ('[targets.dev]\ntype = ["duckdb"]\n', "targets.dev.type must be one of duckdb, bigquery, not ['duckdb']"),
+        ("[targets.dev]\ntype = {a = 1}\n", "targets.dev.type must be one of duckdb, bigquery, not {'a': 1}"),
         # a misspelt key was ignored: the build went to ecom.duckdb instead of the named target's file
         (
             'defualt = "prod"\n[targets.prod]\ntype = "duckdb"\npath = "prod.duckdb"\n',

@@ -79,7 +79,10 @@ def now() -> dt.datetime:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise FreshnessError(f"{NOW_ENV}={text!r} is not a time: write e.g. 2024-06-30T08:00:00Z") from None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    try:
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise FreshnessError(f"{NOW_ENV}={text!r} is out of range in UTC: write e.g. 2024-06-30T08:00:00Z") from None
 
 
 def parse_duration(text: Any, where: str) -> dt.timedelta | None:
@@ -99,7 +102,7 @@ def thresholds(config: Any, where: str = "ecom.toml") -> dict[str, dict[str, dt.
     section = config.get("freshness", {}) if isinstance(config, dict) else {}
     if not isinstance(section, dict):
         raise FreshnessError(f"{where}: `freshness` must be a table of settings")
-    unknown = sorted(set(section) - set(KEYS) - set(LOADED_AT))
+    unknown = sorted(str(k) for k in set(section) - set(KEYS) - set(LOADED_AT))  # YAML keys may be null or numbers
     if unknown:
         raise FreshnessError(
             f"{where}: unknown freshness setting(s) {', '.join(unknown)}; "

@@ -38,6 +38,8 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
         unknown = sorted(str(k) for k in set(data) - set(SECTIONS))
         if unknown:
             raise TargetError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+        if not isinstance(data.get("default", ""), str):
+            raise TargetError(f"{path}: default must be the name of a target (a string), not {data['default']!r}")
         return data, path
     return {}, None
 

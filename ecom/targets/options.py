@@ -122,7 +122,7 @@ def named_targets(data: Mapping[str, Any], path: Path | None) -> dict[str, dict[
         if kind is None:
             kinds = " or ".join(f'type = "{t}"' for t in TYPES)
             raise TargetError(f"{path}: targets.{name} has no `type`: add {kinds}")
-        if kind not in TYPES:
+        if not isinstance(kind, str) or kind not in TYPES:
             raise TargetError(f"{path}: targets.{name}.type must be one of {', '.join(TYPES)}, not {kind!r}")
         config_file.check_settings(settings, {"type": str, **TYPES[kind].settings}, f"{path}: targets.{name}")
     return targets
