@@ -15,6 +15,7 @@ import inspect
 import os
 import textwrap
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -1006,7 +1007,7 @@ def run_all(
 
     with friendly_errors():
         notify = notify or None  # an empty ECOM_NOTIFY_URL (an unset CI secret): no notification
-        if notify is not None and not notify.startswith(("http://", "https://")):
+        if notify is not None and not _is_web_address(notify):
             raise VarsError(f"--notify must be an http:// or https:// URL, not {notify!r}")
         if allow_empty and load is None:  # said for nothing, a scheduler's line would read as if it did
             raise VarsError("--allow-empty needs --load DIR: it lets that export's empty files replace raw tables")
@@ -1020,6 +1021,15 @@ def run_all(
         # one line, however long its paths: the line a scheduler's log keeps, read whole by `tail -1`
         out.print(_run_last_line(outcome, publish, tgt), highlight=False, soft_wrap=True)
         raise typer.Exit(outcome.exit_code)
+
+
+def _is_web_address(url: str) -> bool:
+    """An http(s) URL with a host: `http://` or `http://[::1` would only fail when the run ends."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # an unclosed IPv6 bracket
+        return False
 
 
 def _start_run(

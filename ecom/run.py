@@ -187,10 +187,10 @@ def publish(folder: Path, write: Callable[[Path], None]) -> None:
 
 def notify(url: str, text: str) -> str | None:
     """POST {"text": text} as JSON; the reason it failed, or None. Never raises."""
-    request = urllib.request.Request(
-        url, data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
-    try:
+    try:  # the Request too: it parses the URL (`http://[::1` is a ValueError)
+        request = urllib.request.Request(
+            url, data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        )
         with urllib.request.urlopen(request, timeout=NOTIFY_TIMEOUT_SECONDS) as response:
             response.read()
     except Exception as e:  # unreachable, refused, timed out, HTTP error: reported, not raised

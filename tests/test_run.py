@@ -35,7 +35,7 @@ from ecom.core.files import FileWriteError
 from ecom.core.runs import RUNS_TABLE, history
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
-from ecom.run import check_replaceable, publish
+from ecom.run import check_replaceable, notify, publish
 from ecom.targets.base import InterruptedAfterCommit
 from ecom.targets.duckdb import DuckDBTarget
 from tests.bq_emulator import (  # noqa: F401 (fixture)
@@ -822,6 +822,11 @@ def test_a_notification_that_fails_does_not_fail_the_run(tmp_path, monkeypatch):
     target.close()
 
 
+def test_a_notification_to_an_unreadable_url_is_a_failure_said_not_raised():
+    # the Request parsed the URL before the try: notify() raised where it promises a reason
+    assert notify("http://[::1", "text") == "Invalid IPv6 URL"
+
+
 def test_a_run_warns_of_an_as_of_far_past_the_latest_order(tmp_path, monkeypatch):
     """README: an as_of given more than 31 days after the latest order is built with a warning.
     `ecom build` warned; `ecom run --vars as_of=...` built and published marts of zeros without a
@@ -853,6 +858,9 @@ def test_bad_run_input_is_one_line_and_records_nothing(tmp_path, monkeypatch):
     load(tmp_path, FIXTURES / "attribution")
     for args, now, message in [
         (["--notify", "slack.example.com/hook"], FRESH_NOW, "--notify must be an http:// or https:// URL"),
+        # an unclosed IPv6 bracket was a ValueError traceback; no host failed only as the run ended
+        (["--notify", "http://[::1"], FRESH_NOW, "--notify must be an http:// or https:// URL, not 'http://[::1'"),
+        (["--notify", "https://"], FRESH_NOW, "--notify must be an http:// or https:// URL, not 'https://'"),
         ([], "soon", "ECOM_NOW='soon' is not a time"),
     ]:
         result = ecom(tmp_path, "run", *args, now=now)
