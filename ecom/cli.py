@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import functools
 import inspect
 import os
@@ -224,7 +225,11 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
                 _interrupted(saved=committed())
             # the expected failures; BigQuery's refusals (permissions, quotas, expired credentials)
             # reached through ibis; DuckDB's outside a build (a corrupt file, a memory limit too small)
-            message = str(e) if isinstance(e, (*EXPECTED, *expected)) else _google_error(e) or _duckdb_error(e)
+            message = (
+                str(e)
+                if isinstance(e, (*EXPECTED, *expected))
+                else _google_error(e) or _duckdb_error(e) or _path_error(e)
+            )
             if message is None:
                 raise
             err.print(Text.assemble(("error:", "bold red"), f" {message}"), highlight=False, soft_wrap=True)
@@ -261,6 +266,15 @@ def _duckdb_error(e: Exception) -> str | None:
     if isinstance(e, duckdb_client.CatalogException):
         hint = ": load the raw data (`ecom load FOLDER` or `ecom generate`) and build the models (`ecom build`) first"
     return f"DuckDB: {first_line(e)}{hint}"
+
+
+def _path_error(e: Exception) -> str | None:
+    """An OS error on a path the user gave that no check before it caught: a name too long for the
+    file system (`--out` of 300 characters) failed in the first `stat` of it, anywhere."""
+    if not isinstance(e, OSError) or e.filename is None:
+        return None
+    fix = ": give a shorter name" if e.errno == errno.ENAMETOOLONG else ""
+    return f"cannot use {e.filename}: {e.strerror}{fix}"
 
 
 def _google_error(e: Exception) -> str | None:

@@ -668,6 +668,28 @@ def test_bad_options_are_one_line(built, args):
     assert_refused(built, *args)
 
 
+TOO_LONG = "x" * 300  # a file name longer than the 255 bytes of Linux's file systems
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--out", f"{TOO_LONG}.html"],
+        ["docs", "--out", f"{TOO_LONG}.html"],
+        ["compile", "--out", TOO_LONG],
+        ["load", TOO_LONG],
+        ["generate", "--scale", "0.01", "--parquet", TOO_LONG, "--replace"],
+    ],
+    ids=["report", "docs", "compile", "load", "generate"],
+)
+def test_a_file_name_too_long_is_one_line(built, args):
+    # each was an OSError traceback from the first stat() of the path
+    said = assert_refused(built, *args)
+    assert said.startswith(f"error: cannot use {TOO_LONG}") and said.endswith(
+        ": File name too long: give a shorter name"
+    )
+
+
 @NO_BUILD
 @pytest.mark.parametrize(
     "value, expected",
