@@ -1,17 +1,24 @@
 """The `ecom` command (the console script) and `python -m ecom`."""
 
+import contextlib
 import signal
 import sys
+from collections.abc import Iterator
 from typing import NoReturn
 
 from ecom import INTERRUPTED
 
 
 def main() -> None:
-    try:
-        from ecom.cli import app
-    except KeyboardInterrupt:  # Ctrl-C in the second the libraries take to load, before any work
-        _interrupted_outside_a_command(ended=False)
+    with _ctrl_c_noted() as pressed:
+        try:
+            from ecom.cli import app
+        except BaseException as e:
+            # Ctrl-C in the second the libraries take to load, before any work; an extension module
+            # loading then may turn the KeyboardInterrupt into another error (pyarrow's: a TypeError)
+            if isinstance(e, KeyboardInterrupt) or pressed:
+                _interrupted_outside_a_command(ended=False)
+            raise
     from ecom.core.interrupts import ended, said
 
     try:
@@ -32,6 +39,26 @@ def main() -> None:
         # main() ends the process, and the command has said how it ended: a Ctrl-C while Python
         # closes down (joining the build's threads, closing DuckDB) ended it as interrupted, silently
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _ctrl_c_noted() -> Iterator[list[int]]:
+    """Python's own Ctrl-C (a KeyboardInterrupt), remembered: what a library made of it, a Ctrl-C
+    still. Left alone when Ctrl-C is ignored (a process started in the background)."""
+    pressed: list[int] = []
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield pressed
+        return
+
+    def noted(signum: int, frame: object) -> None:
+        pressed.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, noted)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _interrupted_outside_a_command(ended: bool) -> NoReturn:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _ctrl_c = threading.Event()
@@ -38,12 +39,27 @@ def watching_ctrl_c() -> Iterator[None]:
             yield
         else:
             previous = signal.signal(signal.SIGINT, _on_ctrl_c)
+            previous_hook, sys.unraisablehook = sys.unraisablehook, _quiet_ctrl_c(sys.unraisablehook)
             try:
                 yield
             finally:
                 signal.signal(signal.SIGINT, previous)
+                sys.unraisablehook = previous_hook
     finally:
         _ended.set()
+
+
+def _quiet_ctrl_c(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """`hook`, but silent for the KeyboardInterrupt of a Ctrl-C that Python could not raise (it
+    arrived in a garbage collector's callback or a __del__, and printed "Exception ignored in ..."
+    with a traceback): the Ctrl-C is remembered, and the command stops at its next step."""
+
+    def quiet(unraisable: Any) -> object:
+        if unraisable.exc_type is KeyboardInterrupt and _ctrl_c.is_set():
+            return None
+        return hook(unraisable)
+
+    return quiet
 
 
 def ctrl_c_pressed() -> bool:
