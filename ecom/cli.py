@@ -730,7 +730,7 @@ def compile(
     target: TargetOptions,
 ) -> None:
     """Write each model's SQL for the target's dialect to OUT/<target>/<model>.sql (deterministic),
-    and remove the .sql files there of models the project no longer has.
+    and remove the .sql files it wrote there of models the project no longer has.
 
     Variables whose default comes from the data (as_of: the latest order date) are read from the
     target's raw data; give them all with --vars to compile with no connection at all.
@@ -744,10 +744,13 @@ def compile(
         values, raw_at, models = engine.compile_inputs(proj, chosen, parse_vars(vars or []))
         exprs = engine.unbound_expressions(proj, values, raw_at, models)
         folder = Path(out_dir) / chosen.name
-        atomic_write_all({folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected})
         # the folder mirrors the project: the SQL of a model renamed or removed since would be deployed
-        # or reviewed as current (dbt leaves it for `dbt clean`)
-        stale = sorted(p for p in folder.glob("*.sql") if p.stem not in proj.models and p.is_file())
+        # or reviewed as current (dbt leaves it for `dbt clean`). Only files compile wrote (listed in
+        # COMPILED_LIST) are removed: `--out .` must not delete a user's own ./duckdb/*.sql.
+        ours = _compiled_before(folder) | set(selected)
+        stale = sorted(p for p in folder.glob("*.sql") if p.stem in ours - set(proj.models) and p.is_file())
+        files = {folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected}
+        atomic_write_all({**files, folder / COMPILED_LIST: "".join(f"{n}\n" for n in sorted(ours & set(proj.models)))})
         for path in stale:
             path.unlink()
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
@@ -763,6 +766,14 @@ def compile(
             highlight=False,
             soft_wrap=True,
         )
+
+
+COMPILED_LIST = ".ecom-compiled"  # the models whose SQL `ecom compile` wrote in its folder
+
+
+def _compiled_before(folder: Path) -> set[str]:
+    path = folder / COMPILED_LIST
+    return set(path.read_text().split()) if path.is_file() else set()
 
 
 @app.command()

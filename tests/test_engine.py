@@ -747,19 +747,24 @@ def test_cli_exclude_leaves_models_out(tmp_path, extra):
 
 
 def test_cli_compile_removes_the_sql_of_models_no_longer_in_the_project(tmp_path, project):
-    """A renamed model's old file stayed beside the new one, to be deployed or reviewed as current."""
+    """A renamed model's old file stayed beside the new one, to be deployed or reviewed as current.
+    Only the files compile wrote go: `--out .` deleted a user's own ./duckdb/*.sql."""
     folder = tmp_path / "bigquery"
     folder.mkdir()
     (folder / "fact_daily_profit.sql").write_text("-- the model's old name")
+    (folder / ".ecom-compiled").write_text("fact_daily_profit\nstg_users\n")  # as an earlier compile left it
+    (folder / "mine.sql").write_text("-- a user's own query: kept")
     (folder / "notes.txt").write_text("not SQL: kept")
     args = ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)]
     result = runner.invoke(app, [*args, "--select", "stg_orders"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "stg_orders.sql"]
+    assert sorted(p.name for p in folder.iterdir()) == [".ecom-compiled", "mine.sql", "notes.txt", "stg_orders.sql"]
+    assert (folder / ".ecom-compiled").read_text() == "stg_orders\nstg_users\n"  # stg_users: written before
     assert result.stderr.rstrip().endswith("; removed fact_daily_profit.sql: no such model any more")
     result = runner.invoke(app, args)  # nothing stale: nothing said
     assert result.exit_code == 0 and "removed" not in result.stderr
-    assert sorted(p.stem for p in folder.glob("*.sql")) == sorted(project.order)
+    assert sorted(p.stem for p in folder.glob("*.sql")) == sorted([*project.order, "mine"])
+    assert (folder / ".ecom-compiled").read_text().split() == sorted(project.order)
 
 
 def test_cli_compile_writes_every_file_or_none(tmp_path, project):
