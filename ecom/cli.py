@@ -262,7 +262,7 @@ def _duckdb_error(e: Exception) -> str | None:
 
     if not isinstance(e, duckdb_client.Error):
         return None
-    hint = ""
+    hint = duckdb.out_of_memory_advice(first_line(e))
     if isinstance(e, duckdb_client.CatalogException):
         hint = ": load the raw data (`ecom load FOLDER` or `ecom generate`) and build the models (`ecom build`) first"
     return f"DuckDB: {first_line(e)}{hint}"

@@ -937,6 +937,26 @@ def test_duckdb_refusing_outside_a_build_is_one_line(copy):
     too small for them) were tracebacks."""
     message = assert_refused(copy, "build", "--vars", AS_OF, env={"ECOM_DUCKDB_MEMORY_LIMIT": "1MB"})
     assert message.startswith("error: DuckDB: Out of Memory Error")
+    # DuckDB's words named neither the limit nor the setting that raises it
+    assert message.endswith(
+        "; ECOM_DUCKDB_MEMORY_LIMIT=1MB is too small for this: raise it, e.g. ECOM_DUCKDB_MEMORY_LIMIT=4GB"
+    )
+    # too small to open the file at all, and under the default limit
+    message = assert_refused(copy, "build", "--vars", AS_OF, env={"ECOM_DUCKDB_MEMORY_LIMIT": "1KB"})
+    assert message.startswith(f"error: cannot open the DuckDB database {copy}: Out of Memory Error")
+    assert message.endswith(
+        "; ECOM_DUCKDB_MEMORY_LIMIT=1KB is too small for this: raise it, e.g. ECOM_DUCKDB_MEMORY_LIMIT=4GB"
+    )
+
+
+def test_out_of_memory_advice_names_the_limit_it_hit(monkeypatch):
+    monkeypatch.delenv("ECOM_DUCKDB_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(duckdb_target, "default_memory_limit", lambda: "2560MiB")
+    said = "Out of Memory Error: could not allocate block of size 256.0 KiB (2.4 GiB/2.5 GiB used)"
+    assert DuckDBTarget.advice(None, said) == (
+        "; the default memory limit (2560MiB) is too small for this: raise it, e.g. ECOM_DUCKDB_MEMORY_LIMIT=4GB"
+    )
+    assert DuckDBTarget.advice(None, "Binder Error: no column x") == ""
 
 
 @NO_BUILD

@@ -519,7 +519,8 @@ def _build_one(
         raise
     except Exception as e:  # the backend's message is the useful part
         stop_if_ctrl_c()  # DuckDB's 'Query interrupted' is a Ctrl-C, not a failed model
-        raise BuildError(f"model {name} failed: {first_line(e)}") from e
+        said = first_line(e)
+        raise BuildError(f"model {name} failed: {said}{target.advice(said)}") from e
     return ModelResult(name, rows, time.perf_counter() - start, peak_bytes=target.peak_memory(), note=note)
 
 

@@ -195,6 +195,10 @@ class Target:
         """The peak memory in bytes so far of the engine, when it runs in this process."""
         return None
 
+    def advice(self, error: str) -> str:
+        """What to do about an error of the engine's that a setting of this target can fix ('' if none)."""
+        return ""
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.con.disconnect()

@@ -45,6 +45,16 @@ def default_memory_limit() -> str:
     return f"{min(ram // 2, MEMORY_CAP_BYTES) // 2**20}MiB"
 
 
+def out_of_memory_advice(error: str) -> str:
+    """Said after DuckDB's "Out of Memory Error": which limit it hit and the setting that raises it
+    (the error names neither: a build under ECOM_DUCKDB_MEMORY_LIMIT=20MB failed with only DuckDB's words)."""
+    if "Out of Memory Error" not in error:
+        return ""
+    given = os.environ.get("ECOM_DUCKDB_MEMORY_LIMIT")
+    limit = f"ECOM_DUCKDB_MEMORY_LIMIT={given}" if given else f"the default memory limit ({default_memory_limit()})"
+    return f"; {limit} is too small for this: raise it, e.g. ECOM_DUCKDB_MEMORY_LIMIT=4GB"
+
+
 def connect_duckdb(path: str | Path, read_only: bool = False) -> BaseBackend:
     """A DuckDB connection whose session time zone is UTC.
 
@@ -122,7 +132,7 @@ def _open_error(path: Path, e: Exception) -> TargetError:
     # EACCES, a read-only mount, and EPERM ("Operation not permitted": an immutable file, a sandbox)
     if re.search(r"permission|read-only|not permitted", text, re.IGNORECASE):
         return TargetError(f"cannot write {path} ({text}): check the permissions of the file and its folder")
-    return TargetError(f"cannot open the DuckDB database {path}: {text}")
+    return TargetError(f"cannot open the DuckDB database {path}: {text}{out_of_memory_advice(text)}")
 
 
 @contextlib.contextmanager
@@ -316,6 +326,9 @@ class DuckDBTarget(Target):
         current = {name: self.con.con.execute(f"SELECT current_setting('{name}')").fetchone()[0] for name in settings}
         # an empty text is a setting turned off; False is a value
         self.resources = {name: "none" if value in (None, "") else value for name, value in current.items()}
+
+    def advice(self, error: str) -> str:
+        return out_of_memory_advice(error)
 
     def discard(self) -> None:
         """Close and remove the database file this target created (with its write-ahead log)."""
