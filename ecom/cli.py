@@ -772,8 +772,11 @@ COMPILED_LIST = ".ecom-compiled"  # the models whose SQL `ecom compile` wrote in
 
 
 def _compiled_before(folder: Path) -> set[str]:
-    path = folder / COMPILED_LIST
-    return set(path.read_text().split()) if path.is_file() else set()
+    """The models COMPILED_LIST names; none when it is missing or unreadable (nothing is removed)."""
+    try:
+        return set((folder / COMPILED_LIST).read_text().split())
+    except (OSError, UnicodeDecodeError):
+        return set()
 
 
 @app.command()
