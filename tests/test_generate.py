@@ -523,3 +523,15 @@ def test_cli_generate_replaces_only_the_parquet_files_it_wrote_unless_told(tmp_p
     assert runner.invoke(app, [*generate, "--replace"]).exit_code == 0
     assert pq.read_table(folder / "users.parquet").num_rows == 200  # 0.002 x 100,000
     assert runner.invoke(app, generate).exit_code == 0  # its own files: replaced freely
+
+
+def test_a_file_it_cannot_write_is_named():
+    """Two `ecom generate --parquet` into one folder: one said only "No such file or directory"
+    (the other had renamed their shared temporary file)."""
+    missing = FileNotFoundError(2, "No such file or directory", "/data/pq/.orders.parquet.tmp")
+    with pytest.raises(gen.GenerateError) as refused:
+        gen._raise_write_error(missing)
+    assert str(refused.value) == (
+        "cannot write the generated data (/data/pq/.orders.parquet.tmp): No such file or directory; "
+        "nothing was replaced"
+    )

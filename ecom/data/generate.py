@@ -1098,8 +1098,11 @@ def _generated_file(path: pathlib.Path) -> bool:
 def _raise_write_error(e: BaseException) -> None:
     """A full disk or an unwritable folder as one line (the sinks have been aborted); anything
     else as it is."""
-    if isinstance(e, OSError):
-        raise GenerateError(f"cannot write the generated data: {describe_os_error(e)}; nothing was replaced") from None
+    if isinstance(e, OSError):  # the file too: "No such file or directory" alone named none
+        where = f" ({e.filename})" if e.filename else ""
+        raise GenerateError(
+            f"cannot write the generated data{where}: {describe_os_error(e)}; nothing was replaced"
+        ) from None
     if isinstance(e, duckdb.Error | pa.ArrowException):
         raise GenerateError(f"cannot write the generated data: {first_line(e)}; nothing was replaced") from None
     raise e
