@@ -23,7 +23,7 @@ import pyarrow as pa
 from ecom.core import incremental
 from ecom.core.dialects import query_parameter
 from ecom.core.docstrings import ModelDoc, model_docs
-from ecom.core.internal import InternalTableError, read_rows
+from ecom.core.internal import InternalTableError, column_problems, read_rows
 from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, orphans_warning, value_checks
@@ -317,6 +317,11 @@ def built_upstream(target: Target, name: str, up: str) -> ir.Table:
     return target.table(up)
 
 
+def _built_otherwise(target: Target, problems: list[str]) -> str:
+    """A model's table that is not what its model builds (changed by hand, or by another version)."""
+    return f"is not as its model builds it on {describe(target)} ({'; '.join(problems)})"
+
+
 def build(
     project: Project,
     target: Target,
@@ -551,6 +556,8 @@ class IncrementalRun:
         decision = incremental.decide(
             project, target, model, values, self.state, self.done, digest, code, self.full_refresh
         )
+        if decision.since is not None:  # appending to the table as built: it must be the model's
+            self._refuse_table_built_otherwise(model.name, expr.schema())
         # an upstream not in this build has no day to give: decide() rebuilds in full then
         days = [self.done[up].since for up in project.upstream_models(model.name) if up in self.done]
         if project.sources_of(model.name):
@@ -580,6 +587,23 @@ class IncrementalRun:
             "code_hash": code,
         }
         return new_rows
+
+    def _refuse_table_built_otherwise(self, name: str, built_as: ibis.Schema) -> None:
+        """The model's table, appended to, must have its model's columns and types, else the engine
+        fails on it ("does not have a column", "Can only delete from base table") or, worse, writes
+        another type's values into it. Not rebuilt in full in its stead: the table may hold what the
+        user wants back, and a full rebuild of a large table is theirs to choose."""
+        found = self.target.table_schema(name)
+        problems = (
+            ["a view, not a table"]
+            if found is None
+            else column_problems(found, built_as) + [f"an extra column {c}" for c in found if c not in built_as]
+        )
+        if problems:
+            raise BuildError(
+                f"{name} {_built_otherwise(self.target, problems)}: "
+                f"rebuild it with `ecom build --full-refresh --select {name}`"
+            )
 
     def materialize(self, model: Model, inputs: Mapping[str, ir.Table], expr: ir.Table) -> tuple[int, str]:
         """Build an incremental model in full or from its first changed day; (its rows, how)."""
