@@ -1284,3 +1284,48 @@ def test_an_incremental_table_changed_by_hand_stops_the_build_until_rebuilt_in_f
     # the advice works, and the next plain build appends again
     assert cli("build", "--full-refresh", "--select", model, "--vars", AS_OF, "--path", str(copy))[0] == 0
     assert cli("build", "--vars", AS_OF, "--path", str(copy))[0] == 0
+
+
+# A built upstream changed by hand, then a build of its downstream only: the model failed with
+# ibis's words (`'StringColumn' object has no attribute 'sum'`, `'Table' object has no attribute
+# 'net_revenue'`), like the upstream not built at all before that said which to build.
+@pytest.mark.parametrize(
+    "statement, model, upstream, problem, fix",
+    [
+        (
+            "ALTER TABLE main.fact_daily_pnl ALTER net_revenue TYPE VARCHAR",
+            "fact_daily_pnl_advanced",
+            "fact_daily_pnl",
+            "column net_revenue is string, not float64",
+            "--select +fact_daily_pnl_advanced",
+        ),
+        (
+            "ALTER TABLE main.fact_daily_pnl DROP COLUMN net_revenue",
+            "fact_daily_pnl_advanced",
+            "fact_daily_pnl",
+            "no column net_revenue",
+            "--select +fact_daily_pnl_advanced",
+        ),
+        # incremental: a build of it that is not in full would refuse the table as it is
+        (
+            "ALTER TABLE main.int_web_sessions DROP COLUMN session_id",
+            "fact_session_metrics",
+            "int_web_sessions",
+            "no column session_id",
+            "--full-refresh --select +fact_session_metrics",
+        ),
+    ],
+)
+def test_a_downstream_build_over_an_upstream_changed_by_hand_says_what_to_build(
+    copy, statement, model, upstream, problem, fix
+):
+    tamper(copy, statement)
+    before = snapshot(copy)
+    code, stderr = cli("build", "--select", model, "--vars", AS_OF, "--path", str(copy))
+    assert code == 1
+    assert last_line(stderr) == (
+        f"error: {model} reads {upstream}, which is not as its model builds it on duckdb main in {copy} "
+        f"({problem}): build it too, e.g. {fix}"
+    )
+    assert snapshot(copy) == before
+    assert cli("build", *fix.split(), "--vars", AS_OF, "--path", str(copy))[0] == 0

@@ -322,6 +322,21 @@ def _built_otherwise(target: Target, problems: list[str]) -> str:
     return f"is not as its model builds it on {describe(target)} ({'; '.join(problems)})"
 
 
+def _refuse_upstream_built_otherwise(
+    project: Project, target: Target, name: str, up: str, table: ir.Table, built_as: ibis.Schema
+) -> None:
+    """An upstream the build reads as built, without a column its model builds or with one of another
+    type, which `name` would fail to read in ibis's words ("'StringColumn' object has no attribute 'sum'")."""
+    problems = column_problems(table.schema(), built_as)
+    if problems:
+        # an incremental upstream would be appended to, and refused as it is (IncrementalRun.plan)
+        refresh = "--full-refresh " if project.models[up].materialization(target.name) == "incremental" else ""
+        raise BuildError(
+            f"{name} reads {up}, which {_built_otherwise(target, problems)}: "
+            f"build it too, e.g. {refresh}--select +{name}"
+        )
+
+
 def build(
     project: Project,
     target: Target,
@@ -447,10 +462,13 @@ def _preparer(
     sources = {s: target.source(s) for name in selected for s in project.sources_of(name)}
     tables: dict[str, ir.Table] = {}
     chosen = set(selected)
+    built_as: dict[str, ibis.Schema] = {}  # the models' schemas, compiled once an upstream is read as built
     for name in selected:
         for up in project.upstream_models(name):
             if up not in tables and up not in chosen:
                 tables[up] = built_upstream(target, name, up)
+                built_as = built_as or model_schemas(project)
+                _refuse_upstream_built_otherwise(project, target, name, up, tables[up], built_as[up])
 
     def prepare(name: str) -> tuple[dict[str, ir.Table], ir.Table]:
         inputs = {s: conform(s, sources[s]) for s in project.sources_of(name)}
