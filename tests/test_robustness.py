@@ -1321,3 +1321,91 @@ def test_a_partial_build_checks_the_values_of_the_raw_tables_it_reads_through_vi
     assert code == 1, stderr
     assert "  - products.id: expected a unique key, found 1 row repeating another row's key\n" in stderr
     assert snapshot(copy) == before
+
+
+# An incremental model's table changed by hand: the build appended to it and failed in the engine
+# (`model stg_events failed: Binder Error: Table "stg_events" does not have a column with name
+# "ip_hash"`, `Binder Error: Can only delete from base table`), or quietly wrote another type's text.
+@pytest.mark.parametrize(
+    "statements, model, problem",
+    [
+        (["ALTER TABLE main.stg_events DROP COLUMN ip_hash"], "stg_events", "no column ip_hash"),
+        (["ALTER TABLE main.int_web_sessions DROP COLUMN session_id"], "int_web_sessions", "no column session_id"),
+        (
+            ["ALTER TABLE main.fact_session_metrics ALTER duration_seconds TYPE VARCHAR"],
+            "fact_session_metrics",
+            "column duration_seconds is string, not float64",
+        ),
+        (
+            ["ALTER TABLE main.fact_session_metrics ADD COLUMN note VARCHAR"],
+            "fact_session_metrics",
+            "an extra column note",
+        ),
+        (
+            [
+                "ALTER TABLE main.stg_events RENAME TO stg_events_kept",
+                "CREATE VIEW main.stg_events AS SELECT * FROM main.stg_events_kept",
+            ],
+            "stg_events",
+            "a view, not a table",
+        ),
+    ],
+)
+def test_an_incremental_table_changed_by_hand_stops_the_build_until_rebuilt_in_full(copy, statements, model, problem):
+    tamper(copy, *statements)
+    before = snapshot(copy)
+    code, stderr = cli("build", "--vars", AS_OF, "--path", str(copy))
+    assert code == 1
+    assert last_line(stderr) == (
+        f"error: {model} is not as its model builds it on duckdb main in {copy} ({problem}): "
+        f"rebuild it with `ecom build --full-refresh --select {model}`"
+    )
+    assert snapshot(copy) == before
+    # the advice works, and the next plain build appends again
+    assert cli("build", "--full-refresh", "--select", model, "--vars", AS_OF, "--path", str(copy))[0] == 0
+    assert cli("build", "--vars", AS_OF, "--path", str(copy))[0] == 0
+
+
+# A built upstream changed by hand, then a build of its downstream only: the model failed with
+# ibis's words (`'StringColumn' object has no attribute 'sum'`, `'Table' object has no attribute
+# 'net_revenue'`), like the upstream not built at all before that said which to build.
+@pytest.mark.parametrize(
+    "statement, model, upstream, problem, fix",
+    [
+        (
+            "ALTER TABLE main.fact_daily_pnl ALTER net_revenue TYPE VARCHAR",
+            "fact_daily_pnl_advanced",
+            "fact_daily_pnl",
+            "column net_revenue is string, not float64",
+            "--select +fact_daily_pnl_advanced",
+        ),
+        (
+            "ALTER TABLE main.fact_daily_pnl DROP COLUMN net_revenue",
+            "fact_daily_pnl_advanced",
+            "fact_daily_pnl",
+            "no column net_revenue",
+            "--select +fact_daily_pnl_advanced",
+        ),
+        # incremental: a build of it that is not in full would refuse the table as it is
+        (
+            "ALTER TABLE main.int_web_sessions DROP COLUMN session_id",
+            "fact_session_metrics",
+            "int_web_sessions",
+            "no column session_id",
+            "--full-refresh --select +fact_session_metrics",
+        ),
+    ],
+)
+def test_a_downstream_build_over_an_upstream_changed_by_hand_says_what_to_build(
+    copy, statement, model, upstream, problem, fix
+):
+    tamper(copy, statement)
+    before = snapshot(copy)
+    code, stderr = cli("build", "--select", model, "--vars", AS_OF, "--path", str(copy))
+    assert code == 1
+    assert last_line(stderr) == (
+        f"error: {model} reads {upstream}, which is not as its model builds it on duckdb main in {copy} "
+        f"({problem}): build it too, e.g. {fix}"
+    )
+    assert snapshot(copy) == before
+    assert cli("build", *fix.split(), "--vars", AS_OF, "--path", str(copy))[0] == 0

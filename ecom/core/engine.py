@@ -23,7 +23,7 @@ import pyarrow as pa
 from ecom.core import incremental
 from ecom.core.dialects import query_parameter
 from ecom.core.docstrings import ModelDoc, model_docs
-from ecom.core.internal import InternalTableError, read_rows
+from ecom.core.internal import InternalTableError, column_problems, read_rows
 from ecom.core.interrupts import stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, orphans_warning, value_checks
@@ -317,6 +317,26 @@ def built_upstream(target: Target, name: str, up: str) -> ir.Table:
     return target.table(up)
 
 
+def _built_otherwise(target: Target, problems: list[str]) -> str:
+    """A model's table that is not what its model builds (changed by hand, or by another version)."""
+    return f"is not as its model builds it on {describe(target)} ({'; '.join(problems)})"
+
+
+def _refuse_upstream_built_otherwise(
+    project: Project, target: Target, name: str, up: str, table: ir.Table, built_as: ibis.Schema
+) -> None:
+    """An upstream the build reads as built, without a column its model builds or with one of another
+    type, which `name` would fail to read in ibis's words ("'StringColumn' object has no attribute 'sum'")."""
+    problems = column_problems(table.schema(), built_as)
+    if problems:
+        # an incremental upstream would be appended to, and refused as it is (IncrementalRun.plan)
+        refresh = "--full-refresh " if project.models[up].materialization(target.name) == "incremental" else ""
+        raise BuildError(
+            f"{name} reads {up}, which {_built_otherwise(target, problems)}: "
+            f"build it too, e.g. {refresh}--select +{name}"
+        )
+
+
 def build(
     project: Project,
     target: Target,
@@ -442,10 +462,13 @@ def _preparer(
     sources = {s: target.source(s) for name in selected for s in project.sources_of(name)}
     tables: dict[str, ir.Table] = {}
     chosen = set(selected)
+    built_as: dict[str, ibis.Schema] = {}  # the models' schemas, compiled once an upstream is read as built
     for name in selected:
         for up in project.upstream_models(name):
             if up not in tables and up not in chosen:
                 tables[up] = built_upstream(target, name, up)
+                built_as = built_as or model_schemas(project)
+                _refuse_upstream_built_otherwise(project, target, name, up, tables[up], built_as[up])
 
     def prepare(name: str) -> tuple[dict[str, ir.Table], ir.Table]:
         inputs = {s: conform(s, sources[s]) for s in project.sources_of(name)}
@@ -552,6 +575,8 @@ class IncrementalRun:
         decision = incremental.decide(
             project, target, model, values, self.state, self.done, digest, code, self.full_refresh
         )
+        if decision.since is not None:  # appending to the table as built: it must be the model's
+            self._refuse_table_built_otherwise(model.name, expr.schema())
         # an upstream not in this build has no day to give: decide() rebuilds in full then
         days = [self.done[up].since for up in project.upstream_models(model.name) if up in self.done]
         if project.sources_of(model.name):
@@ -581,6 +606,23 @@ class IncrementalRun:
             "code_hash": code,
         }
         return new_rows
+
+    def _refuse_table_built_otherwise(self, name: str, built_as: ibis.Schema) -> None:
+        """The model's table, appended to, must have its model's columns and types, else the engine
+        fails on it ("does not have a column", "Can only delete from base table") or, worse, writes
+        another type's values into it. Not rebuilt in full in its stead: the table may hold what the
+        user wants back, and a full rebuild of a large table is theirs to choose."""
+        found = self.target.table_schema(name)
+        problems = (
+            ["a view, not a table"]
+            if found is None
+            else column_problems(found, built_as) + [f"an extra column {c}" for c in found if c not in built_as]
+        )
+        if problems:
+            raise BuildError(
+                f"{name} {_built_otherwise(self.target, problems)}: "
+                f"rebuild it with `ecom build --full-refresh --select {name}`"
+            )
 
     def materialize(self, model: Model, inputs: Mapping[str, ir.Table], expr: ir.Table) -> tuple[int, str]:
         """Build an incremental model in full or from its first changed day; (its rows, how)."""

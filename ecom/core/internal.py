@@ -39,7 +39,7 @@ def read_rows(
         return []
     json_columns = json_columns or {}
     table = target.table(name)
-    problems = _column_problems(table.schema(), schema)
+    problems = column_problems(table.schema(), ibis.Schema.from_pyarrow(schema))
     rows = [] if problems else table.select(*schema.names).to_pyarrow().to_pylist()
     problems += _value_problems(rows, schema, json_columns, nullable)
     if problems:
@@ -47,11 +47,13 @@ def read_rows(
     return rows
 
 
-def _column_problems(found: ibis.Schema, schema: pa.Schema) -> list[str]:
-    """The columns of `schema` missing from the table as `found`, or of another kind of type."""
+def column_problems(found: ibis.Schema, expected: ibis.Schema) -> list[str]:
+    """The columns of `expected` missing from a table as `found`, or of another kind of type (by
+    kind, not precision or time zone, which the targets report each in their own way). Also what
+    the build checks a model's table against (engine): ecom's tables and the models alike."""
     return [
         f"no column {column}" if column not in found else f"column {column} is {found[column]}, not {dtype}"
-        for column, dtype in ibis.Schema.from_pyarrow(schema).items()
+        for column, dtype in expected.items()
         if column not in found or type(found[column]) is not type(dtype)
     ]
 

@@ -146,6 +146,11 @@ class Target:
     def table(self, name: str) -> ir.Table:
         return self.con.table(name, database=self._db(self.models))
 
+    def table_schema(self, name: str) -> ibis.Schema | None:
+        """The schema of the model's built table; None when it is not a table (a view, or not built):
+        an incremental build appends to it, which only a table with the model's columns takes."""
+        raise NotImplementedError
+
     def compile(self, expr: ir.Table) -> str:
         """The expression's SQL as this target runs it, compiled once per expression: a build
         compiles the next models in a thread while the engine runs this one (engine.build)."""

@@ -281,15 +281,22 @@ class DuckDBTarget(Target):
         # A schema name alone does not say which of a user's database files was meant.
         return f"{super().place(loc)} in {self.path}"
 
-    def _drop_other_kind(self, name: str, kind: str) -> None:
-        """DuckDB refuses to replace a table by a view or a view by a table: drop the other kind
-        first (inside the build's transaction, so a failed build restores it)."""
+    def _kind(self, name: str) -> str | None:
+        """What the model's name holds in the models' schema: "TABLE", "VIEW", or None."""
         found = self.con.con.execute(
             "SELECT table_type FROM information_schema.tables"
             " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
             [self.models.database, name],
         ).fetchone()
-        existing = found and ("VIEW" if found[0] == "VIEW" else "TABLE")
+        return None if found is None else "VIEW" if found[0] == "VIEW" else "TABLE"
+
+    def table_schema(self, name: str) -> ibis.Schema | None:
+        return self.table(name).schema() if self._kind(name) == "TABLE" else None
+
+    def _drop_other_kind(self, name: str, kind: str) -> None:
+        """DuckDB refuses to replace a table by a view or a view by a table: drop the other kind
+        first (inside the build's transaction, so a failed build restores it)."""
+        existing = self._kind(name)
         if existing and existing != kind:
             self.con.raw_sql(f"DROP {existing} {self.qualified(self.models, name)}")
 

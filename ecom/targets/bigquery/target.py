@@ -368,6 +368,13 @@ class BigQueryTarget(Target):
     def table(self, name: str) -> ir.Table:
         return self.con.table(name, database=(self.models.catalog, self.models.database))
 
+    def table_schema(self, name: str) -> ibis.Schema | None:
+        """From the table's metadata: a round trip, no query job (none billed)."""
+        from ibis.backends.bigquery.datatypes import BigQuerySchema
+
+        found = self._table_or_none(self.models, name)
+        return BigQuerySchema.to_ibis(found.schema) if found is not None and found.table_type == "TABLE" else None
+
     # -- building ---------------------------------------------------------------------------------
 
     def _compile(self, expr: ir.Table) -> str:
