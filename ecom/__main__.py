@@ -29,6 +29,8 @@ def main() -> None:
         if e.code == INTERRUPTED and not said():
             _interrupted_outside_a_command(ended())
         raise
+    except KeyboardInterrupt:  # while typer makes the command, before it runs (outside click's handling)
+        _interrupted_outside_a_command(ended())
     except RuntimeError as e:
         # one while a library typer loads on first use (pydantic) makes a class: Python 3.11 wraps
         # it so (3.12 adds a note to the KeyboardInterrupt instead, which typer ends as above)

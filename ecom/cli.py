@@ -17,7 +17,7 @@ import os
 import textwrap
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -269,12 +269,12 @@ def _duckdb_error(e: Exception) -> str | None:
 
 
 def _path_error(e: Exception) -> str | None:
-    """An OS error on a path the user gave that no check before it caught: a name too long for the
-    file system (`--out` of 300 characters) failed in the first `stat` of it, anywhere."""
-    if not isinstance(e, OSError) or e.filename is None:
+    """A name too long for the file system (`--out` of 300 characters), which failed in the first
+    `stat` of it, wherever that was."""
+    # only what the name itself causes: another OSError (a file of ecom's own missing) is a bug to show whole
+    if not isinstance(e, OSError) or e.filename is None or e.errno != errno.ENAMETOOLONG:
         return None
-    fix = ": give a shorter name" if e.errno == errno.ENAMETOOLONG else ""
-    return f"cannot use {e.filename}: {e.strerror}{fix}"
+    return f"cannot use {e.filename}: {e.strerror}: give a shorter name"
 
 
 def _google_error(e: Exception) -> str | None:
@@ -719,13 +719,29 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+COMPILED_FOLDER = "target/compiled"  # compile's own, as dbt's target/
+COMPILED_LIST = ".ecom-compiled"  # the models whose SQL `ecom compile` wrote in its folder
+
+
+def _compiled_before(folder: Path, models: Iterable[str], own_folder: bool) -> set[str]:
+    """The .sql files of `folder` that compile wrote: those COMPILED_LIST names, and the current
+    models' (compile writes them over). With no list (a folder compiled before it, or unreadable),
+    every .sql file of compile's own folder (COMPILED_FOLDER/<target>)."""
+    files = {p.stem for p in folder.glob("*.sql")}
+    try:
+        listed = set((folder / COMPILED_LIST).read_text().split())
+    except (OSError, UnicodeDecodeError):
+        listed = files if own_folder else set()
+    return listed | (files & set(models))
+
+
 @app.command()
 @target_options
 def compile(
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     vars: VarsOpt = None,
-    out_dir: Annotated[str, typer.Option("--out", help="Folder for the .sql files.")] = "target/compiled",
+    out_dir: Annotated[str, typer.Option("--out", help="Folder for the .sql files.")] = COMPILED_FOLDER,
     *,
     target: TargetOptions,
 ) -> None:
@@ -747,7 +763,7 @@ def compile(
         # the folder mirrors the project: the SQL of a model renamed or removed since would be deployed
         # or reviewed as current (dbt leaves it for `dbt clean`). Only files compile wrote (listed in
         # COMPILED_LIST) are removed: `--out .` must not delete a user's own ./duckdb/*.sql.
-        ours = _compiled_before(folder) | set(selected)
+        ours = _compiled_before(folder, proj.models, own_folder=Path(out_dir) == Path(COMPILED_FOLDER)) | set(selected)
         stale = sorted(p for p in folder.glob("*.sql") if p.stem in ours - set(proj.models) and p.is_file())
         files = {folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected}
         atomic_write_all({**files, folder / COMPILED_LIST: "".join(f"{n}\n" for n in sorted(ours & set(proj.models)))})
@@ -766,17 +782,6 @@ def compile(
             highlight=False,
             soft_wrap=True,
         )
-
-
-COMPILED_LIST = ".ecom-compiled"  # the models whose SQL `ecom compile` wrote in its folder
-
-
-def _compiled_before(folder: Path) -> set[str]:
-    """The models COMPILED_LIST names; none when it is missing or unreadable (nothing is removed)."""
-    try:
-        return set((folder / COMPILED_LIST).read_text().split())
-    except (OSError, UnicodeDecodeError):
-        return set()
 
 
 @app.command()
@@ -1055,8 +1060,9 @@ def _is_web_address(url: str) -> bool:
     """An http(s) URL with a host: `http://` or `http://[::1` would only fail when the run ends."""
     try:
         parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (read for its check: a port that is no number is a ValueError)
         return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # an unclosed IPv6 bracket
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
         return False
 
 

@@ -767,6 +767,21 @@ def test_cli_compile_removes_the_sql_of_models_no_longer_in_the_project(tmp_path
     assert (folder / ".ecom-compiled").read_text().split() == sorted(project.order)
 
 
+def test_cli_compile_without_its_list_removes_stale_files_only_in_its_own_folder(tmp_path, monkeypatch):
+    """A folder compiled before `.ecom-compiled` existed: in target/compiled/<target> (compile's own,
+    as dbt's target/) every .sql is compile's; elsewhere (`--out .`) only the current models' are."""
+    monkeypatch.chdir(tmp_path)
+    own, elsewhere = tmp_path / "target" / "compiled" / "bigquery", tmp_path / "bigquery"
+    for folder in (own, elsewhere):
+        folder.mkdir(parents=True)
+        (folder / "fact_daily_profit.sql").write_text("-- the model's old name, or a user's query")
+    args = ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--select", "stg_orders"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert sorted(p.name for p in own.iterdir()) == [".ecom-compiled", "stg_orders.sql"]
+    assert runner.invoke(app, [*args, "--out", "."]).exit_code == 0
+    assert sorted(p.name for p in elsewhere.iterdir()) == [".ecom-compiled", "fact_daily_profit.sql", "stg_orders.sql"]
+
+
 def test_cli_compile_writes_every_file_or_none(tmp_path, project):
     """A path it cannot write (here a folder in the way, the last model's) replaces no file, the
     ones before it included."""

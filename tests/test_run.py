@@ -861,6 +861,7 @@ def test_bad_run_input_is_one_line_and_records_nothing(tmp_path, monkeypatch):
         # an unclosed IPv6 bracket was a ValueError traceback; no host failed only as the run ended
         (["--notify", "http://[::1"], FRESH_NOW, "--notify must be an http:// or https:// URL, not 'http://[::1'"),
         (["--notify", "https://"], FRESH_NOW, "--notify must be an http:// or https:// URL, not 'https://'"),
+        (["--notify", "http://h:abc/"], FRESH_NOW, "--notify must be an http:// or https:// URL, not 'http://h:abc/'"),
         ([], "soon", "ECOM_NOW='soon' is not a time"),
     ]:
         result = ecom(tmp_path, "run", *args, now=now)

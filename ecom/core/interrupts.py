@@ -40,11 +40,13 @@ def watching_ctrl_c() -> Iterator[None]:
         else:
             previous = signal.signal(signal.SIGINT, _on_ctrl_c)
             previous_hook, sys.unraisablehook = sys.unraisablehook, _quiet_ctrl_c(sys.unraisablehook)
+            ours = sys.unraisablehook
             try:
                 yield
             finally:
                 signal.signal(signal.SIGINT, previous)
-                sys.unraisablehook = previous_hook
+                if sys.unraisablehook is ours:  # not one another library set meanwhile
+                    sys.unraisablehook = previous_hook
     finally:
         _ended.set()
 

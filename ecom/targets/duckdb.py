@@ -51,8 +51,11 @@ def out_of_memory_advice(error: str) -> str:
     if "Out of Memory Error" not in error:
         return ""
     given = os.environ.get("ECOM_DUCKDB_MEMORY_LIMIT")
-    limit = f"ECOM_DUCKDB_MEMORY_LIMIT={given}" if given else f"the default memory limit ({default_memory_limit()})"
-    return f"; {limit} is too small for this: raise it, e.g. ECOM_DUCKDB_MEMORY_LIMIT=4GB"
+    if given:  # no example: one below what was given would be a lower limit
+        return f"; ECOM_DUCKDB_MEMORY_LIMIT={given} is too small for this: raise it"
+    # the default is at most MEMORY_CAP_BYTES (2.5 GiB): 4GB raises it
+    limit = default_memory_limit()
+    return f"; the default memory limit ({limit}) is too small: raise it, e.g. ECOM_DUCKDB_MEMORY_LIMIT=4GB"
 
 
 def connect_duckdb(path: str | Path, read_only: bool = False) -> BaseBackend:
