@@ -966,6 +966,15 @@ def test_duckdb_refusing_outside_a_build_is_one_line(copy):
     assert message.endswith("; ECOM_DUCKDB_MEMORY_LIMIT=1KB is too small for this: raise it")
 
 
+def test_a_transaction_out_of_memory_names_the_limit(copy):
+    # generate's tables, replaced in one transaction: DuckDB's words alone, then "nothing was changed"
+    message = assert_refused(copy, "generate", "--scale", "0.05", "--replace", env={"ECOM_DUCKDB_MEMORY_LIMIT": "5MB"})
+    assert message.startswith("error: Out of Memory Error: ")
+    assert message.endswith(
+        f"; nothing was changed in {copy}; ECOM_DUCKDB_MEMORY_LIMIT=5MB is too small for this: raise it"
+    )
+
+
 def test_out_of_memory_advice_names_the_limit_it_hit(monkeypatch):
     monkeypatch.delenv("ECOM_DUCKDB_MEMORY_LIMIT", raising=False)
     monkeypatch.setattr(duckdb_target, "default_memory_limit", lambda: "2560MiB")

@@ -379,7 +379,8 @@ class DuckDBTarget(Target):
             with contextlib.suppress(duckdb.Error):  # after a failed COMMIT there is nothing to roll back
                 self.con.raw_sql("ROLLBACK")
             if isinstance(e, duckdb.Error):
-                raise TargetError(f"{first_line(e)}; nothing was changed in {self.path}") from None
+                said = first_line(e)
+                raise TargetError(f"{said}; nothing was changed in {self.path}{out_of_memory_advice(said)}") from None
             raise
         mark_committed()
         if interrupted:
