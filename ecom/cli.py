@@ -810,6 +810,8 @@ def test(
             values = engine.built_vars(proj, tgt, given)
             # a view reads its raw tables when tested: one gone is the contract's line, not an error per test
             engine.validate_sources(tgt, _raw_tables_tests_read(proj, tgt, set(selected) | parents))
+            # after the raw tables the views read: a view is checked through them
+            engine.refuse_built_otherwise(proj, tgt, [*selected, *sorted(parents - set(selected))])
             cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
             by_name = {c.name: c for c in cases}
 

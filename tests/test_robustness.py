@@ -31,7 +31,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecom.cli import app
-from ecom.core import files
+from ecom.core import engine, files
 from ecom.core.engine import validate_values
 from ecom.core.files import FileWriteError
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
@@ -1200,18 +1200,45 @@ def test_ecom_test_needs_only_the_raw_tables_its_views_read(copy):
     assert "  - users: expected a table, found none" in result.stderr and "Traceback" not in result.output
 
 
-def test_a_data_test_on_a_column_dropped_by_hand_names_table_and_column(copy):
-    """ibis said only `'Table' object has no attribute 'roas'`, in the test's ERROR line."""
+def test_ecom_test_refuses_tables_not_as_their_models_build_them(copy):
+    """A column dropped or retyped by hand (or a table built by an older ecom): its tests said
+    `'StringColumn' object has no attribute 'sum'` or passed on the wrong type, each alone."""
+    tamper(
+        copy,
+        "ALTER TABLE main.fact_daily_pnl DROP COLUMN roas",
+        "ALTER TABLE main.dim_customers ALTER age TYPE VARCHAR",
+        "ALTER TABLE main.int_web_sessions DROP COLUMN session_id",  # incremental: rebuilt in full
+    )
+    assert assert_refused(copy, "test") == (
+        f"error: not as their models build them on duckdb main in {copy}: "
+        "int_web_sessions (no column session_id); dim_customers (column age is string, not int64); "
+        "fact_daily_pnl (no column roas): rebuild before testing, e.g. "
+        "`ecom build --full-refresh --select int_web_sessions,dim_customers,fact_daily_pnl`"
+    )
+    # only the models tested and the parents their relationships tests read
+    assert assert_refused(copy, "test", "--select", "fact_daily_pnl").endswith("`ecom build --select fact_daily_pnl`")
+    assert cli("test", "--select", "stg_orders", "--path", str(copy))[0] == 0
+
+
+def test_a_data_test_reading_a_column_the_table_lacks_names_table_and_column(copy, project):
+    """ibis said only `'Table' object has no attribute 'roas'`, in the test's ERROR line (a test
+    naming a column no model writes, or a table the check before the tests did not cover)."""
     tamper(copy, "ALTER TABLE main.fact_daily_pnl DROP COLUMN roas")
-    before = snapshot(copy)
-    result = invoke("test", "--path", str(copy))
-    assert result.exit_code == 1
-    errors = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
-    assert errors == [
-        "ERROR fact_daily_pnl_ratios_in_range (fact_daily_pnl as built has no column roas: "
-        "rebuild with `ecom build` if its model writes one)"
+    target = DuckDBTarget(copy, read_only=True)
+    values = engine.built_vars(project, target, {})
+    cases = [
+        c
+        for c in engine.singular_tests(project, ["fact_daily_pnl"], values)
+        if c.name == "fact_daily_pnl_ratios_in_range"
     ]
-    assert snapshot(copy) == before
+    results = engine.run_tests(cases, target.table)
+    target.close()
+    assert [(r.status, r.message) for r in results] == [
+        (
+            "error",
+            "fact_daily_pnl as built has no column roas: rebuild with `ecom build` if its model writes one",
+        )
+    ]
 
 
 # Marts changed by hand to a type or value ibis reads but the page cannot show.

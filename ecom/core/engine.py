@@ -322,6 +322,12 @@ def _built_otherwise(target: Target, problems: list[str]) -> str:
     return f"is not as its model builds it on {describe(target)} ({'; '.join(problems)})"
 
 
+def _refresh(project: Project, target: Target, name: str) -> str:
+    """`--full-refresh ` for an incremental model: a plain build would append to its table, and be
+    refused as it is (IncrementalRun.plan)."""
+    return "--full-refresh " if project.models[name].materialization(target.name) == "incremental" else ""
+
+
 def _refuse_upstream_built_otherwise(
     project: Project, target: Target, name: str, up: str, table: ir.Table, built_as: ibis.Schema
 ) -> None:
@@ -329,11 +335,25 @@ def _refuse_upstream_built_otherwise(
     type, which `name` would fail to read in ibis's words ("'StringColumn' object has no attribute 'sum'")."""
     problems = column_problems(table.schema(), built_as)
     if problems:
-        # an incremental upstream would be appended to, and refused as it is (IncrementalRun.plan)
-        refresh = "--full-refresh " if project.models[up].materialization(target.name) == "incremental" else ""
         raise BuildError(
             f"{name} reads {up}, which {_built_otherwise(target, problems)}: "
-            f"build it too, e.g. {refresh}--select +{name}"
+            f"build it too, e.g. {_refresh(project, target, up)}--select +{name}"
+        )
+
+
+def refuse_built_otherwise(project: Project, target: Target, names: Iterable[str]) -> None:
+    """Before data tests: the built `names` whose tables lack a column their models build or have one
+    of another type (changed by hand, or built by an older ecom). Their tests would fail in ibis's
+    words ("'StringColumn' object has no attribute 'sum'") or, worse, pass on the wrong type."""
+    built_as = model_schemas(project)
+    found = {name: column_problems(target.table(name).schema(), built_as[name]) for name in names}
+    wrong = {name: problems for name, problems in found.items() if problems}
+    if wrong:
+        refresh = "--full-refresh " if any(_refresh(project, target, name) for name in wrong) else ""
+        raise BuildError(
+            f"not as their models build them on {describe(target)}: "
+            + "; ".join(f"{name} ({', '.join(problems)})" for name, problems in wrong.items())
+            + f": rebuild before testing, e.g. `ecom build {refresh}--select {','.join(wrong)}`"
         )
 
 
