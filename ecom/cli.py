@@ -17,7 +17,7 @@ import os
 import textwrap
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -723,16 +723,14 @@ COMPILED_FOLDER = "target/compiled"  # compile's own, as dbt's target/
 COMPILED_LIST = ".ecom-compiled"  # the models whose SQL `ecom compile` wrote in its folder
 
 
-def _compiled_before(folder: Path, models: Iterable[str], own_folder: bool) -> set[str]:
-    """The .sql files of `folder` that compile wrote: those COMPILED_LIST names, and the current
-    models' (compile writes them over). With no list (a folder compiled before it, or unreadable),
-    every .sql file of compile's own folder (COMPILED_FOLDER/<target>)."""
-    files = {p.stem for p in folder.glob("*.sql")}
+def _compiled_before(folder: Path, own_folder: bool) -> set[str]:
+    """The models whose .sql compile wrote in `folder`, as COMPILED_LIST names them. With no list (a
+    folder compiled before it, or unreadable), every .sql of compile's own folder
+    (COMPILED_FOLDER/<target>), and none elsewhere."""
     try:
-        listed = set((folder / COMPILED_LIST).read_text().split())
+        return set((folder / COMPILED_LIST).read_text().split())
     except (OSError, UnicodeDecodeError):
-        listed = files if own_folder else set()
-    return listed | (files & set(models))
+        return {p.stem for p in folder.glob("*.sql")} if own_folder else set()
 
 
 @app.command()
@@ -763,10 +761,13 @@ def compile(
         # the folder mirrors the project: the SQL of a model renamed or removed since would be deployed
         # or reviewed as current (dbt leaves it for `dbt clean`). Only files compile wrote (listed in
         # COMPILED_LIST) are removed: `--out .` must not delete a user's own ./duckdb/*.sql.
-        ours = _compiled_before(folder, proj.models, own_folder=Path(out_dir) == Path(COMPILED_FOLDER)) | set(selected)
-        stale = sorted(p for p in folder.glob("*.sql") if p.stem in ours - set(proj.models) and p.is_file())
+        before = _compiled_before(folder, own_folder=Path(out_dir) == Path(COMPILED_FOLDER))
+        present = set(folder.glob("*.sql"))
+        stale = sorted(p for p in present if p.stem in before - set(proj.models) and p.is_file())
+        # a current model's file is compile's too: it writes over it
+        listed = (before | {p.stem for p in present} | set(selected)) & set(proj.models)
         files = {folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected}
-        atomic_write_all({**files, folder / COMPILED_LIST: "".join(f"{n}\n" for n in sorted(ours & set(proj.models)))})
+        atomic_write_all({**files, folder / COMPILED_LIST: "".join(f"{n}\n" for n in sorted(listed))})
         for path in stale:
             path.unlink()
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
@@ -805,13 +806,14 @@ def test(
             # (an empty database was the source contract's list of eight missing raw tables); with the
             # parents their relationships tests read (stg_orders' stg_users), each an ERROR line before
             parents = {p.split(".")[0] for m in selected for p in proj.models[m].relationships.values()}
+            parents_only = sorted(parents - set(selected))
             _refuse_unbuilt(tgt, selected, "models it tests")
-            _refuse_unbuilt(tgt, sorted(parents - set(selected)), "models its relationships tests read")
+            _refuse_unbuilt(tgt, parents_only, "models its relationships tests read")
             values = engine.built_vars(proj, tgt, given)
             # a view reads its raw tables when tested: one gone is the contract's line, not an error per test
             engine.validate_sources(tgt, _raw_tables_tests_read(proj, tgt, set(selected) | parents))
             # after the raw tables the views read: a view is checked through them
-            engine.refuse_built_otherwise(proj, tgt, [*selected, *sorted(parents - set(selected))])
+            engine.refuse_built_otherwise(proj, tgt, [*selected, *parents_only])
             cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
             by_name = {c.name: c for c in cases}
 

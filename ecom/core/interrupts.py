@@ -39,8 +39,8 @@ def watching_ctrl_c() -> Iterator[None]:
             yield
         else:
             previous = signal.signal(signal.SIGINT, _on_ctrl_c)
-            previous_hook, sys.unraisablehook = sys.unraisablehook, _quiet_ctrl_c(sys.unraisablehook)
-            ours = sys.unraisablehook
+            previous_hook = sys.unraisablehook
+            sys.unraisablehook = ours = _quiet_ctrl_c(previous_hook)
             try:
                 yield
             finally:
