@@ -684,7 +684,7 @@ def _dry_run(
         how, rows = incremental_plans.get(name, ("", None))
         this = size if rows is None else tgt.dry_run(proj.models[name], rows)
         total, this_build = total + size, this_build + this
-        notes = [f"computes {', '.join(inline)} inline (not built yet)"] if inline else []
+        notes = [f"computes {', '.join(inline)} inline (not built yet, or built otherwise)"] if inline else []
         notes += [how] if how else []
         share = f"{size / cap:.0%}" + (" OVER" if size > cap else "") if cap else ""
         row = (name, f"{size:,}", f"{this:,}", share, "; ".join(notes))

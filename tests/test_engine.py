@@ -411,6 +411,44 @@ def test_dry_run_plan_reads_built_models_and_inlines_the_others():
     assert sorted(expr.execute()["twice"]) == [2, 4]  # order ids 1 and 2, doubled
 
 
+def test_a_dry_run_over_an_upstream_changed_by_hand_refuses_it_or_computes_it_as_the_build_would():
+    """A dry run read a built upstream as it was: changed by hand, it estimated a query the build
+    refuses (`twice * 2` over text repeats it) or failed in ibis's words (a column dropped). Not
+    selected, it is refused as the build refuses it; selected, the build replaces it before its
+    readers run, so the estimate computes it inline."""
+
+    def stg_a(orders):
+        return orders.select("order_id")
+
+    def int_b(stg_a):
+        return stg_a.mutate(twice=stg_a.order_id * 2)
+
+    def fact_c(int_b):
+        return int_b.mutate(four=int_b.twice * 2)
+
+    project = tiny_project(stg_a, int_b, fact_c)
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    values = {"as_of": dt.date(2024, 3, 5)}
+    engine.build(project, target, project.order, values)
+    target.con.raw_sql("ALTER TABLE main.int_b ALTER twice TYPE VARCHAR")
+    with pytest.raises(engine.BuildError) as refused:
+        engine.build(project, target, ["fact_c"], values)
+    with pytest.raises(engine.BuildError) as e:
+        engine.dry_run_plan(project, target, ["fact_c"], values)
+    assert (
+        str(e.value)
+        == str(refused.value)
+        == (
+            "fact_c reads int_b, which is not as its model builds it on duckdb main in :memory: "
+            "(column twice is string, not int64): build it too, e.g. --select +fact_c"
+        )
+    )
+    expr, inline = engine.dry_run_plan(project, target, ["int_b", "fact_c"], values)["fact_c"]
+    assert inline == ["int_b"]
+    assert sorted(expr.execute()["four"]) == [4, 8]  # order ids 1 and 2, doubled twice
+
+
 def test_missing_raw_table_and_columns_are_all_listed():
     target = DuckDBTarget(":memory:")
     raw = empty_raw()

@@ -277,7 +277,8 @@ def unbound_expressions(
 def model_schemas(project: Project) -> dict[str, ibis.Schema]:
     """Every model's output schema, compiled over unbound tables (no data, no connection)."""
     # as_of only shapes values, never types: any date gives the schemas.
-    values = resolve_vars(project.vars, {"as_of": dt.date(2000, 1, 1)}, lambda _: None)
+    given = {"as_of": dt.date(2000, 1, 1)} if "as_of" in project.vars else {}
+    values = resolve_vars(project.vars, given, lambda _: None)
     exprs = unbound_expressions(project, values, Location("raw"), Location("models"))
     return {name: expr.schema() for name, expr in exprs.items()}
 
@@ -693,23 +694,41 @@ def dry_run_plan(
     """Each selected model's build query, and the upstream models it computes inline.
 
     A build reads upstream models as tables; one not built yet cannot be read by a dry run, so
-    its expression is inlined (reading its own inputs), and the estimate covers computing it.
+    its expression is inlined (reading its own inputs), and the estimate covers computing it. So is
+    a selected one whose table is not as its model builds it (changed by hand): the build replaces it
+    before its readers run. One not selected is refused, as the build refuses it.
     """
     selected = list(selected)
     # what the build would refuse, before its estimate
     _refuse_mixing_builds(project, target, selected, values, record or LastBuild(target))
     bind_secrets(project, target, values)
-    needed = set(selected).union(*(project.ancestors(n) for n in selected))
-    unbuilt: dict[str, ir.Table] = {}
-    plan: dict[str, tuple[ir.Table, list[str]]] = {}
-    for name in project.order:
-        if name not in needed:
-            continue
-        expr = call(project.models[name].func, model_inputs(project, target, name, unbuilt), values)
-        plan[name] = (expr, [up for up in project.upstream_models(name) if up in unbuilt])
-        if not target.exists(name):
-            unbuilt[name] = expr
-    return {n: plan[n] for n in selected}
+    exprs: dict[str, ir.Table] = {}
+    reads: dict[str, ir.Table] = {}  # how the build's queries read each upstream: its table, or inline
+    inline: set[str] = set()
+    built_as: dict[str, ibis.Schema] = {}  # the models' schemas, compiled once a built model is read
+
+    def expression(name: str) -> ir.Table:
+        if name not in exprs:
+            for up in project.upstream_models(name):
+                if up not in reads:
+                    reads[up] = as_read(name, up)
+            exprs[name] = call(project.models[name].func, model_inputs(project, target, name, reads), values)
+        return exprs[name]
+
+    def as_read(reader: str, up: str) -> ir.Table:
+        table = target.table(up) if target.exists(up) else None
+        if table is not None:
+            built_as.update(built_as or model_schemas(project))
+            if up not in selected:  # read as it is
+                _refuse_upstream_built_otherwise(project, target, reader, up, table, built_as[up])
+            elif column_problems(table.schema(), built_as[up]):
+                table = None  # the build replaces it before `reader` reads it
+        if table is None:
+            inline.add(up)
+            return expression(up)
+        return table
+
+    return {n: (expression(n), [up for up in project.upstream_models(n) if up in inline]) for n in selected}
 
 
 def incremental_plans(
