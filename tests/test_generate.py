@@ -535,3 +535,24 @@ def test_a_file_it_cannot_write_is_named():
         "cannot write the generated data (/data/pq/.orders.parquet.tmp): No such file or directory; "
         "nothing was replaced"
     )
+
+
+def test_a_second_run_into_a_folder_being_written_is_refused_and_replaces_nothing(tmp_path):
+    """Two `ecom generate --parquet` into one folder shared their temporary files: the first to end
+    renamed into place files both had written into ("ZSTD decompression failed" reading them) and
+    exited 0; the other said nothing was replaced. The folder is locked while a run writes it."""
+    folder = tmp_path / "pq"
+    gen.run(0.002, 1, END, None, folder)
+    before = {t: (folder / f"{t}.parquet").read_bytes() for t in RAW_SCHEMAS}
+    first = gen._ParquetSink(folder, f"{gen.GENERATED} (a run still writing)")
+    with pytest.raises(gen.GenerateError) as refused:
+        gen.run(0.002, 2, END, None, folder)
+    assert str(refused.value) == (
+        f"--parquet {folder}: another `ecom generate` is writing into it; nothing was replaced: "
+        "wait for it to end, or give another folder"
+    )
+    assert {t: (folder / f"{t}.parquet").read_bytes() for t in RAW_SCHEMAS} == before
+    first.close()
+    first.commit()  # the first run's files are its own (it wrote no row) and whole; the folder is free again
+    assert all(pq.read_table(folder / f"{t}.parquet").num_rows == 0 for t in RAW_SCHEMAS)
+    assert gen.run(0.002, 2, END, None, folder)["users"] == 200  # 0.002 x 100,000

@@ -78,6 +78,7 @@ the sessions generated per day and traffic source, from the first order date to 
 from __future__ import annotations
 
 import datetime
+import fcntl
 import math
 import os
 import pathlib
@@ -841,6 +842,7 @@ class _ParquetSink:
 
     def __init__(self, folder: pathlib.Path, description: str, compression: str = "zstd"):
         folder.mkdir(parents=True, exist_ok=True)
+        self.lock: int | None = _lock_folder(folder)
         self.paths = {t: pathlib.Path(os.path.realpath(folder / f"{t}.parquet")) for t in RAW_SCHEMAS}
         mark = {MARK_KEY: description}  # in each file's footer (_generated_file)
         self.writers = {}
@@ -868,6 +870,12 @@ class _ParquetSink:
     def commit(self) -> None:
         for t in RAW_SCHEMAS:
             os.replace(self._tmp(t), self.path(t))
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
 
     def abort(self) -> None:
         for t, w in self.writers.items():
@@ -878,6 +886,23 @@ class _ParquetSink:
                 # retries (and prints the error) when the writer is garbage-collected.
                 w.is_open = False
             self._tmp(t).unlink(missing_ok=True)
+        self._unlock()
+
+
+def _lock_folder(folder: pathlib.Path) -> int:
+    """The folder's lock, held until its files are renamed into place. Two runs into one folder shared
+    their temporary files: the one that finished first renamed into place files the other had
+    written into too, corrupt, and said nothing (the other failed, saying nothing was replaced)."""
+    lock = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        raise GenerateError(
+            f"--parquet {folder}: another `ecom generate` is writing into it; nothing was replaced: "
+            "wait for it to end, or give another folder"
+        ) from None
+    return lock
 
 
 class _DuckDBSink:
