@@ -32,7 +32,7 @@ from rich.text import Text
 from ecom import INTERRUPTED
 from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
-from ecom.core.files import FileWriteError, atomic_write_all
+from ecom.core.files import FileWriteError, atomic_write_all, describe_os_error
 from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import committed, ctrl_c_pressed, mark_said, replaced, stop_if_ctrl_c, watching_ctrl_c
 from ecom.core.registry import Project, ProjectError
@@ -727,10 +727,17 @@ def _compiled_before(folder: Path, own_folder: bool) -> set[str]:
     """The models whose .sql compile wrote in `folder`, as COMPILED_LIST names them. With no list (a
     folder compiled before it, or unreadable), every .sql of compile's own folder
     (COMPILED_FOLDER/<target>), and none elsewhere."""
+    listing = folder / COMPILED_LIST
+    if listing.is_dir():  # atomic_write_all's word for it ("give the name of a file") is for a path given
+        raise FileWriteError(f"{listing} is a folder, where compile keeps the list of the files it wrote: remove it")
     try:
-        return set((folder / COMPILED_LIST).read_text().split())
+        return set(listing.read_text().split())
     except (OSError, UnicodeDecodeError):
         return {p.stem for p in folder.glob("*.sql")} if own_folder else set()
+
+
+def _compiled_list(folder: Path, names: set[str]) -> dict[Path, str]:
+    return {folder / COMPILED_LIST: "".join(f"{n}\n" for n in sorted(names))}
 
 
 @app.command()
@@ -767,9 +774,20 @@ def compile(
         # a current model's file is compile's too: it writes over it
         listed = (before | {p.stem for p in present} | set(selected)) & set(proj.models)
         files = {folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected}
-        atomic_write_all({**files, folder / COMPILED_LIST: "".join(f"{n}\n" for n in sorted(listed))})
+        atomic_write_all({**files, **_compiled_list(folder, listed)})
+        kept = {}
         for path in stale:
-            path.unlink()
+            try:
+                path.unlink()
+            except OSError as e:
+                kept[path] = describe_os_error(e)
+        if kept:  # listed again: the next compile removes them
+            atomic_write_all(_compiled_list(folder, listed | {p.stem for p in kept}))
+            raise FileWriteError(
+                f"wrote the SQL to {folder}/, but cannot remove "
+                + ", ".join(f"{p.name} ({why})" for p, why in kept.items())
+                + ", of models no longer in the project: remove them"
+            )
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
         notes = ""
         if models.catalog == PLACEHOLDER_PROJECT:  # pasted into the console as it is, the SQL would fail

@@ -820,6 +820,50 @@ def test_cli_compile_without_its_list_removes_stale_files_only_in_its_own_folder
     assert sorted(p.name for p in elsewhere.iterdir()) == [".ecom-compiled", "fact_daily_profit.sql", "stg_orders.sql"]
 
 
+def test_cli_compile_says_which_stale_file_it_cannot_remove_and_removes_it_next_time(tmp_path, monkeypatch):
+    """A stale file that cannot be removed (a read-only share) ended compile in a traceback, after its
+    list was written without it: no later compile would have removed it."""
+    folder = tmp_path / "bigquery"
+    folder.mkdir()
+    stale = folder / "fact_daily_profit.sql"
+    stale.write_text("-- the model's old name")
+    (folder / ".ecom-compiled").write_text("fact_daily_profit\n")
+    unlink = Path.unlink
+
+    def refused(path, *args, **kwargs):
+        if path == stale:
+            raise PermissionError(13, "Permission denied", str(path))
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", refused)
+    args = ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path), "-s", "stg_orders"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert " ".join(result.stderr.split()) == (
+        f"error: wrote the SQL to {folder}/, but cannot remove fact_daily_profit.sql (Permission denied), "
+        "of models no longer in the project: remove them"
+    )
+    assert (folder / "stg_orders.sql").is_file() and stale.is_file()
+    assert (folder / ".ecom-compiled").read_text() == "fact_daily_profit\nstg_orders\n"
+    monkeypatch.setattr(Path, "unlink", unlink)
+    assert runner.invoke(app, args).exit_code == 0
+    assert not stale.exists()
+    assert (folder / ".ecom-compiled").read_text() == "stg_orders\n"
+
+
+def test_cli_compile_names_its_list_when_a_folder_stands_there(tmp_path):
+    """A folder named .ecom-compiled was refused as if the user had named it ("give the name of a file
+    to write (in it or elsewhere)"), though compile chose that name."""
+    listing = tmp_path / "duckdb" / ".ecom-compiled"
+    listing.mkdir(parents=True)
+    result = runner.invoke(app, ["compile", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert " ".join(result.stderr.split()) == (
+        f"error: {listing} is a folder, where compile keeps the list of the files it wrote: remove it"
+    )
+    assert list(listing.parent.iterdir()) == [listing]
+
+
 def test_cli_compile_writes_every_file_or_none(tmp_path, project):
     """A path it cannot write (here a folder in the way, the last model's) replaces no file, the
     ones before it included."""
