@@ -17,7 +17,7 @@ import os
 import textwrap
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -740,6 +740,35 @@ def _compiled_list(folder: Path, names: set[str]) -> dict[Path, str]:
     return {folder / COMPILED_LIST: "".join(f"{n}\n" for n in sorted(names))}
 
 
+def _write_compiled(folder: Path, sql: Mapping[str, str], models: set[str], own_folder: bool) -> list[Path]:
+    """Write each model's SQL (name: text) into `folder` with COMPILED_LIST, all or none, then remove
+    the files compile wrote there of models no longer in `models`, and return them.
+
+    The folder mirrors the project: the SQL of a model renamed or removed since would be deployed or
+    reviewed as current (dbt leaves it for `dbt clean`). Only files compile wrote (listed in
+    COMPILED_LIST) are removed: `--out .` must not delete a user's own ./duckdb/*.sql."""
+    before = _compiled_before(folder, own_folder)
+    present = set(folder.glob("*.sql"))
+    stale = sorted(p for p in present if p.stem in before - models and p.is_file())
+    # a current model's file is compile's too: it writes over it
+    listed = (before | {p.stem for p in present} | set(sql)) & models
+    atomic_write_all({**{folder / f"{n}.sql": text for n, text in sql.items()}, **_compiled_list(folder, listed)})
+    kept = {}
+    for path in stale:
+        try:
+            path.unlink()
+        except OSError as e:
+            kept[path] = describe_os_error(e)
+    if kept:  # listed again: the next compile removes them
+        atomic_write_all(_compiled_list(folder, listed | {p.stem for p in kept}))
+        raise FileWriteError(
+            f"wrote the SQL to {folder}/, but cannot remove "
+            + ", ".join(f"{p.name} ({why})" for p, why in kept.items())
+            + ", of models no longer in the project: remove them"
+        )
+    return stale
+
+
 @app.command()
 @target_options
 def compile(
@@ -765,29 +794,8 @@ def compile(
         values, raw_at, models = engine.compile_inputs(proj, chosen, parse_vars(vars or []))
         exprs = engine.unbound_expressions(proj, values, raw_at, models)
         folder = Path(out_dir) / chosen.name
-        # the folder mirrors the project: the SQL of a model renamed or removed since would be deployed
-        # or reviewed as current (dbt leaves it for `dbt clean`). Only files compile wrote (listed in
-        # COMPILED_LIST) are removed: `--out .` must not delete a user's own ./duckdb/*.sql.
-        before = _compiled_before(folder, own_folder=Path(out_dir) == Path(COMPILED_FOLDER))
-        present = set(folder.glob("*.sql"))
-        stale = sorted(p for p in present if p.stem in before - set(proj.models) and p.is_file())
-        # a current model's file is compile's too: it writes over it
-        listed = (before | {p.stem for p in present} | set(selected)) & set(proj.models)
-        files = {folder / f"{name}.sql": engine.to_sql(exprs[name], chosen.type.dialect) for name in selected}
-        atomic_write_all({**files, **_compiled_list(folder, listed)})
-        kept = {}
-        for path in stale:
-            try:
-                path.unlink()
-            except OSError as e:
-                kept[path] = describe_os_error(e)
-        if kept:  # listed again: the next compile removes them
-            atomic_write_all(_compiled_list(folder, listed | {p.stem for p in kept}))
-            raise FileWriteError(
-                f"wrote the SQL to {folder}/, but cannot remove "
-                + ", ".join(f"{p.name} ({why})" for p, why in kept.items())
-                + ", of models no longer in the project: remove them"
-            )
+        sql = {name: engine.to_sql(exprs[name], chosen.type.dialect) for name in selected}
+        stale = _write_compiled(folder, sql, set(proj.models), own_folder=Path(out_dir) == Path(COMPILED_FOLDER))
         shown = ", ".join(f"{k}={values[k]}" for k in engine.data_derived(proj))
         notes = ""
         if models.catalog == PLACEHOLDER_PROJECT:  # pasted into the console as it is, the SQL would fail
