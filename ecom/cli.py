@@ -674,7 +674,7 @@ def _dry_run(
     from ecom.targets.bigquery.config import format_bytes
 
     plan = engine.dry_run_plan(proj, tgt, selected, values, record)
-    incremental_plans = engine.incremental_plans(proj, tgt, selected, values, full_refresh)
+    incremental_plans = engine.incremental_plans(proj, tgt, plan, values, full_refresh)
     cap = tgt.max_bytes_billed
     title = f"Dry run (nothing written; cap per query job: {format_bytes(cap) if cap else 'none'})"
     report = Table("model", "estimated bytes", "this build", "of the cap", "note", title=title)
@@ -752,15 +752,18 @@ def _write_compiled(folder: Path, sql: Mapping[str, str], models: set[str], own_
     stale = sorted(p for p in present if p.stem in before - models and p.is_file())
     # a current model's file is compile's too: it writes over it
     listed = (before | {p.stem for p in present} | set(sql)) & models
-    atomic_write_all({**{folder / f"{n}.sql": text for n, text in sql.items()}, **_compiled_list(folder, listed)})
+    files = {folder / f"{n}.sql": text for n, text in sql.items()}
+    # the stale files stay listed until they are gone: one a failure or a Ctrl-C left is removed next time
+    atomic_write_all({**files, **_compiled_list(folder, listed | {p.stem for p in stale})})
     kept = {}
     for path in stale:
         try:
             path.unlink()
         except OSError as e:
             kept[path] = describe_os_error(e)
-    if kept:  # listed again: the next compile removes them
+    if stale:
         atomic_write_all(_compiled_list(folder, listed | {p.stem for p in kept}))
+    if kept:
         raise FileWriteError(
             f"wrote the SQL to {folder}/, but cannot remove "
             + ", ".join(f"{p.name} ({why})" for p, why in kept.items())

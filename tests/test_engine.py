@@ -404,11 +404,42 @@ def test_dry_run_plan_reads_built_models_and_inlines_the_others():
     target = DuckDBTarget(":memory:")
     target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
     engine.build(project, target, ["stg_a"], {"as_of": dt.date(2024, 3, 5)})
-    plan = engine.dry_run_plan(project, target, ["fact_c"], {})
-    assert list(plan) == ["fact_c"]
+    plan = engine.dry_run_plan(project, target, ["int_b", "fact_c"], {})
+    assert list(plan) == ["int_b", "fact_c"]
     expr, inline = plan["fact_c"]
     assert inline == ["int_b"]  # stg_a is built: read as its table
     assert sorted(expr.execute()["twice"]) == [2, 4]  # order ids 1 and 2, doubled
+    # int_b left out of the selection: the build refuses to read what is not built, and so does its dry run
+    with pytest.raises(engine.BuildError) as refused:
+        engine.build(project, target, ["fact_c"], {"as_of": dt.date(2024, 3, 5)})
+    with pytest.raises(engine.BuildError) as e:
+        engine.dry_run_plan(project, target, ["fact_c"], {})
+    assert (
+        str(e.value)
+        == str(refused.value)
+        == ("fact_c reads int_b, which is not built on duckdb main in :memory:: build it too, e.g. --select +fact_c")
+    )
+
+
+def test_a_dry_run_estimates_in_full_an_incremental_model_that_computes_its_upstream_inline(project):
+    """`--dry-run --full-refresh --select stg_events+` over a stg_events changed by hand: the queries
+    computed stg_events inline, but the incremental plans read it as it was and failed in ibis's words
+    ("'Table' object has no attribute 'ip_hash'"), where the build succeeds."""
+    target = DuckDBTarget(":memory:")
+    target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
+    values = engine.target_vars(project, target, {})
+    engine.build(project, target, project.order, values)
+    target.con.raw_sql("ALTER TABLE main.stg_events DROP COLUMN ip_hash")
+    selected = project.select(["stg_events+"])
+    plan = engine.dry_run_plan(project, target, selected, values)
+    assert plan["int_web_sessions"][1] == ["stg_events"]
+    plans = engine.incremental_plans(project, target, plan, values, full_refresh=True)
+    # int_web_sessions has none: estimated in full; fact_session_metrics reads int_web_sessions as built
+    assert {name: how for name, (how, _) in plans.items()} == {
+        "stg_events": "full: --full-refresh",
+        "fact_session_metrics": "full: --full-refresh",
+    }
+    engine.build(project, target, selected, values, full_refresh=True)
 
 
 def test_a_dry_run_over_an_upstream_changed_by_hand_refuses_it_or_computes_it_as_the_build_would():
@@ -848,6 +879,32 @@ def test_cli_compile_says_which_stale_file_it_cannot_remove_and_removes_it_next_
     monkeypatch.setattr(Path, "unlink", unlink)
     assert runner.invoke(app, args).exit_code == 0
     assert not stale.exists()
+    assert (folder / ".ecom-compiled").read_text() == "stg_orders\n"
+
+
+def test_cli_compile_interrupted_while_removing_stale_files_removes_them_next_time(tmp_path, monkeypatch):
+    """A Ctrl-C between the stale files' removals left the others unlisted: no later compile removed them."""
+    folder = tmp_path / "bigquery"
+    folder.mkdir()
+    stale = [folder / "fact_daily_profit.sql", folder / "fact_old.sql"]
+    for path in stale:
+        path.write_text("-- an old model's SQL")
+    (folder / ".ecom-compiled").write_text("fact_daily_profit\nfact_old\n")
+    unlink = Path.unlink
+
+    def interrupted(path, *args, **kwargs):
+        if path == stale[0]:
+            raise KeyboardInterrupt
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", interrupted)
+    args = ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path), "-s", "stg_orders"]
+    assert runner.invoke(app, args).exit_code == 130
+    assert all(path.exists() for path in stale)
+    assert (folder / ".ecom-compiled").read_text() == "fact_daily_profit\nfact_old\nstg_orders\n"
+    monkeypatch.setattr(Path, "unlink", unlink)
+    assert runner.invoke(app, args).exit_code == 0
+    assert not any(path.exists() for path in stale)
     assert (folder / ".ecom-compiled").read_text() == "stg_orders\n"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import shutil
 from collections import Counter
 
@@ -556,3 +557,18 @@ def test_a_second_run_into_a_folder_being_written_is_refused_and_replaces_nothin
     first.commit()  # the first run's files are its own (it wrote no row) and whole; the folder is free again
     assert all(pq.read_table(folder / f"{t}.parquet").num_rows == 0 for t in RAW_SCHEMAS)
     assert gen.run(0.002, 2, END, None, folder)["users"] == 200  # 0.002 x 100,000
+
+
+def test_a_folder_without_locks_is_written_as_before(tmp_path, monkeypatch):
+    """On a file system without locks (NFS without lockd: ENOLCK) the lock was refused as a write
+    error, and its descriptor left open: the files are written as before the lock existed."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    descriptors = len(os.listdir("/proc/self/fd"))
+    assert gen.run(0.002, 1, END, None, tmp_path)["users"] == 200  # 0.002 x 100,000
+    assert len(os.listdir("/proc/self/fd")) == descriptors

@@ -343,7 +343,8 @@ def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator,
         _, expected = run(project, Path(tmp) / "full.duckdb", raw_b, {"as_of": b})
     assert contents(bq) == expected
     # a dry run plans the next build (as_of B again, nothing new) without writing: a query per model
-    plans = engine.incremental_plans(project, bq, selected, target_vars(project, bq, {"as_of": b}), False)
+    values = target_vars(project, bq, {"as_of": b})
+    plans = engine.incremental_plans(project, bq, engine.dry_run_plan(project, bq, selected, values), values, False)
     assert set(plans) == set(CHAIN)
     for name, (how, rows) in plans.items():
         assert how == f"incremental: nothing changed up to {b}" and bq.dry_run(project.models[name], rows) >= 0

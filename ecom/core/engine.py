@@ -329,17 +329,33 @@ def _refresh(project: Project, target: Target, name: str) -> str:
     return "--full-refresh " if project.models[name].materialization(target.name) == "incremental" else ""
 
 
-def _refuse_upstream_built_otherwise(
-    project: Project, target: Target, name: str, up: str, table: ir.Table, built_as: ibis.Schema
-) -> None:
-    """An upstream the build reads as built, without a column its model builds or with one of another
-    type, which `name` would fail to read in ibis's words ("'StringColumn' object has no attribute 'sum'")."""
-    problems = column_problems(table.schema(), built_as)
+def _schemas_once(project: Project) -> Callable[[str], ibis.Schema]:
+    """A model's schema by name: every model's compiled at the first call (about 0.2 s), none without one."""
+    schemas: dict[str, ibis.Schema] = {}
+
+    def schema(name: str) -> ibis.Schema:
+        if not schemas:
+            schemas.update(model_schemas(project))
+        return schemas[name]
+
+    return schema
+
+
+def _read_as_built(
+    project: Project, target: Target, name: str, up: str, schema: Callable[[str], ibis.Schema]
+) -> ir.Table:
+    """The table of `up`, which `name` reads and the build does not build; BuildError saying what to
+    build when it is not built, or not as its model builds it: without a column its model builds or
+    with one of another type, which `name` would fail to read in ibis's words ("'StringColumn' object
+    has no attribute 'sum'")."""
+    table = built_upstream(target, name, up)
+    problems = column_problems(table.schema(), schema(up))
     if problems:
         raise BuildError(
             f"{name} reads {up}, which {_built_otherwise(target, problems)}: "
             f"build it too, e.g. {_refresh(project, target, up)}--select +{name}"
         )
+    return table
 
 
 def refuse_built_otherwise(project: Project, target: Target, names: Iterable[str]) -> None:
@@ -483,13 +499,11 @@ def _preparer(
     sources = {s: target.source(s) for name in selected for s in project.sources_of(name)}
     tables: dict[str, ir.Table] = {}
     chosen = set(selected)
-    built_as: dict[str, ibis.Schema] = {}  # the models' schemas, compiled once an upstream is read as built
+    schema = _schemas_once(project)
     for name in selected:
         for up in project.upstream_models(name):
             if up not in tables and up not in chosen:
-                tables[up] = built_upstream(target, name, up)
-                built_as = built_as or model_schemas(project)
-                _refuse_upstream_built_otherwise(project, target, name, up, tables[up], built_as[up])
+                tables[up] = _read_as_built(project, target, name, up, schema)
 
     def prepare(name: str) -> tuple[dict[str, ir.Table], ir.Table]:
         inputs = {s: conform(s, sources[s]) for s in project.sources_of(name)}
@@ -693,10 +707,11 @@ def dry_run_plan(
 ) -> dict[str, tuple[ir.Table, list[str]]]:
     """Each selected model's build query, and the upstream models it computes inline.
 
-    A build reads upstream models as tables; one not built yet cannot be read by a dry run, so
-    its expression is inlined (reading its own inputs), and the estimate covers computing it. So is
-    a selected one whose table is not as its model builds it (changed by hand): the build replaces it
-    before its readers run. One not selected is refused, as the build refuses it.
+    A build reads upstream models as tables, and refuses one it does not build that is not built, or
+    not as its model builds it (changed by hand): so does the dry run. A selected one is read as its
+    table too, unless it is not built yet, or not as its model builds it: the build replaces it before
+    its readers run, but a dry run cannot read what is not there, so the upstream's expression is
+    inlined (reading its own inputs) and the estimate covers computing it.
     """
     selected = list(selected)
     # what the build would refuse, before its estimate
@@ -705,7 +720,7 @@ def dry_run_plan(
     exprs: dict[str, ir.Table] = {}
     reads: dict[str, ir.Table] = {}  # how the build's queries read each upstream: its table, or inline
     inline: set[str] = set()
-    built_as: dict[str, ibis.Schema] = {}  # the models' schemas, compiled once a built model is read
+    schema = _schemas_once(project)
 
     def expression(name: str) -> ir.Table:
         if name not in exprs:
@@ -716,33 +731,35 @@ def dry_run_plan(
         return exprs[name]
 
     def as_read(reader: str, up: str) -> ir.Table:
-        table = target.table(up) if target.exists(up) else None
-        if table is not None:
-            built_as.update(built_as or model_schemas(project))
-            if up not in selected:  # read as it is
-                _refuse_upstream_built_otherwise(project, target, reader, up, table, built_as[up])
-            elif column_problems(table.schema(), built_as[up]):
-                table = None  # the build replaces it before `reader` reads it
-        if table is None:
-            inline.add(up)
-            return expression(up)
-        return table
+        if up not in selected:
+            return _read_as_built(project, target, reader, up, schema)
+        if target.exists(up):
+            table = target.table(up)
+            if not column_problems(table.schema(), schema(up)):
+                return table
+        inline.add(up)
+        return expression(up)
 
     return {n: (expression(n), [up for up in project.upstream_models(n) if up in inline]) for n in selected}
 
 
 def incremental_plans(
-    project: Project, target: Target, selected: Iterable[str], values: Mapping[str, Any], full_refresh: bool
+    project: Project,
+    target: Target,
+    plan: Mapping[str, tuple[ir.Table, list[str]]],
+    values: Mapping[str, Any],
+    full_refresh: bool,
 ) -> dict[str, tuple[str, ir.Table | None]]:
-    """For each selected incremental model already built, what a build would do: (how, the query of
-    its new rows or None when in full). Nothing is written; a downstream's plan reads its upstreams
-    as they are built now."""
+    """For each incremental model of a dry run's `plan` (dry_run_plan) already built, what a build
+    would do: (how, the query of its new rows or None when in full). Nothing is written; a downstream's
+    plan reads its upstreams as they are built now. A model that computes an upstream inline has none:
+    its changed days follow that upstream's build, so it is estimated in full."""
     bind_secrets(project, target, values)
     run = IncrementalRun(project, target, values, full_refresh)
     plans = {}
-    for name in selected:
+    for name, (_, inline) in plan.items():
         model = project.models[name]
-        if model.materialization(target.name) == "incremental" and target.exists(name):
+        if model.materialization(target.name) == "incremental" and target.exists(name) and not inline:
             inputs = model_inputs(project, target, name)
             rows = run.plan(model, inputs, call(model.func, inputs, values))
             plans[name] = (run.done[name].reason, rows)

@@ -78,7 +78,6 @@ the sessions generated per day and traffic source, from the first order date to 
 from __future__ import annotations
 
 import datetime
-import fcntl
 import math
 import os
 import pathlib
@@ -889,11 +888,22 @@ class _ParquetSink:
         self._unlock()
 
 
-def _lock_folder(folder: pathlib.Path) -> int:
+def _lock_folder(folder: pathlib.Path) -> int | None:
     """The folder's lock, held until its files are renamed into place. Two runs into one folder shared
     their temporary files: the one that finished first renamed into place files the other had
-    written into too, corrupt, and said nothing (the other failed, saying nothing was replaced)."""
-    lock = os.open(folder, os.O_RDONLY)
+    written into too, corrupt, and said nothing (the other failed, saying nothing was replaced).
+
+    None, and the files written as before, where there is no lock to take: Windows (no fcntl), a
+    folder that may be written but not read, a file system without locks (NFS without lockd).
+    Two runs into folders whose files link into one shared folder are not kept apart."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        lock = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -902,6 +912,9 @@ def _lock_folder(folder: pathlib.Path) -> int:
             f"--parquet {folder}: another `ecom generate` is writing into it; nothing was replaced: "
             "wait for it to end, or give another folder"
         ) from None
+    except OSError:
+        os.close(lock)
+        return None
     return lock
 
 
