@@ -2,7 +2,8 @@
 
 It lives in its own virtualenv (.ci/install-emulator.sh: it needs Python >= 3.13 and a newer sqlglot
 than the project pins). The session fixture installs it when missing (fast when present), starts it
-on free loopback ports, waits until its REST API answers, and stops it by its PID. Where no Python
+on free loopback ports, waits until its REST API answers, and stops it by its PID. It is defined in
+tests/conftest.py, so that every module a worker runs shares one emulator. Where no Python
 >= 3.13 exists, the tests that use it skip and say why.
 """
 
@@ -67,8 +68,8 @@ class Emulator:
         )
 
 
-@pytest.fixture(scope="session")
-def bq_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+def start_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """The emulator, started, until the generator is closed: tests/conftest.py's `bq_emulator`."""
     exe, why = run_installer(INSTALL)
     if exe is None:
         pytest.skip(f"BigQuery emulator not available: {why or 'no Python >= 3.13'}")

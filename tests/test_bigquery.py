@@ -39,11 +39,10 @@ from ecom.targets.bigquery.config import offline_locations, resolve_config
 from ecom.targets.bigquery.errors import BigQueryError
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import (  # noqa: F401 (fixture)
+from tests.bq_emulator import (
     SCENARIO_MODELS,
     Emulator,
     assert_scenario_equals_duckdb,
-    bq_emulator,
     clean_env,
     drop_datasets,
     queries_sent,
@@ -276,7 +275,7 @@ def raw_data() -> dict[str, pa.Table]:
 
 
 @pytest.fixture(scope="module")
-def bq(bq_emulator: Emulator, raw_data) -> BigQueryTarget:  # noqa: F811
+def bq(bq_emulator: Emulator, raw_data) -> BigQueryTarget:
     target = BigQueryTarget.from_options(
         project=bq_emulator.project,
         dataset="ecom",
@@ -316,7 +315,7 @@ FRESH_NOW = "2024-04-19T06:00:00Z"
 
 
 @pytest.fixture(scope="module")
-def built(project, bq_emulator, bq, duck, tmp_path_factory):  # noqa: F811
+def built(project, bq_emulator, bq, duck, tmp_path_factory):
     """Every model built on the emulator by `ecom run` (its data tests, report and record with it)
     and, from the same raw data, on DuckDB: the one emulator build of every model the tests share."""
     folder = tmp_path_factory.mktemp("morning")
@@ -375,7 +374,7 @@ def test_every_model_is_in_a_scenarios_emulator_build(project):
 @pytest.mark.parametrize(
     "scenario", [pytest.param(s, marks=pytest.mark.xdist_group(f"bigquery-{s}")) for s in SCENARIOS]
 )
-def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):  # noqa: F811
+def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):
     """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both: the models it is
     made for (SCENARIO_MODELS)."""
     target = BigQueryTarget.from_options(
@@ -393,7 +392,7 @@ def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenar
 
 
 @pytest.mark.emulator
-def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):  # noqa: F811
+def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):
     target = BigQueryTarget.from_options(
         project=bq_emulator.project, raw_dataset="upload_raw", endpoint=bq_emulator.endpoint, config_dir="/nonexistent"
     )
@@ -417,7 +416,7 @@ def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):  # noqa:
 
 
 @pytest.mark.emulator
-def test_the_models_dataset_is_created_where_the_raw_data_lives(bq_emulator):  # noqa: F811
+def test_the_models_dataset_is_created_where_the_raw_data_lives(bq_emulator):
     target = BigQueryTarget.from_options(
         project=bq_emulator.project,
         dataset="eu_models",
@@ -534,7 +533,7 @@ def test_a_failing_model_is_named_and_leaves_the_previous_table(project, bq, bui
 @pytest.mark.emulator
 # needs no build: beside the module's tests (tests/conftest.py), with the CLI test below, on one upload
 @pytest.mark.xdist_group("bigquery-cli")
-def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, bq):  # noqa: F811
+def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, bq):
     fresh = BigQueryTarget.from_options(
         project=bq_emulator.project,
         dataset="never_built",
@@ -555,7 +554,7 @@ def test_dry_run_estimates_every_model_and_writes_nothing(project, bq_emulator, 
 
 @pytest.mark.emulator
 @pytest.mark.xdist_group("bigquery-cli")  # builds its own dataset: beside the module's tests (tests/conftest.py)
-def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, raw_data, tmp_path):  # noqa: F811
+def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, raw_data, tmp_path):
     env = clean_env(**bq_emulator.env(), ECOM_BQ_DATASET="cli", ECOM_BQ_RAW_DATASET="ecom_raw", COLUMNS="200")
     dry = ("build", "--target", "bigquery", "--dry-run", "--select", "staging", "--max-bytes-billed", "1GiB")
     since = dt.datetime.now(dt.UTC)
@@ -598,7 +597,7 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
 
 
 @pytest.mark.emulator
-def test_source_problems_stop_the_build_naming_table_and_column(bq_emulator, bq, raw_data, tmp_path):  # noqa: F811
+def test_source_problems_stop_the_build_naming_table_and_column(bq_emulator, bq, raw_data, tmp_path):
     target = BigQueryTarget.from_options(
         project=bq_emulator.project,
         dataset="ecom_bad",

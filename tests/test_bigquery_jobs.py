@@ -25,7 +25,7 @@ from ecom.targets.base import TargetError
 from ecom.targets.bigquery.config import resolve_config
 from ecom.targets.bigquery.errors import BigQueryError
 from ecom.targets.bigquery.target import REQUEST_SECONDS, RETRY_SECONDS, BigQueryTarget
-from tests.bq_emulator import Emulator, bq_emulator, drop_datasets  # noqa: F401 (fixture)
+from tests.bq_emulator import Emulator, drop_datasets
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "x` AS SELECT 1; DROP TABLE victim_t; --"
@@ -455,7 +455,7 @@ def test_an_unreachable_endpoint_fails_in_seconds_for_every_command(tmp_path, co
 
 
 @pytest.mark.emulator
-def test_swap_and_monthly_partitions_run_on_the_emulator(bq_emulator: Emulator, monkeypatch):  # noqa: F811
+def test_swap_and_monthly_partitions_run_on_the_emulator(bq_emulator: Emulator, monkeypatch):
     """The emulator would replace in place, but the swap's own statements must run there, and a
     model over 4,100 days of data must come out partitioned by month. The emulator writes any
     number of partitions: it is given BigQuery's refusal of the day-partitioned job over 4,100 days."""

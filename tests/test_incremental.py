@@ -31,7 +31,7 @@ from ecom.core.registry import Project, ProjectError, model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data.load import read_folder
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import bq_emulator, drop_datasets  # noqa: F401 (fixture)
+from tests.bq_emulator import drop_datasets
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "marketing"  # users 1-9, products 1-2
 CHAIN = ("stg_events", "int_web_sessions", "fact_session_metrics")
@@ -326,7 +326,7 @@ EMULATOR_BUILDS = itertools.count()
 # proves the BigQuery target's side of it (~25 s of emulator work per example, two builds)
 @settings(max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(scenario=scenarios())
-def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator, scenario):  # noqa: F811
+def test_incremental_build_on_bigquery_equals_a_full_build(project, bq_emulator, scenario):
     """Smaller: the same property through the BigQuery target (DELETE + INSERT script), against a
     full DuckDB build at B (the dialects agree: test_bigquery)."""
     a, b, raw_a, raw_b = scenario

@@ -38,8 +38,7 @@ from ecom.data.load import read_folder
 from ecom.run import check_replaceable, notify, publish
 from ecom.targets.base import InterruptedAfterCommit
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import (  # noqa: F401 (fixture)
-    bq_emulator,
+from tests.bq_emulator import (
     drop_datasets,
     raw_columns_queried,
 )
@@ -913,7 +912,7 @@ def test_on_bigquery_freshness_is_one_query_reading_one_column_a_table():
 
 
 @pytest.mark.emulator
-def test_freshness_and_the_run_history_on_bigquery(bq_emulator, tmp_path):  # noqa: F811
+def test_freshness_and_the_run_history_on_bigquery(bq_emulator, tmp_path):
     from ecom.core.runs import RunRecord, append
     from ecom.data.load import read_folder
 

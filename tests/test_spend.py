@@ -27,7 +27,7 @@ from ecom.data import calibration
 from ecom.data.load import read_folder
 from ecom.data.spend import from_events, session_counts
 from ecom.targets.duckdb import DuckDBTarget
-from tests.bq_emulator import Emulator, bq_emulator, drop_datasets, tiny_raw  # noqa: F401 (fixture)
+from tests.bq_emulator import Emulator, drop_datasets, tiny_raw
 from tests.conftest import invoke
 
 # google-cloud-bigquery deprecates reading Arrow straight from the Storage API (ibis 12 does it)
@@ -202,7 +202,7 @@ def test_an_existing_table_needs_replace(tmp_path):
 
 
 @pytest.mark.emulator
-def test_the_emulator_gives_duckdbs_rows(bq_emulator: Emulator, tmp_path):  # noqa: F811
+def test_the_emulator_gives_duckdbs_rows(bq_emulator: Emulator, tmp_path):
     raw = tiny_raw()
     duck = DuckDBTarget(tmp_path / "ecom.duckdb")
     duck.write_raw(raw)
