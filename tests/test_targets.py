@@ -150,6 +150,21 @@ def test_mistakes_in_ecom_toml_are_one_line(here, content, message):
     assert message in str(e.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[bigquery]\nprojekt = "x"\n', "ecom.toml: bigquery: unknown setting(s) projekt; known: "),
+        ('[bigquery.sources]\nordrs = "x"\n', "per-source dataset given for ordrs (in "),
+    ],
+)
+def test_a_mistake_in_the_bigquery_section_is_named_on_a_duckdb_target_too(here, content, message):
+    """It waited for the first run on BigQuery: `ecom ls` and a build on DuckDB ran as if it were right."""
+    (here / "ecom.toml").write_text(content)
+    result = runner.invoke(app, ["ls"])
+    assert result.exit_code == 1
+    assert message in " ".join(result.stderr.split())
+
+
 def test_an_ecom_toml_that_is_a_folder_is_named(here):
     (here / "ecom.toml").mkdir()
     with pytest.raises(TargetError, match="ecom.toml is not a file: remove it, or make it the settings file"):

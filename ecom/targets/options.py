@@ -24,6 +24,7 @@ from typing import Any
 
 from ecom.targets import config_file
 from ecom.targets.base import Location, Target, TargetError
+from ecom.targets.bigquery.config import bigquery_section
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
 
@@ -69,6 +70,7 @@ def choose_target(options: TargetOptions, environ: Mapping[str, str] | None = No
     environ = os.environ if environ is None else environ
     data, path = config_file.read_config_file()
     targets = named_targets(data, path)
+    bigquery_section(data, path)  # on every target: a misspelt setting would wait for the first BigQuery run
     default = data.get("default")
     if default is not None and default not in targets and default not in TYPES:
         raise TargetError(f"{path}: default = {default!r} names no target; {_known(targets, path)}")

@@ -135,11 +135,18 @@ def check_dataset_path(value: str, where: str) -> str:
 def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
     """The `[bigquery]` section of the config file in `folder` (default: the cwd), and the file's path."""
     data, path = config_file.read_config_file(folder)
+    return bigquery_section(data, path), path
+
+
+def bigquery_section(data: Mapping[str, Any], path: Path | None) -> dict[str, Any]:
+    """The config file's `[bigquery]` section, its settings' names and types checked, and the raw
+    tables its per-source datasets name (their values are checked when a BigQuery target is used)."""
     section = data.get("bigquery", {})
     if not isinstance(section, dict):
         raise TargetError(f"{path}: `bigquery` must be a table of settings")
     config_file.check_settings(section, SETTINGS, f"{path}: bigquery")
-    return section, path
+    _refuse_unknown_sources({table: (value, "") for table, value in section.get("sources", {}).items()}, path)
+    return section
 
 
 Found = dict[str, tuple[Any, str]]  # a setting (or a source's table) -> its value and where it came from
