@@ -28,6 +28,7 @@ from rich.console import Console, ConsoleDimensions, ConsoleOptions, Group, Rend
 from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
+from typer.core import TyperCommand
 
 from ecom import INTERRUPTED
 from ecom.core import engine, incremental
@@ -348,9 +349,34 @@ def target_options(command: Callable[..., None]) -> Callable[..., None]:
     return with_target
 
 
+SELECTORS = ("--select", "-s", "--exclude")
+
+
+class _Selecting(TyperCommand):
+    """A command taking dbt's `--select a b`: each word after --select, -s or --exclude up to the next
+    option is one of its values, as `--select a --select b` or `--select 'a b'` (click takes the
+    first word only and refused the second as an extra argument). `ecom ls MODEL` takes its model
+    before the options."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        spread: list[str] = []
+        flag = None  # the selector the words now belong to
+        for arg in args:
+            if arg.startswith("-"):
+                flag = arg.partition("=")[0] if arg.partition("=")[0] in SELECTORS and arg != "--" else None
+            elif flag and spread[-1] != flag:  # a word after the selector's first value
+                spread.append(flag)
+            spread.append(arg)
+        return super().parse_args(ctx, spread)
+
+
 SelectOpt = Annotated[
     list[str] | None,
-    typer.Option("--select", "-s", help="Models: name, +name (with upstreams), name+ (with downstreams), a layer."),
+    typer.Option(
+        "--select",
+        "-s",
+        help="Models: name, +name (with upstreams), name+ (with downstreams), a layer; several: -s a b.",
+    ),
 ]
 ExcludeOpt = Annotated[
     list[str] | None,
@@ -546,7 +572,7 @@ def spend(
         out.print(summary)
 
 
-@app.command()
+@app.command(cls=_Selecting)
 @target_options
 def build(
     select: SelectOpt = None,
@@ -772,7 +798,7 @@ def _write_compiled(folder: Path, sql: Mapping[str, str], models: set[str], own_
     return stale
 
 
-@app.command()
+@app.command(cls=_Selecting)
 @target_options
 def compile(
     select: SelectOpt = None,
@@ -814,7 +840,7 @@ def compile(
         )
 
 
-@app.command()
+@app.command(cls=_Selecting)
 @target_options
 def test(
     select: SelectOpt = None,
@@ -1286,7 +1312,7 @@ def _runs_table(columns: tuple[str, ...], rows: list[dict[str, str]], headers_on
     return table
 
 
-@app.command("ls")
+@app.command("ls", cls=_Selecting)
 @target_options
 def list_models(
     name: Annotated[str | None, typer.Argument(help="A model: print its columns.", show_default=False)] = None,

@@ -815,6 +815,22 @@ def test_cli_exclude_leaves_models_out(tmp_path, extra):
     assert " ".join(result.stderr.split()) == message
 
 
+def test_selectors_take_several_words_as_dbt_does(tmp_path):
+    """`--select a b` (dbt's form) failed: click took `a` and refused `b` as an extra argument."""
+    args = ["compile", "--target", "bigquery", "--vars", "as_of=2024-06-30", "--out", str(tmp_path)]
+    words = ["--select", "stg_orders", "stg_users", "int_orders", "--exclude", "int_orders", "stg_users"]
+    result = runner.invoke(app, [*args, *words])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "bigquery").glob("*.sql")) == ["stg_orders.sql"]
+    result = runner.invoke(app, [*args, "-s", "stg_users", "stg_products", "--vars", "critical_days=7"])
+    assert result.exit_code == 0, result.output  # a word after another option is that option's
+    assert sorted(p.name for p in (tmp_path / "bigquery").glob("*.sql")) == [
+        "stg_orders.sql",
+        "stg_products.sql",
+        "stg_users.sql",
+    ]
+
+
 def test_cli_compile_removes_the_sql_of_models_no_longer_in_the_project(tmp_path, project):
     """A renamed model's old file stayed beside the new one, to be deployed or reviewed as current.
     Only the files compile wrote go: `--out .` deleted a user's own ./duckdb/*.sql."""
