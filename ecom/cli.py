@@ -363,7 +363,8 @@ class _Selecting(TyperCommand):
         flag = None  # the selector the words now belong to
         for arg in args:
             if arg.startswith("-"):
-                flag = arg.partition("=")[0] if arg.partition("=")[0] in SELECTORS and arg != "--" else None
+                option = arg.partition("=")[0]  # --select=a is --select a
+                flag = option if option in SELECTORS else None
             elif flag and spread[-1] != flag:  # a word after the selector's first value
                 spread.append(flag)
             spread.append(arg)

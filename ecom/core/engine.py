@@ -757,11 +757,11 @@ def incremental_plans(
     bind_secrets(project, target, values)
     run = IncrementalRun(project, target, values, full_refresh)
     plans = {}
-    for name, (_, inline) in plan.items():
+    for name, (expr, inline) in plan.items():
         model = project.models[name]
         if model.materialization(target.name) == "incremental" and target.exists(name) and not inline:
-            inputs = model_inputs(project, target, name)
-            rows = run.plan(model, inputs, call(model.func, inputs, values))
+            # the plan's query read every upstream as built: `expr` is the model's over `inputs`
+            rows = run.plan(model, model_inputs(project, target, name), expr)
             plans[name] = (run.done[name].reason, rows)
     return plans
 

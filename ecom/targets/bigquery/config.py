@@ -145,7 +145,7 @@ def bigquery_section(data: Mapping[str, Any], path: Path | None) -> dict[str, An
     if not isinstance(section, dict):
         raise TargetError(f"{path}: `bigquery` must be a table of settings")
     config_file.check_settings(section, SETTINGS, f"{path}: bigquery")
-    _refuse_unknown_sources({table: (value, "") for table, value in section.get("sources", {}).items()}, path)
+    _refuse_unknown_sources(section.get("sources", {}), path)
     return section
 
 
@@ -213,7 +213,7 @@ def _source_datasets(layers: Layers) -> Found:
     return sources
 
 
-def _refuse_unknown_sources(sources: Found, path: Path | None) -> None:
+def _refuse_unknown_sources(sources: Mapping[str, Any], path: Path | None) -> None:
     """A per-source dataset is for a raw table: another name is a typo, not a setting to ignore."""
     unknown = sorted(set(sources) - set(RAW_SCHEMAS))
     if unknown:
