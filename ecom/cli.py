@@ -352,22 +352,27 @@ def target_options(command: Callable[..., None]) -> Callable[..., None]:
 SELECTORS = ("--select", "-s", "--exclude")
 
 
-class _Selecting(TyperCommand):
-    """A command taking dbt's `--select a b`: each word after --select, -s or --exclude up to the next
-    option is one of its values, as `--select a --select b` or `--select 'a b'` (click takes the
-    first word only and refused the second as an extra argument). `ecom ls MODEL` takes its model
-    before the options."""
+class _ManyWords(TyperCommand):
+    """Options of several words, as dbt's: each word after --select, -s or --exclude up to the next
+    option is one of its values (`--select a b` is `--select a --select b`), and the words after
+    --vars up to the next option are one value, as if quoted (`--vars as_of=2024-06-30 x=5`,
+    `--vars {as_of: 2024-06-30}`). Click took the first word only and refused the second as an extra
+    argument. `ecom ls MODEL` takes its model before the options."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         spread: list[str] = []
-        flag = None  # the selector the words now belong to
+        flag = None  # the option the words now belong to
         for arg in args:
-            if arg.startswith("-"):
-                option = arg.partition("=")[0]  # --select=a is --select a
-                flag = option if option in SELECTORS else None
+            if arg[:1] == "-" and arg[1:2].isalpha() or arg[:2] == "--":  # an option, not a value such as -1
+                option, eq, value = arg.partition("=")  # --select=a is --select a
+                flag = option if option in (*SELECTORS, "--vars") else None
+                spread += [option, value] if flag and eq else [arg]
+            elif flag == "--vars" and spread[-1] != flag:
+                spread[-1] += " " + arg
             elif flag and spread[-1] != flag:  # a word after the selector's first value
-                spread.append(flag)
-            spread.append(arg)
+                spread += [flag, arg]
+            else:
+                spread.append(arg)
         return super().parse_args(ctx, spread)
 
 
@@ -573,7 +578,7 @@ def spend(
         out.print(summary)
 
 
-@app.command(cls=_Selecting)
+@app.command(cls=_ManyWords)
 @target_options
 def build(
     select: SelectOpt = None,
@@ -799,7 +804,7 @@ def _write_compiled(folder: Path, sql: Mapping[str, str], models: set[str], own_
     return stale
 
 
-@app.command(cls=_Selecting)
+@app.command(cls=_ManyWords)
 @target_options
 def compile(
     select: SelectOpt = None,
@@ -841,7 +846,7 @@ def compile(
         )
 
 
-@app.command(cls=_Selecting)
+@app.command(cls=_ManyWords)
 @target_options
 def test(
     select: SelectOpt = None,
@@ -968,7 +973,7 @@ def report(
         out.print(f"Wrote {written} ({written.stat().st_size / 1e6:.1f} MB)", highlight=False)
 
 
-@app.command("docs")
+@app.command("docs", cls=_ManyWords)
 @target_options
 def docs(
     fmt: Annotated[
@@ -1062,7 +1067,7 @@ def freshness(*, target: TargetOptions) -> None:
             raise typer.Exit(2)
 
 
-@app.command("run")
+@app.command("run", cls=_ManyWords)
 @target_options
 def run_all(
     vars: VarsOpt = None,
@@ -1313,7 +1318,7 @@ def _runs_table(columns: tuple[str, ...], rows: list[dict[str, str]], headers_on
     return table
 
 
-@app.command("ls", cls=_Selecting)
+@app.command("ls", cls=_ManyWords)
 @target_options
 def list_models(
     name: Annotated[str | None, typer.Argument(help="A model: print its columns.", show_default=False)] = None,

@@ -822,13 +822,33 @@ def test_selectors_take_several_words_as_dbt_does(tmp_path):
     result = runner.invoke(app, [*args, *words])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "bigquery").glob("*.sql")) == ["stg_orders.sql"]
-    result = runner.invoke(app, [*args, "-s", "stg_users", "stg_products", "--vars", "critical_days=7"])
+    result = runner.invoke(app, [*args, "-s", "stg_users", "stg_products", "--vars", "critical_days=9"])
     assert result.exit_code == 0, result.output  # a word after another option is that option's
     assert sorted(p.name for p in (tmp_path / "bigquery").glob("*.sql")) == [
         "stg_orders.sql",
         "stg_products.sql",
         "stg_users.sql",
     ]
+
+
+def test_vars_take_several_words_as_one_value(tmp_path):
+    """`--vars as_of=2024-06-30 critical_days=9` unquoted failed as `--select a b` did: the words after
+    --vars up to the next option are one value, as if quoted, the YAML mapping's too."""
+
+    def compiled(name: str, *words: str) -> str:
+        out = tmp_path / name
+        result = runner.invoke(app, ["compile", "--target", "bigquery", "--out", str(out), *words])
+        assert result.exit_code == 0, result.output
+        return (out / "bigquery" / "fact_inventory_forecast.sql").read_text()
+
+    quoted = compiled("quoted", "--vars", "as_of=2024-06-30 critical_days=9")
+    assert quoted != compiled("default", "--vars", "as_of=2024-06-30")  # the variable tells
+    assert compiled("words", "--vars", "as_of=2024-06-30", "critical_days=9", "-s", "marts") == quoted
+    assert compiled("mapping", "--vars", "{as_of:", "2024-06-30,", "critical_days:", "9}") == quoted
+    assert compiled("equals", "--vars=critical_days=9", "as_of=2024-06-30") == quoted
+    # one value: a variable given twice in it is refused, as when quoted
+    result = runner.invoke(app, ["compile", "--out", str(tmp_path), "--vars", "as_of=2024-06-30", "as_of=2024-07-01"])
+    assert result.exit_code == 1 and "as_of" in result.stderr and "once" in result.stderr, result.output
 
 
 def test_cli_compile_removes_the_sql_of_models_no_longer_in_the_project(tmp_path, project):
