@@ -349,7 +349,7 @@ def target_options(command: Callable[..., None]) -> Callable[..., None]:
     return with_target
 
 
-SELECTORS = ("--select", "-s", "--exclude")
+MANY_WORDS = ("--select", "-s", "--exclude", "--vars")  # the options of _ManyWords
 
 
 class _ManyWords(TyperCommand):
@@ -365,7 +365,7 @@ class _ManyWords(TyperCommand):
         for arg in args:
             if arg[:1] == "-" and arg[1:2].isalpha() or arg[:2] == "--":  # an option, not a value such as -1
                 option, eq, value = arg.partition("=")  # --select=a is --select a
-                flag = option if option in (*SELECTORS, "--vars") else None
+                flag = option if option in MANY_WORDS else None
                 spread += [option, value] if flag and eq else [arg]
             elif flag == "--vars" and spread[-1] != flag:
                 spread[-1] += " " + arg
