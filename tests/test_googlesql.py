@@ -216,20 +216,22 @@ def zetasql_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         stop(proc)
 
 
+VALUES = resolve_vars(PROJECT.vars, {"as_of": SNAPSHOT_AS_OF}, lambda _: None)
+
+
 @pytest.fixture(scope="module")
 def expressions() -> dict[str, ibis.Table]:
-    values = resolve_vars(PROJECT.vars, {"as_of": SNAPSHOT_AS_OF}, lambda _: None)
-    return engine.unbound_expressions(PROJECT, values, TARGET.raw_location, TARGET.models)
+    return engine.unbound_expressions(PROJECT, VALUES, TARGET.raw_location, TARGET.models)
+
+
+RAW_TABLES = {(TARGET.raw_location(t).catalog, TARGET.raw_location(t).database, t): s for t, s in RAW_SCHEMAS.items()}
 
 
 @pytest.fixture(scope="module")
 def analyzer(zetasql_service, expressions) -> Analyzer:
     """The raw tables where the target reads them, every model's output where it builds them."""
-    where = {t: TARGET.raw_location(t) for t in RAW_SCHEMAS}
-    tables = {(where[t].catalog, where[t].database, t): schema for t, schema in RAW_SCHEMAS.items()}
-    models = TARGET.models
-    tables |= {(models.catalog, models.database, n): e.schema() for n, e in expressions.items()}
-    return Analyzer(*zetasql_service, tables)
+    models = {(TARGET.models.catalog, TARGET.models.database, n): e.schema() for n, e in expressions.items()}
+    return Analyzer(*zetasql_service, RAW_TABLES | models)
 
 
 @pytest.mark.parametrize("name", PROJECT.order)
@@ -250,6 +252,38 @@ def test_select_and_ddl_pass_the_analyzer_with_the_declared_columns(name, analyz
     if model.materialized == "table" and model.partition_by:  # the monthly fallback over 4,000 days
         monthly = analyzer.analyze(TARGET.ddl(model, expr, monthly=True))
         assert output_columns(monthly) == declared and len(monthly.partition_by_list) == 1
+
+
+class NothingBuilt(BigQueryTarget):
+    """TARGET before its first build: no model's table exists, the raw tables are where it reads them."""
+
+    def exists(self, name: str) -> bool:
+        return False
+
+    def source(self, table: str) -> ibis.Table:
+        return self.raw_location(table).unbound(table, RAW_SCHEMAS[table])
+
+
+@pytest.fixture(scope="module")
+def dry_runs(zetasql_service) -> SimpleNamespace:
+    """`ecom build --dry-run` before the first build: each model's query with every upstream model
+    computed inline (engine.dry_run_plan), the target that compiles them, and an analyzer that knows
+    the raw tables alone."""
+    nothing = NothingBuilt(TARGET.config)
+    plan = engine.dry_run_plan(PROJECT, nothing, PROJECT.order, VALUES)
+    return SimpleNamespace(target=nothing, plan=plan, analyzer=Analyzer(*zetasql_service, RAW_TABLES))
+
+
+@pytest.mark.parametrize("name", PROJECT.order)
+def test_a_dry_run_with_every_upstream_inlined_passes_the_analyzer(name, dry_runs):
+    """The query a dry run sends for a model whose upstream models are not built yet: their SQL,
+    and theirs in turn, nested in one statement that no build runs, over the raw tables alone. It
+    resolves to the model's declared columns. (tests/test_bigquery.py dry-runs two such queries on
+    the emulator: the jobs.)"""
+    expr, inline = dry_runs.plan[name]
+    assert inline == PROJECT.upstream_models(name)
+    sql = dry_runs.target.compile(expr)
+    assert output_columns(dry_runs.analyzer.analyze(sql)) == columns(expr.schema())
 
 
 # -- negative controls: what the analyzer must refuse, so the checks above cannot pass vacuously --
