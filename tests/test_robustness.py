@@ -522,6 +522,41 @@ def test_a_link_into_no_folder_is_written_nowhere(tmp_path):
 
 
 @NO_BUILD
+def test_a_loop_of_symbolic_links_is_refused_and_kept(tmp_path):
+    """A link in a loop (a -> b -> a) given as `--out`, `--path` or one of `--parquet`'s files was
+    replaced by the file written (exit 0), where a plain write fails ("Too many levels of symbolic
+    links"): os.path.realpath returns a link of the loop instead of failing."""
+    loop, other = tmp_path / "a", tmp_path / "b"
+    loop.symlink_to(other)
+    other.symlink_to(loop)
+    with pytest.raises(FileWriteError) as e:
+        files.atomic_write_all({tmp_path / "a.sql": "a", loop: "report"})
+    assert str(e.value) == (
+        f"cannot write {loop}: its path runs into a loop of symbolic links: point the link elsewhere, or remove "
+        "it; nothing was replaced"
+    )
+    with pytest.raises(FileWriteError, match=f"^cannot write {loop / 'x.sql'}: its path runs into a loop"):
+        files.atomic_write_all({loop / "x.sql": "x"})  # a folder of the path: the same
+    for args in (["generate", "--scale", "0.001"], ["load", str(SCENARIO)], ["build"]):
+        code, stderr = cli(*args, "--path", str(loop))
+        assert (code, one_line_error(stderr)) == (
+            1,
+            f"error: {loop} is a loop of symbolic links: point the link at a DuckDB database file, or remove it",
+        )
+    (folder := tmp_path / "parquet").mkdir()
+    (folder / "orders.parquet").symlink_to(folder / "x")
+    (folder / "x").symlink_to(folder / "orders.parquet")
+    code, stderr = cli("generate", "--scale", "0.001", "--no-duckdb", "--replace", "--parquet", str(folder))
+    assert (code, one_line_error(stderr)) == (
+        1,
+        f"error: --parquet {folder}: orders.parquet is a loop of symbolic links: point it at a file, or remove it",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "parquet"]  # a.sql neither
+    assert loop.is_symlink() and other.is_symlink() and (folder / "orders.parquet").is_symlink()
+    assert sorted(p.name for p in folder.iterdir()) == ["orders.parquet", "x"]
+
+
+@NO_BUILD
 def test_a_pipe_or_device_is_not_replaced_by_a_file(tmp_path):
     """`ecom report --out /dev/full`, run as root, replaced the device with the report."""
     pipe = tmp_path / "report.html"

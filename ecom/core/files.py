@@ -5,6 +5,7 @@ only once complete (a rename within one file system is atomic)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Mapping
@@ -32,6 +33,17 @@ def file_in_the_way(path: Path) -> Path | None:
     return None
 
 
+def in_a_link_loop(path: Path) -> bool:
+    """Whether `path` leads into a loop of symbolic links (a -> b -> a): a plain write fails there
+    ("Too many levels of symbolic links"), but os.path.realpath returns a link of the loop, which a
+    rename would replace with a file."""
+    try:
+        path.stat()
+    except OSError as e:
+        return e.errno == errno.ELOOP
+    return False
+
+
 def _mode_for(path: Path) -> int:
     """The replaced file's permissions, or what the umask gives a new file."""
     if path.exists():
@@ -49,6 +61,11 @@ def is_duckdb_database(path: Path) -> bool:
 
 
 def _refuse_replacing(path: Path) -> None:
+    if in_a_link_loop(path):
+        raise FileWriteError(
+            f"cannot write {path}: its path runs into a loop of symbolic links: point the link elsewhere, or "
+            "remove it; nothing was replaced"
+        )
     if blocker := file_in_the_way(path):
         raise FileWriteError(f"cannot write {path}: {blocker} is a file, not a folder; nothing was replaced")
     if path.is_dir():

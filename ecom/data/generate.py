@@ -92,7 +92,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ecom.core.files import describe_os_error
+from ecom.core.files import describe_os_error, in_a_link_loop
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data import calibration
 from ecom.data.constants import (
@@ -1048,6 +1048,12 @@ def _refuse_a_parquet_folder_in_the_way(parquet_dir: pathlib.Path) -> None:
     if in_the_way:
         found = ", ".join(in_the_way)
         raise GenerateError(f"--parquet {parquet_dir}: {found} is a folder: remove it, or give another")
+    looped = [f"{t}.parquet" for t in RAW_SCHEMAS if in_a_link_loop(folder / f"{t}.parquet")]
+    if looped:  # realpath gives a link of the loop, which the rename would replace with a file
+        found = ", ".join(looped)
+        raise GenerateError(
+            f"--parquet {parquet_dir}: {found} is a loop of symbolic links: point it at a file, or remove it"
+        )
     # a link into a folder that is not there (a share not mounted): found now, not after the tables are made
     astray = [
         f"{t}.parquet links into {there}, which is not a folder"

@@ -24,7 +24,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
-from ecom.core.files import describe_os_error, file_in_the_way, is_duckdb_database
+from ecom.core.files import describe_os_error, file_in_the_way, in_a_link_loop, is_duckdb_database
 from ecom.core.interrupts import mark_committed, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
@@ -74,6 +74,8 @@ def database_path(path: str | Path, *, create: bool) -> Path:
     """The database file `path`, or TargetError saying why it cannot be one: a folder, a device, a
     file that is not DuckDB's."""
     path = Path(path)
+    if in_a_link_loop(path):  # not there, to exists(): a new database would be renamed over the link
+        raise TargetError(f"{path} is a loop of symbolic links: point the link at a DuckDB database file, or remove it")
     if path.is_dir():
         raise TargetError(f"{path} is a folder, not a DuckDB database: give a file name, e.g. {path / 'ecom.duckdb'}")
     if not path.exists():
