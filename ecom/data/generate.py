@@ -1042,6 +1042,8 @@ def _refuse_a_parquet_folder_in_the_way(parquet_dir: pathlib.Path) -> None:
     """--parquet naming a file, or a folder holding a folder where a table's file goes: found now,
     not when the files are renamed after the database's commit."""
     folder = pathlib.Path(parquet_dir)
+    if in_a_link_loop(folder):
+        raise GenerateError(f"--parquet {parquet_dir} is a loop of symbolic links: point it at a folder, or remove it")
     if folder.exists() and not folder.is_dir():
         raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
     in_the_way = [f"{t}.parquet" for t in RAW_SCHEMAS if (folder / f"{t}.parquet").is_dir()]
