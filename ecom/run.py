@@ -39,7 +39,7 @@ from typing import Any
 
 from ecom.core import engine
 from ecom.core import freshness as fresh
-from ecom.core.files import FileWriteError, describe_os_error, is_duckdb_database
+from ecom.core.files import FileWriteError, describe_os_error, in_a_link_loop, is_duckdb_database
 from ecom.core.interrupts import committed, ctrl_c_pressed, stop_if_ctrl_c
 from ecom.core.registry import Project
 from ecom.core.runs import RunRecord, append, recorded
@@ -142,6 +142,8 @@ def check_replaceable(folder: Path) -> None:
 def _path_refused(folder: Path) -> str | None:
     """Why check_replaceable refuses `folder` whatever it holds, its path alone (a link, a file in its
     place or in its path, the working folder), before its files are listed; None when it does not."""
+    if in_a_link_loop(folder):  # it points to no folder
+        return "it is a loop of symbolic links: give a folder"
     if folder.is_symlink():
         return "it is a symbolic link: give the folder it points to"
     if folder.exists() and not folder.is_dir():

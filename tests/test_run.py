@@ -237,6 +237,7 @@ def test_publish_refuses_a_folder_holding_what_a_run_does_not_publish(tmp_path):
         ("database named index.html", "it holds index.html, which a run does not publish"),
         ("folder named index.html", "it holds index.html, which a run does not publish"),
         ("symlink", "it is a symbolic link: give the folder it points to"),
+        ("loop of symlinks", "it is a loop of symbolic links: give a folder"),
         ("inside a file", "is a file, not a folder"),
         ("working folder", "it is the working folder"),
     ],
@@ -255,6 +256,9 @@ def test_publish_refuses_what_it_would_destroy_or_misplace(tmp_path, monkeypatch
     elif layout == "symlink":
         (tmp_path / "real").mkdir()
         site.symlink_to(tmp_path / "real")
+    elif layout == "loop of symlinks":
+        site.symlink_to(tmp_path / "other")
+        (tmp_path / "other").symlink_to(site)
     elif layout == "inside a file":
         (tmp_path / "afile").write_text("mine")
         site = tmp_path / "afile" / "site"
