@@ -543,6 +543,11 @@ def test_a_loop_of_symbolic_links_is_refused_and_kept(tmp_path):
             1,
             f"error: {loop} is a loop of symbolic links: point the link at a DuckDB database file, or remove it",
         )
+    code, stderr = cli("load", str(loop), "--path", str(tmp_path / "new.duckdb"))  # the export's folder
+    assert (code, one_line_error(stderr)) == (
+        1,
+        f"error: {loop} is a loop of symbolic links: point it at the export's folder, or give another",
+    )
     code, stderr = cli("generate", "--scale", "0.001", "--no-duckdb", "--parquet", str(loop))
     assert (code, one_line_error(stderr)) == (
         1,

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ecom.core.files import in_a_link_loop
 from ecom.core.sources import (
     MADE_BY_SPEND,
     RAW_SCHEMAS,
@@ -164,6 +165,10 @@ def read_folder(folder: str | Path) -> dict[str, pa.Table]:
     table is valid data (a build then needs an explicit as_of when orders is empty). marketing_spend
     may be left out (thelook has none): it is then not among the tables returned."""
     folder = Path(folder)
+    if in_a_link_loop(folder):
+        raise SourceContractError(
+            f"{folder} is a loop of symbolic links: point it at the export's folder, or give another"
+        )
     if not folder.is_dir():
         raise SourceContractError(f"{folder} is not a folder: give a folder with one file per raw table")
     problems: list[Problem] = []
