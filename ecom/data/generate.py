@@ -1038,38 +1038,37 @@ def _refuse_bad_destinations(target: Target | None, parquet_dir: pathlib.Path | 
         _refuse_replacing_other_files(pathlib.Path(parquet_dir))
 
 
+# What may stand where a table's Parquet file goes, and what to do about it. In this order: a folder
+# is not a regular file either, and is named as a folder.
+_IN_THE_WAY: tuple[tuple[Callable[[pathlib.Path], bool], str, str], ...] = (
+    (pathlib.Path.is_dir, "is a folder", "remove it, or give another"),
+    # realpath gives a link of the loop, which the rename would replace with a file
+    (in_a_link_loop, "is a loop of symbolic links", "point it at a file, or remove it"),
+    # renamed over, a device became a file (as root, /dev/full): what stands there is not a table's file
+    (lambda p: p.exists() and not p.is_file(), "is not a regular file (a device, a pipe)", "give another"),
+)
+
+
 def _refuse_a_parquet_folder_in_the_way(parquet_dir: pathlib.Path) -> None:
-    """--parquet naming a file, or a folder holding a folder where a table's file goes: found now,
+    """--parquet naming a file, or a folder holding something where a table's file goes: found now,
     not when the files are renamed after the database's commit."""
     folder = pathlib.Path(parquet_dir)
     if in_a_link_loop(folder):
         raise GenerateError(f"--parquet {parquet_dir} is a loop of symbolic links: point it at a folder, or remove it")
     if folder.exists() and not folder.is_dir():
         raise GenerateError(f"--parquet {parquet_dir} is a file, not a folder: give a folder for the Parquet files")
-    in_the_way = [f"{t}.parquet" for t in RAW_SCHEMAS if (folder / f"{t}.parquet").is_dir()]
-    if in_the_way:
-        found = ", ".join(in_the_way)
-        raise GenerateError(f"--parquet {parquet_dir}: {found} is a folder: remove it, or give another")
-    looped = [f"{t}.parquet" for t in RAW_SCHEMAS if in_a_link_loop(folder / f"{t}.parquet")]
-    if looped:  # realpath gives a link of the loop, which the rename would replace with a file
-        found = ", ".join(looped)
-        raise GenerateError(
-            f"--parquet {parquet_dir}: {found} is a loop of symbolic links: point it at a file, or remove it"
-        )
+    files = [folder / f"{t}.parquet" for t in RAW_SCHEMAS]
+    for stands, what, advice in _IN_THE_WAY:
+        if found := [p.name for p in files if stands(p)]:
+            raise GenerateError(f"--parquet {parquet_dir}: {', '.join(found)} {what}: {advice}")
     # a link into a folder that is not there (a share not mounted): found now, not after the tables are made
     astray = [
-        f"{t}.parquet links into {there}, which is not a folder"
-        for t in RAW_SCHEMAS
-        if (link := folder / f"{t}.parquet").is_symlink()
-        and not (there := pathlib.Path(os.path.realpath(link)).parent).is_dir()
+        f"{link.name} links into {there}, which is not a folder"
+        for link in files
+        if link.is_symlink() and not (there := pathlib.Path(os.path.realpath(link)).parent).is_dir()
     ]
     if astray:
         raise GenerateError(f"--parquet {parquet_dir}: {'; '.join(astray)}: mount or make it, or remove the link")
-    # renamed over, a device became a file (as root, /dev/full): what stands there is not a table's file
-    special = [f"{t}.parquet" for t in RAW_SCHEMAS if (p := folder / f"{t}.parquet").exists() and not p.is_file()]
-    if special:
-        found = ", ".join(special)
-        raise GenerateError(f"--parquet {parquet_dir}: {found} is not a regular file (a device, a pipe): give another")
 
 
 def _generate_tables(scale: float, seed: int, end_date: datetime.date, emit: Callable[[str, pa.Table], None]) -> None:
