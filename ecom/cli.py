@@ -30,12 +30,19 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.text import Text
 from typer.core import TyperCommand
 
-from ecom import INTERRUPTED
 from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
 from ecom.core.files import FileWriteError, atomic_write_all, describe_os_error
 from ecom.core.internal import InternalTableError
-from ecom.core.interrupts import committed, ctrl_c_pressed, mark_said, replaced, stop_if_ctrl_c, watching_ctrl_c
+from ecom.core.interrupts import (
+    committed,
+    ctrl_c_pressed,
+    mark_said,
+    replaced,
+    stop_if_ctrl_c,
+    stopped_by,
+    watching_ctrl_c,
+)
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import MADE_BY_SPEND, SourceContractError
 from ecom.core.text import counted
@@ -211,7 +218,8 @@ EXPECTED = (
 def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
     """Expected failures (EXPECTED, and a command's own `expected`) become one readable line and
     exit code 1 (printed as plain text: a message naming `[bigquery.sources]` must not be read as
-    rich markup and lose it); Ctrl-C one line saying whether the data was committed, and exit code 130."""
+    rich markup and lose it); Ctrl-C one line saying whether the data was committed, and exit code 130
+    (SIGTERM the same, "terminated", 143)."""
     with watching_ctrl_c():
         try:
             yield
@@ -241,21 +249,22 @@ def friendly_errors(*expected: type[Exception]) -> Iterator[None]:
 
 def _interrupted(saved: bool, undone: str = "") -> NoReturn:
     mark_said()
+    word, code = stopped_by()
     if saved:
         err.print(
-            "interrupted after the commit completed: the new data is saved; "
+            f"{word} after the commit completed: the new data is saved; "
             + (undone or "the rest of the output was skipped"),
             soft_wrap=True,
         )
     elif replaced():
         err.print(
-            "interrupted after some tables were replaced (this target has no transaction across them): the rest "
+            f"{word} after some tables were replaced (this target has no transaction across them): the rest "
             "are as they were; run the command again to finish (a build: `ecom build` of every model)",
             soft_wrap=True,
         )
     else:
-        err.print("interrupted: nothing was committed, existing tables and files are as they were", soft_wrap=True)
-    raise typer.Exit(INTERRUPTED) from None
+        err.print(f"{word}: nothing was committed, existing tables and files are as they were", soft_wrap=True)
+    raise typer.Exit(code) from None
 
 
 def _duckdb_error(e: Exception) -> str | None:

@@ -153,13 +153,13 @@ DuckDBTarget.write_raw_files = interrupted
 INTERRUPT_IN_COMMIT = """
 import contextlib, os, signal
 import ecom.targets.duckdb as d
-deferred = d.sigint_deferred
+deferred = d.signals_held
 @contextlib.contextmanager
 def interrupted():
     with deferred() as caught:
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while COMMIT runs
         yield caught
-d.sigint_deferred = interrupted
+d.signals_held = interrupted
 """
 
 
@@ -421,6 +421,22 @@ def test_ctrl_c_during_the_commit_says_the_data_is_saved(copy, command):
         value = con.execute("SELECT value FROM main._ecom_vars WHERE name = 'cover_days'").fetchone()
         con.close()
         assert value == ("31",)
+
+
+@pytest.mark.parametrize("during", ["a model", "the commit"])
+def test_sigterm_stops_a_build_as_ctrl_c_does_with_exit_143(copy, during):
+    """SIGTERM, what `timeout`, systemd or a CI runner sends to stop a job that overran, killed the
+    process without a word (exit 143 from the shell alone); it stops the build as Ctrl-C does."""
+    before = snapshot(copy)
+    driver = INTERRUPT_AS_DUCKDB_DOES.replace("{how}", "query") if during == "a model" else INTERRUPT_IN_COMMIT
+    done = shell(*A_CHANGING_BUILD, "--path", str(copy), driver=driver.replace("SIGINT", "SIGTERM"))
+    assert done.returncode == 143, done.stderr  # 128 + SIGTERM, as shells report it
+    if during == "a model":
+        assert last_line(done.stderr) == "terminated: nothing was committed, existing tables and files are as they were"
+        assert snapshot(copy) == before
+    else:
+        assert last_line(done.stderr).startswith("terminated after the commit completed: the new data is saved")
+        assert snapshot(copy) != before
 
 
 # 3. A selector that selects nothing.

@@ -1,10 +1,12 @@
-"""Ctrl-C during one command, whatever a library makes of it.
+"""Ctrl-C during one command, whatever a library makes of it; SIGTERM the same.
 
 DuckDB turns the KeyboardInterrupt of a query it interrupts into RuntimeError('Query interrupted'),
 and some of its calls drop it. `watching_ctrl_c` remembers the Ctrl-C, so that no transaction
 commits after it, no file is replaced after it, no further model or data test starts, and the
 command ends as interrupted, saying whether a transaction of its had committed, or (on an engine
-without transactions) whether it had already replaced some tables.
+without transactions) whether it had already replaced some tables. SIGTERM, what `timeout`, systemd,
+Kubernetes and CI runners send to stop a job (a morning run that overran its slot), stops a
+command the same way (it killed the process, which said nothing).
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ _committed = threading.Event()  # a transaction of this command committed: a lat
 _replaced = threading.Event()  # a table replaced with no transaction around it (BigQuery: a job a table)
 _ended = threading.Event()  # the command's watch ended, its outcome said: a later Ctrl-C undoes nothing
 _said = threading.Event()  # the command said it was interrupted (ecom.cli): nothing more to say
+STOPPING = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and a scheduler's or CI runner's stop
+_received = [signal.SIGINT]  # the last of STOPPING that arrived: the exit code is 128 + it, as shells say
 
 
 def _on_ctrl_c(signum: int, frame: Any) -> None:
+    _received[0] = signum
     _ctrl_c.set()
     raise KeyboardInterrupt
 
@@ -34,17 +39,19 @@ def watching_ctrl_c() -> Iterator[None]:
     that the steps after it stop (`stop_if_ctrl_c`) and the command ends as interrupted."""
     for event in (_ctrl_c, _committed, _replaced, _ended, _said):
         event.clear()
+    _received[0] = signal.SIGINT
     try:
         if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
             yield
         else:
-            previous = signal.signal(signal.SIGINT, _on_ctrl_c)
+            previous = {signum: signal.signal(signum, _on_ctrl_c) for signum in STOPPING}
             previous_hook = sys.unraisablehook
             sys.unraisablehook = ours = _quiet_ctrl_c(previous_hook)
             try:
                 yield
             finally:
-                signal.signal(signal.SIGINT, previous)
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
                 if sys.unraisablehook is ours:  # not one another library set meanwhile
                     sys.unraisablehook = previous_hook
     finally:
@@ -65,7 +72,35 @@ def _quiet_ctrl_c(hook: Callable[[Any], object]) -> Callable[[Any], object]:
 
 
 def ctrl_c_pressed() -> bool:
+    """Whether Ctrl-C was pressed (or SIGTERM received) during this command."""
     return _ctrl_c.is_set()
+
+
+def stopped_by() -> tuple[str, int]:
+    """How the command was stopped, as the first word of what it says, and its exit code."""
+    signum = _received[0]
+    return ("terminated" if signum == signal.SIGTERM else "interrupted"), 128 + signum
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """Hold Ctrl-C and SIGTERM while the block runs (a commit must not be left in doubt); the list
+    yielded records the signals that arrived, for the caller to act on once the block is done."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
+        yield caught
+        return
+
+    def held(signum: int, frame: Any) -> None:
+        _received[0] = signum
+        caught.append(signum)
+
+    previous = {signum: signal.signal(signum, held) for signum in STOPPING}
+    try:
+        yield caught
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def ended() -> bool:

@@ -9,10 +9,8 @@ import glob
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
 from ecom.core.files import describe_os_error, file_in_the_way, in_a_link_loop, is_duckdb_database
-from ecom.core.interrupts import mark_committed, stop_if_ctrl_c
+from ecom.core.interrupts import mark_committed, signals_held, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets.base import InterruptedAfterCommit, Location, Target, TargetError, first_line
@@ -138,21 +136,6 @@ def _open_error(path: Path, e: Exception) -> TargetError:
     if re.search(r"permission|read-only|not permitted", text, re.IGNORECASE):
         return TargetError(f"cannot write {path} ({text}): check the permissions of the file and its folder")
     return TargetError(f"cannot open the DuckDB database {path}: {text}{out_of_memory_advice(text)}")
-
-
-@contextlib.contextmanager
-def sigint_deferred() -> Iterator[list[int]]:
-    """Hold Ctrl-C while the block runs (a commit must not be left in doubt); the list yielded
-    records the signals that arrived, for the caller to act on once the block is done."""
-    caught: list[int] = []
-    if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
-        yield caught
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
-    try:
-        yield caught
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 # what each ECOM_DUCKDB_<NAME> takes, for the message refusing a value
@@ -367,7 +350,7 @@ class DuckDBTarget(Target):
     def transaction(self) -> Iterator[None]:
         """All-or-nothing: a failed or interrupted build leaves every table as it was before it.
 
-        Ctrl-C during the COMMIT is held until the commit is done, then raised as
+        Ctrl-C (or SIGTERM) during the COMMIT is held until the commit is done, then raised as
         InterruptedAfterCommit, so the user is told the data was committed. A DuckDB error (a
         full disk) becomes a TargetError saying nothing changed.
         """
@@ -375,7 +358,7 @@ class DuckDBTarget(Target):
         try:
             yield
             stop_if_ctrl_c()  # one a query swallowed: the build did not complete as asked
-            with sigint_deferred() as interrupted:
+            with signals_held() as interrupted:
                 self.con.raw_sql("COMMIT")
         except BaseException as e:
             with contextlib.suppress(duckdb.Error):  # after a failed COMMIT there is nothing to roll back
