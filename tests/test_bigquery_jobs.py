@@ -294,6 +294,44 @@ def test_more_than_4000_daily_partitions_fall_back_to_monthly(days, monthly):
     assert target.notes.get("fact_x") == (f"{too_many(days)}: partitioned by month" if monthly else None)
 
 
+class StoppedJob:
+    """A job whose wait a Ctrl-C stops; asked to cancel, BigQuery ends it cancelled, or (`finishes`)
+    it was done first."""
+
+    total_bytes_processed = 1_000
+
+    def __init__(self, finishes: bool):
+        self.finishes, self.waits, self.cancels = finishes, 0, 0
+
+    def result(self, timeout=None):
+        self.waits += 1
+        if self.waits == 1:
+            raise KeyboardInterrupt
+        if not self.finishes:
+            raise BadRequest("Job execution was cancelled: Job cancelled by user", errors=[{"reason": "stopped"}])
+        return iter(())
+
+    def cancel(self):
+        self.cancels += 1
+        return True
+
+
+@pytest.mark.parametrize("finishes", [False, True])
+def test_a_ctrl_c_while_a_job_replaces_a_table_cancels_it(finishes):
+    """The job ran on in BigQuery after the process ended and replaced the table the command said
+    was as it was ("nothing was committed"). Cancelled, it is as it was; a job that finished before
+    the cancel counts as replaced ("after some tables were replaced")."""
+    from ecom.core.interrupts import replaced, watching_ctrl_c
+
+    job = StoppedJob(finishes)
+    recorder = Recorder(existing=(("day", "DAY"), ("c",)))
+    recorder.query = lambda sql, job_config: job
+    with watching_ctrl_c():
+        with pytest.raises(KeyboardInterrupt):
+            _target(recorder).materialize(MODEL, SOURCE)
+        assert (job.cancels, job.waits, replaced()) == (1, 2, finishes)
+
+
 SWAP_TO_MONTHLY = [
     f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
     f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` {MONTHLY}",

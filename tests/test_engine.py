@@ -12,6 +12,7 @@ import io
 import os
 import re
 import resource
+import signal
 import threading
 import time
 import types
@@ -1241,6 +1242,27 @@ def test_after_a_failure_no_model_starts_and_the_running_ones_finish():
             done.append(result.name)
     assert done == ["stg_a", "int_c"]  # int_c was running: it finished and was reported
     assert "int_f" not in started  # a worker came free after the failure: nothing more started
+
+
+def test_a_ctrl_c_while_models_build_side_by_side_cancels_the_running_ones():
+    """Only the main thread receives the signal; it waited for the running models (on BigQuery,
+    jobs of any length) to end on their own before saying the build was stopped."""
+    from ecom.core.interrupts import watching_ctrl_c
+
+    project = _fan_out()
+    cancelled = threading.Event()
+
+    def build_one(name):
+        if name == "int_b":  # SIGTERM while int_b's job runs, which runs until it is cancelled
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+            if not cancelled.wait(10):
+                return engine.ModelResult(name)
+            raise engine.BuildError("model int_b failed: Job execution was cancelled")
+        return engine.ModelResult(name)
+
+    with watching_ctrl_c(), pytest.raises(KeyboardInterrupt):
+        list(engine._in_dependency_order(project, ["stg_a", "int_b", "int_c"], 2, build_one, cancelled.set))
+    assert cancelled.is_set()
 
 
 def test_a_summary_with_no_rows_says_so_under_its_title():

@@ -425,8 +425,9 @@ def build(
             def build_one(name: str) -> ModelResult:
                 return _build_one(project, target, run, docs, name, prepared[name], replaced)
 
+            ordered = _in_dependency_order(project, selected, target.build_workers, build_one, target.cancel_jobs)
             try:
-                for result in _in_dependency_order(project, selected, target.build_workers, build_one):
+                for result in ordered:
                     results.append(result)
                     on_done(result)
             except Exception:
@@ -517,11 +518,17 @@ def _preparer(
 
 
 def _in_dependency_order(
-    project: Project, selected: list[str], workers: int, build_one: Callable[[str], ModelResult]
+    project: Project,
+    selected: list[str],
+    workers: int,
+    build_one: Callable[[str], ModelResult],
+    cancel_running: Callable[[], None] = lambda: None,
 ) -> Iterator[ModelResult]:
     """Each selected model's result as it is built: one at a time in `selected`'s order, or with
     `workers` > 1 up to that many at once, each as soon as the selected models it reads are built.
-    After a failure no model starts; those running finish, then the first failure is raised."""
+    After a failure no model starts; those running finish, then the first failure is raised. After
+    a Ctrl-C or SIGTERM (which only this thread receives) `cancel_running` first asks the engine to
+    stop what the other threads wait on: BigQuery would run their jobs to the end."""
     if workers <= 1:
         yield from map(build_one, selected)
         return
@@ -530,22 +537,26 @@ def _in_dependency_order(
     running: dict[Future, str] = {}
     failure: BaseException | None = None
     with ThreadPoolExecutor(workers, thread_name_prefix="ecom-build") as pool:
-        while waiting or running:
-            ready = [n for n, ups in waiting.items() if not ups] if failure is None else []
-            for name in ready[: workers - len(running)]:
-                del waiting[name]
-                running[pool.submit(build_one, name)] = name
-            if not running:
-                break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                name = running.pop(future)
-                if future.exception() is not None:
-                    failure = failure or future.exception()
-                    continue
-                for ups in waiting.values():
-                    ups.discard(name)
-                yield future.result()
+        try:
+            while waiting or running:
+                ready = [n for n, ups in waiting.items() if not ups] if failure is None else []
+                for name in ready[: workers - len(running)]:
+                    del waiting[name]
+                    running[pool.submit(build_one, name)] = name
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    name = running.pop(future)
+                    if future.exception() is not None:
+                        failure = failure or future.exception()
+                        continue
+                    for ups in waiting.values():
+                        ups.discard(name)
+                    yield future.result()
+        except KeyboardInterrupt:  # the pool's exit then waits for the running models' ends
+            cancel_running()
+            raise
     if failure is not None:
         raise failure
 

@@ -184,6 +184,10 @@ class Target:
         """Replace the given raw tables (all or none); return their row counts."""
         raise NotImplementedError
 
+    def cancel_jobs(self) -> None:
+        """Ask the engine to stop the jobs other threads of a build wait on (a build stopped by Ctrl-C
+        or SIGTERM): nothing to do where a build runs one model at a time."""
+
     def write_table(self, name: str, data: pa.Table) -> None:
         """Replace a small table of the models' location with this data (build metadata)."""
         raise NotImplementedError

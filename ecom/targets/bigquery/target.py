@@ -53,6 +53,7 @@ RETRY_SECONDS = {"google": 30, "emulator": 10}
 # Every build job creates its table afresh, so the per-job limit is the one a build can reach, and
 # BigQuery refuses such a job with this message (it bills no query that returns an error).
 TOO_MANY_PARTITIONS = "too many partitions produced by query"
+CANCEL_WAIT_SECONDS = 10  # how long a stopped command waits to see a job it cancelled end
 SWAP_PREFIX = "_ecom_"  # _ecom_new_<model> and _ecom_old_<model> during a swap
 
 
@@ -158,6 +159,7 @@ class BigQueryTarget(Target):
         # (QueryJobConfig stores a None as the string 'None': set the cap only when there is one)
         self.cap = {"maximum_bytes_billed": self.max_bytes_billed} if self.max_bytes_billed else {}
         self.client = self._client(project, credentials, rest_only)
+        self._waited: dict[int, Any] = {}  # the jobs replacing a table that a thread waits on, by id()
         self.notes: dict[str, str] = {}  # per model: what the build chose (monthly partitions)
         self.bytes_processed: dict[str, int] = {}  # per model: summed over the jobs that built it
         self.con = self._connect(project, credentials, rest_only)
@@ -402,7 +404,10 @@ class BigQueryTarget(Target):
         )
         try:
             job = self.client.query(sql, job_config=config)
-            job.result()
+            if config.dry_run:
+                job.result()
+            else:
+                self._wait(job)
         except GoogleAPICallError as e:
             if any(isinstance(x, dict) and x.get("reason") == "bytesBilledLimitExceeded" for x in e.errors or []):
                 raise BigQueryError(self._over_cap(sql, model)) from None
@@ -412,6 +417,28 @@ class BigQueryTarget(Target):
             processed = int(job.total_bytes_processed or 0)
             self.bytes_processed[model.name] = self.bytes_processed.get(model.name, 0) + processed
         return job
+
+    def _wait(self, job: Any) -> None:
+        """Wait for a job that replaces a table. A Ctrl-C or SIGTERM meanwhile cancels it: BigQuery
+        would run it to its end after this process, replacing a table the command says is as it
+        was. A cancel is a request a job near its end may not honour: one seen to finish, or not
+        seen to end within CANCEL_WAIT_SECONDS, counts as having replaced its table."""
+        self._waited[id(job)] = job
+        try:
+            job.result()
+        except KeyboardInterrupt:
+            if not _cancelled(job):
+                mark_replaced()
+            raise
+        finally:
+            self._waited.pop(id(job), None)
+
+    def cancel_jobs(self) -> None:
+        """Ask BigQuery to cancel the jobs the build's other threads wait on; each thread sees its
+        own job end (cancelled, or finished first)."""
+        for job in list(self._waited.values()):
+            with contextlib.suppress(Exception):  # a cancel refused or unsent: that job runs to its end
+                job.cancel()
 
     def _over_cap(self, sql: str, model: Model) -> str:
         estimate = int(self._run(sql, model, dry_run=True, use_query_cache=False).total_bytes_processed or 0)
@@ -567,7 +594,7 @@ class BigQueryTarget(Target):
                 final = self._ref(self.raw_location(name), name)
                 with readable_errors(f"replacing {final}"):
                     copy = bigquery.CopyJobConfig(write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
-                    self.client.copy_table(staging, final, job_config=copy).result()
+                    self._wait(self.client.copy_table(staging, final, job_config=copy))
                     mark_replaced()
                     counts[name] = int(self.client.get_table(final).num_rows)
             return counts
@@ -591,3 +618,18 @@ class BigQueryTarget(Target):
             with readable_errors(f"writing {self._ref(self.models, name)}"), path.open("rb") as f:
                 self.client.load_table_from_file(f, self._ref(self.models, name), job_config=config).result()
             mark_replaced()
+
+
+def _cancelled(job: Any) -> bool:
+    """Cancel a job this process stopped waiting for: whether it is seen to end without its result
+    (cancelled, or failed on its own) within CANCEL_WAIT_SECONDS."""
+    from google.api_core.exceptions import GoogleAPICallError
+
+    try:
+        job.cancel()
+        job.result(timeout=CANCEL_WAIT_SECONDS)
+    except GoogleAPICallError:
+        return True
+    except BaseException:  # not known: no answer in time, no network, a second Ctrl-C
+        return False
+    return False  # it finished first
