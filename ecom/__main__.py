@@ -38,9 +38,10 @@ def main() -> None:
             _interrupted_outside_a_command(ended())
         raise
     finally:
-        # main() ends the process, and the command has said how it ended: a Ctrl-C while Python
-        # closes down (joining the build's threads, closing DuckDB) ended it as interrupted, silently
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # main() ends the process, and the command has said how it ended: a Ctrl-C (or SIGTERM) while
+        # Python closes down (joining the build's threads, closing DuckDB) ended it as interrupted, silently
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 @contextlib.contextmanager

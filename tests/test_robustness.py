@@ -388,10 +388,11 @@ def test_ctrl_c_outside_a_commands_work_is_one_line_and_exit_130(body, said):
 
 
 @NO_BUILD
-def test_a_ctrl_c_while_python_closes_down_after_the_command_changes_nothing():
-    """Once the command has ended, Ctrl-C is ignored: it ended the process as interrupted, silently,
-    after a build that had printed its tables (Python joins the build's threads as it exits)."""
-    done = _main_with("import atexit\natexit.register(os.kill, os.getpid(), signal.SIGINT)\nprint('built')")
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_a_ctrl_c_while_python_closes_down_after_the_command_changes_nothing(signum):
+    """Once the command has ended, Ctrl-C or SIGTERM is ignored: it ended the process as interrupted,
+    silently, after a build that had printed its tables (Python joins the build's threads as it exits)."""
+    done = _main_with(f"import atexit\natexit.register(os.kill, os.getpid(), signal.{signum})\nprint('built')")
     assert (done.returncode, done.stdout, done.stderr) == (0, "built\n", "")
 
 
