@@ -305,14 +305,21 @@ def test_state_keeps_hashes_of_the_vars_that_change_past_rows(project):
     }
 
 
-def test_an_incremental_model_needs_a_date_partition():
+@pytest.mark.parametrize("materialized", ["incremental", {"duckdb": "incremental"}])
+def test_an_incremental_model_needs_a_date_partition(materialized):
+    # incremental on one target only was accepted, and its build replaced the partitions of None
     with pytest.raises(ValueError, match="replaces partitions: give partition_by"):
-        model(key="id", materialized="incremental")
+        model(key="id", materialized=materialized)
 
 
-def test_an_incremental_model_reads_only_incremental_models(project):
-    models = {**project.models, "int_web_sessions": replace(project.models["int_web_sessions"], materialized="table")}
-    with pytest.raises(ProjectError, match="fact_session_metrics is incremental but reads int_web_sessions"):
+@pytest.mark.parametrize(
+    ("change", "target"),
+    # a table on one target only: it was accepted
+    [({"materialized": "table"}, "duckdb"), ({"materialized_on": {"bigquery": "table"}}, "bigquery")],
+)
+def test_an_incremental_model_reads_only_incremental_models(project, change, target):
+    models = {**project.models, "int_web_sessions": replace(project.models["int_web_sessions"], **change)}
+    with pytest.raises(ProjectError, match=f"fact_session_metrics is incremental on {target} but reads int_web"):
         Project.from_parts(models, {}, project.vars)
 
 

@@ -185,10 +185,10 @@ def model(
     whose parameters name the model's inputs, its variables, `this` (the model's table as built)
     and `since` (the first changed day), returning (the first day to replace, its rows from then).
     """
-    if materialized == "incremental" and not partition_by:
-        raise ValueError("materialized='incremental' replaces partitions: give partition_by")
     per_target = {} if isinstance(materialized, str) else dict(materialized)
     default = materialized if isinstance(materialized, str) else "table"
+    if "incremental" in (default, *per_target.values()) and not partition_by:  # on any target
+        raise ValueError("materialized='incremental' replaces partitions: give partition_by")
     unknown = sorted(set(per_target) - set(TARGETS))
     if unknown:
         raise ValueError(f"materialized names unknown target(s) {', '.join(unknown)}; targets: {', '.join(TARGETS)}")
@@ -411,11 +411,13 @@ def _check_references(
 def _refuse_incremental_over_full(models: Mapping[str, Model]) -> None:
     """An incremental model keeps its past rows: what it reads must keep theirs too."""
     for m in models.values():
-        full = [p for p in m.params if p in models and models[p].materialized != "incremental"]
-        if m.materialized == "incremental" and full:
-            raise ProjectError(
-                f"{m.name} is incremental but reads {', '.join(full)}, rebuilt in full: its past rows could change"
-            )
+        for target in TARGETS:  # a model may be incremental on one target only
+            full = [p for p in m.params if p in models and models[p].materialization(target) != "incremental"]
+            if m.materialization(target) == "incremental" and full:
+                raise ProjectError(
+                    f"{m.name} is incremental on {target} but reads {', '.join(full)}, rebuilt in full there: "
+                    "its past rows could change"
+                )
 
 
 def _dependency_order(models: Mapping[str, Model]) -> tuple[str, ...]:
