@@ -3,7 +3,7 @@ freshness, the unattended run and its history (run, runs), and ls.
 
 Conventions follow dbt: `--select` graph selectors, `--vars`, `--target`. Expected failures (bad
 input, missing data or credentials, a failing model) print one line and exit 1 (stale data: 2, from
-freshness and run; Ctrl-C: 130); nothing else is caught, so a bug still shows its traceback.
+freshness and run; Ctrl-C: 130, SIGTERM: 143); nothing else is caught, so a bug still shows its traceback.
 """
 
 from __future__ import annotations

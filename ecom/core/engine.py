@@ -908,8 +908,8 @@ def run_tests(
                 )
                 found = {r["test"]: int(r["failures"]) for r in counts.to_pyarrow().to_pylist()}
                 return [TestResult(c.name, "pass" if found[i] == 0 else "fail", found[i]) for i, c in enumerate(group)]
-            except Exception:
-                pass  # one test's error fails the whole query: each alone names it
+            except Exception:  # one test's error fails the whole query: each alone names it
+                stop_if_ctrl_c()  # unless it was a Ctrl-C (DuckDB's 'Query interrupted'): no test starts then
         return [run(c) for c in group]
 
     groups = [list(g) for _, g in itertools.groupby(cases, key=lambda c: c.model)] if batch else [[c] for c in cases]

@@ -140,7 +140,8 @@ def decide(
     """Whether to rebuild the model in full (and why), or from which day.
 
     `done` holds this build's decisions for the models already built. The day a model's own raw
-    sources changed from is worked out by the caller (`first_changed_day`) and combined here."""
+    sources changed from is worked out by the caller (`first_changed_day`) and combined with this
+    decision there (`earliest`)."""
     prev = state.get(model.name)
     if full_refresh:
         return Decision(None, "full: --full-refresh")

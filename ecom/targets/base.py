@@ -61,7 +61,8 @@ class Target:
     """A live connection plus the two locations a build reads and writes.
 
     Each type of target declares how it is configured (`settings`, `open`, `offline_locations`) and
-    what it can do (the capabilities below): the engine and the CLI ask these, never which type it is.
+    what it can do (the capabilities below): the engine asks these, never which type it is (the CLI
+    names a type where a thing is one type's: a DuckDB file a failed command created, spend's --into).
     """
 
     name: ClassVar[str]  # the type: duckdb, bigquery

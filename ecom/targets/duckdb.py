@@ -291,7 +291,7 @@ class DuckDBTarget(Target):
     def _apply_settings(self) -> None:
         """DuckDB's settings for ecom's work, each overridden by ECOM_DUCKDB_<NAME>:
 
-        - memory_limit: half the RAM, at most MEMORY_CAP_BYTES (e.g. 8GB);
+        - memory_limit: half the RAM, at most MEMORY_CAP_BYTES (2.5 GiB; e.g. ECOM_DUCKDB_MEMORY_LIMIT=8GB);
         - temp_directory: where large sorts spill beyond it (DuckDB's default: <path>.tmp beside the file);
         - disabled_compression_methods: FSST, DuckDB's string compression, whose analysis took a quarter of
           the time of writing the models at scale 1 for 5 % of the file (README, Performance); `none`
