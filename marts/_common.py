@@ -17,6 +17,17 @@ def happened(ts: ir.TimestampValue, as_of: dt.date) -> ir.TimestampValue:
     return ibis.ifelse(ts < end_of_day(as_of), ts, ibis.null(ts.type()))
 
 
+def user_visitor(user_id: ir.IntegerValue) -> ir.StringValue:
+    """A signed-in user's visitor id, 'u' || user_id: how a user's orders meet their sessions."""
+    return "u" + user_id.cast("string")
+
+
+def least_present(a: ir.Value, b: ir.Value) -> ir.Value:
+    """The least of two values, ignoring a NULL: BigQuery's LEAST is NULL when either is, DuckDB's
+    ignores a NULL, so each is coalesced with the other first."""
+    return ibis.least(a.coalesce(b), b.coalesce(a))
+
+
 def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
     """numerator / denominator, NULL when the denominator is 0 or NULL (BigQuery raises on 0)."""
     return ibis.ifelse(denominator == 0, ibis.null("float64"), numerator / denominator)

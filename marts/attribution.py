@@ -22,6 +22,7 @@ from marts._common import (
     not_finite,
     ratio,
     totals_disagree,
+    user_visitor,
 )
 from marts.reconciliation import unequal_counts
 
@@ -43,7 +44,7 @@ def order_touches(orders: ir.Table, fact_session_metrics: ir.Table, touch_window
     joined = orders.inner_join(
         sessions,
         [
-            sessions.visitor_id == "u" + orders.user_id.cast("string"),
+            sessions.visitor_id == user_visitor(orders.user_id),
             sessions.session_start <= orders.ordered_at,
             sessions.session_start >= orders.ordered_at - ibis.interval(days=touch_window_days),
         ],

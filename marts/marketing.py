@@ -4,7 +4,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import data_test, model
-from marts._common import PLATFORMS, not_finite, ratio
+from marts._common import PLATFORMS, not_finite, ratio, user_visitor
 
 ATTRIBUTION_STATUSES = ("attributed", "organic", "unmatched")
 
@@ -112,7 +112,7 @@ def int_campaign_attribution(
     candidates = orders.left_join(
         sessions,
         [
-            sessions.visitor_id == "u" + orders.user_id.cast("string"),
+            sessions.visitor_id == user_visitor(orders.user_id),
             sessions.session_start <= orders.ordered_at,
             # start >= ordered_at - lookback, written as an instant comparison (exact on both engines)
             sessions.session_start + lookback >= orders.ordered_at,

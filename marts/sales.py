@@ -17,6 +17,7 @@ from marts._common import (
     is_net,
     is_non_cancelled,
     items_with_order_user_and_cost,
+    least_present,
     not_finite,
     outside,
     ratio,
@@ -44,23 +45,6 @@ TRAILING_SUMS = (
     "net_revenue_mtd",
     "net_revenue_ytd",
     "cumulative_net_revenue",
-)
-PNL_COLUMNS = (
-    "date",
-    "orders",
-    "items_sold",
-    "gross_revenue",
-    "returned_revenue",
-    "net_revenue",
-    "cogs",
-    "gross_profit",
-    "gross_margin",
-    "ad_spend",
-    "contribution_profit",
-    "roas",
-    "aov",
-    "customers",
-    "new_customers",
 )
 
 
@@ -153,13 +137,7 @@ def fact_daily_pnl(
     first_order = stg_orders.aggregate(first_order_date=stg_orders.order_date.min())
     first_spend = int_daily_marketing.aggregate(first_spend_date=int_daily_marketing.spend_date.min())
     bounds = first_order.cross_join(first_spend)
-    # LEAST is NULL with a NULL argument on BigQuery but skips it on DuckDB: coalesce first.
-    start = bounds.select(
-        start=ibis.least(
-            bounds.first_order_date.coalesce(bounds.first_spend_date),
-            bounds.first_spend_date.coalesce(bounds.first_order_date),
-        )
-    )
+    start = bounds.select(start=least_present(bounds.first_order_date, bounds.first_spend_date))
     spine = date_spine(start, as_of)
 
     daily_spend = int_daily_marketing.group_by(date=int_daily_marketing.spend_date).aggregate(
@@ -252,7 +230,7 @@ def fact_daily_pnl_advanced(fact_daily_pnl: ir.Table) -> ir.Table:
         net_revenue_7d_prev_year=pnl.net_revenue.sum().over(prev_year_window).fill_null(0),
     )
     return enriched.select(
-        *PNL_COLUMNS,
+        *fact_daily_pnl.columns,
         "net_revenue_7d",
         "ad_spend_7d",
         "gross_profit_7d",

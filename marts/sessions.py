@@ -12,7 +12,17 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import data_test, model
-from marts._common import PLATFORMS, SESSION_CHANNELS, channel_of, end_of_day, not_finite, outside, platform_of, ratio
+from marts._common import (
+    PLATFORMS,
+    SESSION_CHANNELS,
+    channel_of,
+    end_of_day,
+    not_finite,
+    outside,
+    platform_of,
+    ratio,
+    user_visitor,
+)
 from marts.reconciliation import unequal_counts
 from marts.staging import EVENT_TYPES
 
@@ -24,7 +34,7 @@ def visitor_of(events: ir.Table) -> ir.StringValue:
     string concatenation differs across engines (DuckDB's concat() skips NULLs).
     """
     return ibis.cases(
-        (events.user_id.notnull(), "u" + events.user_id.cast("string")),
+        (events.user_id.notnull(), user_visitor(events.user_id)),
         (events.ip_hash.notnull(), "a" + events.ip_hash),
         else_="e" + events.event_id.cast("string"),
     )

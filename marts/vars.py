@@ -6,7 +6,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ecom.core.registry import var
-from marts._common import SPINE_DAYS
+from marts._common import SPINE_DAYS, least_present
 
 
 def latest_order_date(orders: ir.Table) -> ir.Scalar:
@@ -23,8 +23,7 @@ def as_of_bounds(orders: ir.Table, marketing_spend: ir.Table) -> ir.Table:
     firsts = orders.aggregate(o=orders.created_at.date().min(), latest=latest_order_date(orders)).cross_join(
         marketing_spend.aggregate(m=marketing_spend.date.min())
     )
-    # coalesced: BigQuery's LEAST is NULL when either is, DuckDB's ignores a NULL
-    first = ibis.least(firsts.o.coalesce(firsts.m), firsts.m.coalesce(firsts.o))
+    first = least_present(firsts.o, firsts.m)
     return firsts.select(low=first, high=first + ibis.interval(days=SPINE_DAYS - 1), default=firsts.latest)
 
 
