@@ -232,7 +232,6 @@ def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
 @dataclass
 class Catalog:
     products: pa.Table
-    dept_is_men: np.ndarray  # per product index
     women: int  # products with index < women are Women's
     retail: np.ndarray
     uri_dict: pa.Array  # "/home", "/cart", "/purchase", "/cancel", dept uris..., product uris...
@@ -292,7 +291,6 @@ def build_catalog(seed: int) -> Catalog:
     women = int(sum(c[2] for c in CATEGORIES if c[0] == "Women"))
     return Catalog(
         products=products,
-        dept_is_men=np.arange(n) >= women,
         women=women,
         retail=retail,
         uri_dict=_uris(department, category, brand, ids),
