@@ -5,6 +5,7 @@ by a fake client, so the tests assert the exact sequence BigQuery would receive.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import socket
@@ -140,8 +141,8 @@ class Recorder:
     partition dates of the model's rows (a day-partitioned CREATE over more than 4,000 is refused),
     `fail` a statement prefix BigQuery refuses."""
 
-    def __init__(self, existing=None, days=10, fail=None, estimate=12 * GiB):
-        self.existing, self.days, self.fail, self.estimate = existing, days, fail, estimate
+    def __init__(self, existing=None, days=10, fail=None, estimate=12 * GiB, kind="TABLE"):
+        self.existing, self.days, self.fail, self.estimate, self.kind = existing, days, fail, estimate, kind
         self.jobs: list[tuple[str, QueryJobConfig]] = []
 
     def query(self, sql, job_config):
@@ -166,6 +167,7 @@ class Recorder:
             raise NotFound(ref)
         (field, kind), clustering = self.existing
         return SimpleNamespace(
+            table_type=self.kind,
             range_partitioning=None,
             time_partitioning=SimpleNamespace(field=field, type_=kind) if field else None,
             clustering_fields=list(clustering) or None,
@@ -260,6 +262,31 @@ def test_a_changed_spec_is_built_beside_and_swapped_in(existing):
         f"ALTER TABLE {T}._ecom_new_fact_x` RENAME TO `fact_x`",
         f"DROP TABLE {T}._ecom_old_fact_x`",
     ]
+
+
+VIEW_DDL = f'CREATE OR REPLACE VIEW {T}.fact_x` OPTIONS(labels=[("ecom_model", "fact_x")])'
+
+
+@pytest.mark.parametrize(
+    ("kind", "materialized", "statements"),
+    [
+        ("VIEW", "table", [f"DROP VIEW {T}.fact_x`", f"CREATE OR REPLACE TABLE {T}.fact_x` {DAILY}"]),
+        ("TABLE", "view", [f"DROP TABLE {T}.fact_x`", VIEW_DDL]),
+        ("VIEW", "view", [VIEW_DDL]),
+        ("TABLE", "table", [f"CREATE OR REPLACE TABLE {T}.fact_x` {DAILY}"]),
+    ],
+)
+def test_a_model_turned_from_a_view_into_a_table_or_back_drops_the_other_kind(
+    monkeypatch, kind, materialized, statements
+):
+    """BigQuery's CREATE OR REPLACE does not change a table into a view or back; a view's spec (no
+    partitioning) also sent a partitioned model to the swap, whose ALTER TABLE cannot rename a view."""
+    recorder = Recorder(existing=(("day", "DAY"), ("c",)) if kind == "TABLE" else ((None, None), ()), kind=kind)
+    target = _target(recorder)
+    monkeypatch.setattr(target, "table", lambda name: name)  # a view's rows are counted through ibis
+    monkeypatch.setattr("ecom.targets.bigquery.target.row_count", lambda table: 7)
+    assert target.materialize(dataclasses.replace(MODEL, materialized=materialized), SOURCE) == 7
+    assert _statements(recorder) == statements
 
 
 def test_a_failed_swap_renames_the_old_table_back():

@@ -486,10 +486,17 @@ class BigQueryTarget(Target):
         more than 4,000 days is refused by BigQuery, unbilled: it is built again partitioned by
         month (asking first would cost a query per model and build, for a case thelook never reaches)."""
         self.ensure_dataset(self.models)
-        if model.materialization(self.name) == "view":
+        existing = self._table_or_none(self.models, model.name)
+        kind = "VIEW" if model.materialization(self.name) == "view" else "TABLE"
+        if existing is not None and existing.table_type in {"TABLE", "VIEW"} - {kind}:
+            # CREATE OR REPLACE cannot turn a table into a view or back (BigQuery refuses it; on DuckDB
+            # the other kind is dropped in the build's transaction): here the model is missing until
+            # its job ends, as a failed build leaves it
+            self._run(f"DROP {existing.table_type} {self._quoted(model.name)}", model)
+            existing = None
+        if kind == "VIEW":
             self._run(self.ddl(model, expr), model)
             return row_count(self.table(model.name))
-        existing = self._table_or_none(self.models, model.name)
         try:
             self._replace(model, expr, existing, monthly=False)
         except BigQueryError as e:
