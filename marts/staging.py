@@ -104,7 +104,8 @@ def stg_order_items(order_items: ir.Table, orders: ir.Table, as_of: dt.date) -> 
         user_id: order_items.user_id as the source gives it; models take an item's user from its
             order instead.
         product_id: the product sold (stg_products.product_id).
-        inventory_item_id: the inventory unit sold (order_items.inventory_item_id).
+        inventory_item_id: order_items.inventory_item_id as the source gives it (in Google's thelook it
+            names an unsold unit of the same product, not the unit sold); no model reads it.
         status: the item's point-in-time status at the end of `as_of`, as for stg_orders.status but
             from the item's own raw status and timestamps.
         sale_price: the price the item sold for (FLOAT64, the source's currency), as given.
