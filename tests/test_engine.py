@@ -1059,13 +1059,17 @@ def test_insertion_order_is_not_preserved_unless_asked_for(tmp_path, monkeypatch
     ("name", "value", "hint"),
     [("MEMORY_LIMIT", "lots", "write e.g. 4GB"), ("PRESERVE_INSERTION_ORDER", "sometimes", "write e.g. true or false")],
 )
-def test_cli_bad_duckdb_setting_is_one_line_and_exit_1(db, monkeypatch, name, value, hint):
+def test_cli_bad_duckdb_setting_is_one_line_and_exit_1(db, tmp_path, monkeypatch, name, value, hint):
     monkeypatch.setenv(f"ECOM_DUCKDB_{name}", value)
-    result = runner.invoke(app, ["build", "--path", str(db)])
-    assert result.exit_code == 1
-    message = " ".join(result.stderr.split())
-    assert f"ECOM_DUCKDB_{name}='{value}' is refused by DuckDB" in message and hint in message
-    assert "Traceback" not in result.output
+    new = tmp_path / "new.duckdb"
+    for args in (["build", "--path", str(db)], ["generate", "--path", str(new)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1
+        message = " ".join(result.stderr.split())
+        assert f"ECOM_DUCKDB_{name}='{value}' is refused by DuckDB" in message and hint in message
+        assert "Traceback" not in result.output
+    # no empty database made for generate: a build then said "no raw tables" instead of "run ecom generate"
+    assert not new.exists()
 
 
 @pytest.mark.parametrize(

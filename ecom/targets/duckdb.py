@@ -178,9 +178,15 @@ class DuckDBTarget(Target):
             if not read_only:
                 self.con.raw_sql(f"CREATE SCHEMA IF NOT EXISTS {self.qualified(RAW)}")
                 self._remove_scratch_folders()
-        except (duckdb.Error, OSError) as e:
-            if self.created:  # half a new file (a full disk): nothing to keep
+        except (duckdb.Error, OSError, TargetError) as e:
+            # half a new file (a full disk), or a new one whose settings were refused: nothing to keep
+            # (it read as a database without raw tables); an existing file is closed, not left locked
+            if self.created:
                 self.discard()
+            else:
+                self.close()
+            if isinstance(e, TargetError):  # a setting refused: said already
+                raise
             raise _open_error(self.path, e) from None
         self.raw = Location(RAW.database, self.catalog)
         self.models = Location(MODELS.database, self.catalog)
