@@ -169,7 +169,7 @@ class Target:
         raise NotImplementedError
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
-        """Replace the model's table (or view) in one statement; return its row count."""
+        """Replace the model's table (or view); return its row count."""
         raise NotImplementedError
 
     def replace_partitions(self, model: Model, expr: ir.Table, since: dt.date) -> int:

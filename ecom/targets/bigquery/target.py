@@ -3,7 +3,9 @@
 Its settings come from `config` (flags, environment, ecom.toml), its credentials from `auth`.
 
 Each model is one `CREATE OR REPLACE TABLE ... AS` job: BigQuery replaces the table atomically, so
-a failed model leaves its previous table (there is no multi-statement build transaction).
+a failed model leaves its previous table (there is no multi-statement build transaction). A model
+whose partitioning changed is built beside and swapped in (`_swap`), one turned from a view into a
+table or back drops the other kind first, and an incremental one runs a script (replace_partitions).
 """
 
 from __future__ import annotations
@@ -482,9 +484,10 @@ class BigQueryTarget(Target):
         self.client.parameters = dict(values)
 
     def materialize(self, model: Model, expr: ir.Table) -> int:
-        """Build the model's table (or view) by one job. A day-partitioned model whose rows span
-        more than 4,000 days is refused by BigQuery, unbilled: it is built again partitioned by
-        month (asking first would cost a query per model and build, for a case thelook never reaches)."""
+        """Build the model's table (or view) by one job (the module's docstring says when more). A
+        day-partitioned model whose rows span more than 4,000 days is refused by BigQuery, unbilled:
+        it is built again partitioned by month (asking first would cost a query per model and build,
+        for a case thelook never reaches)."""
         self.ensure_dataset(self.models)
         existing = self._table_or_none(self.models, model.name)
         kind = "VIEW" if model.materialization(self.name) == "view" else "TABLE"
