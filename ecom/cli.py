@@ -550,9 +550,11 @@ def spend(
 ) -> None:
     """Write a marketing_spend calibrated to the raw events already in the target: clicks follow each
     day's sessions of the Adwords, Facebook, YouTube and Email traffic sources (ecom.data.calibration)."""
+    from ecom.data import generate as gen
     from ecom.data.spend import from_events
 
-    with friendly_errors():
+    with friendly_errors(gen.GenerateError):
+        gen.refuse_bad_seed(seed)  # before the target is opened: numpy would refuse it after the events are read
         chosen = choose_target(target)
         if into:
             if chosen.type.name != "bigquery":

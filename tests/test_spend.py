@@ -189,6 +189,15 @@ def test_without_a_database_spend_says_to_load_first_and_makes_no_file(tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_negative_seed_is_one_line_before_the_target_is_opened(tmp_path):
+    """numpy refused it deep in the calibration: a traceback ending in 'expected non-negative integer'."""
+    _duck(tmp_path, _events(EVENTS)).close()
+    before = _spend_hash(tmp_path / "ecom.duckdb")
+    done = _cli("spend", "--replace", "--seed", "-3", cwd=tmp_path)
+    assert (done.exit_code, done.stderr) == (1, "error: --seed must be a non-negative whole number, not -3\n")
+    assert _spend_hash(tmp_path / "ecom.duckdb") == before
+
+
 def test_an_existing_table_needs_replace(tmp_path):
     _duck(tmp_path, _events(EVENTS)).close()
     before = _spend_hash(tmp_path / "ecom.duckdb")

@@ -1007,12 +1007,18 @@ def run(
     return {t: counts[t] for t in RAW_SCHEMAS}
 
 
+def refuse_bad_seed(seed: int) -> None:
+    """A seed numpy's generators refuse (a negative one) deep in the work, as a bare ValueError:
+    refused first, for `ecom generate` and `ecom spend` alike."""
+    if not isinstance(seed, int) or seed < 0:
+        raise GenerateError(f"--seed must be a non-negative whole number, not {seed!r}")
+
+
 def _refuse_bad_options(scale: float, seed: int, end_date: datetime.date) -> None:
     """--scale, --seed and --end-date outside what generate can make: the option, what it takes."""
     if not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
         raise GenerateError(f"--scale must be a positive number (1 = 100,000 users), not {scale!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise GenerateError(f"--seed must be a non-negative whole number, not {seed!r}")
+    refuse_bad_seed(seed)
     if not START_DATE < end_date <= LAST_END_DATE:
         raise GenerateError(
             f"--end-date must be after {START_DATE} (the data starts then) and no later than {LAST_END_DATE}, "
