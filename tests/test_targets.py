@@ -186,6 +186,18 @@ def test_ecom_ls_reports_a_broken_ecom_toml(here):
     assert runner.invoke(app, ["ls"]).exit_code == 0  # no database, no settings: the list all the same
 
 
+def test_a_broken_ecom_yml_says_what_and_where(here):
+    """PyYAML's first line is its context alone ('while parsing a block mapping'): neither what is
+    wrong nor where, which TOML's error says ('(at line 1, column 15)')."""
+    (here / "ecom.yml").write_text("targets:\n  dev:\n    type: duckdb\n   path: x.duckdb\n")
+    result = runner.invoke(app, ["ls"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr == (
+        f"error: cannot read {here / 'ecom.yml'}: expected <block end>, but found '<block mapping start>' "
+        "(at line 4, column 4)\n"
+    )
+
+
 def test_unknown_target_lists_the_defined_ones(toml):
     result = runner.invoke(app, ["build", "--target", "staging"])
     assert result.exit_code == 1 and "Traceback" not in result.output

@@ -32,7 +32,7 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
 
                 data = yaml.safe_load(path.read_text()) or {}
         except Exception as e:  # a syntax error in the user's file: say where
-            raise TargetError(f"cannot read {path}: {first_line(e)}") from None
+            raise TargetError(f"cannot read {path}: {_syntax_error(e)}") from None
         if not isinstance(data, dict):
             raise TargetError(f"{path} must hold settings (a mapping), not {type(data).__name__}")
         unknown = sorted(str(k) for k in set(data) - set(SECTIONS))
@@ -42,6 +42,15 @@ def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path |
             raise TargetError(f"{path}: default must be the name of a target (a string), not {data['default']!r}")
         return data, path
     return {}, None
+
+
+def _syntax_error(e: Exception) -> str:
+    """What is wrong and where. PyYAML's first line is only its context ("while parsing a block
+    mapping"), what and where follow on later lines: said here as TOML says them, "(at line L, column C)"."""
+    problem, mark = getattr(e, "problem", None), getattr(e, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (at line {mark.line + 1}, column {mark.column + 1})"
+    return first_line(e)
 
 
 def check_settings(settings: dict[str, Any], known: dict[str, type], where: str) -> None:
