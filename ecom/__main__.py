@@ -17,7 +17,7 @@ def main() -> None:
             # Ctrl-C in the second the libraries take to load, before any work; an extension module
             # loading then may turn the KeyboardInterrupt into another error (pyarrow's: a TypeError)
             if isinstance(e, KeyboardInterrupt) or pressed:
-                _interrupted_outside_a_command(ended=False)
+                _interrupted_outside_a_command(ended=False, signum=pressed[-1] if pressed else signal.SIGINT)
             raise
     from ecom.core.interrupts import ended, said
 
@@ -47,29 +47,32 @@ def main() -> None:
 @contextlib.contextmanager
 def _ctrl_c_noted() -> Iterator[list[int]]:
     """Python's own Ctrl-C (a KeyboardInterrupt), remembered: what a library made of it, a Ctrl-C
-    still. Left alone when Ctrl-C is ignored (a process started in the background)."""
+    still; SIGTERM the same (it ended the process silently). Each left alone when it is not at its
+    default (Ctrl-C ignored in a process started in the background)."""
     pressed: list[int] = []
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield pressed
-        return
 
     def noted(signum: int, frame: object) -> None:
         pressed.append(signum)
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, noted)
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    ours = [signum for signum, default in defaults.items() if signal.getsignal(signum) is default]
+    for signum in ours:
+        signal.signal(signum, noted)
     try:
         yield pressed
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum in ours:
+            signal.signal(signum, defaults[signum])
 
 
-def _interrupted_outside_a_command(ended: bool) -> NoReturn:
+def _interrupted_outside_a_command(ended: bool, signum: int = signal.SIGINT) -> NoReturn:
+    word = "terminated" if signum == signal.SIGTERM else "interrupted"
     if ended:
-        print("interrupted as the command ended: it had finished, as printed above", file=sys.stderr)
+        print(f"{word} as the command ended: it had finished, as printed above", file=sys.stderr)
     else:
-        print("interrupted while starting: nothing was done", file=sys.stderr)
-    raise SystemExit(INTERRUPTED) from None
+        print(f"{word} while starting: nothing was done", file=sys.stderr)
+    raise SystemExit(INTERRUPTED if signum == signal.SIGINT else 128 + signum) from None
 
 
 if __name__ == "__main__":

@@ -266,6 +266,27 @@ def test_ctrl_c_while_the_command_starts_is_one_line(module):
 
 
 @NO_BUILD
+def test_sigterm_while_the_libraries_load_is_one_line():
+    """It ended the process with no word (exit 143 from the shell alone)."""
+    driver = textwrap.dedent(
+        """
+        import os, signal, sys, time
+        class Stop:  # a scheduler's SIGTERM as ibis loads
+            def find_spec(self, name, path=None, target=None):
+                if name == "ibis":
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    time.sleep(5)
+        sys.meta_path.insert(0, Stop())
+        from ecom.__main__ import main
+        sys.argv = ["ecom", "ls"]
+        main()
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, one_line_error(done.stderr)) == (143, "terminated while starting: nothing was done")
+
+
+@NO_BUILD
 def test_ctrl_c_that_a_loading_library_turns_into_another_error_is_one_line():
     """pyarrow's Cython modules, loading as `ecom` starts, turned a Ctrl-C into `TypeError: expected a
     message argument`: a traceback (seen once in ~300 Ctrl-C's on a busy machine)."""
