@@ -39,7 +39,7 @@ from typing import Any
 
 from ecom.core import engine
 from ecom.core import freshness as fresh
-from ecom.core.files import FileWriteError, describe_os_error, in_a_link_loop, is_duckdb_database
+from ecom.core.files import FileWriteError, describe_os_error, in_a_link_loop
 from ecom.core.interrupts import committed, ctrl_c_pressed, stop_if_ctrl_c
 from ecom.core.registry import Project
 from ecom.core.runs import RunRecord, append, recorded
@@ -87,6 +87,9 @@ class Outcome:
 
 
 SITE_FILES = ("index.html", "docs.html")  # what a run publishes, and all a folder it replaces may hold
+# What marks each within its first KiB as ecom's (the report's style, the catalog's title): a file of
+# that name without it is the user's (a web server's own index.html), which publishing would delete.
+SITE_MARKS = {"index.html": b"/* ecom report:", "docs.html": b"<title>ecom catalog</title>"}
 
 
 def write_site(
@@ -108,11 +111,11 @@ def write_site(
 
 
 def _published_file(path: Path) -> bool:
-    """Whether `path` can be a file a run published: a regular file of that name, not a database."""
+    """Whether `path` is a file a run published: a regular file of that name carrying its mark."""
     if path.name not in SITE_FILES or path.is_symlink() or not path.is_file():
         return False
-    with contextlib.suppress(OSError):
-        return not is_duckdb_database(path)
+    with contextlib.suppress(OSError), path.open("rb") as f:
+        return SITE_MARKS[path.name] in f.read(1024)
     return False
 
 

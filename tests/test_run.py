@@ -51,7 +51,7 @@ DAY, HOUR = dt.timedelta(days=1), dt.timedelta(hours=1)
 FRESH_NOW = "2024-03-30T06:00:00Z"  # orders 18 h old, events 22 h: both under a day
 STALE_NOW = "2024-04-01T12:00:01Z"  # orders 3 days and 1 s old: past error_after (3 days)
 AS_OF = "2024-03-29"
-SENTINEL = "<html>yesterday's report</html>"
+SENTINEL = "<html><style>/* ecom report: yesterday's */</style></html>"  # marked as a run's report
 ORPHAN = "relationships_stg_order_items_product_id__stg_products"  # the data tests the failing morning fails
 RECONCILED = "net_revenue_agrees_across_marts"
 
@@ -235,6 +235,8 @@ def test_publish_refuses_a_folder_holding_what_a_run_does_not_publish(tmp_path):
     ("layout", "why"),
     [
         ("database named index.html", "it holds index.html, which a run does not publish"),
+        # a web server's own page (Debian's Apache holds just that): replaced and deleted, "Published"
+        ("your own index.html", "it holds index.html, which a run does not publish"),
         ("folder named index.html", "it holds index.html, which a run does not publish"),
         ("symlink", "it is a symbolic link: give the folder it points to"),
         ("loop of symlinks", "it is a loop of symbolic links: give a folder"),
@@ -250,6 +252,9 @@ def test_publish_refuses_what_it_would_destroy_or_misplace(tmp_path, monkeypatch
         site.mkdir()
         con = duckdb.connect(str(site / "index.html"))
         con.close()
+    elif layout == "your own index.html":
+        site.mkdir()
+        (site / "index.html").write_text("<h1>my page</h1>")
     elif layout == "folder named index.html":
         (site / "index.html").mkdir(parents=True)
         (site / "index.html" / "mine.txt").write_text("mine")
