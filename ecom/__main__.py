@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from typing import NoReturn
 
-from ecom import INTERRUPTED
+from ecom import INTERRUPTED, STOPPING, how_stopped
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
     finally:
         # main() ends the process, and the command has said how it ended: a Ctrl-C (or SIGTERM) while
         # Python closes down (joining the build's threads, closing DuckDB) ended it as interrupted, silently
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOPPING:
             signal.signal(signum, signal.SIG_IGN)
 
 
@@ -67,12 +67,12 @@ def _ctrl_c_noted() -> Iterator[list[int]]:
 
 
 def _interrupted_outside_a_command(ended: bool, signum: int = signal.SIGINT) -> NoReturn:
-    word = "terminated" if signum == signal.SIGTERM else "interrupted"
+    word, code = how_stopped(signum)
     if ended:
         print(f"{word} as the command ended: it had finished, as printed above", file=sys.stderr)
     else:
         print(f"{word} while starting: nothing was done", file=sys.stderr)
-    raise SystemExit(INTERRUPTED if signum == signal.SIGINT else 128 + signum) from None
+    raise SystemExit(code) from None
 
 
 if __name__ == "__main__":

@@ -18,12 +18,13 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ecom import STOPPING, how_stopped
+
 _ctrl_c = threading.Event()
 _committed = threading.Event()  # a transaction of this command committed: a later Ctrl-C finds its data in
 _replaced = threading.Event()  # a table replaced with no transaction around it (BigQuery: a job a table)
 _ended = threading.Event()  # the command's watch ended, its outcome said: a later Ctrl-C undoes nothing
 _said = threading.Event()  # the command said it was interrupted (ecom.cli): nothing more to say
-STOPPING = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and a scheduler's or CI runner's stop
 _received = [signal.SIGINT]  # the last of STOPPING that arrived: the exit code is 128 + it, as shells say
 
 
@@ -78,8 +79,7 @@ def ctrl_c_pressed() -> bool:
 
 def stopped_by() -> tuple[str, int]:
     """How the command was stopped, as the first word of what it says, and its exit code."""
-    signum = _received[0]
-    return ("terminated" if signum == signal.SIGTERM else "interrupted"), 128 + signum
+    return how_stopped(_received[0])
 
 
 @contextlib.contextmanager
