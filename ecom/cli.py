@@ -32,7 +32,7 @@ from typer.core import TyperCommand
 
 from ecom.core import engine, incremental
 from ecom.core import freshness as fresh
-from ecom.core.files import FileWriteError, atomic_write_all, describe_os_error
+from ecom.core.files import FileWriteError, atomic_write_all, describe_os_error, not_utf8
 from ecom.core.internal import InternalTableError
 from ecom.core.interrupts import (
     committed,
@@ -280,7 +280,11 @@ def _duckdb_error(e: Exception) -> str | None:
 
 def _path_error(e: Exception) -> str | None:
     """A name too long for the file system (`--out` of 300 characters), which failed in the first
-    `stat` of it, wherever that was."""
+    `stat` of it, wherever that was; or one that is not UTF-8, which a library could not encode."""
+    # a name that is not UTF-8 (surrogate escapes of its bytes), which Arrow refuses to encode: a
+    # `--parquet` or `--publish` folder made on a Latin-1 system
+    if isinstance(e, UnicodeEncodeError) and e.reason == "surrogates not allowed" and (shown := not_utf8(e.object)):
+        return f"cannot use {shown}: its name is not UTF-8, which the file formats need: rename it or give another name"
     # only what the name itself causes: another OSError (a file of ecom's own missing) is a bug to show whole
     if not isinstance(e, OSError) or e.filename is None or e.errno != errno.ENAMETOOLONG:
         return None

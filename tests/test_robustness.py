@@ -700,6 +700,35 @@ def test_any_file_name_works(tmp_path, name):
 
 # 7. The scratch folder a killed `ecom generate` left beside the database is removed by the next
 # writing command on that database; another database's folder is left alone.
+NOT_UTF8 = os.fsdecode(b"caf\xe9")  # a name made on a Latin-1 system: Python keeps the byte as a surrogate
+
+
+@pytest.mark.parametrize("command", [["build"], ["runs"], ["freshness"], ["load", str(SCENARIO)]])
+def test_a_database_name_that_is_not_utf8_is_one_line(copy, command):
+    """DuckDB takes its file's name as UTF-8: every command was a UnicodeEncodeError traceback."""
+    db = copy.with_name(f"{NOT_UTF8}.duckdb")
+    copy.rename(db)
+    before = db.read_bytes()
+    code, stderr = cli(*command, "--path", str(db))
+    assert code == 1
+    assert one_line_error(stderr) == (
+        f"error: cannot use {copy.parent}/caf\\xe9.duckdb: its name is not UTF-8, which DuckDB needs: rename it "
+        "(or the folder that is not) or give another --path"
+    )
+    assert db.read_bytes() == before
+
+
+def test_a_parquet_folder_name_that_is_not_utf8_is_one_line_and_not_made(copy, tmp_path):
+    """Arrow takes UTF-8 names only: a traceback, after the folder was made."""
+    folder = tmp_path / NOT_UTF8
+    said = assert_refused(copy, "generate", "--scale", "0.01", "--parquet", str(folder), "--replace")
+    assert said == (
+        f"error: cannot use {tmp_path}/caf\\xe9: its name is not UTF-8, which Parquet files need: "
+        "give another --parquet"
+    )
+    assert not folder.exists()
+
+
 def test_leftover_scratch_folders_are_removed(copy):
     mine = copy.parent / f".{copy.name}.ecom-generate-killed"
     theirs = copy.parent / ".other.duckdb.ecom-generate-running"

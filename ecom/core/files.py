@@ -24,6 +24,16 @@ def describe_os_error(e: OSError) -> str:
     return e.strerror or str(e) or type(e).__name__
 
 
+def not_utf8(path: str | Path) -> str | None:
+    """`path` as it can be printed (an undecodable byte as `\\xe9`) when it is not UTF-8 (a name made
+    on a Latin-1 system), which DuckDB and Arrow cannot take; None when it is."""
+    try:
+        str(path).encode()
+    except UnicodeEncodeError:
+        return os.fsencode(str(path)).decode(errors="backslashreplace")
+    return None
+
+
 def file_in_the_way(path: Path) -> Path | None:
     """The file that stands where one of `path`'s folders should be (`out` in out/report.html), or
     None: making the folders would fail with only "File exists" or "Not a directory" to say why."""

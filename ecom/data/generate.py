@@ -92,7 +92,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ecom.core.files import describe_os_error, in_a_link_loop
+from ecom.core.files import describe_os_error, in_a_link_loop, not_utf8
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.data import calibration
 from ecom.data.constants import (
@@ -1029,6 +1029,11 @@ def _refuse_bad_options(scale: float, seed: int, end_date: datetime.date) -> Non
 def _refuse_bad_destinations(target: Target | None, parquet_dir: pathlib.Path | None, replace: bool) -> None:
     """Before any table is generated: a --parquet that is a file or holds a folder where a file
     goes, a target that is not DuckDB, and (without `replace`) tables or files generate did not write."""
+    if parquet_dir is not None and (shown := not_utf8(pathlib.Path(parquet_dir).absolute())):
+        # Arrow takes UTF-8 names only: its UnicodeEncodeError came after the folder was made
+        raise GenerateError(
+            f"cannot use {shown}: its name is not UTF-8, which Parquet files need: give another --parquet"
+        )
     if parquet_dir is not None:
         _refuse_a_parquet_folder_in_the_way(parquet_dir)
     if target is not None and not isinstance(target, DuckDBTarget):

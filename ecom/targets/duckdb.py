@@ -22,7 +22,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
-from ecom.core.files import describe_os_error, file_in_the_way, in_a_link_loop, is_duckdb_database
+from ecom.core.files import describe_os_error, file_in_the_way, in_a_link_loop, is_duckdb_database, not_utf8
 from ecom.core.interrupts import mark_committed, signals_held, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
@@ -72,6 +72,13 @@ def database_path(path: str | Path, *, create: bool) -> Path:
     """The database file `path`, or TargetError saying why it cannot be one: a folder, a device, a
     file that is not DuckDB's."""
     path = Path(path)
+    # DuckDB takes the absolute path as UTF-8: a byte that is not (in the name or any folder above)
+    # was a UnicodeEncodeError traceback in every command
+    if shown := not_utf8(path.absolute()):
+        raise TargetError(
+            f"cannot use {shown}: its name is not UTF-8, which DuckDB needs: rename it (or the folder that is not) "
+            "or give another --path"
+        )
     if in_a_link_loop(path):  # not there, to exists(): a new database would be renamed over the link
         raise TargetError(f"{path} is a loop of symbolic links: point the link at a DuckDB database file, or remove it")
     if path.is_dir():
