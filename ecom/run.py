@@ -39,7 +39,7 @@ from typing import Any
 
 from ecom.core import engine
 from ecom.core import freshness as fresh
-from ecom.core.files import FileWriteError, describe_os_error, in_a_link_loop
+from ecom.core.files import FileWriteError, describe_os_error, in_a_link_loop, not_utf8
 from ecom.core.interrupts import committed, ctrl_c_pressed, stop_if_ctrl_c
 from ecom.core.registry import Project
 from ecom.core.runs import RunRecord, append, recorded
@@ -125,7 +125,7 @@ def check_replaceable(folder: Path) -> None:
     (replacing it would not publish through it), or a file in its place or in its path."""
 
     def refuse(why: str) -> FileWriteError:
-        return FileWriteError(f"cannot publish to {folder}: {why}; nothing was replaced")
+        return FileWriteError(f"cannot publish to {not_utf8(folder) or folder}: {why}; nothing was replaced")
 
     why = _path_refused(folder)
     if why:
@@ -147,6 +147,8 @@ def _path_refused(folder: Path) -> str | None:
     place or in its path, the working folder), before its files are listed; None when it does not."""
     if in_a_link_loop(folder):  # it points to no folder
         return "it is a loop of symbolic links: give a folder"
+    if not_utf8(folder):  # published, then the record (Arrow, UTF-8 only) failed: refused before the build
+        return "its name is not UTF-8, which the run's record cannot hold: give another folder"
     if folder.is_symlink():
         return "it is a symbolic link: give the folder it points to"
     if folder.exists() and not folder.is_dir():
@@ -285,7 +287,12 @@ def run(
             raise
         # in the same try as the steps: a Ctrl-C while the run is recorded left its record undone
         # too, which "the rest of the output was skipped" did not say
-        _finish(target, outcome, notify_url)
+        try:
+            _finish(target, outcome, notify_url)
+        except Exception as e:
+            if ctrl_c_pressed():
+                raise
+            raise engine.BuildError(_unrecorded(outcome, e, notify_url)) from None
     except KeyboardInterrupt as e:
         _raise_if_committed(record, site, _built_when_interrupted(outcome, e, load))
         raise
@@ -319,6 +326,20 @@ def _undone(record: RunRecord, site: Path, built: bool) -> str:
     steps += [] if record.tests else ["its data tests"]
     steps += [] if record.published or record.status == "failed" else [f"the publishing to {site}"]
     return f"the run did not finish ({', '.join([*steps, 'its record in `ecom runs`'])}): run `ecom run` again"
+
+
+def _unrecorded(outcome: Outcome, error: Exception, notify_url: str | None) -> str:
+    """What a run did whose record could not be written (DuckDB refused to commit it: a folder it
+    cannot write its log in, a full disk), notified: DuckDB's "Failed to commit" alone read as if
+    nothing had been, after the build had committed and the site been published, and nobody was told."""
+    text = (
+        f"{summary(outcome)}"
+        + (f"; published to {outcome.record.published}" if outcome.record.published else "")
+        + f"; but the run could not be recorded ({first_line(error)}), so `ecom runs` does not list it: "
+        "fix that before the next run"
+    )
+    failed = notify(notify_url, text) if notify_url else None
+    return text + (f" (and the notification failed: {failed})" if failed else "")
 
 
 def _finish(target: Target, outcome: Outcome, notify_url: str | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -1220,6 +1221,55 @@ def test_ctrl_c_after_the_load_says_the_export_is_saved_and_the_build_undone(tmp
     ], result.output
     target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
     assert target.raw_rows("orders") == fewer.num_rows and not target.exists("fact_daily_pnl")
+    target.close()
+
+
+def test_a_run_that_cannot_be_recorded_says_what_it_committed_and_published(tmp_path, monkeypatch):
+    """DuckDB refusing to commit the record (a folder it cannot write its log in) printed only
+    "DuckDB: TransactionContext Error: Failed to commit: ...", after the build had committed and
+    the site been published; and a successful run is not notified, so nobody was told."""
+    from ecom import run as morning
+
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    why = 'TransactionContext Error: Failed to commit: Cannot open file "ecom.duckdb.wal": Permission denied'
+
+    def refused(*args, **kwargs):
+        raise duckdb.TransactionException(why)
+
+    monkeypatch.setattr(morning, "append", refused)
+    sent = []
+    monkeypatch.setattr(morning, "notify", lambda url, text: sent.append(text))
+    result = ecom(tmp_path, "run", "--publish", "site", "--notify", "http://127.0.0.1:9/hook")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    [said] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert said.startswith(f"error: ecom run on duckdb main in {tmp_path / 'ecom.duckdb'}: success (as_of ")
+    assert said.endswith(
+        f"; published to site; but the run could not be recorded ({why}), so `ecom runs` does not list it: "
+        "fix that before the next run"
+    )
+    assert sent[-1] == said.removeprefix("error: ")  # after the notification of marketing_spend's age
+    assert (tmp_path / "site" / "index.html").exists()
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert target.exists("fact_daily_pnl") and not target.exists(RUNS_TABLE)
+    target.close()
+
+
+def test_a_publish_folder_whose_name_is_not_utf8_is_refused_before_the_build(tmp_path, monkeypatch):
+    """The run built and published, then failed to record the folder's name (Arrow encodes UTF-8 only)
+    in a UnicodeEncodeError traceback."""
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    site = os.fsdecode(b"caf\xe9")
+    result = ecom(tmp_path, "run", "--publish", site)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip() == (
+        "error: cannot publish to caf\\xe9: its name is not UTF-8, which the run's record cannot hold: "
+        "give another folder; nothing was replaced"
+    )
+    assert not (tmp_path / site).exists()
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert not target.exists("fact_daily_pnl")
     target.close()
 
 
