@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import shutil
 import tempfile
 import urllib.request
@@ -140,6 +141,13 @@ def check_replaceable(folder: Path) -> None:
             f"it holds {shown}, which a run does not publish, and publishing replaces the folder whole: "
             "choose a new or empty folder"
         )
+    # the new site is made beside the folder and renamed over it: found only after the build before
+    # (a real write: to root `os.access` says yes on a read-only mount)
+    where = next(p for p in folder.absolute().parents if p.exists())
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=where))
+    except OSError as e:
+        raise refuse(f"{where} cannot be written ({describe_os_error(e)})") from None
 
 
 def _path_refused(folder: Path) -> str | None:

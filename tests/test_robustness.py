@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import errno
 import os
 import re
 import shutil
@@ -1143,6 +1144,32 @@ def test_test_and_report_only_read(copy, tmp_path):
         code, stderr = cli("report", "--out", str(tmp_path / "r.html"), "--path", str(copy))
         assert code == 0, stderr
     assert snapshot(copy) == before
+
+
+# DuckDB logs a change in `ecom.duckdb.wal` beside the file, a large one excepted: in a folder that
+# cannot be written, a whole build committed and the run's record then failed ("Failed to commit"),
+# while a one-model build failed with that alone. Root writes through permissions: the folder's
+# refusal is arranged for it, as a read-only mount would give it.
+@pytest.mark.parametrize("command", [["build"], ["build", "--select", "fact_daily_pnl"], ["run"]])
+def test_a_database_in_a_folder_that_cannot_be_written_is_refused_before_anything(copy, monkeypatch, command):
+    folder = copy.parent
+
+    def refused(dir=None, **kwargs):
+        assert Path(dir) == folder
+        raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+
+    if os.geteuid() == 0:  # root writes through permissions: the refusal a read-only mount gives it
+        monkeypatch.setattr(duckdb_target.tempfile, "TemporaryFile", refused)
+    else:
+        folder.chmod(0o555)
+    try:
+        said = assert_refused(copy, *command, "--vars", AS_OF)
+    finally:
+        folder.chmod(0o700)
+    assert said == (
+        f"error: cannot write in {folder} (Permission denied), where DuckDB keeps the log of changes to ecom.duckdb "
+        "(ecom.duckdb.wal): make the folder writable, or move the database to one that is; nothing was changed"
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")

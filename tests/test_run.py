@@ -8,6 +8,7 @@ inventory_items none (header only).
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import io
 import json
 import os
@@ -1252,6 +1253,40 @@ def test_a_run_that_cannot_be_recorded_says_what_it_committed_and_published(tmp_
     assert (tmp_path / "site" / "index.html").exists()
     target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
     assert target.exists("fact_daily_pnl") and not target.exists(RUNS_TABLE)
+    target.close()
+
+
+def test_a_publish_folder_in_a_folder_that_cannot_be_written_is_refused_before_the_build(tmp_path, monkeypatch):
+    """The new site is made beside the folder and renamed over it: a parent that cannot be written
+    was found after the build. Root writes through permissions: the refusal a read-only mount gives."""
+    from ecom import run as morning
+
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+    parent = tmp_path / "www"
+    parent.mkdir()
+    make_folder = morning.tempfile.mkdtemp
+
+    def refused(*args, dir=None, **kwargs):
+        if Path(dir).absolute() == parent:
+            raise PermissionError(errno.EACCES, "Permission denied", str(parent))
+        return make_folder(*args, dir=dir, **kwargs)
+
+    if os.geteuid() == 0:
+        monkeypatch.setattr(morning.tempfile, "mkdtemp", refused)
+    else:
+        parent.chmod(0o555)
+    try:
+        result = ecom(tmp_path, "run", "--publish", "www/site")
+    finally:
+        parent.chmod(0o755)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip() == (
+        f"error: cannot publish to www/site: {parent} cannot be written (Permission denied); nothing was replaced"
+    )
+    assert list(parent.iterdir()) == []
+    target = DuckDBTarget(tmp_path / "ecom.duckdb", create=False)
+    assert not target.exists("fact_daily_pnl")
     target.close()
 
 

@@ -100,6 +100,23 @@ def database_path(path: str | Path, *, create: bool) -> Path:
     return path
 
 
+def _check_log_folder(path: Path) -> None:
+    """DuckDB writes a change to the database `path` in a log file beside it (`path`.wal), except a
+    large one, which it writes in the file itself. In a folder the user cannot write, a whole build
+    committed and then `ecom run` failed to record it ("Failed to commit: Cannot open file ...wal"),
+    after publishing; a small build failed with that line alone: refused before anything is done.
+    A real write: to root `os.access` says yes on a read-only mount."""
+    folder = path.absolute().parent  # not "." for a database named in the working folder
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e:
+        raise TargetError(
+            f"cannot write in {folder} ({describe_os_error(e)}), where DuckDB keeps the log of changes to "
+            f"{path.name} ({path.name}.wal): make the folder writable, or move the database to one that is; "
+            "nothing was changed"
+        ) from None
+
+
 def _check_spill_folder(path: Path) -> None:
     """DuckDB takes any temp_directory and fails only when a sort spills, minutes into a large build,
     as 'model X failed: IO Error': a folder that is a file, or cannot be made or written, is refused
@@ -172,6 +189,8 @@ class DuckDBTarget(Target):
         super().__init__()
         self.path = database_path(path, create=create and not read_only)
         self.created = not self.path.exists()  # by this connection: `discard` removes it again
+        if not read_only and not self.created:
+            _check_log_folder(self.path)
         try:
             if not read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
