@@ -32,7 +32,7 @@ from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.core.vars import VarsError, check_given, parse_vars, resolve_vars
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget
-from tests.conftest import FIXTURES, empty_raw, raw_with_orders
+from tests.conftest import FIXTURES, empty_raw, raw_with_orders, snapshot
 
 
 def m(func, key="id"):
@@ -1070,6 +1070,20 @@ def test_cli_bad_duckdb_setting_is_one_line_and_exit_1(db, tmp_path, monkeypatch
         assert "Traceback" not in result.output
     # no empty database made for generate: a build then said "no raw tables" instead of "run ecom generate"
     assert not new.exists()
+
+
+@pytest.mark.parametrize("value", ["-1GB", " -512MiB", "-1"])
+def test_a_negative_memory_limit_is_refused_not_taken_as_none(db, monkeypatch, value):
+    """DuckDB takes a memory limit starting with "-" as no limit at all: -1GB built under none."""
+    monkeypatch.setenv("ECOM_DUCKDB_MEMORY_LIMIT", value)
+    before = snapshot(db)
+    result = runner.invoke(app, ["build", "--select", "stg_orders", "--vars", "as_of=2024-03-01", "--path", str(db)])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"error: ECOM_DUCKDB_MEMORY_LIMIT={value!r} is negative, which DuckDB takes as no limit at all; "
+        "write e.g. 4GB, or unset it\n",
+    )
+    assert snapshot(db) == before
 
 
 @pytest.mark.parametrize(

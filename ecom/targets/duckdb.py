@@ -171,6 +171,11 @@ _EXAMPLES = {
 }
 
 
+def _refused(name: str, value: str, why: str) -> TargetError:
+    """ECOM_DUCKDB_<NAME>'s `value` refused: `why`, and what it takes instead."""
+    return TargetError(f"ECOM_DUCKDB_{name.upper()}={value!r} {why}; write e.g. {_EXAMPLES[name]}, or unset it")
+
+
 def _literal(text: str) -> str:
     """A DuckDB string literal: quotes doubled; backslashes and newlines are plain characters in it."""
     return "'" + text.replace("'", "''") + "'"
@@ -343,13 +348,13 @@ class DuckDBTarget(Target):
         for name, value in settings.items():
             if not value:
                 continue
+            # DuckDB takes a memory limit that starts with "-" as no limit at all: not the cap asked for
+            if name == "memory_limit" and value.lstrip().startswith("-"):
+                raise _refused(name, value, "is negative, which DuckDB takes as no limit at all")
             try:
                 self.con.con.execute(f"SET {name} = ?", [value])
             except Exception as e:
-                env = f"ECOM_DUCKDB_{name.upper()}"
-                raise TargetError(
-                    f"{env}={value!r} is refused by DuckDB ({first_line(e)}); write e.g. {_EXAMPLES[name]}, or unset it"
-                ) from None
+                raise _refused(name, value, f"is refused by DuckDB ({first_line(e)})") from None
         current = {name: self.con.con.execute(f"SELECT current_setting('{name}')").fetchone()[0] for name in settings}
         # an empty text is a setting turned off; False is a value
         self.resources = {name: "none" if value in (None, "") else value for name, value in current.items()}
