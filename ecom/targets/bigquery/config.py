@@ -181,10 +181,14 @@ def resolve_config(
 
 def _first_found(layers: Layers) -> Found:
     """Each setting's first value, flag, environment variable, named target then config file; a
-    flag or variable set to "" counts as unset."""
+    variable set to "" counts as unset, a flag set to "" is refused."""
     found: Found = {}
     for key, var in ENV.items():
         flag = f"--{key.replace('_', '-')}"
+        # `--dataset ""` (an unset shell variable: `--dataset "$DS"`) is a mistake to name, not a request
+        # for the next layer: it built into the default dataset `ecom`, or the environment's
+        if layers.given.get(key) == "":
+            raise TargetError(f"{flag} is given but empty: give a value, or drop the flag")
         for value, where in ((layers.given.get(key), flag), (layers.environ.get(var), var)):
             if value not in (None, ""):
                 found[key] = value, where
