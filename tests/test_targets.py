@@ -21,6 +21,7 @@ from ecom.targets.base import Location, TargetError
 from ecom.targets.bigquery.target import BigQueryTarget
 from ecom.targets.duckdb import DuckDBTarget, database_path
 from ecom.targets.options import TargetOptions, choose_target, open_target
+from tests.conftest import snapshot
 
 runner = CliRunner()
 
@@ -163,6 +164,21 @@ def test_a_mistake_in_the_bigquery_section_is_named_on_a_duckdb_target_too(here,
     result = runner.invoke(app, ["ls"])
     assert result.exit_code == 1
     assert message in " ".join(result.stderr.split())
+
+
+def test_an_empty_setting_in_ecom_toml_is_refused_not_taken_for_the_default(here):
+    """`path = ""` of the named target was passed over: `ecom generate --replace` replaced the raw
+    tables of the default ecom.duckdb instead."""
+    default = DuckDBTarget("ecom.duckdb")
+    default.write_raw({"orders": RAW_SCHEMAS["orders"].to_pyarrow().empty_table()})
+    default.close()
+    before = snapshot(here / "ecom.duckdb")
+    (here / "ecom.toml").write_text('default = "dev"\n[targets.dev]\ntype = "duckdb"\npath = ""\n')
+    result = runner.invoke(app, ["generate", "--scale", "0.001", "--replace"])
+    message = f"error: {here / 'ecom.toml'}: targets.dev.path is empty: give a value, or remove the setting\n"
+    assert (result.exit_code, result.stderr) == (1, message)
+    assert snapshot(here / "ecom.duckdb") == before
+    assert sorted(p.name for p in here.iterdir()) == ["ecom.duckdb", "ecom.toml"]
 
 
 def test_an_ecom_toml_that_is_a_folder_is_named(here):

@@ -54,7 +54,7 @@ def _syntax_error(e: Exception) -> str:
 
 
 def check_settings(settings: dict[str, Any], known: dict[str, type], where: str) -> None:
-    """One line naming the first unknown or mistyped setting of a table of `known` settings.
+    """One line naming the first unknown, mistyped or empty setting of a table of `known` settings.
 
     `where` names the file and the table, e.g. `ecom.toml: targets.prod`.
     """
@@ -65,3 +65,7 @@ def check_settings(settings: dict[str, Any], known: dict[str, type], where: str)
         if not isinstance(value, known[key]):
             kind = "table" if known[key] is dict else "string"
             raise TargetError(f"{where}.{key} must be a {kind}, not {value!r}")
+        # set, so it hides the next layer, but to nothing: `path = ""` built into the default ecom.duckdb,
+        # `endpoint = ""` reached Google's API instead of the [bigquery] section's emulator
+        if isinstance(value, str) and not value.strip():
+            raise TargetError(f"{where}.{key} is empty: give a value, or remove the setting")
