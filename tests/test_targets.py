@@ -181,6 +181,20 @@ def test_an_empty_setting_in_ecom_toml_is_refused_not_taken_for_the_default(here
     assert sorted(p.name for p in here.iterdir()) == ["ecom.duckdb", "ecom.toml"]
 
 
+def test_two_settings_files_are_refused_rather_than_one_ignored(here):
+    """ecom.yml beside ecom.toml was ignored without a word: its `default: dev` did not apply, and
+    generate wrote the default ecom.duckdb."""
+    (here / "ecom.toml").write_text('[targets.dev]\ntype = "duckdb"\npath = "dev.duckdb"\n')
+    (here / "ecom.yml").write_text("default: dev\n")
+    result = runner.invoke(app, ["generate", "--scale", "0.001"])
+    message = (
+        f"error: {here} has more than one settings file (ecom.toml, ecom.yml): keep one, and remove or rename "
+        "the rest\n"
+    )
+    assert (result.exit_code, result.stderr) == (1, message)
+    assert sorted(p.name for p in here.iterdir()) == ["ecom.toml", "ecom.yml"]
+
+
 def test_an_ecom_toml_that_is_a_folder_is_named(here):
     (here / "ecom.toml").mkdir()
     with pytest.raises(TargetError, match="ecom.toml is not a file: remove it, or make it the settings file"):

@@ -14,34 +14,39 @@ SECTIONS = ("bigquery", "default", "freshness", "targets")
 
 
 def read_config_file(folder: Path | None = None) -> tuple[dict[str, Any], Path | None]:
-    """The first config file of `folder` (default: the cwd) as a mapping, and its path; ({}, None) if none."""
+    """The config file of `folder` (default: the cwd) as a mapping, and its path; ({}, None) if none."""
     folder = Path.cwd() if folder is None else Path(folder)
-    for name in CONFIG_FILES:
-        path = folder / name
-        if not path.exists():
-            if path.is_symlink():  # a link to nothing: the settings the user meant are not read
-                raise TargetError(f"{path} is a link to {path.readlink()}, which does not exist: fix or remove it")
-            continue
-        if not path.is_file():
-            raise TargetError(f"{path} is not a file: remove it, or make it the settings file")
-        try:
-            if path.suffix == ".toml":
-                data = tomllib.loads(path.read_text())
-            else:
-                import yaml
+    present = [folder / name for name in CONFIG_FILES if (folder / name).exists() or (folder / name).is_symlink()]
+    if not present:
+        return {}, None
+    # one would be read and the others ignored without a word: the one the user edits, maybe
+    if len(present) > 1:
+        names = ", ".join(path.name for path in present)
+        raise TargetError(
+            f"{folder} has more than one settings file ({names}): keep one, and remove or rename the rest"
+        )
+    (path,) = present
+    if not path.exists():  # a link to nothing: the settings the user meant are not read
+        raise TargetError(f"{path} is a link to {path.readlink()}, which does not exist: fix or remove it")
+    if not path.is_file():
+        raise TargetError(f"{path} is not a file: remove it, or make it the settings file")
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(path.read_text())
+        else:
+            import yaml
 
-                data = yaml.safe_load(path.read_text()) or {}
-        except Exception as e:  # a syntax error in the user's file: say where
-            raise TargetError(f"cannot read {path}: {_syntax_error(e)}") from None
-        if not isinstance(data, dict):
-            raise TargetError(f"{path} must hold settings (a mapping), not {type(data).__name__}")
-        unknown = sorted(str(k) for k in set(data) - set(SECTIONS))
-        if unknown:
-            raise TargetError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
-        if not isinstance(data.get("default", ""), str):
-            raise TargetError(f"{path}: default must be the name of a target (a string), not {data['default']!r}")
-        return data, path
-    return {}, None
+            data = yaml.safe_load(path.read_text()) or {}
+    except Exception as e:  # a syntax error in the user's file: say where
+        raise TargetError(f"cannot read {path}: {_syntax_error(e)}") from None
+    if not isinstance(data, dict):
+        raise TargetError(f"{path} must hold settings (a mapping), not {type(data).__name__}")
+    unknown = sorted(str(k) for k in set(data) - set(SECTIONS))
+    if unknown:
+        raise TargetError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    if not isinstance(data.get("default", ""), str):
+        raise TargetError(f"{path}: default must be the name of a target (a string), not {data['default']!r}")
+    return data, path
 
 
 def _syntax_error(e: Exception) -> str:
