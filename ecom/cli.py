@@ -327,7 +327,10 @@ TARGET_OPTIONS = {
     ],
     "location": Annotated[str | None, _target_option("BigQuery location, e.g. US or EU (env ECOM_BQ_LOCATION).")],
     "endpoint": Annotated[
-        str | None, _target_option("BigQuery API endpoint, for an emulator (env BIGQUERY_EMULATOR_HOST).")
+        str | None,
+        _target_option(
+            "BigQuery API endpoint, for an emulator: http://HOST:PORT or HOST:PORT (env BIGQUERY_EMULATOR_HOST)."
+        ),
     ],
     "max_bytes_billed": Annotated[
         str | None,

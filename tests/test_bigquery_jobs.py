@@ -516,6 +516,38 @@ def test_an_unreachable_endpoint_fails_in_seconds_for_every_command(tmp_path, co
     assert seconds < 45  # the retry policy's 10 s plus a loaded machine's start-up; 580 s before
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "toml", "where", "value"),
+    [
+        (("--endpoint", "notaurl"), {}, "", "--endpoint", "notaurl"),
+        ((), {"BIGQUERY_EMULATOR_HOST": "ftp://127.0.0.1:9050"}, "", "BIGQUERY_EMULATOR_HOST", "ftp://127.0.0.1:9050"),
+        ((), {}, "[bigquery]\nendpoint = 'http://'\n", "endpoint in {toml}", "http://"),
+    ],
+)
+def test_an_endpoint_that_is_not_a_url_is_refused_before_any_work(tmp_path, args, env, toml, where, value):
+    """`--endpoint notaurl` was taken for http://notaurl: the build waited 10 s of retries, then said
+    it could not reach BigQuery while reading a raw table, failing to resolve 'notaurl'."""
+    if toml:
+        (tmp_path / "ecom.toml").write_text(toml)
+    env = {"ECOM_BQ_PROJECT": "my-proj", "ECOM_BQ_DATASET": "ecom", "BIGQUERY_EMULATOR_HOST": "", **env}
+    where = where.format(toml=tmp_path / "ecom.toml")
+    for command in ("compile", "build"):
+        done = _cli(command, "--target", "bigquery", "--vars", "as_of=2024-01-31", *args, env=env, cwd=tmp_path)
+        assert (done.returncode, done.stderr) == (
+            1,
+            f"error: {where} is {value!r}, not an http(s) URL with a host: write e.g. http://127.0.0.1:9050 "
+            "(or 127.0.0.1:9050)\n",
+        )
+        assert sorted(p.name for p in tmp_path.iterdir()) == (["ecom.toml"] if toml else [])
+
+
+def test_an_endpoint_of_host_and_port_is_http():
+    config = resolve_config({"endpoint": "127.0.0.1:9050"}, {}, Path("/nonexistent"))
+    assert config.endpoint == "http://127.0.0.1:9050"
+    config = resolve_config({}, {"BIGQUERY_EMULATOR_HOST": "https://bq.example.com/api"}, Path("/nonexistent"))
+    assert config.endpoint == "https://bq.example.com/api"
+
+
 # -- the same on the emulator: the statements run -----------------------------------------------
 
 

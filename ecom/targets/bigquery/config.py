@@ -10,7 +10,8 @@ variables, the named target's table in `ecom.toml` (`[targets.prod]`, when one i
     location     ECOM_BQ_LOCATION      BigQuery location of the jobs and of created datasets
     sources      ECOM_BQ_RAW_DATASET_<TABLE>  per raw table, e.g. marketing_spend in the user's
                                        own dataset while thelook is read from the public one
-    endpoint     BIGQUERY_EMULATOR_HOST  a local emulator's REST root, with anonymous credentials
+    endpoint     BIGQUERY_EMULATOR_HOST  a local emulator's REST root (`http://host:port`, or
+                                       `host:port`), with anonymous credentials
                  ECOM_BQ_STORAGE_EMULATOR_HOST  its Storage Read API (gRPC `host:port`), optional
     max_bytes_billed  ECOM_BQ_MAX_BYTES_BILLED  the cap on every query job: bytes, or with a unit
                                        (`500MB`, `10GiB`, `1TB`); default 10 GiB, 0 for none
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets import config_file
@@ -76,6 +78,25 @@ def parse_threads(value: Any, where: str) -> int:
             f"{MAX_THREADS}"
         )
     return int(text)
+
+
+def parse_endpoint(value: str, where: str) -> str:
+    """An emulator's REST root: an http(s) URL with a host, or `host:port` (http). Anything else
+    failed only at the first request, in the library's words (`notaurl`: after 10 s of retries, no
+    such host 'notaurl')."""
+    url = value if "://" in value else f"http://{value}"
+    try:
+        parts = urlsplit(url)
+        # a bare word is no address (`notaurl` was taken for http://notaurl): without a scheme, a port
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and ("://" in value or parts.port is not None)
+    except ValueError:  # a port that is not a number from 0 to 65535
+        ok = False
+    if not ok or re.search(r"\s", value):
+        raise TargetError(
+            f"{where} is {value!r}, not an http(s) URL with a host: write e.g. http://127.0.0.1:9050 "
+            "(or 127.0.0.1:9050)"
+        )
+    return url
 
 
 def format_bytes(n: int) -> str:
@@ -234,6 +255,8 @@ def _parsed(key: str, value: Any, where: str) -> Any:
         return parse_bytes(value, where)
     if key == "threads":
         return parse_threads(value, where)
+    if key == "endpoint":
+        return parse_endpoint(value, where)
     return value
 
 

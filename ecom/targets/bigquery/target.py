@@ -140,9 +140,7 @@ class BigQueryTarget(Target):
     def __init__(self, config: BigQueryConfig):
         super().__init__()
         self.config = config
-        self.endpoint = config.endpoint
-        if self.endpoint and "://" not in self.endpoint:
-            self.endpoint = f"http://{self.endpoint}"
+        self.endpoint = config.endpoint  # a URL: `host:port` was made http://host:port (config.parse_endpoint)
         credentials, adc_project = _credentials(self.endpoint)
         project = _project(config, adc_project)
         self.project = check_identifier("project", project, "the credentials' project")
