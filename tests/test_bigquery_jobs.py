@@ -64,6 +64,28 @@ def test_identifiers_breaking_bigquerys_rules_are_refused(tmp_path, given, env, 
     assert "not a BigQuery" in message
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "where", "value"),
+    [
+        (("--raw-dataset", "a.b.c"), {}, "--raw-dataset", "a.b.c"),
+        ((), {"ECOM_BQ_RAW_DATASET": "example.com:my-proj.d.x"}, "ECOM_BQ_RAW_DATASET", "example.com:my-proj.d.x"),
+        ((), {"ECOM_BQ_RAW_DATASET_ORDERS": ".orders_raw"}, "ECOM_BQ_RAW_DATASET_ORDERS", ".orders_raw"),
+    ],
+)
+def test_a_dataset_path_of_the_wrong_shape_says_which_shapes_are_taken(tmp_path, args, env, where, value):
+    """`a.b.c` was refused as "its project is 'a.b', not a BigQuery project", blaming a project the
+    user never named; `.orders_raw` was taken as orders_raw in the models' project."""
+    env = {"ECOM_BQ_PROJECT": "my-proj", "ECOM_BQ_DATASET": "ecom", **env}
+    for command in ("compile", "build"):
+        done = _cli(command, "--target", "bigquery", "--vars", "as_of=2024-01-31", *args, env=env, cwd=tmp_path)
+        assert (done.returncode, done.stderr) == (
+            1,
+            f"error: {where} is {value!r}, not a BigQuery dataset: write dataset or project.dataset, e.g. ecom_raw "
+            "or my-project.ecom_raw\n",
+        )
+        assert list(tmp_path.iterdir()) == []
+
+
 def test_spend_never_writes_into_the_public_project(tmp_path):
     env = {"ECOM_BQ_PROJECT": "my-proj", "ECOM_BQ_RAW_DATASET": "bigquery-public-data.thelook_ecommerce"}
     done = _cli("spend", "--target", "bigquery", "--endpoint", "127.0.0.1:9", env=env, cwd=tmp_path)

@@ -146,7 +146,14 @@ def check_identifier(kind: str, value: str, where: str) -> str:
 
 def check_dataset_path(value: str, where: str) -> str:
     """`dataset` or `project.dataset`, each part checked."""
-    project, _, dataset = value.rpartition(".")
+    project, dot, dataset = value.rpartition(".")
+    # a project holds a dot only in its domain (`example.com:proj`): another (`a.b.c`) makes a third part,
+    # which was blamed on the project ('a.b' is not a project); `.d` was d in the models' project
+    if dot and (not project or not dataset or "." in project.rpartition(":")[2]):
+        raise TargetError(
+            f"{where} is {value!r}, not a BigQuery dataset: write dataset or project.dataset, e.g. ecom_raw or "
+            "my-project.ecom_raw"
+        )
     if project:
         check_identifier("project", project, f"{where} (its project)")
     check_identifier("dataset", dataset, where)
