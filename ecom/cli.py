@@ -1050,7 +1050,7 @@ def _freshness_table(checks: list) -> rich.table.Table:
         table.add_row(
             c.table,
             c.newest.strftime("%Y-%m-%d %H:%M UTC") if c.newest else "–",
-            describe_age(c.age),
+            describe_age(c.age) if c.age is not None or not c.dated_later else "all dated later",
             describe_age(c.warn_after) if c.warn_after is not None else "–",
             describe_age(c.error_after) if c.error_after is not None else "–",
             Text(c.status, style=colors[c.status]),

@@ -225,7 +225,11 @@ def late_tables(checks: list[fresh.Freshness]) -> str:
     """Tables past a freshness threshold, as people read them: "events 30.3 hours old (warn)"."""
 
     def late(c: fresh.Freshness) -> str:  # no row at or before the clock: not "no rows old"
-        return f"{c.table} {describe_age(c.age)} old" if c.age is not None else f"{c.table} has no rows"
+        if c.age is not None:
+            return f"{c.table} {describe_age(c.age)} old"
+        if c.dated_later:  # "no rows" sent the user to the export when the clock (ECOM_NOW) is behind it
+            return f"{c.table} has no row dated before now, {c.dated_later:,} after"
+        return f"{c.table} has no rows"
 
     return ", ".join(f"{late(c)} ({c.status})" for c in checks)
 

@@ -129,6 +129,26 @@ def test_late_raw_data_names_an_empty_table_as_having_no_rows():
     assert late_raw_data(outcome) == "late raw data: orders has no rows (error), events 26.0 hours old (warn)"
 
 
+def test_a_table_dated_wholly_after_the_clock_is_not_named_empty():
+    """Every row after the clock (ECOM_NOW behind the data) read "orders has no rows", as if the
+    export were empty; `ecom freshness` showed "no rows" beside a count of rows dated later."""
+    from rich.console import Console
+
+    from ecom.cli import _freshness_table
+    from ecom.run import Outcome, late_raw_data
+
+    checks = [fresh.Freshness("orders", None, None, DAY, 3 * DAY, "error", dated_later=2470)]
+    assert late_raw_data(Outcome(None, checks, [], None)) == (
+        "late raw data: orders has no row dated before now, 2,470 after (error)"
+    )
+    console = Console(width=200, record=True)
+    console.print(_freshness_table(checks))
+    [row] = [line for line in console.export_text().splitlines() if "orders" in line]
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == [
+        "orders", "–", "all dated later", "24.0 hours", "3.0 days", "error", "2,470"
+    ]  # fmt: skip
+
+
 def test_a_threshold_of_zero_is_shown_and_recorded_as_zero_not_as_none():
     """A "0 hours" threshold judges every row late, but the table and the run record showed none."""
     from rich.console import Console
