@@ -321,6 +321,29 @@ def test_two_files_of_one_table_are_named(tmp_path):
     assert expected in " ".join(problems_of(folder).split())
 
 
+def test_files_named_nearly_as_a_table_are_named_beside_found_none(tmp_path):
+    """ORDERS.CSV (an export from a Windows tool), order.csv, a compressed users.csv.gz: "found none"
+    alone, on a file system whose names are exact; a misnamed marketing_spend was left out unsaid.
+    Another table's file (order_items.csv beside orders) is not a near miss."""
+    folder = write_csv_folder(tmp_path)
+    (folder / "orders.csv").rename(folder / "ORDERS.CSV")
+    (folder / "events.csv").rename(folder / "event.csv")
+    shutil.copy(folder / "users.csv", folder / "Users.csv")
+    (folder / "users.csv").rename(folder / "users.csv.gz")  # not really compressed: only its name is read here
+    (folder / "marketing_spend.csv").rename(folder / "marketing_spend.CSV")
+    message = " ".join(problems_of(folder).split())
+    must = "the name must be exactly one of these"
+    assert "4 problems" in message
+    for table, there in [
+        ("orders", "ORDERS.CSV is there"),
+        ("events", "event.csv is there"),
+        ("users", "Users.csv and users.csv.gz are there"),
+        ("marketing_spend", "marketing_spend.CSV is there"),
+    ]:
+        expected = f"{table}: expected a single file {table}.parquet or {table}.csv, found none ({there}: {must})"
+        assert expected in message
+
+
 def test_an_empty_file_does_not_empty_a_table_unless_asked(tmp_path):
     db = tmp_path / "ecom.duckdb"
     assert runner.invoke(app, ["load", str(write_parquet_folder(tmp_path / "good")), "--path", str(db)]).exit_code == 0

@@ -7,6 +7,7 @@ tables are replaced in one transaction: on any problem the database is left as i
 from __future__ import annotations
 
 import csv
+import difflib
 from pathlib import Path
 
 import ibis
@@ -42,6 +43,18 @@ def find_files(folder: Path, table: str) -> list[Path]:
     """The table's files in the folder: one is right; two (a Parquet and a CSV) is an export over
     another, and which one is current only the user knows."""
     return [folder / f"{table}{suffix}" for suffix in SUFFIXES if (folder / f"{table}{suffix}").is_file()]
+
+
+def near_misses(folder: Path, table: str) -> list[str]:
+    """Files in the folder that look meant as the table's (ORDERS.CSV, order.csv, orders.csv.gz):
+    "found none" alone left the user to spot the difference. Another table's file is not one."""
+    exact = {f"{t}{suffix}" for t in RAW_SCHEMAS for suffix in SUFFIXES}
+    try:
+        stems = {p.name: p.name.split(".")[0].lower() for p in folder.iterdir() if p.name not in exact}
+    except OSError:  # the folder's listing refused: "found none" says what can be known
+        return []
+    close = difflib.get_close_matches(table, set(stems.values()), cutoff=0.85)
+    return sorted(name for name, stem in stems.items() if stem in close and (stem == table or stem not in RAW_SCHEMAS))
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -187,10 +200,14 @@ def _read_table(folder: Path, table: str) -> tuple[pa.Table | None, list[Problem
     """One raw table's file in the folder, in the contract's types, and its problems; no table when
     the file is missing (marketing_spend may be), unreadable, or not of the contract's shape."""
     files = find_files(folder, table)
-    if not files and table == MADE_BY_SPEND:
+    near = [] if files else near_misses(folder, table)
+    if not files and table == MADE_BY_SPEND and not near:  # a misnamed spend file is not left out unsaid
         return None, []
     if len(files) != 1:
         found = " and ".join(f.name for f in files) or "none"
+        if near:
+            there = f"{' and '.join(near)} {'is' if len(near) == 1 else 'are'} there"
+            found += f" ({there}: the name must be exactly one of these)"
         return None, [Problem(table, None, f"a single file {table}.parquet or {table}.csv", found)]
     path = files[0]
     try:
