@@ -890,7 +890,11 @@ def test(
             _refuse_unbuilt(tgt, parents_only, "models its relationships tests read")
             values = engine.built_vars(proj, tgt, given)
             # a view reads its raw tables when tested: one gone is the contract's line, not an error per test
-            engine.validate_sources(tgt, _raw_tables_tests_read(proj, tgt, set(selected) | parents))
+            engine.validate_sources(
+                tgt,
+                _raw_tables_tests_read(proj, tgt, set(selected) | parents),
+                f"{engine.FIX_EXPORT}; no test was run.",
+            )
             # after the raw tables the views read: a view is checked through them
             engine.refuse_built_otherwise(proj, tgt, [*selected, *parents_only])
             cases = engine.generic_tests(proj, selected) + engine.singular_tests(proj, selected, values)
@@ -1073,7 +1077,7 @@ def freshness(*, target: TargetOptions) -> None:
         tgt = open_target(target, read_only=True)
         # the tables' shape only (metadata): their values are a build's to check, and checking them
         # here would bill a query reading every key, timestamp and amount for a one-column answer
-        engine.validate_sources(tgt, fresh.LOADED_AT)
+        engine.validate_sources(tgt, fresh.LOADED_AT, f"{engine.FIX_EXPORT}.")
         checks = fresh.check(tgt, at, limits)
         out.print(_freshness_table(checks))
         if fresh.worst(checks) == "error":

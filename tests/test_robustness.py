@@ -1100,11 +1100,22 @@ def test_out_of_memory_advice_names_the_limit_it_hit(monkeypatch):
     assert DuckDBTarget.advice(None, "Binder Error: no column x") == ""
 
 
+FIX_EXPORT = "Fix the export (or load it again with `ecom load`)."
+
+
 @NO_BUILD
 @pytest.mark.parametrize(
-    "command", [["compile"], ["test", "--select", "stg_products"], ["docs"], ["spend", "--replace"]]
+    ("command", "closing"),
+    [
+        # each said the build's "no model was run"
+        (["compile"], FIX_EXPORT),
+        (["test", "--select", "stg_products"], FIX_EXPORT),  # the variables' defaults read first
+        (["docs"], FIX_EXPORT),
+        (["spend", "--replace"], "Fix the events; marketing_spend was not written."),
+        (["freshness"], FIX_EXPORT),
+    ],
 )
-def test_a_missing_raw_column_is_the_source_contracts_list_in_every_command(tmp_path, monkeypatch, command):
+def test_a_missing_raw_column_is_the_source_contracts_list_in_every_command(tmp_path, monkeypatch, command, closing):
     """compile, test and docs read the raw data for a variable's default (here no build recorded
     its variables: test and docs compute them), spend reads the events: each said
     `IbisTypeError: Column 'created_at' is not found` in a traceback."""
@@ -1120,6 +1131,7 @@ def test_a_missing_raw_column_is_the_source_contracts_list_in_every_command(tmp_
     result = runner.invoke(app, [*command, "--path", str(db)])
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "events.created_at: expected timestamp('UTC'), found no such column" in result.stderr
+    assert result.stderr.rstrip().endswith(closing)
     assert snapshot(db) == before
 
 
@@ -1132,6 +1144,7 @@ def test_test_of_a_view_whose_raw_table_is_gone_names_it(copy):
     code, stderr = cli("test", "--path", str(copy))
     assert code == 1 and "ERROR" not in stderr
     assert "- orders: expected a table, found none" in stderr
+    assert stderr.rstrip().endswith("Fix the export (or load it again with `ecom load`); no test was run.")
     assert snapshot(copy) == before
     # the tests of the products' and inventory's models read no view over orders
     assert cli("test", "--select", "stg_products", "--select", "stg_inventory", "--path", str(copy))[0] == 0

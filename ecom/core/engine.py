@@ -88,7 +88,8 @@ class LastBuild:
             raise
 
 
-ADVICE = "Fix the export (or load it again with `ecom load`); no model was run."
+FIX_EXPORT = "Fix the export (or load it again with `ecom load`)"
+ADVICE = f"{FIX_EXPORT}; no model was run."
 
 
 class BuildError(Exception):
@@ -183,7 +184,7 @@ def on_raw_data(target: Target) -> Compute:
         if not tables:
             # A missing raw table or column is the source contract's one-line list (compile, test and
             # docs read the raw data only here), not ibis's error.
-            validate_sources(target)
+            validate_sources(target, advice=f"{FIX_EXPORT}.")  # not the build's "no model was run": any command
             tables.update({s: conform(s, target.source(s)) for s in RAW_SCHEMAS})
         # Through Arrow, a NULL (no orders) is None rather than pandas' NaT: "no default".
         result = call(default, tables, {}).to_pyarrow()
