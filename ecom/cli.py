@@ -706,7 +706,7 @@ def _profile_table(proj: Project, tgt: Target, results: list[engine.ModelResult]
         "rows/s",
         "peak RSS MB so far",
         "built",  # an incremental model's way, as the plain build's table says it ("built incremental: ...")
-        title=f"Build profile ({settings})",
+        title=f"Build profile ({settings})" if settings else "Build profile",  # BigQuery sets none
     )
     for r in results:
         rate = r.rows / r.seconds if r.seconds else 0

@@ -1383,6 +1383,19 @@ def test_headers_stay_whole_where_breaking_them_keeps_no_value_whole():
     assert _columns_of(lines)[1][0][:4] == ["Potential Loyalists", "85.10", "12.50", "40"]
 
 
+def test_the_build_profile_of_a_target_without_settings_has_no_empty_brackets():
+    """BigQuery has no memory limit or spill folder to show: its title was "Build profile ()"."""
+    from types import SimpleNamespace
+
+    from ecom.cli import _profile_table
+
+    assert _profile_table(None, SimpleNamespace(resources={}), []).title == "Build profile"
+    settings = {"memory_limit": "512.0 MiB", "threads": "2"}
+    assert _profile_table(None, SimpleNamespace(resources=settings), []).title == (
+        "Build profile (memory_limit 512.0 MiB, threads 2)"
+    )
+
+
 def test_a_table_whose_words_cannot_fit_prints_a_line_a_row():
     """Where even the longest word of each column cannot fit (the build profile's eight columns need
     about 115 columns), rich cut every cell: each row is a line instead, wrapped, nothing cut."""
