@@ -1580,6 +1580,39 @@ def test_a_build_without_a_transaction_that_stops_part_way_says_so(project, monk
     assert engine.stored_vars(project, target)["as_of"] == "2024-03-05"
 
 
+@pytest.mark.parametrize("job_may_have_run", [False, True])
+def test_a_ctrl_c_before_any_model_was_replaced_leaves_the_last_record(project, monkeypatch, job_may_have_run):
+    """Without a transaction (BigQuery) a Ctrl-C at the first model, its job cancelled, left the
+    build's unfinished mark: every later build of some models was refused until all were rebuilt
+    (billed in full), and the command said "after some tables were replaced". A job the cancel may
+    not have stopped counts as replaced: the mark then stays."""
+    from ecom.core.interrupts import mark_replaced, replaced, watching_ctrl_c
+
+    target, values = built_without_transaction(project, monkeypatch)
+    write_table = target.write_table
+
+    def written(name, data):  # as on BigQuery, where a load job replaces the record
+        write_table(name, data)
+        mark_replaced()
+
+    def stopped(model, expr):
+        if job_may_have_run:
+            mark_replaced()  # as BigQuery's wait marks a job not seen to end cancelled
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, "write_table", written)
+    monkeypatch.setattr(target, "materialize", stopped)
+    with watching_ctrl_c():
+        with pytest.raises(KeyboardInterrupt):
+            engine.build(project, target, project.order, {**values, "as_of": dt.date(2024, 3, 1)})
+        assert replaced() == job_may_have_run  # the CLI's word: "nothing was committed" when False
+    if job_may_have_run:
+        with pytest.raises(engine.BuildError, match="stopped part-way"):
+            engine.stored_vars(project, target)
+    else:
+        assert engine.stored_vars(project, target)["as_of"] == "2024-03-05"
+
+
 def test_a_model_rebuilt_whose_description_fails_leaves_the_build_unfinished(project, monkeypatch):
     """A failure at the first model wrote the last record back, as though no model had changed: but
     when its table job had run and only its description failed (a metadata update on BigQuery),

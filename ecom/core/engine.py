@@ -24,7 +24,7 @@ from ecom.core import incremental
 from ecom.core.dialects import query_parameter
 from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.internal import InternalTableError, column_problems, read_rows
-from ecom.core.interrupts import stop_if_ctrl_c
+from ecom.core.interrupts import replacements, stop_if_ctrl_c, unmark_replaced
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, orphans_warning, value_checks
 from ecom.core.text import counted
@@ -418,7 +418,9 @@ def build(
         # Without a transaction (BigQuery: a job a table) a failure leaves the models built before it
         # with this build's variables and the rest as they were: until its end, the record says so.
         previous = None if target.transactional else _recorded_rows(record)
+        before = replacements()
         record.write_vars(recorded if previous is None else {**recorded, UNFINISHED: f"{started:%Y-%m-%d %H:%M} UTC"})
+        marked = replacements()  # more: a job seen to replace a table, or one a Ctrl-C may not have stopped
         replaced: set[str] = set()  # the models whose table a job replaced, even if a later step failed
         with ThreadPoolExecutor(1, thread_name_prefix="ecom-prepare") as ahead:
             prepared = {n: ahead.submit(prepare, n) for n in selected}
@@ -431,9 +433,15 @@ def build(
                 for result in ordered:
                     results.append(result)
                     on_done(result)
-            except Exception:
-                if previous is not None and not replaced:  # no model was replaced: the last record stands
+            except BaseException as e:
+                # No model replaced: the last record stands. After a Ctrl-C only when no job ran since
+                # the mark (one the cancel may not have stopped counts): the mark left alone made the
+                # next build of some models wait for one of every model, billed in full.
+                untouched = replacements() == marked
+                if previous is not None and not replaced and (untouched or isinstance(e, Exception)):
                     record.write_vars(previous)
+                    if untouched:
+                        unmark_replaced(before)  # what this build wrote is undone: "nothing was committed"
                 raise
             finally:
                 ahead.shutdown(cancel_futures=True)

@@ -22,7 +22,9 @@ from ecom import STOPPING, how_stopped
 
 _ctrl_c = threading.Event()
 _committed = threading.Event()  # a transaction of this command committed: a later Ctrl-C finds its data in
-_replaced = threading.Event()  # a table replaced with no transaction around it (BigQuery: a job a table)
+# the tables replaced with no transaction around them (BigQuery: a job a table), by any thread
+_replaced = [0]
+_replacing = threading.Lock()
 _ended = threading.Event()  # the command's watch ended, its outcome said: a later Ctrl-C undoes nothing
 _said = threading.Event()  # the command said it was interrupted (ecom.cli): nothing more to say
 _received = [signal.SIGINT]  # the last of STOPPING that arrived: the exit code is 128 + it, as shells say
@@ -38,8 +40,9 @@ def _on_ctrl_c(signum: int, frame: Any) -> None:
 def watching_ctrl_c() -> Iterator[None]:
     """For one command: remember a Ctrl-C, whatever a library makes of the KeyboardInterrupt, so
     that the steps after it stop (`stop_if_ctrl_c`) and the command ends as interrupted."""
-    for event in (_ctrl_c, _committed, _replaced, _ended, _said):
+    for event in (_ctrl_c, _committed, _ended, _said):
         event.clear()
+    _replaced[0] = 0
     _received[0] = signal.SIGINT
     try:
         if threading.current_thread() is not threading.main_thread():  # only the main thread owns signals
@@ -126,11 +129,24 @@ def committed() -> bool:
 
 
 def mark_replaced() -> None:
-    _replaced.set()
+    with _replacing:
+        _replaced[0] += 1
+
+
+def replacements() -> int:
+    """How many tables this command replaced without a transaction so far."""
+    return _replaced[0]
 
 
 def replaced() -> bool:
-    return _replaced.is_set()
+    return replacements() > 0
+
+
+def unmark_replaced(count: int) -> None:
+    """Back to `count` replacements: those since were undone (a build's record written back as it
+    was), so that a Ctrl-C says nothing changed."""
+    with _replacing:
+        _replaced[0] = count
 
 
 def stop_if_ctrl_c() -> None:
