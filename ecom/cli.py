@@ -625,20 +625,16 @@ def build(
         tgt = open_target(target)
         if dry_run and not tgt.supports_dry_run:
             raise TargetError(f"--dry-run needs a target that estimates bytes (bigquery), not {engine.describe(tgt)}")
-        # every raw table's shape (metadata; the variables' defaults read them), then the values
-        # (a query reading every key, timestamp and amount) of the tables the selected models read,
-        # themselves or through views: `--select fact_daily_pnl` reads none on BigQuery, raw.orders
-        # on DuckDB (stg_orders is a view); a dry run bills none, the build checks them
+        # every raw table's shape (metadata; the variables' defaults read them), then the values of
+        # the tables the selected models read: `--select fact_daily_pnl` reads none on BigQuery,
+        # raw.orders on DuckDB (stg_orders is a view); a dry run bills none, the build checks them
         engine.validate_sources(tgt)
-        warnings = [] if dry_run else engine.validate_values(tgt, engine.raw_tables_read(proj, tgt, selected))
-        # each read once for the command (a billed query each on BigQuery): the record of the last
-        # build, and the variables' defaults and bounds (the far-past warning's too)
-        record, compute = engine.LastBuild(tgt), engine.on_raw_data(tgt)
-        values = engine.build_vars(proj, tgt, selected, given, record, compute)
+        record = engine.LastBuild(tgt)  # read once for the command (a billed query on BigQuery)
+        values, warnings = engine.checked_build_vars(proj, tgt, selected, given, record, check_values=not dry_run)
         if dry_run:
             _dry_run(proj, tgt, selected, values, full_refresh, record)
             return
-        for line in warnings + engine.far_past_the_data(proj, given, values, compute):
+        for line in warnings:
             _warn(line)
         shown = ", ".join(f"{k}={v}" for k, v in printable(proj.vars, values).items())
         setup = time.perf_counter() - started

@@ -386,13 +386,11 @@ def _steps(
     if fresh.worst(outcome.checks) == "error":
         record.status = "stale"
         return
-    outcome.warnings += engine.validate_values(target, engine.raw_tables_read(project, target, project.order))
-    compute = engine.on_raw_data(target)  # as_of's default, bounds and far-past warning: one query
-    values = engine.target_vars(project, target, given, compute=compute)
-    outcome.warnings += engine.far_past_the_data(project, given, values, compute)
+    last = engine.LastBuild(target)  # what the build writes, the catalog shows: not read again
+    values, warnings = engine.checked_build_vars(project, target, project.order, given, last)
+    outcome.warnings += warnings
     record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")
-    last = engine.LastBuild(target)  # what the build writes, the catalog shows: not read again
     cases = engine.generic_tests(project, project.order) + engine.singular_tests(project, project.order, values)
 
     def audit(built: list[engine.ModelResult]) -> bool:

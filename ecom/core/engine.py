@@ -194,6 +194,26 @@ def on_raw_data(target: Target) -> Compute:
     return compute
 
 
+def checked_build_vars(
+    project: Project,
+    target: Target,
+    selected: list[str],
+    given: Mapping[str, Any],
+    record: LastBuild | None = None,
+    *,
+    check_values: bool = True,
+) -> tuple[dict[str, Any], list[str]]:
+    """What `ecom build` and `ecom run` check once the raw tables' shape passed (validate_sources):
+    with `check_values`, the values of the raw tables the selected models read, themselves or
+    through views (one query over every key, timestamp and amount); then the build's variables
+    (defaults and bounds: one query); and the warnings both give (order items of no order, an as_of
+    far past the data)."""
+    warnings = validate_values(target, raw_tables_read(project, target, selected)) if check_values else []
+    compute = on_raw_data(target)  # each default and bound read once (the far-past warning's too)
+    values = build_vars(project, target, selected, given, record, compute)
+    return values, warnings + far_past_the_data(project, given, values, compute)
+
+
 def far_past_the_data(
     project: Project, given: Mapping[str, Any], values: Mapping[str, Any], compute: Compute, days: int = 31
 ) -> list[str]:
