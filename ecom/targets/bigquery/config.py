@@ -304,6 +304,12 @@ def offline_locations(
     config = resolve_config(given, environ, folder, named)
     project = config.project or PLACEHOLDER_PROJECT
     dataset = config.dataset or "ecom"
-    raw = split_dataset(config.raw_dataset or f"{dataset}_raw", project)
-    sources = {t: split_dataset(v, project) for t, v in config.sources.items()}
+    raw, sources = raw_locations(config, project, dataset)
     return (lambda table: sources.get(table, raw)), Location(dataset, project)
+
+
+def raw_locations(config: BigQueryConfig, project: str, dataset: str | None) -> tuple[Location, dict[str, Location]]:
+    """The raw dataset (default: the models' `dataset` + `_raw`) and the raw tables read from
+    another, each in `project` unless its name gives one."""
+    raw = split_dataset(config.raw_dataset or f"{dataset}_raw", project)
+    return raw, {table: split_dataset(value, project) for table, value in config.sources.items()}

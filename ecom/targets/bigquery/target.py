@@ -39,8 +39,8 @@ from ecom.targets.bigquery.config import (
     check_identifier,
     format_bytes,
     offline_locations,
+    raw_locations,
     resolve_config,
-    split_dataset,
 )
 from ecom.targets.bigquery.ddl import create_statement, label, quote
 from ecom.targets.bigquery.errors import BigQueryError, message_of, readable_errors
@@ -147,8 +147,7 @@ class BigQueryTarget(Target):
         self.location = config.location
         # An upload needs only the raw dataset; anything touching models asks for `models`.
         self._models = Location(database=config.dataset, catalog=project) if config.dataset else None
-        self.raw = split_dataset(config.raw_dataset or f"{config.dataset}_raw", project)
-        self.sources = {t: split_dataset(v, project) for t, v in config.sources.items()}
+        self.raw, self.sources = raw_locations(config, project, config.dataset)
         # An emulator without a Storage Read endpoint: results must come over REST, never through
         # a Storage client the library would otherwise create for Google's own host.
         rest_only = bool(self.endpoint and not config.storage_endpoint)
