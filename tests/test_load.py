@@ -344,6 +344,21 @@ def test_files_named_nearly_as_a_table_are_named_beside_found_none(tmp_path):
         assert expected in message
 
 
+@pytest.mark.parametrize(("separator", "shown"), [(";", "';'"), ("\t", "'\\t'")])
+def test_a_csv_separated_by_another_character_is_named_so(tmp_path, separator, shown):
+    """A spreadsheet saved with a European locale's ';' (or as tab-separated) read as one column:
+    each of the table's nine columns was "found no such column"."""
+    folder = write_csv_folder(tmp_path)
+    path = folder / "orders.csv"
+    path.write_text(path.read_text().replace(",", separator))
+    message = " ".join(problems_of(folder).split())
+    assert "1 problem" in message and "no such column" not in message
+    assert (
+        f"orders: expected a readable csv file, found orders.csv: its columns are separated by {shown}, not commas: "
+        "save it as comma-separated"
+    ) in message
+
+
 def test_an_empty_file_does_not_empty_a_table_unless_asked(tmp_path):
     db = tmp_path / "ecom.duckdb"
     assert runner.invoke(app, ["load", str(write_parquet_folder(tmp_path / "good")), "--path", str(db)]).exit_code == 0

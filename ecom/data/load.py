@@ -70,6 +70,9 @@ def _read_csv(path: Path, table: str) -> tuple[pa.Table, list[Problem]]:
     the value) instead of failing the whole file; extra columns stay text and are ignored later.
     """
     header = _csv_header(path)
+    # a spreadsheet saved with its locale's separator: one column, and every contract column "no such column"
+    if len(header) == 1 and (separator := next((c for c in ";\t|" if c in header[0]), None)):
+        raise csv.Error(f"its columns are separated by {separator!r}, not commas: save it as comma-separated")
     data = pacsv.read_csv(
         path,
         convert_options=pacsv.ConvertOptions(
