@@ -563,6 +563,8 @@ def spend(
     with friendly_errors(gen.GenerateError):
         gen.refuse_bad_seed(seed)  # before the target is opened: numpy would refuse it after the events are read
         chosen = choose_target(target)
+        if into == "":  # an unset shell variable: spend went to the default dataset (the other flags refuse it)
+            raise TargetError("--into is given but empty: give a value, or drop the flag")
         if into:
             if chosen.type.name != "bigquery":
                 raise TargetError("--into names a BigQuery dataset: on DuckDB marketing_spend goes to the raw schema")

@@ -245,15 +245,21 @@ def test_an_empty_target_name_is_refused_not_taken_for_the_default(toml):
 
 
 @pytest.mark.parametrize(
-    "command", [["compile", "--vars", "as_of=2024-06-30", "-s", "stg_orders"], ["build", "-s", "stg_orders"]]
+    ("command", "flag"),
+    [
+        (["compile", "--vars", "as_of=2024-06-30", "-s", "stg_orders", "--dataset", ""], "--dataset"),
+        (["build", "-s", "stg_orders", "--dataset", ""], "--dataset"),
+        # spend went to the raw dataset (or ECOM_BQ_RAW_DATASET_MARKETING_SPEND's)
+        (["spend", "--dataset", "d", "--into", ""], "--into"),
+    ],
 )
-def test_an_empty_bigquery_flag_is_refused_not_taken_for_unset(here, monkeypatch, command):
+def test_an_empty_bigquery_flag_is_refused_not_taken_for_unset(here, monkeypatch, command, flag):
     """`--dataset ''` (an unset shell variable: `--dataset "$DS"`) was passed over: the models went to
     ECOM_BQ_DATASET's dataset, else `ecom`; a build without either said "no BigQuery dataset: pass --dataset"."""
     monkeypatch.setenv("ECOM_BQ_DATASET", "env_ds")
-    args = [*command, "--target", "bigquery", "--project", "my-proj", "--dataset", "", "--endpoint", "127.0.0.1:9"]
+    args = [*command, "--target", "bigquery", "--project", "my-proj", "--endpoint", "127.0.0.1:9"]
     result = runner.invoke(app, args)
-    message = "error: --dataset is given but empty: give a value, or drop the flag\n"
+    message = f"error: {flag} is given but empty: give a value, or drop the flag\n"
     assert (result.exit_code, result.stderr) == (1, message)
     assert sorted(p.name for p in here.iterdir()) == []
 
