@@ -57,15 +57,22 @@ class Emulator:
 
     def target(self, **settings: Any) -> Any:
         """A BigQueryTarget on this emulator (Storage Read API included), ignoring any ecom.toml."""
-        from ecom.targets.bigquery.target import BigQueryTarget
-
-        return BigQueryTarget.from_options(
+        return bigquery_target(
             project=self.project,
             endpoint=self.endpoint,
             storage_endpoint=self.storage_endpoint,
             config_dir="/nonexistent",
             **settings,
         )
+
+
+def bigquery_target(config_dir: str | Path | None = None, **given: Any) -> Any:
+    """A BigQueryTarget of these settings, as flags give them (`project=`, `dataset=`, `sources=`...),
+    over the environment and the ecom.toml in `config_dir` (default: the working folder)."""
+    from ecom.targets.bigquery.config import resolve_config
+    from ecom.targets.bigquery.target import BigQueryTarget
+
+    return BigQueryTarget(resolve_config(given, folder=Path(config_dir) if config_dir else None))
 
 
 def start_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:

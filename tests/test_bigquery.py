@@ -43,6 +43,7 @@ from tests.bq_emulator import (
     SCENARIO_MODELS,
     Emulator,
     assert_scenario_equals_duckdb,
+    bigquery_target,
     clean_env,
     drop_datasets,
     queries_sent,
@@ -90,9 +91,7 @@ def test_yaml_config_file_and_per_source_locations(tmp_path):
 
 
 def test_raw_dataset_defaults_beside_the_models_dataset():
-    target = BigQueryTarget.from_options(
-        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent"
-    )
+    target = bigquery_target(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
     assert target.raw == Location("ecom_raw", "my-proj")
     assert target.endpoint == "http://127.0.0.1:9"
     # no Storage Read endpoint given: results over REST, and no Storage client for Google's host
@@ -141,9 +140,7 @@ def test_missing_project_or_dataset_says_which_and_how():
 
 @pytest.fixture
 def offline_target() -> BigQueryTarget:
-    return BigQueryTarget.from_options(
-        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent"
-    )
+    return bigquery_target(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent")
 
 
 def _model(name: str, **kwargs) -> Model:
@@ -276,7 +273,7 @@ def raw_data() -> dict[str, pa.Table]:
 
 @pytest.fixture(scope="module")
 def bq(bq_emulator: Emulator, raw_data) -> BigQueryTarget:
-    target = BigQueryTarget.from_options(
+    target = bigquery_target(
         project=bq_emulator.project,
         dataset="ecom",
         raw_dataset="ecom_raw",
@@ -379,7 +376,7 @@ def test_every_model_is_in_a_scenarios_emulator_build(project):
 def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenario, tmp_path):
     """Each fixtures/<scenario>/ folder (the hand-made edge cases) built on both: the models it is
     made for (SCENARIO_MODELS)."""
-    target = BigQueryTarget.from_options(
+    target = bigquery_target(
         project=bq_emulator.project,
         dataset=f"ecom_{scenario}",
         raw_dataset=f"raw_{scenario}",
@@ -395,7 +392,7 @@ def test_fixture_scenarios_on_bigquery_equal_duckdb(project, bq_emulator, scenar
 
 @pytest.mark.emulator
 def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):
-    target = BigQueryTarget.from_options(
+    target = bigquery_target(
         project=bq_emulator.project, raw_dataset="upload_raw", endpoint=bq_emulator.endpoint, config_dir="/nonexistent"
     )
     assert target.write_raw({"orders": raw_data["orders"]}) == {"orders": raw_data["orders"].num_rows}
@@ -419,7 +416,7 @@ def test_an_upload_that_fails_replaces_no_table(bq_emulator, raw_data):
 
 @pytest.mark.emulator
 def test_the_models_dataset_is_created_where_the_raw_data_lives(bq_emulator):
-    target = BigQueryTarget.from_options(
+    target = bigquery_target(
         project=bq_emulator.project,
         dataset="eu_models",
         raw_dataset="eu_raw",
@@ -536,7 +533,7 @@ def test_a_failing_model_is_named_and_leaves_the_previous_table(project, bq, bui
 # needs no build: beside the module's tests (tests/conftest.py), with the CLI test below, on one upload
 @pytest.mark.xdist_group("bigquery-cli")
 def test_dry_run_plans_every_model_and_writes_nothing(project, bq_emulator, bq):
-    fresh = BigQueryTarget.from_options(
+    fresh = bigquery_target(
         project=bq_emulator.project,
         dataset="never_built",
         raw_dataset="ecom_raw",
@@ -605,7 +602,7 @@ def test_cli_builds_and_dry_runs_against_the_emulator(project, bq_emulator, bq, 
 
 @pytest.mark.emulator
 def test_source_problems_stop_the_build_naming_table_and_column(bq_emulator, bq, raw_data, tmp_path):
-    target = BigQueryTarget.from_options(
+    target = bigquery_target(
         project=bq_emulator.project,
         dataset="ecom_bad",
         raw_dataset="bad_raw",
@@ -627,7 +624,7 @@ def test_source_problems_stop_the_build_naming_table_and_column(bq_emulator, bq,
     assert "orders.order_id: expected int64, found string" in str(e.value)
     assert "order_items: expected a table, found none" in str(e.value)
     # a per-source override reads marketing_spend from elsewhere
-    moved = BigQueryTarget.from_options(
+    moved = bigquery_target(
         project=bq_emulator.project,
         dataset="ecom_bad",
         raw_dataset="bad_raw",
@@ -683,7 +680,7 @@ def test_the_cli_prints_bigquery_refusals_reached_through_ibis_as_one_line(capsy
 
 
 def test_an_unreachable_endpoint_is_one_line(tmp_path):
-    target = BigQueryTarget.from_options(
+    target = bigquery_target(
         project="my-proj", dataset="d", endpoint=f"http://127.0.0.1:{_closed_port()}", config_dir="/nonexistent"
     )
     target.client.retry_seconds = 0.5  # the emulator's policy is 10 s: no need to wait for it here

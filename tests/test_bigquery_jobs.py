@@ -26,7 +26,7 @@ from ecom.targets.base import TargetError
 from ecom.targets.bigquery.config import resolve_config
 from ecom.targets.bigquery.errors import BigQueryError
 from ecom.targets.bigquery.target import REQUEST_SECONDS, RETRY_SECONDS, BigQueryTarget
-from tests.bq_emulator import Emulator, drop_datasets
+from tests.bq_emulator import Emulator, bigquery_target, drop_datasets
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "x` AS SELECT 1; DROP TABLE victim_t; --"
@@ -198,7 +198,7 @@ class Recorder:
 
 
 def _target(recorder: Recorder, **settings) -> BigQueryTarget:
-    target = BigQueryTarget.from_options(
+    target = bigquery_target(
         project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/nonexistent", **settings
     )
     target.client = recorder
@@ -444,14 +444,14 @@ def test_the_cap_is_on_every_job(settings, cap):
 def test_the_cap_covers_ibis_queries_too(monkeypatch):
     """Data tests, reads and variable defaults run through ibis on the same client."""
     monkeypatch.setenv("ECOM_BQ_MAX_BYTES_BILLED", "2GiB")
-    target = BigQueryTarget.from_options(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/x")
+    target = bigquery_target(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/x")
     assert target.client.default_query_job_config.maximum_bytes_billed == 2 * GiB
 
 
 def test_a_job_over_the_cap_names_the_model_its_estimate_and_the_setting(tmp_path):
     (tmp_path / "ecom.toml").write_text("[bigquery]\nmax_bytes_billed = '1GiB'\n")
     recorder = Recorder(fail="CREATE")
-    target = BigQueryTarget.from_options(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir=tmp_path)
+    target = bigquery_target(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir=tmp_path)
     target.client = recorder
     with pytest.raises(BigQueryError) as refused:
         target.materialize(MODEL, SOURCE)
@@ -490,7 +490,7 @@ def test_every_call_has_a_request_timeout_and_a_short_retry(monkeypatch):
     monkeypatch.setattr(bigquery.Client, "_call_api", lambda self, retry, **kw: seen.append((retry.timeout, kw)))
     for endpoint, seconds in (("127.0.0.1:9", RETRY_SECONDS["emulator"]), (None, RETRY_SECONDS["google"])):
         monkeypatch.setattr("ecom.targets.bigquery.target.default_credentials", lambda: (AnonymousCredentials(), None))
-        target = BigQueryTarget.from_options(project="my-proj", dataset="ecom", endpoint=endpoint, config_dir="/x")
+        target = bigquery_target(project="my-proj", dataset="ecom", endpoint=endpoint, config_dir="/x")
         target.client._call_api(bigquery.DEFAULT_RETRY, method="GET", path="/x")
         target.client._call_api(bigquery.DEFAULT_RETRY, method="GET", path="/x", timeout=5)  # kept
         assert seen == [(seconds, {"method": "GET", "path": "/x", "timeout": REQUEST_SECONDS})] + [
@@ -510,7 +510,7 @@ def test_a_bound_secret_is_a_parameter_of_the_jobs_naming_it(monkeypatch):
     monkeypatch.setattr(
         bigquery.Client, "query_and_wait", lambda self, sql, *, job_config=None, **kw: sent.append(job_config)
     )
-    target = BigQueryTarget.from_options(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/x")
+    target = bigquery_target(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir="/x")
     target.bind_parameters({"visitor_salt": "pépper", "unused": "x"})
     own = QueryJobConfig(labels={"ecom_model": "stg_events"})
     salt = bigquery.ScalarQueryParameter("visitor_salt", "STRING", "pépper")
@@ -618,9 +618,7 @@ def test_threads_come_from_flag_environment_or_ecom_toml(tmp_path, monkeypatch, 
     (tmp_path / "ecom.toml").write_text(f"[bigquery]\n{toml}\n")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    target = BigQueryTarget.from_options(
-        project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir=tmp_path, **given
-    )
+    target = bigquery_target(project="my-proj", dataset="ecom", endpoint="127.0.0.1:9", config_dir=tmp_path, **given)
     assert target.build_workers == threads
 
 

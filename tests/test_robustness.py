@@ -38,6 +38,7 @@ from ecom.core.files import FileWriteError
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
 from ecom.targets import duckdb as duckdb_target
 from ecom.targets.duckdb import DuckDBTarget
+from tests.bq_emulator import bigquery_target
 from tests.conftest import FIXTURES, invoke, snapshot
 
 runner = CliRunner()
@@ -1213,12 +1214,11 @@ def test_unreachable_endpoint_gives_up_within_the_targets_timeout():
     import socket
 
     from ecom.targets.base import TargetError
-    from ecom.targets.bigquery.target import BigQueryTarget
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    target = BigQueryTarget.from_options(
+    target = bigquery_target(
         project="my-proj", dataset="d", endpoint=f"http://127.0.0.1:{port}", config_dir="/nonexistent"
     )
     target.client.retry_seconds = 0.5  # the emulator's policy is 10 s: no need to wait for it here

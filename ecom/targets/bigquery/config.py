@@ -1,4 +1,4 @@
-"""The BigQuery target's settings. First found wins: flags (`from_options` arguments), environment
+"""The BigQuery target's settings. First found wins: flags (`--project`...), environment
 variables, the named target's table in `ecom.toml` (`[targets.prod]`, when one is selected), then the
 `[bigquery]` section of `ecom.toml` / `ecom.yml` in the working directory (docs/bigquery.md):
 

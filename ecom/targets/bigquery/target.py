@@ -171,34 +171,6 @@ class BigQueryTarget(Target):
         self._built: dict[str, Any] = {}
 
     @classmethod
-    def from_options(
-        cls,
-        project: str | None = None,
-        dataset: str | None = None,
-        raw_dataset: str | None = None,
-        location: str | None = None,
-        endpoint: str | None = None,
-        sources: Mapping[str, str] | None = None,
-        *,
-        max_bytes_billed: int | str | None = None,
-        threads: int | str | None = None,
-        storage_endpoint: str | None = None,
-        config_dir: str | Path | None = None,
-    ) -> BigQueryTarget:
-        given = dict(
-            project=project,
-            dataset=dataset,
-            raw_dataset=raw_dataset,
-            location=location,
-            endpoint=endpoint,
-            storage_endpoint=storage_endpoint,
-            max_bytes_billed=max_bytes_billed,
-            threads=threads,
-            sources=sources,
-        )
-        return cls(resolve_config(given, folder=Path(config_dir) if config_dir else None))
-
-    @classmethod
     def open(
         cls, given: Mapping[str, Any], named: Mapping[str, Any], *, create: bool = False, read_only: bool = False
     ) -> BigQueryTarget:
