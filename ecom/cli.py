@@ -46,7 +46,7 @@ from ecom.core.interrupts import (
 from ecom.core.registry import Project, ProjectError
 from ecom.core.sources import MADE_BY_SPEND, SourceContractError
 from ecom.core.text import counted
-from ecom.core.vars import VarsError, check_given, parse_vars, printable
+from ecom.core.vars import VarsError, check_given, parse_vars, printable, resolve_vars
 from ecom.targets import duckdb
 from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
 from ecom.targets.bigquery.config import PLACEHOLDER_PROJECT
@@ -1031,10 +1031,7 @@ def docs(
             err.print(f"No build read ({e}): the catalog has no row counts.", highlight=False, soft_wrap=True)
             tgt = None
         record = engine.LastBuild(tgt) if tgt else None  # read once: built_vars, then the catalog
-        if tgt:
-            values = engine.built_vars(proj, tgt, given, record)
-        else:
-            values = engine.resolve_vars(proj.vars, given, lambda _: None)
+        values = engine.built_vars(proj, tgt, given, record) if tgt else resolve_vars(proj.vars, given, lambda _: None)
         with err.status("compiling every model for DuckDB and BigQuery"):
             data = catalog.catalog(proj, values, catalog.bigquery_locations(tgt, target), tgt, record)
         written = catalog.write_catalog(data, path or Path(f"target/catalog.{fmt}"), fmt)

@@ -32,6 +32,7 @@ from ecom.core.interrupts import replaced, watching_ctrl_c
 from ecom.core.registry import Model, Project
 from ecom.core.runs import RUNS_TABLE, history
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError
+from ecom.core.vars import resolve_vars
 from ecom.data.load import read_folder
 from ecom.targets.base import Location, TargetError
 from ecom.targets.bigquery.auth import HOW_TO_AUTHENTICATE
@@ -167,7 +168,7 @@ def test_every_models_partitioning_and_clustering_is_valid_for_bigquery(project,
     4 columns) fails here, with no connection, rather than mid-build."""
     exprs = engine.unbound_expressions(
         project,
-        {**engine.resolve_vars(project.vars, {"as_of": SNAPSHOT_AS_OF}, lambda _: None)},
+        {**resolve_vars(project.vars, {"as_of": SNAPSHOT_AS_OF}, lambda _: None)},
         offline_target.raw_location,
         offline_target.models,
     )

@@ -1225,7 +1225,7 @@ def test_models_build_side_by_side_once_what_they_read_is_built():
             both_running.wait()
         with lock:
             events.append(("end", name))
-        return engine.ModelResult(name)
+        return engine.ModelResult(name, 0)
 
     done = [r.name for r in engine._in_dependency_order(project, ["stg_a", "int_b", "int_c", "fact_d"], 3, build_one)]
     assert sorted(done) == ["fact_d", "int_b", "int_c", "stg_a"]
@@ -1251,7 +1251,7 @@ def test_after_a_failure_no_model_starts_and_the_running_ones_finish():
         if name == "int_c":
             int_c_running.set()
             time.sleep(0.2)
-        return engine.ModelResult(name)
+        return engine.ModelResult(name, 0)
 
     done = []
     # two at a time: int_b and int_c start once stg_a is built; int_f waits for a free worker
@@ -1274,9 +1274,9 @@ def test_a_ctrl_c_while_models_build_side_by_side_cancels_the_running_ones():
         if name == "int_b":  # SIGTERM while int_b's job runs, which runs until it is cancelled
             signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
             if not cancelled.wait(10):
-                return engine.ModelResult(name)
+                return engine.ModelResult(name, 0)
             raise engine.BuildError("model int_b failed: Job execution was cancelled")
-        return engine.ModelResult(name)
+        return engine.ModelResult(name, 0)
 
     with watching_ctrl_c(), pytest.raises(KeyboardInterrupt):
         list(engine._in_dependency_order(project, ["stg_a", "int_b", "int_c"], 2, build_one, cancelled.set))

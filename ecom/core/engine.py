@@ -32,8 +32,6 @@ from ecom.core.vars import VarsError, check_value, default_on_data, printable, r
 from ecom.targets.base import Location, Target, TargetError, first_line, row_count
 from ecom.targets.options import ChosenTarget
 
-__all__ = ["resolve_vars"]
-
 VARS_TABLE = "_ecom_vars"  # the variables the built models were built with (_refuse_mixing_builds), beside them
 # Each built model's row count, seconds and when (UTC) its last build ran, beside the models.
 BUILD_TABLE = "_ecom_build"
@@ -313,7 +311,7 @@ class ModelResult:
     """A model built (a model that fails raises BuildError instead)."""
 
     name: str
-    rows: int | None = None
+    rows: int
     seconds: float = 0.0
     note: str = ""  # an incremental model: how it was built (from which day, or why in full)
     peak_bytes: int | None = None  # the engine's peak memory up to this model, when the target measures it
