@@ -381,6 +381,22 @@ def test_a_ctrl_c_while_a_job_replaces_a_table_cancels_it(finishes):
         assert (job.cancels, job.waits, replaced()) == (1, 2, finishes)
 
 
+def test_a_ctrl_c_inside_a_jobs_request_counts_its_table_as_replaced():
+    """The request may have reached BigQuery, which then runs the job with no one to cancel it: a
+    table counted as replaced only once its job was seen to finish could be replaced unsaid."""
+    from ecom.core.interrupts import replaced, watching_ctrl_c
+
+    def cut(sql, job_config):
+        raise KeyboardInterrupt
+
+    recorder = Recorder(existing=(("day", "DAY"), ("c",)))
+    recorder.query = cut
+    with watching_ctrl_c():
+        with pytest.raises(KeyboardInterrupt):
+            _target(recorder).materialize(MODEL, SOURCE)
+        assert replaced()
+
+
 SWAP_TO_MONTHLY = [
     f"DROP TABLE IF EXISTS {T}._ecom_old_fact_x`",
     f"CREATE OR REPLACE TABLE {T}._ecom_new_fact_x` {MONTHLY}",

@@ -13,6 +13,7 @@ import os
 import re
 import resource
 import signal
+import sys
 import threading
 import time
 import types
@@ -1611,6 +1612,53 @@ def test_a_ctrl_c_before_any_model_was_replaced_leaves_the_last_record(project, 
             engine.stored_vars(project, target)
     else:
         assert engine.stored_vars(project, target)["as_of"] == "2024-03-05"
+
+
+def test_a_second_ctrl_c_while_threads_still_build_leaves_the_build_unfinished(project, monkeypatch):
+    """With threads, a first Ctrl-C cancels the running jobs and waits for their threads; a second cut
+    that wait. Had the last record been written back then, a job finishing after it would have left
+    its table at the new variables under the old record, and the command saying nothing changed."""
+    from ecom.core.interrupts import mark_replaced, replaced, watching_ctrl_c
+
+    target, values = built_without_transaction(project, monkeypatch)
+    monkeypatch.setattr(target, "build_workers", 2)
+    entered, release = threading.Event(), threading.Event()
+
+    def job(model, expr):  # a thread between two jobs of its model: the next starts after the cut wait
+        entered.set()
+        release.wait(30)
+        mark_replaced()  # as BigQuery counts a job from before its request
+        raise RuntimeError("ended after the command")  # a thread's end no one reads any more
+
+    def second_ctrl_c_in_the_wait_for_threads():
+        main = threading.main_thread().ident
+        for _ in range(3000):
+            frame, names = sys._current_frames().get(main), set()
+            while frame is not None:
+                names.add(frame.f_code.co_name)
+                frame = frame.f_back
+            if {"_in_dependency_order", "join"} <= names:
+                break
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def cancel_jobs():  # the first Ctrl-C's cancel; the second Ctrl-C comes while the threads are waited on
+        threading.Thread(target=second_ctrl_c_in_the_wait_for_threads).start()
+
+    monkeypatch.setattr(target, "materialize", job)
+    monkeypatch.setattr(target, "cancel_jobs", cancel_jobs)
+    threading.Thread(target=lambda: entered.wait(30) and os.kill(os.getpid(), signal.SIGINT)).start()
+    with watching_ctrl_c():
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                engine.build(project, target, project.order, {**values, "as_of": dt.date(2024, 3, 1)})
+        finally:
+            release.set()
+        deadline = time.monotonic() + 30
+        while not replaced() and time.monotonic() < deadline:  # the threads' jobs, after the command
+            time.sleep(0.05)
+    with pytest.raises(engine.BuildError, match="stopped part-way"):
+        engine.stored_vars(project, target)
 
 
 def test_a_model_rebuilt_whose_description_fails_leaves_the_build_unfinished(project, monkeypatch):

@@ -24,7 +24,7 @@ from ecom.core import incremental
 from ecom.core.dialects import query_parameter
 from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.internal import InternalTableError, column_problems, read_rows
-from ecom.core.interrupts import replacements, stop_if_ctrl_c, unmark_replaced
+from ecom.core.interrupts import replacements, reset_replaced, stop_if_ctrl_c
 from ecom.core.registry import DataTest, Model, Project, is_secret
 from ecom.core.sources import RAW_SCHEMAS, SourceContractError, check_schema, conform, orphans_warning, value_checks
 from ecom.core.text import counted
@@ -440,11 +440,18 @@ def build(
         record.write_vars(recorded if previous is None else {**recorded, UNFINISHED: f"{started:%Y-%m-%d %H:%M} UTC"})
         marked = replacements()  # more: a job seen to replace a table, or one a Ctrl-C may not have stopped
         replaced: set[str] = set()  # the models whose table a job replaced, even if a later step failed
+        # the models a thread is building now (each its own key, all there from the start: read while
+        # threads write): none may start a job after the record is written back
+        building = dict.fromkeys(selected, False)
         with ThreadPoolExecutor(1, thread_name_prefix="ecom-prepare") as ahead:
             prepared = {n: ahead.submit(prepare, n) for n in selected}
 
             def build_one(name: str) -> ModelResult:
-                return _build_one(project, target, run, docs, name, prepared[name], replaced)
+                building[name] = True
+                try:
+                    return _build_one(project, target, run, docs, name, prepared[name], replaced)
+                finally:
+                    building[name] = False
 
             ordered = _in_dependency_order(project, selected, target.build_workers, build_one, target.cancel_jobs)
             try:
@@ -452,14 +459,15 @@ def build(
                     results.append(result)
                     on_done(result)
             except BaseException as e:
-                # No model replaced: the last record stands. After a Ctrl-C only when no job ran since
-                # the mark (one the cancel may not have stopped counts): the mark left alone made the
-                # next build of some models wait for one of every model, billed in full.
-                untouched = replacements() == marked
+                # No model replaced: the last record stands. After a Ctrl-C only when no job since the
+                # mark may have replaced a table (each counts from before its request until seen
+                # cancelled) and no thread is still building (a second Ctrl-C cut the wait for them):
+                # the mark left alone made the next build of some models wait for one of every model.
+                untouched = replacements() == marked and not any(building.values())
                 if previous is not None and not replaced and (untouched or isinstance(e, Exception)):
                     record.write_vars(previous)
                     if untouched:
-                        unmark_replaced(before)  # what this build wrote is undone: "nothing was committed"
+                        reset_replaced(before)  # what this build wrote is undone: "nothing was committed"
                 raise
             finally:
                 ahead.shutdown(cancel_futures=True)

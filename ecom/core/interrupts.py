@@ -142,9 +142,16 @@ def replaced() -> bool:
     return replacements() > 0
 
 
-def unmark_replaced(count: int) -> None:
+def unmark_replaced() -> None:
+    """One replacement taken back: a job counted from before its request (a Ctrl-C inside the
+    request may leave it created) was seen to end without replacing anything, failed or cancelled."""
+    with _replacing:
+        _replaced[0] -= 1
+
+
+def reset_replaced(count: int) -> None:
     """Back to `count` replacements: those since were undone (a build's record written back as it
-    was), so that a Ctrl-C says nothing changed."""
+    was, no job left running), so that a Ctrl-C says nothing changed."""
     with _replacing:
         _replaced[0] = count
 

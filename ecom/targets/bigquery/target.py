@@ -26,7 +26,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecom.core.interrupts import mark_replaced
+from ecom.core.interrupts import mark_replaced, unmark_replaced
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
 from ecom.targets.base import Location, Target, TargetError, row_count
@@ -373,6 +373,8 @@ class BigQueryTarget(Target):
             **self.cap,
             **kwargs,
         )
+        if not config.dry_run:
+            mark_replaced()  # from before the request: a Ctrl-C inside it may leave the job created, running
         try:
             job = self.client.query(sql, job_config=config)
             if config.dry_run:
@@ -380,26 +382,28 @@ class BigQueryTarget(Target):
             else:
                 self._wait(job)
         except GoogleAPICallError as e:
+            if not config.dry_run:
+                unmark_replaced()  # refused, or failed: nothing replaced
             if any(isinstance(x, dict) and x.get("reason") == "bytesBilledLimitExceeded" for x in e.errors or []):
                 raise BigQueryError(self._over_cap(sql, model)) from None
             raise BigQueryError(message_of(e)) from None
         if not config.dry_run:
-            mark_replaced()
             processed = int(job.total_bytes_processed or 0)
             self.bytes_processed[model.name] = self.bytes_processed.get(model.name, 0) + processed
         return job
 
     def _wait(self, job: Any) -> None:
-        """Wait for a job that replaces a table. A Ctrl-C or SIGTERM meanwhile cancels it: BigQuery
-        would run it to its end after this process, replacing a table the command says is as it
-        was. A cancel is a request a job near its end may not honour: one seen to finish, or not
-        seen to end within CANCEL_WAIT_SECONDS, counts as having replaced its table."""
+        """Wait for a job that replaces a table, counted as replaced (mark_replaced) from before it
+        was asked for. A Ctrl-C or SIGTERM meanwhile cancels it: BigQuery would run it to its end
+        after this process, replacing a table the command says is as it was. A cancel is a request
+        a job near its end may not honour: only one seen to end without its result within
+        CANCEL_WAIT_SECONDS is taken back; one seen to finish, or not seen to end, still counts."""
         self._waited[id(job)] = job
         try:
             job.result()
         except KeyboardInterrupt:
-            if not _cancelled(job):
-                mark_replaced()
+            if _cancelled(job):
+                unmark_replaced()
             raise
         finally:
             self._waited.pop(id(job), None)
@@ -573,8 +577,8 @@ class BigQueryTarget(Target):
                 final = self._ref(self.raw_location(name), name)
                 with readable_errors(f"replacing {final}"):
                     copy = bigquery.CopyJobConfig(write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
+                    mark_replaced()  # before the job, as _wait takes it
                     self._wait(self.client.copy_table(staging, final, job_config=copy))
-                    mark_replaced()
                     counts[name] = int(self.client.get_table(final).num_rows)
             return counts
         finally:
