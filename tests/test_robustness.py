@@ -22,7 +22,9 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -1160,30 +1162,66 @@ def test_test_and_report_only_read(copy, tmp_path):
     assert snapshot(copy) == before
 
 
-# DuckDB logs a change in `ecom.duckdb.wal` beside the file, a large one excepted: in a folder that
-# cannot be written, a whole build committed and the run's record then failed ("Failed to commit"),
-# while a one-model build failed with that alone. Root writes through permissions: the folder's
-# refusal is arranged for it, as a read-only mount would give it.
-@pytest.mark.parametrize("command", [["build"], ["build", "--select", "fact_daily_pnl"], ["run"]])
-def test_a_database_in_a_folder_that_cannot_be_written_is_refused_before_anything(copy, monkeypatch, command):
-    folder = copy.parent
+@contextlib.contextmanager
+def unwritable(folder: Path, monkeypatch) -> Iterator[None]:
+    """`folder` made unwritable, and made writable again. Root writes through permissions: for it the
+    refusal a read-only mount gives is arranged where ecom probes a folder (other folders pass)."""
+    if os.geteuid() == 0:
+        make = tempfile.TemporaryFile
 
-    def refused(dir=None, **kwargs):
-        assert Path(dir) == folder
-        raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+        def probe(*args, dir=None, **kwargs):
+            if dir is not None and Path(dir) == folder:
+                raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+            return make(*args, dir=dir, **kwargs)
 
-    if os.geteuid() == 0:  # root writes through permissions: the refusal a read-only mount gives it
-        monkeypatch.setattr(duckdb_target.tempfile, "TemporaryFile", refused)
+        monkeypatch.setattr(duckdb_target.tempfile, "TemporaryFile", probe)
     else:
         folder.chmod(0o555)
     try:
-        said = assert_refused(copy, *command, "--vars", AS_OF)
+        yield
     finally:
         folder.chmod(0o700)
+
+
+# DuckDB logs a change in `ecom.duckdb.wal` beside the file, a large one excepted: in a folder that
+# cannot be written, a whole build committed and the run's record then failed ("Failed to commit"),
+# while a one-model build failed with that alone.
+@pytest.mark.parametrize("command", [["build"], ["build", "--select", "fact_daily_pnl"], ["run"]])
+def test_a_database_in_a_folder_that_cannot_be_written_is_refused_before_anything(copy, monkeypatch, command):
+    with unwritable(copy.parent, monkeypatch):
+        said = assert_refused(copy, *command, "--vars", AS_OF)
     assert said == (
-        f"error: cannot write in {folder} (Permission denied), where DuckDB keeps the log of changes to ecom.duckdb "
-        "(ecom.duckdb.wal): make the folder writable, or move the database to one that is; nothing was changed"
+        f"error: cannot write in {copy.parent} (Permission denied), where DuckDB keeps the log of changes to "
+        "ecom.duckdb (ecom.duckdb.wal): make the folder writable, or move the database to one that is; "
+        "nothing was changed"
     )
+
+
+def test_the_folder_checked_is_the_one_of_the_file_a_link_points_to(copy, tmp_path, monkeypatch):
+    """DuckDB follows a link and logs beside the file linked to: the link's own folder was checked,
+    refusing a link kept in a read-only folder and passing one to a file in a read-only folder."""
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "ecom.duckdb").symlink_to(copy)
+    with unwritable(links, monkeypatch):  # the link's folder: no matter
+        assert cli("build", "--select", "stg_orders", "--vars", AS_OF, "--path", str(links / "ecom.duckdb"))[0] == 0
+    with unwritable(copy.parent, monkeypatch):
+        said = assert_refused(links / "ecom.duckdb", "build", "--select", "stg_orders", "--vars", AS_OF)
+    assert said.startswith(f"error: cannot write in {copy.parent} (Permission denied), where DuckDB keeps the log")
+
+
+@pytest.mark.parametrize("command", [["generate", "--scale", "0.01"], ["load", str(SCENARIO)]])
+def test_a_new_database_in_a_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, command):
+    """Connecting failed, then removing the half-made file did too: a traceback (Read-only file system)."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    with unwritable(folder, monkeypatch):
+        code, stderr = cli(*command, "--path", str(folder / "sub" / "new.duckdb"))
+    assert code == 1 and one_line_error(stderr) == (
+        f"error: cannot write in {folder} (Permission denied), where {folder}/sub/new.duckdb would be made: "
+        "make the folder writable, or give another --path; nothing was changed"
+    )
+    assert list(folder.iterdir()) == []
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")

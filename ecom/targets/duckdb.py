@@ -100,21 +100,27 @@ def database_path(path: str | Path, *, create: bool) -> Path:
     return path
 
 
-def _check_log_folder(path: Path) -> None:
+def _check_writable(path: Path, new: bool) -> None:
     """DuckDB writes a change to the database `path` in a log file beside it (`path`.wal), except a
     large one, which it writes in the file itself. In a folder the user cannot write, a whole build
     committed and then `ecom run` failed to record it ("Failed to commit: Cannot open file ...wal"),
-    after publishing; a small build failed with that line alone: refused before anything is done.
-    A real write: to root `os.access` says yes on a read-only mount."""
-    folder = path.absolute().parent  # not "." for a database named in the working folder
+    after publishing; a small build failed with that line alone. A `new` file is made in the nearest
+    folder there is: a read-only one was a traceback. Both refused before anything is done. A real
+    write: to root `os.access` says yes on a read-only mount."""
+    if new:
+        folder = next(p for p in path.absolute().parents if p.exists())  # the file, or its folders, made there
+        where = f"where {path} would be made: make the folder writable, or give another --path"
+    else:
+        real = path.resolve()  # DuckDB follows a link: the log is beside the file linked to
+        folder = real.parent
+        where = (
+            f"where DuckDB keeps the log of changes to {real.name} ({real.name}.wal): make the folder writable, "
+            "or move the database to one that is"
+        )
     try:
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as e:
-        raise TargetError(
-            f"cannot write in {folder} ({describe_os_error(e)}), where DuckDB keeps the log of changes to "
-            f"{path.name} ({path.name}.wal): make the folder writable, or move the database to one that is; "
-            "nothing was changed"
-        ) from None
+        raise TargetError(f"cannot write in {folder} ({describe_os_error(e)}), {where}; nothing was changed") from None
 
 
 def _check_spill_folder(path: Path) -> None:
@@ -194,8 +200,8 @@ class DuckDBTarget(Target):
         super().__init__()
         self.path = database_path(path, create=create and not read_only)
         self.created = not self.path.exists()  # by this connection: `discard` removes it again
-        if not read_only and not self.created:
-            _check_log_folder(self.path)
+        if not read_only:
+            _check_writable(self.path, new=self.created)
         try:
             if not read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -366,7 +372,8 @@ class DuckDBTarget(Target):
         """Close and remove the database file this target created (with its write-ahead log)."""
         self.close()
         for path in (self.path, self.path.with_name(self.path.name + ".wal")):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # not over the error that made it discard: the file stays
+                path.unlink(missing_ok=True)
 
     def peak_memory(self) -> int | None:
         """This process's peak resident memory so far, in bytes (DuckDB runs inside it): what the machine
