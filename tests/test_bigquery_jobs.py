@@ -70,6 +70,8 @@ def test_identifiers_breaking_bigquerys_rules_are_refused(tmp_path, given, env, 
         (("--raw-dataset", "a.b.c"), {}, "--raw-dataset", "a.b.c"),
         ((), {"ECOM_BQ_RAW_DATASET": "example.com:my-proj.d.x"}, "ECOM_BQ_RAW_DATASET", "example.com:my-proj.d.x"),
         ((), {"ECOM_BQ_RAW_DATASET_ORDERS": ".orders_raw"}, "ECOM_BQ_RAW_DATASET_ORDERS", ".orders_raw"),
+        # a domain project without its dataset quoted 'com:my-proj', a value the user never wrote
+        (("--raw-dataset", "example.com:my-proj"), {}, "--raw-dataset", "example.com:my-proj"),
     ],
 )
 def test_a_dataset_path_of_the_wrong_shape_says_which_shapes_are_taken(tmp_path, args, env, where, value):
@@ -560,6 +562,9 @@ def test_an_unreachable_endpoint_fails_in_seconds_for_every_command(tmp_path, co
         (("--endpoint", "notaurl"), {}, "", "--endpoint", "notaurl"),
         ((), {"BIGQUERY_EMULATOR_HOST": "ftp://127.0.0.1:9050"}, "", "BIGQUERY_EMULATOR_HOST", "ftp://127.0.0.1:9050"),
         ((), {}, "[bigquery]\nendpoint = 'http://'\n", "endpoint in {toml}", "http://"),
+        # a port beside a scheme was not read: 'abc' failed at the first request, 99999 was written in SQL
+        (("--endpoint", "http://127.0.0.1:abc"), {}, "", "--endpoint", "http://127.0.0.1:abc"),
+        (("--endpoint", "http://127.0.0.1:99999"), {}, "", "--endpoint", "http://127.0.0.1:99999"),
     ],
 )
 def test_an_endpoint_that_is_not_a_url_is_refused_before_any_work(tmp_path, args, env, toml, where, value):

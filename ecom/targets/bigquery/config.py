@@ -87,9 +87,10 @@ def parse_endpoint(value: str, where: str) -> str:
     url = value if "://" in value else f"http://{value}"
     try:
         parts = urlsplit(url)
+        port = parts.port  # read whatever the scheme: a ValueError for a port not a number from 0 to 65535
         # a bare word is no address (`notaurl` was taken for http://notaurl): without a scheme, a port
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and ("://" in value or parts.port is not None)
-    except ValueError:  # a port that is not a number from 0 to 65535
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and ("://" in value or port is not None)
+    except ValueError:
         ok = False
     if not ok or re.search(r"\s", value):
         raise TargetError(
@@ -149,7 +150,8 @@ def check_dataset_path(value: str, where: str) -> str:
     project, dot, dataset = value.rpartition(".")
     # a project holds a dot only in its domain (`example.com:proj`): another (`a.b.c`) makes a third part,
     # which was blamed on the project ('a.b' is not a project); `.d` was d in the models' project
-    if dot and (not project or not dataset or "." in project.rpartition(":")[2]):
+    # and a domain project alone (`example.com:proj`) ends in no dataset, though its last part holds a ':'
+    if (dot and (not project or not dataset or "." in project.rpartition(":")[2])) or ":" in dataset:
         raise TargetError(
             f"{where} is {value!r}, not a BigQuery dataset: write dataset or project.dataset, e.g. ecom_raw or "
             "my-project.ecom_raw"
