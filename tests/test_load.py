@@ -331,6 +331,7 @@ def test_files_named_nearly_as_a_table_are_named_beside_found_none(tmp_path):
     shutil.copy(folder / "users.csv", folder / "Users.csv")
     (folder / "users.csv").rename(folder / "users.csv.gz")  # not really compressed: only its name is read here
     (folder / "marketing_spend.csv").rename(folder / "marketing_spend.CSV")
+    (folder / "orders").mkdir()  # a folder (a partitioned export) is not named as a file to rename
     message = " ".join(problems_of(folder).split())
     must = "the name must be exactly one of these"
     assert "4 problems" in message
@@ -342,6 +343,15 @@ def test_files_named_nearly_as_a_table_are_named_beside_found_none(tmp_path):
     ]:
         expected = f"{table}: expected a single file {table}.parquet or {table}.csv, found none ({there}: {must})"
         assert expected in message
+
+
+def test_a_backup_of_marketing_spend_does_not_stop_a_load_without_it(tmp_path):
+    """marketing_spend may be left out: a backup of one (or a folder of old ones) beside the export
+    was taken for a misnamed spend file, refusing the whole load."""
+    folder = write_csv_folder(tmp_path)
+    (folder / "marketing_spend.csv").rename(folder / "marketing_spend.csv.bak")
+    (folder / "Marketing_Spend").mkdir()
+    assert "marketing_spend" not in read_folder(folder)
 
 
 @pytest.mark.parametrize(("separator", "shown"), [(";", "';'"), ("\t", "'\\t'")])

@@ -50,7 +50,7 @@ def near_misses(folder: Path, table: str) -> list[str]:
     "found none" alone left the user to spot the difference. Another table's file is not one."""
     exact = {f"{t}{suffix}" for t in RAW_SCHEMAS for suffix in SUFFIXES}
     try:
-        stems = {p.name: p.name.split(".")[0].lower() for p in folder.iterdir() if p.name not in exact}
+        stems = {p.name: p.name.split(".")[0].lower() for p in folder.iterdir() if p.name not in exact and p.is_file()}
     except OSError:  # the folder's listing refused: "found none" says what can be known
         return []
     close = difflib.get_close_matches(table, set(stems.values()), cutoff=0.85)
@@ -204,7 +204,9 @@ def _read_table(folder: Path, table: str) -> tuple[pa.Table | None, list[Problem
     the file is missing (marketing_spend may be), unreadable, or not of the contract's shape."""
     files = find_files(folder, table)
     near = [] if files else near_misses(folder, table)
-    if not files and table == MADE_BY_SPEND and not near:  # a misnamed spend file is not left out unsaid
+    # marketing_spend may be left out, but not unsaid when a file of data is named nearly so
+    # (MARKETING_SPEND.CSV); a backup beside it (marketing_spend.csv.bak) is no such file
+    if not files and table == MADE_BY_SPEND and not any(n.lower().endswith(SUFFIXES) for n in near):
         return None, []
     if len(files) != 1:
         found = " and ".join(f.name for f in files) or "none"
