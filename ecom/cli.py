@@ -1058,10 +1058,6 @@ def _freshness_table(checks: list) -> rich.table.Table:
     return table
 
 
-# what to do about raw data past error_after: the last line of `ecom freshness` and of a stale `ecom run`
-STALE_ADVICE = "load a newer export, or raise error_after under [freshness] in ecom.toml"
-
-
 @app.command()
 @target_options
 def freshness(*, target: TargetOptions) -> None:
@@ -1076,11 +1072,12 @@ def freshness(*, target: TargetOptions) -> None:
         checks = fresh.check(tgt, at, limits)
         out.print(_freshness_table(checks))
         if fresh.worst(checks) == "error":
-            from ecom.run import late_tables
+            from ecom.run import late_tables, stale_advice
 
             # exit 2 alone would leave a log reader to find the "error" rows in the table
             stale = late_tables([c for c in checks if c.status == "error"])
-            err.print(f"Raw data past error_after: {stale}. {STALE_ADVICE.capitalize()}")
+            advice = stale_advice(checks)
+            err.print(f"Raw data past error_after: {stale}. {advice[0].upper()}{advice[1:]}")
             raise typer.Exit(2)
 
 
@@ -1205,14 +1202,17 @@ def _print_test_results(results: list[engine.TestResult], not_run: str = "") -> 
 
 def _run_last_line(outcome: Outcome, publish: Path, tgt: Target) -> str:
     """The run's last line: how it ended and, when it did not publish, why and what to do."""
-    from ecom.run import ROLLED_BACK, late_raw_data
+    from ecom.run import ROLLED_BACK, late_raw_data, stale_advice
 
     record = outcome.record
     late = late_raw_data(outcome) if outcome.stale else ""
     endings = {
         "success": f"Published {publish}/index.html and {publish}/docs.html",
         # which table and what to do, on the line a scheduler's log keeps
-        "stale": f"Stale raw data (past error_after): nothing built, {publish} kept as it was; {late}: {STALE_ADVICE}",
+        "stale": (
+            f"Stale raw data (past error_after): nothing built, {publish} kept as it was; {late}: "
+            + stale_advice(outcome.stale)
+        ),
         "failed": f"Data tests failed: {publish} kept as it was",
     }
     if outcome.rolled_back:  # the failing rows went with the build: rebuilt on a copy, none is published

@@ -234,6 +234,15 @@ def late_tables(checks: list[fresh.Freshness]) -> str:
     return ", ".join(f"{late(c)} ({c.status})" for c in checks)
 
 
+def stale_advice(checks: list[fresh.Freshness]) -> str:
+    """What to do about the tables past error_after: a newer export, unless every one has all its rows
+    dated after the clock, which a newer export would not change."""
+    late = [c for c in checks if c.status == "error"]
+    if late and all(c.age is None and c.dated_later for c in late):
+        return "check the clock (and ECOM_NOW, if set): the rows are dated after it"
+    return "load a newer export, or raise error_after under [freshness] in ecom.toml"
+
+
 def late_raw_data(outcome: Outcome) -> str:
     """The tables past a freshness threshold, as the notification, the run's last line and `ecom runs`
     name them: "late raw data: events 30.3 hours old (warn)"."""

@@ -135,7 +135,7 @@ def test_a_table_dated_wholly_after_the_clock_is_not_named_empty():
     from rich.console import Console
 
     from ecom.cli import _freshness_table
-    from ecom.run import Outcome, late_raw_data
+    from ecom.run import Outcome, late_raw_data, stale_advice
 
     checks = [fresh.Freshness("orders", None, None, DAY, 3 * DAY, "error", dated_later=2470)]
     assert late_raw_data(Outcome(None, checks, [], None)) == (
@@ -147,6 +147,10 @@ def test_a_table_dated_wholly_after_the_clock_is_not_named_empty():
     assert [cell.strip() for cell in row.split("│")[1:-1]] == [
         "orders", "–", "all dated later", "24.0 hours", "3.0 days", "error", "2,470"
     ]  # fmt: skip
+    # what to do: not a newer export, which would not change it; unless another table is simply old
+    assert stale_advice(checks) == "check the clock (and ECOM_NOW, if set): the rows are dated after it"
+    old = fresh.Freshness("events", None, 4 * DAY, DAY, 3 * DAY, "error")
+    assert stale_advice([*checks, old]) == "load a newer export, or raise error_after under [freshness] in ecom.toml"
 
 
 def test_a_threshold_of_zero_is_shown_and_recorded_as_zero_not_as_none():
