@@ -71,7 +71,7 @@ def _read_csv(path: Path, table: str) -> tuple[pa.Table, list[Problem]]:
     """
     header = _csv_header(path)
     # a spreadsheet saved with its locale's separator: one column, and every contract column "no such column"
-    if len(header) == 1 and (separator := next((c for c in ";\t|" if c in header[0]), None)):
+    if len(header) == 1 and header[0].count(separator := max(";\t|", key=header[0].count)):  # the most used
         raise csv.Error(f"its columns are separated by {separator!r}, not commas: save it as comma-separated")
     data = pacsv.read_csv(
         path,
