@@ -145,7 +145,7 @@ def check_replaceable(folder: Path) -> None:
     # (a real write: to root `os.access` says yes on a read-only mount)
     where = next(p for p in folder.absolute().parents if p.exists())
     try:
-        os.rmdir(tempfile.mkdtemp(dir=where))
+        os.rmdir(tempfile.mkdtemp(prefix=f".{folder.name}-check-", dir=where))  # hidden: it may be a web root
     except OSError as e:
         raise refuse(f"{where} cannot be written ({describe_os_error(e)})") from None
 

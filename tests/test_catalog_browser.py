@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ecom.core.docstrings import model_docs
-from ecom.core.engine import resolve_vars
+from ecom.core.vars import resolve_vars
 from ecom.outputs.catalog import catalog, write_catalog
 from ecom.targets.base import Location
 from tests.browser import Browser, chromium
