@@ -632,7 +632,7 @@ def build(
         # raw.orders on DuckDB (stg_orders is a view); a dry run bills none, the build checks them
         engine.validate_sources(tgt)
         record = engine.LastBuild(tgt)  # read once for the command (a billed query on BigQuery)
-        values, warnings = engine.checked_build_vars(proj, tgt, selected, given, record, check_values=not dry_run)
+        values, warnings = engine.build_vars(proj, tgt, selected, given, record, check_values=not dry_run)
         if dry_run:
             _dry_run(proj, tgt, selected, values, full_refresh, record)
             return

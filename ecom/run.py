@@ -396,7 +396,7 @@ def _steps(
         record.status = "stale"
         return
     last = engine.LastBuild(target)  # what the build writes, the catalog shows: not read again
-    values, warnings = engine.checked_build_vars(project, target, project.order, given, last)
+    values, warnings = engine.build_vars(project, target, project.order, given, last)
     outcome.warnings += warnings
     record.as_of, record.vars = values.get("as_of"), printable(project.vars, values)
     on_step(f"building {len(project.order)} models")

@@ -356,21 +356,21 @@ def test_a_partial_build_keeps_the_recorded_value_of_a_variable_it_does_not_use(
     critical_days=10` was refused: the default 7 would have been recorded for the inventory mart."""
     target = DuckDBTarget(":memory:")
     target.write_raw(raw_with_orders("2024-03-01", "2024-03-05"))
-    engine.build(project, target, project.order, engine.build_vars(project, target, project.order, {}))
+    engine.build(project, target, project.order, engine.build_vars(project, target, project.order, {})[0])
     inventory = ["fact_inventory_forecast"]
-    engine.build(project, target, inventory, engine.build_vars(project, target, inventory, {"critical_days": 10}))
+    engine.build(project, target, inventory, engine.build_vars(project, target, inventory, {"critical_days": 10})[0])
     pnl = project.select(["fact_daily_pnl"])
-    values = engine.build_vars(project, target, pnl, {})
+    values = engine.build_vars(project, target, pnl, {})[0]
     assert (values["critical_days"], values["low_days"], values["as_of"]) == (10, 14, dt.date(2024, 3, 5))
     engine.build(project, target, pnl, values)
     assert engine.stored_vars(project, target)["critical_days"] == "10"
     # given, or set in its environment variable, a value is the user's: refused as before
     with pytest.raises(engine.BuildError, match=r"^critical_days=7: the built models this build leaves"):
-        engine.build(project, target, pnl, engine.build_vars(project, target, pnl, {"critical_days": 7}))
+        engine.build(project, target, pnl, engine.build_vars(project, target, pnl, {"critical_days": 7})[0])
     with_env = dataclasses.replace(project.vars["critical_days"], env="ECOM_TEST_CRITICAL_DAYS")
     monkeypatch.setitem(project.vars, "critical_days", with_env)
     monkeypatch.setenv("ECOM_TEST_CRITICAL_DAYS", "7")
-    assert engine.build_vars(project, target, pnl, {})["critical_days"] == 7
+    assert engine.build_vars(project, target, pnl, {})[0]["critical_days"] == 7
 
 
 def test_the_raw_tables_a_build_reads_include_those_of_the_views_it_reads(project):

@@ -192,26 +192,6 @@ def on_raw_data(target: Target) -> Compute:
     return compute
 
 
-def checked_build_vars(
-    project: Project,
-    target: Target,
-    selected: list[str],
-    given: Mapping[str, Any],
-    record: LastBuild | None = None,
-    *,
-    check_values: bool = True,
-) -> tuple[dict[str, Any], list[str]]:
-    """What `ecom build` and `ecom run` check once the raw tables' shape passed (validate_sources):
-    with `check_values`, the values of the raw tables the selected models read, themselves or
-    through views (one query over every key, timestamp and amount); then the build's variables
-    (defaults and bounds: one query); and the warnings both give (order items of no order, an as_of
-    far past the data)."""
-    warnings = validate_values(target, raw_tables_read(project, target, selected)) if check_values else []
-    compute = on_raw_data(target)  # each default and bound read once (the far-past warning's too)
-    values = build_vars(project, target, selected, given, record, compute)
-    return values, warnings + far_past_the_data(project, given, values, compute)
-
-
 def far_past_the_data(
     project: Project, given: Mapping[str, Any], values: Mapping[str, Any], compute: Compute, days: int = 31
 ) -> list[str]:
@@ -240,13 +220,22 @@ def build_vars(
     selected: list[str],
     given: Mapping[str, Any],
     record: LastBuild | None = None,
-    compute: Compute | None = None,
-) -> dict[str, Any]:
-    """The variables of a build of `selected`: target_vars, but a variable no selected model uses,
-    neither given nor set in its environment variable, keeps the value the last build recorded.
-    Its default would be recorded for the models that use it, which were built with that value:
-    `ecom build --select fact_daily_pnl` after `--select fact_inventory_forecast --vars
-    critical_days=10` was refused (_refuse_mixing_builds) for a variable it does not read."""
+    *,
+    check_values: bool = True,
+) -> tuple[dict[str, Any], list[str]]:
+    """The variables of a build of `selected`, and its warnings: what `ecom build` and `ecom run`
+    check once the raw tables' shape passed (validate_sources).
+
+    With `check_values`, first the values of the raw tables the selected models read, themselves or
+    through views (one query over every key, timestamp and amount). Then target_vars (defaults and
+    bounds: one query), but a variable no selected model uses, neither given nor set in its
+    environment variable, keeps the value the last build recorded. Its default would be recorded for
+    the models that use it, which were built with that value: `ecom build --select fact_daily_pnl`
+    after `--select fact_inventory_forecast --vars critical_days=10` was refused
+    (_refuse_mixing_builds) for a variable it does not read. The warnings: order items of no order,
+    an as_of far past the data."""
+    warnings = validate_values(target, raw_tables_read(project, target, selected)) if check_values else []
+    compute = on_raw_data(target)  # each default and bound read once (the far-past warning's too)
     values = target_vars(project, target, given, compute=compute)
     used = {v for name in selected for v in project.vars_of(name)}
     kept = [
@@ -257,7 +246,7 @@ def build_vars(
     if kept:  # a full build uses every variable: it reads no record
         stored = stored_vars(project, target, record)
         values.update({v: _recorded_value(project, target, v, stored[v]) for v in kept if v in stored})
-    return values
+    return values, warnings + far_past_the_data(project, given, values, compute)
 
 
 def _recorded_value(project: Project, target: Target, name: str, text: str) -> Any:
