@@ -1638,9 +1638,9 @@ def test_a_second_ctrl_c_while_threads_still_build_leaves_the_build_unfinished(p
                 names.add(frame.f_code.co_name)
                 frame = frame.f_back
             if {"_in_dependency_order", "join"} <= names:
-                break
+                os.kill(os.getpid(), signal.SIGINT)
+                return
             time.sleep(0.01)
-        os.kill(os.getpid(), signal.SIGINT)
 
     def cancel_jobs():  # the first Ctrl-C's cancel; the second Ctrl-C comes while the threads are waited on
         threading.Thread(target=second_ctrl_c_in_the_wait_for_threads).start()
@@ -1659,6 +1659,31 @@ def test_a_second_ctrl_c_while_threads_still_build_leaves_the_build_unfinished(p
             time.sleep(0.05)
     with pytest.raises(engine.BuildError, match="stopped part-way"):
         engine.stored_vars(project, target)
+
+
+def test_a_ctrl_c_between_two_results_cancels_the_jobs_still_running(project, monkeypatch):
+    """A Ctrl-C that reached the build's loop between two results (as the progress bar printed one)
+    left the threads' pool to wait for the running jobs, which no one had cancelled (on BigQuery:
+    minutes), until the build's generator was collected."""
+    target, values = built_without_transaction(project, monkeypatch)
+    monkeypatch.setattr(target, "build_workers", 2)
+    cancelled = threading.Event()
+
+    def job(model, expr):
+        if model.name == "stg_users":
+            cancelled.wait(30)  # a job that ends when cancelled
+            raise RuntimeError("cancelled")
+        return 0
+
+    def ctrl_c(result):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, "materialize", job)
+    monkeypatch.setattr(target, "describe", lambda *args: None)
+    monkeypatch.setattr(target, "cancel_jobs", cancelled.set)
+    with pytest.raises(KeyboardInterrupt):
+        engine.build(project, target, ["stg_orders", "stg_users"], values, on_done=ctrl_c)
+    assert cancelled.is_set()
 
 
 def test_a_model_rebuilt_whose_description_fails_leaves_the_build_unfinished(project, monkeypatch):

@@ -448,6 +448,7 @@ def build(
                     results.append(result)
                     on_done(result)
             except BaseException as e:
+                ordered.close()  # the threads cancelled and waited for, whatever their builder was doing
                 # No model replaced: the last record stands. After a Ctrl-C only when no job since the
                 # mark may have replaced a table (each counts from before its request until seen
                 # cancelled) and no thread is still building (a second Ctrl-C cut the wait for them):
@@ -578,7 +579,9 @@ def _in_dependency_order(
                     for ups in waiting.values():
                         ups.discard(name)
                     yield future.result()
-        except KeyboardInterrupt:  # the pool's exit then waits for the running models' ends
+        # the pool's exit then waits for the running models' ends; GeneratorExit: a Ctrl-C reached the
+        # caller between two results, which closes this (or it waited for jobs no one had cancelled)
+        except (KeyboardInterrupt, GeneratorExit):
             cancel_running()
             raise
     if failure is not None:
