@@ -427,7 +427,7 @@ def build(
         previous = None if target.transactional else _recorded_rows(record)
         before = replacements()
         record.write_vars(recorded if previous is None else {**recorded, UNFINISHED: f"{started:%Y-%m-%d %H:%M} UTC"})
-        marked = replacements()  # more: a job seen to replace a table, or one a Ctrl-C may not have stopped
+        marked = replacements()  # more: a job asked for since, not seen to fail or be cancelled
         replaced: set[str] = set()  # the models whose table a job replaced, even if a later step failed
         # the models a thread is building now (each its own key, all there from the start: read while
         # threads write): none may start a job after the record is written back
