@@ -13,10 +13,10 @@ import os
 import re
 import resource
 import signal
-import sys
 import threading
 import time
 import types
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -1630,24 +1630,20 @@ def test_a_second_ctrl_c_while_threads_still_build_leaves_the_build_unfinished(p
         mark_replaced()  # as BigQuery counts a job from before its request
         raise RuntimeError("ended after the command")  # a thread's end no one reads any more
 
-    def second_ctrl_c_in_the_wait_for_threads():
-        main = threading.main_thread().ident
-        for _ in range(3000):
-            frame, names = sys._current_frames().get(main), set()
-            while frame is not None:
-                names.add(frame.f_code.co_name)
-                frame = frame.f_back
-            if {"_in_dependency_order", "join"} <= names:
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.01)
+    def first_ctrl_c(futures, return_when):  # while the main thread waits for the threads' results
+        entered.wait(30)
+        raise KeyboardInterrupt
 
-    def cancel_jobs():  # the first Ctrl-C's cancel; the second Ctrl-C comes while the threads are waited on
-        threading.Thread(target=second_ctrl_c_in_the_wait_for_threads).start()
+    class Pool(ThreadPoolExecutor):  # the build's threads, not the one compiling ahead
+        def shutdown(self, wait=True, *, cancel_futures=False):
+            building = self._thread_name_prefix.startswith("ecom-build")
+            super().shutdown(wait=wait and not building, cancel_futures=cancel_futures)
+            if wait and building:
+                raise KeyboardInterrupt  # the second Ctrl-C, while the pool's exit waits for its threads
 
     monkeypatch.setattr(target, "materialize", job)
-    monkeypatch.setattr(target, "cancel_jobs", cancel_jobs)
-    threading.Thread(target=lambda: entered.wait(30) and os.kill(os.getpid(), signal.SIGINT)).start()
+    monkeypatch.setattr(engine, "wait", first_ctrl_c)
+    monkeypatch.setattr(engine, "ThreadPoolExecutor", Pool)
     with watching_ctrl_c():
         try:
             with pytest.raises(KeyboardInterrupt):
