@@ -10,7 +10,9 @@ from marts._common import SPINE_DAYS, least_present
 
 
 def latest_order_date(orders: ir.Table) -> ir.Scalar:
-    """The latest order date in the raw data (NULL when there are no orders)."""
+    """raw orders has no row with a created_at
+
+    The latest order date in the raw data; NULL, for the reason above, when there is none."""
     return orders.created_at.date().max()
 
 

@@ -123,7 +123,8 @@ class Var:
     """A build variable (docs/contract.md#parameters).
 
     `default` is a value, or a function of raw sources (its parameter names) that returns an Ibis
-    scalar expression computed once per build. `env` names an environment variable read when the
+    scalar expression computed once per build (NULL: no default on this data; its docstring's first
+    line says why). `env` names an environment variable read when the
     variable is not given in --vars. A `secret` value is never printed nor recorded, only whether
     it is set, and never enters the SQL: models receive it as a query parameter, which the target
     binds when it runs the query (ecom.core.engine.call). `bounds`, a function of raw sources

@@ -284,8 +284,12 @@ def _value_of(
         return check_value(var, os.environ[var.env])
     if callable(var.default):
         value = default_on_data(var, compute, with_bounds=check_bounds)
-        if value is None:
-            raise VarsError(f"{var.name} has no default on this data ({var.doc}); give it with --vars {var.name}=...")
+        if value is None:  # the default function's docstring opens with why there is none
+            why = (var.default.__doc__ or "").strip().partition("\n")[0]
+            raise VarsError(
+                f"{var.name} has no default on this data ({var.doc}){': ' * bool(why)}{why}; "
+                f"give it with --vars {var.name}=..."
+            )
         return check_value(var, value)
     return var.default
 
