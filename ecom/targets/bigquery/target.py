@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import functools
 import os
 import re
 import tempfile
@@ -373,17 +374,13 @@ class BigQueryTarget(Target):
             **self.cap,
             **kwargs,
         )
-        if not config.dry_run:
-            mark_replaced()  # from before the request: a Ctrl-C inside it may leave the job created, running
         try:
-            job = self.client.query(sql, job_config=config)
             if config.dry_run:
+                job = self.client.query(sql, job_config=config)
                 job.result()
             else:
-                self._wait(job)
+                job = self._replacing(functools.partial(self.client.query, sql, job_config=config))
         except GoogleAPICallError as e:
-            if not config.dry_run:
-                unmark_replaced()  # refused, or failed: nothing replaced
             if any(isinstance(x, dict) and x.get("reason") == "bytesBilledLimitExceeded" for x in e.errors or []):
                 raise BigQueryError(self._over_cap(sql, model)) from None
             raise BigQueryError(message_of(e)) from None
@@ -392,21 +389,31 @@ class BigQueryTarget(Target):
             self.bytes_processed[model.name] = self.bytes_processed.get(model.name, 0) + processed
         return job
 
-    def _wait(self, job: Any) -> None:
-        """Wait for a job that replaces a table, counted as replaced (mark_replaced) from before it
-        was asked for. A Ctrl-C or SIGTERM meanwhile cancels it: BigQuery would run it to its end
-        after this process, replacing a table the command says is as it was. A cancel is a request
-        a job near its end may not honour: only one seen to end without its result within
-        CANCEL_WAIT_SECONDS is taken back; one seen to finish, or not seen to end, still counts."""
-        self._waited[id(job)] = job
+    def _replacing(self, start: Callable[[], Any]) -> Any:
+        """Start a job that replaces a table (`start` asks for it) and wait for it. It counts as
+        replaced (mark_replaced) from before it is asked for, as a Ctrl-C inside the request may leave
+        it created, until it is seen to fail or be cancelled. A Ctrl-C or SIGTERM while it runs
+        cancels it: BigQuery would run it to its end after this process, replacing a table the command
+        says is as it was. A cancel is a request a job near its end may not honour: one seen to finish,
+        or not seen to end within CANCEL_WAIT_SECONDS, still counts."""
+        from google.api_core.exceptions import GoogleAPICallError
+
+        mark_replaced()
         try:
-            job.result()
-        except KeyboardInterrupt:
-            if _cancelled(job):
-                unmark_replaced()
+            job = start()
+            self._waited[id(job)] = job
+            try:
+                job.result()
+            except KeyboardInterrupt:
+                if _cancelled(job):
+                    unmark_replaced()
+                raise
+            finally:
+                self._waited.pop(id(job), None)
+        except GoogleAPICallError:
+            unmark_replaced()  # refused, or failed: nothing replaced
             raise
-        finally:
-            self._waited.pop(id(job), None)
+        return job
 
     def cancel_jobs(self) -> None:
         """Ask BigQuery to cancel the jobs the build's other threads wait on; each thread sees its
@@ -577,8 +584,7 @@ class BigQueryTarget(Target):
                 final = self._ref(self.raw_location(name), name)
                 with readable_errors(f"replacing {final}"):
                     copy = bigquery.CopyJobConfig(write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
-                    mark_replaced()  # before the job, as _wait takes it
-                    self._wait(self.client.copy_table(staging, final, job_config=copy))
+                    self._replacing(functools.partial(self.client.copy_table, staging, final, job_config=copy))
                     counts[name] = int(self.client.get_table(final).num_rows)
             return counts
         finally:
