@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import shutil
 import tempfile
 import urllib.request
@@ -40,7 +39,7 @@ from typing import Any
 
 from ecom.core import engine
 from ecom.core import freshness as fresh
-from ecom.core.files import FileWriteError, describe_os_error, in_a_link_loop, not_utf8
+from ecom.core.files import FileWriteError, describe_os_error, in_a_link_loop, not_utf8, write_refused
 from ecom.core.interrupts import committed, ctrl_c_pressed, stop_if_ctrl_c
 from ecom.core.registry import Project
 from ecom.core.runs import RunRecord, append, recorded
@@ -142,12 +141,9 @@ def check_replaceable(folder: Path) -> None:
             "choose a new or empty folder"
         )
     # the new site is made beside the folder and renamed over it: found only after the build before
-    # (a real write: to root `os.access` says yes on a read-only mount)
     where = next(p for p in folder.absolute().parents if p.exists())
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=f".{folder.name}-check-", dir=where))  # hidden: it may be a web root
-    except OSError as e:
-        raise refuse(f"{where} cannot be written ({describe_os_error(e)})") from None
+    if why := write_refused(where):
+        raise refuse(f"{where} cannot be written ({why})")
 
 
 def _path_refused(folder: Path) -> str | None:

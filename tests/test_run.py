@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from contextlib import closing
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -1283,21 +1284,20 @@ def test_a_run_that_cannot_be_recorded_says_what_it_committed_and_published(tmp_
 def test_a_publish_folder_in_a_folder_that_cannot_be_written_is_refused_before_the_build(tmp_path, monkeypatch):
     """The new site is made beside the folder and renamed over it: a parent that cannot be written
     was found after the build. Root writes through permissions: the refusal a read-only mount gives."""
-    from ecom import run as morning
 
     monkeypatch.chdir(tmp_path)
     load(tmp_path, FIXTURES / "attribution")
     parent = tmp_path / "www"
     parent.mkdir()
-    make_folder = morning.tempfile.mkdtemp
+    make_file = tempfile.TemporaryFile
 
     def refused(*args, dir=None, **kwargs):
-        if Path(dir).absolute() == parent:
+        if dir is not None and Path(dir) == parent:
             raise PermissionError(errno.EACCES, "Permission denied", str(parent))
-        return make_folder(*args, dir=dir, **kwargs)
+        return make_file(*args, dir=dir, **kwargs)
 
     if os.geteuid() == 0:
-        monkeypatch.setattr(morning.tempfile, "mkdtemp", refused)
+        monkeypatch.setattr(tempfile, "TemporaryFile", refused)
     else:
         parent.chmod(0o555)
     try:

@@ -24,6 +24,16 @@ def describe_os_error(e: OSError) -> str:
     return e.strerror or str(e) or type(e).__name__
 
 
+def write_refused(folder: Path) -> str | None:
+    """Why a file cannot be made in `folder`, or None. A real write (a file without a name, gone
+    when closed): to root `os.access` says yes on a read-only mount."""
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e:
+        return describe_os_error(e)
+    return None
+
+
 def not_utf8(path: str | Path) -> str | None:
     """`path` as it can be printed (an undecodable byte as `\\xe9`) when it is not UTF-8 (a name made
     on a Latin-1 system), which DuckDB and Arrow cannot take; None when it is."""

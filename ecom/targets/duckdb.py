@@ -22,7 +22,14 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.backends.sql.datatypes import DuckDBType
 
-from ecom.core.files import describe_os_error, file_in_the_way, in_a_link_loop, is_duckdb_database, not_utf8
+from ecom.core.files import (
+    describe_os_error,
+    file_in_the_way,
+    in_a_link_loop,
+    is_duckdb_database,
+    not_utf8,
+    write_refused,
+)
 from ecom.core.interrupts import mark_committed, signals_held, stop_if_ctrl_c
 from ecom.core.registry import Model
 from ecom.core.sources import RAW_SCHEMAS
@@ -105,8 +112,7 @@ def _check_writable(path: Path, new: bool) -> None:
     large one, which it writes in the file itself. In a folder the user cannot write, a whole build
     committed and then `ecom run` failed to record it ("Failed to commit: Cannot open file ...wal"),
     after publishing; a small build failed with that line alone. A `new` file is made in the nearest
-    folder there is: a read-only one was a traceback. Both refused before anything is done. A real
-    write: to root `os.access` says yes on a read-only mount."""
+    folder there is: a read-only one was a traceback. Both refused before anything is done."""
     if new:
         folder = next(p for p in path.absolute().parents if p.exists())  # the file, or its folders, made there
         where = f"where {path} would be made: make the folder writable, or give another --path"
@@ -117,10 +123,8 @@ def _check_writable(path: Path, new: bool) -> None:
             f"where DuckDB keeps the log of changes to {real.name} ({real.name}.wal): make the folder writable, "
             "or move the database to one that is"
         )
-    try:
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError as e:
-        raise TargetError(f"cannot write in {folder} ({describe_os_error(e)}), {where}; nothing was changed") from None
+    if why := write_refused(folder):
+        raise TargetError(f"cannot write in {folder} ({why}), {where}; nothing was changed")
 
 
 def _check_spill_folder(path: Path) -> None:
