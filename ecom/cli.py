@@ -49,7 +49,7 @@ from ecom.core.text import counted
 from ecom.core.vars import VarsError, check_given, parse_vars, printable, resolve_vars
 from ecom.targets import duckdb
 from ecom.targets.base import InterruptedAfterCommit, Target, TargetError, first_line
-from ecom.targets.bigquery.config import PLACEHOLDER_PROJECT
+from ecom.targets.bigquery.config import PLACEHOLDER_PROJECT, empty_flag
 from ecom.targets.options import TARGET_ENV, ChosenTarget, TargetOptions, choose_target, open_target
 
 if TYPE_CHECKING:  # for annotations only: the commands import ecom.run when they run
@@ -564,7 +564,7 @@ def spend(
         gen.refuse_bad_seed(seed)  # before the target is opened: numpy would refuse it after the events are read
         chosen = choose_target(target)
         if into == "":  # an unset shell variable: spend went to the default dataset (the other flags refuse it)
-            raise TargetError("--into is given but empty: give a value, or drop the flag")
+            raise empty_flag("--into")
         if into:
             if chosen.type.name != "bigquery":
                 raise TargetError("--into names a BigQuery dataset: on DuckDB marketing_spend goes to the raw schema")

@@ -209,6 +209,11 @@ def resolve_config(
     return BigQueryConfig(**values, sources={table: value for table, (value, _) in sources.items()})
 
 
+def empty_flag(flag: str) -> TargetError:
+    """A flag given "" (an unset shell variable: `--dataset "$DS"`), refused rather than passed over."""
+    return TargetError(f"{flag} is given but empty: give a value, or drop the flag")
+
+
 def _first_found(layers: Layers) -> Found:
     """Each setting's first value, flag, environment variable, named target then config file; a
     variable set to "" counts as unset, a flag set to "" is refused."""
@@ -218,7 +223,7 @@ def _first_found(layers: Layers) -> Found:
         # `--dataset ""` (an unset shell variable: `--dataset "$DS"`) is a mistake to name, not a request
         # for the next layer: it built into the default dataset `ecom`, or the environment's
         if layers.given.get(key) == "":
-            raise TargetError(f"{flag} is given but empty: give a value, or drop the flag")
+            raise empty_flag(flag)
         for value, where in ((layers.given.get(key), flag), (layers.environ.get(var), var)):
             if value not in (None, ""):
                 found[key] = value, where
