@@ -350,7 +350,7 @@ def _unrecorded(outcome: Outcome, error: Exception, notify_url: str | None) -> s
     cannot write its log in, a full disk), notified: DuckDB's "Failed to commit" alone read as if
     nothing had been, after the build had committed and the site been published, and nobody was told."""
     text = (
-        f"{summary(outcome)}"
+        summary(outcome)
         + (f"; published to {outcome.record.published}" if outcome.record.published else "")
         + f"; but the run could not be recorded ({first_line(error)}), so `ecom runs` does not list it: "
         "fix that before the next run"

@@ -220,9 +220,7 @@ def _first_found(layers: Layers) -> Found:
     found: Found = {}
     for key, var in ENV.items():
         flag = f"--{key.replace('_', '-')}"
-        # `--dataset ""` (an unset shell variable: `--dataset "$DS"`) is a mistake to name, not a request
-        # for the next layer: it built into the default dataset `ecom`, or the environment's
-        if layers.given.get(key) == "":
+        if layers.given.get(key) == "":  # passed over, it built into the default dataset `ecom`, or the env's
             raise empty_flag(flag)
         for value, where in ((layers.given.get(key), flag), (layers.environ.get(var), var)):
             if value not in (None, ""):
