@@ -1614,6 +1614,26 @@ def test_a_ctrl_c_before_any_model_was_replaced_leaves_the_last_record(project, 
         assert engine.stored_vars(project, target)["as_of"] == "2024-03-05"
 
 
+def test_a_model_failing_after_its_old_table_was_dropped_leaves_the_build_unfinished(project, monkeypatch):
+    """On BigQuery a model turned from a table into a view (or back) has its old table dropped by
+    one job before the next creates it. When that second job failed, the build, having replaced no
+    model, wrote the last record back: it then said every model was built with the last values while
+    the first model was missing. A job that ran counts as a change, failed build or Ctrl-C."""
+    from ecom.core.interrupts import mark_replaced
+
+    target, values = built_without_transaction(project, monkeypatch)
+
+    def dropped_then_refused(model, expr):
+        mark_replaced()  # the DROP's job ran, as BigQuery's wait counts it
+        raise RuntimeError("Syntax error: Unexpected keyword")  # the CREATE's job refused
+
+    monkeypatch.setattr(target, "materialize", dropped_then_refused)
+    with pytest.raises(engine.BuildError, match=f"model {project.order[0]} failed: Syntax error"):
+        engine.build(project, target, project.order, {**values, "as_of": dt.date(2024, 3, 1)})
+    with pytest.raises(engine.BuildError, match="stopped part-way"):
+        engine.stored_vars(project, target)
+
+
 def test_a_second_ctrl_c_while_threads_still_build_leaves_the_build_unfinished(project, monkeypatch):
     """With threads, a first Ctrl-C cancels the running jobs and waits for their threads; a second cut
     that wait. Had the last record been written back then, a job finishing after it would have left

@@ -447,14 +447,15 @@ def build(
                 for result in ordered:
                     results.append(result)
                     on_done(result)
-            except BaseException as e:
+            except BaseException:
                 ordered.close()  # the threads cancelled and waited for, whatever their builder was doing
-                # No model replaced: the last record stands. After a Ctrl-C only when no job since the
-                # mark may have replaced a table (each counts from before its request until seen
-                # cancelled) and no thread is still building (a second Ctrl-C cut the wait for them):
-                # the mark left alone made the next build of some models wait for one of every model.
+                # No model replaced: the last record stands. Only when no job since the mark may have
+                # changed a table (each counts from before its request until seen to fail or be
+                # cancelled: the DROP before a table becomes a view, a job whose wait lost the network)
+                # and no thread is still building (a second Ctrl-C cut the wait for them): the mark
+                # left alone made the next build of some models wait for one of every model.
                 untouched = replacements() == marked and not any(building.values())
-                if previous is not None and not replaced and (untouched or isinstance(e, Exception)):
+                if previous is not None and not replaced and untouched:
                     record.write_vars(previous)
                     if untouched:
                         reset_replaced(before)  # what this build wrote is undone: "nothing was committed"
