@@ -306,7 +306,7 @@ def run(
         # too, which "the rest of the output was skipped" did not say
         try:
             _finish(target, outcome, notify_url)
-        except Exception as e:
+        except target.write_errors as e:  # BigQuery's are TargetErrors (its write_table's readable_errors)
             if ctrl_c_pressed():
                 raise
             raise engine.BuildError(_unrecorded(outcome, e, notify_url)) from None

@@ -1281,6 +1281,22 @@ def test_a_run_that_cannot_be_recorded_says_what_it_committed_and_published(tmp_
     target.close()
 
 
+def test_a_bug_while_recording_a_run_is_shown_whole(tmp_path, monkeypatch):
+    """Only the target's refusals are "could not be recorded": any error while recording was worded
+    so, a bug in ecom's code too, whose traceback was then lost."""
+    from ecom import run as morning
+
+    monkeypatch.chdir(tmp_path)
+    load(tmp_path, FIXTURES / "attribution")
+
+    def broken(*args, **kwargs):
+        raise KeyError("started_at")
+
+    monkeypatch.setattr(morning, "append", broken)
+    result = ecom(tmp_path, "run", "--publish", "site")
+    assert isinstance(result.exception, KeyError) and "could not be recorded" not in result.output
+
+
 def test_a_publish_folder_in_a_folder_that_cannot_be_written_is_refused_before_the_build(tmp_path, monkeypatch):
     """The new site is made beside the folder and renamed over it: a parent that cannot be written
     was found after the build. Root writes through permissions: the refusal a read-only mount gives."""

@@ -77,6 +77,9 @@ class Target:
     test_workers: ClassVar[int] = 1  # data-test queries worth running at once
     build_workers: int = 1  # models to build at once (each once the models it reads are built); may be a setting
     batch_tests: ClassVar[bool] = False  # a model's data tests as one query (engine.run_tests)
+    # What writing to the target raises when the database refuses or fails (no room, no permission,
+    # no network), as against an error in ecom's own code, which is to be shown whole.
+    write_errors: ClassVar[tuple[type[Exception], ...]] = (TargetError, OSError)
 
     con: BaseBackend
     path: Path | None = None  # an embedded target's database file

@@ -197,6 +197,7 @@ class DuckDBTarget(Target):
     settings = {"path": str}
     embedded = True
     transactional = True
+    write_errors = (*Target.write_errors, duckdb.Error)
 
     def __init__(self, path: str | Path = DEFAULT_DUCKDB_PATH, *, create: bool = True, read_only: bool = False):
         """Open (or with `create`, create) the database; `read_only` for commands that only read,
