@@ -591,6 +591,24 @@ def test_an_endpoint_of_host_and_port_is_http():
     assert config.endpoint == "https://bq.example.com/api"
 
 
+@pytest.mark.parametrize("value", ["notaport", "127.0.0.1", "127.0.0.1:abc", "127.0.0.1:99999", "host:9060/x", ":9060"])
+def test_a_storage_endpoint_that_is_not_host_and_port_is_refused(value):
+    """ECOM_BQ_STORAGE_EMULATOR_HOST was not checked: gRPC took any string for a channel, and the
+    first read of results waited on one that never connects."""
+    env = {"ECOM_BQ_STORAGE_EMULATOR_HOST": value}
+    with pytest.raises(TargetError) as refused:
+        resolve_config({}, env, Path("/nonexistent"))
+    assert str(refused.value) == (
+        f"ECOM_BQ_STORAGE_EMULATOR_HOST is {value!r}, not a gRPC address: write host:port, e.g. 127.0.0.1:9060"
+    )
+
+
+def test_a_storage_endpoint_is_host_and_port():
+    for value in ("127.0.0.1:9060", "http://127.0.0.1:9060", "localhost:9060"):
+        config = resolve_config({}, {"ECOM_BQ_STORAGE_EMULATOR_HOST": value}, Path("/nonexistent"))
+        assert config.storage_endpoint == value.removeprefix("http://")
+
+
 # -- the same on the emulator: the statements run -----------------------------------------------
 
 

@@ -100,6 +100,20 @@ def parse_endpoint(value: str, where: str) -> str:
     return url
 
 
+def parse_grpc_address(value: str, where: str) -> str:
+    """The emulator's Storage Read API: `host:port` (a scheme before it is dropped, as gRPC takes
+    none). Anything else left the first read of results waiting on a channel that never connects."""
+    address = re.sub(r"^\w+://", "", value)
+    try:
+        parts = urlsplit(f"//{address}")
+        ok = bool(parts.hostname) and parts.port is not None and parts.path == "" and not re.search(r"\s", value)
+    except ValueError:  # a port not a number from 0 to 65535
+        ok = False
+    if not ok:
+        raise TargetError(f"{where} is {value!r}, not a gRPC address: write host:port, e.g. 127.0.0.1:9060")
+    return address
+
+
 def format_bytes(n: int) -> str:
     """Bytes in binary units, e.g. 10.0 GiB."""
     size, unit = float(n), "B"
@@ -269,6 +283,8 @@ def _parsed(key: str, value: Any, where: str) -> Any:
         return parse_threads(value, where)
     if key == "endpoint":
         return parse_endpoint(value, where)
+    if key == "storage_endpoint":
+        return parse_grpc_address(value, where)
     return value
 
 

@@ -231,8 +231,8 @@ class BigQueryTarget(Target):
             BigQueryReadGrpcTransport,
         )
 
-        host = re.sub(r"^\w+://", "", self.config.storage_endpoint)
-        return BigQueryReadClient(transport=BigQueryReadGrpcTransport(channel=grpc.insecure_channel(host)))
+        channel = grpc.insecure_channel(self.config.storage_endpoint)  # host:port (config.parse_grpc_address)
+        return BigQueryReadClient(transport=BigQueryReadGrpcTransport(channel=channel))
 
     # -- where things are -------------------------------------------------------------------------
 
