@@ -397,7 +397,10 @@ SelectOpt = Annotated[
     typer.Option(
         "--select",
         "-s",
-        help="Models: name, +name (with upstreams), name+ (with downstreams), a layer; several: -s a b.",
+        help=(
+            "Models: name, +name (with upstreams), name+ (with downstreams), 1+name / name+2 (that many "
+            "generations), @name (its downstreams and all they read), a layer; several: -s a b."
+        ),
     ),
 ]
 ExcludeOpt = Annotated[

@@ -116,6 +116,46 @@ def test_selectors(project):
             project.select([doubled])
 
 
+def test_graph_operators_with_depths_and_at_as_dbt():
+    """dbt's `2+name`, `name+1` and `@name` were "matches no model (did you mean name?)"."""
+
+    def stg_a(orders):
+        return orders
+
+    def stg_b(users):
+        return users
+
+    def int_c(stg_a):
+        return stg_a
+
+    def int_d(int_c, stg_b):
+        return int_c
+
+    def fact_e(int_d):
+        return int_d
+
+    def fact_f(stg_a):
+        return stg_a
+
+    # stg_a -> int_c -> int_d -> fact_e, stg_b -> int_d, stg_a -> fact_f
+    p = tiny_project(stg_a, stg_b, int_c, int_d, fact_e, fact_f)
+    assert set(p.select(["1+int_d"])) == {"int_c", "stg_b", "int_d"}
+    assert set(p.select(["2+fact_e"])) == {"int_c", "stg_b", "int_d", "fact_e"}
+    assert set(p.select(["+fact_e"])) == {"stg_a", "int_c", "stg_b", "int_d", "fact_e"}
+    assert set(p.select(["stg_a+1"])) == {"stg_a", "int_c", "fact_f"}
+    assert set(p.select(["stg_a+2"])) == {"stg_a", "int_c", "fact_f", "int_d"}
+    assert set(p.select(["1+int_c+1"])) == {"stg_a", "int_c", "int_d"}
+    assert set(p.select(["stg_a+0"])) == {"stg_a"}
+    # int_c's descendants (int_d, fact_e) and every ancestor of them: stg_b is what int_d also reads
+    assert set(p.select(["@int_c"])) == {"stg_a", "int_c", "stg_b", "int_d", "fact_e"}
+    assert set(p.select(["@fact_f"])) == {"stg_a", "fact_f"}
+    with pytest.raises(ProjectError, match=r"^--select '@\+int_c': `@` already takes every ancestor"):
+        p.select(["@+int_c"])
+    for wrong in ("1++int_c", "x+int_c", "int_c+x", "@@int_c"):
+        with pytest.raises(ProjectError, match=rf"^--select '{re.escape(wrong)}' matches no model"):
+            p.select([wrong])
+
+
 def test_exclude_takes_models_out_of_the_selection(project):
     assert project.select(["+int_web_sessions"], ["stg_events"]) == ["int_web_sessions"]
     everything_but = project.select(None, ["stg_events+", "staging"])

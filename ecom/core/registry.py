@@ -14,6 +14,7 @@ import graphlib
 import importlib
 import inspect
 import pkgutil
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from typing import Any
 from ecom.core.sources import RAW_SCHEMAS
 
 LAYERS = ("staging", "intermediate", "marts")
+# dbt's graph operators around a model's name: `@name`, or `[n]+name+[n]` (n generations; none: all)
+SELECTOR = re.compile(r"(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<name>[^@+]+)(?:\+(?P<down>\d*))?")
 TARGETS = ("duckdb", "bigquery")
 MATERIALIZATIONS = ("table", "view", "incremental")  # incremental: a table (ecom.core.incremental)
 
@@ -327,27 +330,30 @@ class Project:
         """The exposures that read the model."""
         return [e.name for e in self.exposures.values() if name in e.reads]
 
-    def _closure(self, start: str, step: Callable[[str], Iterable[str]]) -> set[str]:
-        seen, todo = set(), [start]
-        while todo:
-            for n in step(todo.pop()):
-                if n not in seen:
-                    seen.add(n)
-                    todo.append(n)
+    def _closure(self, start: str, step: Callable[[str], Iterable[str]], depth: int | None = None) -> set[str]:
+        """The models `step` reaches from `start`, in at most `depth` steps (None: any number)."""
+        seen: set[str] = set()
+        frontier = {start}
+        while frontier and depth != 0:
+            frontier = {n for f in frontier for n in step(f)} - seen
+            seen |= frontier
+            depth = None if depth is None else depth - 1
         return seen
 
-    def ancestors(self, name: str) -> set[str]:
-        return self._closure(name, self.upstream_models)
+    def ancestors(self, name: str, depth: int | None = None) -> set[str]:
+        return self._closure(name, self.upstream_models, depth)
 
-    def descendants(self, name: str) -> set[str]:
-        return self._closure(name, self.downstream_models)
+    def descendants(self, name: str, depth: int | None = None) -> set[str]:
+        return self._closure(name, self.downstream_models, depth)
 
     def select(self, selectors: Iterable[str] | None, exclude: Iterable[str] | None = None) -> list[str]:
         """Models matched by dbt-style selectors, less those matched by `exclude`, in dependency order.
 
-        `name`, `+name` (with its ancestors), `name+` (with its descendants), `+name+`, a layer
-        (`staging`, `intermediate`, `marts`) or `layer:NAME`. Several selectors are a union; none
-        selects every model. Excluding every selected model is an error, as selecting none is.
+        `name`, `+name` (with its ancestors), `name+` (with its descendants), `+name+`, `2+name` and
+        `name+1` (that many generations), `@name` (its descendants and all their ancestors: what a
+        build of its descendants needs), a layer (`staging`, `intermediate`, `marts`) or `layer:NAME`.
+        Several selectors are a union; none selects every model. Excluding every selected model is
+        an error, as selecting none is.
         """
         chosen = self._union("--select", selectors) if selectors else set(self.order)
         if exclude:
@@ -370,20 +376,24 @@ class Project:
 
     def matching(self, option: str, sel: str) -> set[str]:
         """The models one selector names; an unknown name is an error naming `option` (where it was given)."""
-        up, down = sel.startswith("+"), sel.endswith("+")
-        name = sel.removeprefix("+").removesuffix("+")  # one each: `++name` is no selector dbt knows
+        found = SELECTOR.fullmatch(sel)
+        name = found["name"] if found else sel  # `++name` is no selector dbt knows
         layer = name.removeprefix("layer:")
-        if layer in LAYERS and not (up or down):
+        if found and layer in LAYERS and found.group("at", "up", "down") == (None, None, None):
             return {n for n, m in self.models.items() if m.layer == layer}
-        if name not in self.models:
+        if found and found["at"] and found["up"] is not None:
+            raise ProjectError(f"{option} {sel!r}: `@` already takes every ancestor, drop the `+` after it (as dbt)")
+        if not found or name not in self.models:
             close = sorted(n for n in self.models if name in n or n in name)[:3]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ProjectError(f"{option} {sel!r} matches no model{hint}; `ecom ls` lists the models")
         result = {name}
-        if up:
-            result |= self.ancestors(name)
-        if down:
-            result |= self.descendants(name)
+        if found["up"] is not None:
+            result |= self.ancestors(name, int(found["up"]) if found["up"] else None)
+        if found["down"] is not None or found["at"]:
+            result |= self.descendants(name, int(found["down"]) if found["down"] else None)
+        if found["at"]:
+            result |= {a for n in set(result) for a in self.ancestors(n)}
         return result
 
 
