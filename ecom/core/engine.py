@@ -457,8 +457,7 @@ def build(
                 untouched = replacements() == marked and not any(building.values())
                 if previous is not None and not replaced and untouched:
                     record.write_vars(previous)
-                    if untouched:
-                        reset_replaced(before)  # what this build wrote is undone: "nothing was committed"
+                    reset_replaced(before)  # what this build wrote is undone: "nothing was committed"
                 raise
             finally:
                 ahead.shutdown(cancel_futures=True)
