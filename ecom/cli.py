@@ -1348,8 +1348,8 @@ def list_models(
     *,
     target: TargetOptions,
 ) -> None:
-    """List the models (layer, key, grain, how an incremental model was last built on the target when
-    its database exists) and the exposures that read them, the lineage graph, or one model's columns
+    """List the models (layer, key, grain, when each was last built on the target and how, when its
+    database exists) and the exposures that read them, the lineage graph, or one model's columns
     with their types and descriptions."""
     from ecom.core.docstrings import model_docs
 
@@ -1363,7 +1363,7 @@ def list_models(
             print(engine.mermaid(proj, selected))
             return
         docs = model_docs(proj)
-        state = _built_state(target)
+        state, builds = _built_state(target)
         table = Table(
             "model",
             "layer",
@@ -1376,8 +1376,7 @@ def list_models(
         rows = []
         for model_name in selected:
             m = proj.models[model_name]
-            s = state.get(model_name)
-            built = f"as_of {s['as_of']}, {incremental.how_built(s['replaced_from'], s['as_of'])}" if s else ""
+            built = _last_built(builds.get(model_name), state.get(model_name))
             rows.append((model_name, m.layer, m.materializations(), ", ".join(m.key), docs[model_name].grain, built))
             table.add_row(*rows[-1])
         if table.words_fit(out):
@@ -1426,20 +1425,34 @@ def _list_columns(proj: Project, name: str) -> None:
     out.print(f"read by: {', '.join(readers) or 'nothing'}", highlight=False)
 
 
-def _built_state(target: TargetOptions) -> dict[str, dict]:
-    """The incremental state on the target, or nothing when it cannot be opened (no database yet,
-    no credentials: the list needs neither). A broken setting is an error all the same. Why the
-    column is empty is noted: a database held by another process reads as one never built."""
+def _built_state(target: TargetOptions) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The incremental state and each model's last build on the target, or nothing when it cannot be
+    opened (no database yet, no credentials: the list needs neither). A broken setting is an error
+    all the same. Why the column is empty is noted: a database held by another process reads as one
+    never built."""
     chosen = choose_target(target)
     try:
         tgt = chosen.open(read_only=True)
     except TargetError as e:
         err.print(f'note: the "last built" column is empty: {e}', highlight=False, soft_wrap=True)
-        return {}
+        return {}, {}
     try:
-        return incremental.read_state(tgt)
+        return incremental.read_state(tgt), engine.last_builds(tgt)
     finally:
         tgt.close()
+
+
+def _last_built(build: dict[str, Any] | None, state: dict[str, Any] | None) -> str:
+    """When a model was last built on the target and its rows; for an incremental one, its as_of and
+    how it was built (in full, or from which day). Only the incremental models had a word here: a
+    built table's cell was as empty as one never built."""
+    parts = []
+    if build:
+        rows = f", {counted(build['rows'], 'row')}" if build["rows"] is not None else ""
+        parts.append(f"{build['built_at'].astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC{rows}")
+    if state:
+        parts.append(f"as_of {state['as_of']}, {incremental.how_built(state['replaced_from'], state['as_of'])}")
+    return "; ".join(parts)
 
 
 # typer's rich help keeps a docstring's single line breaks in the command list of `ecom --help` and

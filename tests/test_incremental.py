@@ -262,19 +262,27 @@ def test_cli_full_refresh_and_ls_show_the_state(tmp_path):
     target.close()
     runner = CliRunner(env={"COLUMNS": "250"})
     where = ["--path", str(tmp_path / "db.duckdb"), "--vars", f"as_of={FIRST_A}", "--select", "+fact_session_metrics"]
+
+    def last_built(model: str) -> str:  # the column headed "last built"
+        listing = runner.invoke(app, ["ls", "--path", str(tmp_path / "db.duckdb"), "--select", model])
+        assert listing.exit_code == 0, listing.output
+        return next(line for line in listing.output.splitlines() if line.startswith(f"│ {model} ")).split("│")[-2]
+
     first = runner.invoke(app, ["build", *where])
     assert first.exit_code == 0 and "no previous build" in first.output
+    started = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     again = runner.invoke(app, ["build", *where, "--full-refresh"])
     assert again.exit_code == 0 and "--full-refresh" in again.output
-    listing = runner.invoke(app, ["ls", "--path", str(tmp_path / "db.duckdb"), "--select", "stg_events"])
-    assert listing.exit_code == 0
-    row = next(line for line in listing.output.splitlines() if line.startswith("│ stg_events "))
-    assert row.split("│")[-2].strip() == f"as_of {FIRST_A}, full"  # the column headed "last built"
+    # when it was built (the minute the build started, UTC) and its one event's row
+    when, rest = last_built("stg_events").strip().split(" UTC, ")
+    assert started <= dt.datetime.fromisoformat(when).replace(tzinfo=dt.UTC) <= dt.datetime.now(dt.UTC)
+    assert rest == f"1 row; as_of {FIRST_A}, full"
+    assert last_built("int_orders").strip() == ""  # not built by these builds
     # a build with no changed day says so, in the build's table and in the list
     assert runner.invoke(app, ["build", *where]).exit_code == 0
-    listing = runner.invoke(app, ["ls", "--path", str(tmp_path / "db.duckdb"), "--select", "stg_events"])
-    row = next(line for line in listing.output.splitlines() if line.startswith("│ stg_events "))
-    assert row.split("│")[-2].strip() == f"as_of {FIRST_A}, incremental: nothing changed up to {FIRST_A}"
+    assert last_built("stg_events").split(" UTC, ")[1].strip() == (
+        f"1 row; as_of {FIRST_A}, incremental: nothing changed up to {FIRST_A}"
+    )
 
 
 def test_ls_says_why_last_built_is_empty_when_the_database_is_held(tmp_path):
