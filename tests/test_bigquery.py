@@ -326,6 +326,7 @@ def built(project, bq_emulator, bq, duck, tmp_path_factory):
         assert run.exit_code == 0, run.output
         state_reads = state_tables_read(bq.client, since)
         listed = CliRunner().invoke(app, ["runs", *where], env=env)
+        models = CliRunner().invoke(app, ["ls", *where], env={**env, "COLUMNS": "400"})
     values = engine.target_vars(project, bq, {})
     assert duck.values == values
     return SimpleNamespace(
@@ -335,6 +336,7 @@ def built(project, bq_emulator, bq, duck, tmp_path_factory):
         state_reads=state_reads,
         records=history(bq, 5),
         listed=listed,
+        models=models,
     )
 
 
@@ -465,6 +467,19 @@ def test_ecom_run_on_bigquery_tests_publishes_and_records_the_build(project, bui
     assert built.listed.exit_code == 0, built.listed.output
     rows = [line.split("│") for line in built.listed.output.splitlines() if line.startswith("│ ")]
     assert [row[4].strip() for row in rows if row[1].strip()] == ["success"]  # a run's first line names it
+
+
+@pytest.mark.emulator
+def test_ls_on_bigquery_says_when_each_model_was_built_and_its_rows(project, built):
+    """`ecom ls` reads each model's last build from _ecom_build on BigQuery too: the rows are those
+    the same raw data gives on DuckDB."""
+    assert built.models.exit_code == 0, built.models.output
+    cells = [line.split("│") for line in built.models.output.splitlines() if line.startswith("│ ")]
+    last_built = {row[1].strip(): row[-2].strip() for row in cells if row[1].strip() in project.models}
+    assert list(last_built) == list(project.order)
+    for name, cell in last_built.items():
+        rows = built.duck.table(name).count().to_pyarrow().as_py()
+        assert re.fullmatch(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d UTC, {rows:,} rows?(; as_of .*)?", cell), (name, cell)
 
 
 @pytest.mark.emulator
