@@ -363,9 +363,10 @@ class BigQueryTarget(Target):
     def _quoted(self, name: str) -> str:
         return quote(self.models.catalog, self.models.database, name)
 
-    def _run(self, sql: str, model: Model, **kwargs: Any) -> Any:
+    def _run(self, sql: str, model: Model, *, replaces: bool = True, **kwargs: Any) -> Any:
         """Run one job of a model, labelled with it and under the cost cap; BigQuery's refusal
-        becomes BigQueryError with its own message, or saying the estimate and the cap."""
+        becomes BigQueryError with its own message, or saying the estimate and the cap. `replaces`:
+        whether the job changes a table a reader sees (not a swap's table beside the model)."""
         from google.api_core.exceptions import GoogleAPICallError
         from google.cloud import bigquery
 
@@ -379,7 +380,7 @@ class BigQueryTarget(Target):
                 job = self.client.query(sql, job_config=config)
                 job.result()
             else:
-                job = self._replacing(functools.partial(self.client.query, sql, job_config=config))
+                job = self._replacing(functools.partial(self.client.query, sql, job_config=config), replaces)
         except GoogleAPICallError as e:
             if any(isinstance(x, dict) and x.get("reason") == "bytesBilledLimitExceeded" for x in e.errors or []):
                 raise BigQueryError(self._over_cap(sql, model)) from None
@@ -389,16 +390,20 @@ class BigQueryTarget(Target):
             self.bytes_processed[model.name] = self.bytes_processed.get(model.name, 0) + processed
         return job
 
-    def _replacing(self, start: Callable[[], Any]) -> Any:
+    def _replacing(self, start: Callable[[], Any], replaces: bool = True) -> Any:
         """Start a job that replaces a table (`start` asks for it) and wait for it. It counts as
         replaced (mark_replaced) from before it is asked for, as a Ctrl-C inside the request may leave
         it created, until it is seen to fail or be cancelled. A Ctrl-C or SIGTERM while it runs
         cancels it: BigQuery would run it to its end after this process, replacing a table the command
         says is as it was. A cancel is a request a job near its end may not honour: one seen to finish,
-        or not seen to end within CANCEL_WAIT_SECONDS, still counts."""
+        or not seen to end within CANCEL_WAIT_SECONDS, still counts. A job that changes no table a
+        reader sees (`replaces` False: a swap's new table beside the model) is cancelled alike, and
+        not counted: a failed build after it has changed nothing."""
         from google.api_core.exceptions import GoogleAPICallError
 
-        mark_replaced()
+        undo = unmark_replaced if replaces else lambda: None
+        if replaces:
+            mark_replaced()
         try:
             job = start()
             self._waited[id(job)] = job
@@ -406,12 +411,12 @@ class BigQueryTarget(Target):
                 job.result()
             except KeyboardInterrupt:
                 if _cancelled(job):
-                    unmark_replaced()
+                    undo()
                 raise
             finally:
                 self._waited.pop(id(job), None)
         except GoogleAPICallError:
-            unmark_replaced()  # refused, or failed: nothing replaced
+            undo()  # refused, or failed: nothing replaced
             raise
         return job
 
@@ -450,8 +455,9 @@ class BigQueryTarget(Target):
         at any step leaves the old table under its name, except between the two renames (two
         metadata operations) where it is readable as _ecom_old_<model>."""
         new, old = f"{SWAP_PREFIX}new_{model.name}", f"{SWAP_PREFIX}old_{model.name}"
-        self._run(f"DROP TABLE IF EXISTS {self._quoted(old)}", model)  # left by an interrupted swap
-        self._run(self.ddl(model, expr, name=new, monthly=monthly), model)
+        # beside the model, which stays as it was until the renames
+        self._run(f"DROP TABLE IF EXISTS {self._quoted(old)}", model, replaces=False)  # left by an interrupted swap
+        self._run(self.ddl(model, expr, name=new, monthly=monthly), model, replaces=False)
         self._run(f"ALTER TABLE {self._quoted(model.name)} RENAME TO {quote(old)}", model)
         try:
             self._run(f"ALTER TABLE {self._quoted(new)} RENAME TO {quote(model.name)}", model)
