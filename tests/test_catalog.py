@@ -345,4 +345,6 @@ def test_docs_without_a_build_compiles_with_the_given_as_of(tmp_path, monkeypatc
     assert result.exit_code == 0, result.output
     assert "no row counts" in " ".join(result.stderr.split())
     text = (tmp_path / "target" / "catalog.html").read_text()
-    assert "2024-06-30" in text and '"build": null' in text
+    payload = json.loads(text.split('id="catalog-data">')[1].split("</script>")[0])
+    assert payload["compiled_with"]["as_of"] == "2024-06-30"
+    assert payload["build"] is None and {m["build"] for m in payload["models"].values()} == {None}

@@ -426,6 +426,26 @@ def test_long_product_names_wrap_and_leave_the_figures_in_view(tmp_path, project
 
 
 @pytest.mark.browser
+def test_a_name_holding_html_comment_and_script_tags_is_shown_as_written(tmp_path, project):
+    """The data lies in a <script> element, where `<!--<script>` in a value (a product or campaign
+    name typed by a person) sends the HTML parser into a state in which the element's own
+    `</script>` no longer ends it: the page's code was then read as data, and nothing drew."""
+    marts = fake_marts(n_products=20, n_users=50)
+    name = "<!--<script>Hoodie"
+    for mart in ("fact_product_performance", "fact_inventory_forecast"):
+        rows = marts[mart].to_pyarrow()
+        marts[mart] = ibis.memtable(rows.set_column(rows.schema.get_field_index("name"), "name", [[name] * len(rows)]))
+    b = open_report(write_report(project, marts.__getitem__, fake_values(marts, project), tmp_path / "r.html"), 1400)
+    try:
+        show(b, "products")
+        cells = b.eval("Array.from(document.querySelectorAll('.page.active table.data td')).map(td => td.textContent)")
+        assert name in cells
+        check_clean(b)
+    finally:
+        b.close()
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("width", [1400, 420])
 def test_screenshots(fake, tmp_path, width):
     """Every page at `width` px, saved to $ECOM_REPORT_SCREENSHOTS (the README's come from a real

@@ -26,6 +26,7 @@ from ecom.core.docstrings import ModelDoc, model_docs
 from ecom.core.files import atomic_write
 from ecom.core.registry import Project
 from ecom.core.vars import printable
+from ecom.outputs import script_json
 from ecom.targets.base import Location, Target
 from ecom.targets.options import TargetOptions, choose_target
 
@@ -148,16 +149,11 @@ def _json_safe(build: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {"rows": build["rows"], "seconds": round(build["seconds"], 3), "built_at": build["built_at"].isoformat()}
 
 
-def _script_json(data: Any) -> str:
-    """JSON safe inside a <script> element: no `</script>` or `<!--` can end it early."""
-    return json.dumps(data, sort_keys=False).replace("<", "\\u003c")
-
-
 def render_html(data: Mapping[str, Any]) -> str:
     """assets/catalog.html with each /*PART*/ marker replaced (in one pass over the template only)."""
     parts = {
         "CSS": (ASSETS / "catalog.css").read_text(),
-        "CATALOG": _script_json(data),
+        "CATALOG": script_json(data),
         "CYTOSCAPE": (ASSETS / "cytoscape.min.js").read_text(),
         "APP": (ASSETS / "catalog.js").read_text(),
     }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from importlib.resources import files
@@ -26,6 +25,7 @@ import ibis.expr.types as ir
 from ecom.core import engine
 from ecom.core.files import atomic_write
 from ecom.core.registry import Exposure, Project
+from ecom.outputs import script_json
 from ecom.outputs.report.layout import Dataset, Page
 
 TableFn = Callable[[str], ir.Table]
@@ -208,11 +208,6 @@ def report_data(pages: Iterable[Page], values: Mapping[str, Any]) -> dict[str, A
     }
 
 
-def _json_for_script(obj: Any) -> str:
-    # inside <script>, "</" would end the element: escape it (still the same JSON)
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-
-
 def render_html(data: Mapping[str, Any], values: Mapping[str, Any]) -> str:
     params = " &middot; ".join(
         f"{html.escape(k)} = <b>{html.escape(str(v))}</b>"
@@ -225,7 +220,7 @@ def render_html(data: Mapping[str, Any], values: Mapping[str, Any]) -> str:
         "css": (ASSETS / "report.css").read_text(encoding="utf-8"),
         "chartjs": (ASSETS / "chart.umd.min.js").read_text(encoding="utf-8"),
         "js": (ASSETS / "report.js").read_text(encoding="utf-8"),
-        "data": _json_for_script(data),
+        "data": script_json(data),
     }
     page = (ASSETS / "report.html").read_text(encoding="utf-8")
     for key, text in parts.items():
