@@ -397,19 +397,25 @@ def test_category_filter_drives_the_products_page(wide: Browser, fake):
     check_clean(wide)
 
 
+def small_marts_with_product_name(name: str) -> dict:
+    """Small fake marts whose every product is called `name`."""
+    marts = fake_marts(n_products=20, n_users=50)
+    for mart in ("fact_product_performance", "fact_inventory_forecast"):
+        rows = marts[mart].to_pyarrow()
+        marts[mart] = ibis.memtable(rows.set_column(rows.schema.get_field_index("name"), "name", [[name] * len(rows)]))
+    return marts
+
+
 @pytest.mark.browser
 def test_long_product_names_wrap_and_leave_the_figures_in_view(tmp_path, project):
     """Every cell kept to one line: thelook's product names (up to 224 characters, the one below 139)
     made the Products table 1,872 px wide in its 1,324 px card at 1400 px, its units, revenue and
     margin behind a horizontal scroll, and the Overstocked table 1,454 px."""
-    marts = fake_marts(n_products=20, n_users=50)
     name = (
         "Aeropostale Womens; Juniors Green Aero NYC Athletics Popover Hoodie Coordinated with Aero's White "
         "Solid Basic Cami; Camisole Size Large (L)"
     )
-    for mart in ("fact_product_performance", "fact_inventory_forecast"):
-        rows = marts[mart].to_pyarrow()
-        marts[mart] = ibis.memtable(rows.set_column(rows.schema.get_field_index("name"), "name", [[name] * len(rows)]))
+    marts = small_marts_with_product_name(name)
     b = open_report(write_report(project, marts.__getitem__, fake_values(marts, project), tmp_path / "r.html"), 1400)
     try:
         show(b, "products")
@@ -430,11 +436,8 @@ def test_a_name_holding_html_comment_and_script_tags_is_shown_as_written(tmp_pat
     """The data lies in a <script> element, where `<!--<script>` in a value (a product or campaign
     name typed by a person) sends the HTML parser into a state in which the element's own
     `</script>` no longer ends it: the page's code was then read as data, and nothing drew."""
-    marts = fake_marts(n_products=20, n_users=50)
     name = "<!--<script>Hoodie"
-    for mart in ("fact_product_performance", "fact_inventory_forecast"):
-        rows = marts[mart].to_pyarrow()
-        marts[mart] = ibis.memtable(rows.set_column(rows.schema.get_field_index("name"), "name", [[name] * len(rows)]))
+    marts = small_marts_with_product_name(name)
     b = open_report(write_report(project, marts.__getitem__, fake_values(marts, project), tmp_path / "r.html"), 1400)
     try:
         show(b, "products")
