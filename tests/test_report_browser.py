@@ -578,6 +578,28 @@ def test_a_campaign_is_its_platform_and_its_id(handmade: Browser):
 
 
 @pytest.mark.browser
+def test_exported_text_a_spreadsheet_would_run_as_a_formula_stays_text(tmp_path, project):
+    """A campaign id typed as a formula was exported as it was: a spreadsheet opening the CSV ran it
+    (CSV injection). Text starting with =, +, -, @ now starts with an apostrophe, which spreadsheets
+    read as "text" and do not show; numbers stay as they are."""
+    marts = fake_marts(days=90, n_products=10, n_users=100)
+    formula = '=HYPERLINK("http://x.example","c")'
+    marts["fact_campaign_performance"] = campaign_rows(
+        (JUNE[0], "Email", formula, 4.0, 20.0),
+        (JUNE[0], "Google", "-10% promo", 2.0, 0.0),
+        (JUNE[0], "Google", "c1", 40.0, 20.0),
+    )
+    b = open_report(write_report(project, marts.__getitem__, fake_values(marts, project), tmp_path / "r.html"), 1400)
+    try:
+        show(b, "marketing")
+        rows = read_csv(b, "Campaigns")
+        assert {r["Campaign"]: float(r["Spend"]) for r in rows} == {f"'{formula}": 4.0, "'-10% promo": 2.0, "c1": 40.0}
+        check_clean(b)
+    finally:
+        b.close()
+
+
+@pytest.mark.browser
 def test_tiles_over_monthly_rows_state_their_months(handmade: Browser):
     """30 days from 2024-05-29 touch May and June: the customers' tiles count both months whole, and
     say so (they stated no period: the range control says 30 days)."""

@@ -305,6 +305,9 @@
 
   function csvCell(v) {
     var s = v === null || v === undefined ? '' : String(v);
+    // text a spreadsheet would run as a formula (a campaign named =HYPERLINK(...)): kept text by a
+    // leading apostrophe, which spreadsheets do not show (OWASP's advice on CSV injection); numbers as they are
+    if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
     return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
 
