@@ -436,13 +436,15 @@ def test_a_name_holding_html_comment_and_script_tags_is_shown_as_written(tmp_pat
     """The data lies in a <script> element, where `<!--<script>` in a value (a product or campaign
     name typed by a person) sends the HTML parser into a state in which the element's own
     `</script>` no longer ends it: the page's code was then read as data, and nothing drew."""
-    name = "<!--<script>Hoodie"
+    name = '<!--<script>Hoodie <img src=x onerror="window.injected=1"> & <b>Co</b>'
     marts = small_marts_with_product_name(name)
     b = open_report(write_report(project, marts.__getitem__, fake_values(marts, project), tmp_path / "r.html"), 1400)
     try:
         show(b, "products")
         cells = b.eval("Array.from(document.querySelectorAll('.page.active table.data td')).map(td => td.textContent)")
-        assert name in cells
+        assert name in cells  # as text: no element made of it
+        assert b.eval("document.querySelectorAll('.page.active td img, .page.active td b').length") == 0
+        assert b.eval("window.injected") is None
         check_clean(b)
     finally:
         b.close()
@@ -622,4 +624,23 @@ def test_days_of_stock_leave_dead_stock_out(handmade: Browser):
     assert chart["labels"] == ["Tops & Tees", "Jeans"]
     assert chart["series"]["Days of stock"] == [approx(45.0), approx(30 / 2.1)]
     assert "dead stock left out" in handmade.eval(HELP)["Average coverage"]
+    check_clean(handmade)
+
+
+@pytest.mark.browser
+def test_a_sum_of_no_rows_is_zero(handmade: Browser):
+    """No product of the handmade inventory is overstocked: the tile said "—" (no value) where the
+    count is 0. Socks has one product, dead stock, none overstocked; Spend under a platform with no
+    campaign (YouTube: none in the handmade campaigns) is $0, and its ROAS has no value."""
+    show(handmade, "products")
+    assert handmade.eval(TILES)["Overstocked"] == 0
+    handmade.eval("window.report.filter('Category', 'Socks')")
+    tiles = handmade.eval(TILES)
+    assert (tiles["Products"], tiles["Dead stock"], tiles["Overstocked"]) == (1, 1, 0)
+    handmade.eval("window.report.filter('Category', '')")
+    show(handmade, "marketing")
+    handmade.eval("window.report.filter('Platform', 'YouTube')")
+    tiles = handmade.eval(TILES)
+    assert (tiles["Spend"], tiles["Attributed ROAS"]) == (0, None)
+    handmade.eval("window.report.filter('Platform', '')")
     check_clean(handmade)

@@ -21,7 +21,8 @@ Measure = dict[str, Any]
 
 
 def total(column: str, *, where_present: str | None = None, where: tuple[str, Any] | None = None) -> Measure:
-    """Σ column over the selected rows (NULL when there is no non-NULL value, as SQL's SUM).
+    """Σ column over the selected rows: 0 when no row is selected, NULL when the selected rows
+    hold no non-NULL value (as SQL's SUM; e.g. the spend of Organic, which has none).
 
     where_present: only the rows where that column is not NULL (e.g. cohorts whose window ended);
     where: only the rows where (column, value) holds.

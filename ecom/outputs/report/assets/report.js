@@ -106,15 +106,18 @@
       var a = measure(m.ratio[0], rows), b = measure(m.ratio[1], rows);
       return a === null || b === null || b === 0 ? null : a / b;
     }
-    var s = null;
+    var s = null, selected = 0;
     for (var i = 0; i < rows.length; i++) {
       var r = rows[i];
       if (m.if && r[m.if] === null) continue;
       if (m.eq && r[m.eq[0]] !== m.eq[1]) continue;
+      selected += 1;
       var v = r[m.sum];
       if (v !== null && v !== undefined) s = (s === null ? 0 : s) + v;
     }
-    return s;
+    // no row selected is a sum of nothing, 0 (no overstocked product, no spend that day), not
+    // unknown; rows whose values are all NULL stay NULL (e.g. the spend of Organic: not applicable)
+    return selected ? s : 0;
   }
 
   // ------------------------------------------------------------------ formats
