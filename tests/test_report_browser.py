@@ -644,3 +644,17 @@ def test_a_sum_of_no_rows_is_zero(handmade: Browser):
     assert (tiles["Spend"], tiles["Attributed ROAS"]) == (0, None)
     handmade.eval("window.report.filter('Platform', '')")
     check_clean(handmade)
+
+
+@pytest.mark.browser
+def test_count_axes_tick_whole_numbers(handmade: Browser):
+    """Hand-made inventory: 1 out of stock, 3 dead stock, 2 healthy. Chart.js stepped the count
+    axis by 0.5 or less, which the count format rounds: "0, 1, 1, 2, 2, 3, 3", a misread axis."""
+    show(handmade, "products")
+    ticks = handmade.eval(
+        """Array.from(document.querySelectorAll('.page.active .card')).filter(c =>
+             c.querySelector('h3')?.textContent === 'Products by inventory status')
+           .map(c => Chart.getChart(c.querySelector('canvas')).scales.y.ticks.map(t => t.value))[0]"""
+    )
+    assert ticks == list(range(len(ticks))) and ticks[-1] >= 3, ticks
+    check_clean(handmade)

@@ -291,6 +291,8 @@
         borderWidth: line ? 1.5 : 0, pointRadius: 0, spanGaps: false };
     });
     var valueAxis = { beginAtZero: true, ticks: { callback: function (v) { return fmt(spec.fmt, v); } } };
+    // whole-number formats round their ticks: a step of 0.5 would label the axis "0, 1, 1, 2, 2"
+    if (spec.fmt === 'int' || spec.fmt === 'days') valueAxis.ticks.precision = 0;
     var options = {
       responsive: true, maintainAspectRatio: false, animation: false,
       indexAxis: spec.kind === 'hbar' ? 'y' : 'x',
