@@ -658,3 +658,49 @@ def test_count_axes_tick_whole_numbers(handmade: Browser):
     )
     assert ticks == list(range(len(ticks))) and ticks[-1] >= 3, ticks
     check_clean(handmade)
+
+
+def press(b: Browser, key: str, code: int) -> None:
+    """A real key press on the focused element (what a keyboard sends)."""
+    text = {"Enter": {"text": "\r"}}.get(key, {})
+    b.send("Input.dispatchKeyEvent", type="keyDown", key=key, code=key, windowsVirtualKeyCode=code, **text)
+    b.send("Input.dispatchKeyEvent", type="keyUp", key=key, code=key, windowsVirtualKeyCode=code)
+
+
+FOCUSED = "(e => e.dataset.filter || e.textContent)(document.activeElement)"
+
+
+@pytest.mark.browser
+def test_filters_and_sorting_work_from_the_keyboard(handmade: Browser):
+    """A keyboard user: the arrow keys step the Platform filter (each step redrew the page and sent
+    the focus to the top of the document: the next step did nothing), and a column header is
+    reached and sorts with Enter (headers took mouse clicks only). In June, by hand, spend per
+    campaign: Google c1 40, Email c2 20, Email c1 4 + 6 = 10, Google c2 10."""
+    show(handmade, "marketing")
+    handmade.eval("document.querySelector('select[data-filter=Platform]').focus()")
+    press(handmade, "ArrowDown", 40)
+    assert handmade.eval("window.report.state.filters['marketing:Platform']") == "Google"
+    assert handmade.eval(FOCUSED) == "Platform"
+    press(handmade, "ArrowDown", 40)
+    assert handmade.eval("window.report.state.filters['marketing:Platform']") == "Facebook"
+    handmade.eval("window.report.filter('Platform', '')")
+
+    spend = table_js(
+        "Campaigns", "return Array.from(c.querySelectorAll('tbody tr td:nth-child(3)')).map(td => td.textContent);"
+    )
+    assert handmade.eval(spend) == ["$40.00", "$20.00", "$10.00", "$10.00"]
+    handmade.eval(table_js("Campaigns", "c.querySelector('input.search').focus();"))
+    press(handmade, "Tab", 9)  # Export CSV
+    press(handmade, "Tab", 9)  # the first column header
+    assert handmade.eval(FOCUSED) == "Platform"
+    press(handmade, "Tab", 9)
+    press(handmade, "Tab", 9)
+    assert handmade.eval(FOCUSED) == "Spend"
+    press(handmade, "Enter", 13)  # sorted largest first: now smallest first
+    assert handmade.eval(spend) == ["$10.00", "$10.00", "$20.00", "$40.00"]
+    assert handmade.eval(FOCUSED) == "Spend"
+    sort = table_js("Campaigns", "const th = c.querySelector('th[aria-sort]'); return [th.dataset.key, th.ariaSort];")
+    assert handmade.eval(sort) == ["spend", "ascending"]
+    press(handmade, "Enter", 13)
+    assert handmade.eval(spend) == ["$40.00", "$20.00", "$10.00", "$10.00"]
+    check_clean(handmade)

@@ -145,6 +145,15 @@
   };
   function fmt(kind, x) { return x === null || x === undefined ? DASH : FORMATS[kind](x); }
 
+  // a redraw replaces the page's controls: give the focus back to the control that had it (same
+  // data-focus), or a keyboard user is sent to the top of the document after every choice
+  function keepingFocus(redraw) {
+    var key = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.focus : null;
+    redraw();
+    var again = key && Array.from(document.querySelectorAll('[data-focus]')).find(function (e) { return e.dataset.focus === key; });
+    if (again) again.focus();
+  }
+
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -351,13 +360,20 @@
       t.textContent = '';
       var head = el('tr');
       spec.columns.forEach(function (col) {
-        var th = el('th', col.measure ? 'num' : '', col.label);
+        // the label is a button inside the header: reached by Tab, pressed with Enter or Space
+        var th = el('th', col.measure ? 'num' : ''), sortButton = el('button', 'sort', col.label);
+        sortButton.type = 'button';
+        sortButton.dataset.focus = id + ':' + col.key;
+        th.appendChild(sortButton);
         th.dataset.key = col.key;
-        if (col.key === st.sort) th.classList.add(st.desc ? 'sorted-desc' : 'sorted-asc');
+        if (col.key === st.sort) {
+          th.classList.add(st.desc ? 'sorted-desc' : 'sorted-asc');
+          th.setAttribute('aria-sort', st.desc ? 'descending' : 'ascending');
+        }
         th.addEventListener('click', function () {
           st.desc = st.sort === col.key ? !st.desc : !!col.measure;
           st.sort = col.key;
-          draw();
+          keepingFocus(draw);
         });
         head.appendChild(th);
       });
@@ -439,6 +455,7 @@
     (page.filters || []).forEach(function (f) {
       var label = el('label', '', f.label + ' '), sel = el('select');
       sel.dataset.filter = f.label;
+      sel.dataset.focus = 'filter:' + f.label;
       var values = f.values.length ? f.values : Array.from(new Set([].concat.apply([], page.datasets.map(function (n) {
         return data[n].rows.map(function (r) { return f.columns.map(function (c) { return filterValue(r, c); }); })
           .reduce(function (a, b) { return a.concat(b); }, []);
@@ -446,7 +463,7 @@
       sel.appendChild(el('option', '', 'All')).value = '';
       values.forEach(function (v) { sel.appendChild(el('option', '', v)).value = v; });
       sel.value = state.filters[page.key + ':' + f.label] || '';
-      sel.addEventListener('change', function () { state.filters[page.key + ':' + f.label] = sel.value; draw(); });
+      sel.addEventListener('change', function () { state.filters[page.key + ':' + f.label] = sel.value; keepingFocus(draw); });
       label.appendChild(sel);
       bar.appendChild(label);
     });
