@@ -589,16 +589,44 @@ def test_exported_text_a_spreadsheet_would_run_as_a_formula_stays_text(tmp_path,
     marts["fact_campaign_performance"] = campaign_rows(
         (JUNE[0], "Email", formula, 4.0, 20.0),
         (JUNE[0], "Google", "-10% promo", 2.0, 0.0),
-        (JUNE[0], "Google", "c1", 40.0, 20.0),
+        (JUNE[0], "Google", "c1", 0.1, 20.0),
+        (JUNE[1], "Google", "c1", 0.2, 0.0),
     )
     b = open_report(write_report(project, marts.__getitem__, fake_values(marts, project), tmp_path / "r.html"), 1400)
     try:
         show(b, "marketing")
         rows = read_csv(b, "Campaigns")
-        assert {r["Campaign"]: float(r["Spend"]) for r in rows} == {f"'{formula}": 4.0, "'-10% promo": 2.0, "c1": 40.0}
+        # and a sum written as the figure it is: 0.1 + 0.2 was 0.30000000000000004 (float noise)
+        assert {r["Campaign"]: r["Spend"] for r in rows} == {f"'{formula}": "4", "'-10% promo": "2", "c1": "0.3"}
         check_clean(b)
     finally:
         b.close()
+
+
+@pytest.mark.browser
+def test_values_are_written_as_read_and_charts_are_named(wide: Browser):
+    """$999,995 read "$1000.00k" (rounded in the wrong unit), one day "1 days"; a chart's canvas
+    had no name for a screen reader."""
+    written = {
+        ("money_compact", 999_995): "$1.00M",
+        ("money_compact", -999_995): "-$1.00M",
+        ("money_compact", 1_234_567): "$1.23M",
+        ("money_compact", 999): "$999",
+        ("money_compact", 1_000): "$1.00k",
+        ("days", 1): "1 day",
+        ("days", 2.4): "2 days",
+        ("days", 0): "0 days",
+    }
+    for (kind, value), text in written.items():
+        assert wide.eval(f"window.report.format('{kind}', {value})") == text
+    show(wide, "marketing")
+    named = wide.eval(
+        """Array.from(document.querySelectorAll('.page.active .card')).filter(c => c.querySelector('canvas'))
+          .map(c => { const v = c.querySelector('canvas'), h = c.querySelector('h3').textContent;
+                      return [v.getAttribute('role'), v.getAttribute('aria-label'), h]; })"""
+    )
+    assert named and all(role == "img" and heading.startswith(label) for role, label, heading in named), named
+    check_clean(wide)
 
 
 @pytest.mark.browser

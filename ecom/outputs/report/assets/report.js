@@ -130,7 +130,11 @@
     money_compact: function (x) {
       var a = Math.abs(x), units = [[1e9, 'B'], [1e6, 'M'], [1e3, 'k']];
       for (var i = 0; i < units.length; i++) {
-        if (a >= units[i][0]) return (x < 0 ? '-' : '') + '$' + (a / units[i][0]).toFixed(2) + units[i][1];
+        if (a < units[i][0]) continue;
+        var shown = (a / units[i][0]).toFixed(2);
+        // rounded up to the next unit: 999,995 is $1.00M, not $1000.00k
+        if (shown === '1000.00' && i > 0) return (x < 0 ? '-' : '') + '$1.00' + units[i - 1][1];
+        return (x < 0 ? '-' : '') + '$' + shown + units[i][1];
       }
       return money(x, 0);
     },
@@ -138,7 +142,7 @@
     num: function (x) { return x.toLocaleString('en-US', { maximumFractionDigits: 2 }); },
     pct: function (x) { return (x * 100).toFixed(1) + '%'; },
     roas: function (x) { return x.toFixed(2) + '\u00d7'; },
-    days: function (x) { return x.toFixed(0) + ' days'; },
+    days: function (x) { var n = x.toFixed(0); return n + (n === '1' || n === '-1' ? ' day' : ' days'); },
     text: String,
     date: String,
     month: function (x) { return String(x).slice(0, 7); }
@@ -247,6 +251,8 @@
   var charts = [];
   function chart(spec, page, range) {
     var c = card(spec, page, range), holder = el('div', 'chart'), canvas = el('canvas');
+    canvas.setAttribute('role', 'img');  // named for a screen reader, which reads nothing drawn on a canvas
+    canvas.setAttribute('aria-label', spec.title);
     holder.appendChild(canvas);
     c.appendChild(holder);
     var d = data[spec.dataset], rows = select(spec.dataset, page, d.date ? range : null);
@@ -318,7 +324,9 @@
   }
 
   function csvCell(v) {
-    var s = v === null || v === undefined ? '' : String(v);
+    // a sum of floats carries their binary noise (1166.2600000000002): 15 significant digits hold
+    // every figure of the page exactly and drop it
+    var s = v === null || v === undefined ? '' : typeof v === 'number' ? String(parseFloat(v.toPrecision(15))) : String(v);
     // text a spreadsheet would run as a formula (a campaign named =HYPERLINK(...)): kept text by a
     // leading apostrophe, which spreadsheets do not show (OWASP's advice on CSV injection); numbers as they are
     if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = "'" + s;
@@ -545,7 +553,8 @@
       state.filters[current.key + ':' + label] = value || '';
       draw();
     },
-    state: state
+    state: state,
+    format: fmt  // how the page writes a value of each format (its tests read it)
   };
   applyPreset('30');
   show(location.hash.slice(1));
