@@ -298,6 +298,7 @@ def marketing(
                 [Series(c.replace("_", " "), total(c)) for c in counts],
                 "int",
                 categories=CHANNELS[:-1],
+                wide=True,  # beside it, the table's 11 columns scrolled sideways at 1400 px
             ),
             Table(
                 "Funnel by channel",
@@ -319,7 +320,6 @@ def marketing(
                     Column("Mean duration (s)", "avg_duration", "num", ratio_of_sums("duration_seconds", "sessions")),
                 ],
                 sort="sessions",
-                wide=False,
             ),
         ],
         [Filter("Platform", ["platform", "channel"], PLATFORMS), Filter("Campaign", [CAMPAIGN_KEY])],

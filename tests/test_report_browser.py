@@ -630,6 +630,33 @@ def test_values_are_written_as_read_and_charts_are_named(wide: Browser):
 
 
 @pytest.mark.browser
+def test_a_page_without_dates_says_the_period_does_not_apply(wide: Browser):
+    """The products page (inventory and sales at as_of) selects no dates, yet the header said
+    "compared with <the previous period>" there as on the dated pages."""
+    compare = "document.getElementById('range-compare').textContent"
+    show(wide, "products")
+    assert wide.eval(compare) == "the period does not apply to this page (figures at as_of)"
+    show(wide, "overview")
+    wide.eval("window.report.preset(30)")  # the default 30 days, 2024-06-01 to 06-30, against the 30 before
+    assert wide.eval(compare) == "compared with 2024-05-02 to 2024-05-31"
+    check_clean(wide)
+
+
+@pytest.mark.browser
+def test_marketing_tables_show_every_column_at_1400_px(wide: Browser):
+    """The funnel table (11 columns) shared a row with its chart: at 1400 px its last columns were
+    behind a horizontal scroll."""
+    show(wide, "marketing")
+    widths = wide.eval(
+        """Array.from(document.querySelectorAll('.page.active .card')).filter(c => c.querySelector('table.data'))
+          .map(c => { const s = c.querySelector('.scroll'); return [c.querySelector('h3').textContent,
+                                                                    s.scrollWidth, s.clientWidth]; })"""
+    )
+    assert "Funnel by channel" in [t for t, _, _ in widths]
+    assert all(scroll <= client for _, scroll, client in widths), widths
+
+
+@pytest.mark.browser
 def test_tiles_over_monthly_rows_state_their_months(handmade: Browser):
     """30 days from 2024-05-29 touch May and June: the customers' tiles count both months whole, and
     say so (they stated no period: the range control says 30 days)."""

@@ -502,8 +502,10 @@
       try { ch.chart = new window.Chart(ch.canvas, ch.config); status.charts += 1; }
       catch (err) { status.errors.push(String(err)); }
     });
-    var prev = previous(range);
-    document.getElementById('range-compare').textContent = 'compared with ' + prev.start + ' to ' + prev.end;
+    var prev = previous(range), dated = page.datasets.some(function (n) { return data[n].date; });
+    // a page of figures at as_of (products) selects no dates: no period of its is compared with another
+    document.getElementById('range-compare').textContent = dated
+      ? 'compared with ' + prev.start + ' to ' + prev.end : 'the period does not apply to this page (figures at as_of)';
     status.page = page.key;
     status.drawn = (status.drawn || 0) + 1;
   }
