@@ -632,11 +632,15 @@ def test_values_are_written_as_read_and_charts_are_named(wide: Browser):
 @pytest.mark.browser
 def test_a_page_without_dates_says_the_period_does_not_apply(wide: Browser):
     """The products page (inventory and sales at as_of) selects no dates, yet the header said
-    "compared with <the previous period>" there as on the dated pages."""
+    "compared with <the previous period>" there as on the dated pages, and its period control took
+    input that changed nothing on the page."""
     compare = "document.getElementById('range-compare').textContent"
+    disabled = "['range-preset', 'range-start', 'range-end'].map(id => document.getElementById(id).disabled)"
     show(wide, "products")
     assert wide.eval(compare) == "the period does not apply to this page (figures at as_of)"
+    assert wide.eval(disabled) == [True, True, True]
     show(wide, "overview")
+    assert wide.eval(disabled) == [False, False, False]
     wide.eval("window.report.preset(30)")  # the default 30 days, 2024-06-01 to 06-30, against the 30 before
     assert wide.eval(compare) == "compared with 2024-05-02 to 2024-05-31"
     check_clean(wide)

@@ -503,9 +503,11 @@
       catch (err) { status.errors.push(String(err)); }
     });
     var prev = previous(range), dated = page.datasets.some(function (n) { return data[n].date; });
-    // a page of figures at as_of (products) selects no dates: no period of its is compared with another
+    // a page of figures at as_of (products) selects no dates: no period of its is compared with
+    // another, and a period chosen there would change nothing on it (it is kept for the other pages)
     document.getElementById('range-compare').textContent = dated
       ? 'compared with ' + prev.start + ' to ' + prev.end : 'the period does not apply to this page (figures at as_of)';
+    [preset, startIn, endIn].forEach(function (i) { i.disabled = !dated; });
     status.page = page.key;
     status.drawn = (status.drawn || 0) + 1;
   }
